@@ -1,0 +1,7 @@
+/**
+ * MQTT broker (aedes) with per-agent authentication and ACLs.
+ *
+ * This workspace is laid out by the foundation; its implementation arrives with the
+ * distributed planning issue (MQTT broker, agents and coordinator).
+ */
+export {};
