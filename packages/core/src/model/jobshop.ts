@@ -101,7 +101,7 @@ export function modelToJobShop(model: TaskModel): Result<JobShopInstance, ModelI
   if (!indexed.ok) return indexed;
   const index = indexed.value;
   const root = index.nodes.get(model.root);
-  if (!root || root.kind !== "task")
+  if (root?.kind !== "task")
     return err([{ path: "root", message: "a job shop needs a root task over its jobs" }]);
   const machineIds = model.resources.map((r) => r.id);
   const machineOf = new Map(machineIds.map((id, i) => [id, i]));

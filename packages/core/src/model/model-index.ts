@@ -182,9 +182,9 @@ function findLinkCycle(
   for (const link of model.links) {
     for (const s of leaves(link.from)) {
       for (const t of leaves(link.to)) {
-        let set = edges.get(s);
-        if (!set) edges.set(s, (set = new Set()));
+        const set = edges.get(s) ?? new Set<string>();
         set.add(t);
+        edges.set(s, set);
       }
     }
   }
