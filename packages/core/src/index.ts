@@ -1,8 +1,14 @@
 export * from "./model/distribution.js";
 export * from "./model/jobshop.js";
 export * from "./model/model-index.js";
+export * from "./model/subjective-view.js";
 export type * from "./model/types.js";
+export * from "./quality/qaf.js";
 export * from "./random.js";
 export * from "./result.js";
+export * from "./schedule/check.js";
+export type * from "./schedule/constraints/violation.js";
+export * from "./schedule/metrics.js";
+export * from "./schedule/plan.js";
 export type * from "./schedule/types.js";
 export type * from "./solver/types.js";
