@@ -54,7 +54,7 @@ describe("subjectiveView (CSC §2)", () => {
   });
   it("an agent with activities in two subtrees sees both ancestries", () => {
     const v = subjectiveView(index, "y");
-    expect(v.own.sort()).toEqual(["p2", "q1"]);
+    expect([...v.own].sort()).toEqual(["p2", "q1"]);
     expect(v.nodes.map((n) => n.id).sort()).toEqual(["P", "Q", "p2", "q1", "r1", "root"]);
     expect(v.links.length).toBe(3);
   });
