@@ -22,7 +22,14 @@ describe("consort solve", () => {
     const lines = run.stdout.trim().split("\n");
     expect(lines).toHaveLength(1);
     const report = JSON.parse(lines[0]!);
-    expect(report).toMatchObject({ instance: "ft06", jobs: 6, machines: 6, objective: "makespan", value: 55, feasible: true });
+    expect(report).toMatchObject({
+      instance: "ft06",
+      jobs: 6,
+      machines: 6,
+      objective: "makespan",
+      value: 55,
+      feasible: true,
+    });
     expect(typeof report.seconds).toBe("number");
   });
   it("prints a readable summary and the schedule without --json", async () => {
@@ -33,8 +40,24 @@ describe("consort solve", () => {
     expect(run.stdout).toMatch(/^ {2}m0 {2}j\d+\.o\d+@\d+-\d+/m);
   });
   it("is reproducible for a seed and an iteration budget", async () => {
-    const a = await runCli(["solve", "data/jobshop/ft10.txt", "--json", "--iterations", "3000", "--seed", "7"]);
-    const b = await runCli(["solve", "data/jobshop/ft10.txt", "--json", "--iterations", "3000", "--seed", "7"]);
+    const a = await runCli([
+      "solve",
+      "data/jobshop/ft10.txt",
+      "--json",
+      "--iterations",
+      "3000",
+      "--seed",
+      "7",
+    ]);
+    const b = await runCli([
+      "solve",
+      "data/jobshop/ft10.txt",
+      "--json",
+      "--iterations",
+      "3000",
+      "--seed",
+      "7",
+    ]);
     const strip = (s: string) => {
       const { seconds: _, ...rest } = JSON.parse(s);
       return rest;
@@ -42,7 +65,15 @@ describe("consort solve", () => {
     expect(strip(a.stdout)).toEqual(strip(b.stdout));
   });
   it("minimizes total weighted tardiness on request", async () => {
-    const run = await runCli(["solve", "data/jobshop/ft06.txt", "--json", "--objective", "twt", "--iterations", "500"]);
+    const run = await runCli([
+      "solve",
+      "data/jobshop/ft06.txt",
+      "--json",
+      "--objective",
+      "twt",
+      "--iterations",
+      "500",
+    ]);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.objective).toBe("twt");
@@ -76,7 +107,10 @@ describe("consort refuses bad input with one line and a non-zero exit", () => {
     expect(oneLine(run.stderr)).toMatch(/junk\.txt/);
   });
   it("a scenario with a wrong type names the line", async () => {
-    const path = await file("bad.yaml", "name: bad\nresources:\n  - id: m1\njobs:\n  - id: J1\n    operations:\n      - resource: m1\n        duration: fast\n");
+    const path = await file(
+      "bad.yaml",
+      "name: bad\nresources:\n  - id: m1\njobs:\n  - id: J1\n    operations:\n      - resource: m1\n        duration: fast\n",
+    );
     const run = await runCli(["solve", path]);
     expect(run.code).toBe(65);
     expect(oneLine(run.stderr)).toMatch(new RegExp(`^consort: ${path}:8:\\d+: .*duration`));
@@ -100,8 +134,10 @@ describe("consort --help", () => {
   it("documents every command", async () => {
     const run = await runCli(["--help"]);
     expect(run.code).toBe(0);
-    for (const command of ["solve", "bench"]) expect(run.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+    for (const command of ["solve", "bench"])
+      expect(run.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
     const solve = await runCli(["solve", "--help"]);
-    for (const flag of ["--format", "--objective", "--time-limit", "--seed", "--json"]) expect(solve.stdout).toContain(flag);
+    for (const flag of ["--format", "--objective", "--time-limit", "--seed", "--json"])
+      expect(solve.stdout).toContain(flag);
   });
 });

@@ -12,9 +12,15 @@ export interface CliRun {
 }
 
 /** Runs the compiled `consort` command in a child process from the repository root. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -25,7 +31,9 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number } 
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`consort ${args.join(" ")} did not finish in ${options.timeoutMs ?? 60_000} ms`));
+      reject(
+        new Error(`consort ${args.join(" ")} did not finish in ${options.timeoutMs ?? 60_000} ms`),
+      );
     }, options.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code) => {

@@ -19,12 +19,16 @@ export async function writeSection(file: string, name: string, markdown: string)
   try {
     text = await readFile(file, "utf8");
   } catch {
-    text = "# Benchmark results\n\nEach section is rewritten by the command it names, on the machine it names.\n";
+    text =
+      "# Benchmark results\n\nEach section is rewritten by the command it names, on the machine it names.\n";
   }
   const block = `${open}\n${markdown.trim()}\n${close}`;
   const start = text.indexOf(open);
   const end = text.indexOf(close);
-  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + close.length) : `${text.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && end > start
+      ? text.slice(0, start) + block + text.slice(end + close.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(file, next);
 }
 

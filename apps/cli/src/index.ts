@@ -1,2 +1,2 @@
+export { CliError, EXIT } from "./errors.js";
 export { main } from "./main.js";
-export { EXIT, CliError } from "./errors.js";

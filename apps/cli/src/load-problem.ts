@@ -3,14 +3,16 @@ import { extname } from "node:path";
 import {
   detectJobShopFormat,
   formatInputError,
+  indexModel,
   type JobShopInstance,
   jobShopToModel,
   type ModelIndex,
-  indexModel,
   modelToJobShop,
   parseOrLibrary,
   parseScenario,
   parseTaillard,
+  type Scenario,
+  scenarioIssue,
   type TaskModel,
 } from "@consort/core";
 import { CliError, EXIT } from "./errors.js";
@@ -29,6 +31,8 @@ export interface LoadedProblem {
   readonly format: InputFormat;
   readonly model: TaskModel;
   readonly index: ModelIndex;
+  /** The parsed scenario, when the file is one: it locates later issues in the file. */
+  readonly scenario?: Scenario;
 }
 
 /** Reads a file as text, turning the usual failures into one readable line. */
@@ -47,7 +51,11 @@ export async function readText(file: string): Promise<string> {
 const SCENARIO_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
 /** Picks the layout: the flag when given, the extension for scenarios, else the text's shape. */
-export function chooseFormat(file: string, text: string, flag: InputFormat | undefined): InputFormat {
+export function chooseFormat(
+  file: string,
+  text: string,
+  flag: InputFormat | undefined,
+): InputFormat {
   if (flag) return flag;
   if (SCENARIO_EXTENSIONS.has(extname(file).toLowerCase())) return "scenario";
   const detected = detectJobShopFormat(text);
@@ -65,10 +73,12 @@ export async function loadProblem(file: string, flag?: InputFormat): Promise<Loa
   const text = await readText(file);
   const format = chooseFormat(file, text, flag);
   let model: TaskModel;
+  let scenario: Scenario | undefined;
   if (format === "scenario") {
     const parsed = parseScenario(text, file);
     if (!parsed.ok) throw new CliError(formatInputError(firstError(parsed.error)), EXIT.dataError);
-    model = parsed.value.model;
+    scenario = parsed.value;
+    model = scenario.model;
   } else {
     const parsed = format === "orlib" ? parseOrLibrary(text, file) : parseTaillard(text, file);
     if (!parsed.ok) throw new CliError(formatInputError(firstError(parsed.error)), EXIT.dataError);
@@ -79,7 +89,7 @@ export async function loadProblem(file: string, flag?: InputFormat): Promise<Loa
     const issue = indexed.error[0]!;
     throw new CliError(`${file}: ${issue.path}: ${issue.message}`, EXIT.dataError);
   }
-  return { source: file, format, model, index: indexed.value };
+  return { source: file, format, model, index: indexed.value, ...(scenario ? { scenario } : {}) };
 }
 
 function firstError<E>(error: E | readonly E[]): E {
@@ -91,7 +101,10 @@ export function asJobShop(problem: LoadedProblem): JobShopInstance {
   const result = modelToJobShop(problem.model);
   if (!result.ok) {
     const issue = result.error[0]!;
-    throw new CliError(`${problem.source}: not a job shop the solver can take: ${issue.path}: ${issue.message}`, EXIT.dataError);
+    const where = problem.scenario
+      ? formatInputError(scenarioIssue(problem.scenario, issue))
+      : `${problem.source}: ${issue.path}: ${issue.message}`;
+    throw new CliError(`not a job shop the solver can take: ${where}`, EXIT.dataError);
   }
   return result.value;
 }

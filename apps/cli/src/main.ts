@@ -6,12 +6,14 @@ import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";
 
 const positiveNumber = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds, not "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive number of seconds, not "${value}"`);
   return n;
 };
 const integer = (name: string, min: number) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, not "${value}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InvalidArgumentError(`${name} must be an integer >= ${min}, not "${value}"`);
   return n;
 };
 
@@ -32,28 +34,73 @@ function program(result: { code: number }): Command {
         "FILE is an OR-Library or Taillard job-shop text file, or a YAML/JSON scenario.",
     )
     .argument("<FILE>", "problem file")
-    .addOption(new Option("--format <format>", "input layout (default: from the extension, else detected)").choices(INPUT_FORMATS))
-    .addOption(new Option("--objective <objective>", "what to minimize").choices(["makespan", "twt"]).default("makespan"))
-    .option("--time-limit <seconds>", "stop the search after this long", positiveNumber("--time-limit"), 10)
+    .addOption(
+      new Option(
+        "--format <format>",
+        "input layout (default: from the extension, else detected)",
+      ).choices(INPUT_FORMATS),
+    )
+    .addOption(
+      new Option("--objective <objective>", "what to minimize")
+        .choices(["makespan", "twt"])
+        .default("makespan"),
+    )
+    .option(
+      "--time-limit <seconds>",
+      "stop the search after this long",
+      positiveNumber("--time-limit"),
+      10,
+    )
     .option("--seed <n>", "seed of the search's random choices", integer("--seed", 0), 1)
-    .option("--iterations <n>", "stop after this many search iterations (reproducible for a seed)", integer("--iterations", 0))
+    .option(
+      "--iterations <n>",
+      "stop after this many search iterations (reproducible for a seed)",
+      integer("--iterations", 0),
+    )
     .option("--json", "print exactly one JSON object on stdout", false)
-    .action(async (file: string, options: { format?: InputFormat; objective: "makespan" | "twt"; timeLimit: number; seed: number; iterations?: number; json: boolean }) => {
-      result.code = await solveCommand(file, options, process.stdout, process.stderr);
-    });
+    .action(
+      async (
+        file: string,
+        options: {
+          format?: InputFormat;
+          objective: "makespan" | "twt";
+          timeLimit: number;
+          seed: number;
+          iterations?: number;
+          json: boolean;
+        },
+      ) => {
+        result.code = await solveCommand(file, options, process.stdout, process.stderr);
+      },
+    );
 
-  const bench = root.command("bench").description("Benchmarks; each writes its section of a results file.");
+  const bench = root
+    .command("bench")
+    .description("Benchmarks; each writes its section of a results file.");
   bench
     .command("jobshop")
-    .description("The reference solver on public job-shop instances with proven optima: gap to optimum against the dispatch baseline.")
+    .description(
+      "The reference solver on public job-shop instances with proven optima: gap to optimum against the dispatch baseline.",
+    )
     .option("--data <dir>", "folder of instances and their optima.json", "data/jobshop")
     .option("--time-limit <seconds>", "time limit per run", positiveNumber("--time-limit"), 10)
     .option("--seeds <n>", "runs per instance (seeds 1..n)", integer("--seeds", 1), 3)
-    .option("--out <file>", "results file whose job-shop section is rewritten (e.g. bench/RESULTS.md)")
+    .option(
+      "--out <file>",
+      "results file whose job-shop section is rewritten (e.g. bench/RESULTS.md)",
+    )
     .option("--json", "print exactly one JSON object on stdout", false)
-    .action(async (options: { data: string; timeLimit: number; seeds: number; out?: string; json: boolean }) => {
-      result.code = await benchJobShopCommand(options, process.stdout, process.stderr);
-    });
+    .action(
+      async (options: {
+        data: string;
+        timeLimit: number;
+        seeds: number;
+        out?: string;
+        json: boolean;
+      }) => {
+        result.code = await benchJobShopCommand(options, process.stdout, process.stderr);
+      },
+    );
   return root;
 }
 

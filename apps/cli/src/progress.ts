@@ -1,5 +1,5 @@
-import cliProgress from "cli-progress";
 import type { SolveProgress } from "@consort/core";
+import cliProgress from "cli-progress";
 
 /** What a long computation reports to the person watching. */
 export interface ProgressSink {
@@ -13,7 +13,11 @@ const silent: ProgressSink = { update: () => {}, stop: () => {} };
  * A progress bar on standard error over the time budget, shown only on a terminal (never in
  * pipes, CI logs or --json runs read by programs).
  */
-export function solveProgress(stream: NodeJS.WriteStream, timeLimitMs: number, enabled: boolean): ProgressSink {
+export function solveProgress(
+  stream: NodeJS.WriteStream,
+  timeLimitMs: number,
+  enabled: boolean,
+): ProgressSink {
   if (!enabled || !stream.isTTY || timeLimitMs < 1000) return silent;
   const bar = new cliProgress.SingleBar(
     {

@@ -1,3 +1,4 @@
+export * from "./import/index.js";
 export * from "./model/distribution.js";
 export * from "./model/jobshop.js";
 export * from "./model/model-index.js";
@@ -6,9 +7,11 @@ export type * from "./model/types.js";
 export * from "./quality/qaf.js";
 export * from "./random.js";
 export * from "./result.js";
+export * from "./scenario/index.js";
 export * from "./schedule/check.js";
 export type * from "./schedule/constraints/violation.js";
+export * from "./schedule/from-jobshop.js";
 export * from "./schedule/metrics.js";
 export * from "./schedule/plan.js";
 export type * from "./schedule/types.js";
-export type * from "./solver/types.js";
+export * from "./solver/index.js";

@@ -24,7 +24,12 @@ export interface SolveFlags {
 }
 
 /** `consort solve FILE`: the reference solver on one problem, checked and measured. */
-export async function solveCommand(file: string, flags: SolveFlags, out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
+export async function solveCommand(
+  file: string,
+  flags: SolveFlags,
+  out: NodeJS.WriteStream,
+  err: NodeJS.WriteStream,
+): Promise<number> {
   const problem = await loadProblem(file, flags.format);
   const instance = asJobShop(problem);
   const timeLimitMs = flags.timeLimit * 1000;
@@ -45,11 +50,18 @@ export async function solveCommand(file: string, flags: SolveFlags, out: NodeJS.
   const schedule = scheduleFromJobShop(instance, solution.starts);
   const violations = checkSchedule(problem.index, schedule, { requireAll: true });
   const metrics = scheduleMetrics(problem.index, schedule);
-  const measured = flags.objective === "makespan" ? metrics.makespanTicks : metrics.totalWeightedTardiness;
+  const measured =
+    flags.objective === "makespan" ? metrics.makespanTicks : metrics.totalWeightedTardiness;
   if (measured !== solution.value) {
-    throw new CliError(`internal error: the solver reports ${solution.value} but its schedule measures ${measured}`, EXIT.software);
+    throw new CliError(
+      `internal error: the solver reports ${solution.value} but its schedule measures ${measured}`,
+      EXIT.software,
+    );
   }
-  const rootQuality = evaluateQuality(problem.index, executionOfSchedule(problem.index, schedule)).rootQuality;
+  const rootQuality = evaluateQuality(
+    problem.index,
+    executionOfSchedule(problem.index, schedule),
+  ).rootQuality;
 
   const report = {
     instance: instance.name,
@@ -90,7 +102,11 @@ export async function solveCommand(file: string, flags: SolveFlags, out: NodeJS.
 function scheduleRows(schedule: Schedule) {
   return schedule.resources.map((r) => ({
     resource: r.resourceId,
-    activities: r.activities.map((a) => ({ id: a.activityId, start: a.startTicks!, end: a.startTicks! + a.durationTicks! })),
+    activities: r.activities.map((a) => ({
+      id: a.activityId,
+      start: a.startTicks!,
+      end: a.startTicks! + a.durationTicks!,
+    })),
   }));
 }
 
@@ -125,12 +141,21 @@ const num = (x: number) => (Number.isInteger(x) ? x.toLocaleString("en") : x.toF
 
 function humanReport(r: Report, formatName: string, schedule: Schedule): string {
   const lines: string[] = [];
-  lines.push(`${r.instance}: ${r.jobs} jobs x ${r.machines} machines, ${r.operations} operations (${formatName})`);
-  const proof = r.value === r.lowerBound ? " = lower bound: optimal" : `, lower bound ${num(r.lowerBound)}`;
-  lines.push(`  ${r.objective.padEnd(10)} ${num(r.value)}  (dispatch start ${num(r.initialValue)}${proof})`);
+  lines.push(
+    `${r.instance}: ${r.jobs} jobs x ${r.machines} machines, ${r.operations} operations (${formatName})`,
+  );
+  const proof =
+    r.value === r.lowerBound
+      ? "; equals the lower bound: optimal"
+      : `; lower bound ${num(r.lowerBound)}`;
+  lines.push(
+    `  ${r.objective.padEnd(10)} ${num(r.value)}  (best dispatch rule ${num(r.initialValue)}${proof})`,
+  );
   lines.push(`  feasible   ${r.feasible ? "yes" : `NO: ${r.violations.length} violations`}`);
   for (const v of r.violations.slice(0, 10)) lines.push(`    - ${v}`);
-  lines.push(`  search     ${num(r.iterations)} iterations in ${r.seconds.toFixed(2)} s, seed ${r.seed}, stopped: ${r.stopReason}`);
+  lines.push(
+    `  search     ${num(r.iterations)} iterations in ${r.seconds.toFixed(2)} s, seed ${r.seed}, stopped: ${r.stopReason}`,
+  );
   const m = r.metrics;
   lines.push(
     `  measures   makespan ${num(m.makespan)}, weighted tardiness ${num(m.totalWeightedTardiness)}, mean lead time ${num(m.meanLeadTime)}, wait ${num(m.totalWait)} (mean WIP ${m.meanWip.toFixed(2)}), root quality ${num(r.rootQuality)}`,
@@ -143,7 +168,9 @@ function humanReport(r: Report, formatName: string, schedule: Schedule): string 
   lines.push("", "schedule (activity@start-end):");
   const width = Math.max(...schedule.resources.map((x) => x.resourceId.length));
   for (const res of schedule.resources) {
-    const cells = res.activities.map((a) => `${a.activityId}@${a.startTicks}-${a.startTicks! + a.durationTicks!}`);
+    const cells = res.activities.map(
+      (a) => `${a.activityId}@${a.startTicks}-${a.startTicks! + a.durationTicks!}`,
+    );
     lines.push(`  ${res.resourceId.padEnd(width)}  ${cells.join(" ")}`);
   }
   return `${lines.join("\n")}\n`;

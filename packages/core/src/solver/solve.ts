@@ -1,0 +1,83 @@
+import type { JobShopInstance } from "../model/jobshop.js";
+import { createRng } from "../random.js";
+import { Budget } from "./budget.js";
+import { DISPATCH_RULES, describe, dispatchSequences } from "./dispatch.js";
+import { Graph } from "./graph.js";
+import { makespanLowerBound, type Problem, toProblem, twtLowerBound } from "./problem.js";
+import { tabuSearchMakespan } from "./tabu-makespan.js";
+import { tabuSearchTwt } from "./tabu-twt.js";
+import type { JobShopObjective, JobShopSolution, SolveOptions } from "./types.js";
+
+/**
+ * Local-search iterations when neither `maxIterations` nor `timeLimitMs` is given: a few seconds
+ * on a 10 × 10 instance. A total-weighted-tardiness iteration times every move exactly, so it
+ * costs more than a makespan one.
+ */
+export const DEFAULT_ITERATIONS: Readonly<Record<JobShopObjective, number>> = {
+  makespan: 300_000,
+  twt: 20_000,
+};
+
+/**
+ * Solves a job shop for the makespan or the total weighted tardiness.
+ *
+ * The search starts from the best of the dispatch-rule schedules (`dispatchSchedule`, all rules)
+ * and improves it by tabu search on the machine sequences; see `tabuSearchMakespan` and
+ * `tabuSearchTwt`. It stops at `maxIterations`, at `timeLimitMs` (read from `now`), or when the
+ * value reaches the lower bound; with neither limit it runs `DEFAULT_ITERATIONS`. A seed and an
+ * iteration budget reproduce a run exactly.
+ *
+ * Schedules are semi-active: every operation starts as soon as its job predecessor, its machine
+ * predecessor and its job's release allow. Zero durations are allowed. A job without operations
+ * completes at its release (for tardiness) and does not count for the makespan.
+ */
+export function solveJobShop(instance: JobShopInstance, options: SolveOptions): JobShopSolution {
+  const { objective } = options;
+  if (objective !== "makespan" && objective !== "twt") {
+    throw new RangeError(`solveJobShop: unknown objective ${String(objective)}`);
+  }
+  const problem = toProblem(instance);
+  const lowerBound =
+    objective === "makespan" ? makespanLowerBound(problem) : twtLowerBound(problem);
+  const budget = new Budget(options, DEFAULT_ITERATIONS[objective]);
+
+  let initial: Int32Array | undefined;
+  let initialValue = Number.POSITIVE_INFINITY;
+  for (const rule of DISPATCH_RULES) {
+    const { seq, start } = dispatchSequences(problem, rule);
+    const d = describe(problem, seq, start);
+    const value = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
+    if (value < initialValue) {
+      initialValue = value;
+      initial = seq;
+    }
+  }
+  let seq = initial!;
+  if (initialValue <= lowerBound) budget.stop("optimal");
+  if (!budget.exhausted()) {
+    const rng = createRng(options.seed);
+    seq =
+      objective === "makespan"
+        ? tabuSearchMakespan(problem, seq, lowerBound, rng, budget).seq
+        : tabuSearchTwt(problem, seq, lowerBound, rng, budget).seq;
+  }
+  const { starts, sequences, makespan, totalWeightedTardiness } = schedule(problem, seq);
+  return {
+    objective,
+    value: objective === "makespan" ? makespan : totalWeightedTardiness,
+    initialValue,
+    lowerBound,
+    starts,
+    sequences,
+    iterations: budget.iterations,
+    stopReason: budget.stopReason ?? "iterations",
+  };
+}
+
+/** The semi-active schedule of machine sequences. */
+function schedule(problem: Problem, seq: Int32Array) {
+  const g = new Graph(problem);
+  g.setSequences(seq);
+  if (!g.computeHeads()) throw new Error("solveJobShop: the final sequences are cyclic");
+  return describe(problem, seq, g.head);
+}
