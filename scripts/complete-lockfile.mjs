@@ -13,8 +13,22 @@ const packages = lock.packages;
 /** os / cpu / libc of a platform package, read from its name. */
 function platformOf(name) {
   const tail = name.split("/").pop();
-  const os = /darwin/.test(tail) ? "darwin" : /win32|windows/.test(tail) ? "win32" : /android/.test(tail) ? "android" : /freebsd/.test(tail) ? "freebsd" : "linux";
-  const cpu = /arm64/.test(tail) ? "arm64" : /-arm(-|$)/.test(tail) ? "arm" : /x64|-64$/.test(tail) ? "x64" : undefined;
+  const os = /darwin/.test(tail)
+    ? "darwin"
+    : /win32|windows/.test(tail)
+      ? "win32"
+      : /android/.test(tail)
+        ? "android"
+        : /freebsd/.test(tail)
+          ? "freebsd"
+          : "linux";
+  const cpu = /arm64/.test(tail)
+    ? "arm64"
+    : /-arm(-|$)/.test(tail)
+      ? "arm"
+      : /x64|-64$/.test(tail)
+        ? "x64"
+        : undefined;
   const libc = /musl/.test(tail) ? "musl" : undefined;
   return { os, cpu, libc };
 }
@@ -38,7 +52,11 @@ for (const [path, entry] of Object.entries(packages)) {
     added++;
   }
 }
-const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+const sorted = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) =>
+    a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0,
+  ),
+);
 lock.packages = sorted;
 writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`complete-lockfile: added ${added} platform entries`);
