@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { detectJobShopFormat, parseJobShop } from "./detect.js";
 
-const shared = new URL("../../../../../shared/data/jobshop/", import.meta.url);
+const shared = new URL("../../../../data/jobshop/", import.meta.url);
 const read = (url: URL) => readFileSync(url, "utf8");
 
 describe("detectJobShopFormat", () => {

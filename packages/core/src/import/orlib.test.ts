@@ -6,7 +6,7 @@ import { formatInputError, type InputError } from "./input-error.js";
 import { parseOrLibrary } from "./orlib.js";
 
 /** /work/shared is a sibling of the repository: src/import -> core -> packages -> main -> work. */
-const shared = new URL("../../../../../shared/data/jobshop/", import.meta.url);
+const shared = new URL("../../../../data/jobshop/", import.meta.url);
 const readShared = (file: string) => readFileSync(new URL(file, shared), "utf8");
 
 const failure = (text: string, source = "bad.txt"): InputError => {

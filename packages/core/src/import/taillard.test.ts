@@ -4,7 +4,7 @@ import { formatInputError, type InputError } from "./input-error.js";
 import { parseOrLibrary } from "./orlib.js";
 import { parseTaillard } from "./taillard.js";
 
-const shared = new URL("../../../../../shared/data/jobshop/", import.meta.url);
+const shared = new URL("../../../../data/jobshop/", import.meta.url);
 const fixture = new URL("./fixtures/taillard/ft06.txt", import.meta.url);
 
 const failure = (text: string, source = "ta.txt"): InputError => {

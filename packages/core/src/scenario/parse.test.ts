@@ -123,7 +123,7 @@ describe("parseScenario: valid files", () => {
 
   it("a jobs-only scenario is the model jobShopToModel makes", () => {
     const ft06 = parseOrLibrary(
-      readFileSync(new URL("../../../../../shared/data/jobshop/ft06.txt", import.meta.url), "utf8"),
+      readFileSync(new URL("../../../../data/jobshop/ft06.txt", import.meta.url), "utf8"),
       "ft06.txt",
     );
     if (!ft06.ok) throw new Error(formatInputError(ft06.error));
