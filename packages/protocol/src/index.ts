@@ -1,7 +1,6 @@
-/**
- * Topics, message envelope and bodies, schemas, msgpackr codec, validation.
- *
- * This workspace is laid out by the foundation; its implementation arrives with the
- * distributed planning issue (MQTT broker, agents and coordinator).
- */
-export {};
+export * from "./codec.js";
+export * from "./dedup.js";
+export * from "./errors.js";
+export * from "./messages.js";
+export * from "./stats.js";
+export * from "./topics.js";

@@ -1,0 +1,113 @@
+import fc from "fast-check";
+import { pack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { decodePayload, encodeMessage, parseMessage } from "./codec.js";
+import { ProtocolError, type ProtocolErrorCode } from "./errors.js";
+import type { AnyMessage } from "./messages.js";
+import { topics } from "./topics.js";
+
+const inform: AnyMessage = {
+  v: 1,
+  id: "m-1",
+  type: "inform",
+  from: "lathe",
+  seq: 7,
+  at: 1234.5,
+  body: { event: "completed", activityId: "j1.o2", atTicks: 40, quality: 1, scheduleVersion: 3 },
+};
+const out = topics.agentOut("plant", "lathe");
+
+const codeOf = (f: () => unknown): ProtocolErrorCode | "none" => {
+  try {
+    f();
+    return "none";
+  } catch (error) {
+    if (error instanceof ProtocolError) return error.code;
+    throw error;
+  }
+};
+
+describe("parseMessage", () => {
+  it("round-trips a valid message", () => {
+    expect(parseMessage(encodeMessage(inform), out)).toEqual(inform);
+  });
+  it("drops what is too large", () => {
+    expect(
+      codeOf(() =>
+        parseMessage(encodeMessage(inform), out, { maxBytes: 10, maxDepth: 16, maxElements: 1000 }),
+      ),
+    ).toBe("too-large");
+  });
+  it("drops bytes that are not MessagePack", () => {
+    expect(codeOf(() => decodePayload(Buffer.from([0x92, 0x01])))).toBe("undecodable"); // truncated
+    expect(codeOf(() => decodePayload(Buffer.from([0xc1])))).toBe("not-plain"); // the never-used byte
+  });
+  it("drops deep nesting", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    expect(codeOf(() => decodePayload(pack(deep)))).toBe("too-deep");
+  });
+  it("drops too many elements", () => {
+    expect(codeOf(() => decodePayload(pack(new Array(200_001).fill(0))))).toBe("too-many-elements");
+  });
+  it("drops values that are not plain data (a timestamp extension decodes to a Date)", () => {
+    expect(codeOf(() => decodePayload(pack({ at: new Date(0) })))).toBe("not-plain");
+    expect(codeOf(() => decodePayload(pack({ a: undefined })))).toBe("not-plain");
+  });
+  it("a __proto__ key pollutes nothing", () => {
+    const bytes = Buffer.concat([
+      Buffer.from([0x81, 0xa9]),
+      Buffer.from("__proto__"),
+      Buffer.from([0x81, 0xa1, 0x78, 0x01]),
+    ]);
+    const value = decodePayload(bytes) as object;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+  it("checks the envelope, the version, the type and the body", () => {
+    expect(codeOf(() => parseMessage(pack({ ...inform, seq: -1 }), out))).toBe("bad-envelope");
+    expect(codeOf(() => parseMessage(pack({ ...inform, v: 2 }), out))).toBe("version-mismatch");
+    expect(codeOf(() => parseMessage(pack({ ...inform, type: "gossip" }), out))).toBe(
+      "unknown-type",
+    );
+    expect(codeOf(() => parseMessage(pack({ ...inform, type: "toString" }), out))).toBe(
+      "unknown-type",
+    );
+    expect(
+      codeOf(() =>
+        parseMessage(pack({ ...inform, body: { ...inform.body, event: "exploded" } }), out),
+      ),
+    ).toBe("bad-body");
+  });
+  it("checks the topic carries the type and the sender owns the topic", () => {
+    expect(
+      codeOf(() => parseMessage(encodeMessage(inform), topics.agentIn("plant", "lathe"))),
+    ).toBe("wrong-topic");
+    expect(codeOf(() => parseMessage(encodeMessage(inform), "somebody/else"))).toBe("wrong-topic");
+    expect(
+      codeOf(() => parseMessage(encodeMessage(inform), topics.agentOut("plant", "mill"))),
+    ).toBe("spoofed-sender");
+  });
+  it("random bytes never crash it: every failure is a coded ProtocolError", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+        expect(() => {
+          try {
+            parseMessage(bytes, out);
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) throw error;
+          }
+        }).not.toThrow();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it("random plain values in an envelope never pass unless they fit the schema", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (body) => {
+        const code = codeOf(() => parseMessage(pack({ ...inform, body }), out));
+        expect(["bad-body", "none"]).toContain(code);
+      }),
+    );
+  });
+});

@@ -1,0 +1,303 @@
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import type { TopicKind } from "./topics.js";
+
+/**
+ * The message catalogue: every performative (KQML / FIPA tradition), its body schema, and the
+ * topics that carry it. Wire shapes only — the apps map them to and from core's domain types.
+ */
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$" });
+const Ticks = Type.Integer({
+  minimum: -1_000_000_000_000,
+  maximum: 1_000_000_000_000,
+  description: "simulated or wall time in ticks",
+});
+const Version = Type.Integer({
+  minimum: 0,
+  description: "schedule version; a stale one is rejected",
+});
+const Probability = Type.Number({ minimum: 0, maximum: 1 });
+const Text = Type.String({ maxLength: 2000 });
+
+export const WireDistribution = Type.Array(
+  Type.Object(
+    { value: Type.Number({ minimum: 0 }), probability: Probability },
+    { additionalProperties: false },
+  ),
+  {
+    minItems: 1,
+    maxItems: 64,
+  },
+);
+
+export const WireWindow = Type.Object(
+  { earliestTicks: Ticks, latestTicks: Ticks },
+  { additionalProperties: false, description: "allowed start times, both ends inclusive" },
+);
+
+export const WireNode = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal("activity"),
+      id: Id,
+      resources: Type.Array(Id, { minItems: 1, maxItems: 32 }),
+      duration: WireDistribution,
+      quality: WireDistribution,
+      releaseTicks: Type.Optional(Ticks),
+      deadlineTicks: Type.Optional(Ticks),
+      due: Type.Optional(
+        Type.Object(
+          { dueTicks: Ticks, weight: Type.Number({ minimum: 0 }) },
+          { additionalProperties: false },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal("task"),
+      id: Id,
+      qaf: Type.Union([
+        Type.Literal("min"),
+        Type.Literal("max"),
+        Type.Literal("sum"),
+        Type.Literal("syncsum"),
+      ]),
+      children: Type.Array(Id, { maxItems: 10_000 }),
+      releaseTicks: Type.Optional(Ticks),
+      deadlineTicks: Type.Optional(Ticks),
+      due: Type.Optional(
+        Type.Object(
+          { dueTicks: Ticks, weight: Type.Number({ minimum: 0 }) },
+          { additionalProperties: false },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+export const WireLink = Type.Object(
+  { kind: Type.Union([Type.Literal("enables"), Type.Literal("precedence")]), from: Id, to: Id },
+  { additionalProperties: false },
+);
+
+/** An agent's subjective view (CSC §2): never more than the agent may know. */
+export const WireView = Type.Object(
+  {
+    agentId: Id,
+    root: Id,
+    own: Type.Array(Id, { maxItems: 10_000 }),
+    nodes: Type.Array(WireNode, { maxItems: 10_000 }),
+    links: Type.Array(WireLink, { maxItems: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const WireSlot = Type.Object(
+  {
+    activityId: Id,
+    startTicks: Type.Optional(Ticks),
+    window: Type.Optional(WireWindow),
+    durationTicks: Type.Optional(Type.Integer({ minimum: 0 })),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const Slots = Type.Array(WireSlot, { maxItems: 10_000 });
+
+export const bodies = {
+  /** Retained on agent/{id}/state: who the agent is and whether it is online. */
+  descriptor: Type.Object(
+    {
+      agentId: Id,
+      resourceId: Id,
+      resourceKind: Type.Optional(
+        Type.Union([Type.Literal("machine"), Type.Literal("rover"), Type.Literal("other")]),
+      ),
+      status: Type.Union([Type.Literal("online"), Type.Literal("offline")]),
+      epoch: Type.Integer({
+        minimum: 0,
+        description: "session epoch; a will from an older epoch is stale",
+      }),
+      software: Type.Optional(Type.String({ maxLength: 64 })),
+    },
+    { additionalProperties: false },
+  ),
+  /** Retained on coordinator/state. */
+  "coordinator-state": Type.Object(
+    {
+      coordinatorId: Id,
+      status: Type.Union([Type.Literal("online"), Type.Literal("offline")]),
+      epoch: Type.Integer({ minimum: 0 }),
+    },
+    { additionalProperties: false },
+  ),
+  /** Planner -> agent: the agent's view and its operations with desirability windows (CAMPS). */
+  assign: Type.Object(
+    { scheduleVersion: Version, view: WireView, slots: Slots },
+    { additionalProperties: false },
+  ),
+  /** Agent -> planner: the local schedule it built within the windows. */
+  propose: Type.Object({ scheduleVersion: Version, slots: Slots }, { additionalProperties: false }),
+  /** Planner -> agent: inter-agent constraints (tightened windows) to repair a conflict. */
+  constrain: Type.Object(
+    { scheduleVersion: Version, slots: Slots, reason: Type.Optional(Text) },
+    { additionalProperties: false },
+  ),
+  /** Planner -> agent: the integrated schedule to execute. */
+  install: Type.Object({ scheduleVersion: Version, slots: Slots }, { additionalProperties: false }),
+  /** Either way: a command or proposal taken. */
+  accept: Type.Object(
+    { ref: Id, scheduleVersion: Type.Optional(Version) },
+    { additionalProperties: false },
+  ),
+  /** Either way: a command or proposal refused, and why. */
+  reject: Type.Object(
+    { ref: Id, scheduleVersion: Type.Optional(Version), reason: Text },
+    { additionalProperties: false },
+  ),
+  /** Agent -> coordinator: execution news (policy-driven silence: deviations, not "on track"). */
+  inform: Type.Object(
+    {
+      event: Type.Union([
+        Type.Literal("started"),
+        Type.Literal("completed"),
+        Type.Literal("aborted"),
+        Type.Literal("repaired"),
+      ]),
+      activityId: Id,
+      atTicks: Ticks,
+      quality: Type.Optional(Type.Number({ minimum: 0 })),
+      scheduleVersion: Version,
+    },
+    { additionalProperties: false },
+  ),
+  /** Agent -> coordinator: a disruption the agent could not absorb alone (escalation). */
+  failure: Type.Object(
+    {
+      cause: Type.Union([
+        Type.Literal("breakdown"),
+        Type.Literal("overrun"),
+        Type.Literal("window"),
+        Type.Literal("offline"),
+        Type.Literal("other"),
+      ]),
+      activityIds: Type.Array(Id, { maxItems: 10_000 }),
+      fromTicks: Ticks,
+      untilTicks: Type.Optional(Ticks),
+      scheduleVersion: Version,
+      detail: Type.Optional(Text),
+    },
+    { additionalProperties: false },
+  ),
+  /** Planner -> capable agents: call for proposals to take over an operation. */
+  cfp: Type.Object(
+    { activity: WireNode, window: WireWindow, deadline: Ticks },
+    { additionalProperties: false },
+  ),
+  /** Selective broadcast of a node's profile (CSC §3.1.3) to its link neighbours. */
+  profile: Type.Object(
+    {
+      nodeId: Id,
+      probability: Probability,
+      busyCycles: Type.Optional(Type.Number({ minimum: 0 })),
+      importance: Type.Number({ minimum: 0 }),
+      potential: Type.Optional(
+        Type.Boolean({ description: "a potential rather than current-schedule profile" }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  /** Operator -> manager: an order of jobs. */
+  order: Type.Object(
+    {
+      orderId: Id,
+      priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+      jobs: Type.Array(
+        Type.Object(
+          {
+            id: Id,
+            releaseTicks: Type.Optional(Ticks),
+            dueTicks: Type.Optional(Ticks),
+            weight: Type.Optional(Type.Number({ minimum: 0 })),
+            operations: Type.Array(
+              Type.Object(
+                {
+                  id: Type.Optional(Id),
+                  resources: Type.Array(Id, { minItems: 1, maxItems: 32 }),
+                  durationTicks: Type.Integer({ minimum: 1 }),
+                },
+                { additionalProperties: false },
+              ),
+              { minItems: 1, maxItems: 1000 },
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 1000 },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  /** Coordinator -> operators: a summary of the installed plan. */
+  plan: Type.Object(
+    {
+      scheduleVersion: Version,
+      objectives: Type.Record(Type.String({ maxLength: 64 }), Type.Number()),
+      agents: Type.Integer({ minimum: 0 }),
+      activities: Type.Integer({ minimum: 0 }),
+    },
+    { additionalProperties: false },
+  ),
+} satisfies Record<string, TSchema>;
+
+export type MessageType = keyof typeof bodies;
+export const MESSAGE_TYPES = Object.keys(bodies) as MessageType[];
+export type Body<T extends MessageType> = Static<(typeof bodies)[T]>;
+
+/** Which message types each topic carries; anything else on that topic is dropped. */
+export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>> = {
+  "agent-state": ["descriptor"],
+  "agent-in": ["assign", "constrain", "install", "accept", "reject", "cfp"],
+  "agent-out": ["propose", "inform", "failure", "accept", "reject"],
+  profile: ["profile"],
+  "coordinator-state": ["coordinator-state"],
+  orders: ["order"],
+  plans: ["plan"],
+};
+
+/** The envelope every payload travels in. */
+export const Envelope = Type.Object(
+  {
+    v: Type.Literal(1, { description: "envelope version" }),
+    id: Id,
+    type: Type.String({ maxLength: 64 }),
+    from: Id,
+    to: Type.Optional(Id),
+    corr: Type.Optional(Id),
+    seq: Type.Integer({
+      minimum: 0,
+      description: "the sender's outbox sequence; receivers deduplicate by (from, seq)",
+    }),
+    at: Type.Number({ description: "sender's clock, milliseconds" }),
+    body: Type.Unknown(),
+  },
+  { additionalProperties: false },
+);
+
+export interface Message<T extends MessageType = MessageType> {
+  readonly v: 1;
+  readonly id: string;
+  readonly type: T;
+  readonly from: string;
+  readonly to?: string;
+  readonly corr?: string;
+  readonly seq: number;
+  readonly at: number;
+  readonly body: Body<T>;
+}
+
+/** A message of any type, narrowed by `type` in an exhaustive switch. */
+export type AnyMessage = { [T in MessageType]: Message<T> }[MessageType];
