@@ -1,3 +1,4 @@
+export * from "./asyncapi.js";
 export * from "./codec.js";
 export * from "./dedup.js";
 export * from "./errors.js";
