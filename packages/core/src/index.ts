@@ -15,3 +15,4 @@ export * from "./schedule/metrics.js";
 export * from "./schedule/plan.js";
 export type * from "./schedule/types.js";
 export * from "./solver/index.js";
+export * from "./ports/index.js";

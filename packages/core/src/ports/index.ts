@@ -1,0 +1,2 @@
+export type * from "./clock.js";
+export type * from "./environment.js";
