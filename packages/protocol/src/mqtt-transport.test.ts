@@ -1,0 +1,77 @@
+import { createServer, type Server } from "node:net";
+import { Aedes } from "aedes";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MqttTransport, makeMessage } from "./mqtt-transport.js";
+import { topics } from "./topics.js";
+
+// A bare aedes broker on an ephemeral loopback port: the transport is tested against a real
+// broker, never a mock. (The broker app with authentication and ACLs has its own tests.)
+let broker: Aedes;
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  broker = await Aedes.createBroker();
+  server = createServer({ noDelay: true }, broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (typeof address !== "object" || address === null) throw new Error("no address");
+  url = `mqtt://127.0.0.1:${address.port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const until = async (condition: () => boolean, ms = 3000) => {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > ms) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe("MqttTransport", () => {
+  it("delivers valid messages, drops malformed and repeated ones, and counts them", async () => {
+    const receiver = await MqttTransport.connect({ url, clientId: "coordinator-test" });
+    const sender = await MqttTransport.connect({ url, clientId: "lathe-test" });
+    const got: string[] = [];
+    receiver.onMessage((m) => got.push(`${m.type}:${m.seq}`));
+    await receiver.subscribe(topics.filters.allAgentOut("s"));
+    const out = topics.agentOut("s", "lathe");
+    const inform = (seq: number) =>
+      makeMessage(
+        "inform",
+        "lathe",
+        { event: "completed", activityId: "j0.o1", atTicks: 9, quality: 1, scheduleVersion: 1 },
+        { seq, at: 0 },
+      );
+    await sender.publish(out, inform(1));
+    await sender.publish(out, inform(1)); // a QoS 1 redelivery
+    await sender.publishRaw(out, Buffer.from("not msgpack at all"));
+    await sender.publishRaw(out, Buffer.from([0x92, 0x01]));
+    await sender.publish(out, inform(2));
+    await until(() => got.length >= 2 && receiver.stats.totals().dropped >= 3);
+    expect(got).toEqual(["inform:1", "inform:2"]);
+    expect(Object.fromEntries(receiver.stats.dropped)).toMatchObject({ duplicate: 1 });
+    expect(receiver.stats.totals().dropped).toBe(3);
+    expect(sender.stats.totals().sentMessages).toBe(3);
+    await sender.close();
+    await receiver.close();
+  });
+  it("refuses to send a message that does not fit its schema", async () => {
+    const sender = await MqttTransport.connect({ url, clientId: "mill-test" });
+    const bad = makeMessage(
+      "inform",
+      "mill",
+      { event: "completed", activityId: "a", atTicks: 1, scheduleVersion: -1 },
+      { seq: 0, at: 0 },
+    );
+    await expect(sender.publish(topics.agentOut("s", "mill"), bad)).rejects.toThrow(/bad-body/);
+    await sender.close();
+  });
+  it("fails to connect with a clear error when no broker listens", async () => {
+    await expect(
+      MqttTransport.connect({ url: "mqtt://127.0.0.1:1", clientId: "x", connectTimeoutMs: 1500 }),
+    ).rejects.toThrow();
+  });
+});

@@ -1,0 +1,195 @@
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import {
+  DEFAULT_LIMITS,
+  type DecodeLimits,
+  encodeMessage,
+  parseMessage,
+  validateMessage,
+} from "./codec.js";
+import { Deduplicator } from "./dedup.js";
+import { ProtocolError } from "./errors.js";
+import type { AnyMessage, Body, Message, MessageType } from "./messages.js";
+import { MessageStats } from "./stats.js";
+
+/** Builds a message; its id is `{from}:{seq}`, so a resent message keeps its id. */
+export function makeMessage<T extends MessageType>(
+  type: T,
+  from: string,
+  body: Body<T>,
+  meta: { seq: number; at: number; to?: string; corr?: string },
+): Message<T> {
+  return {
+    v: 1,
+    id: `${from}:${meta.seq}`,
+    type,
+    from,
+    seq: meta.seq,
+    at: meta.at,
+    ...(meta.to !== undefined ? { to: meta.to } : {}),
+    ...(meta.corr !== undefined ? { corr: meta.corr } : {}),
+    body,
+  } as Message<T>;
+}
+
+/** What the transport needs to say about dropped input; pino's logger fits. */
+export interface TransportLogger {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+export interface TransportOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** false keeps the broker-side session (and QoS 1 messages queued while offline). */
+  readonly clean?: boolean;
+  readonly keepaliveSeconds?: number;
+  readonly will?: {
+    readonly topic: string;
+    readonly message: AnyMessage;
+    readonly retain: boolean;
+  };
+  readonly limits?: DecodeLimits;
+  readonly logger?: TransportLogger;
+  /** Give up connecting after this long (the first connection only). */
+  readonly connectTimeoutMs?: number;
+}
+
+export type MessageHandler = (message: AnyMessage, topic: string) => void;
+
+/**
+ * The Transport port over mqtt.js: validated publish and subscribe of Consort messages.
+ * Every incoming payload is decoded and validated where it enters the process; one that fails is
+ * dropped whole, logged and counted, and never reaches a handler. Repeats of a (from, seq) are
+ * dropped too (QoS 1 delivers at least once).
+ */
+export class MqttTransport {
+  readonly stats = new MessageStats();
+  private readonly dedup = new Deduplicator();
+  private readonly handlers: MessageHandler[] = [];
+  private readonly limits: DecodeLimits;
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly options: TransportOptions,
+  ) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    client.on("message", (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+  }
+
+  static async connect(options: TransportOptions): Promise<MqttTransport> {
+    const mqttOptions: IClientOptions = {
+      clientId: options.clientId,
+      clean: options.clean ?? true,
+      keepalive: options.keepaliveSeconds ?? 30,
+      reconnectPeriod: 500,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      protocolVersion: 4,
+      ...(options.username !== undefined ? { username: options.username } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.will
+        ? {
+            will: {
+              topic: options.will.topic,
+              payload: encodeMessage(options.will.message),
+              qos: 1 as const,
+              retain: options.will.retain,
+            },
+          }
+        : {}),
+    };
+    const client = mqtt.connect(options.url, mqttOptions);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          fail(
+            new Error(
+              `could not connect to ${options.url} within ${options.connectTimeoutMs ?? 10_000} ms`,
+            ),
+          ),
+        options.connectTimeoutMs ?? 10_000,
+      );
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        client.removeListener("connect", ok);
+        client.end(true);
+        reject(error);
+      };
+      const ok = () => {
+        clearTimeout(timer);
+        client.removeListener("error", fail);
+        resolve();
+      };
+      client.once("connect", ok);
+      client.once("error", fail);
+    });
+    return new MqttTransport(client, options);
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handlers.push(handler);
+  }
+
+  /** Subscribes at QoS 1; throws when the broker refuses the filter. */
+  async subscribe(filter: string): Promise<void> {
+    const granted = await this.client.subscribeAsync(filter, { qos: 1 });
+    const refused = granted.find((g) => g.qos === 128);
+    if (refused) throw new Error(`the broker refused the subscription to ${filter}`);
+  }
+
+  /** Publishes at QoS 1; resolves when the broker has acknowledged it. */
+  async publish(
+    topic: string,
+    message: AnyMessage,
+    options: { retain?: boolean } = {},
+  ): Promise<void> {
+    validateMessage(message, topic); // a message we cannot read ourselves is a bug here, not news to send
+    const payload = encodeMessage(message);
+    await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
+    this.stats.countSent(message.type, payload.byteLength);
+  }
+
+  /** Publishes raw bytes, bypassing validation: for tests that send garbage on purpose. */
+  async publishRaw(
+    topic: string,
+    payload: Buffer,
+    options: { retain?: boolean } = {},
+  ): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(false);
+  }
+
+  /** Ends the connection without a DISCONNECT, so the broker sends the last will. */
+  async drop(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+
+  private receive(topic: string, payload: Buffer, retained: boolean): void {
+    let message: AnyMessage;
+    try {
+      message = parseMessage(payload, topic, this.limits);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.stats.countDropped(error.code);
+      this.options.logger?.warn(
+        { topic, bytes: payload.byteLength, code: error.code },
+        `dropped a message: ${error.message}`,
+      );
+      return;
+    }
+    // Retained state is re-sent on every subscription; it is state, not a command, so it is not deduplicated.
+    if (!retained && !this.dedup.firstTime(message.from, message.seq)) {
+      this.stats.countDropped("duplicate");
+      return;
+    }
+    this.stats.countReceived(message.type, payload.byteLength);
+    for (const handler of this.handlers) handler(message, topic);
+  }
+}
