@@ -241,6 +241,33 @@ export const bodies = {
     },
     { additionalProperties: false },
   ),
+  /**
+   * Simulated runs only: the clock master's time. Every process advances its simulated clock to
+   * `nowTicks`, handles what falls due, and answers with `idle`.
+   */
+  clock: Type.Object(
+    {
+      nowTicks: Ticks,
+      step: Type.Integer({ minimum: 0 }),
+      final: Type.Optional(Type.Boolean({ description: "the run is over" })),
+    },
+    { additionalProperties: false },
+  ),
+  /**
+   * Simulated runs only: the agent has handled everything up to `atTicks`. With the counts of
+   * point-to-point messages it has sent and received, the clock master can tell that no message
+   * is in flight before it moves time on (conservative lock-step synchronization).
+   */
+  idle: Type.Object(
+    {
+      atTicks: Ticks,
+      step: Type.Integer({ minimum: 0 }),
+      nextEventTicks: Type.Optional(Ticks),
+      sent: Type.Integer({ minimum: 0 }),
+      received: Type.Integer({ minimum: 0 }),
+    },
+    { additionalProperties: false },
+  ),
   /** Coordinator -> operators: a summary of the installed plan. */
   plan: Type.Object(
     {
@@ -261,11 +288,12 @@ export type Body<T extends MessageType> = Static<(typeof bodies)[T]>;
 export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>> = {
   "agent-state": ["descriptor"],
   "agent-in": ["assign", "constrain", "install", "accept", "reject", "cfp"],
-  "agent-out": ["propose", "inform", "failure", "accept", "reject"],
+  "agent-out": ["propose", "inform", "failure", "accept", "reject", "idle"],
   profile: ["profile"],
   "coordinator-state": ["coordinator-state"],
   orders: ["order"],
   plans: ["plan"],
+  clock: ["clock"],
 };
 
 /** The envelope every payload travels in. */

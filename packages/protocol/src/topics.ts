@@ -10,6 +10,7 @@
  *   consort/v1/{site}/coordinator/state                coordinator lease and liveness (retained)
  *   consort/v1/{site}/coordinator/orders               orders in (from operators and ERP bridges)
  *   consort/v1/{site}/coordinator/plans                plan summaries out
+ *   consort/v1/{site}/coordinator/clock                simulated time (lock-step runs only)
  *
  * Every topic an agent publishes lies under its own `agent/{agentId}/` prefix, so a broker can
  * enforce "an agent speaks only for itself" with a prefix check.
@@ -47,6 +48,7 @@ export const topics = {
   coordinatorState: (site: string) => `${prefix(site)}/coordinator/state`,
   orders: (site: string) => `${prefix(site)}/coordinator/orders`,
   plans: (site: string) => `${prefix(site)}/coordinator/plans`,
+  clock: (site: string) => `${prefix(site)}/coordinator/clock`,
   /** Subscription filters. */
   filters: {
     allAgentStates: (site: string) => `${prefix(site)}/agent/+/state`,
@@ -65,7 +67,8 @@ export type TopicKind =
   | "profile"
   | "coordinator-state"
   | "orders"
-  | "plans";
+  | "plans"
+  | "clock";
 
 export type ParsedTopic =
   | {
@@ -79,7 +82,7 @@ export type ParsedTopic =
       readonly agentId: string;
       readonly nodeId: string;
     }
-  | { readonly kind: "coordinator-state" | "orders" | "plans"; readonly site: string };
+  | { readonly kind: "coordinator-state" | "orders" | "plans" | "clock"; readonly site: string };
 
 /** Reads a concrete topic (no wildcards); undefined when it is not one of Consort's. */
 export function parseTopic(topic: string): ParsedTopic | undefined {
@@ -100,8 +103,10 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   }
   if (area === "coordinator" && b === undefined && c === undefined) {
     if (a === "state") return { kind: "coordinator-state", site };
-    if (a === "orders") return { kind: "orders", site };
     if (a === "plans") return { kind: "plans", site };
+    if (a === "clock") return { kind: "clock", site };
+    if (a === "plans") return { kind: "plans", site };
+    if (a === "clock") return { kind: "clock", site };
   }
   return undefined;
 }
