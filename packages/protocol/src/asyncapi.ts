@@ -41,6 +41,11 @@ const CHANNELS: Readonly<
     description: "Summaries of installed plans.",
     params: ["site"],
   },
+  clock: {
+    address: "consort/v1/{site}/coordinator/clock",
+    description: "Simulated time, published by the clock master in lock-step simulated runs.",
+    params: ["site"],
+  },
 };
 
 /** Who sends on each channel, from the point of view of the coordinator application. */
@@ -48,6 +53,7 @@ const COORDINATOR_SENDS: ReadonlySet<TopicKind> = new Set([
   "agent-in",
   "coordinator-state",
   "plans",
+  "clock",
 ]);
 
 /**

@@ -31,6 +31,7 @@ describe("topics", () => {
     });
     expect(parseTopic(topics.orders("s1"))).toEqual({ kind: "orders", site: "s1" });
     expect(parseTopic(topics.plans("s1"))).toEqual({ kind: "plans", site: "s1" });
+    expect(parseTopic(topics.clock("s1"))).toEqual({ kind: "clock", site: "s1" });
   });
   it("refuses ids that would break the topic tree", () => {
     expect(() => topics.agentIn("s1", "a/b")).toThrow(/cannot be a topic level/);

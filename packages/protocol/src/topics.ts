@@ -103,8 +103,7 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   }
   if (area === "coordinator" && b === undefined && c === undefined) {
     if (a === "state") return { kind: "coordinator-state", site };
-    if (a === "plans") return { kind: "plans", site };
-    if (a === "clock") return { kind: "clock", site };
+    if (a === "orders") return { kind: "orders", site };
     if (a === "plans") return { kind: "plans", site };
     if (a === "clock") return { kind: "clock", site };
   }
