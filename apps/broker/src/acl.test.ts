@@ -1,0 +1,135 @@
+import { topics } from "@consort/protocol";
+import { describe, expect, it } from "vitest";
+import {
+  devIdentity,
+  filterCovers,
+  type Identity,
+  publishAllowed,
+  subscribeAllowed,
+} from "./acl.js";
+
+const S = "s1";
+const m1: Identity = { username: "m1", role: "agent", site: S };
+const coordinator: Identity = { username: "coord", role: "coordinator", site: S };
+const operator: Identity = { username: "op", role: "operator", site: S };
+
+describe("publish rights", () => {
+  it("lets an agent publish only its own state, out and profiles", () => {
+    expect(publishAllowed(m1, topics.agentState(S, "m1"))).toBe(true);
+    expect(publishAllowed(m1, topics.agentOut(S, "m1"))).toBe(true);
+    expect(publishAllowed(m1, topics.profile(S, "m1", "job3.op2"))).toBe(true);
+    // not its own inbox, nor anyone else's topics, nor the coordinator's
+    expect(publishAllowed(m1, topics.agentIn(S, "m1"))).toBe(false);
+    expect(publishAllowed(m1, topics.agentState(S, "m2"))).toBe(false);
+    expect(publishAllowed(m1, topics.agentOut(S, "m2"))).toBe(false);
+    expect(publishAllowed(m1, topics.profile(S, "m2", "n"))).toBe(false);
+    expect(publishAllowed(m1, topics.plans(S))).toBe(false);
+    expect(publishAllowed(m1, topics.clock(S))).toBe(false);
+    expect(publishAllowed(m1, topics.orders(S))).toBe(false);
+  });
+
+  it("lets the coordinator publish to any agent's inbox, its state and plans", () => {
+    expect(publishAllowed(coordinator, topics.agentIn(S, "m1"))).toBe(true);
+    expect(publishAllowed(coordinator, topics.agentIn(S, "m2"))).toBe(true);
+    expect(publishAllowed(coordinator, topics.coordinatorState(S))).toBe(true);
+    expect(publishAllowed(coordinator, topics.plans(S))).toBe(true);
+    expect(publishAllowed(coordinator, topics.clock(S))).toBe(true);
+    expect(publishAllowed(coordinator, topics.orders(S))).toBe(false);
+    expect(publishAllowed(coordinator, topics.agentState(S, "m1"))).toBe(false);
+  });
+
+  it("lets an operator publish orders only", () => {
+    expect(publishAllowed(operator, topics.orders(S))).toBe(true);
+    expect(publishAllowed(operator, topics.plans(S))).toBe(false);
+    expect(publishAllowed(operator, topics.clock(S))).toBe(false);
+    expect(publishAllowed(operator, topics.agentIn(S, "m1"))).toBe(false);
+  });
+
+  it("confines every role to its site and to the catalogue", () => {
+    for (const who of [m1, coordinator, operator]) {
+      expect(publishAllowed(who, topics.agentState("other", "m1"))).toBe(false);
+      expect(publishAllowed(who, topics.agentIn("other", "m1"))).toBe(false);
+      expect(publishAllowed(who, topics.orders("other"))).toBe(false);
+      expect(publishAllowed(who, "$SYS/x/heartbeat")).toBe(false);
+      expect(publishAllowed(who, `consort/v1/${S}/agent/m1/state/extra`)).toBe(false);
+      expect(publishAllowed(who, "anything")).toBe(false);
+    }
+  });
+});
+
+describe("subscribe rights", () => {
+  it("gives an agent its inbox, profiles, agent states and the coordinator's state and plans", () => {
+    const ok = [
+      topics.agentIn(S, "m1"),
+      topics.filters.nodeProfile(S, "n7"),
+      topics.filters.allProfiles(S),
+      topics.profile(S, "m2", "n7"),
+      topics.filters.allAgentStates(S),
+      topics.agentState(S, "m2"),
+      topics.coordinatorState(S),
+      topics.plans(S),
+      topics.clock(S),
+    ];
+    for (const f of ok) expect(subscribeAllowed(m1, f), f).toBe(true);
+    const refused = [
+      topics.agentIn(S, "m2"),
+      `consort/v1/${S}/agent/+/in`,
+      topics.agentOut(S, "m2"),
+      topics.filters.allAgentOut(S),
+      topics.orders(S),
+      "#",
+      `consort/v1/${S}/#`,
+      `consort/v1/${S}/agent/+/#`,
+      `consort/v1/${S}/agent/+/profile/#`,
+      topics.agentIn("other", "m1"),
+      "$SYS/#",
+    ];
+    for (const f of refused) expect(subscribeAllowed(m1, f), f).toBe(false);
+  });
+
+  it("gives the coordinator everything under its site and nothing else", () => {
+    expect(subscribeAllowed(coordinator, topics.clock(S))).toBe(true);
+    expect(subscribeAllowed(coordinator, `consort/v1/${S}/#`)).toBe(true);
+    expect(subscribeAllowed(coordinator, topics.filters.allAgentOut(S))).toBe(true);
+    expect(subscribeAllowed(coordinator, topics.orders(S))).toBe(true);
+    expect(subscribeAllowed(coordinator, "#")).toBe(false);
+    expect(subscribeAllowed(coordinator, "consort/v1/+/#")).toBe(false);
+    expect(subscribeAllowed(coordinator, "consort/v1/other/#")).toBe(false);
+    expect(subscribeAllowed(coordinator, "$SYS/#")).toBe(false);
+  });
+
+  it("gives an operator plans, coordinator state and agent states", () => {
+    expect(subscribeAllowed(operator, topics.plans(S))).toBe(true);
+    expect(subscribeAllowed(operator, topics.coordinatorState(S))).toBe(true);
+    expect(subscribeAllowed(operator, topics.filters.allAgentStates(S))).toBe(true);
+    expect(subscribeAllowed(operator, topics.orders(S))).toBe(false);
+    expect(subscribeAllowed(operator, topics.agentIn(S, "m1"))).toBe(false);
+    expect(subscribeAllowed(operator, `consort/v1/${S}/#`)).toBe(false);
+  });
+});
+
+describe("filterCovers", () => {
+  it.each([
+    ["a/+/c", "a/b/c", true],
+    ["a/+/c", "a/+/c", true],
+    ["a/+/c", "a/#", false],
+    ["a/+/c", "a/b/c/d", false],
+    ["a/b", "a/+", false],
+    ["a/#", "a", true],
+    ["a/#", "a/b/+/#", true],
+    ["a/#", "#", false],
+    ["#", "x/y", true],
+    ["a/b", "a/b", true],
+    ["a/b", "a/c", false],
+  ])("%s covers %s: %s", (allowed, requested, expected) => {
+    expect(filterCovers(allowed, requested)).toBe(expected);
+  });
+});
+
+describe("devIdentity", () => {
+  it("maps coordinator and operator usernames to their roles and others to agents", () => {
+    expect(devIdentity("coordinator", S).role).toBe("coordinator");
+    expect(devIdentity("operator", S).role).toBe("operator");
+    expect(devIdentity("rover-3", S)).toEqual({ username: "rover-3", role: "agent", site: S });
+  });
+});

@@ -1,0 +1,414 @@
+/**
+ * The running broker: aedes behind a TCP listener (and optionally a WebSocket one), with
+ * per-user authentication, catalogue-derived ACLs, a per-connection packet-size bound and a
+ * connection cap. `createBroker` does the I/O; nothing here is global.
+ */
+import type { EventEmitter } from "node:events";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+} from "node:http";
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Server as TcpServer,
+} from "node:net";
+import type { Duplex } from "node:stream";
+import { parseTopic } from "@consort/protocol";
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
+import { type Logger, pino } from "pino";
+import { createWebSocketStream, WebSocketServer } from "ws";
+import { type Identity, publishAllowed, subscribeAllowed } from "./acl.js";
+import { type AuthPolicy, authenticateConnect } from "./auth.js";
+import {
+  type BrokerConfig,
+  type BrokerConfigInput,
+  type BrokerUser,
+  type LoadBrokerConfigOptions,
+  loadBrokerConfig,
+  loadUsersFile,
+  parseBrokerConfig,
+  usersIssue,
+} from "./config.js";
+import { BrokerError } from "./errors.js";
+import { MqttFrameMeter } from "./frame-meter.js";
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Counters since start, and what is open now. */
+export interface BrokerStats {
+  /** Transport connections open now (TCP and WebSocket, logged in or not). */
+  readonly connections: number;
+  /** Clients that completed CONNECT and are connected now. */
+  readonly clients: number;
+  /** Transport connections accepted since start. */
+  readonly connectionsAccepted: number;
+  /** Connections closed on arrival because `maxConnections` were open. */
+  readonly refusedConnections: number;
+  /** CONNECTs refused (bad credentials, client id, will topic, dev-mode rules). */
+  readonly refusedAuth: number;
+  /** PUBLISHes outside the sender's ACL (each closed the sender's connection). */
+  readonly refusedPublish: number;
+  /** Subscription filters outside the subscriber's ACL (granted 128). */
+  readonly refusedSubscribe: number;
+  /** Connections dropped for declaring a packet above `maxPacketBytes`. */
+  readonly oversizePackets: number;
+  /** Connections dropped for a remaining-length field longer than 4 bytes. */
+  readonly malformedPackets: number;
+}
+
+export interface RunningBroker {
+  readonly tcp: Endpoint;
+  /** Present when `wsPort` was configured. */
+  readonly ws?: Endpoint;
+  /** `mqtt://host:port` of the TCP listener. */
+  readonly url: string;
+  /** `ws://host:port` of the WebSocket listener, when there is one. */
+  readonly wsUrl?: string;
+  stats(): BrokerStats;
+  /** Stops accepting, disconnects every client, closes aedes; resolves when all is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface BrokerDeps {
+  /** Where the broker logs; silent when absent. */
+  readonly logger?: Logger;
+}
+
+type Transport = "tcp" | "ws";
+type Counter = Exclude<keyof BrokerStats, "connections" | "clients">;
+
+/** Starts a broker. Rejects with a `BrokerError` for a bad config, users file or listen address. */
+export async function createBroker(
+  config: BrokerConfigInput,
+  deps: BrokerDeps = {},
+): Promise<RunningBroker> {
+  const parsed = parseBrokerConfig(config, "broker config");
+  if (!parsed.ok) throw new BrokerError("invalid-config", parsed.error);
+  const cfg = parsed.value;
+  const log = (deps.logger ?? pino({ level: "silent" })).child({ component: "broker" });
+  const users = await collectUsers(cfg);
+  if (users.size === 0 && !cfg.anonymous)
+    throw new BrokerError(
+      "invalid-config",
+      "broker config: users: none configured and anonymous is false, so every connection would be refused; add users or usersFile, or set anonymous for local development",
+    );
+  const plain = [...users.values()].filter((u) => u.password !== undefined).map((u) => u.username);
+  if (plain.length > 0)
+    log.warn({ usernames: plain }, "users with plain-text passwords; prefer passwordHash");
+  if (cfg.anonymous)
+    log.warn("dev mode: unconfigured usernames are admitted without password from loopback");
+
+  const policy: AuthPolicy = { site: cfg.site, users, anonymous: cfg.anonymous };
+  const counters: Record<Counter, number> = {
+    connectionsAccepted: 0,
+    refusedConnections: 0,
+    refusedAuth: 0,
+    refusedPublish: 0,
+    refusedSubscribe: 0,
+    oversizePackets: 0,
+    malformedPackets: 0,
+  };
+  const transports = new WeakMap<Duplex, { transport: Transport; remoteAddress?: string }>();
+  const connects = new WeakMap<
+    Client,
+    { clientId: string; clean: boolean; willTopic: string | undefined }
+  >();
+  const identities = new WeakMap<Client, Identity>();
+  const open = new Set<Duplex>();
+  let closing: Promise<void> | undefined;
+
+  const hooks: AedesOptions = {
+    preConnect(client, packet, callback) {
+      // aedes hands authenticate() only the username and password; keep the rest of CONNECT.
+      connects.set(client, {
+        clientId: packet.clientId,
+        clean: packet.clean !== false,
+        willTopic: packet.will?.topic,
+      });
+      callback(null, true);
+    },
+
+    authenticate(client, username, password, done) {
+      const packet = connects.get(client);
+      const conn = transports.get(client.conn);
+      const facts = {
+        clientId: packet?.clientId ?? client.id,
+        clean: packet?.clean ?? client.clean,
+        username,
+        password: password as Buffer | undefined,
+        remoteAddress: conn?.remoteAddress,
+        willTopic: packet?.willTopic,
+      };
+      authenticateConnect(facts, policy).then(
+        (decision) => {
+          if (decision.ok) {
+            identities.set(client, decision.identity);
+            return done(null, true);
+          }
+          counters.refusedAuth += 1;
+          log.warn(
+            {
+              reason: decision.reason,
+              clientId: facts.clientId,
+              username,
+              remoteAddress: facts.remoteAddress,
+              transport: conn?.transport,
+              returnCode: decision.returnCode,
+            },
+            `connection refused: ${decision.detail}`,
+          );
+          const error = Object.assign(new Error(decision.detail), {
+            returnCode: decision.returnCode as AuthenticateError["returnCode"],
+          });
+          done(error, false);
+        },
+        (error: unknown) => {
+          counters.refusedAuth += 1;
+          log.error({ err: error, clientId: facts.clientId }, "authentication failed");
+          done(Object.assign(new Error("server unavailable"), { returnCode: 3 as const }), false);
+        },
+      );
+    },
+
+    // MQTT 3.1.1 §3.3.5 lets a server that refuses a PUBLISH either acknowledge it or close the
+    // connection. We close it (aedes does so when this hook errs): a client that writes outside
+    // its topics is misbehaving, and a silent PUBACK would hide that from it.
+    authorizePublish(client, packet, callback) {
+      if (client === null) {
+        // A will left in persistence by a broker that died; it was vetted at its CONNECT.
+        return callback(parseTopic(packet.topic)?.site === cfg.site ? null : new Error("refused"));
+      }
+      const who = identities.get(client);
+      if (who !== undefined && publishAllowed(who, packet.topic)) return callback(null);
+      counters.refusedPublish += 1;
+      log.warn(
+        {
+          reason: "publish-refused",
+          clientId: client.id,
+          username: who?.username,
+          role: who?.role,
+          topic: packet.topic,
+        },
+        "publish refused; dropping it and closing the connection",
+      );
+      callback(new Error(`publish to "${packet.topic}" refused`));
+    },
+
+    // A refused filter is granted 128 (failure) in SUBACK; the connection stays.
+    authorizeSubscribe(client, subscription, callback) {
+      const who = identities.get(client);
+      if (who !== undefined && subscribeAllowed(who, subscription.topic))
+        return callback(null, subscription);
+      counters.refusedSubscribe += 1;
+      log.warn(
+        {
+          reason: "subscribe-refused",
+          clientId: client.id,
+          username: who?.username,
+          role: who?.role,
+          filter: subscription.topic,
+        },
+        "subscription refused",
+      );
+      callback(null, null);
+    },
+  };
+
+  const aedes = await Aedes.createBroker(hooks);
+  aedes.on("clientReady", (client) => {
+    const who = identities.get(client);
+    log.info({ clientId: client.id, username: who?.username, role: who?.role }, "client connected");
+  });
+  aedes.on("clientDisconnect", (client) =>
+    log.info({ clientId: client.id }, "client disconnected"),
+  );
+  aedes.on("clientError", (client, error) =>
+    log.debug({ clientId: client.id, err: error.message }, "client error"),
+  );
+  aedes.on("connectionError", (_client, error) =>
+    log.debug({ err: error.message }, "connection error before CONNECT"),
+  );
+  (aedes as EventEmitter).on("error", (error: unknown) => log.error({ err: error }, "aedes error"));
+
+  /** Every transport connection enters here: counted, capped, metered, then handed to aedes. */
+  function admit(
+    stream: Duplex,
+    transport: Transport,
+    remoteAddress: string | undefined,
+    req?: IncomingMessage,
+  ): void {
+    if (closing !== undefined || open.size >= cfg.maxConnections) {
+      if (closing === undefined) {
+        counters.refusedConnections += 1;
+        log.warn(
+          { reason: "too-many-connections", remoteAddress, transport, limit: cfg.maxConnections },
+          "connection refused",
+        );
+      }
+      stream.on("error", () => {});
+      stream.destroy();
+      return;
+    }
+    counters.connectionsAccepted += 1;
+    open.add(stream);
+    stream.once("close", () => open.delete(stream));
+    transports.set(
+      stream,
+      remoteAddress === undefined ? { transport } : { transport, remoteAddress },
+    );
+    aedes.handle(stream, req);
+    // aedes reads with 'readable' + read(); a 'data' listener added after it does not take over
+    // the flow but sees each chunk as aedes reads it, before mqtt-packet buffers it. So at most
+    // one socket read (<= the stream's highWaterMark) of an oversize packet is ever held.
+    const meter = new MqttFrameMeter(cfg.maxPacketBytes);
+    stream.on("data", (chunk: Buffer) => {
+      const verdict = meter.feed(chunk);
+      if (verdict.kind === "ok" || stream.destroyed) return;
+      if (verdict.kind === "oversize") {
+        counters.oversizePackets += 1;
+        log.warn(
+          {
+            reason: "oversize-packet",
+            remoteAddress,
+            transport,
+            declaredBytes: verdict.declaredBytes,
+            limit: cfg.maxPacketBytes,
+          },
+          "packet too large; connection closed",
+        );
+      } else {
+        counters.malformedPackets += 1;
+        log.warn({ reason: "malformed-packet", remoteAddress, transport }, "connection closed");
+      }
+      stream.destroy();
+    });
+  }
+
+  const tcpServer = createTcpServer({ noDelay: true }, (socket) =>
+    admit(socket, "tcp", socket.remoteAddress),
+  );
+  let wsListener: { http: HttpServer; wss: WebSocketServer } | undefined;
+  let tcp: Endpoint;
+  let ws: Endpoint | undefined;
+  try {
+    tcp = await listen(tcpServer, cfg.port, cfg.host, "MQTT");
+    if (cfg.wsPort !== undefined) {
+      const http = createHttpServer((_req, res) => {
+        res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" });
+        res.end("MQTT over WebSocket only\n");
+      });
+      // A WebSocket message is buffered whole by ws before MQTT sees it: bound it too.
+      const wss = new WebSocketServer({
+        server: http,
+        maxPayload: cfg.maxPacketBytes + 5,
+        perMessageDeflate: false,
+      });
+      wss.on("error", (error) => log.error({ err: error }, "websocket server error"));
+      wss.on("connection", (socket, req) => {
+        req.socket.setNoDelay(true);
+        admit(createWebSocketStream(socket), "ws", req.socket.remoteAddress, req);
+      });
+      wsListener = { http, wss };
+      ws = await listen(http, cfg.wsPort, cfg.host, "MQTT over WebSocket");
+    }
+  } catch (error) {
+    tcpServer.close();
+    wsListener?.wss.close();
+    wsListener?.http.close();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
+  tcpServer.on("error", (error) => log.error({ err: error }, "tcp server error"));
+  log.info(
+    { tcp, ws, site: cfg.site, users: users.size, anonymous: cfg.anonymous },
+    "broker listening",
+  );
+
+  async function shutdown(): Promise<void> {
+    // Stop accepting first; the close callbacks fire once every connection has ended.
+    const stopped = [stopServer(tcpServer)];
+    if (wsListener !== undefined) {
+      wsListener.wss.close();
+      stopped.push(stopServer(wsListener.http));
+    }
+    // Disconnects every logged-in client (publishing their wills), then closes aedes.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // Connections that never completed CONNECT are not aedes clients.
+    for (const stream of open) stream.destroy();
+    wsListener?.http.closeAllConnections();
+    await Promise.all(stopped);
+    log.info("broker closed");
+  }
+
+  const running: RunningBroker = {
+    tcp,
+    url: `mqtt://${hostForUrl(tcp.host)}:${tcp.port}`,
+    ...(ws === undefined ? {} : { ws, wsUrl: `ws://${hostForUrl(ws.host)}:${ws.port}` }),
+    stats: () => ({ connections: open.size, clients: aedes.connectedClients, ...counters }),
+    close: () => {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+  return running;
+}
+
+/** `loadBrokerConfig` then `createBroker`: the CLI's one call. Rejects with a `BrokerError`. */
+export async function startBrokerFromConfig(
+  options: LoadBrokerConfigOptions & BrokerDeps,
+): Promise<RunningBroker> {
+  const loaded = await loadBrokerConfig(options);
+  if (!loaded.ok) throw new BrokerError("invalid-config", loaded.error);
+  return createBroker(loaded.value, options.logger === undefined ? {} : { logger: options.logger });
+}
+
+async function collectUsers(cfg: BrokerConfig): Promise<Map<string, BrokerUser>> {
+  const all = [...cfg.users];
+  if (cfg.usersFile !== undefined) {
+    const loaded = await loadUsersFile(cfg.usersFile);
+    if (!loaded.ok) throw new BrokerError("users-file", loaded.error);
+    const inline = new Set(cfg.users.map((u) => u.username));
+    const issue = usersIssue(loaded.value, "users", inline);
+    if (issue !== undefined)
+      throw new BrokerError("users-file", `${cfg.usersFile}: ${issue} (inline and in the file)`);
+    all.push(...loaded.value);
+  }
+  return new Map(all.map((u) => [u.username, u]));
+}
+
+function listen(
+  server: TcpServer | HttpServer,
+  port: number,
+  host: string,
+  what: string,
+): Promise<Endpoint> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) =>
+      reject(
+        new BrokerError(
+          "listen-failed",
+          `cannot listen for ${what} on ${host}:${port}: ${error.code ?? error.message}`,
+          { cause: error },
+        ),
+      );
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      const address = server.address() as AddressInfo;
+      resolve({ host: address.address, port: address.port });
+    });
+  });
+}
+
+function stopServer(server: TcpServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
