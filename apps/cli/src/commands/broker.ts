@@ -1,0 +1,44 @@
+import { type BrokerConfigInput, createBroker, loadBrokerConfig } from "@consort/broker";
+import { CliError, EXIT } from "../errors.js";
+import { untilSignal } from "../signals.js";
+
+export interface BrokerFlags {
+  readonly config?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly wsPort?: number;
+  readonly site?: string;
+  readonly users?: string;
+  readonly anonymous?: boolean;
+}
+
+/** `consort broker`: the MQTT broker alone, for a real deployment. Runs until SIGINT / SIGTERM. */
+export async function brokerCommand(flags: BrokerFlags, out: NodeJS.WriteStream): Promise<number> {
+  const overrides: BrokerConfigInput = {
+    ...(flags.host !== undefined ? { host: flags.host } : {}),
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
+    ...(flags.wsPort !== undefined ? { wsPort: flags.wsPort } : {}),
+    ...(flags.site !== undefined ? { site: flags.site } : {}),
+    ...(flags.users !== undefined ? { usersFile: flags.users } : {}),
+    ...(flags.anonymous ? { anonymous: true } : {}),
+  };
+  const config = await loadBrokerConfig({
+    ...(flags.config !== undefined ? { file: flags.config } : {}),
+    env: process.env,
+    overrides,
+  });
+  if (!config.ok) throw new CliError(config.error, EXIT.dataError);
+  let broker: Awaited<ReturnType<typeof createBroker>>;
+  try {
+    broker = await createBroker(config.value);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.software);
+  }
+  out.write(
+    `consort broker: site ${config.value.site}, ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ""}${config.value.anonymous ? " (dev mode: loopback clients without passwords)" : ""}\n`,
+  );
+  const signal = await untilSignal();
+  await broker.close();
+  out.write(`consort broker: stopped on ${signal}\n`);
+  return EXIT.ok;
+}
