@@ -287,7 +287,9 @@ export type Body<T extends MessageType> = Static<(typeof bodies)[T]>;
 /** Which message types each topic carries; anything else on that topic is dropped. */
 export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>> = {
   "agent-state": ["descriptor"],
-  "agent-in": ["assign", "constrain", "install", "accept", "reject", "cfp"],
+  // `inform` on an agent's inbox: the planner forwards a remote enabler's completion (CSC §3.1.4
+  // distributed window-sliding: a method waits for its enabling conditions, remote ones included).
+  "agent-in": ["assign", "constrain", "install", "accept", "reject", "cfp", "inform"],
   "agent-out": ["propose", "inform", "failure", "accept", "reject", "idle"],
   profile: ["profile"],
   "coordinator-state": ["coordinator-state"],
