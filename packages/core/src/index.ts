@@ -1,3 +1,5 @@
+export type { Disruption as LocalDisruption } from "./camps/index.js";
+export * from "./camps/index.js";
 export * from "./import/index.js";
 export * from "./model/distribution.js";
 export * from "./model/jobshop.js";
@@ -15,5 +17,8 @@ export * from "./schedule/from-jobshop.js";
 export * from "./schedule/metrics.js";
 export * from "./schedule/plan.js";
 export type * from "./schedule/types.js";
+// Both the simulation and CAMPS's local repair name a type `Disruption`: the simulation's is the
+// world's script, CAMPS's what an agent repairs against.
+export type { Disruption } from "./simulation/index.js";
 export * from "./simulation/index.js";
 export * from "./solver/index.js";

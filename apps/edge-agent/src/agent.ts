@@ -1,0 +1,648 @@
+import {
+  type ActivityNode,
+  type Assignment,
+  answerRequest,
+  type Clock,
+  type EnvironmentEvent,
+  type Interval,
+  isStale,
+  type LocalHeuristic,
+  repairLocally,
+  type SimulatedClock,
+  type Slot,
+  type StartConstraint,
+  type Ticks,
+  type TimerHandle,
+} from "@consort/core";
+import { type AnyMessage, type Body, type MessageType, topics } from "@consort/protocol";
+import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import type { Logger } from "pino";
+import type { Journal, JournalRecord } from "./journal.js";
+import type { SimulatedResource } from "./sim-resource.js";
+
+export interface AgentIdentity {
+  readonly agentId: string;
+  readonly site: string;
+  readonly resourceId: string;
+}
+
+export interface AgentPorts {
+  readonly transport: MqttTransport;
+  readonly journal: Journal;
+  readonly clock: Clock;
+  /** The resource: a simulated one here; hardware adapters implement the same surface. */
+  readonly resource: SimulatedResource;
+  readonly logger: Logger;
+  /** Set in lock-step simulated runs: the clock the clock master's `clock` messages drive. */
+  readonly lockstep?: SimulatedClock;
+}
+
+type Wire<T extends MessageType> = Body<T>;
+type WireSlot = Wire<"install">["slots"][number];
+
+/** Point-to-point traffic, all time, for the clock master's conservation check. */
+const COUNTED: ReadonlySet<string> = new Set(["propose", "inform", "failure", "accept", "reject"]);
+
+/**
+ * A scheduler agent (CAMPS): it owns one resource's schedule, builds it within the planner's
+ * windows, executes it, repairs what it can alone and escalates the rest. Every decision is a
+ * core function; this class moves messages, time and events to and from them, and journals each
+ * commitment before acting on it or acknowledging it.
+ */
+export class SchedulerAgent {
+  private version = 0;
+  private view: Wire<"assign">["view"] | undefined;
+  private assignments: Assignment[] = [];
+  private constraints: StartConstraint[] = [];
+  private slots: Slot[] = [];
+  private readonly started = new Map<string, { atTicks: Ticks; durationTicks: Ticks }>();
+  private readonly finished = new Map<string, { atTicks: Ticks; quality: number }>();
+  private readonly remoteDone = new Set<string>();
+  private readonly commands = new Set<string>();
+  private unavailable: Interval[] = [];
+  private running: string | undefined;
+  private readonly timers = new Map<string, TimerHandle>();
+  private seq = 0;
+  private sentCount = 0;
+  private readonly pending = new Set<Promise<void>>();
+  private epoch = 0;
+  private step = -1;
+  private stopped = false;
+
+  constructor(
+    readonly identity: AgentIdentity,
+    private readonly ports: AgentPorts,
+    private readonly heuristic: LocalHeuristic,
+  ) {}
+
+  /** Replays the journal, comes online under a new session epoch, and resumes. */
+  async start(): Promise<void> {
+    const unacked = this.replay(this.ports.journal.records);
+    this.epoch += 1;
+    this.ports.journal.append({ t: "epoch", epoch: this.epoch });
+    this.ports.resource.subscribe((event) => this.onEnvironment(event));
+    const { transport } = this.ports;
+    transport.onMessage((message, topic) => this.onMessage(message, topic));
+    await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
+    if (this.ports.lockstep) await transport.subscribe(topics.clock(this.identity.site));
+    // Messages written to the outbox but never acknowledged go out again, with their own seq.
+    for (const record of unacked) this.track(this.publishRecorded(record));
+    this.descriptor("online");
+    this.resumeExecution();
+    await this.flush();
+  }
+
+  /** The retained descriptor; the last will (set at connect) says the same with "offline". */
+  static descriptor(
+    identity: AgentIdentity,
+    status: "online" | "offline",
+    epoch: number,
+  ): Wire<"descriptor"> {
+    return {
+      agentId: identity.agentId,
+      resourceId: identity.resourceId,
+      status,
+      epoch,
+      software: "consort-edge-agent/0.1.0",
+    };
+  }
+
+  /** The epoch the next session will use (for the last will, set before connecting). */
+  static nextEpoch(records: readonly JournalRecord[]): number {
+    let epoch = 0;
+    for (const r of records) if (r.t === "epoch") epoch = r.epoch;
+    return epoch + 1;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.ports.clock.cancel(t);
+    this.descriptor("offline");
+    await this.flush();
+  }
+
+  /** Waits until every message sent so far is acknowledged by the broker. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  // ---- journal replay -------------------------------------------------------------------------
+
+  private replay(records: readonly JournalRecord[]): Extract<JournalRecord, { t: "out" }>[] {
+    const outbox = new Map<number, Extract<JournalRecord, { t: "out" }>>();
+    for (const r of records) {
+      switch (r.t) {
+        case "epoch":
+          this.epoch = r.epoch;
+          break;
+        case "command":
+          this.commands.add(r.id);
+          this.apply(r.message, false);
+          break;
+        case "schedule":
+          this.version = r.version;
+          this.slots = r.slots.map(toSlot);
+          break;
+        case "start":
+          this.started.set(r.activityId, { atTicks: r.atTicks, durationTicks: r.durationTicks });
+          break;
+        case "complete":
+          this.finished.set(r.activityId, { atTicks: r.atTicks, quality: r.quality });
+          this.started.delete(r.activityId);
+          break;
+        case "fail":
+          this.started.delete(r.activityId);
+          break;
+        case "out":
+          outbox.set(r.message.seq, r);
+          this.seq = Math.max(this.seq, r.message.seq + 1);
+          if (COUNTED.has(r.message.type)) this.sentCount++;
+          break;
+        case "acked":
+          outbox.delete(r.seq);
+          break;
+      }
+    }
+    return [...outbox.values()];
+  }
+
+  // ---- messages in ----------------------------------------------------------------------------
+
+  private onMessage(message: AnyMessage, topic: string): void {
+    if (this.stopped) return;
+    if (message.type === "clock") {
+      this.onClock(message.body);
+      return;
+    }
+    if (!topic.endsWith("/in")) return;
+    if (this.commands.has(message.id)) return; // a redelivery of a command already journalled
+    this.commands.add(message.id);
+    // Journal first: a command is ours once it is on disk, and only then do we act or answer.
+    this.ports.journal.append({ t: "command", id: message.id, message });
+    this.apply(message, true);
+    this.afterWork();
+  }
+
+  /** Applies a command; `live` is false during replay, when nothing is sent or started. */
+  private apply(message: AnyMessage, live: boolean): void {
+    switch (message.type) {
+      case "assign":
+        return this.onAssign(message.id, message.body, live);
+      case "constrain":
+        return this.onConstrain(message.id, message.body, live);
+      case "install":
+        return this.onInstall(message.id, message.body, live);
+      case "inform":
+        this.remoteDone.add(message.body.activityId);
+        if (live) this.tryStartNext();
+        return;
+      case "accept":
+      case "reject":
+        return; // answers to our proposals: the planner's next command carries what matters
+      case "cfp":
+        if (live)
+          this.send("reject", {
+            ref: message.id,
+            reason: "this agent takes operations by assignment, not by call for proposals",
+          });
+        return;
+      case "descriptor":
+      case "coordinator-state":
+      case "propose":
+      case "failure":
+      case "profile":
+      case "order":
+      case "plan":
+      case "clock":
+      case "idle":
+        return; // not commands to an agent; the topic catalogue keeps them off the inbox
+      default:
+        return assertNever(message);
+    }
+  }
+
+  /** A (re)assignment: new windows, constraints dropped, a new local schedule (CAMPS). */
+  private onAssign(id: string, body: Wire<"assign">, live: boolean): void {
+    if (isStale(body.scheduleVersion, this.version)) {
+      if (live)
+        this.send("reject", {
+          ref: id,
+          scheduleVersion: body.scheduleVersion,
+          reason: `stale: version ${this.version} is in force`,
+        });
+      return;
+    }
+    this.version = body.scheduleVersion;
+    this.view = body.view;
+    for (const node of body.view.nodes)
+      if (node.kind === "activity" && body.view.own.includes(node.id))
+        this.ports.resource.learn(node as ActivityNode);
+    const assignments = body.slots.map((s) => ({
+      activityId: s.activityId,
+      resourceId: this.identity.resourceId,
+      window: s.window ?? { earliestTicks: s.startTicks ?? 0, latestTicks: s.startTicks ?? 0 },
+      durationTicks: s.durationTicks ?? 0,
+    }));
+    this.answer(
+      {
+        kind: "reassign",
+        resourceId: this.identity.resourceId,
+        version: this.version,
+        assignments,
+        unavailable: this.unavailable,
+      },
+      live,
+    );
+  }
+
+  /** CAMPS intra-agent constraint adjustment: add the planner's bounds and revise our schedule. */
+  private onConstrain(id: string, body: Wire<"constrain">, live: boolean): void {
+    if (isStale(body.scheduleVersion, this.version)) {
+      if (live)
+        this.send("reject", {
+          ref: id,
+          scheduleVersion: body.scheduleVersion,
+          reason: `stale: version ${this.version} is in force`,
+        });
+      return;
+    }
+    this.version = body.scheduleVersion;
+    const constraints = body.slots.map((s) => fromWireConstraint(s, body.reason));
+    this.answer(
+      { kind: "revise", resourceId: this.identity.resourceId, version: this.version, constraints },
+      live,
+    );
+  }
+
+  /** Answers a planner request exactly as core's in-process reference agent does. */
+  private answer(request: Parameters<typeof answerRequest>[1], live: boolean): void {
+    const answered = answerRequest(
+      {
+        resourceId: this.identity.resourceId,
+        assignments: this.assignments,
+        unavailable: this.unavailable,
+        constraints: this.constraints,
+        slots: this.fixedOr(this.slots),
+      },
+      request,
+      this.ports.clock.now(),
+      this.heuristic,
+    );
+    this.assignments = [...answered.assignments];
+    this.constraints = [...answered.constraints];
+    if (live) this.propose(answered.answer.slots);
+  }
+
+  /** The current slots, with what already ran or runs pinned where it actually is. */
+  private fixedOr(slots: readonly Slot[]): Slot[] {
+    const fixed = new Map(this.fixedSlots().map((f) => [f.activityId, f]));
+    const out = slots.map((s) => fixed.get(s.activityId) ?? s);
+    for (const f of fixed.values())
+      if (!out.some((s) => s.activityId === f.activityId)) out.push(f);
+    return out.sort((a, b) => a.startTicks - b.startTicks);
+  }
+
+  private onInstall(id: string, body: Wire<"install">, live: boolean): void {
+    if (isStale(body.scheduleVersion, this.version)) {
+      if (live)
+        this.send("reject", {
+          ref: id,
+          scheduleVersion: body.scheduleVersion,
+          reason: `stale: version ${this.version} is in force`,
+        });
+      return;
+    }
+    this.version = body.scheduleVersion;
+    this.slots = body.slots.map(toSlot);
+    if (!live) return;
+    this.ports.journal.append({ t: "schedule", version: this.version, slots: body.slots });
+    this.send("accept", { ref: id, scheduleVersion: this.version });
+    this.armTimers();
+    this.tryStartNext();
+  }
+
+  private fixedSlots(): Slot[] {
+    const out: Slot[] = [];
+    for (const [activityId, f] of this.finished) {
+      const s = this.slots.find((x) => x.activityId === activityId);
+      out.push({
+        activityId,
+        startTicks: s?.startTicks ?? f.atTicks,
+        durationTicks: f.atTicks - (s?.startTicks ?? f.atTicks),
+      });
+    }
+    for (const [activityId, r] of this.started)
+      out.push({ activityId, startTicks: r.atTicks, durationTicks: r.durationTicks });
+    return out;
+  }
+
+  private propose(slots: readonly Slot[]): void {
+    this.send("propose", { scheduleVersion: this.version, slots: slots.map(toWire) });
+  }
+
+  // ---- execution ------------------------------------------------------------------------------
+
+  private armTimers(): void {
+    for (const t of this.timers.values()) this.ports.clock.cancel(t);
+    this.timers.clear();
+    for (const slot of this.slots) {
+      if (this.finished.has(slot.activityId) || this.started.has(slot.activityId)) continue;
+      this.timers.set(
+        slot.activityId,
+        this.ports.clock.at(slot.startTicks, () => {
+          this.timers.delete(slot.activityId);
+          this.tryStartNext();
+          this.afterWork();
+        }),
+      );
+    }
+  }
+
+  private resumeExecution(): void {
+    for (const [activityId, run] of this.started) {
+      this.running = activityId;
+      this.ports.resource.resume(activityId, run.atTicks);
+    }
+    this.armTimers();
+    this.tryStartNext();
+  }
+
+  /**
+   * Starts the next activity of the sequence when its time has come, the resource is free and
+   * working, and its enablers are done — local ones here, remote ones as the planner forwards
+   * their completion (CSC §3.1.4 window sliding: it waits past its planned start if it must).
+   */
+  private tryStartNext(): void {
+    if (this.running || this.stopped) return;
+    const now = this.ports.clock.now();
+    const next = this.slots.find(
+      (s) => !this.finished.has(s.activityId) && !this.started.has(s.activityId),
+    );
+    if (!next || next.startTicks > now) return;
+    if (this.unavailable.some((u) => u.fromTicks <= now && now < u.untilTicks)) return;
+    if (!this.enabled(next.activityId)) return;
+    const durationTicks =
+      this.ports.resource.realizedDuration(next.activityId) ?? next.durationTicks;
+    this.ports.journal.append({
+      t: "start",
+      activityId: next.activityId,
+      atTicks: now,
+      durationTicks,
+    });
+    this.started.set(next.activityId, { atTicks: now, durationTicks });
+    this.running = next.activityId;
+    this.ports.resource.start(next.activityId);
+  }
+
+  private enabled(activityId: string): boolean {
+    if (!this.view) return true;
+    const targets = new Set([activityId, ...ancestorsInView(this.view, activityId)]);
+    for (const link of this.view.links) {
+      if (!targets.has(link.to)) continue;
+      const local = this.view.own.includes(link.from);
+      if (local ? !this.finished.has(link.from) : !this.remoteDone.has(link.from)) return false;
+    }
+    return true;
+  }
+
+  private onEnvironment(event: EnvironmentEvent): void {
+    if (this.stopped) return;
+    switch (event.kind) {
+      case "started":
+        break;
+      case "completed": {
+        const planned = this.slots.find((s) => s.activityId === event.activityId);
+        const run = this.started.get(event.activityId);
+        this.ports.journal.append({
+          t: "complete",
+          activityId: event.activityId,
+          atTicks: event.atTicks,
+          quality: event.quality,
+        });
+        this.finished.set(event.activityId, { atTicks: event.atTicks, quality: event.quality });
+        this.started.delete(event.activityId);
+        this.running = undefined;
+        this.send("inform", {
+          event: "completed",
+          activityId: event.activityId,
+          atTicks: event.atTicks,
+          quality: event.quality,
+          scheduleVersion: this.version,
+        });
+        // An overrun (or a late start) pushes what follows: repair locally, escalate the rest.
+        const plannedEnd = planned ? planned.startTicks + planned.durationTicks : event.atTicks;
+        if (run && event.atTicks > plannedEnd)
+          this.repair(
+            { kind: "overrun", activityId: event.activityId, newEndTicks: event.atTicks },
+            "overrun",
+          );
+        break;
+      }
+      case "failed": {
+        this.ports.journal.append({
+          t: "fail",
+          activityId: event.activityId,
+          atTicks: event.atTicks,
+          reason: event.reason,
+        });
+        this.started.delete(event.activityId);
+        if (this.running === event.activityId) this.running = undefined;
+        break; // the activity stays in the sequence and runs again (the restart model)
+      }
+      case "unavailable": {
+        this.unavailable.push({ fromTicks: event.fromTicks, untilTicks: event.untilTicks });
+        this.repair(
+          { kind: "unavailable", fromTicks: event.fromTicks, untilTicks: event.untilTicks },
+          "breakdown",
+        );
+        break;
+      }
+      case "changed":
+        break; // model changes reach agents as new assignments from the planner
+    }
+    this.tryStartNext();
+    this.afterWork();
+  }
+
+  /** CAMPS: the agent repairs its own schedule first and escalates only what it cannot fix. */
+  private repair(
+    disruption:
+      | { kind: "unavailable"; fromTicks: Ticks; untilTicks: Ticks }
+      | { kind: "overrun"; activityId: string; newEndTicks: Ticks },
+    cause: "breakdown" | "overrun",
+  ): void {
+    const result = repairLocally({
+      slots: this.slots,
+      assignments: this.assignments,
+      nowTicks: this.ports.clock.now(),
+      disruption,
+      unavailable: this.unavailable.filter(
+        (u) =>
+          !(
+            disruption.kind === "unavailable" &&
+            u.fromTicks === disruption.fromTicks &&
+            u.untilTicks === disruption.untilTicks
+          ),
+      ),
+      fixed: [...this.finished.keys()],
+    });
+    this.slots = [...result.slots];
+    this.unavailable = [...result.unavailable];
+    this.ports.journal.append({
+      t: "schedule",
+      version: this.version,
+      slots: this.slots.map(toWire),
+    });
+    this.armTimers();
+    if (result.escalate.length > 0) {
+      this.send("failure", {
+        cause,
+        activityIds: [...result.escalate],
+        fromTicks:
+          disruption.kind === "unavailable" ? disruption.fromTicks : this.ports.clock.now(),
+        ...(disruption.kind === "unavailable" ? { untilTicks: disruption.untilTicks } : {}),
+        scheduleVersion: this.version,
+        detail: `${result.moved.length} moved locally, ${result.escalate.length} cannot meet their windows`,
+      });
+    } else if (result.moved.length > 0) {
+      // Repaired alone: report the deviation (the new times), not "still on track".
+      this.propose(this.slots);
+    }
+  }
+
+  // ---- lock-step simulated time ---------------------------------------------------------------
+
+  private onClock(body: Wire<"clock">): void {
+    const sim = this.ports.lockstep;
+    if (!sim || body.step <= this.step) return;
+    this.step = body.step;
+    if (body.nowTicks > sim.now()) sim.advanceTo(body.nowTicks);
+    else sim.advanceTo(sim.now());
+    this.tryStartNext();
+    this.afterWork();
+  }
+
+  /** After any work in a lock-step run: once the broker has everything, tell the clock master. */
+  private afterWork(): void {
+    const sim = this.ports.lockstep;
+    if (!sim || this.step < 0) return;
+    sim.advanceTo(sim.now()); // events due now (e.g. a start just made) are handled in this step
+    const step = this.step;
+    this.track(
+      this.flush().then(() => {
+        if (this.stopped || step !== this.step) return;
+        const next = sim.nextEventTime();
+        this.send("idle", {
+          atTicks: sim.now(),
+          step,
+          ...(next !== undefined ? { nextEventTicks: next } : {}),
+          sent: this.sentCount,
+          received: this.commands.size,
+        });
+      }),
+    );
+  }
+
+  // ---- messages out ---------------------------------------------------------------------------
+
+  private descriptor(status: "online" | "offline"): void {
+    const message = makeMessage(
+      "descriptor",
+      this.identity.agentId,
+      SchedulerAgent.descriptor(this.identity, status, this.epoch),
+      {
+        seq: this.seq++,
+        at: Date.now(),
+      },
+    );
+    const topic = topics.agentState(this.identity.site, this.identity.agentId);
+    this.ports.journal.append({ t: "out", topic, message, retain: true });
+    this.track(this.publishRecorded({ t: "out", topic, message, retain: true }));
+  }
+
+  /** The outbox: journal the message, then publish it; the PUBACK is journalled too. */
+  private send<T extends MessageType>(type: T, body: Body<T>): void {
+    const message = makeMessage(type, this.identity.agentId, body, {
+      seq: this.seq++,
+      at: Date.now(),
+    }) as AnyMessage;
+    const topic = topics.agentOut(this.identity.site, this.identity.agentId);
+    const record = { t: "out" as const, topic, message };
+    this.ports.journal.append(record);
+    if (COUNTED.has(type)) this.sentCount++;
+    this.track(this.publishRecorded(record));
+  }
+
+  private async publishRecorded(record: Extract<JournalRecord, { t: "out" }>): Promise<void> {
+    await this.ports.transport.publish(record.topic, record.message, {
+      retain: record.retain ?? false,
+    });
+    if (!this.stopped) this.ports.journal.append({ t: "acked", seq: record.message.seq });
+  }
+
+  private track(promise: Promise<void>): void {
+    const p = promise.catch((error: unknown) =>
+      this.ports.logger.error({ err: error }, "publish failed"),
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** For tests and the fleet report. */
+  snapshot() {
+    return {
+      version: this.version,
+      epoch: this.epoch,
+      slots: this.slots,
+      finished: Object.fromEntries(this.finished),
+      started: Object.fromEntries(this.started),
+    };
+  }
+}
+
+/** The wire has no open-ended window; an absent bound travels as a sentinel beyond any run. */
+export const OPEN_LATEST = 1_000_000_000_000;
+
+export function toWireConstraint(c: StartConstraint): WireSlot {
+  return {
+    activityId: c.activityId,
+    window: {
+      earliestTicks: c.earliestStartTicks ?? 0,
+      latestTicks: c.latestStartTicks ?? OPEN_LATEST,
+    },
+  };
+}
+
+function fromWireConstraint(s: WireSlot, reason: string | undefined): StartConstraint {
+  const w = s.window;
+  return {
+    activityId: s.activityId,
+    ...(w && w.earliestTicks > 0 ? { earliestStartTicks: w.earliestTicks } : {}),
+    ...(w && w.latestTicks < OPEN_LATEST ? { latestStartTicks: w.latestTicks } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
+const toSlot = (s: WireSlot): Slot => ({
+  activityId: s.activityId,
+  startTicks: s.startTicks ?? s.window?.earliestTicks ?? 0,
+  durationTicks: s.durationTicks ?? 0,
+});
+const toWire = (s: Slot): WireSlot => ({
+  activityId: s.activityId,
+  startTicks: s.startTicks,
+  durationTicks: s.durationTicks,
+});
+
+function ancestorsInView(view: Wire<"assign">["view"], id: string): string[] {
+  const parent = new Map<string, string>();
+  for (const n of view.nodes)
+    if (n.kind === "task") for (const c of n.children) parent.set(c, n.id);
+  const out: string[] = [];
+  for (let p = parent.get(id); p !== undefined; p = parent.get(p)) out.push(p);
+  return out;
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(x)}`);
+}
