@@ -1,0 +1,370 @@
+import type { JobShopInstance, JobShopJob, JobShopOperation } from "../model/jobshop.js";
+import { effectiveRelease, type ModelIndex } from "../model/model-index.js";
+import type { ActivityNode, Ticks } from "../model/types.js";
+import { err, ok, type Result } from "../result.js";
+import { checkSchedule } from "../schedule/check.js";
+import type { Violation } from "../schedule/constraints/violation.js";
+import type { Schedule } from "../schedule/types.js";
+import { solveJobShop } from "../solver/index.js";
+import type { JobShopObjective } from "../solver/types.js";
+import { sortSlots } from "./local-scheduler.js";
+import {
+  activityPrecedences,
+  compare,
+  jobIdsOf,
+  jobOf,
+  jobWeight,
+  plannedDurationOf,
+} from "./model-view.js";
+import { addBusy, type Busy, earliestFit, mergeIntervals } from "./timeline.js";
+import type { ResourceInterval, ResourceSlot, Slot } from "./types.js";
+
+/**
+ * Deliberative repair (DESIGN.md: the coordinator's "deliberative repair step"): when the agents'
+ * negotiation does not converge, re-solve the remaining problem centrally with the reference
+ * solver, keeping what has started or finished.
+ */
+export interface ReoptimizeOptions {
+  readonly nowTicks: Ticks;
+  /** Slots already started or done: kept exactly as given. */
+  readonly frozen?: readonly ResourceSlot[];
+  /** When resources cannot work. Intervals must end (finite `untilTicks`). */
+  readonly unavailable?: readonly ResourceInterval[];
+  readonly objective: JobShopObjective;
+  readonly seed: number;
+  /** Local-search iterations of the solver. Default 10,000. */
+  readonly maxIterations?: number;
+  /** Resource per activity where it is not the preferred one (operations moved to alternatives). */
+  readonly resourceOf?: Readonly<Record<string, string>>;
+  /** Activities deliberately left out (cancelled). */
+  readonly cancelled?: readonly string[];
+  /** Version of the new schedule. Default 1. */
+  readonly version?: number;
+}
+
+/** Why a model cannot be re-solved this way; each says what to do instead. */
+export type ReoptimizeError =
+  /** A job's operations are not one chain, or links cross jobs: this solver needs a job shop. */
+  | { readonly kind: "not-a-job-shop"; readonly jobId: string | undefined; readonly reason: string }
+  /** A frozen operation follows an unfrozen one in its job: freeze the earlier ones too. */
+  | { readonly kind: "frozen-not-prefix"; readonly activityId: string; readonly reason: string }
+  /** A frozen slot names no activity of the model: drop it or fix the id. */
+  | { readonly kind: "unknown-frozen"; readonly activityId: string; readonly reason: string }
+  /** A resource is unavailable for ever: move its operations (problem adjustment) first. */
+  | {
+      readonly kind: "unbounded-unavailability";
+      readonly resourceId: string;
+      readonly reason: string;
+    };
+
+export interface Reoptimized {
+  readonly schedule: Schedule;
+  /** What the checker still finds (requireAll, cancelled activities excepted): deadlines it could not meet. */
+  readonly violations: readonly Violation[];
+  /** The solver's objective value on the remaining problem, before the unavailability shift. */
+  readonly solverValue: number;
+  readonly iterations: number;
+}
+
+const DEFAULT_ITERATIONS = 10_000;
+
+/**
+ * Re-solves the remaining operations with `solveJobShop`:
+ * - each job's remaining operations (after its frozen prefix, cancelled ones left out) form a
+ *   job whose release is max(now, end of its last frozen operation, its release); frozen slots
+ *   are copied exactly;
+ * - the solver has no machine unavailability, so every busy interval of a machine (unavailable
+ *   time and frozen slots) after now is given to it as a one-operation blocker job released at
+ *   the interval's start. The solver may still sequence a real operation across an interval
+ *   (it can delay a blocker), so its machine sequences are then re-timed by a right shift: in
+ *   an order that respects job and machine sequences, each operation starts at the earliest
+ *   time after its job predecessor, its machine predecessor and its release at which it fits
+ *   between busy intervals. The result keeps the solver's sequences, never overlaps a busy
+ *   interval, and satisfies precedence; only the objective may be worse than the solver's.
+ */
+export function reoptimize(
+  index: ModelIndex,
+  options: ReoptimizeOptions,
+): Result<Reoptimized, ReoptimizeError> {
+  const now = options.nowTicks;
+  const cancelled = new Set(options.cancelled ?? []);
+  const frozen = new Map<string, ResourceSlot>();
+  for (const f of options.frozen ?? []) {
+    if (index.nodes.get(f.activityId)?.kind !== "activity")
+      return err({
+        kind: "unknown-frozen",
+        activityId: f.activityId,
+        reason: `frozen slot ${f.activityId} is not an activity of the model`,
+      });
+    frozen.set(f.activityId, f);
+  }
+  const chains = jobChains(index);
+  if (!chains.ok) return chains;
+  const machineIds = index.model.resources.map((r) => r.id);
+  const machineOf = new Map(machineIds.map((id, m) => [id, m]));
+  const resourceOf = (a: ActivityNode) => options.resourceOf?.[a.id] ?? a.resources[0]!;
+
+  const jobs: JobShopJob[] = [];
+  for (const { jobId, chain } of chains.value) {
+    const live = chain.filter((a) => !cancelled.has(a.id));
+    let prefix = 0;
+    while (prefix < live.length && frozen.has(live[prefix]!.id)) prefix++;
+    const stray = live.slice(prefix).find((a) => frozen.has(a.id));
+    if (stray)
+      return err({
+        kind: "frozen-not-prefix",
+        activityId: stray.id,
+        reason: `${stray.id} is frozen but an earlier operation of ${jobId} is not`,
+      });
+    const remaining = live.slice(prefix);
+    if (remaining.length === 0) continue;
+    let release = now;
+    for (const a of live.slice(0, prefix)) {
+      const f = frozen.get(a.id)!;
+      release = Math.max(release, f.startTicks + f.durationTicks);
+    }
+    let before = 0;
+    const operations: JobShopOperation[] = remaining.map((a) => {
+      const d = plannedDurationOf(a);
+      release = Math.max(release, effectiveRelease(index, a.id) - before);
+      before += d;
+      return { id: a.id, machine: machineOf.get(resourceOf(a)) ?? 0, durationTicks: d };
+    });
+    const due = index.nodes.get(jobId)?.due;
+    jobs.push({
+      id: jobId,
+      operations,
+      releaseTicks: release,
+      ...(due ? { dueTicks: due.dueTicks } : {}),
+      weight: jobWeight(index, jobId),
+    });
+  }
+
+  const busy: Busy[] = machineIds.map(() => []);
+  const intervals = [
+    ...(options.unavailable ?? []),
+    ...[...frozen.values()].map((f) => ({
+      resourceId: f.resourceId,
+      fromTicks: f.startTicks,
+      untilTicks: f.startTicks + f.durationTicks,
+    })),
+  ];
+  for (const u of intervals) {
+    const m = machineOf.get(u.resourceId);
+    if (m === undefined) continue;
+    if (!Number.isFinite(u.untilTicks))
+      return err({
+        kind: "unbounded-unavailability",
+        resourceId: u.resourceId,
+        reason: `${u.resourceId} is unavailable from ${u.fromTicks} for ever`,
+      });
+    busy[m] = mergeIntervals([...busy[m]!, u]);
+  }
+
+  let solverValue = 0;
+  let iterations = 0;
+  const placed: (Slot & { resourceId: string })[] = [];
+  if (jobs.length > 0) {
+    const blockers: JobShopJob[] = [];
+    busy.forEach((list, m) => {
+      for (const b of list) {
+        const from = Math.max(b.fromTicks, now);
+        if (b.untilTicks <= from) continue;
+        blockers.push({
+          id: `#blocked:${machineIds[m]}:${from}`,
+          operations: [
+            {
+              id: `#blocked:${machineIds[m]}:${from}`,
+              machine: m,
+              durationTicks: b.untilTicks - from,
+            },
+          ],
+          releaseTicks: from,
+          weight: 0,
+        });
+      }
+    });
+    const instance: JobShopInstance = {
+      name: `${index.model.name} (remaining)`,
+      machineIds,
+      jobs: [...jobs, ...blockers],
+    };
+    const solution = solveJobShop(instance, {
+      objective: options.objective,
+      seed: options.seed,
+      maxIterations: options.maxIterations ?? DEFAULT_ITERATIONS,
+    });
+    solverValue = solution.value;
+    iterations = solution.iterations;
+    placed.push(
+      ...rightShiftDecode(instance, jobs.length, solution.starts, solution.sequences, busy),
+    );
+  }
+
+  const byResource = new Map<string, Slot[]>(machineIds.map((id) => [id, []]));
+  for (const f of frozen.values()) {
+    const list = byResource.get(f.resourceId) ?? [];
+    list.push({
+      activityId: f.activityId,
+      startTicks: f.startTicks,
+      durationTicks: f.durationTicks,
+    });
+    byResource.set(f.resourceId, list);
+  }
+  for (const p of placed) byResource.get(p.resourceId)!.push(p);
+  const schedule: Schedule = {
+    version: options.version ?? 1,
+    resources: [...byResource.entries()].map(([resourceId, slots]) => ({
+      resourceId,
+      activities: sortSlots(slots).map((s) => ({
+        activityId: s.activityId,
+        startTicks: s.startTicks,
+        durationTicks: s.durationTicks,
+      })),
+    })),
+  };
+  const violations = checkSchedule(index, schedule, { requireAll: true }).filter(
+    (v) => !(v.kind === "unscheduled" && cancelled.has(v.activityId)),
+  );
+  return ok({ schedule, violations, solverValue, iterations });
+}
+
+/**
+ * Re-times the solver's machine sequences around busy intervals (see `reoptimize`). Operations
+ * are taken in a topological order of job and machine sequences, earliest solver start first.
+ * Only the first `realJobs` jobs are placed; the blockers after them only shaped the sequences.
+ */
+function rightShiftDecode(
+  instance: JobShopInstance,
+  realJobs: number,
+  starts: readonly (readonly Ticks[])[],
+  sequences: readonly (readonly (readonly [number, number])[])[],
+  busy: readonly Busy[],
+): (Slot & { resourceId: string })[] {
+  const key = (j: number, k: number) => `${j}:${k}`;
+  const machinePrev = new Map<string, string>();
+  const waiting = new Map<string, number>();
+  const followers = new Map<string, string[]>();
+  const addEdge = (from: string, to: string) => {
+    waiting.set(to, (waiting.get(to) ?? 0) + 1);
+    followers.set(from, [...(followers.get(from) ?? []), to]);
+  };
+  for (let j = 0; j < realJobs; j++) {
+    const ops = instance.jobs[j]!.operations;
+    for (let k = 0; k < ops.length; k++) {
+      waiting.set(key(j, k), waiting.get(key(j, k)) ?? 0);
+      if (k > 0) addEdge(key(j, k - 1), key(j, k));
+    }
+  }
+  for (const seq of sequences) {
+    const real = seq.filter(([j]) => j < realJobs);
+    for (let i = 1; i < real.length; i++) {
+      const [pj, pk] = real[i - 1]!;
+      const [j, k] = real[i]!;
+      machinePrev.set(key(j, k), key(pj, pk));
+      addEdge(key(pj, pk), key(j, k));
+    }
+  }
+  const end = new Map<string, Ticks>();
+  const timelines = busy.map((b) => [...b]);
+  const out: (Slot & { resourceId: string })[] = [];
+  const startOf = (id: string) => {
+    const [j, k] = id.split(":").map(Number) as [number, number];
+    return starts[j]?.[k] ?? 0;
+  };
+  const ready = [...waiting.entries()].filter(([, n]) => n === 0).map(([id]) => id);
+  while (ready.length > 0) {
+    ready.sort((a, b) => startOf(a) - startOf(b) || compare(a, b));
+    const id = ready.shift()!;
+    const [j, k] = id.split(":").map(Number) as [number, number];
+    const job = instance.jobs[j]!;
+    const op = job.operations[k]!;
+    let t = job.releaseTicks;
+    if (k > 0) t = Math.max(t, end.get(key(j, k - 1))!);
+    const mp = machinePrev.get(id);
+    if (mp !== undefined) t = Math.max(t, end.get(mp)!);
+    const start = earliestFit(timelines[op.machine]!, t, op.durationTicks);
+    timelines[op.machine] = addBusy(timelines[op.machine]!, {
+      fromTicks: start,
+      untilTicks: start + op.durationTicks,
+    });
+    end.set(id, start + op.durationTicks);
+    out.push({
+      activityId: op.id,
+      resourceId: instance.machineIds[op.machine]!,
+      startTicks: start,
+      durationTicks: op.durationTicks,
+    });
+    for (const f of followers.get(id) ?? []) {
+      const n = waiting.get(f)! - 1;
+      waiting.set(f, n);
+      if (n === 0) ready.push(f);
+    }
+  }
+  return out;
+}
+
+/**
+ * Each job's operations in chain order. A job shop needs every job's activities to form one
+ * chain of precedences and no precedence between jobs.
+ */
+export function jobChains(
+  index: ModelIndex,
+): Result<{ jobId: string; chain: ActivityNode[] }[], ReoptimizeError> {
+  const { predecessors } = activityPrecedences(index);
+  const out: { jobId: string; chain: ActivityNode[] }[] = [];
+  const jobIds = jobIdsOf(index);
+  for (const [to, froms] of predecessors) {
+    for (const from of froms) {
+      if (jobOf(index, from) !== jobOf(index, to))
+        return err({
+          kind: "not-a-job-shop",
+          jobId: jobOf(index, to),
+          reason: `${from} precedes ${to} across jobs`,
+        });
+    }
+  }
+  for (const jobId of jobIds) {
+    const activities = index.activities.filter((a) => jobOf(index, a.id) === jobId);
+    const order = chainOrder(activities, predecessors);
+    if (!order)
+      return err({
+        kind: "not-a-job-shop",
+        jobId,
+        reason: `the operations of ${jobId} are not one chain of precedences`,
+      });
+    out.push({ jobId, chain: order });
+  }
+  return ok(out);
+}
+
+/**
+ * The activities in chain order when their precedences (transitively closed or not) make a
+ * total order: sorting by number of predecessors inside the job must give each activity all
+ * the ones before it.
+ */
+function chainOrder(
+  activities: readonly ActivityNode[],
+  predecessors: ReadonlyMap<string, readonly string[]>,
+): ActivityNode[] | undefined {
+  const ids = new Set(activities.map((a) => a.id));
+  const closure = new Map<string, Set<string>>();
+  const reach = (id: string): Set<string> => {
+    const seen = closure.get(id);
+    if (seen) return seen;
+    const set = new Set<string>();
+    closure.set(id, set);
+    for (const p of predecessors.get(id) ?? []) {
+      if (!ids.has(p)) continue;
+      set.add(p);
+      for (const q of reach(p)) set.add(q);
+    }
+    return set;
+  };
+  const sorted = [...activities].sort((a, b) => reach(a.id).size - reach(b.id).size);
+  for (let i = 0; i < sorted.length; i++) {
+    if (reach(sorted[i]!.id).size !== i) return undefined;
+    if (i > 0 && !reach(sorted[i]!.id).has(sorted[i - 1]!.id)) return undefined;
+  }
+  return sorted;
+}

@@ -1,0 +1,196 @@
+import type { Ticks } from "../model/types.js";
+import type { Conflict } from "./integrate.js";
+import {
+  busyOf,
+  type PendingOperation,
+  pendingOperations,
+  placeGreedy,
+  placeInOrder,
+  placeLeastConstraining,
+  sortSlots,
+  unmetOf,
+} from "./local-scheduler.js";
+import { compare } from "./model-view.js";
+import type { Assignment, Interval, Slot, StartConstraint, UnmetWindow } from "./types.js";
+
+/**
+ * CAMPS repair strategy 1, intra-agent constraint adjustment: "the simplest way of revising a
+ * schedule is to change constraints of a scheduler agent", e.g. adding precedence constraints
+ * between its operations. The scheduler agent revises its own schedule to satisfy new
+ * constraints, alone: right-shift its operations to start after a predecessor's end, or
+ * reorder them within their windows.
+ */
+export interface IntraAgentInput {
+  readonly resourceId: string;
+  /** The agent's current local schedule. */
+  readonly slots: readonly Slot[];
+  readonly assignments: readonly Assignment[];
+  /** The new constraints to satisfy (together with any standing ones the agent holds). */
+  readonly constraints: readonly StartConstraint[];
+  readonly nowTicks: Ticks;
+  readonly unavailable?: readonly Interval[];
+  /** Activities that cannot move besides those that started before now (started, done). */
+  readonly fixed?: readonly string[];
+}
+
+export type IntraAgentStrategy = "right-shift" | "greedy" | "least-constraining";
+
+export interface IntraAgentResult {
+  readonly slots: readonly Slot[];
+  readonly unmet: readonly UnmetWindow[];
+  /** Activities whose start changed. */
+  readonly moved: readonly string[];
+  /** Which revision was kept. */
+  readonly strategy: IntraAgentStrategy;
+}
+
+/**
+ * Revises a local schedule to satisfy constraints. Three revisions are tried: keep the current
+ * order and shift right only as needed, never earlier than now planned (least disruption), and
+ * rebuild by the greedy and by the
+ * least-constraining heuristic (reordering within windows). The kept one misses the fewest
+ * windows, then is least late in total, then moves the schedule least; ties keep that order.
+ * Earliest bounds are hard in all three, so every constraint's earliest start is met; slots that
+ * started before now (or are listed fixed) stay where they are, and nothing starts before now.
+ */
+export function intraAgentConstraintAdjustment(input: IntraAgentInput): IntraAgentResult {
+  const fixedIds = new Set(input.fixed ?? []);
+  const fixed = input.slots.filter(
+    (s) => s.startTicks < input.nowTicks || fixedIds.has(s.activityId),
+  );
+  const { operations, unmet: assignmentUnmet } = pendingOperations(
+    input,
+    new Set(fixed.map((s) => s.activityId)),
+  );
+  const busy = busyOf(input.unavailable ?? [], fixed);
+  const current = new Map(input.slots.map((s) => [s.activityId, s.startTicks]));
+  // The right shift never moves an operation earlier than it is now.
+  const { operations: shifted } = pendingOperations(
+    input,
+    new Set(fixed.map((s) => s.activityId)),
+    current,
+  );
+  const inCurrentOrder = [...shifted].sort(
+    (a, b) =>
+      (current.get(a.activityId) ?? Number.POSITIVE_INFINITY) -
+        (current.get(b.activityId) ?? Number.POSITIVE_INFINITY) ||
+      a.latestTicks - b.latestTicks ||
+      compare(a.activityId, b.activityId),
+  );
+  const candidates: { strategy: IntraAgentStrategy; placed: Slot[] }[] = [
+    { strategy: "right-shift", placed: placeInOrder(inCurrentOrder, busy) },
+    { strategy: "greedy", placed: placeGreedy(operations, busy) },
+    { strategy: "least-constraining", placed: placeLeastConstraining(operations, busy) },
+  ];
+  const best = pickRevision(candidates, operations, current);
+  const slots = sortSlots([...fixed, ...best.placed]);
+  return {
+    slots,
+    unmet: [...assignmentUnmet, ...unmetOf(operations, best.placed)],
+    moved: best.placed
+      .filter((s) => current.get(s.activityId) !== s.startTicks)
+      .map((s) => s.activityId)
+      .sort(compare),
+    strategy: best.strategy,
+  };
+}
+
+/**
+ * The revision to keep: fewest missed windows, then least total lateness, then least total
+ * displacement from the current schedule; the first of equals.
+ */
+export function pickRevision<T extends { placed: readonly Slot[] }>(
+  candidates: readonly T[],
+  operations: readonly PendingOperation[],
+  current: ReadonlyMap<string, Ticks>,
+): T {
+  const latest = new Map(operations.map((op) => [op.activityId, op.latestTicks]));
+  const score = (placed: readonly Slot[]) => {
+    let missed = 0;
+    let lateness = 0;
+    let displacement = 0;
+    for (const s of placed) {
+      const l = latest.get(s.activityId) ?? Number.POSITIVE_INFINITY;
+      if (s.startTicks > l) {
+        missed++;
+        lateness += s.startTicks - l;
+      }
+      const c = current.get(s.activityId);
+      displacement += c === undefined ? 0 : Math.abs(s.startTicks - c);
+    }
+    return [missed, lateness, displacement] as const;
+  };
+  let best = candidates[0]!;
+  let bestScore = score(best.placed);
+  for (const c of candidates.slice(1)) {
+    const sc = score(c.placed);
+    if (
+      sc[0] < bestScore[0] ||
+      (sc[0] === bestScore[0] &&
+        (sc[1] < bestScore[1] || (sc[1] === bestScore[1] && sc[2] < bestScore[2])))
+    ) {
+      best = c;
+      bestScore = sc;
+    }
+  }
+  return best;
+}
+
+/** A request to one scheduler agent to revise its schedule, with the constraints to satisfy. */
+export interface IntraAgentRequest {
+  readonly resourceId: string;
+  readonly constraints: readonly StartConstraint[];
+}
+
+/**
+ * What each affected scheduler agent is asked in the intra-agent step, from the conflicts of an
+ * integration: the successor's agent must start it after its predecessor's planned end; an
+ * operation started before its release must wait for it; an agent whose schedule is malformed
+ * (overlap, missing or misplaced operation) must rebuild. Deadline, window and due-date
+ * conflicts are not the agent's to fix alone. `resourceOf` places conflicts that name no resource
+ * (an unscheduled operation) on the agent it was assigned to.
+ */
+export function intraAgentRequests(
+  conflicts: readonly Conflict[],
+  resourceOf: ReadonlyMap<string, string> = new Map(),
+): IntraAgentRequest[] {
+  const byResource = new Map<string, StartConstraint[]>();
+  const ask = (resourceId: string | undefined, constraint?: StartConstraint) => {
+    if (!resourceId) return;
+    const list = byResource.get(resourceId) ?? [];
+    if (constraint) list.push(constraint);
+    byResource.set(resourceId, list);
+  };
+  for (const c of conflicts) {
+    switch (c.kind) {
+      case "precedence":
+        if (c.predecessorEndTicks !== undefined)
+          ask(c.resourceId, {
+            activityId: c.activityId,
+            earliestStartTicks: c.predecessorEndTicks,
+            reason: `${c.predecessorId ?? c.link.from} ends at ${c.predecessorEndTicks}`,
+          });
+        break;
+      case "release":
+        ask(c.resourceId, {
+          activityId: c.activityId,
+          earliestStartTicks: c.releaseTicks,
+          reason: `released at ${c.releaseTicks}`,
+        });
+        break;
+      case "capacity":
+        ask(c.resourceId);
+        break;
+      case "assignment":
+        ask(c.resourceId ?? (c.activityId ? resourceOf.get(c.activityId) : undefined));
+        break;
+      case "deadline":
+      case "window":
+      case "due":
+        break;
+    }
+  }
+  return [...byResource.entries()]
+    .sort(([a], [b]) => compare(a, b))
+    .map(([resourceId, constraints]) => ({ resourceId, constraints }));
+}
