@@ -426,6 +426,7 @@ export class SchedulerAgent {
           event: "completed",
           activityId: event.activityId,
           atTicks: event.atTicks,
+          ...(run ? { startTicks: run.atTicks } : {}),
           quality: event.quality,
           scheduleVersion: this.version,
         });

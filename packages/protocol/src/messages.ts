@@ -169,6 +169,8 @@ export const bodies = {
       ]),
       activityId: Id,
       atTicks: Ticks,
+      /** For `completed`: when the run began, so the planner knows what really ran. */
+      startTicks: Type.Optional(Ticks),
       quality: Type.Optional(Type.Number({ minimum: 0 })),
       scheduleVersion: Version,
     },

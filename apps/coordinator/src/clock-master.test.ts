@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { ClockMaster } from "./clock-master.js";
+
+const idle = (step: number, sent: number, received: number, nextEventTicks?: number) => ({
+  atTicks: 0,
+  step,
+  sent,
+  received,
+  ...(nextEventTicks !== undefined ? { nextEventTicks } : {}),
+});
+
+describe("ClockMaster", () => {
+  it("waits for every online agent's idle report of the current step", () => {
+    const m = new ClockMaster();
+    m.setOnline("a", true);
+    m.setOnline("b", true);
+    m.onIdle("a", idle(0, 0, 0, 5));
+    expect(m.waitingFor()).toEqual([{ agentId: "b", reason: "no idle report for step 0" }]);
+    m.onIdle("b", idle(0, 0, 0, 3));
+    expect(m.quiet()).toBe(true);
+    expect(m.nextEvent(undefined)).toBe(3);
+    expect(m.nextEvent(2)).toBe(2);
+  });
+  it("is not quiet while a message is in flight either way", () => {
+    const m = new ClockMaster();
+    m.setOnline("a", true);
+    m.countSent("a");
+    m.onIdle("a", idle(0, 0, 0));
+    expect(m.waitingFor()[0]?.reason).toBe("received 0 of 1 commands");
+    m.onIdle("a", idle(0, 1, 1));
+    expect(m.waitingFor()[0]?.reason).toBe("sent 1, 0 arrived");
+    m.countReceived("a");
+    expect(m.quiet()).toBe(true);
+  });
+  it("ignores offline agents and reports overtaken by newer ones", () => {
+    const m = new ClockMaster();
+    m.setOnline("a", true);
+    m.onIdle("a", idle(0, 0, 0, 7));
+    const clock = m.advance(7);
+    expect(clock).toEqual({ nowTicks: 7, step: 1 });
+    expect(m.quiet()).toBe(false);
+    m.setOnline("a", false);
+    expect(m.quiet()).toBe(true);
+    m.setOnline("a", true);
+    m.onIdle("a", idle(1, 0, 0));
+    m.onIdle("a", idle(0, 0, 0, 99));
+    expect(m.quiet()).toBe(true);
+    expect(m.nextEvent(undefined)).toBeUndefined();
+  });
+});
