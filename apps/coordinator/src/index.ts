@@ -1,7 +1,3 @@
-/**
- * Manager and planner roles and the deliberative repair step.
- *
- * This workspace is laid out by the foundation; its implementation arrives with the
- * distributed planning issue (MQTT broker, agents and coordinator).
- */
-export {};
+export { ClockMaster } from "./clock-master.js";
+export { Coordinator, type CoordinatorOptions, type CoordinatorRecord } from "./coordinator.js";
+export * from "./report/index.js";

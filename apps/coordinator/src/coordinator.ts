@@ -1,0 +1,802 @@
+import {
+  type ActivityNode,
+  type Assignment,
+  assignOperations,
+  finishWithSchedule,
+  indexModel,
+  type JobShopObjective,
+  type LocalSchedule,
+  type ModelIndex,
+  type ModelNode,
+  nextRepairStep,
+  type RepairLoopState,
+  type RepairRequest,
+  type ResourceInterval,
+  type ResourceSlot,
+  receiveLocalSchedule,
+  releaseAndDueDates,
+  reoptimize,
+  type Schedule,
+  SimulatedClock,
+  type StartConstraint,
+  startRepairLoop,
+  subjectiveView,
+  type TaskModel,
+  type Ticks,
+} from "@consort/core";
+import { OPEN_LATEST } from "@consort/edge-agent";
+import {
+  type AnyMessage,
+  type Body,
+  type MessageType,
+  parseTopic,
+  topics,
+} from "@consort/protocol";
+import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import type { Logger } from "pino";
+import { ClockMaster } from "./clock-master.js";
+
+type WireSlot = Body<"install">["slots"][number];
+
+export interface CoordinatorOptions {
+  readonly site: string;
+  readonly coordinatorId: string;
+  readonly objective: JobShopObjective;
+  readonly seed: number;
+  /** Solver iterations of deliberative repair. */
+  readonly repairIterations: number;
+  readonly heuristicNote?: string;
+  /** Lock-step simulated time: the coordinator is the clock master. */
+  readonly lockstep: boolean;
+}
+
+/** What happened, for the fleet report. */
+export interface CoordinatorRecord {
+  readonly executed: Map<
+    string,
+    { resourceId: string; startTicks: Ticks; endTicks: Ticks; quality: number }
+  >;
+  readonly repairs: {
+    atTicks: Ticks;
+    trigger: string;
+    strategy: string;
+    version: number;
+    latencyMs: number;
+    affectedAgents: number;
+  }[];
+  readonly escalations: {
+    atTicks: Ticks;
+    agentId: string;
+    cause: string;
+    activityIds: readonly string[];
+  }[];
+  readonly localRepairs: { atTicks: Ticks; agentId: string }[];
+  readonly offline: { atTicks: Ticks; agentId: string; online: boolean }[];
+  readonly orders: { atTicks: Ticks; orderId: string; jobs: number }[];
+}
+
+/**
+ * The coordinator: the CAMPS manager (orders -> jobs with release and due dates) and planner
+ * (assignments with desirability windows, integration, the repair loop, installation), the
+ * deliberative repair step, the execution monitor that forwards enabler completions, and in
+ * simulated runs the clock master. Decisions are core functions; this class moves messages.
+ */
+export class Coordinator {
+  private model: TaskModel;
+  private index: ModelIndex;
+  private seq = 0;
+  private version = 0;
+  private loop: RepairLoopState | undefined;
+  private loopTrigger: { trigger: string; startedMs: number; atTicks: Ticks } | undefined;
+  private installed: Schedule | undefined;
+  private installing:
+    | {
+        version: number;
+        awaiting: Set<string>;
+        startedMs: number;
+        trigger: string;
+        strategy: string;
+        atTicks: Ticks;
+      }
+    | undefined;
+  private readonly viewSent = new Map<string, string>();
+  private readonly unavailable: ResourceInterval[] = [];
+  private readonly cancelled = new Set<string>();
+  readonly clockMaster = new ClockMaster();
+  /** The coordinator's own timers (rush orders, scripted kills) in simulated runs. */
+  readonly timers = new SimulatedClock(0);
+  private readonly epochs = new Map<string, number>();
+  readonly record: CoordinatorRecord = {
+    executed: new Map(),
+    repairs: [],
+    escalations: [],
+    localRepairs: [],
+    offline: [],
+    orders: [],
+  };
+  private finishedResolve: (() => void) | undefined;
+  readonly finished: Promise<void>;
+  private done = false;
+  private lastProgressMs = Date.now();
+
+  constructor(
+    model: TaskModel,
+    private readonly transport: MqttTransport,
+    private readonly options: CoordinatorOptions,
+    private readonly logger: Logger,
+  ) {
+    this.model = model;
+    this.index = mustIndex(model);
+    this.finished = new Promise((resolve) => {
+      this.finishedResolve = resolve;
+    });
+  }
+
+  get currentModel(): TaskModel {
+    return this.model;
+  }
+
+  get schedule(): Schedule | undefined {
+    return this.installed;
+  }
+
+  get nowTicks(): Ticks {
+    return this.clockMaster.nowTicks;
+  }
+
+  async start(): Promise<void> {
+    this.transport.onMessage((message, topic) => this.onMessage(message, topic));
+    const { site } = this.options;
+    await this.transport.subscribe(topics.filters.allAgentStates(site));
+    await this.transport.subscribe(topics.filters.allAgentOut(site));
+    await this.transport.subscribe(topics.orders(site));
+    await this.publish(
+      topics.coordinatorState(site),
+      "coordinator-state",
+      { coordinatorId: this.options.coordinatorId, status: "online", epoch: 1 },
+      { retain: true },
+    );
+  }
+
+  /** Resolves once these agents have announced themselves online. */
+  async waitForAgents(agentIds: readonly string[], timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    while (agentIds.some((a) => !this.clockMaster.isOnline(a))) {
+      if (Date.now() - started > timeoutMs) {
+        const missing = agentIds.filter((a) => !this.clockMaster.isOnline(a));
+        throw new Error(`agents not online after ${timeoutMs} ms: ${missing.join(", ")}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Marks an agent as expected (a restart in progress): time waits for its first idle report. */
+  expect(agentId: string): void {
+    this.clockMaster.setOnline(agentId, true);
+  }
+
+  /** Marks an agent gone at once (e.g. killed by the fleet's script), before its will arrives. */
+  lost(agentId: string): void {
+    this.clockMaster.setOnline(agentId, false);
+    this.record.offline.push({ atTicks: this.nowTicks, agentId, online: false });
+  }
+
+  /** Plans from scratch: assignments, local schedules, the repair loop, installation. */
+  plan(trigger = "initial plan"): void {
+    if (this.options.lockstep && this.clockMaster.step === 0)
+      this.publishClock({ nowTicks: 0, step: 0 });
+    const now = this.nowTicks;
+    const done = new Set(this.record.executed.keys());
+    const activityIds = this.index.activities
+      .filter((a) => !done.has(a.id) && !this.cancelled.has(a.id))
+      .map((a) => a.id);
+    const assignments = assignOperations(this.index, { nowTicks: now, activityIds });
+    this.version += 1;
+    this.loop = startRepairLoop({
+      model: this.model,
+      assignments,
+      version: this.version,
+      unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+    });
+    this.loopTrigger = { trigger, startedMs: Date.now(), atTicks: now };
+    const byResource = groupBy(assignments, (a) => a.resourceId);
+    for (const [resourceId, mine] of byResource) this.sendAssign(resourceId, mine, this.version);
+    this.drive();
+  }
+
+  // ---- messages in ----------------------------------------------------------------------------
+
+  private onMessage(message: AnyMessage, topic: string): void {
+    const where = parseTopic(topic);
+    if (!where) return;
+    this.lastProgressMs = Date.now();
+    if (where.kind === "agent-state" && message.type === "descriptor") {
+      this.onDescriptor(message.body);
+    } else if (where.kind === "agent-out") {
+      if (message.type !== "idle") this.clockMaster.countReceived(message.from);
+      this.onReport(message);
+    } else if (where.kind === "orders" && message.type === "order") {
+      this.onOrder(message.body);
+    }
+    this.maybeAdvance();
+  }
+
+  private onDescriptor(body: Body<"descriptor">): void {
+    const known = this.epochs.get(body.agentId) ?? 0;
+    // A will from an older session arrives after the agent already came back: ignore it.
+    if (body.epoch < known) return;
+    this.epochs.set(body.agentId, body.epoch);
+    const online = body.status === "online";
+    if (online !== this.clockMaster.isOnline(body.agentId) || online) {
+      this.clockMaster.setOnline(body.agentId, online);
+      if (!online || known > 0)
+        this.record.offline.push({ atTicks: this.nowTicks, agentId: body.agentId, online });
+    }
+  }
+
+  private onReport(message: AnyMessage): void {
+    switch (message.type) {
+      case "idle":
+        this.clockMaster.onIdle(message.from, message.body);
+        return;
+      case "propose":
+        return this.onPropose(message.from, message.body);
+      case "accept":
+        return this.onAccept(message.from, message.body);
+      case "reject":
+        this.logger.warn(
+          { agent: message.from, reason: message.body.reason },
+          "agent rejected a command",
+        );
+        return;
+      case "inform":
+        return this.onInform(message.from, message.body);
+      case "failure":
+        return this.onFailure(message.from, message.body);
+      case "descriptor":
+      case "coordinator-state":
+      case "assign":
+      case "constrain":
+      case "install":
+      case "cfp":
+      case "profile":
+      case "order":
+      case "plan":
+      case "clock":
+        return; // the topic catalogue keeps these off agents' report topics
+      default:
+        return assertNever(message);
+    }
+  }
+
+  private onPropose(agentId: string, body: Body<"propose">): void {
+    const proposal: LocalSchedule = {
+      resourceId: agentId,
+      version: body.scheduleVersion,
+      slots: body.slots.map(fromWireSlot),
+    };
+    if (this.loop && !this.loop.final) {
+      const { state, verdict } = receiveLocalSchedule(this.loop, proposal);
+      this.loop = state;
+      if (verdict.kind !== "accepted") this.logger.debug({ agentId, verdict }, "proposal dropped");
+      this.drive();
+      return;
+    }
+    // Outside a negotiation a proposal reports a local repair (a deviation): note the new times.
+    if (this.installed && body.scheduleVersion === this.installed.version) {
+      this.record.localRepairs.push({ atTicks: this.nowTicks, agentId });
+      this.installed = {
+        ...this.installed,
+        resources: this.installed.resources.map((r) =>
+          r.resourceId === agentId
+            ? {
+                resourceId: r.resourceId,
+                activities: body.slots.map((s) => ({
+                  activityId: s.activityId,
+                  startTicks: s.startTicks ?? 0,
+                  durationTicks: s.durationTicks ?? 0,
+                })),
+              }
+            : r,
+        ),
+      };
+    }
+  }
+
+  private onAccept(agentId: string, body: Body<"accept">): void {
+    const inst = this.installing;
+    if (!inst || body.scheduleVersion !== inst.version) return;
+    inst.awaiting.delete(agentId);
+    if (inst.awaiting.size === 0) {
+      const latencyMs = Date.now() - inst.startedMs;
+      this.record.repairs.push({
+        atTicks: inst.atTicks,
+        trigger: inst.trigger,
+        strategy: inst.strategy,
+        version: inst.version,
+        latencyMs,
+        affectedAgents: this.affected,
+      });
+      this.installing = undefined;
+      this.logger.info(
+        { version: inst.version, latencyMs, trigger: inst.trigger },
+        "schedule installed on every affected agent",
+      );
+    }
+  }
+  private affected = 0;
+
+  private onInform(agentId: string, body: Body<"inform">): void {
+    if (body.event !== "completed") return;
+    if (!this.record.executed.has(body.activityId)) {
+      this.record.executed.set(body.activityId, {
+        resourceId: agentId,
+        startTicks: body.startTicks ?? body.atTicks,
+        endTicks: body.atTicks,
+        quality: body.quality ?? 0,
+      });
+    }
+    // CSC §3.1.4 window sliding across agents: the targets of its links learn it is done.
+    for (const link of this.index.linksFrom.get(body.activityId) ?? []) {
+      for (const target of this.index.activities.filter(
+        (a) => a.id === link.to || ancestorsOf(this.index, a.id).includes(link.to),
+      )) {
+        const owner = this.resourceOf(target.id);
+        if (owner && owner !== agentId) this.sendTo(owner, "inform", { ...body });
+      }
+    }
+    this.checkFinished();
+  }
+
+  private onFailure(agentId: string, body: Body<"failure">): void {
+    this.record.escalations.push({
+      atTicks: this.nowTicks,
+      agentId,
+      cause: body.cause,
+      activityIds: body.activityIds,
+    });
+    if (body.untilTicks !== undefined)
+      this.unavailable.push({
+        resourceId: agentId,
+        fromTicks: body.fromTicks,
+        untilTicks: body.untilTicks,
+      });
+    this.deliberativeRepair(`${body.cause} on ${agentId}`);
+  }
+
+  /** Manager: an order's jobs join the model with release and due dates set from the load. */
+  private onOrder(body: Body<"order">): void {
+    const now = this.nowTicks;
+    const load: Record<string, number> = {};
+    if (this.installed) {
+      for (const r of this.installed.resources) {
+        load[r.resourceId] = r.activities
+          .filter((a) => !this.record.executed.has(a.activityId))
+          .reduce((s, a) => s + (a.durationTicks ?? 0), 0);
+      }
+    }
+    const dates = releaseAndDueDates(
+      body.jobs.map((j) => ({
+        id: j.id,
+        operations: j.operations.map((o) => ({
+          resourceIds: o.resources,
+          durationTicks: o.durationTicks,
+        })),
+        ...(j.releaseTicks !== undefined
+          ? { releaseTicks: Math.max(now, j.releaseTicks) }
+          : { releaseTicks: now }),
+        ...(j.dueTicks !== undefined ? { dueTicks: j.dueTicks } : {}),
+        ...(j.weight !== undefined ? { weight: j.weight } : {}),
+      })),
+      load,
+      { nowTicks: now },
+    );
+    const nodes: ModelNode[] = [];
+    const links: TaskModel["links"][number][] = [];
+    body.jobs.forEach((job, j) => {
+      const d = dates[j]!;
+      const ids = job.operations.map((o, k) => o.id ?? `${job.id}.o${k}`);
+      nodes.push({
+        kind: "task",
+        id: job.id,
+        qaf: "min",
+        children: ids,
+        releaseTicks: d.releaseTicks,
+        due: { dueTicks: d.dueTicks, weight: job.weight ?? 1 },
+      });
+      job.operations.forEach((o, k) => {
+        nodes.push({
+          kind: "activity",
+          id: ids[k]!,
+          resources: o.resources,
+          duration: [{ value: o.durationTicks, probability: 1 }],
+          quality: [{ value: 1, probability: 1 }],
+        });
+        if (k > 0) links.push({ kind: "enables", from: ids[k - 1]!, to: ids[k]! });
+      });
+    });
+    const root = this.model.nodes.find((n) => n.id === this.model.root);
+    if (root?.kind !== "task") return;
+    const next: TaskModel = {
+      ...this.model,
+      nodes: [
+        ...this.model.nodes.map((n) =>
+          n.id === root.id
+            ? { ...root, children: [...root.children, ...body.jobs.map((j) => j.id)] }
+            : n,
+        ),
+        ...nodes,
+      ],
+      links: [...this.model.links, ...links],
+    };
+    const indexed = indexModel(next);
+    if (!indexed.ok) {
+      this.logger.warn(
+        { order: body.orderId, issue: indexed.error[0] },
+        "order refused: it does not fit the model",
+      );
+      return;
+    }
+    this.model = next;
+    this.index = indexed.value;
+    this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
+    this.deliberativeRepair(`rush order ${body.orderId}`);
+  }
+
+  // ---- planning and repair --------------------------------------------------------------------
+
+  /** Runs the repair loop until it waits for answers or is done. */
+  private drive(): void {
+    for (let guard = 0; guard < 1000 && this.loop; guard++) {
+      const { state, step } = nextRepairStep(this.loop, { nowTicks: this.nowTicks });
+      this.loop = state;
+      switch (step.kind) {
+        case "wait":
+          return;
+        case "intra-agent":
+        case "inter-agent":
+          for (const r of step.requests) this.sendRequest(r);
+          if (step.requests.length > 0) return;
+          continue;
+        case "problem-adjustment":
+          this.model = step.model;
+          this.index = mustIndex(step.model);
+          for (const r of step.requests) this.sendRequest(r);
+          if (step.requests.length > 0) return;
+          continue;
+        case "deliberative": {
+          const solved = reoptimize(mustIndex(step.model), {
+            nowTicks: this.nowTicks,
+            frozen: step.frozen,
+            unavailable: step.unavailable,
+            resourceOf: step.resourceOf,
+            cancelled: step.cancelled,
+            objective: this.options.objective,
+            seed: this.options.seed,
+            maxIterations: this.options.repairIterations,
+            version: this.version,
+          });
+          if (!solved.ok) {
+            this.logger.error({ error: solved.error }, "deliberative repair failed");
+            this.loop = undefined;
+            return;
+          }
+          const finished = finishWithSchedule(this.loop, solved.value.schedule);
+          this.loop = finished.state;
+          continue;
+        }
+        case "done": {
+          const trigger = this.loopTrigger;
+          this.loop = undefined;
+          for (const c of step.schedule.resources.flatMap((r) => r.activities)) void c;
+          this.install(
+            step.schedule,
+            trigger?.trigger ?? "plan",
+            step.deliberative ? "deliberative" : "negotiated",
+            trigger?.startedMs ?? Date.now(),
+            trigger?.atTicks ?? this.nowTicks,
+          );
+          return;
+        }
+      }
+    }
+  }
+
+  /** Deliberative repair (CAMPS problem adjustment by central re-solve) after an escalation. */
+  private deliberativeRepair(trigger: string): void {
+    const started = Date.now();
+    const now = this.nowTicks;
+    const frozen = this.frozenSlots(now);
+    const resourceOf: Record<string, string> = {};
+    if (this.installed)
+      for (const r of this.installed.resources)
+        for (const a of r.activities) resourceOf[a.activityId] = r.resourceId;
+    const solved = reoptimize(this.index, {
+      nowTicks: now,
+      frozen,
+      unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+      resourceOf,
+      cancelled: [...this.cancelled],
+      objective: this.options.objective,
+      seed: this.options.seed,
+      maxIterations: this.options.repairIterations,
+      version: this.version + 1,
+    });
+    if (!solved.ok) {
+      this.logger.error(
+        { error: solved.error, trigger },
+        "deliberative repair failed; keeping the current schedule",
+      );
+      return;
+    }
+    this.install(solved.value.schedule, trigger, "deliberative", started, now);
+  }
+
+  /** Completed operations, and those that have surely started (planned before now, job ready). */
+  private frozenSlots(now: Ticks): ResourceSlot[] {
+    const out: ResourceSlot[] = [];
+    for (const [activityId, e] of this.record.executed)
+      out.push({
+        activityId,
+        resourceId: e.resourceId,
+        startTicks: e.startTicks,
+        durationTicks: e.endTicks - e.startTicks,
+      });
+    if (!this.installed) return out;
+    for (const r of this.installed.resources) {
+      if (
+        this.unavailable.some(
+          (u) => u.resourceId === r.resourceId && u.fromTicks <= now && now < u.untilTicks,
+        )
+      )
+        continue;
+      for (const a of r.activities) {
+        if (this.record.executed.has(a.activityId) || (a.startTicks ?? Infinity) >= now) continue;
+        const predecessorsDone = (this.index.linksTo.get(a.activityId) ?? []).every((l) =>
+          this.record.executed.has(l.from),
+        );
+        if (predecessorsDone)
+          out.push({
+            activityId: a.activityId,
+            resourceId: r.resourceId,
+            startTicks: a.startTicks!,
+            durationTicks: a.durationTicks ?? 0,
+          });
+      }
+    }
+    return out;
+  }
+
+  private install(
+    schedule: Schedule,
+    trigger: string,
+    strategy: string,
+    startedMs: number,
+    atTicks: Ticks,
+  ): void {
+    this.version = Math.max(this.version + 1, schedule.version);
+    const version = this.version;
+    const previous = this.installed;
+    this.installed = { ...schedule, version };
+    const awaiting = new Set<string>();
+    for (const r of schedule.resources) {
+      const before = previous?.resources.find((p) => p.resourceId === r.resourceId);
+      const changed =
+        !before ||
+        JSON.stringify(before.activities.map(slotKey)) !==
+          JSON.stringify(r.activities.map(slotKey));
+      if (!changed && previous) continue;
+      awaiting.add(r.resourceId);
+      const slots: WireSlot[] = r.activities.map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      }));
+      // An agent that has not seen some of these activities gets its view first.
+      const view = subjectiveView(this.index, r.resourceId);
+      const signature = view.own.join(",");
+      if (this.viewSent.get(r.resourceId) !== signature) {
+        this.sendAssignSlots(
+          r.resourceId,
+          slots.map((s) => ({
+            ...s,
+            window: { earliestTicks: s.startTicks ?? 0, latestTicks: s.startTicks ?? 0 },
+          })),
+          version,
+        );
+      }
+      this.sendTo(r.resourceId, "install", { scheduleVersion: version, slots });
+    }
+    this.affected = awaiting.size;
+    this.installing = { version, awaiting, startedMs, trigger, strategy, atTicks };
+    if (awaiting.size === 0) this.onAccept("", { ref: "none", scheduleVersion: version });
+    void this.publish(topics.plans(this.options.site), "plan", {
+      scheduleVersion: version,
+      objectives: {},
+      agents: schedule.resources.length,
+      activities: this.index.activities.length,
+    });
+  }
+
+  private sendRequest(r: RepairRequest): void {
+    if (r.kind === "reassign") {
+      this.sendAssign(r.resourceId, r.assignments, r.version);
+      return;
+    }
+    this.sendTo(r.resourceId, "constrain", {
+      scheduleVersion: r.version,
+      slots: r.constraints.map(toWireConstraint),
+      reason: r.kind,
+    });
+  }
+
+  private sendAssign(
+    resourceId: string,
+    assignments: readonly Assignment[],
+    version: number,
+  ): void {
+    this.sendAssignSlots(
+      resourceId,
+      assignments.map((a) => ({
+        activityId: a.activityId,
+        window: a.window,
+        durationTicks: a.durationTicks,
+      })),
+      version,
+    );
+  }
+
+  private sendAssignSlots(resourceId: string, slots: WireSlot[], version: number): void {
+    const view = subjectiveView(this.index, resourceId);
+    this.viewSent.set(resourceId, view.own.join(","));
+    this.sendTo(resourceId, "assign", {
+      scheduleVersion: version,
+      view: {
+        agentId: resourceId,
+        root: view.root,
+        own: [...view.own],
+        nodes: view.nodes.map(toWireNode),
+        links: [...view.links],
+      },
+      slots,
+    });
+  }
+
+  private resourceOf(activityId: string): string | undefined {
+    const r = this.installed?.resources.find((x) =>
+      x.activities.some((a) => a.activityId === activityId),
+    );
+    return (
+      r?.resourceId ?? (this.index.nodes.get(activityId) as ActivityNode | undefined)?.resources[0]
+    );
+  }
+
+  private checkFinished(): void {
+    const remaining = this.index.activities.filter(
+      (a) => !this.record.executed.has(a.id) && !this.cancelled.has(a.id),
+    );
+    if (remaining.length === 0 && !this.done) {
+      this.done = true;
+      if (this.options.lockstep)
+        this.publishClock({
+          nowTicks: this.nowTicks,
+          step: this.clockMaster.step + 1,
+          final: true,
+        });
+      this.finishedResolve?.();
+    }
+  }
+
+  // ---- lock-step time -------------------------------------------------------------------------
+
+  /** Moves simulated time on when the fleet is quiet. */
+  maybeAdvance(): void {
+    if (
+      !this.options.lockstep ||
+      this.done ||
+      (this.clockMaster.step === 0 && !this.installed && !this.loop)
+    )
+      return;
+    if (this.loop || this.installing) {
+      if (!this.clockMaster.quiet()) return;
+      if (this.loop) return; // the negotiation still owes answers that are not messages yet
+    }
+    if (!this.clockMaster.quiet()) return;
+    // The coordinator's own timers due now run first (they may send commands).
+    this.timers.advanceTo(this.clockMaster.nowTicks);
+    if (!this.clockMaster.quiet()) return;
+    const next = this.clockMaster.nextEvent(this.timers.nextEventTime());
+    if (next === undefined) {
+      this.logger.warn(
+        { now: this.nowTicks },
+        "nothing left to happen but activities remain unfinished",
+      );
+      return;
+    }
+    const body = this.clockMaster.advance(next);
+    this.timers.advanceTo(body.nowTicks);
+    this.publishClock(body);
+  }
+
+  /** Milliseconds since anything arrived (to detect a stuck run). */
+  get idleMs(): number {
+    return Date.now() - this.lastProgressMs;
+  }
+
+  private publishClock(body: Body<"clock">): void {
+    void this.publish(topics.clock(this.options.site), "clock", body);
+  }
+
+  // ---- messages out ---------------------------------------------------------------------------
+
+  private sendTo<T extends MessageType>(agentId: string, type: T, body: Body<T>): void {
+    this.clockMaster.countSent(agentId);
+    void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId });
+  }
+
+  private async publish<T extends MessageType>(
+    topic: string,
+    type: T,
+    body: Body<T>,
+    options: { retain?: boolean; to?: string } = {},
+  ): Promise<void> {
+    const message = makeMessage(type, this.options.coordinatorId, body, {
+      seq: this.seq++,
+      at: Date.now(),
+      ...(options.to ? { to: options.to } : {}),
+    }) as AnyMessage;
+    try {
+      await this.transport.publish(topic, message, { retain: options.retain ?? false });
+    } catch (error) {
+      this.logger.error({ err: error, topic, type }, "publish failed");
+    }
+  }
+}
+
+function mustIndex(model: TaskModel): ModelIndex {
+  const r = indexModel(model);
+  if (!r.ok) throw new Error(`invalid model: ${r.error[0]?.path}: ${r.error[0]?.message}`);
+  return r.value;
+}
+
+function ancestorsOf(index: ModelIndex, id: string): string[] {
+  const out: string[] = [];
+  for (let p = index.parent.get(id); p !== undefined; p = index.parent.get(p)) out.push(p);
+  return out;
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const i of items) {
+    const k = key(i);
+    m.set(k, [...(m.get(k) ?? []), i]);
+  }
+  return m;
+}
+
+const slotKey = (a: { activityId: string; startTicks?: number; durationTicks?: number }) =>
+  `${a.activityId}@${a.startTicks}+${a.durationTicks}`;
+
+const fromWireSlot = (s: WireSlot) => ({
+  activityId: s.activityId,
+  startTicks: s.startTicks ?? s.window?.earliestTicks ?? 0,
+  durationTicks: s.durationTicks ?? 0,
+});
+
+function toWireConstraint(c: StartConstraint): WireSlot {
+  return {
+    activityId: c.activityId,
+    window: {
+      earliestTicks: c.earliestStartTicks ?? 0,
+      latestTicks: c.latestStartTicks ?? OPEN_LATEST,
+    },
+  };
+}
+
+function toWireNode(n: ModelNode): Body<"assign">["view"]["nodes"][number] {
+  return n as Body<"assign">["view"]["nodes"][number];
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(x)}`);
+}

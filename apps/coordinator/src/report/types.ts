@@ -1,0 +1,83 @@
+/**
+ * What `consort fleet` writes after a run (JSON), and renders as HTML with a Gantt chart per
+ * resource. Times are in ticks unless a name says otherwise.
+ */
+export interface FleetReport {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly site: string;
+  readonly agents: number;
+  /** Agent processes started (more than `agents` when one was killed and restarted). */
+  readonly processes: number;
+  readonly activities: number;
+  readonly completed: number;
+  readonly feasible: boolean;
+  readonly violations: readonly string[];
+  readonly endTicks: number;
+  readonly wallSeconds: number;
+  /** Simulated ticks per wall-clock second. */
+  readonly ticksPerSecond: number;
+  readonly objectives: Objectives;
+  /** The reference solver's objectives, given full knowledge of what happened, afterwards. */
+  readonly reference: Objectives & { readonly solverSeconds: number };
+  readonly disruptions: readonly ReportDisruption[];
+  readonly repairs: readonly ReportRepair[];
+  readonly messages: number;
+  readonly bytes: number;
+  readonly perAgent: readonly AgentTraffic[];
+  /** What ran, per activity. */
+  readonly executed: readonly ExecutedBar[];
+  /** Unavailable time per resource (breakdowns), drawn on the chart. */
+  readonly downtime: readonly {
+    readonly resourceId: string;
+    readonly fromTicks: number;
+    readonly untilTicks: number;
+    readonly reason: string;
+  }[];
+}
+
+export interface Objectives {
+  readonly makespan: number;
+  readonly totalWeightedTardiness: number;
+  readonly meanLeadTime: number;
+  readonly totalWait: number;
+}
+
+export interface ReportDisruption {
+  readonly kind: "breakdown" | "overrun" | "rush-order" | "offline";
+  readonly atTicks: number;
+  readonly untilTicks?: number;
+  readonly resourceId?: string;
+  readonly activityId?: string;
+  readonly detail: string;
+}
+
+export interface ReportRepair {
+  readonly atTicks: number;
+  /** What set it off: a disruption kind, or a conflict kind found at integration. */
+  readonly trigger: string;
+  /** Which CAMPS step settled it: intra-agent, inter-agent, problem adjustment, deliberative. */
+  readonly strategy: string;
+  readonly version: number;
+  /** Wall time from the disruption report to the new schedule accepted by every affected agent. */
+  readonly latencyMs: number;
+  readonly affectedAgents: number;
+}
+
+export interface AgentTraffic {
+  readonly agentId: string;
+  readonly sent: number;
+  readonly received: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+export interface ExecutedBar {
+  readonly resourceId: string;
+  readonly activityId: string;
+  /** The job (child of the root) the activity belongs to, for colouring. */
+  readonly jobId: string;
+  readonly startTicks: number;
+  readonly endTicks: number;
+  readonly status: "completed" | "failed";
+}
