@@ -145,7 +145,7 @@ export class Coordinator {
   }
 
   async start(): Promise<void> {
-    this.transport.onMessage((message, topic) => this.onMessage(message, topic));
+    this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
     const { site } = this.options;
     await this.transport.subscribe(topics.filters.allAgentStates(site));
     await this.transport.subscribe(topics.filters.allAgentOut(site));
@@ -206,10 +206,12 @@ export class Coordinator {
 
   // ---- messages in ----------------------------------------------------------------------------
 
-  private onMessage(message: AnyMessage, topic: string): void {
+  private onMessage(message: AnyMessage, topic: string, bytes: number): void {
     const where = parseTopic(topic);
     if (!where) return;
     this.lastProgressMs = Date.now();
+    if (where.kind === "agent-out" || where.kind === "agent-state")
+      this.traffic(message.from).add(0, 0, 1, bytes);
     if (where.kind === "agent-state" && message.type === "descriptor") {
       this.onDescriptor(message.body);
     } else if (where.kind === "agent-out") {
@@ -366,6 +368,7 @@ export class Coordinator {
 
   /** Manager: an order's jobs join the model with release and due dates set from the load. */
   private onOrder(body: Body<"order">): void {
+    this.ordersInFlight = Math.max(0, this.ordersInFlight - 1);
     const now = this.nowTicks;
     const load: Record<string, number> = {};
     if (this.installed) {
@@ -701,10 +704,10 @@ export class Coordinator {
       if (!this.clockMaster.quiet()) return;
       if (this.loop) return; // the negotiation still owes answers that are not messages yet
     }
-    if (!this.clockMaster.quiet()) return;
+    if (!this.clockMaster.quiet() || this.ordersInFlight > 0) return;
     // The coordinator's own timers due now run first (they may send commands).
     this.timers.advanceTo(this.clockMaster.nowTicks);
-    if (!this.clockMaster.quiet()) return;
+    if (!this.clockMaster.quiet() || this.ordersInFlight > 0) return;
     const next = this.clockMaster.nextEvent(this.timers.nextEventTime());
     if (next === undefined) {
       this.logger.warn(
@@ -731,25 +734,59 @@ export class Coordinator {
 
   private sendTo<T extends MessageType>(agentId: string, type: T, body: Body<T>): void {
     this.clockMaster.countSent(agentId);
-    void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId });
+    void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId }).then(
+      (bytes) => this.traffic(agentId).add(1, bytes, 0, 0),
+    );
   }
+
+  /** Messages and bytes between the coordinator and each agent (every agent message passes here). */
+  readonly perAgent = new Map<string, Traffic>();
+  private traffic(agentId: string): Traffic {
+    let t = this.perAgent.get(agentId);
+    if (!t) {
+      t = new Traffic();
+      this.perAgent.set(agentId, t);
+    }
+    return t;
+  }
+
+  /** An order the fleet's script is about to publish: time waits until it has arrived. */
+  expectOrder(): void {
+    this.ordersInFlight += 1;
+  }
+  private ordersInFlight = 0;
 
   private async publish<T extends MessageType>(
     topic: string,
     type: T,
     body: Body<T>,
     options: { retain?: boolean; to?: string } = {},
-  ): Promise<void> {
+  ): Promise<number> {
     const message = makeMessage(type, this.options.coordinatorId, body, {
       seq: this.seq++,
       at: Date.now(),
       ...(options.to ? { to: options.to } : {}),
     }) as AnyMessage;
     try {
-      await this.transport.publish(topic, message, { retain: options.retain ?? false });
+      return await this.transport.publish(topic, message, { retain: options.retain ?? false });
     } catch (error) {
       this.logger.error({ err: error, topic, type }, "publish failed");
+      return 0;
     }
+  }
+}
+
+/** Messages and bytes one way and the other. */
+export class Traffic {
+  sent = 0;
+  bytesSent = 0;
+  received = 0;
+  bytesReceived = 0;
+  add(sent: number, bytesSent: number, received: number, bytesReceived: number): void {
+    this.sent += sent;
+    this.bytesSent += bytesSent;
+    this.received += received;
+    this.bytesReceived += bytesReceived;
   }
 }
 

@@ -55,7 +55,7 @@ export interface TransportOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export type MessageHandler = (message: AnyMessage, topic: string) => void;
+export type MessageHandler = (message: AnyMessage, topic: string, bytes: number) => void;
 
 /**
  * The Transport port over mqtt.js: validated publish and subscribe of Consort messages.
@@ -190,6 +190,6 @@ export class MqttTransport {
       return;
     }
     this.stats.countReceived(message.type, payload.byteLength);
-    for (const handler of this.handlers) handler(message, topic);
+    for (const handler of this.handlers) handler(message, topic, payload.byteLength);
   }
 }
