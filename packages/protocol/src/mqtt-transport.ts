@@ -141,16 +141,17 @@ export class MqttTransport {
     if (refused) throw new Error(`the broker refused the subscription to ${filter}`);
   }
 
-  /** Publishes at QoS 1; resolves when the broker has acknowledged it. */
+  /** Publishes at QoS 1; resolves with the payload's size once the broker has acknowledged it. */
   async publish(
     topic: string,
     message: AnyMessage,
     options: { retain?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<number> {
     validateMessage(message, topic); // a message we cannot read ourselves is a bug here, not news to send
     const payload = encodeMessage(message);
-    await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
     this.stats.countSent(message.type, payload.byteLength);
+    await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
+    return payload.byteLength;
   }
 
   /** Publishes raw bytes, bypassing validation: for tests that send garbage on purpose. */
