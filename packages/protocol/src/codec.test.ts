@@ -81,7 +81,12 @@ describe("parseMessage", () => {
   });
   it("checks the topic carries the type and the sender owns the topic", () => {
     expect(
-      codeOf(() => parseMessage(encodeMessage(inform), topics.agentIn("plant", "lathe"))),
+      codeOf(() =>
+        parseMessage(
+          pack({ ...inform, type: "propose", body: { scheduleVersion: 1, slots: [] } }),
+          topics.agentIn("plant", "lathe"),
+        ),
+      ),
     ).toBe("wrong-topic");
     expect(codeOf(() => parseMessage(encodeMessage(inform), "somebody/else"))).toBe("wrong-topic");
     expect(
