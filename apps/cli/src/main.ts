@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { brokerCommand } from "./commands/broker.js";
+import { fleetCommand } from "./commands/fleet.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
 import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";

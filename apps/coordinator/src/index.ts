@@ -1,3 +1,4 @@
 export { ClockMaster } from "./clock-master.js";
 export { Coordinator, type CoordinatorOptions, type CoordinatorRecord } from "./coordinator.js";
+export { agentProgram, type FleetOptions, type FleetResult, runFleet } from "./fleet.js";
 export * from "./report/index.js";

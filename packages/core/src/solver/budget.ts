@@ -47,14 +47,17 @@ export class Budget {
     return this.now ? this.now() - this.startTime : 0;
   }
 
-  /** True (and sets `stopReason`) when no iteration may be started. */
+  /**
+   * True (and sets `stopReason`) when no iteration may be started. The clock is read here only
+   * before the first iteration; afterwards `step` reads it.
+   */
   exhausted(): boolean {
     if (this.stopReason !== undefined) return true;
     if (this.iterations >= this.maxIterations) {
       this.stopReason = "iterations";
       return true;
     }
-    if (this.deadline !== Number.POSITIVE_INFINITY && this.now && this.now() >= this.deadline) {
+    if (this.iterations === 0 && this.now && this.now() >= this.deadline) {
       this.stopReason = "time-limit";
       return true;
     }

@@ -24,7 +24,10 @@ export class Graph {
   readonly topo: Int32Array;
   /** Index of each operation in `topo`. */
   readonly ord: Int32Array;
-  /** The window `topo[lo..hi]` that the last `move` reordered; heads before and tails after it are unchanged. */
+  /**
+   * The window `topo[lo..hi]` that the last `move` reordered: the heads of `topo[..lo)` and the
+   * tails of `topo(hi..]` did not change.
+   */
   lo = 0;
   hi = -1;
   private readonly indegree: Int32Array;
@@ -71,7 +74,9 @@ export class Graph {
   setSequences(flat: Int32Array): void {
     this.seq.set(flat);
     for (let m = 0; m < this.problem.machineCount; m++) {
-      this.relink(this.mStart[m]!, this.mStart[m + 1]! - 1);
+      const from = this.mStart[m]!;
+      const to = this.mStart[m + 1]! - 1;
+      if (to >= from) this.relink(from, to);
     }
   }
 
@@ -171,7 +176,7 @@ export class Graph {
     const jp = jobPrev[o]!;
     if (jp < 0) return release[o]!;
     const e = this.head[jp]! + duration[jp]!;
-    return e > release[o]! ? e : release[o]!;
+    return Math.max(e, release[o]!);
   }
 
   /** Tail of an operation allowed by its job alone. */

@@ -19,10 +19,10 @@ export interface MakespanSearchParams {
 export function defaultMakespanParams(problem: Problem): MakespanSearchParams {
   const jobs = Math.max(1, problem.jobCount);
   const machines = Math.max(1, problem.machineCount);
-  const base = 10 + Math.floor(jobs / machines);
+  const base = 6 + Math.floor(jobs / (2 * machines));
   return {
     tenureBase: base,
-    tenureSpread: Math.max(1, Math.floor(base * 0.4)),
+    tenureSpread: 3,
     stagnation: Math.max(2000, 20 * problem.n),
     perturbation: 3,
     eliteSize: 8,
@@ -74,7 +74,6 @@ export function tabuSearchMakespan(
   const K = Math.max(1, problem.maxMachineOps);
   const tabu = new Int32Array(n * K);
   const path = new Int32Array(n);
-  const ends = new Int32Array(n);
   const capacity = 4 * n + 16;
   const cFrom = new Int32Array(capacity);
   const cTo = new Int32Array(capacity);

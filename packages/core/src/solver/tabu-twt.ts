@@ -12,18 +12,21 @@ export interface TwtSearchParams {
   /** Random critical swaps applied to an elite solution when jumping back to it. */
   readonly perturbation: number;
   readonly eliteSize: number;
+  /** Whether the neighbourhood has N7 insertions besides adjacent swaps. */
+  readonly insertions: boolean;
 }
 
 export function defaultTwtParams(problem: Problem): TwtSearchParams {
   const jobs = Math.max(1, problem.jobCount);
   const machines = Math.max(1, problem.machineCount);
-  const base = 5 + Math.floor(jobs / machines);
+  const base = 10 + Math.floor(jobs / machines);
   return {
     tenureBase: base,
-    tenureSpread: Math.max(1, Math.floor(base * 0.5)),
-    stagnation: Math.max(200, 2 * problem.n),
-    perturbation: 3,
+    tenureSpread: Math.floor(base / 2),
+    stagnation: Math.max(1000, 10 * problem.n),
+    perturbation: 5,
     eliteSize: 6,
+    insertions: true,
   };
 }
 
@@ -47,6 +50,7 @@ export function tabuSearchTwt(
   g.setSequences(initial);
   if (!g.computeHeads()) throw new Error("tabuSearchTwt: the initial sequences are cyclic");
   const { seq, pos, head, mPrev, mNext } = g;
+  const savedHeads = new Float64Array(n);
 
   // Jobs without operations complete at their release: a constant part of the objective.
   let constant = 0;
@@ -76,10 +80,13 @@ export function tabuSearchTwt(
 
   const K = Math.max(1, problem.maxMachineOps);
   const tabu = new Int32Array(n * K);
-  const stamp = new Int32Array(n);
-  const cand = new Int32Array(n);
-  const cValue = new Float64Array(n);
-  const cStatus = new Uint8Array(n);
+  const path = new Int32Array(n);
+  const capacity = 8 * n + 16;
+  const cFrom = new Int32Array(capacity);
+  const cTo = new Int32Array(capacity);
+  const cValue = new Float64Array(capacity);
+  const cStatus = new Uint8Array(capacity);
+  const seen = new Set<number>();
   let count = 0;
   let iter = 1;
 
@@ -88,36 +95,95 @@ export function tabuSearchTwt(
   const walkBestSeq = Int32Array.from(seq);
   let sinceWalkBest = 0;
 
-  /** Swaps to consider: critical machine arcs on a longest path to each tardy job's end. */
+  const add = (from: number, to: number): void => {
+    const key = from * n + to;
+    if (seen.has(key)) return;
+    seen.add(key);
+    cFrom[count] = from;
+    cTo[count] = to;
+    count++;
+  };
+
+  /**
+   * Moves to consider, on a longest path to the end of each tardy job: every swap of two adjacent
+   * operations of a critical block and, with `insertions`, the N7 moves of the block (an inner
+   * operation to either end, an end operation anywhere inside).
+   */
   const collectMoves = (): void => {
     count = 0;
+    seen.clear();
     for (let j = 0; j < jobCount; j++) {
       const last = jobStart[j + 1]! - 1;
       if (last < jobStart[j]! || head[last]! + p[last]! <= due[j]!) continue;
-      let u = last;
-      while (u >= 0) {
+      let len = 0;
+      for (let u = last; u >= 0; ) {
+        path[len++] = u;
         const h = head[u]!;
         const mp = mPrev[u]!;
         const jp = jobPrev[u]!;
         const viaMachine = mp >= 0 && head[mp]! + p[mp]! === h;
         const viaJob = jp >= 0 && head[jp]! + p[jp]! === h;
-        if (viaMachine && (!viaJob || rng.next() < 0.5)) {
-          if (stamp[mp] !== iter) {
-            stamp[mp] = iter;
-            cand[count++] = mp;
+        if (viaMachine && (!viaJob || rng.next() < 0.5)) u = mp;
+        else u = viaJob ? jp : -1;
+      }
+      // The path runs backwards: path[k + 1] precedes path[k].
+      let e = len - 1;
+      while (e >= 0) {
+        let s0 = e;
+        while (s0 - 1 >= 0 && mNext[path[s0]!] === path[s0 - 1]) s0--;
+        const L = e - s0 + 1;
+        if (L >= 2) {
+          const lo = pos[path[e]!]!;
+          const hi = lo + L - 1;
+          for (let i = lo; i < hi; i++) add(i, i + 1);
+          if (params.insertions) {
+            for (let i = lo + 2; i <= hi; i++) add(lo, i);
+            for (let i = lo; i <= hi - 2; i++) add(hi, i);
+            for (let i = lo + 1; i < hi; i++) {
+              add(i, lo);
+              add(i, hi);
+            }
           }
-          u = mp;
-        } else u = viaJob ? jp : -1;
+        }
+        e = s0 - 1;
       }
     }
   };
 
-  const swapValue = (u: number): number => {
-    const i = pos[u]!;
-    g.shift(i, i + 1);
-    const v = g.computeHeads() ? twt() : Number.NaN;
-    g.shift(i + 1, i);
+  /** The exact value after a move (NaN if it would close a cycle). */
+  const moveValue = (from: number, to: number): number => {
+    if (!g.move(from, to)) return Number.NaN;
+    g.updateHeads();
+    const v = twt();
+    g.undoMove(from, to);
+    head.set(savedHeads);
     return v;
+  };
+
+  /** Whether the move restores a machine precedence that is still tabu. */
+  const isTabu = (from: number, to: number): boolean => {
+    const moved = seq[from]!;
+    if (from < to) {
+      const r = machineRank[moved]!;
+      for (let k = from + 1; k <= to; k++) if (tabu[seq[k]! * K + r]! > iter) return true;
+    } else {
+      const base = moved * K;
+      for (let k = to; k < from; k++) if (tabu[base + machineRank[seq[k]!]!]! > iter) return true;
+    }
+    return false;
+  };
+
+  /** After a move from `from` to `to`, forbids restoring the precedences it reversed. */
+  const makeTabu = (from: number, to: number): void => {
+    const moved = seq[to]!;
+    const until = iter + params.tenureBase + rng.int(0, params.tenureSpread);
+    if (from < to) {
+      const base = moved * K;
+      for (let k = from; k < to; k++) tabu[base + machineRank[seq[k]!]!] = until;
+    } else {
+      const r = machineRank[moved]!;
+      for (let k = to + 1; k <= from; k++) tabu[seq[k]! * K + r] = until;
+    }
   };
 
   const offerElite = (s: Int32Array, v: number): void => {
@@ -131,20 +197,16 @@ export function tabuSearchTwt(
     if (v < elite[worst]!.value) elite[worst] = { seq: Int32Array.from(s), value: v };
   };
 
+  /** Jumps back to a random elite solution and perturbs it with random moves. */
   const restart = (): void => {
     offerElite(walkBestSeq, walkBest);
     g.setSequences(elite[rng.int(0, elite.length - 1)]!.seq);
     g.computeHeads();
     for (let k = 0; k < params.perturbation; k++) {
-      iter++;
       collectMoves();
       if (count === 0) break;
-      const i = pos[cand[rng.int(0, count - 1)]!]!;
-      g.shift(i, i + 1);
-      if (!g.computeHeads()) {
-        g.shift(i + 1, i);
-        g.computeHeads();
-      }
+      const c = rng.int(0, count - 1);
+      if (g.move(cFrom[c]!, cTo[c]!)) g.updateHeads();
     }
     tabu.fill(0);
     value = twt();
@@ -156,6 +218,7 @@ export function tabuSearchTwt(
   while (!budget.exhausted()) {
     iter++;
     collectMoves();
+    savedHeads.set(head);
     let pick = -1;
     let pickValue = Number.POSITIVE_INFINITY;
     let ties = 0;
@@ -163,19 +226,18 @@ export function tabuSearchTwt(
     let aspireValue = bestValue;
     let valid = 0;
     for (let c = 0; c < count; c++) {
-      const u = cand[c]!;
-      const v = mNext[u]!;
-      const cv = swapValue(u);
+      const from = cFrom[c]!;
+      const to = cTo[c]!;
+      const cv = moveValue(from, to);
       cValue[c] = cv;
       if (Number.isNaN(cv)) {
         cStatus[c] = 2;
         continue;
       }
       valid++;
-      // The swap puts v before u: tabu if that order was reversed recently.
-      const isTabu = tabu[v * K + machineRank[u]!]! > iter;
-      cStatus[c] = isTabu ? 1 : 0;
-      if (!isTabu) {
+      const forbidden = isTabu(from, to);
+      cStatus[c] = forbidden ? 1 : 0;
+      if (!forbidden) {
         if (cv < pickValue) {
           pickValue = cv;
           pick = c;
@@ -188,6 +250,7 @@ export function tabuSearchTwt(
     }
     if (aspire >= 0 && aspireValue < pickValue) pick = aspire;
     if (pick < 0 && valid > 0) {
+      // Every move is tabu and none aspires: take a random one.
       let r = rng.int(0, valid - 1);
       for (let c = 0; c < count; c++) {
         if (cStatus[c] !== 2 && r-- === 0) {
@@ -197,17 +260,14 @@ export function tabuSearchTwt(
       }
     }
     if (pick < 0) {
-      // No swap is possible: restore the heads and stop.
-      g.computeHeads();
       budget.stop("exhausted");
       break;
     }
-    const u = cand[pick]!;
-    const v = mNext[u]!;
-    tabu[u * K + machineRank[v]!] = iter + params.tenureBase + rng.int(0, params.tenureSpread);
-    const i = pos[u]!;
-    g.shift(i, i + 1);
-    g.computeHeads();
+    const from = cFrom[pick]!;
+    const to = cTo[pick]!;
+    g.move(from, to);
+    g.updateHeads();
+    makeTabu(from, to);
     value = cValue[pick]!;
     sinceWalkBest++;
     if (value < walkBest) {

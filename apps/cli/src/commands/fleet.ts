@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type FleetReport, renderHtmlReport, runFleet } from "@consort/coordinator";
+import cliProgress from "cli-progress";
+import { CliError, EXIT } from "../errors.js";
+import { loadProblem } from "../load-problem.js";
+
+export interface FleetFlags {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly broker?: string;
+  readonly site: string;
+  readonly objective: "makespan" | "twt";
+  readonly out: string;
+  readonly breakdowns: number;
+  readonly overruns: number;
+  readonly rushOrders: number;
+  readonly offline: number;
+  readonly json: boolean;
+}
+
+/** `consort fleet`: the simulated fleet over MQTT, its summary, and its report. */
+export async function fleetCommand(
+  flags: FleetFlags,
+  out: NodeJS.WriteStream,
+  err: NodeJS.WriteStream,
+): Promise<number> {
+  const problem = await loadProblem(flags.scenario);
+  const runDir = mkdtempSync(join(tmpdir(), "consort-fleet-"));
+  const bar =
+    err.isTTY && !flags.json
+      ? new cliProgress.SingleBar(
+          {
+            stream: err,
+            format: "fleet |{bar}| {value}/{total} activities | tick {tick}",
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(problem.index.activities.length, 0, { tick: 0 });
+  let result: Awaited<ReturnType<typeof runFleet>>;
+  try {
+    result = await runFleet({
+      scenarioName: problem.model.name,
+      model: problem.model,
+      seed: flags.seed,
+      site: flags.site,
+      ...(flags.broker !== undefined ? { brokerUrl: flags.broker } : {}),
+      runDir,
+      objective: flags.objective,
+      disruptions: {
+        breakdowns: flags.breakdowns,
+        overruns: flags.overruns,
+        rushOrders: flags.rushOrders,
+        offlines: flags.offline,
+      },
+      stallMs: 20_000,
+      onProgress: (p) => {
+        bar?.setTotal(p.activities);
+        bar?.update(p.completed, { tick: p.nowTicks });
+      },
+    });
+  } catch (error) {
+    bar?.stop();
+    throw new CliError(`fleet run failed: ${(error as Error).message}`, EXIT.software);
+  }
+  bar?.stop();
+  const { report } = result;
+  mkdirSync(flags.out, { recursive: true });
+  const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.html`, renderHtmlReport(report));
+  if (flags.json) {
+    out.write(
+      `${JSON.stringify({
+        scenario: report.scenario,
+        seed: report.seed,
+        agents: report.agents,
+        processes: report.processes,
+        activities: report.activities,
+        completed: report.completed,
+        feasible: report.feasible,
+        disruptions: report.disruptions.length,
+        repairs: report.repairs.length,
+        messages: report.messages,
+        bytes: report.bytes,
+        objectives: report.objectives,
+        reference: report.reference,
+        endTicks: report.endTicks,
+        wallSeconds: report.wallSeconds,
+        report: { json: `${base}.json`, html: `${base}.html` },
+      })}\n`,
+    );
+  } else out.write(summary(report, base));
+  return report.feasible && report.completed === report.activities ? EXIT.ok : EXIT.software;
+}
+
+const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-");
+
+function summary(r: FleetReport, base: string): string {
+  const o = r.objectives;
+  const ref = r.reference;
+  const latencies = r.repairs.map((x) => x.latencyMs).sort((a, b) => a - b);
+  const pct = (q: number) =>
+    latencies.length
+      ? latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]
+      : undefined;
+  const lines = [
+    `${r.scenario}: ${r.agents} agents in ${r.processes} processes over MQTT, seed ${r.seed}`,
+    `  completed   ${r.completed}/${r.activities} activities by tick ${r.endTicks}, in ${r.wallSeconds.toFixed(1)} s (${Math.round(r.ticksPerSecond)} ticks/s)`,
+    `  feasible    ${r.feasible ? "yes (checked independently)" : `NO: ${r.violations.slice(0, 3).join("; ")}`}`,
+    `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}`,
+    `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (reference solver with full knowledge, ${ref.solverSeconds.toFixed(1)} s)`,
+    `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
+    `  repairs     ${r.repairs.length} installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}`,
+    `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
+    `  report      ${base}.html and ${base}.json`,
+  ];
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,497 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createBroker, type RunningBroker } from "@consort/broker";
+import {
+  checkSchedule,
+  createRng,
+  DISPATCH_RULES,
+  type Disruption,
+  dispatchSchedule,
+  fixed,
+  generateDisruptions,
+  indexModel,
+  type JobShopObjective,
+  modelToJobShop,
+  reoptimize,
+  type Schedule,
+  scheduleMetrics,
+  type TaskModel,
+  trialKey,
+} from "@consort/core";
+import type { AgentSettings } from "@consort/edge-agent";
+import { topics } from "@consort/protocol";
+import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import pino, { type Logger } from "pino";
+import { Coordinator } from "./coordinator.js";
+import type { FleetReport, Objectives } from "./report/types.js";
+
+export interface FleetOptions {
+  readonly scenarioName: string;
+  readonly model: TaskModel;
+  readonly seed: number;
+  readonly site: string;
+  /** An external broker; default: an embedded one on a free loopback port. */
+  readonly brokerUrl?: string;
+  /** Where agents keep their journals. */
+  readonly runDir: string;
+  readonly objective: JobShopObjective;
+  readonly disruptions: {
+    breakdowns: number;
+    overruns: number;
+    rushOrders: number;
+    offlines: number;
+  };
+  /** Give up when nothing has moved for this long. */
+  readonly stallMs: number;
+  readonly logger?: Logger;
+  readonly onProgress?: (p: { nowTicks: number; completed: number; activities: number }) => void;
+}
+
+export interface FleetResult {
+  readonly report: FleetReport;
+  readonly disruptions: readonly Disruption[];
+  readonly schedule: Schedule;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The compiled scheduler-agent program that each agent process runs. */
+export function agentProgram(): string {
+  return join(require.resolve("@consort/edge-agent"), "..", "main.js");
+}
+
+/**
+ * The simulated fleet: a broker (embedded, or external), the coordinator in this process, and
+ * one scheduler-agent process per resource, over real MQTT with per-agent credentials, on
+ * lock-step simulated time. Disruptions are drawn from the seed: breakdowns and overruns happen
+ * in the agents' simulated resources, rush orders arrive on the orders topic, and an agent that
+ * goes offline is killed (SIGKILL) and started again later from its journal.
+ */
+export async function runFleet(options: FleetOptions): Promise<FleetResult> {
+  const logger = options.logger ?? pino({ level: "warn" });
+  const started = performance.now();
+  const model = options.model;
+  const index = mustIndex(model);
+  const resources = model.resources.map((r) => r.id);
+  const rng = createRng(options.seed);
+  const key = trialKey(rng.fork());
+  const horizon = estimateHorizon(model);
+  const script = generateDisruptions(model, rng.fork(), {
+    horizonTicks: Math.max(10, Math.floor(horizon * 0.8)),
+    ...options.disruptions,
+    outageTicks: {
+      min: Math.max(1, Math.floor(horizon / 20)),
+      max: Math.max(2, Math.floor(horizon / 8)),
+    },
+  });
+
+  const passwords = new Map(resources.map((r) => [r, randomBytes(12).toString("base64url")]));
+  const coordinatorPassword = randomBytes(12).toString("base64url");
+  const operatorPassword = randomBytes(12).toString("base64url");
+  let broker: RunningBroker | undefined;
+  let url = options.brokerUrl;
+  if (!url) {
+    broker = await createBroker({
+      host: "127.0.0.1",
+      port: 0,
+      site: options.site,
+      anonymous: false,
+      users: [
+        ...resources.map((r) => ({
+          username: r,
+          password: passwords.get(r)!,
+          role: "agent" as const,
+        })),
+        { username: "coordinator", password: coordinatorPassword, role: "coordinator" as const },
+        { username: "operator", password: operatorPassword, role: "operator" as const },
+      ],
+    });
+    url = broker.url;
+  }
+  const external = options.brokerUrl !== undefined;
+  const credentials = (user: string, password: string) =>
+    external ? { username: user } : { username: user, password };
+
+  const children = new Map<string, ChildProcess>();
+  let processes = 0;
+  const stderr: string[] = [];
+  mkdirSync(options.runDir, { recursive: true });
+  const spawnAgent = (resourceId: string): void => {
+    const mine = script.filter(
+      (d) =>
+        (d.kind === "breakdown" && d.resourceId === resourceId) ||
+        (d.kind === "overrun" && agentMayRun(model, resourceId, d.activityId)),
+    );
+    const settings: AgentSettings = {
+      agentId: resourceId,
+      site: options.site,
+      broker: url!,
+      journal: join(options.runDir, `${resourceId}.journal`),
+      journalSync: false,
+      clock: "lockstep",
+      epochMs: 0,
+      tickMs: 1000,
+      heuristic: "greedy",
+      logLevel: "warn",
+      simulation: {
+        trialKey: key,
+        disruptions: mine as AgentSettings["simulation"] extends infer S
+          ? S extends { disruptions: infer D }
+            ? D
+            : never
+          : never,
+      },
+    };
+    const file = join(options.runDir, `${resourceId}.settings.json`);
+    writeFileSync(file, JSON.stringify(settings, null, 2));
+    const child = spawn(process.execPath, [agentProgram(), "--config", file], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: {
+        ...process.env,
+        ...(external ? {} : { CONSORT_AGENT_PASSWORD: passwords.get(resourceId)! }),
+      },
+    });
+    child.stderr?.on("data", (d: Buffer) => stderr.push(`${resourceId}: ${d.toString().trim()}`));
+    children.set(resourceId, child);
+    processes++;
+  };
+
+  const transport = await MqttTransport.connect({
+    url,
+    clientId: "coordinator",
+    ...credentials("coordinator", coordinatorPassword),
+    logger,
+  });
+  const operator = await MqttTransport.connect({
+    url,
+    clientId: "operator",
+    ...credentials("operator", operatorPassword),
+    logger,
+  });
+  const coordinator = new Coordinator(
+    model,
+    transport,
+    {
+      site: options.site,
+      coordinatorId: "coordinator",
+      objective: options.objective,
+      seed: options.seed,
+      repairIterations: 3000,
+      lockstep: true,
+    },
+    logger,
+  );
+  let operatorSeq = 0;
+  try {
+    await coordinator.start();
+    for (const r of resources) spawnAgent(r);
+    await coordinator.waitForAgents(resources, 30_000);
+
+    // The script's world events that the coordinator's clock carries out.
+    for (const d of script) {
+      if (d.kind === "rush-order") {
+        coordinator.timers.at(d.atTicks, () => {
+          coordinator.expectOrder();
+          const order = orderOf(
+            d.delta.addNodes ?? [],
+            d.delta.addLinks ?? [],
+            `rush-${d.atTicks}`,
+          );
+          void operator.publish(
+            topics.orders(options.site),
+            makeMessage("order", "operator", order, { seq: operatorSeq++, at: Date.now() }),
+          );
+        });
+      } else if (d.kind === "offline") {
+        coordinator.timers.at(d.fromTicks, () => {
+          children.get(d.resourceId)?.kill("SIGKILL");
+          coordinator.lost(d.resourceId);
+        });
+        coordinator.timers.at(d.untilTicks, () => {
+          coordinator.expect(d.resourceId);
+          spawnAgent(d.resourceId);
+        });
+      }
+    }
+
+    coordinator.plan();
+    const total = () => coordinator.currentModel.nodes.filter((n) => n.kind === "activity").length;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        options.onProgress?.({
+          nowTicks: coordinator.nowTicks,
+          completed: coordinator.record.executed.size,
+          activities: total(),
+        });
+        if (coordinator.idleMs > options.stallMs) {
+          clearInterval(timer);
+          const waiting = coordinator.clockMaster
+            .waitingFor()
+            .map((w) => `${w.agentId} (${w.reason})`);
+          reject(
+            new Error(
+              `the fleet stalled at tick ${coordinator.nowTicks}: waiting for ${waiting.join(", ") || "nothing"}${stderr.length ? `; agent errors: ${stderr.slice(-3).join(" | ")}` : ""}`,
+            ),
+          );
+        }
+      }, 100);
+      void coordinator.finished.then(() => {
+        clearInterval(timer);
+        resolve();
+      });
+    });
+  } finally {
+    for (const child of children.values()) child.kill("SIGTERM");
+    await Promise.all(
+      [...children.values()].map((c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? Promise.resolve()
+          : new Promise((r) => c.once("exit", r)),
+      ),
+    );
+    await operator.close();
+    await transport.close();
+    await broker?.close();
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+
+  // What really ran, checked independently, measured, and compared with hindsight.
+  const finalModel = coordinator.currentModel;
+  const finalIndex = mustIndex(finalModel);
+  const executed = coordinator.record.executed;
+  const schedule = executedSchedule(finalModel, executed);
+  const violations = checkSchedule(finalIndex, schedule, { requireAll: true });
+  const measured = scheduleMetrics(finalIndex, schedule);
+  const downtime = script.flatMap((d) =>
+    d.kind === "breakdown"
+      ? [
+          {
+            resourceId: d.resourceId,
+            fromTicks: d.fromTicks,
+            untilTicks: d.untilTicks,
+            reason: "breakdown",
+          },
+        ]
+      : [],
+  );
+  const reference = hindsight(finalModel, executed, downtime, options);
+  const jobOf = (id: string) => {
+    let n = id;
+    for (
+      let p = finalIndex.parent.get(n);
+      p !== undefined && p !== finalModel.root;
+      p = finalIndex.parent.get(p)
+    )
+      n = p;
+    return n;
+  };
+  const perAgent = [...coordinator.perAgent.entries()].map(([agentId, t]) => ({
+    agentId,
+    sent: t.received,
+    received: t.sent,
+    bytesSent: t.bytesReceived,
+    bytesReceived: t.bytesSent,
+  }));
+  const messages = perAgent.reduce((s, a) => s + a.sent + a.received, 0);
+  const bytes = perAgent.reduce((s, a) => s + a.bytesSent + a.bytesReceived, 0);
+  const endTicks = measured.makespanTicks;
+  const report: FleetReport = {
+    scenario: options.scenarioName,
+    seed: options.seed,
+    site: options.site,
+    agents: resources.length,
+    processes,
+    activities: finalIndex.activities.length,
+    completed: executed.size,
+    feasible: violations.length === 0,
+    violations: violations.map((v) => v.reason),
+    endTicks,
+    wallSeconds,
+    ticksPerSecond: wallSeconds > 0 ? endTicks / wallSeconds : 0,
+    objectives: objectivesOf(measured),
+    reference,
+    disruptions: script.map(describeDisruption),
+    repairs: coordinator.record.repairs.map((r) => ({ ...r })),
+    messages,
+    bytes,
+    perAgent,
+    executed: [...executed.entries()].map(([activityId, e]) => ({
+      resourceId: e.resourceId,
+      activityId,
+      jobId: jobOf(activityId),
+      startTicks: e.startTicks,
+      endTicks: e.endTicks,
+      status: "completed" as const,
+    })),
+    downtime,
+  };
+  return { report, disruptions: script, schedule };
+}
+
+function mustIndex(model: TaskModel) {
+  const r = indexModel(model);
+  if (!r.ok) throw new Error(`invalid model: ${r.error[0]?.path}: ${r.error[0]?.message}`);
+  return r.value;
+}
+
+function agentMayRun(model: TaskModel, resourceId: string, activityId: string): boolean {
+  const node = model.nodes.find((n) => n.id === activityId);
+  return node?.kind === "activity" && node.resources.includes(resourceId);
+}
+
+/** A horizon for drawing disruption times: the best dispatch makespan of the job shop. */
+function estimateHorizon(model: TaskModel): number {
+  const js = modelToJobShop(model);
+  if (!js.ok) return 100;
+  return Math.min(...DISPATCH_RULES.map((r) => dispatchSchedule(js.value, r).makespan));
+}
+
+function orderOf(nodes: TaskModel["nodes"], links: TaskModel["links"], orderId: string) {
+  const tasks = nodes.filter((n) => n.kind === "task");
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  return {
+    orderId,
+    jobs: tasks.map((t) => ({
+      id: t.id,
+      ...(t.due ? { dueTicks: t.due.dueTicks, weight: t.due.weight } : {}),
+      operations: (t.kind === "task" ? chain(t.children, links) : []).map((id) => {
+        const a = byId.get(id);
+        const duration =
+          a?.kind === "activity"
+            ? Math.max(1, Math.round(a.duration.reduce((s, o) => s + o.value * o.probability, 0)))
+            : 1;
+        return {
+          id,
+          resources: a?.kind === "activity" ? [...a.resources] : [],
+          durationTicks: duration,
+        };
+      }),
+    })),
+  };
+}
+
+function chain(children: readonly string[], links: TaskModel["links"]): string[] {
+  const set = new Set(children);
+  const next = new Map(
+    links.filter((l) => set.has(l.from) && set.has(l.to)).map((l) => [l.from, l.to]),
+  );
+  const hasPrev = new Set(next.values());
+  const out: string[] = [];
+  for (let id = children.find((c) => !hasPrev.has(c)); id !== undefined; id = next.get(id))
+    out.push(id);
+  return out.length === children.length ? out : [...children];
+}
+
+function executedSchedule(
+  model: TaskModel,
+  executed: Map<string, { resourceId: string; startTicks: number; endTicks: number }>,
+): Schedule {
+  return {
+    version: 1,
+    resources: model.resources.map((r) => ({
+      resourceId: r.id,
+      activities: [...executed.entries()]
+        .filter(([, e]) => e.resourceId === r.id)
+        .sort(([, a], [, b]) => a.startTicks - b.startTicks)
+        .map(([activityId, e]) => ({
+          activityId,
+          startTicks: e.startTicks,
+          durationTicks: e.endTicks - e.startTicks,
+        })),
+    })),
+  };
+}
+
+function objectivesOf(m: {
+  makespanTicks: number;
+  totalWeightedTardiness: number;
+  meanLeadTimeTicks: number;
+  totalWaitTicks: number;
+}): Objectives {
+  return {
+    makespan: m.makespanTicks,
+    totalWeightedTardiness: m.totalWeightedTardiness,
+    meanLeadTime: m.meanLeadTimeTicks,
+    totalWait: m.totalWaitTicks,
+  };
+}
+
+/**
+ * The reference: the centralized solver given full knowledge afterwards — the realized
+ * durations, the breakdowns and the rush orders' arrival (as releases) — from tick 0.
+ */
+function hindsight(
+  model: TaskModel,
+  executed: Map<string, { startTicks: number; endTicks: number }>,
+  downtime: { resourceId: string; fromTicks: number; untilTicks: number }[],
+  options: FleetOptions,
+): Objectives & { solverSeconds: number } {
+  const known: TaskModel = {
+    ...model,
+    nodes: model.nodes.map((n) => {
+      const e = executed.get(n.id);
+      return n.kind === "activity" && e
+        ? { ...n, duration: fixed(Math.max(1, e.endTicks - e.startTicks)) }
+        : n;
+    }),
+  };
+  const index = mustIndex(known);
+  const started = performance.now();
+  const solved = reoptimize(index, {
+    nowTicks: 0,
+    unavailable: downtime,
+    objective: options.objective,
+    seed: options.seed,
+    maxIterations: 20_000,
+  });
+  const solverSeconds = (performance.now() - started) / 1000;
+  if (!solved.ok)
+    return {
+      makespan: Number.NaN,
+      totalWeightedTardiness: Number.NaN,
+      meanLeadTime: Number.NaN,
+      totalWait: Number.NaN,
+      solverSeconds,
+    };
+  return { ...objectivesOf(scheduleMetrics(index, solved.value.schedule)), solverSeconds };
+}
+
+function describeDisruption(d: Disruption): FleetReport["disruptions"][number] {
+  switch (d.kind) {
+    case "breakdown":
+      return {
+        kind: "breakdown",
+        atTicks: d.fromTicks,
+        untilTicks: d.untilTicks,
+        resourceId: d.resourceId,
+        detail: `${d.resourceId} broken for ${d.untilTicks - d.fromTicks} ticks`,
+      };
+    case "overrun":
+      return {
+        kind: "overrun",
+        atTicks: 0,
+        activityId: d.activityId,
+        detail: `${d.activityId} runs x${d.factor ?? 1}${d.extraTicks ? ` +${d.extraTicks}` : ""}`,
+      };
+    case "rush-order":
+      return {
+        kind: "rush-order",
+        atTicks: d.atTicks,
+        detail: `${(d.delta.addNodes ?? []).filter((n) => n.kind === "task").length} rush job(s) arrive`,
+      };
+    case "offline":
+      return {
+        kind: "offline",
+        atTicks: d.fromTicks,
+        untilTicks: d.untilTicks,
+        resourceId: d.resourceId,
+        detail: `${d.resourceId}'s agent is killed and restarted at ${d.untilTicks}`,
+      };
+    default:
+      return { kind: "overrun", atTicks: 0, detail: d.kind };
+  }
+}
