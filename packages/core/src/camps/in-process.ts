@@ -217,15 +217,13 @@ export function runCampsInProcess(
         const finished = finishWithSchedule(state, solved.value.schedule);
         state = finished.state;
         requests += finished.installs.length;
+        if (finished.step.kind !== "done") throw new Error("finishWithSchedule did not finish");
         return ok({
-          schedule:
-            finished.state.final?.kind === "done"
-              ? finished.state.final.schedule
-              : solved.value.schedule,
+          schedule: finished.step.schedule,
           outcome: "deliberative",
           model: step.model,
           cancelled: step.cancelled,
-          softConflicts: [],
+          softConflicts: finished.step.softConflicts,
           violations: solved.value.violations,
           rounds: state.round,
           requests,

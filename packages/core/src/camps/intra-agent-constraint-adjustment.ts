@@ -31,6 +31,13 @@ export interface IntraAgentInput {
   readonly unavailable?: readonly Interval[];
   /** Activities that cannot move besides those that started before now (started, done). */
   readonly fixed?: readonly string[];
+  /**
+   * Whether operations may move earlier than they are planned now without being asked to. Off by
+   * default: the agent cannot see its operations' predecessors on other agents (partial
+   * observability), and its planned starts are what the last integration checked against them;
+   * keeping every start from moving earlier makes repair monotone, so it cannot oscillate.
+   */
+  readonly allowEarlier?: boolean;
 }
 
 export type IntraAgentStrategy = "right-shift" | "greedy" | "least-constraining";
@@ -64,12 +71,25 @@ export function intraAgentConstraintAdjustment(input: IntraAgentInput): IntraAge
   );
   const busy = busyOf(input.unavailable ?? [], fixed);
   const current = new Map(input.slots.map((s) => [s.activityId, s.startTicks]));
-  // The right shift never moves an operation earlier than it is now.
+  // The right shift never moves an operation earlier than it is now; the reorderings may only
+  // when allowed, or for an operation asked to start earlier (a latest bound before its start).
   const { operations: shifted } = pendingOperations(
     input,
     new Set(fixed.map((s) => s.activityId)),
     current,
   );
+  const askedEarlier = new Set(
+    operations
+      .filter((op) => op.latestTicks < (current.get(op.activityId) ?? Number.NEGATIVE_INFINITY))
+      .map((op) => op.activityId),
+  );
+  const reordered = input.allowEarlier
+    ? operations
+    : shifted.map((op) =>
+        askedEarlier.has(op.activityId)
+          ? operations.find((o) => o.activityId === op.activityId)!
+          : op,
+      );
   const inCurrentOrder = [...shifted].sort(
     (a, b) =>
       (current.get(a.activityId) ?? Number.POSITIVE_INFINITY) -
@@ -79,8 +99,8 @@ export function intraAgentConstraintAdjustment(input: IntraAgentInput): IntraAge
   );
   const candidates: { strategy: IntraAgentStrategy; placed: Slot[] }[] = [
     { strategy: "right-shift", placed: placeInOrder(inCurrentOrder, busy) },
-    { strategy: "greedy", placed: placeGreedy(operations, busy) },
-    { strategy: "least-constraining", placed: placeLeastConstraining(operations, busy) },
+    { strategy: "greedy", placed: placeGreedy(reordered, busy) },
+    { strategy: "least-constraining", placed: placeLeastConstraining(reordered, busy) },
   ];
   const best = pickRevision(candidates, operations, current);
   const slots = sortSlots([...fixed, ...best.placed]);

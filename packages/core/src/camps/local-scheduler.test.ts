@@ -4,7 +4,13 @@ import { buildLocalSchedule, mergeConstraints } from "./local-scheduler.js";
 import { localProblems, slot } from "./test-support/fixtures.js";
 import type { Assignment, Interval } from "./types.js";
 
-const op = (activityId: string, earliest: number, latest: number, d: number, resourceId = "m1"): Assignment => ({
+const op = (
+  activityId: string,
+  earliest: number,
+  latest: number,
+  d: number,
+  resourceId = "m1",
+): Assignment => ({
   activityId,
   resourceId,
   window: { earliestTicks: earliest, latestTicks: latest },
@@ -131,8 +137,11 @@ describe("buildLocalSchedule", () => {
         fc.constantFrom("greedy" as const, "least-constraining" as const),
         fc.boolean(),
         (ops, unavailable, now, heuristic, withFixed) => {
-          const assignments = ops.map((o, i) => op(`o${i}`, o.earliest, o.earliest + o.spread, o.d));
-          const fixed = withFixed && assignments[0] ? [slot("o0", 0, assignments[0].durationTicks)] : [];
+          const assignments = ops.map((o, i) =>
+            op(`o${i}`, o.earliest, o.earliest + o.spread, o.d),
+          );
+          const fixed =
+            withFixed && assignments[0] ? [slot("o0", 0, assignments[0].durationTicks)] : [];
           const r = buildLocalSchedule({
             resourceId: "m1",
             assignments,
@@ -142,8 +151,14 @@ describe("buildLocalSchedule", () => {
             fixed,
             constraints: mergeConstraints([], [{ activityId: "o1", earliestStartTicks: 33 }]),
           });
-          expect(localProblems(r.slots, { unavailable, nowTicks: now, fixed }).filter((p) => !p.includes("o0") || !withFixed)).toEqual([]);
-          expect(r.slots.map((s) => s.activityId).sort()).toEqual(assignments.map((a) => a.activityId).sort());
+          expect(
+            localProblems(r.slots, { unavailable, nowTicks: now, fixed }).filter(
+              (p) => !p.includes("o0") || !withFixed,
+            ),
+          ).toEqual([]);
+          expect(r.slots.map((s) => s.activityId).sort()).toEqual(
+            assignments.map((a) => a.activityId).sort(),
+          );
           for (const f of fixed) expect(r.slots).toContainEqual(f);
           const o1 = r.slots.find((s) => s.activityId === "o1");
           if (o1) expect(o1.startTicks).toBeGreaterThanOrEqual(33);

@@ -16,9 +16,18 @@ const job = (id: string, ops: [string, number][], extra: Partial<ManagedJob> = {
 
 describe("releaseAndDueDates", () => {
   it("dates an undated job: release now, due = release + k x work + bottleneck queue", () => {
-    const [d] = releaseAndDueDates([job("A", [["m1", 3], ["m2", 2]])], { m1: 10, m2: 4 }, {
-      nowTicks: 100,
-    });
+    const [d] = releaseAndDueDates(
+      [
+        job("A", [
+          ["m1", 3],
+          ["m2", 2],
+        ]),
+      ],
+      { m1: 10, m2: 4 },
+      {
+        nowTicks: 100,
+      },
+    );
     expect(d).toEqual({
       jobId: "A",
       releaseTicks: 100,
@@ -38,7 +47,12 @@ describe("releaseAndDueDates", () => {
       { m1: 50 },
       { nowTicks: 0 },
     );
-    expect(d).toMatchObject({ releaseTicks: 7, dueTicks: 9, releaseFrom: "order", dueFrom: "order" });
+    expect(d).toMatchObject({
+      releaseTicks: 7,
+      dueTicks: 9,
+      releaseFrom: "order",
+      dueFrom: "order",
+    });
     expect(d!.slackTicks).toBe(-1);
   });
 
@@ -52,20 +66,28 @@ describe("releaseAndDueDates", () => {
   });
 
   it("workload control holds a release while the first queue is over the norm", () => {
-    const [d] = releaseAndDueDates([job("A", [["m1", 5]])], { m1: 30 }, {
-      nowTicks: 0,
-      releaseNormTicks: 20,
-      bottleneckShare: 0,
-    });
+    const [d] = releaseAndDueDates(
+      [job("A", [["m1", 5]])],
+      { m1: 30 },
+      {
+        nowTicks: 0,
+        releaseNormTicks: 20,
+        bottleneckShare: 0,
+      },
+    );
     expect(d!.releaseTicks).toBe(10);
     expect(d!.dueTicks).toBe(10 + 10);
   });
 
   it("releases early enough for a fixed due date", () => {
-    const [d] = releaseAndDueDates([job("A", [["m1", 5]], { dueTicks: 12 })], { m1: 100 }, {
-      nowTicks: 0,
-      releaseNormTicks: 0,
-    });
+    const [d] = releaseAndDueDates(
+      [job("A", [["m1", 5]], { dueTicks: 12 })],
+      { m1: 100 },
+      {
+        nowTicks: 0,
+        releaseNormTicks: 0,
+      },
+    );
     expect(d!.releaseTicks).toBe(7);
   });
 });
@@ -86,10 +108,13 @@ describe("balanceJobs", () => {
   });
 
   it("counts capacity and existing load", () => {
-    const b = balanceJobs([job("A", [["m1", 10]])], [
-      { id: "p1", loadTicks: 5 },
-      { id: "p2", loadTicks: 12, capacity: 4 },
-    ]);
+    const b = balanceJobs(
+      [job("A", [["m1", 10]])],
+      [
+        { id: "p1", loadTicks: 5 },
+        { id: "p2", loadTicks: 12, capacity: 4 },
+      ],
+    );
     expect(b.assignments).toEqual([{ jobId: "A", plannerId: "p2" }]);
   });
 
@@ -104,7 +129,13 @@ describe("model round trip", () => {
   it("reads jobs from a model and writes the dates back", () => {
     const index = indexed(
       jobShopModel([
-        { id: "A", ops: [["m1", 3], [["m2", "m1"], 2]] },
+        {
+          id: "A",
+          ops: [
+            ["m1", 3],
+            [["m2", "m1"], 2],
+          ],
+        },
         { id: "B", ops: [["m2", 4]], release: 2, due: 20, weight: 3 },
       ]),
     );

@@ -1,7 +1,13 @@
 import { indexModel, type ModelIndex } from "../model/model-index.js";
 import type { TaskModel, Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
-import { type Conflict, integrate, isHardConflict } from "./integrate.js";
+import {
+  type Conflict,
+  dueConflicts,
+  integrate,
+  isHardConflict,
+  slotsByActivity,
+} from "./integrate.js";
 import {
   type ConstraintChange,
   constraintsForAgent,
@@ -58,7 +64,7 @@ export type RepairPhase = "intra-agent" | "inter-agent" | "problem-adjustment";
 export interface RepairLoopOptions {
   /** Rounds (integrations with hard conflicts) before deliberative repair. Default 24. */
   readonly maxRounds?: number;
-  /** Rounds without improvement before a phase hands over to the next. Default 2. */
+  /** Rounds without improvement before a phase hands over to the next. Default 3. */
   readonly patience?: number;
   /** See `InterAgentInput.hysteresisRounds`. Default 3. */
   readonly hysteresisRounds?: number;
@@ -218,7 +224,7 @@ export function startRepairLoop(input: {
     model: input.model,
     options: {
       maxRounds: o.maxRounds ?? 24,
-      patience: o.patience ?? 2,
+      patience: o.patience ?? 3,
       hysteresisRounds: o.hysteresisRounds ?? 3,
       maxProblemAdjustments: o.maxProblemAdjustments ?? 2,
       policy: o.policy ?? {},
@@ -506,18 +512,23 @@ export function nextRepairStep(
   }
 }
 
-/** Ends the loop with the schedule of deliberative repair. */
+/**
+ * Ends the loop with the schedule of deliberative repair (its version becomes the next one), and
+ * says what each agent must install: its slots, under a new assignment version.
+ */
 export function finishWithSchedule(
   state: RepairLoopState,
   schedule: Schedule,
 ): { state: RepairLoopState; step: RepairStep; installs: LocalSchedule[] } {
   const version = state.scheduleVersion + 1;
   const installed: Schedule = { ...schedule, version };
+  const indexed = indexModel(state.model);
+  const late = indexed.ok ? dueConflicts(indexed.value, slotsByActivity(installed)) : [];
   const step: RepairStep = {
     kind: "done",
     schedule: installed,
-    softConflicts: [],
-    suggestions: [],
+    softConflicts: late,
+    suggestions: dueDateExtensions(late),
     deliberative: true,
   };
   const versions: Record<string, number> = { ...state.versions };

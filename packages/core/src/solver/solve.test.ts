@@ -14,7 +14,7 @@ import {
 
 /** Reads an OR-Library job shop from the shared data folder (comment lines start with `#`). */
 function readOrLibrary(name: string): JobShopInstance {
-  const url = new URL(`../../../../../shared/data/jobshop/${name}.txt`, import.meta.url);
+  const url = new URL(`../../../../data/jobshop/${name}.txt`, import.meta.url);
   const rows = readFileSync(url, "utf8")
     .split("\n")
     .map((line) => line.trim())
