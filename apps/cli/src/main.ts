@@ -76,6 +76,81 @@ function program(result: { code: number }): Command {
       },
     );
 
+  root
+    .command("fleet")
+    .description(
+      "Run a simulated fleet: a broker (embedded on a free loopback port unless --broker), the coordinator,\n" +
+        "and one scheduler-agent process per resource over MQTT, on lock-step simulated time, with disruptions\n" +
+        "drawn from the seed. Prints a summary and writes a JSON and an HTML report (Gantt chart per resource).",
+    )
+    .option("--scenario <file>", "scenario or job-shop file", "scenarios/default.yaml")
+    .option(
+      "--seed <n>",
+      "seed of the disruptions and the sampled outcomes",
+      integer("--seed", 0),
+      1,
+    )
+    .option(
+      "--broker <url>",
+      "an external MQTT broker (e.g. mqtt://127.0.0.1:1883), used without passwords",
+    )
+    .option("--site <id>", "site of the topics", "default")
+    .addOption(
+      new Option("--objective <objective>", "what repairs minimize")
+        .choices(["makespan", "twt"])
+        .default("twt"),
+    )
+    .option("--out <dir>", "where the reports go", "reports")
+    .option("--breakdowns <n>", "machine breakdowns to draw", integer("--breakdowns", 0), 2)
+    .option("--overruns <n>", "operations that overrun", integer("--overruns", 0), 1)
+    .option("--rush-orders <n>", "rush orders that arrive", integer("--rush-orders", 0), 1)
+    .option("--offline <n>", "agents killed and restarted", integer("--offline", 0), 1)
+    .option("--json", "print exactly one JSON object on stdout", false)
+    .action(
+      async (options: {
+        scenario: string;
+        seed: number;
+        broker?: string;
+        site: string;
+        objective: "makespan" | "twt";
+        out: string;
+        breakdowns: number;
+        overruns: number;
+        rushOrders: number;
+        offline: number;
+        json: boolean;
+      }) => {
+        result.code = await fleetCommand(options, process.stdout, process.stderr);
+      },
+    );
+
+  root
+    .command("broker")
+    .description(
+      "Run the MQTT broker (aedes) alone: TCP and optionally WebSocket, per-agent credentials and ACLs.\n" +
+        "Settings come from defaults, then --config FILE, then CONSORT_BROKER_* variables, then flags.",
+    )
+    .option("--config <file>", "broker settings (JSON or YAML)")
+    .option("--host <address>", "address to listen on (default 127.0.0.1)")
+    .option("--port <n>", "MQTT over TCP (0: any free port)", integer("--port", 0))
+    .option("--ws-port <n>", "MQTT over WebSocket (0: any free port)", integer("--ws-port", 0))
+    .option("--site <id>", "the site every right is confined to")
+    .option("--users <file>", "users file (JSON or YAML): username, passwordHash, role")
+    .option("--anonymous", "dev mode: accept loopback clients by username without a password")
+    .action(
+      async (options: {
+        config?: string;
+        host?: string;
+        port?: number;
+        wsPort?: number;
+        site?: string;
+        users?: string;
+        anonymous?: boolean;
+      }) => {
+        result.code = await brokerCommand(options, process.stdout);
+      },
+    );
+
   const bench = root
     .command("bench")
     .description("Benchmarks; each writes its section of a results file.");

@@ -19,6 +19,7 @@ import {
   type Schedule,
   SimulatedClock,
   type StartConstraint,
+  scheduleMetrics,
   startRepairLoop,
   subjectiveView,
   type TaskModel,
@@ -48,6 +49,8 @@ export interface CoordinatorOptions {
   readonly heuristicNote?: string;
   /** Lock-step simulated time: the coordinator is the clock master. */
   readonly lockstep: boolean;
+  /** Re-solve centrally when that beats the negotiated plan by more than this fraction. Default 0.05. */
+  readonly qualityGate?: number;
 }
 
 /** What happened, for the fleet report. */
@@ -491,11 +494,15 @@ export class Coordinator {
         case "done": {
           const trigger = this.loopTrigger;
           this.loop = undefined;
-          for (const c of step.schedule.resources.flatMap((r) => r.activities)) void c;
+          const better = step.deliberative ? undefined : this.qualityGate(step.schedule);
           this.install(
-            step.schedule,
+            better ?? step.schedule,
             trigger?.trigger ?? "plan",
-            step.deliberative ? "deliberative" : "negotiated",
+            step.deliberative
+              ? "deliberative"
+              : better
+                ? "negotiated, then deliberative (quality gate)"
+                : "negotiated",
             trigger?.startedMs ?? Date.now(),
             trigger?.atTicks ?? this.nowTicks,
           );
@@ -503,6 +510,37 @@ export class Coordinator {
         }
       }
     }
+  }
+
+  /**
+   * The deliberative step's quality gate: the negotiated schedule is kept unless a central
+   * re-solve of the same problem is better by more than `qualityGate` (a fraction), since the
+   * agents' local heuristics can settle far from a good plan on dense shops.
+   */
+  private qualityGate(negotiated: Schedule): Schedule | undefined {
+    const now = this.nowTicks;
+    const solved = reoptimize(this.index, {
+      nowTicks: now,
+      frozen: this.frozenSlots(now),
+      unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+      cancelled: [...this.cancelled],
+      objective: this.options.objective,
+      seed: this.options.seed,
+      maxIterations: this.options.repairIterations,
+      version: this.version + 1,
+    });
+    if (!solved.ok || solved.value.violations.length > 0) return undefined;
+    const value = (s: Schedule) => {
+      const m = scheduleMetrics(this.index, s);
+      return this.options.objective === "makespan"
+        ? m.makespanTicks
+        : m.totalWeightedTardiness + m.makespanTicks / 1000;
+    };
+    const mine = value(negotiated);
+    const central = value(solved.value.schedule);
+    return central < mine * (1 - (this.options.qualityGate ?? 0.05))
+      ? solved.value.schedule
+      : undefined;
   }
 
   /** Deliberative repair (CAMPS problem adjustment by central re-solve) after an escalation. */
@@ -734,6 +772,9 @@ export class Coordinator {
 
   private sendTo<T extends MessageType>(agentId: string, type: T, body: Body<T>): void {
     this.clockMaster.countSent(agentId);
+    // Versions only grow: whatever the repair loop asked an agent, an install comes after it.
+    const v = (body as { scheduleVersion?: number }).scheduleVersion;
+    if (v !== undefined) this.version = Math.max(this.version, v);
     void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId }).then(
       (bytes) => this.traffic(agentId).add(1, bytes, 0, 0),
     );

@@ -379,7 +379,13 @@ export class SchedulerAgent {
       (s) => !this.finished.has(s.activityId) && !this.started.has(s.activityId),
     );
     if (!next || next.startTicks > now) return;
-    if (this.unavailable.some((u) => u.fromTicks <= now && now < u.untilTicks)) return;
+    const down =
+      this.unavailable.find((u) => u.fromTicks <= now && now < u.untilTicks) ??
+      this.ports.resource.brokenAt(now);
+    if (down) {
+      this.retryAt(down.untilTicks);
+      return;
+    }
     if (!this.enabled(next.activityId)) return;
     const durationTicks =
       this.ports.resource.realizedDuration(next.activityId) ?? next.durationTicks;
@@ -392,6 +398,20 @@ export class SchedulerAgent {
     this.started.set(next.activityId, { atTicks: now, durationTicks });
     this.running = next.activityId;
     this.ports.resource.start(next.activityId);
+  }
+
+  private retryTimer: { at: Ticks; handle: TimerHandle } | undefined;
+
+  /** One pending retry of `tryStartNext`, at the earliest time asked for. */
+  private retryAt(time: Ticks): void {
+    if (this.retryTimer && this.retryTimer.at <= time) return;
+    if (this.retryTimer) this.ports.clock.cancel(this.retryTimer.handle);
+    const handle = this.ports.clock.at(time, () => {
+      this.retryTimer = undefined;
+      this.tryStartNext();
+      this.afterWork();
+    });
+    this.retryTimer = { at: time, handle };
   }
 
   private enabled(activityId: string): boolean {
@@ -448,7 +468,11 @@ export class SchedulerAgent {
         });
         this.started.delete(event.activityId);
         if (this.running === event.activityId) this.running = undefined;
-        break; // the activity stays in the sequence and runs again (the restart model)
+        // The activity stays in the sequence and runs again (the restart model), from the next
+        // tick at the earliest: retrying within the tick could loop on a start that fails at once.
+        this.retryAt(this.ports.clock.now() + 1);
+        this.afterWork();
+        return;
       }
       case "unavailable": {
         this.unavailable.push({ fromTicks: event.fromTicks, untilTicks: event.untilTicks });
@@ -529,19 +553,19 @@ export class SchedulerAgent {
     if (!sim || this.step < 0) return;
     sim.advanceTo(sim.now()); // events due now (e.g. a start just made) are handled in this step
     const step = this.step;
-    this.track(
-      this.flush().then(() => {
-        if (this.stopped || step !== this.step) return;
-        const next = sim.nextEventTime();
-        this.send("idle", {
-          atTicks: sim.now(),
-          step,
-          ...(next !== undefined ? { nextEventTicks: next } : {}),
-          sent: this.sentCount,
-          received: this.commands.size,
-        });
-      }),
-    );
+    // Wait for what is in flight now (not for later idle reports, which would wait for this one).
+    const inflight = [...this.pending];
+    void Promise.all(inflight).then(() => {
+      if (this.stopped || step !== this.step) return;
+      const next = sim.nextEventTime();
+      this.send("idle", {
+        atTicks: sim.now(),
+        step,
+        ...(next !== undefined ? { nextEventTicks: next } : {}),
+        sent: this.sentCount,
+        received: this.commands.size,
+      });
+    });
   }
 
   // ---- messages out ---------------------------------------------------------------------------
