@@ -16,7 +16,7 @@ const file = async (name: string, text: string) => {
 
 describe("consort solve", () => {
   it("solves ft06 to its optimum 55 and reports one JSON object", async () => {
-    const run = await runCli(["solve", "data/jobshop/ft06.txt", "--json", "--time-limit", "20"]);
+    const run = await runCli(["solve", "data/jobshop/ft06.txt", "--json", "--time-limit", "3"]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split("\n");

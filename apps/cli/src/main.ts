@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { agentCommand } from "./commands/agent.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { brokerCommand } from "./commands/broker.js";
 import { fleetCommand } from "./commands/fleet.js";
@@ -94,7 +95,10 @@ function program(result: { code: number }): Command {
       "--broker <url>",
       "an external MQTT broker (e.g. mqtt://127.0.0.1:1883), used without passwords",
     )
-    .option("--site <id>", "site of the topics", "default")
+    .option(
+      "--site <id>",
+      "site of the topics (default: default, or a fresh one per run on an external broker)",
+    )
     .addOption(
       new Option("--objective <objective>", "what repairs minimize")
         .choices(["makespan", "twt"])
@@ -111,7 +115,7 @@ function program(result: { code: number }): Command {
         scenario: string;
         seed: number;
         broker?: string;
-        site: string;
+        site?: string;
         objective: "makespan" | "twt";
         out: string;
         breakdowns: number;
@@ -148,6 +152,29 @@ function program(result: { code: number }): Command {
         anonymous?: boolean;
       }) => {
         result.code = await brokerCommand(options, process.stdout);
+      },
+    );
+
+  root
+    .command("agent")
+    .description(
+      "Run one scheduler agent next to its machine or rover, for a real deployment.\n" +
+        "Settings come from defaults, then --config FILE, then CONSORT_AGENT_* variables, then flags.",
+    )
+    .option("--config <file>", "agent settings (JSON or YAML)")
+    .option("--id <agentId>", "the agent's id (and, by default, its resource)")
+    .option("--broker <url>", "the MQTT broker, e.g. mqtt://10.0.0.2:1883")
+    .option("--site <id>", "site of the topics")
+    .option("--journal <file>", "the journal file")
+    .action(
+      async (options: {
+        config?: string;
+        id?: string;
+        broker?: string;
+        site?: string;
+        journal?: string;
+      }) => {
+        result.code = await agentCommand(options, process.stdout);
       },
     );
 

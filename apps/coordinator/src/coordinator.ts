@@ -3,6 +3,7 @@ import {
   type Assignment,
   assignOperations,
   finishWithSchedule,
+  giveUpWaiting,
   indexModel,
   type JobShopObjective,
   type LocalSchedule,
@@ -185,7 +186,10 @@ export class Coordinator {
   }
 
   /** Plans from scratch: assignments, local schedules, the repair loop, installation. */
+  private planned = false;
+
   plan(trigger = "initial plan"): void {
+    this.planned = true;
     if (this.options.lockstep && this.clockMaster.step === 0)
       this.publishClock({ nowTicks: 0, step: 0 });
     const now = this.nowTicks;
@@ -221,25 +225,57 @@ export class Coordinator {
       if (message.type !== "idle") this.clockMaster.countReceived(message.from);
       this.onReport(message);
     } else if (where.kind === "orders" && message.type === "order") {
-      this.onOrder(message.body);
+      this.ordersInFlight = Math.max(0, this.ordersInFlight - 1);
+      this.onReport(message);
     }
     this.maybeAdvance();
   }
 
   private onDescriptor(body: Body<"descriptor">): void {
-    const known = this.epochs.get(body.agentId) ?? 0;
-    // A will from an older session arrives after the agent already came back: ignore it.
-    if (body.epoch < known) return;
-    this.epochs.set(body.agentId, body.epoch);
+    const known = this.epochs.get(body.agentId);
     const online = body.status === "online";
-    if (online !== this.clockMaster.isOnline(body.agentId) || online) {
-      this.clockMaster.setOnline(body.agentId, online);
-      if (!online || known > 0)
-        this.record.offline.push({ atTicks: this.nowTicks, agentId: body.agentId, online });
+    // A last will can arrive after its agent already came back (DESIGN.md hazard): an "offline"
+    // from an older session epoch is stale. An "online" always counts, and sets the epoch.
+    if (!online && known !== undefined && body.epoch < known) return;
+    this.epochs.set(body.agentId, body.epoch);
+    const was = this.clockMaster.isOnline(body.agentId);
+    this.clockMaster.setOnline(body.agentId, online);
+    if (was !== online && known !== undefined)
+      this.record.offline.push({ atTicks: this.nowTicks, agentId: body.agentId, online });
+  }
+
+  /**
+   * Reports that drive decisions wait in the inbox until the fleet is quiet, then are handled in
+   * a fixed order (sender, sequence), so a seed gives the same decisions whatever order the
+   * broker delivered them in. Bookkeeping (idle, accept) is handled at once.
+   */
+  private readonly inbox: AnyMessage[] = [];
+
+  private onReport(message: AnyMessage): void {
+    if (
+      message.type === "propose" ||
+      message.type === "inform" ||
+      message.type === "failure" ||
+      message.type === "order"
+    ) {
+      this.inbox.push(message);
+      if (!this.options.lockstep) this.processInbox();
+      return;
+    }
+    this.handleReport(message);
+  }
+
+  private processInbox(): void {
+    const batch = this.inbox
+      .splice(0)
+      .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.seq - b.seq));
+    for (const message of batch) {
+      if (message.type === "order") this.onOrder(message.body);
+      else this.handleReport(message);
     }
   }
 
-  private onReport(message: AnyMessage): void {
+  private handleReport(message: AnyMessage): void {
     switch (message.type) {
       case "idle":
         this.clockMaster.onIdle(message.from, message.body);
@@ -371,7 +407,6 @@ export class Coordinator {
 
   /** Manager: an order's jobs join the model with release and due dates set from the load. */
   private onOrder(body: Body<"order">): void {
-    this.ordersInFlight = Math.max(0, this.ordersInFlight - 1);
     const now = this.nowTicks;
     const load: Record<string, number> = {};
     if (this.installed) {
@@ -732,31 +767,36 @@ export class Coordinator {
 
   /** Moves simulated time on when the fleet is quiet. */
   maybeAdvance(): void {
-    if (
-      !this.options.lockstep ||
-      this.done ||
-      (this.clockMaster.step === 0 && !this.installed && !this.loop)
-    )
+    if (!this.options.lockstep || this.done || !this.planned) return;
+    for (let guard = 0; guard < 10_000; guard++) {
+      if (!this.clockMaster.quiet() || this.ordersInFlight > 0) return;
+      // Quiet: first the decisions this step owes, in a fixed order.
+      if (this.inbox.length > 0) {
+        this.processInbox();
+        continue;
+      }
+      if (this.loop && !this.loop.final && this.loop.awaiting.length > 0) {
+        // Quiet, yet answers are owed: they will not come (e.g. refused as stale). Go on without.
+        this.loop = giveUpWaiting(this.loop);
+        this.drive();
+        continue;
+      }
+      // Then the coordinator's own timers due now (they may send commands).
+      if (this.timers.advanceTo(this.clockMaster.nowTicks) > 0) continue;
+      if (this.done) return;
+      const next = this.clockMaster.nextEvent(this.timers.nextEventTime());
+      if (next === undefined) {
+        this.logger.warn(
+          { now: this.nowTicks },
+          "nothing left to happen but activities remain unfinished",
+        );
+        return;
+      }
+      const body = this.clockMaster.advance(next);
+      this.timers.advanceTo(body.nowTicks);
+      this.publishClock(body);
       return;
-    if (this.loop || this.installing) {
-      if (!this.clockMaster.quiet()) return;
-      if (this.loop) return; // the negotiation still owes answers that are not messages yet
     }
-    if (!this.clockMaster.quiet() || this.ordersInFlight > 0) return;
-    // The coordinator's own timers due now run first (they may send commands).
-    this.timers.advanceTo(this.clockMaster.nowTicks);
-    if (!this.clockMaster.quiet() || this.ordersInFlight > 0) return;
-    const next = this.clockMaster.nextEvent(this.timers.nextEventTime());
-    if (next === undefined) {
-      this.logger.warn(
-        { now: this.nowTicks },
-        "nothing left to happen but activities remain unfinished",
-      );
-      return;
-    }
-    const body = this.clockMaster.advance(next);
-    this.timers.advanceTo(body.nowTicks);
-    this.publishClock(body);
   }
 
   /** Milliseconds since anything arrived (to detect a stuck run). */

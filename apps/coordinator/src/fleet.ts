@@ -264,7 +264,22 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const finalIndex = mustIndex(finalModel);
   const executed = coordinator.record.executed;
   const schedule = executedSchedule(finalModel, executed);
-  const violations = checkSchedule(finalIndex, schedule, { requireAll: true });
+  const violations = checkSchedule(finalIndex, schedule, { requireAll: true }).map((v) => v.reason);
+  // A machine does no work while it is broken: no run may overlap a breakdown on its resource.
+  for (const d of script) {
+    if (d.kind !== "breakdown") continue;
+    for (const [activityId, e] of executed) {
+      if (
+        e.resourceId === d.resourceId &&
+        e.startTicks < d.untilTicks &&
+        e.endTicks > d.fromTicks
+      ) {
+        violations.push(
+          `${activityId} ran over [${e.startTicks}, ${e.endTicks}) on ${d.resourceId}, broken over [${d.fromTicks}, ${d.untilTicks})`,
+        );
+      }
+    }
+  }
   const measured = scheduleMetrics(finalIndex, schedule);
   const downtime = script.flatMap((d) =>
     d.kind === "breakdown"
@@ -308,7 +323,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     activities: finalIndex.activities.length,
     completed: executed.size,
     feasible: violations.length === 0,
-    violations: violations.map((v) => v.reason),
+    violations,
     endTicks,
     wallSeconds,
     ticksPerSecond: wallSeconds > 0 ? endTicks / wallSeconds : 0,
@@ -316,6 +331,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     reference,
     disruptions: script.map(describeDisruption),
     repairs: coordinator.record.repairs.map((r) => ({ ...r })),
+    localRepairs: coordinator.record.localRepairs.length,
+    escalations: coordinator.record.escalations.length,
     messages,
     bytes,
     perAgent,

@@ -14,7 +14,13 @@ import {
   type Ticks,
   type TimerHandle,
 } from "@consort/core";
-import { type AnyMessage, type Body, type MessageType, topics } from "@consort/protocol";
+import {
+  type AnyMessage,
+  type Body,
+  type MessageType,
+  parseTopic,
+  topics,
+} from "@consort/protocol";
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import type { Journal, JournalRecord } from "./journal.js";
@@ -171,10 +177,18 @@ export class SchedulerAgent {
   private onMessage(message: AnyMessage, topic: string): void {
     if (this.stopped) return;
     if (message.type === "clock") {
+      if (parseTopic(topic)?.site !== this.identity.site) return;
       this.onClock(message.body);
       return;
     }
-    if (!topic.endsWith("/in")) return;
+    const where = parseTopic(topic);
+    // Only this site's inbox: a broker shared across runs may still hold another site's queue.
+    if (
+      where?.kind !== "agent-in" ||
+      where.site !== this.identity.site ||
+      where.agentId !== this.identity.agentId
+    )
+      return;
     if (this.commands.has(message.id)) return; // a redelivery of a command already journalled
     this.commands.add(message.id);
     // Journal first: a command is ours once it is on disk, and only then do we act or answer.

@@ -75,3 +75,26 @@ describe("MqttTransport", () => {
     ).rejects.toThrow();
   });
 });
+
+describe("a persistent session's queue", () => {
+  it("is held until a handler is attached, so nothing queued while offline is lost", async () => {
+    const clean = false;
+    const agent = await MqttTransport.connect({ url, clientId: "drill-held", clean });
+    await agent.subscribe(topics.agentIn("s", "drill-held"));
+    await agent.drop();
+    const coordinator = await MqttTransport.connect({ url, clientId: "coordinator-held" });
+    for (let seq = 0; seq < 3; seq++) {
+      await coordinator.publish(
+        topics.agentIn("s", "drill-held"),
+        makeMessage("accept", "coordinator-held", { ref: `r${seq}` }, { seq, at: 0 }),
+      );
+    }
+    const back = await MqttTransport.connect({ url, clientId: "drill-held", clean });
+    await new Promise((r) => setTimeout(r, 200)); // the queue arrives before anyone listens
+    const got: number[] = [];
+    back.onMessage((m) => got.push(m.seq));
+    expect(got).toEqual([0, 1, 2]);
+    await back.close();
+    await coordinator.close();
+  });
+});

@@ -99,6 +99,8 @@ export class MqttTransport {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
+    // Listen before CONNACK: a persistent session's queue can arrive in the same read as it.
+    const transport = new MqttTransport(client, options);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -123,16 +125,25 @@ export class MqttTransport {
       client.once("connect", ok);
       client.once("error", fail);
     });
-    return new MqttTransport(client, options);
+    return transport;
   }
 
   get connected(): boolean {
     return this.client.connected;
   }
 
+  /**
+   * Adds a handler. Messages that arrived before the first handler (a persistent session's queue
+   * is delivered right after CONNACK) are held and handed to it, in order: none is lost.
+   */
   onMessage(handler: MessageHandler): void {
     this.handlers.push(handler);
+    if (this.handlers.length === 1) {
+      const held = this.held.splice(0);
+      for (const h of held) handler(h.message, h.topic, h.bytes);
+    }
   }
+  private readonly held: { message: AnyMessage; topic: string; bytes: number }[] = [];
 
   /** Subscribes at QoS 1; throws when the broker refuses the filter. */
   async subscribe(filter: string): Promise<void> {
@@ -191,6 +202,7 @@ export class MqttTransport {
       return;
     }
     this.stats.countReceived(message.type, payload.byteLength);
+    if (this.handlers.length === 0) this.held.push({ message, topic, bytes: payload.byteLength });
     for (const handler of this.handlers) handler(message, topic, payload.byteLength);
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ export interface FleetFlags {
   readonly scenario: string;
   readonly seed: number;
   readonly broker?: string;
-  readonly site: string;
+  readonly site?: string;
   readonly objective: "makespan" | "twt";
   readonly out: string;
   readonly breakdowns: number;
@@ -47,7 +48,11 @@ export async function fleetCommand(
       scenarioName: problem.model.name,
       model: problem.model,
       seed: flags.seed,
-      site: flags.site,
+      // On a shared broker every run gets its own site, so no earlier run's retained state or
+      // queued messages can reach it.
+      site:
+        flags.site ??
+        (flags.broker !== undefined ? `run-${randomBytes(4).toString("hex")}` : "default"),
       ...(flags.broker !== undefined ? { brokerUrl: flags.broker } : {}),
       runDir,
       objective: flags.objective,
@@ -85,6 +90,8 @@ export async function fleetCommand(
         feasible: report.feasible,
         disruptions: report.disruptions.length,
         repairs: report.repairs.length,
+        localRepairs: report.localRepairs,
+        escalations: report.escalations,
         messages: report.messages,
         bytes: report.bytes,
         objectives: report.objectives,
@@ -92,6 +99,7 @@ export async function fleetCommand(
         endTicks: report.endTicks,
         wallSeconds: report.wallSeconds,
         report: { json: `${base}.json`, html: `${base}.html` },
+        journals: runDir,
       })}\n`,
     );
   } else out.write(summary(report, base));
@@ -115,7 +123,7 @@ function summary(r: FleetReport, base: string): string {
     `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}`,
     `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (reference solver with full knowledge, ${ref.solverSeconds.toFixed(1)} s)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
-    `  repairs     ${r.repairs.length} installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}`,
+    `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
     `  report      ${base}.html and ${base}.json`,
   ];

@@ -22,6 +22,10 @@ export interface FleetReport {
   readonly reference: Objectives & { readonly solverSeconds: number };
   readonly disruptions: readonly ReportDisruption[];
   readonly repairs: readonly ReportRepair[];
+  /** Disruptions an agent repaired alone and reported as a deviation (no escalation). */
+  readonly localRepairs: number;
+  /** Disruptions an agent escalated to the planner (what it could not fix alone). */
+  readonly escalations: number;
   readonly messages: number;
   readonly bytes: number;
   readonly perAgent: readonly AgentTraffic[];

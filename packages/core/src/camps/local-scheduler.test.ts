@@ -1,7 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { jobShopToModel } from "../model/jobshop.js";
+import { jobShopArbitrary } from "../test-support/arbitraries.js";
 import { buildLocalSchedule, mergeConstraints } from "./local-scheduler.js";
-import { localProblems, slot } from "./test-support/fixtures.js";
+import { assignOperations } from "./planner-windows.js";
+import { indexed, localProblems, slot } from "./test-support/fixtures.js";
 import type { Assignment, Interval } from "./types.js";
 
 const op = (
@@ -172,6 +175,43 @@ describe("buildLocalSchedule", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("buildLocalSchedule on random job shops", () => {
+  it("property: every agent's schedule from the planner's assignments is clean", () => {
+    fc.assert(
+      fc.property(
+        jobShopArbitrary({ maxJobs: 6, maxMachines: 4 }),
+        fc.constantFrom("greedy" as const, "least-constraining" as const),
+        fc.array(
+          fc.record({
+            from: fc.integer({ min: 0, max: 80 }),
+            len: fc.integer({ min: 1, max: 20 }),
+          }),
+          { maxLength: 3 },
+        ),
+        fc.integer({ min: 0, max: 10 }),
+        (instance, heuristic, downs, now) => {
+          const index = indexed(jobShopToModel(instance));
+          const assignments = assignOperations(index, { nowTicks: now });
+          const unavailable = downs.map((d) => ({ fromTicks: d.from, untilTicks: d.from + d.len }));
+          for (const resourceId of instance.machineIds) {
+            const mine = assignments.filter((a) => a.resourceId === resourceId);
+            const r = buildLocalSchedule({
+              resourceId,
+              assignments: mine,
+              nowTicks: now,
+              heuristic,
+              unavailable,
+            });
+            expect(localProblems(r.slots, { unavailable, nowTicks: now })).toEqual([]);
+            expect(r.slots).toHaveLength(mine.length);
+          }
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });

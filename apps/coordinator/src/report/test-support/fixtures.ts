@@ -36,6 +36,8 @@ const BASE: Omit<FleetReport, "executed" | "downtime" | "disruptions" | "repairs
   },
   messages: 1234,
   bytes: 567890,
+  localRepairs: 1,
+  escalations: 1,
 };
 
 /**

@@ -1,0 +1,35 @@
+import { loadAgentSettings, runAgent } from "@consort/edge-agent";
+import { CliError, EXIT } from "../errors.js";
+import { untilSignal } from "../signals.js";
+
+export interface AgentFlags {
+  readonly config?: string;
+  readonly id?: string;
+  readonly broker?: string;
+  readonly site?: string;
+  readonly journal?: string;
+}
+
+/** `consort agent`: one scheduler agent, for a real deployment. Runs until SIGINT / SIGTERM. */
+export async function agentCommand(flags: AgentFlags, out: NodeJS.WriteStream): Promise<number> {
+  const settings = await loadAgentSettings(flags.config, process.env, {
+    ...(flags.id !== undefined ? { agentId: flags.id } : {}),
+    ...(flags.broker !== undefined ? { broker: flags.broker } : {}),
+    ...(flags.site !== undefined ? { site: flags.site } : {}),
+    ...(flags.journal !== undefined ? { journal: flags.journal } : {}),
+  });
+  if (!settings.ok) throw new CliError(settings.error, EXIT.dataError);
+  let running: Awaited<ReturnType<typeof runAgent>>;
+  try {
+    running = await runAgent(settings.value);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.software);
+  }
+  out.write(
+    `consort agent ${settings.value.agentId}: online at ${settings.value.broker} (site ${settings.value.site})\n`,
+  );
+  const signal = await untilSignal();
+  await running.close();
+  out.write(`consort agent ${settings.value.agentId}: stopped on ${signal}\n`);
+  return EXIT.ok;
+}
