@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agentCommand } from "./commands/agent.js";
+import { benchFleetCommand } from "./commands/bench-fleet.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { brokerCommand } from "./commands/broker.js";
 import { fleetCommand } from "./commands/fleet.js";
@@ -203,6 +204,27 @@ function program(result: { code: number }): Command {
         json: boolean;
       }) => {
         result.code = await benchJobShopCommand(options, process.stdout, process.stderr);
+      },
+    );
+  bench
+    .command("fleet")
+    .description(
+      "The distributed fleet on generated job shops with breakdowns and a rush order: TWT against hindsight, repair latency, traffic.",
+    )
+    .option("--seeds <n>", "runs (seeds 1..n)", integer("--seeds", 1), 3)
+    .option("--jobs <n>", "jobs per shop", integer("--jobs", 1), 20)
+    .option("--machines <n>", "machines (one agent process each)", integer("--machines", 1), 10)
+    .option("--out <file>", "results file whose fleet section is rewritten (e.g. bench/RESULTS.md)")
+    .option("--json", "print exactly one JSON object on stdout", false)
+    .action(
+      async (options: {
+        seeds: number;
+        jobs: number;
+        machines: number;
+        out?: string;
+        json: boolean;
+      }) => {
+        result.code = await benchFleetCommand(options, process.stdout, process.stderr);
       },
     );
   return root;
