@@ -180,7 +180,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       coordinatorId: "coordinator",
       objective: options.objective,
       seed: options.seed,
-      repairIterations: 3000,
+      repairIterations: 1000,
       lockstep: true,
     },
     logger,
@@ -463,7 +463,7 @@ function hindsight(
     unavailable: downtime,
     objective: options.objective,
     seed: options.seed,
-    maxIterations: 20_000,
+    maxIterations: 60_000,
   });
   const solverSeconds = (performance.now() - started) / 1000;
   if (!solved.ok)
