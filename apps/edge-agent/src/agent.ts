@@ -87,6 +87,9 @@ export class SchedulerAgent {
     this.epoch += 1;
     this.ports.journal.append({ t: "epoch", epoch: this.epoch });
     this.ports.resource.subscribe((event) => this.onEnvironment(event));
+    // Re-attach to the run that was under way before anything new is heard: a persistent
+    // session's queue (time moving on, new commands) must find the machine as it really is.
+    this.resumeExecution();
     const { transport } = this.ports;
     transport.onMessage((message, topic) => this.onMessage(message, topic));
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
@@ -94,7 +97,6 @@ export class SchedulerAgent {
     // Messages written to the outbox but never acknowledged go out again, with their own seq.
     for (const record of unacked) this.track(this.publishRecorded(record));
     this.descriptor("online");
-    this.resumeExecution();
     await this.flush();
   }
 
