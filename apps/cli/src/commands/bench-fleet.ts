@@ -129,7 +129,7 @@ export async function benchFleetCommand(
     "",
     `Command: \`npm run bench\` (runs \`${command}\`)  `,
     `Machine: ${machineLine()}  `,
-    `Each run: an embedded aedes broker on loopback, the coordinator, and ${flags.machines} scheduler-agent processes over MQTT on lock-step simulated time; a Taillard-like ${flags.jobs}x${flags.machines} shop with tight due dates (1.5 x work), drawn from the seed. The hindsight column is the reference solver given the realized durations, the breakdowns and the rush order's arrival, afterwards (a strong heuristic bound, not a proven optimum).`,
+    `Each run: an embedded aedes broker on loopback, the coordinator, and ${flags.machines} scheduler-agent processes over MQTT on lock-step simulated time; a Taillard-like ${flags.jobs}x${flags.machines} shop with tight due dates (1.5 x work), drawn from the seed. The hindsight column is the reference solver given the realized durations, the breakdowns and the rush order's arrival, afterwards (a heuristic reference, neither a proven optimum nor a bound).`,
     "",
     table,
     "",
