@@ -281,9 +281,11 @@ export class Coordinator {
         this.clockMaster.onIdle(message.from, message.body);
         return;
       case "propose":
-        return this.onPropose(message.from, message.body);
+        this.onPropose(message.from, message.body);
+        return;
       case "accept":
-        return this.onAccept(message.from, message.body);
+        this.onAccept(message.from, message.body);
+        return;
       case "reject":
         this.logger.warn(
           { agent: message.from, reason: message.body.reason },
@@ -291,9 +293,11 @@ export class Coordinator {
         );
         return;
       case "inform":
-        return this.onInform(message.from, message.body);
+        this.onInform(message.from, message.body);
+        return;
       case "failure":
-        return this.onFailure(message.from, message.body);
+        this.onFailure(message.from, message.body);
+        return;
       case "descriptor":
       case "coordinator-state":
       case "assign":
@@ -306,7 +310,7 @@ export class Coordinator {
       case "clock":
         return; // the topic catalogue keeps these off agents' report topics
       default:
-        return assertNever(message);
+        assertNever(message);
     }
   }
 

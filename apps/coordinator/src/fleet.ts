@@ -75,7 +75,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const logger = options.logger ?? pino({ level: "warn" });
   const started = performance.now();
   const model = options.model;
-  const index = mustIndex(model);
+  mustIndex(model); // refuse an invalid model before starting any process
   const resources = model.resources.map((r) => r.id);
   const rng = createRng(options.seed);
   const key = trialKey(rng.fork());

@@ -203,11 +203,14 @@ export class SchedulerAgent {
   private apply(message: AnyMessage, live: boolean): void {
     switch (message.type) {
       case "assign":
-        return this.onAssign(message.id, message.body, live);
+        this.onAssign(message.id, message.body, live);
+        return;
       case "constrain":
-        return this.onConstrain(message.id, message.body, live);
+        this.onConstrain(message.id, message.body, live);
+        return;
       case "install":
-        return this.onInstall(message.id, message.body, live);
+        this.onInstall(message.id, message.body, live);
+        return;
       case "inform":
         this.remoteDone.add(message.body.activityId);
         if (live) this.tryStartNext();
@@ -233,7 +236,7 @@ export class SchedulerAgent {
       case "idle":
         return; // not commands to an agent; the topic catalogue keeps them off the inbox
       default:
-        return assertNever(message);
+        assertNever(message);
     }
   }
 
