@@ -19,14 +19,13 @@ import {
   reoptimize,
   type Schedule,
   SimulatedClock,
-  type StartConstraint,
   scheduleMetrics,
   startRepairLoop,
   subjectiveView,
   type TaskModel,
   type Ticks,
 } from "@consort/core";
-import { OPEN_LATEST } from "@consort/edge-agent";
+import { toWireConstraint } from "@consort/edge-agent";
 import {
   type AnyMessage,
   type Body,
@@ -904,16 +903,6 @@ const fromWireSlot = (s: WireSlot) => ({
   startTicks: s.startTicks ?? s.window?.earliestTicks ?? 0,
   durationTicks: s.durationTicks ?? 0,
 });
-
-function toWireConstraint(c: StartConstraint): WireSlot {
-  return {
-    activityId: c.activityId,
-    window: {
-      earliestTicks: c.earliestStartTicks ?? 0,
-      latestTicks: c.latestStartTicks ?? OPEN_LATEST,
-    },
-  };
-}
 
 function toWireNode(n: ModelNode): Body<"assign">["view"]["nodes"][number] {
   return n as Body<"assign">["view"]["nodes"][number];

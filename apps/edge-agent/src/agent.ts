@@ -240,17 +240,21 @@ export class SchedulerAgent {
     }
   }
 
+  /** A command for an older schedule version than the one in force is refused, and said so. */
+  private refuseStale(id: string, version: number, live: boolean): boolean {
+    if (!isStale(version, this.version)) return false;
+    if (live)
+      this.send("reject", {
+        ref: id,
+        scheduleVersion: version,
+        reason: `stale: version ${this.version} is in force`,
+      });
+    return true;
+  }
+
   /** A (re)assignment: new windows, constraints dropped, a new local schedule (CAMPS). */
   private onAssign(id: string, body: Wire<"assign">, live: boolean): void {
-    if (isStale(body.scheduleVersion, this.version)) {
-      if (live)
-        this.send("reject", {
-          ref: id,
-          scheduleVersion: body.scheduleVersion,
-          reason: `stale: version ${this.version} is in force`,
-        });
-      return;
-    }
+    if (this.refuseStale(id, body.scheduleVersion, live)) return;
     this.version = body.scheduleVersion;
     this.view = body.view;
     for (const node of body.view.nodes)
@@ -276,15 +280,7 @@ export class SchedulerAgent {
 
   /** CAMPS intra-agent constraint adjustment: add the planner's bounds and revise our schedule. */
   private onConstrain(id: string, body: Wire<"constrain">, live: boolean): void {
-    if (isStale(body.scheduleVersion, this.version)) {
-      if (live)
-        this.send("reject", {
-          ref: id,
-          scheduleVersion: body.scheduleVersion,
-          reason: `stale: version ${this.version} is in force`,
-        });
-      return;
-    }
+    if (this.refuseStale(id, body.scheduleVersion, live)) return;
     this.version = body.scheduleVersion;
     const constraints = body.slots.map((s) => fromWireConstraint(s, body.reason));
     this.answer(
@@ -322,15 +318,7 @@ export class SchedulerAgent {
   }
 
   private onInstall(id: string, body: Wire<"install">, live: boolean): void {
-    if (isStale(body.scheduleVersion, this.version)) {
-      if (live)
-        this.send("reject", {
-          ref: id,
-          scheduleVersion: body.scheduleVersion,
-          reason: `stale: version ${this.version} is in force`,
-        });
-      return;
-    }
+    if (this.refuseStale(id, body.scheduleVersion, live)) return;
     this.version = body.scheduleVersion;
     this.slots = body.slots.map(toSlot);
     if (!live) return;
