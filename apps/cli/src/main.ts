@@ -3,17 +3,22 @@ import { agentCommand } from "./commands/agent.js";
 import { benchFleetCommand } from "./commands/bench-fleet.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { brokerCommand } from "./commands/broker.js";
+import { coordinatorCommand } from "./commands/coordinator.js";
 import { fleetCommand } from "./commands/fleet.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
 import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";
 
-const positiveNumber = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`${name} must be a positive number of seconds, not "${value}"`);
-  return n;
-};
+const positiveNumber =
+  (name: string, unit = "seconds") =>
+  (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(
+        `${name} must be a positive number of ${unit}, not "${value}"`,
+      );
+    return n;
+  };
 const integer = (name: string, min: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min)
@@ -176,6 +181,50 @@ function program(result: { code: number }): Command {
         journal?: string;
       }) => {
         result.code = await agentCommand(options, process.stdout);
+      },
+    );
+
+  root
+    .command("coordinator")
+    .description(
+      "Run the coordinator alone for a deployment: manager, planner and deliberative repair on the wall clock\n" +
+        "shared with the agents. Its password comes from CONSORT_COORDINATOR_PASSWORD.",
+    )
+    .requiredOption("--scenario <file>", "the scenario (resources = the agents to wait for)")
+    .option("--broker <url>", "the MQTT broker", "mqtt://127.0.0.1:1883")
+    .option("--site <id>", "site of the topics", "default")
+    .option("--username <name>", "the coordinator's user (and client id)", "coordinator")
+    .addOption(
+      new Option("--objective <objective>", "what repairs minimize")
+        .choices(["makespan", "twt"])
+        .default("twt"),
+    )
+    .option("--seed <n>", "seed of the repair solver", integer("--seed", 0), 1)
+    .option(
+      "--epoch-ms <ms>",
+      "wall-clock instant of tick 0, shared with the agents (default: now)",
+      integer("--epoch-ms", 0),
+    )
+    .option("--tick-ms <ms>", "length of a tick", positiveNumber("--tick-ms", "milliseconds"), 1000)
+    .option(
+      "--wait-agents <seconds>",
+      "how long to wait for the agents",
+      positiveNumber("--wait-agents"),
+      60,
+    )
+    .action(
+      async (options: {
+        scenario: string;
+        broker: string;
+        site: string;
+        username: string;
+        objective: "makespan" | "twt";
+        seed: number;
+        epochMs?: number;
+        tickMs: number;
+        waitAgents: number;
+      }) => {
+        result.code = await coordinatorCommand(options, process.stdout);
       },
     );
 

@@ -2,6 +2,7 @@ import {
   type ActivityNode,
   type Assignment,
   assignOperations,
+  type Clock,
   finishWithSchedule,
   giveUpWaiting,
   indexModel,
@@ -49,6 +50,8 @@ export interface CoordinatorOptions {
   readonly heuristicNote?: string;
   /** Lock-step simulated time: the coordinator is the clock master. */
   readonly lockstep: boolean;
+  /** The wall clock of a deployment (when not lock-step): node-schedule ticks shared with the agents. */
+  readonly clock?: Clock;
   /** Re-solve centrally when that beats the negotiated plan by more than this fraction. Default 0.05. */
   readonly qualityGate?: number;
 }
@@ -144,7 +147,8 @@ export class Coordinator {
   }
 
   get nowTicks(): Ticks {
-    return this.clockMaster.nowTicks;
+    if (this.options.lockstep || !this.options.clock) return this.clockMaster.nowTicks;
+    return Math.max(0, this.options.clock.now());
   }
 
   async start(): Promise<void> {
