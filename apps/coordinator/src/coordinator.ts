@@ -45,9 +45,13 @@ export interface CoordinatorOptions {
   readonly coordinatorId: string;
   readonly objective: JobShopObjective;
   readonly seed: number;
-  /** Solver iterations of deliberative repair. */
+  /** Solver iterations of deliberative planning (the initial plan's quality gate, the loop's fallback). */
   readonly repairIterations: number;
-  readonly heuristicNote?: string;
+  /**
+   * Solver iterations of a repair after an escalation or a rush order, where the time to a
+   * repaired schedule counts. Default: `repairIterations`.
+   */
+  readonly urgentRepairIterations?: number;
   /** Lock-step simulated time: the coordinator is the clock master. */
   readonly lockstep: boolean;
   /** The wall clock of a deployment (when not lock-step): node-schedule ticks shared with the agents. */
@@ -602,7 +606,7 @@ export class Coordinator {
       cancelled: [...this.cancelled],
       objective: this.options.objective,
       seed: this.options.seed,
-      maxIterations: this.options.repairIterations,
+      maxIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
       version: this.version + 1,
     });
     if (!solved.ok) {

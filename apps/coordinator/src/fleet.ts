@@ -181,6 +181,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       objective: options.objective,
       seed: options.seed,
       repairIterations: 1000,
+      urgentRepairIterations: 300,
       lockstep: true,
     },
     logger,
