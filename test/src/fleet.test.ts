@@ -34,7 +34,7 @@ async function fleet(args: string[]): Promise<FleetJson> {
   return JSON.parse(lines[0]!) as FleetJson;
 }
 
-const only = (kind: string) => [
+const oneDisruption = (kind: string) => [
   "--breakdowns",
   "0",
   "--overruns",
@@ -74,7 +74,7 @@ describe("consort fleet (a broker, the coordinator and one agent process per res
 
   for (const kind of ["breakdowns", "rush-orders", "overruns"] as const) {
     it(`repairs ${kind} and ends feasible`, async () => {
-      const r = await fleet(["--seed", "3", ...only(kind)]);
+      const r = await fleet(["--seed", "3", ...oneDisruption(kind)]);
       expect(r.feasible).toBe(true);
       expect(r.completed).toBe(r.activities);
       expect(r.disruptions).toBe(1);
@@ -89,7 +89,7 @@ describe("consort fleet (a broker, the coordinator and one agent process per res
   }
 
   it("kill -9 of an agent mid-run: it resumes from its journal, with no operation lost or run twice", async () => {
-    const r = await fleet(["--seed", "5", ...only("offline")]);
+    const r = await fleet(["--seed", "5", ...oneDisruption("offline")]);
     expect(r.processes).toBe(r.agents + 1);
     expect(r.feasible).toBe(true);
     expect(r.completed).toBe(r.activities);
