@@ -2,6 +2,7 @@ import type { Rng } from "../random.js";
 import type { Budget } from "./budget.js";
 import { Graph } from "./graph.js";
 import type { Problem } from "./problem.js";
+import { TabuList } from "./tabu-list.js";
 
 /** Tuning of the makespan tabu search; the defaults depend only on the instance's size. */
 export interface MakespanSearchParams {
@@ -72,7 +73,7 @@ export function tabuSearchMakespan(
   }
 
   const K = Math.max(1, problem.maxMachineOps);
-  const tabu = new Int32Array(n * K);
+  const tabuList = new TabuList(problem);
   const path = new Int32Array(n);
   const capacity = 4 * n + 16;
   const cFrom = new Int32Array(capacity);
@@ -234,30 +235,11 @@ export function tabuSearchMakespan(
     return jp < 0 || head[x]! + p[x]! >= head[jp]! + p[jp]!;
   };
 
-  /** Whether the move restores a machine precedence that is still tabu. */
-  const isTabu = (from: number, to: number): boolean => {
-    const moved = seq[from]!;
-    if (from < to) {
-      const r = machineRank[moved]!;
-      for (let k = from + 1; k <= to; k++) if (tabu[seq[k]! * K + r]! > iter) return true;
-    } else {
-      const base = moved * K;
-      for (let k = to; k < from; k++) if (tabu[base + machineRank[seq[k]!]!]! > iter) return true;
-    }
-    return false;
-  };
+  const isTabu = (from: number, to: number): boolean => tabuList.isTabu(seq, from, to, iter);
 
   /** After a move from `from` to `to`, forbids restoring the precedences it reversed. */
   const makeTabu = (from: number, to: number): void => {
-    const moved = seq[to]!;
-    const until = iter + params.tenureBase + rng.int(0, params.tenureSpread);
-    if (from < to) {
-      const base = moved * K;
-      for (let k = from; k < to; k++) tabu[base + machineRank[seq[k]!]!] = until;
-    } else {
-      const r = machineRank[moved]!;
-      for (let k = to + 1; k <= from; k++) tabu[seq[k]! * K + r] = until;
-    }
+    tabuList.forbid(seq, from, to, iter + params.tenureBase + rng.int(0, params.tenureSpread));
   };
 
   /** Applies a move and refreshes the heads; returns false if it would close a cycle. */
@@ -293,7 +275,7 @@ export function tabuSearchMakespan(
       const c = rng.int(0, count - 1);
       if (apply(cFrom[c]!, cTo[c]!)) g.computeTails(g.hi);
     }
-    tabu.fill(0);
+    tabuList.clear();
     walkBest = g.makespan;
     walkBestSeq = Int32Array.from(seq);
     sinceWalkBest = 0;

@@ -2,6 +2,7 @@ import type { Rng } from "../random.js";
 import type { Budget } from "./budget.js";
 import { Graph } from "./graph.js";
 import type { Problem } from "./problem.js";
+import { TabuList } from "./tabu-list.js";
 
 /** Tuning of the total-weighted-tardiness search; the defaults depend only on the size. */
 export interface TwtSearchParams {
@@ -78,8 +79,7 @@ export function tabuSearchTwt(
     return { seq: bestSeq, value: bestValue };
   }
 
-  const K = Math.max(1, problem.maxMachineOps);
-  const tabu = new Int32Array(n * K);
+  const tabuList = new TabuList(problem);
   const path = new Int32Array(n);
   const capacity = 8 * n + 16;
   const cFrom = new Int32Array(capacity);
@@ -160,30 +160,11 @@ export function tabuSearchTwt(
     return v;
   };
 
-  /** Whether the move restores a machine precedence that is still tabu. */
-  const isTabu = (from: number, to: number): boolean => {
-    const moved = seq[from]!;
-    if (from < to) {
-      const r = machineRank[moved]!;
-      for (let k = from + 1; k <= to; k++) if (tabu[seq[k]! * K + r]! > iter) return true;
-    } else {
-      const base = moved * K;
-      for (let k = to; k < from; k++) if (tabu[base + machineRank[seq[k]!]!]! > iter) return true;
-    }
-    return false;
-  };
+  const isTabu = (from: number, to: number): boolean => tabuList.isTabu(seq, from, to, iter);
 
   /** After a move from `from` to `to`, forbids restoring the precedences it reversed. */
   const makeTabu = (from: number, to: number): void => {
-    const moved = seq[to]!;
-    const until = iter + params.tenureBase + rng.int(0, params.tenureSpread);
-    if (from < to) {
-      const base = moved * K;
-      for (let k = from; k < to; k++) tabu[base + machineRank[seq[k]!]!] = until;
-    } else {
-      const r = machineRank[moved]!;
-      for (let k = to + 1; k <= from; k++) tabu[seq[k]! * K + r] = until;
-    }
+    tabuList.forbid(seq, from, to, iter + params.tenureBase + rng.int(0, params.tenureSpread));
   };
 
   const offerElite = (s: Int32Array, v: number): void => {
@@ -208,7 +189,7 @@ export function tabuSearchTwt(
       const c = rng.int(0, count - 1);
       if (g.move(cFrom[c]!, cTo[c]!)) g.updateHeads();
     }
-    tabu.fill(0);
+    tabuList.clear();
     value = twt();
     walkBest = value;
     walkBestSeq.set(seq);
