@@ -37,3 +37,9 @@ export const median = (values: readonly number[]): number => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
+
+/** Nearest-rank percentile (q in (0, 1]); NaN for no values. */
+export const percentile = (values: readonly number[], q: number): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+};

@@ -139,11 +139,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       logLevel: "warn",
       simulation: {
         trialKey: key,
-        disruptions: mine as AgentSettings["simulation"] extends infer S
-          ? S extends { disruptions: infer D }
-            ? D
-            : never
-          : never,
+        disruptions: mine as NonNullable<AgentSettings["simulation"]>["disruptions"],
       },
     };
     const file = join(options.runDir, `${resourceId}.settings.json`);
@@ -404,7 +400,8 @@ function chain(children: readonly string[], links: TaskModel["links"]): string[]
   return out.length === children.length ? out : [...children];
 }
 
-function executedSchedule(
+/** What really ran, as a schedule: each resource's runs in start order. */
+export function executedSchedule(
   model: TaskModel,
   executed: Map<string, { resourceId: string; startTicks: number; endTicks: number }>,
 ): Schedule {

@@ -1,4 +1,10 @@
 export { ClockMaster } from "./clock-master.js";
 export { Coordinator, type CoordinatorOptions, type CoordinatorRecord } from "./coordinator.js";
-export { agentProgram, type FleetOptions, type FleetResult, runFleet } from "./fleet.js";
+export {
+  agentProgram,
+  executedSchedule,
+  type FleetOptions,
+  type FleetResult,
+  runFleet,
+} from "./fleet.js";
 export * from "./report/index.js";

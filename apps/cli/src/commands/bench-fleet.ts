@@ -9,7 +9,7 @@ import {
   jobShopToModel,
   type TaskModel,
 } from "@consort/core";
-import { machineLine, median, writeSection } from "../bench-report.js";
+import { machineLine, median, percentile, writeSection } from "../bench-report.js";
 import { EXIT } from "../errors.js";
 
 export interface BenchFleetFlags {
@@ -52,11 +52,6 @@ export function benchShop(jobs: number, machines: number, seed: number): TaskMod
   };
   return jobShopToModel(instance);
 }
-
-const pct = (values: readonly number[], q: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
 
 /** `consort bench fleet`: the distributed fleet against the reference solver with hindsight. */
 export async function benchFleetCommand(
@@ -133,13 +128,13 @@ export async function benchFleetCommand(
     "",
     table,
     "",
-    `Time from a disruption's report to the repaired schedule accepted by every affected agent (wall clock, loopback, all repairs of all runs, n = ${all.length}): median ${median(all).toFixed(0)} ms, p95 ${pct(all, 0.95).toFixed(0)} ms (target p95 <= 200 ms).`,
+    `Time from a disruption's report to the repaired schedule accepted by every affected agent (wall clock, loopback, all repairs of all runs, n = ${all.length}): median ${median(all).toFixed(0)} ms, p95 ${percentile(all, 0.95).toFixed(0)} ms (target p95 <= 200 ms).`,
     `Messages count every message the coordinator and the agents published to each other, the lock-step clock's idle reports included.`,
   ].join("\n");
   if (flags.out) await writeSection(flags.out, "fleet", section);
   if (flags.json)
     out.write(
-      `${JSON.stringify({ benchmark: "fleet", command, machine: machineLine(), rows, latencyMedianMs: median(all), latencyP95Ms: pct(all, 0.95) })}\n`,
+      `${JSON.stringify({ benchmark: "fleet", command, machine: machineLine(), rows, latencyMedianMs: median(all), latencyP95Ms: percentile(all, 0.95) })}\n`,
     );
   else out.write(`${section}\n`);
   return rows.every((r) => r.feasible) ? EXIT.ok : EXIT.software;

@@ -1,4 +1,4 @@
-import { Coordinator } from "@consort/coordinator";
+import { Coordinator, executedSchedule } from "@consort/coordinator";
 import { scheduleMetrics } from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
 import { MqttTransport } from "@consort/protocol/mqtt";
@@ -84,22 +84,10 @@ export async function coordinatorCommand(
   await transport.close();
   clock.stop();
   const executed = coordinator.record.executed;
-  const schedule = {
-    version: 1,
-    resources: problem.model.resources.map((r) => ({
-      resourceId: r.id,
-      activities: [...executed.entries()]
-        .filter(([, e]) => e.resourceId === r.id)
-        .map(([activityId, e]) => ({
-          activityId,
-          startTicks: e.startTicks,
-          durationTicks: e.endTicks - e.startTicks,
-        })),
-    })),
-  };
+  const schedule = executedSchedule(problem.model, executed);
   const m = scheduleMetrics(problem.index, schedule);
   out.write(
     `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${problem.index.activities.length} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
   );
-  return outcome === "finished" ? EXIT.ok : EXIT.ok;
+  return EXIT.ok;
 }

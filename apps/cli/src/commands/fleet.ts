@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FleetReport, renderHtmlReport, runFleet } from "@consort/coordinator";
 import cliProgress from "cli-progress";
+import { percentile } from "../bench-report.js";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
 
@@ -111,11 +112,8 @@ const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-");
 function summary(r: FleetReport, base: string): string {
   const o = r.objectives;
   const ref = r.reference;
-  const latencies = r.repairs.map((x) => x.latencyMs).sort((a, b) => a - b);
-  const pct = (q: number) =>
-    latencies.length
-      ? latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]
-      : undefined;
+  const latencies = r.repairs.map((x) => x.latencyMs);
+  const pct = (q: number) => percentile(latencies, q);
   const lines = [
     `${r.scenario}: ${r.agents} agents in ${r.processes} processes over MQTT, seed ${r.seed}`,
     `  completed   ${r.completed}/${r.activities} activities by tick ${r.endTicks}, in ${r.wallSeconds.toFixed(1)} s (${Math.round(r.ticksPerSecond)} ticks/s)`,
