@@ -1,0 +1,836 @@
+import type { ActivityNode, Distribution, ModelNode, TaskNode, Ticks } from "../model/types.js";
+import type { ChildReport, PeerBody, PeerMessage } from "./messages.js";
+import {
+  combine,
+  expected,
+  NOTHING,
+  probabilityAtMost,
+  probabilityAtMostGiven,
+  qualityProfile,
+  type TwoPoint,
+  valueRange,
+} from "./profiles.js";
+import type { AgentSetup } from "./setup.js";
+
+/** What the environment tells an agent at a tick. */
+export type AgentEvent =
+  /** One of its methods ended; `quality` is what it earned (zero on failure). */
+  | {
+      readonly kind: "completed";
+      readonly activityId: string;
+      readonly startTicks: Ticks;
+      readonly endTicks: Ticks;
+      readonly quality: number;
+    }
+  /** An announced model change on a node of its view (CSC §2 dynamism). */
+  | {
+      readonly kind: "changed";
+      readonly nodeId: string;
+      readonly releaseTicks?: Ticks;
+      readonly deadlineTicks?: Ticks;
+      readonly duration?: Distribution;
+      readonly quality?: Distribution;
+    };
+
+export interface TickInput {
+  readonly tick: Ticks;
+  readonly events: readonly AgentEvent[];
+  /** Messages sent to this agent at the previous tick. */
+  readonly inbox: readonly PeerMessage[];
+}
+
+export interface OutgoingMessage {
+  readonly to: string;
+  readonly body: PeerBody;
+}
+
+export interface TickOutput {
+  /** Abort the running method (applied before `start`). */
+  readonly abort?: string;
+  /** Start this method now; the agent must be idle (or have aborted). */
+  readonly start?: string;
+  readonly messages: readonly OutgoingMessage[];
+}
+
+/** A C-TAEMS agent as a pure state machine: one call per tick, in lock-step. */
+export interface CtaemsAgent {
+  readonly id: string;
+  step(input: TickInput): TickOutput;
+}
+
+/** Scheduled-method priorities (CSC §3.1.2). */
+export const PRIORITY = { low: 1, medium: 2, high: 3 } as const;
+
+interface Entry {
+  earliest: Ticks;
+  latest: Ticks;
+  priority: number;
+  /** Who put it there: the initial schedule, the deliberative scheduler, or the agent itself. */
+  origin: "initial" | "deliberative" | "opportunistic";
+}
+
+interface OwnState {
+  state: "idle" | "running" | "done";
+  start?: Ticks;
+  end?: Ticks;
+  quality?: number;
+}
+
+interface Profile {
+  cur: TwoPoint;
+  pot: TwoPoint;
+  busy: number;
+  s?: Ticks;
+  acc?: Ticks;
+  final?: boolean;
+}
+
+/** Change below which a profile is not worth a message. */
+const REPORT_EPSILON = 0.01;
+
+/**
+ * One scheduler agent of CSC (§3): a state manager keeping profiles of its subjective view and
+ * exchanging them with the agents that share a node; an execution controller with distributed
+ * window sliding and synchronized starts; an opportunistic scheduler; a downgrader. In "bos"
+ * mode it is the Benchmark Opportunistic Scheduler (§4): the same local reasoning with no
+ * messages, so every remote node is only what its model says. In "initial" mode it runs its
+ * part of the initial schedule and nothing else.
+ */
+export class SchedulerAgentCsc implements CtaemsAgent {
+  readonly id: string;
+  private readonly setup: AgentSetup;
+  private readonly nodes = new Map<string, ModelNode>();
+  private readonly parent = new Map<string, string>();
+  private readonly own: readonly string[];
+  private readonly core = new Set<string>();
+  /** Core nodes bottom-up (children before parents). */
+  private readonly order: string[] = [];
+  private readonly enablersOf = new Map<string, string[]>();
+  private readonly status = new Map<string, OwnState>();
+  private readonly schedule = new Map<string, Entry>();
+  private readonly remote = new Map<string, Map<string, ChildReport>>();
+  private readonly lastSent = new Map<string, ChildReport[]>();
+  private readonly enablerState = new Map<string, { at?: Ticks; failed?: boolean; p?: number }>();
+  private readonly announced = new Map<string, string>();
+  private readonly readies = new Map<string, Map<string, Ticks | "withdrawn">>();
+  private readonly myReady = new Map<string, Ticks>();
+  private readonly escalatedAt = new Map<string, Ticks>();
+  private readonly pendingInstalls: { lock: number; ok: boolean }[] = [];
+  private profiles = new Map<string, Profile>();
+  private running: string | undefined;
+  private tick: Ticks = 0;
+  private readonly syncOf = new Map<string, string>();
+
+  constructor(setup: AgentSetup) {
+    this.setup = setup;
+    this.id = setup.agentId;
+    for (const node of setup.view.nodes) this.nodes.set(node.id, node);
+    for (const node of setup.view.nodes)
+      if (node.kind === "task") for (const c of node.children) this.parent.set(c, node.id);
+    this.own = [...setup.view.own].sort();
+    for (const id of this.own) {
+      this.status.set(id, { state: "idle" });
+      for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n))
+        this.core.add(n);
+    }
+    // Bottom-up order: by depth, deepest first.
+    const depth = (id: string): number => {
+      let d = 0;
+      for (let n = this.parent.get(id); n !== undefined; n = this.parent.get(n)) d++;
+      return d;
+    };
+    this.order.push(...[...this.core].sort((a, b) => depth(b) - depth(a) || (a < b ? -1 : 1)));
+    for (const id of this.own) {
+      const sources: string[] = [];
+      for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n))
+        for (const link of setup.view.links)
+          if (link.kind === "enables" && link.to === n) sources.push(link.from);
+      this.enablersOf.set(id, sources);
+    }
+    for (const e of setup.initial) {
+      const a = this.activity(e.activityId);
+      if (!a) continue;
+      this.schedule.set(e.activityId, {
+        earliest: e.startTicks,
+        latest: this.latestStart(e.activityId),
+        priority: PRIORITY.high,
+        origin: "initial",
+      });
+    }
+    for (const g of setup.syncGroups)
+      for (const m of g.members) if (m.agentId === this.id) this.syncOf.set(m.activityId, g.id);
+  }
+
+  // ---- model helpers ---------------------------------------------------------------------
+
+  private activity(id: string): ActivityNode | undefined {
+    const n = this.nodes.get(id);
+    return n?.kind === "activity" ? n : undefined;
+  }
+
+  private release(id: string): Ticks {
+    let r = 0;
+    for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n)) {
+      const v = this.nodes.get(n)?.releaseTicks;
+      if (v !== undefined && v > r) r = v;
+    }
+    return r;
+  }
+
+  private deadline(id: string): Ticks {
+    let d = Number.POSITIVE_INFINITY;
+    for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n)) {
+      const v = this.nodes.get(n)?.deadlineTicks;
+      if (v !== undefined && v < d) d = v;
+    }
+    return d;
+  }
+
+  /** The last start from which the method can still meet its deadline. */
+  private latestStart(id: string): Ticks {
+    const a = this.activity(id);
+    if (!a) return -1;
+    return this.deadline(id) - valueRange(a.duration).min;
+  }
+
+  // ---- enablers ---------------------------------------------------------------------------
+
+  /** What this agent knows of an enables source: accrued at, failed, or pending with a chance. */
+  private source(id: string): { at?: Ticks; failed?: boolean; p: number; pp: number } {
+    const ownStatus = this.status.get(id);
+    if (ownStatus) {
+      if (ownStatus.state === "done")
+        return (ownStatus.quality ?? 0) > 0
+          ? { at: ownStatus.end ?? 0, p: 1, pp: 1 }
+          : { failed: true, p: 0, pp: 0 };
+    }
+    const prof = this.profiles.get(id);
+    if (prof && this.core.has(id)) {
+      if (prof.acc !== undefined) return { at: prof.acc, p: 1, pp: 1 };
+      if (prof.pot.p <= 0 && prof.final) return { failed: true, p: 0, pp: 0 };
+    }
+    const known = this.enablerState.get(id);
+    if (known?.at !== undefined) return { at: known.at, p: 1, pp: 1 };
+    if (known?.failed) return { failed: true, p: 0, pp: 0 };
+    if (prof && this.core.has(id)) return { p: prof.cur.p, pp: prof.pot.p };
+    if (this.setup.mode === "csc") return { p: known?.p ?? 0.5, pp: known?.p ?? 1 };
+    return { p: 0.5, pp: 1 };
+  }
+
+  /** Whether every enabler of the method has accrued by now (as far as this agent knows). */
+  private enabled(id: string): boolean {
+    for (const s of this.enablersOf.get(id) ?? []) {
+      const src = this.source(s);
+      if (src.at !== undefined && src.at <= this.tick) continue;
+      // Without messages a remote source is never known to have accrued: the benchmark trusts
+      // the initial schedule, whose planned start already waits for it, and otherwise waits.
+      if (
+        this.setup.mode === "bos" &&
+        !this.status.has(s) &&
+        !this.core.has(s) &&
+        this.schedule.get(id)?.origin === "initial"
+      )
+        continue;
+      return false;
+    }
+    return true;
+  }
+
+  private enablerFailed(id: string): boolean {
+    return (this.enablersOf.get(id) ?? []).some((s) => this.source(s).failed === true);
+  }
+
+  private enablerFactor(id: string, potential: boolean): number {
+    let f = 1;
+    for (const s of this.enablersOf.get(id) ?? []) {
+      const src = this.source(s);
+      f *= src.at !== undefined ? 1 : potential ? src.pp : src.p;
+    }
+    return f;
+  }
+
+  // ---- profiles ---------------------------------------------------------------------------
+
+  private methodProfile(id: string): Profile {
+    const a = this.activity(id);
+    const st = this.status.get(id);
+    if (!a || !st) return { cur: NOTHING, pot: NOTHING, busy: 0 };
+    const t = this.tick;
+    if (st.state === "done") {
+      const q = st.quality ?? 0;
+      const tp = q > 0 ? { p: 1, v: q } : NOTHING;
+      return {
+        cur: tp,
+        pot: tp,
+        busy: 0,
+        final: true,
+        ...(st.start !== undefined ? { s: st.start } : {}),
+        ...(q > 0 && st.end !== undefined ? { acc: st.end } : {}),
+      };
+    }
+    const qp = qualityProfile(a.quality);
+    const deadline = this.deadline(id);
+    const meanD = a.duration.reduce((s, o) => s + o.value * o.probability, 0);
+    if (st.state === "running" && st.start !== undefined) {
+      const p = qp.p * probabilityAtMostGiven(a.duration, deadline - st.start, t - st.start);
+      const tp = p > 0 ? { p, v: qp.v } : NOTHING;
+      return { cur: tp, pot: tp, busy: Math.max(0, meanD - (t - st.start)), s: st.start };
+    }
+    const expired = this.latestStart(id) < t || this.enablerFailed(id);
+    const potStart = Math.max(t, this.release(id));
+    const potP = expired
+      ? 0
+      : qp.p * probabilityAtMost(a.duration, deadline - potStart) * this.enablerFactor(id, true);
+    const pot = potP > 0 ? { p: potP, v: qp.v } : NOTHING;
+    const entry = this.schedule.get(id);
+    if (!entry || expired || entry.priority <= PRIORITY.low)
+      return { cur: NOTHING, pot, busy: 0, ...(expired ? { final: true } : {}) };
+    const est = Math.max(t, entry.earliest, this.release(id));
+    const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
+    return { cur: p > 0 ? { p, v: qp.v } : NOTHING, pot, busy: meanD };
+  }
+
+  /** Profiles of a task's children: own computations for core children, reports for the rest. */
+  private childProfiles(taskId: string, profiles: Map<string, Profile>): Map<string, Profile> {
+    const out = new Map<string, Profile>();
+    const reports = this.remote.get(taskId);
+    if (reports)
+      for (const [cid, r] of reports) {
+        if (this.core.has(cid)) continue;
+        out.set(cid, {
+          cur: { p: r.p, v: r.v },
+          pot: { p: r.pp, v: r.pv },
+          busy: r.busy,
+          ...(r.s !== undefined ? { s: r.s } : {}),
+          ...(r.acc !== undefined ? { acc: r.acc } : {}),
+          ...(r.final ? { final: true } : {}),
+        });
+      }
+    const node = this.nodes.get(taskId);
+    if (node?.kind === "task")
+      for (const c of node.children) {
+        const p = profiles.get(c);
+        if (this.core.has(c) && p) out.set(c, p);
+      }
+    return out;
+  }
+
+  private taskProfile(task: TaskNode, kids: Map<string, Profile>): Profile {
+    const list = [...kids.values()];
+    const cur = combine(
+      task.qaf,
+      list.map((k) => k.cur),
+    );
+    const pot = combine(
+      task.qaf,
+      list.map((k) => k.pot),
+    );
+    let busy = 0;
+    let s: Ticks | undefined;
+    const accs: Ticks[] = [];
+    let allFinal = list.length > 0;
+    for (const k of list) {
+      busy += k.busy;
+      if (k.s !== undefined && (s === undefined || k.s < s)) s = k.s;
+      if (k.acc !== undefined) accs.push(k.acc);
+      if (!k.final) allFinal = false;
+    }
+    let acc: Ticks | undefined;
+    if (task.qaf === "min") {
+      if (accs.length === list.length && list.length > 0) acc = Math.max(...accs);
+    } else if (accs.length > 0) acc = Math.min(...accs);
+    const final = allFinal || (task.qaf === "min" && list.some((k) => k.final && k.pot.p === 0));
+    return {
+      cur: final && task.qaf === "min" && pot.p === 0 ? NOTHING : cur,
+      pot,
+      busy,
+      ...(s !== undefined ? { s } : {}),
+      ...(acc !== undefined ? { acc } : {}),
+      ...(final ? { final: true } : {}),
+    };
+  }
+
+  private recompute(): void {
+    const profiles = new Map<string, Profile>();
+    for (const id of this.order) {
+      const node = this.nodes.get(id);
+      if (!node) continue;
+      if (node.kind === "activity") profiles.set(id, this.methodProfile(id));
+      else profiles.set(id, this.taskProfile(node, this.childProfiles(id, profiles)));
+    }
+    this.profiles = profiles;
+  }
+
+  /**
+   * Expected root quality when `id` (a core node) has profile `tp`, everything else as it is:
+   * one evaluation of the path from `id` to the root. With `potential`, every other node takes
+   * its potential profile (what could still be achieved). Siblings in `exclude` are left out of
+   * the direct parent.
+   */
+  private rootValue(
+    id: string,
+    tp: TwoPoint,
+    potential: boolean,
+    exclude?: ReadonlySet<string>,
+  ): number {
+    let child = id;
+    let value = tp;
+    for (let n = this.parent.get(id); n !== undefined; n = this.parent.get(n)) {
+      const node = this.nodes.get(n);
+      if (node?.kind !== "task") break;
+      const kids = this.childProfiles(n, this.profiles);
+      const list: TwoPoint[] = [value];
+      for (const [cid, k] of kids) {
+        if (cid === child) continue;
+        if (n === this.parent.get(id) && exclude?.has(cid)) continue;
+        list.push(potential ? k.pot : k.cur);
+      }
+      value = combine(node.qaf, list);
+      child = n;
+    }
+    return expected(value);
+  }
+
+  /** Marginal value to the root of a method succeeding with profile `tp` (its importance). */
+  private gain(id: string, tp: TwoPoint, potential = false, exclude?: ReadonlySet<string>): number {
+    if (this.setup.mode === "bos") return this.localGain(id, tp);
+    return (
+      this.rootValue(id, tp, potential, exclude) - this.rootValue(id, NOTHING, potential, exclude)
+    );
+  }
+
+  /**
+   * The benchmark's local value of a method: the gain over the agent's own part of the tree only
+   * (it knows nothing of other agents' methods), so it does not repeat its own success under a
+   * max, and sees no importance beyond its view.
+   */
+  private localGain(id: string, tp: TwoPoint): number {
+    return this.rootValue(id, tp, false) - this.rootValue(id, NOTHING, false);
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  private handle(msg: PeerMessage): void {
+    const body = msg.body;
+    switch (body.type) {
+      case "report": {
+        const reports = this.remote.get(body.node) ?? new Map<string, ChildReport>();
+        this.remote.set(body.node, reports);
+        for (const r of body.children) reports.set(r.id, r);
+        return;
+      }
+      case "enabler": {
+        const prev = this.enablerState.get(body.node) ?? {};
+        this.enablerState.set(body.node, {
+          ...prev,
+          ...(body.at !== undefined ? { at: body.at } : {}),
+          ...(body.failed ? { failed: true } : {}),
+          ...(body.p !== undefined ? { p: body.p } : {}),
+        });
+        return;
+      }
+      case "ready": {
+        const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
+        this.readies.set(body.group, g);
+        g.set(msg.from, body.at);
+        return;
+      }
+      case "withdraw": {
+        const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
+        this.readies.set(body.group, g);
+        g.set(msg.from, "withdrawn");
+        return;
+      }
+      case "install": {
+        const a = this.activity(body.activity);
+        const st = this.status.get(body.activity);
+        const ok =
+          a !== undefined &&
+          st?.state === "idle" &&
+          body.latest >= this.tick &&
+          !this.enablerFailed(body.activity);
+        if (ok)
+          this.schedule.set(body.activity, {
+            earliest: body.earliest,
+            latest: Math.min(body.latest, this.latestStart(body.activity)),
+            priority: PRIORITY.high,
+            origin: "deliberative",
+          });
+        this.pendingInstalls.push({ lock: body.lock, ok });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private reportOf(id: string, p: Profile): ChildReport {
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    return {
+      id,
+      p: r3(p.cur.p),
+      v: r3(p.cur.v),
+      pp: r3(p.pot.p),
+      pv: r3(p.pot.v),
+      busy: r3(p.busy),
+      ...(p.s !== undefined ? { s: p.s } : {}),
+      ...(p.acc !== undefined ? { acc: p.acc } : {}),
+      ...(p.final ? { final: true } : {}),
+    };
+  }
+
+  private static moved(a: ChildReport, b: ChildReport): boolean {
+    return (
+      Math.abs(a.p - b.p) > REPORT_EPSILON ||
+      Math.abs(a.pp - b.pp) > REPORT_EPSILON ||
+      Math.abs(a.v - b.v) > REPORT_EPSILON * Math.max(1, a.v) ||
+      Math.abs(a.pv - b.pv) > REPORT_EPSILON * Math.max(1, a.pv) ||
+      a.s !== b.s ||
+      a.acc !== b.acc ||
+      a.final !== b.final
+    );
+  }
+
+  /** State manager: tell the sharers of each task about the children this agent sees moved. */
+  private reports(out: OutgoingMessage[]): void {
+    for (const [taskId, sharers] of Object.entries(this.setup.sharers)) {
+      if (sharers.length === 0) continue;
+      const node = this.nodes.get(taskId);
+      if (node?.kind !== "task") continue;
+      const now: ChildReport[] = [];
+      for (const c of node.children) {
+        const p = this.profiles.get(c);
+        if (this.core.has(c) && p) now.push(this.reportOf(c, p));
+      }
+      const before = this.lastSent.get(taskId);
+      const changed =
+        !before ||
+        before.length !== now.length ||
+        now.some((r, i) => {
+          const b = before[i];
+          return b === undefined || b.id !== r.id || SchedulerAgentCsc.moved(r, b);
+        });
+      if (!changed) continue;
+      this.lastSent.set(taskId, now);
+      for (const to of sharers)
+        out.push({ to, body: { type: "report", node: taskId, children: now } });
+    }
+  }
+
+  /** Execution controller: announce enables sources this agent stewards as they accrue or fail. */
+  private enablerNotices(out: OutgoingMessage[]): void {
+    for (const [sourceId, watchers] of Object.entries(this.setup.notify)) {
+      const src = this.source(sourceId);
+      const prof = this.profiles.get(sourceId);
+      const key =
+        src.at !== undefined
+          ? `at:${src.at}`
+          : src.failed
+            ? "failed"
+            : `p:${Math.round((prof?.cur.p ?? src.p) * 10) / 10}`;
+      if (this.announced.get(sourceId) === key) continue;
+      this.announced.set(sourceId, key);
+      const body: PeerBody =
+        src.at !== undefined
+          ? { type: "enabler", node: sourceId, at: src.at }
+          : src.failed
+            ? { type: "enabler", node: sourceId, failed: true }
+            : { type: "enabler", node: sourceId, p: Math.round((prof?.cur.p ?? src.p) * 10) / 10 };
+      for (const to of watchers) {
+        if (to === this.id) this.handle({ from: this.id, to, seq: 0, body });
+        else out.push({ to, body });
+      }
+    }
+  }
+
+  // ---- decisions --------------------------------------------------------------------------
+
+  /** The probability of success if `id` started now. */
+  private startProfile(id: string): TwoPoint {
+    const a = this.activity(id);
+    if (!a) return NOTHING;
+    const qp = qualityProfile(a.quality);
+    const p = qp.p * probabilityAtMost(a.duration, this.deadline(id) - this.tick);
+    return p > 0 ? { p, v: qp.v } : NOTHING;
+  }
+
+  private canStartNow(id: string): boolean {
+    const st = this.status.get(id);
+    return (
+      st?.state === "idle" &&
+      this.release(id) <= this.tick &&
+      this.latestStart(id) >= this.tick &&
+      this.enabled(id) &&
+      !this.enablerFailed(id)
+    );
+  }
+
+  /** The next scheduled (not downgraded) method still to run, other than `except`. */
+  private nextCommitment(except?: string): Entry | undefined {
+    let next: Entry | undefined;
+    for (const [id, e] of this.schedule) {
+      if (id === except || e.priority <= PRIORITY.low) continue;
+      if (this.status.get(id)?.state !== "idle") continue;
+      if (!next || e.earliest < next.earliest) next = e;
+    }
+    return next;
+  }
+
+  /**
+   * Opportunistic scheduler (CSC §3.2.1): in an idle gap, the unscheduled method with the highest
+   * criticality (importance times probability of success if started now) that harms nothing
+   * scheduled: it must end before the next scheduled method's last start, and must not break a
+   * synchronized start.
+   */
+  private bestOpportunity(): { id: string; gain: number } | undefined {
+    const next = this.nextCommitment();
+    let best: { id: string; gain: number } | undefined;
+    for (const id of this.own) {
+      if (this.schedule.has(id) || this.syncOf.has(id) || !this.canStartNow(id)) continue;
+      const a = this.activity(id);
+      if (!a) continue;
+      if (next && this.tick + valueRange(a.duration).max > Math.max(next.earliest, this.tick))
+        continue;
+      const tp = this.startProfile(id);
+      if (tp.p <= 0) continue;
+      const g = this.gain(id, tp);
+      if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
+    }
+    return best;
+  }
+
+  /** The value still expected from the running method, counting only siblings ahead of it. */
+  private runningValue(id: string): number {
+    const prof = this.profiles.get(id);
+    const parent = this.parent.get(id);
+    if (!prof || parent === undefined) return 0;
+    const start = this.status.get(id)?.start ?? this.tick;
+    const behind = new Set<string>();
+    for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
+      if (cid === id || k.final || k.s === undefined) continue;
+      if (k.s > start || (k.s === start && cid > id)) behind.add(cid);
+    }
+    return this.gain(id, prof.cur, false, behind);
+  }
+
+  /** Downgrader (CSC §3.2.3): methods that can no longer help the root drop to low priority. */
+  private downgrade(): void {
+    for (const [id, e] of this.schedule) {
+      if (e.priority <= PRIORITY.low || this.status.get(id)?.state !== "idle") continue;
+      const a = this.activity(id);
+      if (!a) continue;
+      const pot = this.profiles.get(id)?.pot ?? NOTHING;
+      const best = { p: pot.p > 0 ? 1 : 0, v: qualityProfile(a.quality).v };
+      if (pot.p <= 0 || this.gain(id, best, true) <= 1e-9) e.priority = PRIORITY.low;
+    }
+  }
+
+  /** Whether a synchronized method may start now; records and announces readiness. */
+  private syncReady(id: string, out: OutgoingMessage[]): boolean {
+    const group = this.syncOf.get(id);
+    if (group === undefined || this.setup.mode !== "csc") return true;
+    const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+    const others = [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
+    if (!this.myReady.has(group)) {
+      this.myReady.set(group, this.tick);
+      for (const to of others) out.push({ to, body: { type: "ready", group, at: this.tick } });
+    }
+    const seen = this.readies.get(group);
+    // Everyone else is ready (or withdrew), or waiting longer would miss the method's window.
+    // Start once everyone has heard everyone: all others ready, and our own "ready" delivered.
+    const allReady =
+      others.every((a) => seen?.has(a)) && (this.myReady.get(group) ?? this.tick) < this.tick;
+    return allReady || this.tick >= this.latestStart(id);
+  }
+
+  private withdraw(id: string, out: OutgoingMessage[]): void {
+    const group = this.syncOf.get(id);
+    if (group === undefined || this.setup.mode !== "csc") return;
+    const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+    for (const to of new Set(members.map((m) => m.agentId)))
+      if (to !== this.id) out.push({ to, body: { type: "withdraw", group } });
+    this.syncOf.delete(id);
+  }
+
+  /** The scheduled method to start now, dropping the ones that can no longer run. */
+  private scheduledStart(out: OutgoingMessage[]): string | undefined {
+    const ready: [string, Entry][] = [];
+    for (const [id, e] of this.schedule) {
+      const st = this.status.get(id);
+      if (st?.state !== "idle") continue;
+      if (this.latestStart(id) < this.tick || this.enablerFailed(id) || e.latest < this.tick) {
+        // Window sliding gives up: the method is dropped from the schedule.
+        this.schedule.delete(id);
+        this.withdraw(id, out);
+        continue;
+      }
+      if (e.priority <= PRIORITY.low && this.setup.mode === "csc") continue;
+      if (e.earliest > this.tick || !this.canStartNow(id)) continue;
+      ready.push([id, e]);
+    }
+    ready.sort(
+      ([a, x], [b, y]) => y.priority - x.priority || x.earliest - y.earliest || (a < b ? -1 : 1),
+    );
+    for (const [id] of ready) if (this.syncReady(id, out)) return id;
+    return undefined;
+  }
+
+  /** A deliberative install that must start now or never, and can. */
+  private urgentInstall(): string | undefined {
+    for (const [id, e] of this.schedule)
+      if (
+        e.origin === "deliberative" &&
+        e.priority > PRIORITY.low &&
+        e.latest <= this.tick + 1 &&
+        e.earliest <= this.tick &&
+        this.canStartNow(id)
+      )
+        return id;
+    return undefined;
+  }
+
+  /** Deliberative trigger: a watched task whose scheduled probability fell below its bar. */
+  private escalations(out: OutgoingMessage[]): void {
+    const d = this.setup.deliberative;
+    if (!d) return;
+    for (const [taskId, threshold] of Object.entries(d.watch)) {
+      const prof = this.profiles.get(taskId);
+      if (!prof || prof.final || prof.acc !== undefined) continue;
+      if (prof.cur.p >= threshold || prof.pot.p <= prof.cur.p + 0.05) continue;
+      const last = this.escalatedAt.get(taskId);
+      if (last !== undefined && this.tick - last < 4) continue;
+      this.escalatedAt.set(taskId, this.tick);
+      out.push({
+        to: d.address,
+        body: {
+          type: "escalate",
+          node: taskId,
+          p: Math.round(prof.cur.p * 1000) / 1000,
+          threshold,
+          children: [...this.childProfiles(taskId, this.profiles)].map(([id, k]) =>
+            this.reportOf(id, k),
+          ),
+        },
+      });
+    }
+  }
+
+  step(input: TickInput): TickOutput {
+    this.tick = input.tick;
+    const out: OutgoingMessage[] = [];
+    for (const ev of input.events) {
+      if (ev.kind === "completed") {
+        this.status.set(ev.activityId, {
+          state: "done",
+          start: ev.startTicks,
+          end: ev.endTicks,
+          quality: ev.quality,
+        });
+        if (this.running === ev.activityId) this.running = undefined;
+      } else {
+        const node = this.nodes.get(ev.nodeId);
+        if (!node) continue;
+        this.nodes.set(ev.nodeId, {
+          ...node,
+          ...(ev.releaseTicks !== undefined ? { releaseTicks: ev.releaseTicks } : {}),
+          ...(ev.deadlineTicks !== undefined ? { deadlineTicks: ev.deadlineTicks } : {}),
+          ...(node.kind === "activity" && ev.duration ? { duration: ev.duration } : {}),
+          ...(node.kind === "activity" && ev.quality ? { quality: ev.quality } : {}),
+        } as ModelNode);
+      }
+    }
+    if (this.setup.mode === "csc") for (const msg of input.inbox) this.handle(msg);
+    for (const ans of this.pendingInstalls.splice(0))
+      if (this.setup.deliberative)
+        out.push({
+          to: this.setup.deliberative.address,
+          body: { type: "installed", lock: ans.lock, ok: ans.ok },
+        });
+
+    if (this.setup.mode === "initial") return this.stepInitial();
+
+    this.recompute();
+    if (this.setup.mode === "csc") {
+      this.downgrade();
+      this.recompute();
+    }
+
+    let abort: string | undefined;
+    let start: string | undefined;
+    if (this.running !== undefined) {
+      const id = this.running;
+      const entry = this.schedule.get(id);
+      const value = this.runningValue(id);
+      if (this.setup.mode === "csc") {
+        const alt = this.bestOpportunity();
+        const opportunistic = !entry || entry.origin === "opportunistic";
+        const a = this.activity(id);
+        const scale = a ? qualityProfile(a.quality).v : 1;
+        const urgent = opportunistic && this.urgentInstall() !== undefined;
+        if (
+          value <= 1e-9 ||
+          urgent ||
+          (opportunistic && alt && alt.gain > 1.5 * value + 0.01 * scale)
+        ) {
+          abort = id;
+          this.status.set(id, {
+            state: "done",
+            start: this.status.get(id)?.start ?? 0,
+            quality: 0,
+          });
+          this.schedule.delete(id);
+          this.running = undefined;
+        }
+      }
+    }
+    if (this.running === undefined) {
+      start = this.scheduledStart(out);
+      if (start === undefined) {
+        const best = this.bestOpportunity();
+        if (best) {
+          start = best.id;
+          this.schedule.set(best.id, {
+            earliest: this.tick,
+            latest: this.tick,
+            priority: PRIORITY.medium,
+            origin: "opportunistic",
+          });
+        }
+      }
+      if (start !== undefined) {
+        this.running = start;
+        this.status.set(start, { state: "running", start: this.tick });
+      }
+    }
+    if (this.setup.mode === "csc") {
+      this.recompute();
+      this.enablerNotices(out);
+      this.reports(out);
+      this.escalations(out);
+    }
+    return {
+      ...(abort !== undefined ? { abort } : {}),
+      ...(start !== undefined ? { start } : {}),
+      messages: out,
+    };
+  }
+
+  /** Initial schedule execution: each planned method at its time, or as soon after as idle. */
+  private stepInitial(): TickOutput {
+    if (this.running !== undefined) return { messages: [] };
+    for (const e of this.setup.initial) {
+      const st = this.status.get(e.activityId);
+      if (st?.state !== "idle" || e.startTicks > this.tick) continue;
+      if (this.latestStart(e.activityId) < this.tick) continue;
+      const local = (this.enablersOf.get(e.activityId) ?? []).every((s) => {
+        const own = this.status.get(s);
+        return !own || (own.state === "done" && (own.quality ?? 0) > 0);
+      });
+      if (!local) continue;
+      this.running = e.activityId;
+      this.status.set(e.activityId, { state: "running", start: this.tick });
+      return { start: e.activityId, messages: [] };
+    }
+    return { messages: [] };
+  }
+}

@@ -1,0 +1,183 @@
+import { expectedValue } from "../model/distribution.js";
+import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/model-index.js";
+import type { Ticks } from "../model/types.js";
+import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agent.js";
+import type { ChildReport, PeerBody } from "./messages.js";
+import {
+  combine,
+  probabilityAtMost,
+  qualityProfile,
+  type TwoPoint,
+  valueRange,
+} from "./profiles.js";
+
+/** One way to raise a node's probability: methods to add, what they cost, what they give. */
+export interface DeliberativeOption {
+  readonly methods: readonly string[];
+  /** The node's probability of success with the option added. */
+  readonly p: number;
+  /** Expected resource ticks the option spends. */
+  readonly busy: number;
+}
+
+/**
+ * The Pareto frontier of options (CSC §3.2.2): subsets of up to `maxSize` candidate methods,
+ * each scored by the node's resulting probability (children combined by the node's QAF) and its
+ * busy cost; an option survives if no other is at least as likely for at most the cost.
+ */
+export function paretoOptions(
+  qaf: Parameters<typeof combine>[0],
+  current: readonly TwoPoint[],
+  candidates: readonly { id: string; tp: TwoPoint; busy: number }[],
+  maxSize = 2,
+): DeliberativeOption[] {
+  const options: DeliberativeOption[] = [];
+  const pick = (from: number, chosen: typeof candidates): void => {
+    if (chosen.length > 0) {
+      const p = combine(qaf, [...current, ...chosen.map((c) => c.tp)]).p;
+      options.push({
+        methods: chosen.map((c) => c.id),
+        p,
+        busy: chosen.reduce((s, c) => s + c.busy, 0),
+      });
+    }
+    if (chosen.length === maxSize) return;
+    for (let i = from; i < candidates.length; i++) {
+      const c = candidates[i];
+      if (c) pick(i + 1, [...chosen, c]);
+    }
+  };
+  pick(0, []);
+  return options
+    .filter(
+      (o) =>
+        !options.some(
+          (x) => x !== o && x.p >= o.p && x.busy <= o.busy && (x.p > o.p || x.busy < o.busy),
+        ),
+    )
+    .sort((a, b) => a.busy - b.busy || b.p - a.p);
+}
+
+interface Transaction {
+  readonly lock: number;
+  readonly node: string;
+  readonly waiting: Set<string>;
+  readonly refused: string[];
+}
+
+/**
+ * The deliberative scheduler the coordinator hosts (CSC §3.2.2). Agents escalate a task whose
+ * scheduled probability fell below its threshold, with the profiles of its children they know.
+ * It builds the Pareto frontier of the options the children's potential profiles offer, keeps
+ * those it judges feasible (the method can still start in its window, and its owner is not
+ * already committed by an earlier install of ours over that window), takes the cheapest option
+ * that reaches the threshold (or the likeliest one), and installs start windows on the owners.
+ * Installs are serialized by a lock: one transaction at a time, released when every owner
+ * answered; escalations that arrive meanwhile wait their turn.
+ */
+export class DeliberativeScheduler implements CtaemsAgent {
+  readonly id: string;
+  private readonly index: ModelIndex;
+  private readonly queue: { node: string; threshold: number; children: ChildReport[] }[] = [];
+  private transaction: Transaction | undefined;
+  private nextLock = 1;
+  /** Per agent: ticks committed by installs, as [from, to) intervals. */
+  private readonly committed = new Map<string, [Ticks, Ticks][]>();
+  private readonly installed = new Set<string>();
+  /** Installs made and refused, for reports. */
+  readonly stats = { escalations: 0, installs: 0, refused: 0 };
+
+  constructor(id: string, index: ModelIndex) {
+    this.id = id;
+    this.index = index;
+  }
+
+  private free(agent: string, from: Ticks, to: Ticks): boolean {
+    return (this.committed.get(agent) ?? []).every(([a, b]) => to <= a || from >= b);
+  }
+
+  step(input: TickInput): TickOutput {
+    const t = input.tick;
+    const out: OutgoingMessage[] = [];
+    for (const msg of input.inbox) {
+      const body = msg.body;
+      if (body.type === "escalate") {
+        this.stats.escalations++;
+        if (!this.queue.some((q) => q.node === body.node))
+          this.queue.push({
+            node: body.node,
+            threshold: body.threshold,
+            children: [...(body.children ?? [])],
+          });
+      } else if (body.type === "installed" && this.transaction?.lock === body.lock) {
+        this.transaction.waiting.delete(msg.from);
+        if (!body.ok) {
+          this.transaction.refused.push(msg.from);
+          this.stats.refused++;
+        }
+      }
+    }
+    if (this.transaction && this.transaction.waiting.size === 0) this.transaction = undefined;
+    while (!this.transaction && this.queue.length > 0) {
+      const job = this.queue.shift();
+      if (job) this.plan(job, t, out);
+    }
+    return { messages: out };
+  }
+
+  private plan(
+    job: { node: string; threshold: number; children: ChildReport[] },
+    t: Ticks,
+    out: OutgoingMessage[],
+  ): void {
+    const node = this.index.nodes.get(job.node);
+    if (node?.kind !== "task") return;
+    const reported = new Map(job.children.map((c) => [c.id, c]));
+    const current: TwoPoint[] = [];
+    const candidates: {
+      id: string;
+      tp: TwoPoint;
+      busy: number;
+      owner: string;
+      window: [Ticks, Ticks];
+    }[] = [];
+    for (const childId of node.children) {
+      const r = reported.get(childId);
+      const child = this.index.nodes.get(childId);
+      const busyNow = r !== undefined && (r.final === true || r.s !== undefined || r.p > 0);
+      if (r) current.push({ p: r.p, v: r.v });
+      if (busyNow || child?.kind !== "activity" || this.installed.has(childId)) continue;
+      const owner = child.resources[0];
+      const deadline = effectiveDeadline(this.index, childId) ?? Number.POSITIVE_INFINITY;
+      const earliest = Math.max(t + 1, effectiveRelease(this.index, childId));
+      const latest = deadline - valueRange(child.duration).min;
+      if (owner === undefined || latest < earliest) continue;
+      const busy = expectedValue(child.duration);
+      // Feasible: the owner is not committed by an earlier install over the window it needs.
+      if (!this.free(owner, earliest, earliest + Math.ceil(busy))) continue;
+      const qp = qualityProfile(child.quality);
+      const p = qp.p * probabilityAtMost(child.duration, deadline - earliest);
+      if (p <= 0) continue;
+      candidates.push({ id: childId, tp: { p, v: qp.v }, busy, owner, window: [earliest, latest] });
+    }
+    const frontier = paretoOptions(node.qaf, current, candidates);
+    const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
+    if (!choice) return;
+    const lock = this.nextLock++;
+    const waiting = new Set<string>();
+    for (const id of choice.methods) {
+      const c = candidates.find((x) => x.id === id);
+      if (!c) continue;
+      const [earliest, latest] = c.window;
+      const list = this.committed.get(c.owner) ?? [];
+      list.push([earliest, earliest + Math.ceil(c.busy)]);
+      this.committed.set(c.owner, list);
+      this.installed.add(id);
+      waiting.add(c.owner);
+      this.stats.installs++;
+      const body: PeerBody = { type: "install", lock, activity: id, earliest, latest };
+      out.push({ to: c.owner, body });
+    }
+    if (waiting.size > 0) this.transaction = { lock, node: job.node, waiting, refused: [] };
+  }
+}

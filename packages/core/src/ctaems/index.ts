@@ -1,0 +1,5 @@
+export * from "./agent.js";
+export * from "./engine.js";
+export * from "./messages.js";
+export * from "./profiles.js";
+export * from "./setup.js";

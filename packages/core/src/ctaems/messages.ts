@@ -1,0 +1,72 @@
+import type { Ticks } from "../model/types.js";
+
+/**
+ * What one agent tells a neighbour about a child of a task they share (CSC §3.1.3): its profile
+ * for the current schedule (`p`, `v`), its potential profile (`pp`, `pv`), its expected busy
+ * ticks, and what has already happened to it.
+ */
+export interface ChildReport {
+  readonly id: string;
+  readonly p: number;
+  readonly v: number;
+  readonly pp: number;
+  readonly pv: number;
+  /** Expected ticks of resource time the current schedule still spends on it. */
+  readonly busy: number;
+  /** Start tick, once a method (or the earliest method of a task) started. */
+  readonly s?: Ticks;
+  /** Tick at which it accrued positive quality, once it has. */
+  readonly acc?: Ticks;
+  /** True once its final quality is known (then `p` is 0 or 1). */
+  readonly final?: boolean;
+}
+
+/** The bodies agents and the deliberative scheduler exchange during a C-TAEMS run. */
+export type PeerBody =
+  /** Profiles of the children of `node` that the sender sees (to the agents that share `node`). */
+  | { readonly type: "report"; readonly node: string; readonly children: readonly ChildReport[] }
+  /** Execution controller: an enables source accrued quality at `at`, or can no longer. */
+  | {
+      readonly type: "enabler";
+      readonly node: string;
+      readonly at?: Ticks;
+      readonly failed?: true;
+      /** Its current probability of accruing in time, while it has not. */
+      readonly p?: number;
+    }
+  /** Execution controller: ready to start `activity` of synchronized group `group` since `at`. */
+  | { readonly type: "ready"; readonly group: string; readonly at: Ticks }
+  /** Execution controller: leaves a synchronized group (its method was dropped). */
+  | { readonly type: "withdraw"; readonly group: string }
+  /** To the deliberative scheduler: `node`'s scheduled probability fell below its threshold. */
+  | {
+      readonly type: "escalate";
+      readonly node: string;
+      readonly p: number;
+      readonly threshold: number;
+      /** Profiles of the node's children, as the sender knows them. */
+      readonly children: readonly ChildReport[];
+    }
+  /** From the deliberative scheduler: run `activity` inside a start window, at high priority. */
+  | {
+      readonly type: "install";
+      readonly lock: number;
+      readonly activity: string;
+      readonly earliest: Ticks;
+      readonly latest: Ticks;
+    }
+  /** Answer to an install: whether the window was taken. */
+  | { readonly type: "installed"; readonly lock: number; readonly ok: boolean };
+
+export interface PeerMessage {
+  readonly from: string;
+  readonly to: string;
+  /** Per-sender sequence number: messages are handled in (from, seq) order. */
+  readonly seq: number;
+  readonly body: PeerBody;
+}
+
+/** Orders an inbox deterministically, whatever order the transport delivered it in. */
+export function sortInbox(messages: PeerMessage[]): PeerMessage[] {
+  return messages.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.seq - b.seq));
+}

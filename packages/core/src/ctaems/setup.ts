@@ -1,0 +1,192 @@
+import { expectedValue } from "../model/distribution.js";
+import { descendantActivities, type ModelIndex } from "../model/model-index.js";
+import { type SubjectiveView, subjectiveView } from "../model/subjective-view.js";
+import type { Ticks } from "../model/types.js";
+import type { Schedule } from "../schedule/types.js";
+
+/** How an agent decides (CSC §3 and §4). */
+export type AgentMode =
+  /** Runs the initial schedule and nothing else; no messages. */
+  | "initial"
+  /** Benchmark Opportunistic Scheduler: the best local decision, no communication. */
+  | "bos"
+  /** Criticality-sensitive coordination: profiles, window sliding, opportunistic, downgrader. */
+  | "csc";
+
+/** One method of the initial schedule, as its owner receives it. */
+export interface InitialEntry {
+  readonly activityId: string;
+  readonly startTicks: Ticks;
+}
+
+/** Methods that must start at the same tick on several agents (a syncsum's planned children). */
+export interface SyncGroup {
+  readonly id: string;
+  readonly members: readonly { readonly agentId: string; readonly activityId: string }[];
+}
+
+/**
+ * Everything one agent process is given at the start of a run: its subjective view, its part of
+ * the initial schedule, and the directory of whom to tell what. Nothing here describes nodes the
+ * agent cannot see; the directory holds agent ids only.
+ */
+export interface AgentSetup {
+  readonly agentId: string;
+  readonly mode: AgentMode;
+  readonly view: SubjectiveView;
+  readonly initial: readonly InitialEntry[];
+  /** For each task of the agent's ancestry: the other agents whose ancestry contains it too. */
+  readonly sharers: Readonly<Record<string, readonly string[]>>;
+  /** Enables sources this agent announces (it is their steward), with the agents to tell. */
+  readonly notify: Readonly<Record<string, readonly string[]>>;
+  readonly syncGroups: readonly SyncGroup[];
+  /** The deliberative scheduler's address, when there is one, and the tasks this agent watches. */
+  readonly deliberative?: {
+    readonly address: string;
+    /** Task id → probability threshold below which this agent escalates it. */
+    readonly watch: Readonly<Record<string, number>>;
+  };
+}
+
+export interface SetupOptions {
+  readonly mode: AgentMode;
+  /** Address of the deliberative scheduler; absent: no deliberative repair. */
+  readonly deliberative?: string;
+}
+
+/** Owners (agents) of the activities under each node. */
+function ownersByNode(index: ModelIndex): Map<string, Set<string>> {
+  const owners = new Map<string, Set<string>>();
+  for (const a of index.activities) {
+    const owner = a.resources[0];
+    if (owner === undefined) continue;
+    for (let n: string | undefined = a.id; n !== undefined; n = index.parent.get(n)) {
+      const set = owners.get(n) ?? new Set<string>();
+      owners.set(n, set);
+      set.add(owner);
+    }
+  }
+  return owners;
+}
+
+const depthOf = (index: ModelIndex, id: string): number => {
+  let d = 0;
+  for (let n = index.parent.get(id); n !== undefined; n = index.parent.get(n)) d++;
+  return d;
+};
+
+/**
+ * The deliberative threshold of a task (CSC §3.2.2: set by its place in the tree). A child of a
+ * min must succeed for its parent to, so it is held to a high bar; deeper nodes matter less to
+ * the root than shallow ones, so the bar eases with depth.
+ */
+export function deliberativeThreshold(index: ModelIndex, id: string): number {
+  const parent = index.parent.get(id);
+  const parentNode = parent === undefined ? undefined : index.nodes.get(parent);
+  const underMin = parentNode?.kind === "task" && parentNode.qaf === "min";
+  const base = underMin ? 0.8 : 0.5;
+  return Math.max(0.3, base - 0.05 * Math.max(0, depthOf(index, id) - 1));
+}
+
+/**
+ * Cuts the per-agent setups of a run from the whole model (the coordinator's job before a run):
+ * subjective views, initial schedule entries, sharers, enabler stewards and watchers, and the
+ * synchronized groups of the initial schedule.
+ */
+export function buildSetups(
+  index: ModelIndex,
+  initial: Schedule,
+  options: SetupOptions,
+): Map<string, AgentSetup> {
+  const owners = ownersByNode(index);
+  const agents = [...index.resourceIds].filter((r) => owners.get(index.model.root)?.has(r)).sort();
+  const ownerOf = (activityId: string): string | undefined =>
+    index.nodes.get(activityId)?.kind === "activity"
+      ? (index.nodes.get(activityId) as { resources: readonly string[] }).resources[0]
+      : undefined;
+
+  const initialByAgent = new Map<string, InitialEntry[]>();
+  const plannedStart = new Map<string, Ticks>();
+  for (const rs of initial.resources)
+    for (const sa of rs.activities) {
+      const owner = ownerOf(sa.activityId);
+      const start = sa.startTicks ?? sa.window?.earliestTicks;
+      if (owner === undefined || start === undefined) continue;
+      plannedStart.set(sa.activityId, start);
+      const list = initialByAgent.get(owner) ?? [];
+      list.push({ activityId: sa.activityId, startTicks: start });
+      initialByAgent.set(owner, list);
+    }
+
+  // Synchronized groups: the planned children of a syncsum that share a planned start.
+  const syncGroups: SyncGroup[] = [];
+  for (const node of index.model.nodes) {
+    if (node.kind !== "task" || node.qaf !== "syncsum") continue;
+    const byStart = new Map<Ticks, { agentId: string; activityId: string }[]>();
+    for (const c of node.children) {
+      const start = plannedStart.get(c);
+      const owner = ownerOf(c);
+      if (start === undefined || owner === undefined) continue;
+      const list = byStart.get(start) ?? [];
+      list.push({ agentId: owner, activityId: c });
+      byStart.set(start, list);
+    }
+    for (const [, members] of byStart)
+      if (new Set(members.map((m) => m.agentId)).size > 1)
+        syncGroups.push({ id: node.id, members });
+  }
+
+  // Enables: the steward of a source (least owner id under it) tells the target owners.
+  const notifyByAgent = new Map<string, Record<string, string[]>>();
+  for (const link of index.model.links) {
+    if (link.kind !== "enables") continue;
+    const steward = [...(owners.get(link.from) ?? [])].sort()[0];
+    if (steward === undefined) continue;
+    const targets =
+      index.nodes.get(link.to)?.kind === "activity"
+        ? [link.to]
+        : descendantActivities(index, link.to);
+    const record = notifyByAgent.get(steward) ?? {};
+    const set = new Set(record[link.from] ?? []);
+    for (const t of targets) {
+      const o = ownerOf(t);
+      if (o !== undefined) set.add(o);
+    }
+    record[link.from] = [...set].sort();
+    notifyByAgent.set(steward, record);
+  }
+
+  const setups = new Map<string, AgentSetup>();
+  for (const agentId of agents) {
+    const view = subjectiveView(index, agentId);
+    const sharers: Record<string, string[]> = {};
+    const watch: Record<string, number> = {};
+    for (const node of view.nodes) {
+      if (node.kind !== "task" || !owners.get(node.id)?.has(agentId)) continue;
+      const set = owners.get(node.id);
+      sharers[node.id] = [...(set ?? [])].filter((a) => a !== agentId).sort();
+      // The least owner of a task watches it for the deliberative scheduler.
+      if (options.deliberative !== undefined && [...(set ?? [])].sort()[0] === agentId)
+        watch[node.id] = deliberativeThreshold(index, node.id);
+    }
+    setups.set(agentId, {
+      agentId,
+      mode: options.mode,
+      view,
+      initial: (initialByAgent.get(agentId) ?? []).sort(
+        (a, b) => a.startTicks - b.startTicks || (a.activityId < b.activityId ? -1 : 1),
+      ),
+      sharers,
+      notify: notifyByAgent.get(agentId) ?? {},
+      syncGroups: syncGroups.filter((g) => g.members.some((m) => m.agentId === agentId)),
+      ...(options.deliberative !== undefined
+        ? { deliberative: { address: options.deliberative, watch } }
+        : {}),
+    });
+  }
+  return setups;
+}
+
+/** Expected duration rounded up: the planning length of a method. */
+export const plannedLength = (duration: readonly { value: number; probability: number }[]) =>
+  Math.ceil(expectedValue(duration) - 1e-9);
