@@ -1,5 +1,6 @@
 export type { Disruption as LocalDisruption } from "./camps/index.js";
 export * from "./camps/index.js";
+export * from "./ctaems/index.js";
 export * from "./import/index.js";
 export * from "./model/distribution.js";
 export * from "./model/jobshop.js";

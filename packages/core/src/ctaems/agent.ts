@@ -86,7 +86,7 @@ interface Profile {
 }
 
 /** Change below which a profile is not worth a message. */
-const REPORT_EPSILON = 0.01;
+const REPORT_EPSILON = 0.05;
 
 /**
  * One scheduler agent of CSC (§3): a state manager keeping profiles of its subjective view and
@@ -479,16 +479,30 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     };
   }
 
+  /**
+   * Whether a profile moved enough to be worth a message: the scheduled probability by more than
+   * REPORT_EPSILON, the potential one by a fifth (only "can it still help?" hangs on it), a value
+   * by 5%, or anything crossing zero or changing state.
+   */
   private static moved(a: ChildReport, b: ChildReport): boolean {
+    const zero = (x: number, y: number) => x > 0 !== y > 0;
     return (
+      zero(a.p, b.p) ||
+      zero(a.pp, b.pp) ||
       Math.abs(a.p - b.p) > REPORT_EPSILON ||
-      Math.abs(a.pp - b.pp) > REPORT_EPSILON ||
-      Math.abs(a.v - b.v) > REPORT_EPSILON * Math.max(1, a.v) ||
-      Math.abs(a.pv - b.pv) > REPORT_EPSILON * Math.max(1, a.pv) ||
+      Math.abs(a.pp - b.pp) > 0.2 * Math.max(a.pp, b.pp) ||
+      Math.abs(a.v - b.v) > 0.05 * Math.max(a.v, b.v) ||
+      Math.abs(a.pv - b.pv) > 0.05 * Math.max(a.pv, b.pv) ||
       a.s !== b.s ||
       a.acc !== b.acc ||
       a.final !== b.final
     );
+  }
+
+  /** Whether this agent relays a task's children to the other owners. */
+  private isSteward(taskId: string): boolean {
+    const others = this.setup.sharers[taskId] ?? [];
+    return others.length > 0 && others.every((o) => o > this.id);
   }
 
   /** State manager: tell the sharers of each task about the children this agent sees moved. */
@@ -497,11 +511,19 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       if (sharers.length === 0) continue;
       const node = this.nodes.get(taskId);
       if (node?.kind !== "task") continue;
+      // Under a sum with no parent, a child's value to the root does not depend on its
+      // siblings, and nobody above needs the sum: nothing to tell.
+      if (node.qaf === "sum" && this.parent.get(taskId) === undefined) continue;
       const now: ChildReport[] = [];
-      for (const c of node.children) {
-        const p = this.profiles.get(c);
-        if (this.core.has(c) && p) now.push(this.reportOf(c, p));
-      }
+      if (sharers.length > 1 || this.isSteward(taskId))
+        for (const [c, p] of this.childProfiles(taskId, this.profiles))
+          now.push(this.reportOf(c, p));
+      else
+        for (const c of node.children) {
+          const p = this.profiles.get(c);
+          if (this.core.has(c) && p) now.push(this.reportOf(c, p));
+        }
+      now.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const before = this.lastSent.get(taskId);
       const changed =
         !before ||
@@ -614,15 +636,20 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   }
 
   /** Downgrader (CSC §3.2.3): methods that can no longer help the root drop to low priority. */
-  private downgrade(): void {
+  private downgrade(): boolean {
+    let any = false;
     for (const [id, e] of this.schedule) {
       if (e.priority <= PRIORITY.low || this.status.get(id)?.state !== "idle") continue;
       const a = this.activity(id);
       if (!a) continue;
       const pot = this.profiles.get(id)?.pot ?? NOTHING;
       const best = { p: pot.p > 0 ? 1 : 0, v: qualityProfile(a.quality).v };
-      if (pot.p <= 0 || this.gain(id, best, true) <= 1e-9) e.priority = PRIORITY.low;
+      if (pot.p <= 0 || this.gain(id, best, true) <= 1e-9) {
+        e.priority = PRIORITY.low;
+        any = true;
+      }
     }
+    return any;
   }
 
   /** Whether a synchronized method may start now; records and announces readiness. */
@@ -750,10 +777,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (this.setup.mode === "initial") return this.stepInitial();
 
     this.recompute();
-    if (this.setup.mode === "csc") {
-      this.downgrade();
-      this.recompute();
-    }
+    if (this.setup.mode === "csc" && this.downgrade()) this.recompute();
 
     let abort: string | undefined;
     let start: string | undefined;
@@ -803,7 +827,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       }
     }
     if (this.setup.mode === "csc") {
-      this.recompute();
+      if (start !== undefined || abort !== undefined) this.recompute();
       this.enablerNotices(out);
       this.reports(out);
       this.escalations(out);

@@ -154,6 +154,14 @@ export class CtaemsWorld {
 
   /** Quality a run earns by CSC §2, given everything that ended before it. */
   private earned(run: Run): number {
+    if (run.quality <= 0) return 0;
+    if (run.start < effectiveRelease(this.index, run.activityId)) return 0;
+    const deadline = effectiveDeadline(this.index, run.activityId);
+    if (deadline !== undefined && run.end > deadline) return 0;
+    let linked = false;
+    for (let n: string | undefined = run.activityId; n !== undefined; n = this.index.parent.get(n))
+      if ((this.index.linksTo.get(n) ?? []).some((l) => l.kind === "enables")) linked = true;
+    if (!linked) return run.quality;
     const result = evaluateQuality(this.index, [
       ...this.executed,
       {

@@ -35,7 +35,10 @@ export interface AgentSetup {
   readonly mode: AgentMode;
   readonly view: SubjectiveView;
   readonly initial: readonly InitialEntry[];
-  /** For each task of the agent's ancestry: the other agents whose ancestry contains it too. */
+  /**
+   * For each task of the agent's ancestry, whom to tell about its children: the task's steward
+   * (its least owner) tells every other owner everything it knows; the others tell the steward.
+   */
   readonly sharers: Readonly<Record<string, readonly string[]>>;
   /** Enables sources this agent announces (it is their steward), with the agents to tell. */
   readonly notify: Readonly<Record<string, readonly string[]>>;
@@ -164,7 +167,12 @@ export function buildSetups(
     for (const node of view.nodes) {
       if (node.kind !== "task" || !owners.get(node.id)?.has(agentId)) continue;
       const set = owners.get(node.id);
-      sharers[node.id] = [...(set ?? [])].filter((a) => a !== agentId).sort();
+      const all = [...(set ?? [])].sort();
+      // A star around the task's steward (its least owner): the others tell the steward, the
+      // steward tells everyone the children it knows. 2(n-1) messages a round, not n(n-1).
+      const steward = all[0];
+      sharers[node.id] =
+        steward === agentId ? all.filter((a) => a !== agentId) : steward ? [steward] : [];
       // The least owner of a task watches it for the deliberative scheduler.
       if (options.deliberative !== undefined && [...(set ?? [])].sort()[0] === agentId)
         watch[node.id] = deliberativeThreshold(index, node.id);
