@@ -85,6 +85,12 @@ interface Profile {
   final?: boolean;
 }
 
+/** Ticks at the start of a run during which nothing is escalated (profiles still settling). */
+const ESCALATION_SETTLE_TICKS = 4;
+
+/** Ticks at the start of a run before the opportunistic scheduler acts. */
+const OPPORTUNISTIC_SETTLE_TICKS = 2;
+
 /** Change below which a profile is not worth a message. */
 const REPORT_EPSILON = 0.05;
 
@@ -370,7 +376,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private rootValue(
     id: string,
     tp: TwoPoint,
-    potential: boolean,
+    potential: boolean | "downgrade",
     exclude?: ReadonlySet<string>,
   ): number {
     let child = id;
@@ -383,7 +389,12 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       for (const [cid, k] of kids) {
         if (cid === child) continue;
         if (n === this.parent.get(id) && exclude?.has(cid)) continue;
-        list.push(potential ? k.pot : k.cur);
+        // Downgrader: can the node still succeed with this method's help? Siblings under a
+        // min count with what they could still achieve; siblings under a max or sum count only
+        // once they have achieved it (a planned sibling may yet fail).
+        if (potential === "downgrade")
+          list.push(node.qaf === "min" ? k.pot : k.final ? k.cur : NOTHING);
+        else list.push(potential ? k.pot : k.cur);
       }
       value = combine(node.qaf, list);
       child = n;
@@ -392,7 +403,12 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   }
 
   /** Marginal value to the root of a method succeeding with profile `tp` (its importance). */
-  private gain(id: string, tp: TwoPoint, potential = false, exclude?: ReadonlySet<string>): number {
+  private gain(
+    id: string,
+    tp: TwoPoint,
+    potential: boolean | "downgrade" = false,
+    exclude?: ReadonlySet<string>,
+  ): number {
     if (this.setup.mode === "bos") return this.localGain(id, tp);
     return (
       this.rootValue(id, tp, potential, exclude) - this.rootValue(id, NOTHING, potential, exclude)
@@ -444,8 +460,16 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       case "install": {
         const a = this.activity(body.activity);
         const st = this.status.get(body.activity);
+        // Feasibility on the agent's side: the window is still open, and the method fits before
+        // the next thing this agent has committed to.
+        const next = this.nextCommitment(body.activity);
+        const fits =
+          a !== undefined &&
+          (next === undefined ||
+            Math.max(this.tick, body.earliest) + valueRange(a.duration).max <= next.earliest);
         const ok =
           a !== undefined &&
+          fits &&
           st?.state === "idle" &&
           body.latest >= this.tick &&
           !this.enablerFailed(body.activity);
@@ -599,20 +623,47 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   }
 
   /**
+   * The last tick by which the resource must be free again so that no scheduled method is
+   * harmed: each must still be able to start in time to end by its deadline at its longest
+   * duration, in order, and a synchronized one must start when planned.
+   */
+  private freeBy(): Ticks {
+    const pending = [...this.schedule]
+      .filter(([id, e]) => e.priority > PRIORITY.low && this.status.get(id)?.state === "idle")
+      .sort(([, a], [, b]) => a.earliest - b.earliest);
+    // Walk backwards: the latest start of each, given the ones after it.
+    let bound = Number.POSITIVE_INFINITY;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const item = pending[i];
+      if (!item) continue;
+      const [id, e] = item;
+      const a = this.activity(id);
+      if (!a) continue;
+      const longest = valueRange(a.duration).max;
+      const latest = this.syncOf.has(id)
+        ? e.earliest
+        : Math.max(e.earliest, Math.min(this.deadline(id), bound) - longest);
+      bound = latest;
+    }
+    return bound;
+  }
+
+  /**
    * Opportunistic scheduler (CSC §3.2.1): in an idle gap, the unscheduled method with the highest
    * criticality (importance times probability of success if started now) that harms nothing
    * scheduled: it must end before the next scheduled method's last start, and must not break a
    * synchronized start.
    */
   private bestOpportunity(): { id: string; gain: number } | undefined {
-    const next = this.nextCommitment();
+    // Until profiles have travelled the tree, an agent knows too little to improvise.
+    if (this.setup.mode === "csc" && this.tick < OPPORTUNISTIC_SETTLE_TICKS) return undefined;
+    const freeBy = this.freeBy();
     let best: { id: string; gain: number } | undefined;
     for (const id of this.own) {
       if (this.schedule.has(id) || this.syncOf.has(id) || !this.canStartNow(id)) continue;
       const a = this.activity(id);
       if (!a) continue;
-      if (next && this.tick + valueRange(a.duration).max > Math.max(next.earliest, this.tick))
-        continue;
+      if (this.tick + valueRange(a.duration).max > freeBy) continue;
       const tp = this.startProfile(id);
       if (tp.p <= 0) continue;
       const g = this.gain(id, tp);
@@ -629,8 +680,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     const start = this.status.get(id)?.start ?? this.tick;
     const behind = new Set<string>();
     for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
-      if (cid === id || k.final || k.s === undefined) continue;
-      if (k.s > start || (k.s === start && cid > id)) behind.add(cid);
+      if (cid === id || k.final) continue;
+      // A sibling not yet started, or started after this one, gives way to it.
+      if (k.s === undefined || k.s > start || (k.s === start && cid > id)) behind.add(cid);
     }
     return this.gain(id, prof.cur, false, behind);
   }
@@ -644,7 +696,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       if (!a) continue;
       const pot = this.profiles.get(id)?.pot ?? NOTHING;
       const best = { p: pot.p > 0 ? 1 : 0, v: qualityProfile(a.quality).v };
-      if (pot.p <= 0 || this.gain(id, best, true) <= 1e-9) {
+      if (pot.p <= 0 || this.gain(id, best, "downgrade") <= 1e-9) {
         e.priority = PRIORITY.low;
         any = true;
       }
@@ -699,7 +751,32 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       ([a, x], [b, y]) => y.priority - x.priority || x.earliest - y.earliest || (a < b ? -1 : 1),
     );
     for (const [id] of ready) if (this.syncReady(id, out)) return id;
+    // Announce readiness a tick ahead for a synchronized start due next tick, so that every
+    // member has heard every other by then and they start on the planned tick.
+    if (this.setup.mode === "csc")
+      for (const [id, e] of this.schedule) {
+        const group = this.syncOf.get(id);
+        if (group === undefined || this.myReady.has(group) || e.priority <= PRIORITY.low) continue;
+        if (e.earliest !== this.tick + 1 || this.status.get(id)?.state !== "idle") continue;
+        if (this.nextCommitment()?.earliest !== e.earliest) continue;
+        this.myReady.set(group, this.tick);
+        const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+        for (const to of new Set(members.map((m) => m.agentId)))
+          if (to !== this.id) out.push({ to, body: { type: "ready", group, at: this.tick } });
+      }
     return undefined;
+  }
+
+  /** A downgraded method still worth running when nothing else is (CSC: it may yet add quality). */
+  private downgradedStart(): string | undefined {
+    let best: { id: string; gain: number } | undefined;
+    for (const [id, e] of this.schedule) {
+      if (e.priority > PRIORITY.low || this.syncOf.has(id) || !this.canStartNow(id)) continue;
+      if (e.earliest > this.tick) continue;
+      const g = this.gain(id, this.startProfile(id));
+      if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
+    }
+    return best?.id;
   }
 
   /** A deliberative install that must start now or never, and can. */
@@ -722,6 +799,8 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (!d) return;
     for (const [taskId, threshold] of Object.entries(d.watch)) {
       const prof = this.profiles.get(taskId);
+      // Profiles need a few ticks to travel up and down the tree before they mean anything.
+      if (this.tick < ESCALATION_SETTLE_TICKS) continue;
       if (!prof || prof.final || prof.acc !== undefined) continue;
       if (prof.cur.p >= threshold || prof.pot.p <= prof.cur.p + 0.05) continue;
       const last = this.escalatedAt.get(taskId);
@@ -819,7 +898,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
             priority: PRIORITY.medium,
             origin: "opportunistic",
           });
-        }
+        } else if (this.setup.mode === "csc") start = this.downgradedStart();
       }
       if (start !== undefined) {
         this.running = start;

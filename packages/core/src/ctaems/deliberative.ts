@@ -161,8 +161,10 @@ export class DeliberativeScheduler implements CtaemsAgent {
       candidates.push({ id: childId, tp: { p, v: qp.v }, busy, owner, window: [earliest, latest] });
     }
     const frontier = paretoOptions(node.qaf, current, candidates);
+    const now = combine(node.qaf, current).p;
     const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
-    if (!choice) return;
+    // Nothing to install unless it makes the node clearly more likely to succeed.
+    if (!choice || choice.p < now + 0.05) return;
     const lock = this.nextLock++;
     const waiting = new Set<string>();
     for (const id of choice.methods) {

@@ -359,15 +359,16 @@ describe("agents (CSC §3)", () => {
     const index = build([
       task("root", "sum", ["big", "gap"]),
       task("gap", "max", ["small", "long", "best"]),
-      act("big", "a", 3, 10),
+      act("big", "a", 3, 10, { deadlineTicks: 8 }),
       act("small", "a", 2, 2),
       act("long", "a", 9, 50),
       act("best", "a", 3, 6),
     ]);
     const r = run(index, plan([["a", "big", 5]]), "consort");
     const order = r.executed.map((e) => [e.activityId, e.startTicks]);
-    // "long" would delay "big"; "best" fits the gap and is worth more than "small".
-    expect(order[0]).toEqual(["best", 0]);
+    // "long" would push "big" past its deadline; "best" fits the gap and is worth more than
+    // "small". It starts once profiles have had two ticks to settle.
+    expect(order[0]).toEqual(["best", 2]);
     expect(order).toContainEqual(["big", 5]);
   });
 
