@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agentCommand } from "./commands/agent.js";
+import { benchCtaemsCommand } from "./commands/bench-ctaems.js";
 import { benchFleetCommand } from "./commands/bench-fleet.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { brokerCommand } from "./commands/broker.js";
@@ -19,6 +20,14 @@ const positiveNumber =
       );
     return n;
   };
+const nonNegative = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError(
+      `${name} must be a number of seconds, 0 or more, not "${value}"`,
+    );
+  return n;
+};
 const integer = (name: string, min: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min)
@@ -274,6 +283,43 @@ function program(result: { code: number }): Command {
         json: boolean;
       }) => {
         result.code = await benchFleetCommand(options, process.stdout, process.stderr);
+      },
+    );
+  bench
+    .command("ctaems")
+    .description(
+      "C-TAEMS execution under uncertainty (CSC): initial schedule, BOS, Consort and POS with 95% intervals, on the backup problem or the random set.",
+    )
+    .addOption(
+      new Option("--suite <name>", "scenario suite")
+        .choices(["backup", "random"])
+        .default("backup"),
+    )
+    .option("--trials <n>", "trials per scenario", integer("--trials", 1), 20)
+    .option("--seed <n>", "suite and trial seed", integer("--seed", 0), 1)
+    .option(
+      "--pos-limit <seconds>",
+      "POS time limit per trial; 0 skips POS",
+      nonNegative("--pos-limit"),
+      60,
+    )
+    .option("--distributed", "agents as separate processes over the broker", false)
+    .option(
+      "--out <file>",
+      "results file whose C-TAEMS section is rewritten (e.g. bench/RESULTS.md)",
+    )
+    .option("--json", "print exactly one JSON object on stdout", false)
+    .action(
+      async (options: {
+        suite: "backup" | "random";
+        trials: number;
+        seed: number;
+        posLimit: number;
+        distributed: boolean;
+        out?: string;
+        json: boolean;
+      }) => {
+        result.code = await benchCtaemsCommand(options, process.stdout, process.stderr);
       },
     );
   return root;

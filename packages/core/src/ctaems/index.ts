@@ -4,5 +4,6 @@ export * from "./engine.js";
 export * from "./experiment.js";
 export * from "./generators/index.js";
 export * from "./messages.js";
+export * from "./pos/index.js";
 export * from "./profiles.js";
 export * from "./setup.js";
