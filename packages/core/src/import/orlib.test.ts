@@ -5,7 +5,7 @@ import { indexModel } from "../model/model-index.js";
 import { formatInputError, type InputError } from "./input-error.js";
 import { parseOrLibrary } from "./orlib.js";
 
-/** /work/shared is a sibling of the repository: src/import -> core -> packages -> main -> work. */
+/** The repository's public benchmark files: src/import -> core -> packages -> the root's data/. */
 const shared = new URL("../../../../data/jobshop/", import.meta.url);
 const readShared = (file: string) => readFileSync(new URL(file, shared), "utf8");
 
