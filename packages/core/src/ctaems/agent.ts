@@ -402,26 +402,20 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     return expected(value);
   }
 
-  /** Marginal value to the root of a method succeeding with profile `tp` (its importance). */
+  /**
+   * Marginal value to the root of a method succeeding with profile `tp` (its importance). The
+   * benchmark (no messages) evaluates the same path over its own part of the tree only, so it
+   * does not repeat its own success under a max and sees no importance beyond its view.
+   */
   private gain(
     id: string,
     tp: TwoPoint,
     potential: boolean | "downgrade" = false,
     exclude?: ReadonlySet<string>,
   ): number {
-    if (this.setup.mode === "bos") return this.localGain(id, tp);
     return (
       this.rootValue(id, tp, potential, exclude) - this.rootValue(id, NOTHING, potential, exclude)
     );
-  }
-
-  /**
-   * The benchmark's local value of a method: the gain over the agent's own part of the tree only
-   * (it knows nothing of other agents' methods), so it does not repeat its own success under a
-   * max, and sees no importance beyond its view.
-   */
-  private localGain(id: string, tp: TwoPoint): number {
-    return this.rootValue(id, tp, false) - this.rootValue(id, NOTHING, false);
   }
 
   // ---- messages ---------------------------------------------------------------------------

@@ -1,4 +1,3 @@
-import { expectedValue } from "../model/distribution.js";
 import { descendantActivities, type ModelIndex } from "../model/model-index.js";
 import { type SubjectiveView, subjectiveView } from "../model/subjective-view.js";
 import type { Ticks } from "../model/types.js";
@@ -194,7 +193,3 @@ export function buildSetups(
   }
   return setups;
 }
-
-/** Expected duration rounded up: the planning length of a method. */
-export const plannedLength = (duration: readonly { value: number; probability: number }[]) =>
-  Math.ceil(expectedValue(duration) - 1e-9);
