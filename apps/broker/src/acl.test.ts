@@ -28,6 +28,15 @@ describe("publish rights", () => {
     expect(publishAllowed(m1, topics.orders(S))).toBe(false);
   });
 
+  it("lets an agent send peer messages under its own prefix only", () => {
+    expect(publishAllowed(m1, topics.peer(S, "m1", "m2"))).toBe(true);
+    expect(publishAllowed(m1, topics.peer(S, "m1", "coordinator"))).toBe(true);
+    // speaking for another agent is refused, whoever the addressee
+    expect(publishAllowed(m1, topics.peer(S, "m2", "m1"))).toBe(false);
+    expect(publishAllowed(m1, topics.peer(S, "m2", "m3"))).toBe(false);
+    expect(publishAllowed(coordinator, topics.peer(S, "m1", "m2"))).toBe(false);
+  });
+
   it("lets the coordinator publish to any agent's inbox, its state and plans", () => {
     expect(publishAllowed(coordinator, topics.agentIn(S, "m1"))).toBe(true);
     expect(publishAllowed(coordinator, topics.agentIn(S, "m2"))).toBe(true);
@@ -69,6 +78,8 @@ describe("subscribe rights", () => {
       topics.coordinatorState(S),
       topics.plans(S),
       topics.clock(S),
+      topics.filters.peersTo(S, "m1"),
+      topics.peer(S, "m2", "m1"),
     ];
     for (const f of ok) expect(subscribeAllowed(m1, f), f).toBe(true);
     const refused = [
@@ -81,6 +92,10 @@ describe("subscribe rights", () => {
       `consort/v1/${S}/#`,
       `consort/v1/${S}/agent/+/#`,
       `consort/v1/${S}/agent/+/profile/#`,
+      // another agent's peer messages, or everybody's
+      topics.filters.peersTo(S, "m2"),
+      topics.peer(S, "m2", "m3"),
+      `consort/v1/${S}/agent/+/peer/+`,
       topics.agentIn("other", "m1"),
       "$SYS/#",
     ];

@@ -5,8 +5,9 @@
  *
  * | role        | may publish                                      | may subscribe                                                  |
  * |-------------|--------------------------------------------------|----------------------------------------------------------------|
- * | agent A     | agent/A/state, agent/A/out, agent/A/profile/{n}  | agent/A/in, agent/+/profile/+ (any narrower), agent/+/state,  |
- * |             |                                                  | coordinator/state, coordinator/plans, coordinator/clock        |
+ * | agent A     | agent/A/state, agent/A/out, agent/A/profile/{n}, | agent/A/in, agent/+/peer/A, agent/+/profile/+ (any narrower),  |
+ * |             | agent/A/peer/{to}                                | agent/+/state, coordinator/state, coordinator/plans,           |
+ * |             |                                                  | coordinator/clock                                              |
  * | coordinator | agent/+/in, coordinator/state, coordinator/plans,| everything under consort/v1/{site}/                            |
  * |             | coordinator/clock                                |                                                                |
  * | operator    | coordinator/orders                               | coordinator/plans, coordinator/state, agent/+/state            |
@@ -44,6 +45,8 @@ const PUBLISHERS: { readonly [K in TopicKind]: (t: ParsedTopic, who: Identity) =
   "agent-state": ownAgentTopic,
   "agent-out": ownAgentTopic,
   profile: ownAgentTopic,
+  // Point-to-point coordination: published under the sender's own prefix, read by the addressee.
+  peer: ownAgentTopic,
   // The coordinator commands agents, announces its lease and plans, and masters simulated time.
   "agent-in": isCoordinator,
   "coordinator-state": isCoordinator,
@@ -67,6 +70,8 @@ export function subscribeFilters(who: Identity): readonly string[] {
     case "agent":
       return [
         topics.agentIn(site, who.username),
+        // Messages addressed to this agent by its neighbours.
+        topics.filters.peersTo(site, who.username),
         // Neighbour profiles: the broker grants all; partial observability is the agent's job.
         topics.filters.allProfiles(site),
         topics.filters.allAgentStates(site),

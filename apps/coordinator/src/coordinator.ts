@@ -315,7 +315,10 @@ export class Coordinator {
       case "order":
       case "plan":
       case "clock":
-        return; // the topic catalogue keeps these off agents' report topics
+      case "csc-tick":
+      case "csc-peer":
+      case "csc-step":
+        return; // the topic catalogue keeps these off agents' report topics; C-TAEMS runs have their own clock master
       default:
         assertNever(message);
     }

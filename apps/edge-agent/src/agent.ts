@@ -235,6 +235,10 @@ export class SchedulerAgent {
       case "clock":
       case "idle":
         return; // not commands to an agent; the topic catalogue keeps them off the inbox
+      case "csc-tick":
+      case "csc-peer":
+      case "csc-step":
+        return; // C-TAEMS runs: their agents are `consort csc-agent` processes, not this one
       default:
         assertNever(message);
     }

@@ -26,6 +26,12 @@ const CHANNELS: Readonly<
       "Selective broadcast of a node's profile, read only by the node's link neighbours.",
     params: ["site", "agentId", "nodeId"],
   },
+  peer: {
+    address: "consort/v1/{site}/agent/{agentId}/peer/{toId}",
+    description:
+      "Point-to-point coordination from one agent to one neighbour or to the coordinator (C-TAEMS runs: profiles to link neighbours, enabler notices, synchronized starts, escalations).",
+    params: ["site", "agentId", "toId"],
+  },
   "coordinator-state": {
     address: "consort/v1/{site}/coordinator/state",
     description: "Coordinator liveness (retained).",

@@ -93,6 +93,43 @@ describe("parseMessage", () => {
       codeOf(() => parseMessage(encodeMessage(inform), topics.agentOut("plant", "mill"))),
     ).toBe("spoofed-sender");
   });
+  it("checks C-TAEMS peer messages: their body, and that the sender owns the peer topic", () => {
+    const peer: AnyMessage = {
+      v: 1,
+      id: "lathe:4",
+      type: "csc-peer",
+      from: "lathe",
+      seq: 4,
+      at: 0,
+      body: {
+        trial: 0,
+        tick: 3,
+        seq: 1,
+        body: {
+          type: "report",
+          node: "problem-00/w0",
+          children: [{ id: "problem-00/w0/any", p: 0.5, v: 1, pp: 0.9, pv: 1, busy: 8 }],
+        },
+      },
+    };
+    expect(parseMessage(encodeMessage(peer), topics.peer("plant", "lathe", "mill")).type).toBe(
+      "csc-peer",
+    );
+    expect(
+      codeOf(() => parseMessage(encodeMessage(peer), topics.peer("plant", "mill", "lathe"))),
+    ).toBe("spoofed-sender");
+    const badProbability = {
+      ...peer,
+      body: { ...peer.body, body: { type: "enabler", node: "a", p: 1.5 } },
+    };
+    expect(
+      codeOf(() => parseMessage(pack(badProbability), topics.peer("plant", "lathe", "mill"))),
+    ).toBe("bad-body");
+    // a peer message is not a report of the agent's own
+    expect(codeOf(() => parseMessage(encodeMessage(peer), topics.agentOut("plant", "lathe")))).toBe(
+      "wrong-topic",
+    );
+  });
   it("random bytes never crash it: every failure is a coded ProtocolError", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {

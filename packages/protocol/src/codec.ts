@@ -144,7 +144,10 @@ export function validateMessage(value: unknown, topic: string): AnyMessage {
   if (!check.Check(envelope.body))
     throw new ProtocolError("bad-body", `${envelope.type} ${firstError(check, envelope.body)}`);
   if (
-    (where.kind === "agent-state" || where.kind === "agent-out" || where.kind === "profile") &&
+    (where.kind === "agent-state" ||
+      where.kind === "agent-out" ||
+      where.kind === "profile" ||
+      where.kind === "peer") &&
     envelope.from !== where.agentId
   ) {
     throw new ProtocolError(

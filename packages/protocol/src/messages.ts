@@ -107,6 +107,102 @@ export const WireSlot = Type.Object(
 
 const Slots = Type.Array(WireSlot, { maxItems: 10_000 });
 
+/** A model node id inside a body (never a topic level, so it may hold "/"). */
+const NodeName = Type.String({ minLength: 1, maxLength: 256 });
+const Quality = Type.Number({ minimum: 0 });
+
+/** One child's profile as a C-TAEMS agent reports it (CSC §3.1.3). */
+export const WireChildReport = Type.Object(
+  {
+    id: NodeName,
+    p: Probability,
+    v: Quality,
+    pp: Probability,
+    pv: Quality,
+    busy: Type.Number({ minimum: 0 }),
+    s: Type.Optional(Ticks),
+    acc: Type.Optional(Ticks),
+    final: Type.Optional(Type.Literal(true)),
+  },
+  { additionalProperties: false },
+);
+const Reports = Type.Array(WireChildReport, { maxItems: 10_000 });
+const Lock = Type.Integer({ minimum: 0 });
+
+/** What C-TAEMS agents and the deliberative scheduler tell each other (core's PeerBody). */
+export const WirePeerBody = Type.Union([
+  Type.Object(
+    { type: Type.Literal("report"), node: NodeName, children: Reports },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal("enabler"),
+      node: NodeName,
+      at: Type.Optional(Ticks),
+      failed: Type.Optional(Type.Literal(true)),
+      p: Type.Optional(Probability),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal("ready"), group: NodeName, at: Ticks },
+    { additionalProperties: false },
+  ),
+  Type.Object({ type: Type.Literal("withdraw"), group: NodeName }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal("escalate"),
+      node: NodeName,
+      p: Probability,
+      threshold: Probability,
+      children: Reports,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal("install"),
+      lock: Lock,
+      activity: NodeName,
+      earliest: Ticks,
+      latest: Ticks,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal("installed"), lock: Lock, ok: Type.Boolean() },
+    { additionalProperties: false },
+  ),
+]);
+
+/** What the simulated world tells a C-TAEMS agent at a tick (core's AgentEvent). */
+export const WireAgentEvent = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal("completed"),
+      activityId: NodeName,
+      startTicks: Ticks,
+      endTicks: Ticks,
+      quality: Quality,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal("changed"),
+      nodeId: NodeName,
+      releaseTicks: Type.Optional(Ticks),
+      deadlineTicks: Type.Optional(Ticks),
+      duration: Type.Optional(WireDistribution),
+      quality: Type.Optional(WireDistribution),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+const Trial = Type.Integer({ minimum: 0, description: "trial number within a benchmark run" });
+
 export const bodies = {
   /** Retained on agent/{id}/state: who the agent is and whether it is online. */
   descriptor: Type.Object(
@@ -270,6 +366,64 @@ export const bodies = {
     },
     { additionalProperties: false },
   ),
+  /**
+   * C-TAEMS runs (CSC): one coordination message between agents, or between an agent and the
+   * coordinator's deliberative scheduler. `seq` is the sender's count within the trial; the
+   * receiver handles a tick's messages in (sender, seq) order whatever order they arrived in.
+   */
+  "csc-peer": Type.Object(
+    {
+      trial: Trial,
+      tick: Ticks,
+      seq: Type.Integer({ minimum: 1 }),
+      body: WirePeerBody,
+    },
+    { additionalProperties: false },
+  ),
+  /**
+   * C-TAEMS lock-step runs: the clock master opens tick `tick` for one agent, with what the
+   * world did to it and how many `csc-peer` messages were sent to it at the tick before (it
+   * steps once all of them are in).
+   */
+  "csc-tick": Type.Object(
+    {
+      trial: Trial,
+      strategy: Type.Union([Type.Literal("initial"), Type.Literal("bos"), Type.Literal("consort")]),
+      tick: Ticks,
+      expect: Type.Integer({ minimum: 0 }),
+      events: Type.Array(WireAgentEvent, { maxItems: 10_000 }),
+    },
+    { additionalProperties: false },
+  ),
+  /** C-TAEMS lock-step runs: the agent's decision at `tick` and how many messages it sent whom. */
+  "csc-step": Type.Object(
+    {
+      trial: Trial,
+      tick: Ticks,
+      start: Type.Optional(NodeName),
+      abort: Type.Optional(NodeName),
+      sent: Type.Array(
+        Type.Object(
+          { to: Id, count: Type.Integer({ minimum: 1 }) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100_000 },
+      ),
+      /** Of those, how many of each body type, and their encoded bytes in all. */
+      types: Type.Array(
+        Type.Object(
+          {
+            type: Type.String({ minLength: 1, maxLength: 32 }),
+            count: Type.Integer({ minimum: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 64 },
+      ),
+      bytes: Type.Integer({ minimum: 0 }),
+    },
+    { additionalProperties: false },
+  ),
   /** Coordinator -> operators: a summary of the installed plan. */
   plan: Type.Object(
     {
@@ -291,9 +445,20 @@ export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>>
   "agent-state": ["descriptor"],
   // `inform` on an agent's inbox: the planner forwards a remote enabler's completion (CSC §3.1.4
   // distributed window-sliding: a method waits for its enabling conditions, remote ones included).
-  "agent-in": ["assign", "constrain", "install", "accept", "reject", "cfp", "inform"],
-  "agent-out": ["propose", "inform", "failure", "accept", "reject", "idle"],
+  "agent-in": [
+    "assign",
+    "constrain",
+    "install",
+    "accept",
+    "reject",
+    "cfp",
+    "inform",
+    "csc-tick",
+    "csc-peer",
+  ],
+  "agent-out": ["propose", "inform", "failure", "accept", "reject", "idle", "csc-step"],
   profile: ["profile"],
+  peer: ["csc-peer"],
   "coordinator-state": ["coordinator-state"],
   orders: ["order"],
   plans: ["plan"],

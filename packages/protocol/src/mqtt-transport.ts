@@ -99,6 +99,12 @@ export class MqttTransport {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
+    // Small messages, one after the other: without TCP_NODELAY, Nagle's algorithm holds each
+    // until the previous one is acknowledged, and delayed ACKs make that tens of milliseconds.
+    client.on("connect", () => {
+      const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+      stream?.setNoDelay?.(true);
+    });
     // Listen before CONNACK: a persistent session's queue can arrive in the same read as it.
     const transport = new MqttTransport(client, options);
     await new Promise<void>((resolve, reject) => {

@@ -25,6 +25,13 @@ describe("topics", () => {
       agentId: "lathe",
       nodeId: "j1.o2",
     });
+    expect(parseTopic(topics.peer("s1", "lathe", "mill"))).toEqual({
+      kind: "peer",
+      site: "s1",
+      agentId: "lathe",
+      toId: "mill",
+    });
+    expect(parseTopic("consort/v1/s1/agent/lathe/peer/a+b")).toBeUndefined();
     expect(parseTopic(topics.coordinatorState("s1"))).toEqual({
       kind: "coordinator-state",
       site: "s1",

@@ -7,6 +7,9 @@
  *   consort/v1/{site}/agent/{agentId}/out              that agent's reports (QoS 1)
  *   consort/v1/{site}/agent/{agentId}/profile/{nodeId} selective broadcasts of a node's profile,
  *                                                      read only by the node's link neighbours
+ *   consort/v1/{site}/agent/{agentId}/peer/{toId}      point-to-point coordination messages from
+ *                                                      one agent to one neighbour (or to the
+ *                                                      coordinator, toId "coordinator")
  *   consort/v1/{site}/coordinator/state                coordinator lease and liveness (retained)
  *   consort/v1/{site}/coordinator/orders               orders in (from operators and ERP bridges)
  *   consort/v1/{site}/coordinator/plans                plan summaries out
@@ -45,6 +48,8 @@ export const topics = {
     `${prefix(site)}/agent/${checkId("agent", agentId)}/out`,
   profile: (site: string, agentId: string, nodeId: string) =>
     `${prefix(site)}/agent/${checkId("agent", agentId)}/profile/${checkId("node", nodeId)}`,
+  peer: (site: string, fromId: string, toId: string) =>
+    `${prefix(site)}/agent/${checkId("agent", fromId)}/peer/${checkId("agent", toId)}`,
   coordinatorState: (site: string) => `${prefix(site)}/coordinator/state`,
   orders: (site: string) => `${prefix(site)}/coordinator/orders`,
   plans: (site: string) => `${prefix(site)}/coordinator/plans`,
@@ -57,6 +62,9 @@ export const topics = {
     nodeProfile: (site: string, nodeId: string) =>
       `${prefix(site)}/agent/+/profile/${checkId("node", nodeId)}`,
     allProfiles: (site: string) => `${prefix(site)}/agent/+/profile/+`,
+    /** Every peer message addressed to `toId`, whoever sends it. */
+    peersTo: (site: string, toId: string) =>
+      `${prefix(site)}/agent/+/peer/${checkId("agent", toId)}`,
   },
 } as const;
 
@@ -65,6 +73,7 @@ export type TopicKind =
   | "agent-in"
   | "agent-out"
   | "profile"
+  | "peer"
   | "coordinator-state"
   | "orders"
   | "plans"
@@ -81,6 +90,13 @@ export type ParsedTopic =
       readonly site: string;
       readonly agentId: string;
       readonly nodeId: string;
+    }
+  | {
+      readonly kind: "peer";
+      readonly site: string;
+      /** The sender. */
+      readonly agentId: string;
+      readonly toId: string;
     }
   | { readonly kind: "coordinator-state" | "orders" | "plans" | "clock"; readonly site: string };
 
@@ -99,6 +115,7 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
       if (b === "out") return { kind: "agent-out", site, agentId: a };
     } else if (b === "profile" && ID.test(c))
       return { kind: "profile", site, agentId: a, nodeId: c };
+    else if (b === "peer" && ID.test(c)) return { kind: "peer", site, agentId: a, toId: c };
     return undefined;
   }
   if (area === "coordinator" && b === undefined && c === undefined) {
