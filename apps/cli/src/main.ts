@@ -303,7 +303,15 @@ function program(result: { code: number }): Command {
       nonNegative("--pos-limit"),
       60,
     )
-    .option("--distributed", "agents as separate processes over the broker", false)
+    .option(
+      "--distributed",
+      "agents as separate processes over an embedded broker (each run also checked against the in-process run)",
+      false,
+    )
+    .option(
+      "--only <names>",
+      "only these scenarios (comma-separated names, e.g. backup-w1,backup-w5)",
+    )
     .option(
       "--out <file>",
       "results file whose C-TAEMS section is rewritten (e.g. bench/RESULTS.md)",
@@ -316,6 +324,7 @@ function program(result: { code: number }): Command {
         seed: number;
         posLimit: number;
         distributed: boolean;
+        only?: string;
         out?: string;
         json: boolean;
       }) => {

@@ -238,7 +238,7 @@ export class SchedulerAgent {
       case "csc-tick":
       case "csc-peer":
       case "csc-step":
-        return; // C-TAEMS runs: their agents are `consort csc-agent` processes, not this one
+        return; // C-TAEMS runs: their agents are the csc-agent program (apps/cli ctaems), not this one
       default:
         assertNever(message);
     }

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { meanCi, pairedDifference } from "./bench-ctaems.js";
 
@@ -18,5 +20,47 @@ describe("bench ctaems statistics", () => {
     expect(noisy.wins).toBe(2);
     expect(noisy.losses).toBe(2);
     expect(pairedDifference([1, 1], [1, 1]).significant).toBe(false);
+  });
+});
+
+const consort = fileURLToPath(new URL("../../bin/consort.js", import.meta.url));
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [consort, ...args], { encoding: "utf8", timeout: 300_000 });
+
+describe("consort bench ctaems", () => {
+  it("--distributed runs every agent as a process and agrees with the in-process run", () => {
+    const r = cli(
+      "bench",
+      "ctaems",
+      "--suite",
+      "backup",
+      "--only",
+      "backup-w1",
+      "--trials",
+      "2",
+      "--pos-limit",
+      "0",
+      "--distributed",
+      "--json",
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.suite).toBe("backup");
+    expect(report.scenarios).toHaveLength(1);
+    const [row] = report.scenarios;
+    expect(row.name).toBe("backup-w1");
+    // 3 strategies x 2 trials, each identical to its in-process twin
+    expect(report.distributed).toEqual({ identical: 6, runs: 6 });
+    expect(row.distributed.bytesPerAgent).toBeGreaterThan(0);
+    expect(row.consort).toBeGreaterThan(row.initial);
+    expect(row.messages).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("--only that matches nothing stops with one line", () => {
+    const r = cli("bench", "ctaems", "--only", "nothing-like-this", "--pos-limit", "0");
+    expect(r.status).toBe(64);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      'consort: --only: no backup scenario is named "nothing-like-this" (they are named like backup-w1)',
+    ]);
   });
 });

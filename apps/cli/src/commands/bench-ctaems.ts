@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   backupSuite,
   type CtaemsScenario,
@@ -12,7 +15,8 @@ import {
   trialKey,
   trialSeeds,
 } from "@consort/core";
-import { machineLine, writeSection } from "../bench-report.js";
+import { machineLine, median, writeSection } from "../bench-report.js";
+import { CtaemsCluster } from "../ctaems/cluster.js";
 import { createHighsSolver } from "../ctaems/highs-solver.js";
 import { CliError, EXIT } from "../errors.js";
 
@@ -21,6 +25,8 @@ export interface BenchCtaemsFlags {
   readonly trials: number;
   readonly seed: number;
   readonly distributed: boolean;
+  /** Only these scenarios (comma-separated names). */
+  readonly only?: string;
   /** POS time limit per trial, seconds; 0 skips the upper bar. */
   readonly posLimit: number;
   readonly out?: string;
@@ -70,6 +76,18 @@ export interface ScenarioRow {
   readonly messages: number;
   readonly agents: number;
   readonly seconds: number;
+  /** With --distributed: how the process-per-agent runs compare with the in-process ones. */
+  readonly distributed?: {
+    /** Runs (trial x strategy) whose root quality, executed activities and message counts equal the in-process run's. */
+    readonly identical: number;
+    readonly runs: number;
+    /** Median wall time of one Consort trial across the processes, ms. */
+    readonly consortWallMs: number;
+    /** Consort's coordination bytes per agent per trial, as encoded on the wire. */
+    readonly bytesPerAgent: number;
+    /** Clock-master messages (ticks out, answers in) per Consort trial. */
+    readonly controlPerTrial: number;
+  };
 }
 
 async function runScenario(
@@ -91,23 +109,58 @@ async function runScenario(
   let maxGap = 0;
   let messages = 0;
   const agents = new Set(index.activities.map((a) => a.resources[0])).size;
-  for (const seed of trialSeeds(flags.seed, flags.trials)) {
-    // One key per trial: every strategy, and the prescient solver, meet the same outcomes.
-    const key = trialKey(createRng(seed));
-    for (const s of ["initial", "bos", "consort"] as const) {
-      const r = runStrategy(index, scenario.initial, s, key);
-      results[s].push(r.rootQuality);
-      if (s === "consort") messages += r.traffic.messages;
+  const strategies = ["initial", "bos", "consort"] as const;
+  const runDir = flags.distributed ? mkdtempSync(join(tmpdir(), "consort-ctaems-")) : undefined;
+  const cluster = runDir
+    ? await CtaemsCluster.start(index, scenario.initial, { strategies, runDir })
+    : undefined;
+  let identical = 0;
+  let runs = 0;
+  let bytes = 0;
+  let control = 0;
+  const walls: number[] = [];
+  try {
+    for (const [trial, seed] of trialSeeds(flags.seed, flags.trials).entries()) {
+      // One key per trial: every strategy, and the prescient solver, meet the same outcomes.
+      const key = trialKey(createRng(seed));
+      for (const s of strategies) {
+        const r = runStrategy(index, scenario.initial, s, key);
+        let quality = r.rootQuality;
+        let sent = r.traffic.messages;
+        if (cluster) {
+          // The figures are the processes'; the in-process run is there to check them against.
+          const d = await cluster.run(s, trial, key);
+          runs++;
+          if (
+            d.rootQuality === r.rootQuality &&
+            d.traffic.messages === r.traffic.messages &&
+            JSON.stringify(d.executed) === JSON.stringify(r.executed)
+          )
+            identical++;
+          quality = d.rootQuality;
+          sent = d.traffic.messages;
+          if (s === "consort") {
+            bytes += d.bytes;
+            control += d.control;
+            walls.push(d.wallMs);
+          }
+        }
+        results[s].push(quality);
+        if (s === "consort") messages += sent;
+      }
+      if (solver) {
+        const outcomes = sampleOutcomes(index.model, createRng(seed));
+        const p = await prescientOptimal(index, outcomes, solver, {
+          timeLimitSeconds: flags.posLimit,
+        });
+        pos.push(p.quality);
+        if (p.optimal) optimal++;
+        maxGap = Math.max(maxGap, p.gap);
+      }
     }
-    if (solver) {
-      const outcomes = sampleOutcomes(index.model, createRng(seed));
-      const p = await prescientOptimal(index, outcomes, solver, {
-        timeLimitSeconds: flags.posLimit,
-      });
-      pos.push(p.quality);
-      if (p.optimal) optimal++;
-      maxGap = Math.max(maxGap, p.gap);
-    }
+  } finally {
+    await cluster?.close();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   }
   const consort = meanCi(results.consort);
   const posCi = pos.length > 0 ? meanCi(pos) : undefined;
@@ -123,6 +176,17 @@ async function runScenario(
     messages: messages / flags.trials / Math.max(1, agents),
     agents,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    ...(cluster
+      ? {
+          distributed: {
+            identical,
+            runs,
+            consortWallMs: median(walls),
+            bytesPerAgent: bytes / flags.trials / Math.max(1, agents),
+            controlPerTrial: control / flags.trials,
+          },
+        }
+      : {}),
   };
 }
 
@@ -135,12 +199,15 @@ export async function benchCtaemsCommand(
   out: NodeJS.WriteStream,
   err: NodeJS.WriteStream,
 ): Promise<number> {
-  if (flags.distributed)
+  const suite = flags.suite === "backup" ? backupSuite(flags.seed) : randomSuite(flags.seed);
+  const names = flags.only?.split(",").map((n) => n.trim());
+  const unknown = names?.filter((n) => !suite.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0)
     throw new CliError(
-      "--distributed is not available yet: the C-TAEMS agents run in-process only in this version",
+      `--only: no ${flags.suite} scenario is named ${unknown.map((n) => `"${n}"`).join(", ")} (they are named like ${suite[0]?.name})`,
       EXIT.usage,
     );
-  const scenarios = flags.suite === "backup" ? backupSuite(flags.seed) : randomSuite(flags.seed);
+  const scenarios = names === undefined ? suite : suite.filter((s) => names.includes(s.name));
   const solver = flags.posLimit > 0 ? createHighsSolver() : undefined;
   const rows: ScenarioRow[] = [];
   for (const scenario of scenarios) {
@@ -161,13 +228,16 @@ export async function benchCtaemsCommand(
     (m, r) => Math.min(m, r.consortOverBos.mean / Math.max(1e-9, r.bos.mean)),
     0,
   );
-  const command = `consort bench ctaems --suite ${flags.suite} --trials ${flags.trials} --seed ${flags.seed}`;
+  const command = `consort bench ctaems --suite ${flags.suite} --trials ${flags.trials} --seed ${flags.seed}${flags.posLimit !== 60 ? ` --pos-limit ${flags.posLimit}` : ""}${flags.only !== undefined ? ` --only ${flags.only}` : ""}${flags.distributed ? " --distributed" : ""}`;
+  const dist = rows.flatMap((r) => (r.distributed ? [r.distributed] : []));
+  const identical = dist.reduce((n, d) => n + d.identical, 0);
+  const distRuns = dist.reduce((n, d) => n + d.runs, 0);
   const table = [
-    "| scenario | initial | BOS | Consort | POS | Consort − BOS (paired, 95%) | significant | Consort / POS | messages per agent |",
-    "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    `| scenario | initial | BOS | Consort | POS | Consort − BOS (paired, 95%) | significant | Consort / POS | messages per agent |${flags.distributed ? " KiB per agent | Consort trial wall ms (median) | identical to in-process |" : ""}`,
+    `|---|---:|---:|---:|---:|---:|---|---:|---:|${flags.distributed ? "---:|---:|---:|" : ""}`,
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${f(r.initial)} | ${f(r.bos)} | ${f(r.consort)} | ${f(r.pos)} | ${r.consortOverBos.mean.toFixed(2)} ± ${r.consortOverBos.ci.toFixed(2)} | ${r.consortOverBos.significant ? "yes" : "no"} | ${r.consortOverPos !== undefined ? r.consortOverPos.toFixed(3) : "–"} | ${r.messages.toFixed(0)} |`,
+        `| ${r.name} | ${f(r.initial)} | ${f(r.bos)} | ${f(r.consort)} | ${f(r.pos)} | ${r.consortOverBos.mean.toFixed(2)} ± ${r.consortOverBos.ci.toFixed(2)} | ${r.consortOverBos.significant ? "yes" : "no"} | ${r.consortOverPos !== undefined ? r.consortOverPos.toFixed(3) : "–"} | ${r.messages.toFixed(0)} |${r.distributed ? ` ${(r.distributed.bytesPerAgent / 1024).toFixed(1)} | ${r.distributed.consortWallMs.toFixed(0)} | ${r.distributed.identical} / ${r.distributed.runs} |` : ""}`,
     ),
   ].join("\n");
   const summary = [
@@ -181,13 +251,22 @@ export async function benchCtaemsCommand(
     "",
     `Command: \`${command}\`  `,
     `Machine: ${machineLine()}  `,
-    `In-process, lock-step (a message sent at one tick is read at the next). Every strategy and the prescient solver meet the same sampled outcomes in a trial (common random numbers). Means ± 95% half-widths over ${flags.trials} trials. Consort = CSC agents (profiles to link neighbours, window sliding, opportunistic scheduler, downgrader) with the coordinator's deliberative scheduler; BOS = each agent's best local decision, no messages; POS = time-indexed MIP on the known outcomes (HiGHS).`,
+    flags.distributed
+      ? `Distributed: an embedded aedes broker on loopback, one agent process per agent (${rows[0]?.agents ?? 0} processes for each scenario), agents talking to each other on their own peer topics; the bench process is the clock master of the lock-step run and hosts the deliberative scheduler. Every run was also made in-process on the same trial: ${identical} of ${distRuns} runs (trial × strategy) were identical (root quality, executed activities and their times, message counts).`
+      : "In-process.",
+    "",
+    `Lock-step (a message sent at one tick is read at the next). Every strategy and the prescient solver meet the same sampled outcomes in a trial (common random numbers). Means ± 95% half-widths over ${flags.trials} trials. Consort = CSC agents (profiles to link neighbours, window sliding, opportunistic scheduler, downgrader) with the coordinator's deliberative scheduler; BOS = each agent's best local decision, no messages; POS = time-indexed MIP on the known outcomes (HiGHS).`,
     "",
     summary,
     "",
     table,
   ].join("\n");
-  if (flags.out) await writeSection(flags.out, `ctaems-${flags.suite}`, section);
+  if (flags.out)
+    await writeSection(
+      flags.out,
+      `ctaems-${flags.suite}${flags.distributed ? "-distributed" : ""}`,
+      section,
+    );
   if (flags.json)
     out.write(
       `${JSON.stringify({
@@ -201,6 +280,7 @@ export async function benchCtaemsCommand(
         ties,
         losses: losses.length,
         consortOverPos: meanRatio ?? null,
+        ...(flags.distributed ? { distributed: { identical, runs: distRuns } } : {}),
         scenarios: rows.map((r) => ({
           name: r.name,
           initial: r.initial.mean,
@@ -218,9 +298,11 @@ export async function benchCtaemsCommand(
           consortOverPos: r.consortOverPos ?? null,
           agents: r.agents,
           seconds: r.seconds,
+          ...(r.distributed ? { distributed: r.distributed } : {}),
         })),
       })}\n`,
     );
   else out.write(`${section}\n`);
-  return EXIT.ok;
+  // Processes that disagree with the in-process run are a bug, not noise: say so by the exit code.
+  return identical === distRuns ? EXIT.ok : EXIT.software;
 }

@@ -213,6 +213,7 @@ export class PeerAgentProcess {
     const sent = new Map<string, number>();
     const types = new Map<string, number>();
     const publishes: Promise<number>[] = [];
+    const bytesBefore = this.transport.stats.sent.get("csc-peer")?.bytes ?? 0;
     for (const m of out.messages) {
       const to = m.to === DELIBERATIVE_ADDRESS ? COORDINATOR_PEER : m.to;
       sent.set(to, (sent.get(to) ?? 0) + 1);
@@ -226,19 +227,21 @@ export class PeerAgentProcess {
         }),
       );
     }
-    void Promise.all(publishes).then(
-      (sizes) =>
-        this.publish(topics.agentOut(site, agentId), "csc-step", {
-          trial: tick.trial,
-          tick: tick.tick,
-          ...(out.start !== undefined ? { start: out.start } : {}),
-          ...(out.abort !== undefined ? { abort: out.abort } : {}),
-          sent: [...sent].map(([to, count]) => ({ to, count })),
-          types: [...types].map(([type, count]) => ({ type, count })),
-          bytes: sizes.reduce((a, b) => a + b, 0),
-        }),
-      (error: Error) => this.fail(error),
+    // Encoded and counted as each publish was made; the answer need not wait for the broker's
+    // acknowledgements, since the master counts and every addressee waits for its count.
+    const bytes = (this.transport.stats.sent.get("csc-peer")?.bytes ?? 0) - bytesBefore;
+    publishes.push(
+      this.publish(topics.agentOut(site, agentId), "csc-step", {
+        trial: tick.trial,
+        tick: tick.tick,
+        ...(out.start !== undefined ? { start: out.start } : {}),
+        ...(out.abort !== undefined ? { abort: out.abort } : {}),
+        sent: [...sent].map(([to, count]) => ({ to, count })),
+        types: [...types].map(([type, count]) => ({ type, count })),
+        bytes,
+      }),
     );
+    void Promise.all(publishes).catch((error: Error) => this.fail(error));
   }
 
   private fail(error: Error): void {
