@@ -142,6 +142,7 @@ export const WirePeerBody = Type.Union([
       at: Type.Optional(Ticks),
       failed: Type.Optional(Type.Literal(true)),
       p: Type.Optional(Probability),
+      pp: Type.Optional(Probability),
     },
     { additionalProperties: false },
   ),

@@ -116,7 +116,10 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private readonly schedule = new Map<string, Entry>();
   private readonly remote = new Map<string, Map<string, ChildReport>>();
   private readonly lastSent = new Map<string, ChildReport[]>();
-  private readonly enablerState = new Map<string, { at?: Ticks; failed?: boolean; p?: number }>();
+  private readonly enablerState = new Map<
+    string,
+    { at?: Ticks; failed?: boolean; p?: number; pp?: number }
+  >();
   private readonly announced = new Map<string, string>();
   private readonly readies = new Map<string, Map<string, Ticks | "withdrawn">>();
   private readonly myReady = new Map<string, Ticks>();
@@ -219,7 +222,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (known?.at !== undefined) return { at: known.at, p: 1, pp: 1 };
     if (known?.failed) return { failed: true, p: 0, pp: 0 };
     if (prof && this.core.has(id)) return { p: prof.cur.p, pp: prof.pot.p };
-    if (this.setup.mode === "csc") return { p: known?.p ?? 0.5, pp: known?.p ?? 1 };
+    // A source its steward has not scheduled (p 0) may still be run by someone: its potential
+    // is what says whether the target can still be enabled.
+    if (this.setup.mode === "csc") return { p: known?.p ?? 0.5, pp: known?.pp ?? 1 };
     return { p: 0.5, pp: 1 };
   }
 
@@ -436,6 +441,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
           ...(body.at !== undefined ? { at: body.at } : {}),
           ...(body.failed ? { failed: true } : {}),
           ...(body.p !== undefined ? { p: body.p } : {}),
+          ...(body.pp !== undefined ? { pp: body.pp } : {}),
         });
         return;
       }
@@ -562,12 +568,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     for (const [sourceId, watchers] of Object.entries(this.setup.notify)) {
       const src = this.source(sourceId);
       const prof = this.profiles.get(sourceId);
-      const key =
-        src.at !== undefined
-          ? `at:${src.at}`
-          : src.failed
-            ? "failed"
-            : `p:${Math.round((prof?.cur.p ?? src.p) * 10) / 10}`;
+      const p = Math.round((prof?.cur.p ?? src.p) * 10) / 10;
+      const pp = Math.round((prof?.pot.p ?? src.pp) * 10) / 10;
+      const key = src.at !== undefined ? `at:${src.at}` : src.failed ? "failed" : `p:${p}/${pp}`;
       if (this.announced.get(sourceId) === key) continue;
       this.announced.set(sourceId, key);
       const body: PeerBody =
@@ -575,7 +578,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
           ? { type: "enabler", node: sourceId, at: src.at }
           : src.failed
             ? { type: "enabler", node: sourceId, failed: true }
-            : { type: "enabler", node: sourceId, p: Math.round((prof?.cur.p ?? src.p) * 10) / 10 };
+            : { type: "enabler", node: sourceId, p, pp };
       for (const to of watchers) {
         if (to === this.id) this.handle({ from: this.id, to, seq: 0, body });
         else out.push({ to, body });

@@ -33,6 +33,8 @@ export type PeerBody =
       readonly failed?: true;
       /** Its current probability of accruing in time, while it has not. */
       readonly p?: number;
+      /** Its potential probability (if everything that could still be done for it were). */
+      readonly pp?: number;
     }
   /** Execution controller: ready to start `activity` of synchronized group `group` since `at`. */
   | { readonly type: "ready"; readonly group: string; readonly at: Ticks }
