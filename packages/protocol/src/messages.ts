@@ -175,6 +175,23 @@ export const WirePeerBody = Type.Union([
     { type: Type.Literal("installed"), lock: Lock, ok: Type.Boolean() },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      type: Type.Literal("summary"),
+      escalations: Type.Array(
+        Type.Object(
+          { node: NodeName, p: Probability, threshold: Probability, children: Reports },
+          { additionalProperties: false },
+        ),
+        { maxItems: 10_000 },
+      ),
+      installed: Type.Array(
+        Type.Object({ agent: Id, lock: Lock, ok: Type.Boolean() }, { additionalProperties: false }),
+        { maxItems: 10_000 },
+      ),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 
 /** What the simulated world tells a C-TAEMS agent at a tick (core's AgentEvent). */
@@ -200,6 +217,7 @@ export const WireAgentEvent = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object({ kind: Type.Literal("left"), agentId: Id }, { additionalProperties: false }),
 ]);
 
 const Trial = Type.Integer({ minimum: 0, description: "trial number within a benchmark run" });

@@ -278,7 +278,14 @@ export class CtaemsCluster {
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
       ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index)
       : undefined;
-    const traffic: TrafficCount = { messages: 0, byAgent: new Map(), byType: new Map() };
+    const traffic: TrafficCount = {
+      messages: 0,
+      byAgent: new Map(),
+      byType: new Map(),
+      byRecipient: new Map(),
+      bytes: 0,
+      lost: 0,
+    };
     const add = (map: Map<string, number>, k: string, n: number) =>
       map.set(k, (map.get(k) ?? 0) + n);
     let bytes = 0;
@@ -315,6 +322,7 @@ export class CtaemsCluster {
         const sends: Promise<number>[] = [];
         for (const m of out.messages) {
           add(next, m.to, 1);
+          add(traffic.byRecipient, m.to, 1);
           add(traffic.byAgent, DELIBERATIVE_ADDRESS, 1);
           add(traffic.byType, m.body.type, 1);
           traffic.messages++;
@@ -347,7 +355,9 @@ export class CtaemsCluster {
             messages: [],
           });
         for (const s of r.sent) {
-          add(next, s.to === COORDINATOR_PEER ? DELIBERATIVE_ADDRESS : s.to, s.count);
+          const to = s.to === COORDINATOR_PEER ? DELIBERATIVE_ADDRESS : s.to;
+          add(next, to, s.count);
+          add(traffic.byRecipient, to, s.count);
           add(traffic.byAgent, agentId, s.count);
           traffic.messages += s.count;
         }
@@ -356,6 +366,7 @@ export class CtaemsCluster {
       }
       expected = next;
     }
+    traffic.bytes = bytes;
     const { rootQuality, executed } = world.result();
     return {
       rootQuality,

@@ -10,7 +10,7 @@ import {
   type TwoPoint,
   valueRange,
 } from "./profiles.js";
-import type { AgentSetup } from "./setup.js";
+import { type AgentSetup, type CommsPolicy, DEFAULT_POLICY } from "./setup.js";
 
 /** What the environment tells an agent at a tick. */
 export type AgentEvent =
@@ -30,7 +30,9 @@ export type AgentEvent =
       readonly deadlineTicks?: Ticks;
       readonly duration?: Distribution;
       readonly quality?: Distribution;
-    };
+    }
+  /** An agent left the run (its process died or was stopped: the broker's last will). */
+  | { readonly kind: "left"; readonly agentId: string };
 
 export interface TickInput {
   readonly tick: Ticks;
@@ -91,9 +93,6 @@ const ESCALATION_SETTLE_TICKS = 4;
 /** Ticks at the start of a run before the opportunistic scheduler acts. */
 const OPPORTUNISTIC_SETTLE_TICKS = 2;
 
-/** Change below which a profile is not worth a message. */
-const REPORT_EPSILON = 0.05;
-
 /**
  * One scheduler agent of CSC (§3): a state manager keeping profiles of its subjective view and
  * exchanging them with the agents that share a node; an execution controller with distributed
@@ -129,8 +128,19 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private running: string | undefined;
   private tick: Ticks = 0;
   private readonly syncOf = new Map<string, string>();
+  private readonly policy: CommsPolicy;
+  /** Agents known to have left the run. */
+  private readonly departed = new Set<string>();
+  /** Probability of a node when it was last escalated (silence: escalate again only if worse). */
+  private readonly escalatedP = new Map<string, number>();
+  /** Cell leader: what its members escalated and answered since its last summary. */
+  private readonly batch: {
+    escalations: { node: string; p: number; threshold: number; children: ChildReport[] }[];
+    installed: { agent: string; lock: number; ok: boolean }[];
+  } = { escalations: [], installed: [] };
 
   constructor(setup: AgentSetup) {
+    this.policy = setup.policy ?? DEFAULT_POLICY;
     this.setup = setup;
     this.id = setup.agentId;
     for (const node of setup.view.nodes) this.nodes.set(node.id, node);
@@ -483,6 +493,18 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         this.pendingInstalls.push({ lock: body.lock, ok });
         return;
       }
+      case "escalate":
+        // A member of this agent's cell: it leads, so it summarizes for the coordinator.
+        this.batch.escalations.push({
+          node: body.node,
+          p: body.p,
+          threshold: body.threshold,
+          children: [...body.children],
+        });
+        return;
+      case "installed":
+        this.batch.installed.push({ agent: msg.from, lock: body.lock, ok: body.ok });
+        return;
       default:
         return;
     }
@@ -504,19 +526,20 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   }
 
   /**
-   * Whether a profile moved enough to be worth a message: the scheduled probability by more than
-   * REPORT_EPSILON, the potential one by a fifth (only "can it still help?" hangs on it), a value
-   * by 5%, or anything crossing zero or changing state.
+   * Selective broadcasting: whether a profile moved enough to be worth a message: the scheduled
+   * probability by more than the policy's threshold ε, the potential one by 4ε of itself (only
+   * "can it still help?" hangs on it), a value by ε of itself, or anything crossing zero or
+   * changing state.
    */
-  private static moved(a: ChildReport, b: ChildReport): boolean {
+  private static moved(a: ChildReport, b: ChildReport, eps: number): boolean {
     const zero = (x: number, y: number) => x > 0 !== y > 0;
     return (
       zero(a.p, b.p) ||
       zero(a.pp, b.pp) ||
-      Math.abs(a.p - b.p) > REPORT_EPSILON ||
-      Math.abs(a.pp - b.pp) > 0.2 * Math.max(a.pp, b.pp) ||
-      Math.abs(a.v - b.v) > 0.05 * Math.max(a.v, b.v) ||
-      Math.abs(a.pv - b.pv) > 0.05 * Math.max(a.pv, b.pv) ||
+      Math.abs(a.p - b.p) > eps ||
+      Math.abs(a.pp - b.pp) > 4 * eps * Math.max(a.pp, b.pp) ||
+      Math.abs(a.v - b.v) > eps * Math.max(a.v, b.v) ||
+      Math.abs(a.pv - b.pv) > eps * Math.max(a.pv, b.pv) ||
       a.s !== b.s ||
       a.acc !== b.acc ||
       a.final !== b.final
@@ -550,11 +573,14 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       now.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const before = this.lastSent.get(taskId);
       const changed =
+        this.policy.broadcast === "always" ||
         !before ||
         before.length !== now.length ||
         now.some((r, i) => {
           const b = before[i];
-          return b === undefined || b.id !== r.id || SchedulerAgentCsc.moved(r, b);
+          return (
+            b === undefined || b.id !== r.id || SchedulerAgentCsc.moved(r, b, this.policy.threshold)
+          );
         });
       if (!changed) continue;
       this.lastSent.set(taskId, now);
@@ -571,7 +597,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       const p = Math.round((prof?.cur.p ?? src.p) * 10) / 10;
       const pp = Math.round((prof?.pot.p ?? src.pp) * 10) / 10;
       const key = src.at !== undefined ? `at:${src.at}` : src.failed ? "failed" : `p:${p}/${pp}`;
-      if (this.announced.get(sourceId) === key) continue;
+      if (this.announced.get(sourceId) === key && this.policy.broadcast !== "always") continue;
       this.announced.set(sourceId, key);
       const body: PeerBody =
         src.at !== undefined
@@ -802,10 +828,18 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       if (prof.cur.p >= threshold || prof.pot.p <= prof.cur.p + 0.05) continue;
       const last = this.escalatedAt.get(taskId);
       if (last !== undefined && this.tick - last < 4) continue;
+      // Silence: said once, repeated only if the node got clearly worse since.
+      const before = this.escalatedP.get(taskId);
+      if (
+        this.policy.silence &&
+        before !== undefined &&
+        prof.cur.p > before - this.policy.threshold
+      )
+        continue;
       this.escalatedAt.set(taskId, this.tick);
-      out.push({
-        to: d.address,
-        body: {
+      this.escalatedP.set(taskId, prof.cur.p);
+      this.toCoordinator(
+        {
           type: "escalate",
           node: taskId,
           p: Math.round(prof.cur.p * 1000) / 1000,
@@ -814,8 +848,42 @@ export class SchedulerAgentCsc implements CtaemsAgent {
             this.reportOf(id, k),
           ),
         },
-      });
+        out,
+      );
     }
+  }
+
+  /** The cell's leader: its first member still present. */
+  private cellLeader(): string | undefined {
+    return this.setup.cell?.find((m) => !this.departed.has(m));
+  }
+
+  /**
+   * Sends to the deliberative scheduler, or, in a cell, to the cell's leader (the leader keeps
+   * its own for its summary).
+   */
+  private toCoordinator(body: PeerBody, out: OutgoingMessage[]): void {
+    const d = this.setup.deliberative;
+    if (!d) return;
+    const leader = this.cellLeader();
+    if (leader === undefined) out.push({ to: d.address, body });
+    else if (leader !== this.id) out.push({ to: leader, body });
+    else this.handle({ from: this.id, to: this.id, seq: 0, body });
+  }
+
+  /** A cell leader's summary of the tick for the coordinator. */
+  private summarize(out: OutgoingMessage[]): void {
+    const d = this.setup.deliberative;
+    if (!d || this.cellLeader() !== this.id) return;
+    if (this.batch.escalations.length === 0 && this.batch.installed.length === 0) return;
+    out.push({
+      to: d.address,
+      body: {
+        type: "summary",
+        escalations: this.batch.escalations.splice(0),
+        installed: this.batch.installed.splice(0),
+      },
+    });
   }
 
   step(input: TickInput): TickOutput {
@@ -830,6 +898,8 @@ export class SchedulerAgentCsc implements CtaemsAgent {
           quality: ev.quality,
         });
         if (this.running === ev.activityId) this.running = undefined;
+      } else if (ev.kind === "left") {
+        this.departed.add(ev.agentId);
       } else {
         const node = this.nodes.get(ev.nodeId);
         if (!node) continue;
@@ -844,11 +914,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     }
     if (this.setup.mode === "csc") for (const msg of input.inbox) this.handle(msg);
     for (const ans of this.pendingInstalls.splice(0))
-      if (this.setup.deliberative)
-        out.push({
-          to: this.setup.deliberative.address,
-          body: { type: "installed", lock: ans.lock, ok: ans.ok },
-        });
+      this.toCoordinator({ type: "installed", lock: ans.lock, ok: ans.ok }, out);
 
     if (this.setup.mode === "initial") return this.stepInitial();
 
@@ -907,6 +973,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       this.enablerNotices(out);
       this.reports(out);
       this.escalations(out);
+      this.summarize(out);
     }
     return {
       ...(abort !== undefined ? { abort } : {}),

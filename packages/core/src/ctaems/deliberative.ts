@@ -99,22 +99,31 @@ export class DeliberativeScheduler implements CtaemsAgent {
   step(input: TickInput): TickOutput {
     const t = input.tick;
     const out: OutgoingMessage[] = [];
+    const escalate = (e: {
+      node: string;
+      threshold: number;
+      children: readonly ChildReport[];
+    }): void => {
+      this.stats.escalations++;
+      if (!this.queue.some((q) => q.node === e.node))
+        this.queue.push({ node: e.node, threshold: e.threshold, children: [...e.children] });
+    };
+    const answered = (agent: string, lock: number, ok: boolean): void => {
+      if (this.transaction?.lock !== lock) return;
+      this.transaction.waiting.delete(agent);
+      if (!ok) {
+        this.transaction.refused.push(agent);
+        this.stats.refused++;
+      }
+    };
     for (const msg of input.inbox) {
       const body = msg.body;
-      if (body.type === "escalate") {
-        this.stats.escalations++;
-        if (!this.queue.some((q) => q.node === body.node))
-          this.queue.push({
-            node: body.node,
-            threshold: body.threshold,
-            children: [...(body.children ?? [])],
-          });
-      } else if (body.type === "installed" && this.transaction?.lock === body.lock) {
-        this.transaction.waiting.delete(msg.from);
-        if (!body.ok) {
-          this.transaction.refused.push(msg.from);
-          this.stats.refused++;
-        }
+      if (body.type === "escalate") escalate(body);
+      else if (body.type === "installed") answered(msg.from, body.lock, body.ok);
+      else if (body.type === "summary") {
+        // A cell leader's summary: its members' escalations and answers, as if each came alone.
+        for (const e of body.escalations) escalate(e);
+        for (const a of body.installed) answered(a.agent, a.lock, a.ok);
       }
     }
     if (this.transaction && this.transaction.waiting.size === 0) this.transaction = undefined;

@@ -4,10 +4,18 @@ import { indexModel, type ModelIndex } from "../model/model-index.js";
 import type { ActivityNode, Link, ModelNode, Qaf, TaskModel, TaskNode } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import { sampleOutcome } from "../simulation/outcomes.js";
-import { type CtaemsAgent, SchedulerAgentCsc, type TickOutput } from "./agent.js";
+import { type CtaemsAgent, SchedulerAgentCsc, type TickInput, type TickOutput } from "./agent.js";
 import { CtaemsWorld, type ModelChange, runTrial, viewersOf } from "./engine.js";
-import { runStrategy, type Strategy } from "./experiment.js";
-import { buildSetups } from "./setup.js";
+import {
+  DELIBERATIVE_ADDRESS,
+  lastPlannedStart,
+  participantsFor,
+  runStrategy,
+  type Strategy,
+  setupsFor,
+} from "./experiment.js";
+import { generateBackupProblem } from "./generators/backup.js";
+import { buildSetups, type CommsPolicy } from "./setup.js";
 
 const act = (
   id: string,
@@ -431,5 +439,111 @@ describe("agents (CSC §3)", () => {
     expect(a?.sharers).toEqual({ A: ["b"], root: ["b"] });
     expect(new SchedulerAgentCsc(a!).id).toBe("a");
     expect(viewersOf(setups.values()).get("b1")).toEqual(["b"]);
+  });
+});
+
+describe("communication policies", () => {
+  const scenario = generateBackupProblem({ windows: 3, seed: 4, problems: 6, backupAgents: 3 });
+  const indexed = indexModel(scenario.model);
+  if (!indexed.ok) throw new Error("bad model");
+  const index = indexed.value;
+  const always: CommsPolicy = { name: "always", broadcast: "always", threshold: 0, silence: false };
+  const selective: CommsPolicy = {
+    ...always,
+    name: "selective",
+    broadcast: "selective",
+    threshold: 0.05,
+  };
+  const silent: CommsPolicy = { ...selective, name: "silent", silence: true };
+
+  /** Runs Consort with a policy, recording every message each participant sends. */
+  const traced = (
+    policy: CommsPolicy,
+    key: number,
+    departures: { agentId: string; atTicks: number }[] = [],
+  ) => {
+    const setups = setupsFor(index, scenario.initial, "consort", { policy });
+    const sent: { tick: number; from: string; to: string; type: string }[] = [];
+    const agents = participantsFor(index, setups).map((p) => ({
+      id: p.id,
+      step: (input: TickInput) => {
+        const out = p.step(input);
+        for (const m of out.messages)
+          sent.push({ tick: input.tick, from: p.id, to: m.to, type: m.body.type });
+        return out;
+      },
+    }));
+    const world = new CtaemsWorld(
+      index,
+      key,
+      viewersOf(setups.values()),
+      [],
+      lastPlannedStart(scenario.initial),
+    );
+    const result = runTrial(world, agents, { departures });
+    return { result, sent, setups };
+  };
+
+  it("selective broadcasting sends a profile only when it moved; always-broadcast sends every one every tick", () => {
+    for (const key of [1, 2, 3]) {
+      const a = traced(always, key);
+      const s = traced(selective, key);
+      const reports = (r: typeof a) => r.sent.filter((m) => m.type === "report").length;
+      expect(reports(a)).toBeGreaterThan(5 * reports(s));
+      // Each agent says something to each sharer at every tick under always-broadcast.
+      const ticks = new Set(a.sent.filter((m) => m.type === "report").map((m) => m.tick));
+      expect(ticks.size).toBeGreaterThanOrEqual(a.result.ticks - 1);
+    }
+  });
+
+  it("silence: an escalation is said once, and again only when the node got worse", () => {
+    let repeatedWithout = 0;
+    for (const key of [1, 2, 3, 4]) {
+      const loud = traced(selective, key);
+      const quiet = traced(silent, key);
+      const escalations = (r: typeof loud) => r.sent.filter((m) => m.type === "escalate");
+      expect(escalations(quiet).length).toBeLessThanOrEqual(escalations(loud).length);
+      repeatedWithout += escalations(loud).length - escalations(quiet).length;
+    }
+    expect(repeatedWithout).toBeGreaterThan(0);
+  });
+
+  it("cells: members escalate to their leader, which alone talks to the coordinator; the next member leads when it leaves", () => {
+    const cells: CommsPolicy = { ...silent, name: "cells", cellSize: 3 };
+    const base = traced(cells, 2);
+    const cellOf = (agent: string) => base.setups.get(agent)?.cell ?? [];
+    const toCoordinator = (r: typeof base) => r.sent.filter((m) => m.to === DELIBERATIVE_ADDRESS);
+    expect(toCoordinator(base).length).toBeGreaterThan(0);
+    for (const m of toCoordinator(base)) {
+      expect(m.type).toBe("summary");
+      expect(cellOf(m.from)[0]).toBe(m.from);
+    }
+    // Members' escalations went to their cell's leader instead.
+    const escalations = base.sent.filter((m) => m.type === "escalate");
+    expect(escalations.length).toBeGreaterThan(0);
+    for (const m of escalations) expect(m.to).toBe(cellOf(m.from)[0]);
+
+    // The leader of the first busy cell leaves early: its second member takes over.
+    const leader = toCoordinator(base)[0]!.from;
+    const successor = cellOf(leader)[1]!;
+    const after = traced(cells, 2, [{ agentId: leader, atTicks: 1 }]);
+    expect(after.sent.some((m) => m.from === leader && m.tick >= 1)).toBe(false);
+    const fromCell = toCoordinator(after).filter((m) => cellOf(m.from).includes(leader));
+    expect(fromCell.length).toBeGreaterThan(0);
+    for (const m of fromCell) expect(m.from).toBe(successor);
+  });
+
+  it("an agent that leaves stops running, loses its messages, and the rest carry on", () => {
+    const gone = "backup-0";
+    const owner = (id: string) => (index.nodes.get(id) as ActivityNode).resources[0];
+    const r = traced(selective, 3, [{ agentId: gone, atTicks: 5 }]);
+    const mine = r.result.executed.filter((e) => owner(e.activityId) === gone);
+    expect(mine.every((e) => e.startTicks < 5)).toBe(true);
+    expect(r.sent.some((m) => m.from === gone && m.tick >= 5)).toBe(false);
+    // Its neighbours still wrote to it until they heard it left: those messages were lost.
+    expect(r.result.traffic.lost).toBeGreaterThan(0);
+    expect(r.result.executed.some((e) => owner(e.activityId) !== gone && e.startTicks > 5)).toBe(
+      true,
+    );
   });
 });

@@ -241,6 +241,19 @@ export class CtaemsWorld {
     }
   }
 
+  /** An agent left at `t`: what it was running ends now with nothing. */
+  depart(t: Ticks, agentId: string): void {
+    const run = this.running.get(agentId);
+    if (!run) return;
+    this.running.delete(agentId);
+    this.executed.push({
+      activityId: run.activityId,
+      startTicks: run.start,
+      endTicks: t,
+      quality: 0,
+    });
+  }
+
   /** Whether the run is over: past the horizon and nothing running. */
   finished(t: Ticks): boolean {
     return t > this.horizon && this.running.size === 0;
@@ -260,6 +273,12 @@ export interface TrafficCount {
   messages: number;
   byAgent: Map<string, number>;
   byType: Map<string, number>;
+  /** Messages received, by addressee. */
+  byRecipient: Map<string, number>;
+  /** Encoded bytes, when the run was given a `measure`. */
+  bytes: number;
+  /** Messages addressed to an agent that had left. */
+  lost: number;
 }
 
 export interface TrialResult {
@@ -283,6 +302,18 @@ export function viewersOf(
   return out;
 }
 
+export interface TrialOptions {
+  readonly maxTicks?: number;
+  /**
+   * Agents that leave the run (a process dies): from `atTicks` on the agent is not stepped, what
+   * it was running ends with nothing, messages to it are lost, and every other agent hears it
+   * left (the broker's last will).
+   */
+  readonly departures?: readonly { readonly agentId: string; readonly atTicks: Ticks }[];
+  /** Encoded size of a message, for the traffic's bytes (the transport's encoding). */
+  readonly measure?: (message: PeerMessage) => number;
+}
+
 /**
  * Runs one trial in-process, in lock-step: at each tick the world reports, every participant
  * (agents, and a deliberative scheduler if present) steps on the messages sent to it at the tick
@@ -292,19 +323,42 @@ export function viewersOf(
 export function runTrial(
   world: CtaemsWorld,
   participants: readonly CtaemsAgent[],
-  options: { maxTicks?: number } = {},
+  options: TrialOptions = {},
 ): TrialResult {
   const sorted = [...participants].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids = new Set(sorted.map((p) => p.id));
   let inboxes = new Map<string, PeerMessage[]>();
   const seq = new Map<string, number>();
-  const traffic: TrafficCount = { messages: 0, byAgent: new Map(), byType: new Map() };
+  const traffic: TrafficCount = {
+    messages: 0,
+    byAgent: new Map(),
+    byType: new Map(),
+    byRecipient: new Map(),
+    bytes: 0,
+    lost: 0,
+  };
   const limit = options.maxTicks ?? world.horizon + 1000;
+  const gone = new Set<string>();
   let t = 0;
   for (; t <= limit && !world.finished(t); t++) {
+    const leaving = (options.departures ?? []).filter(
+      (d) => d.atTicks === t && !gone.has(d.agentId),
+    );
+    for (const d of leaving) {
+      gone.add(d.agentId);
+      world.depart(t, d.agentId);
+    }
     const events = world.begin(t);
+    for (const d of leaving)
+      for (const p of sorted)
+        if (!gone.has(p.id)) {
+          const list = events.get(p.id) ?? [];
+          list.push({ kind: "left", agentId: d.agentId });
+          events.set(p.id, list);
+        }
     const next = new Map<string, PeerMessage[]>();
     for (const p of sorted) {
+      if (gone.has(p.id)) continue;
       const input: TickInput = {
         tick: t,
         events: events.get(p.id) ?? [],
@@ -316,12 +370,19 @@ export function runTrial(
         if (!ids.has(m.to)) throw new Error(`runTrial: ${p.id} sends to unknown "${m.to}"`);
         const n = (seq.get(p.id) ?? 0) + 1;
         seq.set(p.id, n);
-        const list = next.get(m.to) ?? [];
-        list.push({ from: p.id, to: m.to, seq: n, body: m.body });
-        next.set(m.to, list);
+        const message: PeerMessage = { from: p.id, to: m.to, seq: n, body: m.body };
         traffic.messages++;
         traffic.byAgent.set(p.id, (traffic.byAgent.get(p.id) ?? 0) + 1);
         traffic.byType.set(m.body.type, (traffic.byType.get(m.body.type) ?? 0) + 1);
+        traffic.byRecipient.set(m.to, (traffic.byRecipient.get(m.to) ?? 0) + 1);
+        if (options.measure) traffic.bytes += options.measure(message);
+        if (gone.has(m.to)) {
+          traffic.lost++;
+          continue;
+        }
+        const list = next.get(m.to) ?? [];
+        list.push(message);
+        next.set(m.to, list);
       }
     }
     inboxes = next;

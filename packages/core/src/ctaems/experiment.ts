@@ -2,8 +2,15 @@ import type { ModelIndex } from "../model/model-index.js";
 import type { Schedule } from "../schedule/types.js";
 import { type CtaemsAgent, SchedulerAgentCsc } from "./agent.js";
 import { DeliberativeScheduler } from "./deliberative.js";
-import { CtaemsWorld, type ModelChange, runTrial, type TrialResult, viewersOf } from "./engine.js";
-import { type AgentMode, type AgentSetup, buildSetups } from "./setup.js";
+import {
+  CtaemsWorld,
+  type ModelChange,
+  runTrial,
+  type TrialOptions,
+  type TrialResult,
+  viewersOf,
+} from "./engine.js";
+import { type AgentMode, type AgentSetup, buildSetups, type CommsPolicy } from "./setup.js";
 
 /** The strategies a C-TAEMS benchmark compares (CSC §4 and §5). */
 export type Strategy = "initial" | "bos" | "consort";
@@ -15,6 +22,10 @@ export interface StrategyOptions {
   /** Consort only: whether the coordinator's deliberative scheduler takes part (default on). */
   readonly deliberative?: boolean;
   readonly changes?: readonly ModelChange[];
+  /** Consort only: the communication policy (default `DEFAULT_POLICY`). */
+  readonly policy?: CommsPolicy;
+  readonly departures?: TrialOptions["departures"];
+  readonly measure?: TrialOptions["measure"];
 }
 
 const modeOf = (s: Strategy): AgentMode => (s === "consort" ? "csc" : s);
@@ -30,6 +41,7 @@ export function setupsFor(
   return buildSetups(index, initial, {
     mode: modeOf(strategy),
     ...(deliberative ? { deliberative: DELIBERATIVE_ADDRESS } : {}),
+    ...(strategy === "consort" && options.policy ? { policy: options.policy } : {}),
   });
 }
 
@@ -60,7 +72,10 @@ export function runStrategy(
     options.changes ?? [],
     lastPlannedStart(initial),
   );
-  return runTrial(world, participantsFor(index, setups));
+  return runTrial(world, participantsFor(index, setups), {
+    ...(options.departures ? { departures: options.departures } : {}),
+    ...(options.measure ? { measure: options.measure } : {}),
+  });
 }
 
 /** The latest planned start of a schedule (0 when empty). */

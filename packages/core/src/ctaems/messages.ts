@@ -58,7 +58,25 @@ export type PeerBody =
       readonly latest: Ticks;
     }
   /** Answer to an install: whether the window was taken. */
-  | { readonly type: "installed"; readonly lock: number; readonly ok: boolean };
+  | { readonly type: "installed"; readonly lock: number; readonly ok: boolean }
+  /**
+   * Hierarchical clustering: a cell leader's one message to the coordinator for a tick, carrying
+   * what its cell's members escalated and answered since its last one.
+   */
+  | {
+      readonly type: "summary";
+      readonly escalations: readonly {
+        readonly node: string;
+        readonly p: number;
+        readonly threshold: number;
+        readonly children: readonly ChildReport[];
+      }[];
+      readonly installed: readonly {
+        readonly agent: string;
+        readonly lock: number;
+        readonly ok: boolean;
+      }[];
+    };
 
 export interface PeerMessage {
   readonly from: string;

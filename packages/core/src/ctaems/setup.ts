@@ -12,6 +12,37 @@ export type AgentMode =
   /** Criticality-sensitive coordination: profiles, window sliding, opportunistic, downgrader. */
   | "csc";
 
+/**
+ * A communication policy (how much agents say, and to whom), configurable per deployment:
+ *
+ * - `broadcast: "always"`: every profile to every sharer at every tick, and every enabler notice
+ *   again at every tick (the baseline);
+ * - `broadcast: "selective"`: a profile only when it moved by more than `threshold` since the
+ *   last one sent (its potential by 4x that, its values by that fraction);
+ * - `silence`: deviations only, nothing to say "still as I said": an escalation is said once and
+ *   repeated only when the node's probability fell further by `threshold` (without silence it is
+ *   repeated every 4 ticks while the node stays below its bar). Liveness comes from the broker
+ *   (keep-alive and last will), not from messages;
+ * - `cellSize`: hierarchical clustering: agents form cells of this many; each cell's leader
+ *   (its least member still present, so the next one takes over when it leaves) gathers its
+ *   members' escalations and answers and sends the coordinator one summary per tick.
+ */
+export interface CommsPolicy {
+  readonly name: string;
+  readonly broadcast: "always" | "selective";
+  readonly threshold: number;
+  readonly silence: boolean;
+  readonly cellSize?: number;
+}
+
+/** What agents do unless told otherwise: selective broadcasting with policy-driven silence. */
+export const DEFAULT_POLICY: CommsPolicy = {
+  name: "selective+silence",
+  broadcast: "selective",
+  threshold: 0.05,
+  silence: true,
+};
+
 /** One method of the initial schedule, as its owner receives it. */
 export interface InitialEntry {
   readonly activityId: string;
@@ -42,6 +73,10 @@ export interface AgentSetup {
   /** Enables sources this agent announces (it is their steward), with the agents to tell. */
   readonly notify: Readonly<Record<string, readonly string[]>>;
   readonly syncGroups: readonly SyncGroup[];
+  /** How much it says (default `DEFAULT_POLICY`). */
+  readonly policy?: CommsPolicy;
+  /** Its cell, when the policy forms cells: every member, in leadership order. */
+  readonly cell?: readonly string[];
   /** The deliberative scheduler's address, when there is one, and the tasks this agent watches. */
   readonly deliberative?: {
     readonly address: string;
@@ -54,6 +89,7 @@ export interface SetupOptions {
   readonly mode: AgentMode;
   /** Address of the deliberative scheduler; absent: no deliberative repair. */
   readonly deliberative?: string;
+  readonly policy?: CommsPolicy;
 }
 
 /** Owners (agents) of the activities under each node. */
@@ -158,8 +194,15 @@ export function buildSetups(
     notifyByAgent.set(steward, record);
   }
 
+  const cellSize = options.policy?.cellSize;
+  const cellOf = (agentId: string): string[] | undefined => {
+    if (cellSize === undefined || cellSize < 2) return undefined;
+    const k = Math.floor(agents.indexOf(agentId) / cellSize);
+    return agents.slice(k * cellSize, (k + 1) * cellSize);
+  };
   const setups = new Map<string, AgentSetup>();
   for (const agentId of agents) {
+    const cell = cellOf(agentId);
     const view = subjectiveView(index, agentId);
     const sharers: Record<string, string[]> = {};
     const watch: Record<string, number> = {};
@@ -186,6 +229,8 @@ export function buildSetups(
       sharers,
       notify: notifyByAgent.get(agentId) ?? {},
       syncGroups: syncGroups.filter((g) => g.members.some((m) => m.agentId === agentId)),
+      ...(options.policy ? { policy: options.policy } : {}),
+      ...(cell ? { cell } : {}),
       ...(options.deliberative !== undefined
         ? { deliberative: { address: options.deliberative, watch } }
         : {}),
