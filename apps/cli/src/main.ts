@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agentCommand } from "./commands/agent.js";
+import { benchCommsCommand } from "./commands/bench-comms.js";
 import { benchCtaemsCommand } from "./commands/bench-ctaems.js";
 import { benchFleetCommand } from "./commands/bench-fleet.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
@@ -283,6 +284,31 @@ function program(result: { code: number }): Command {
         json: boolean;
       }) => {
         result.code = await benchFleetCommand(options, process.stdout, process.stderr);
+      },
+    );
+  bench
+    .command("comms")
+    .description(
+      "Communication policies (always-broadcast, selective, silence, cells): quality against messages and bytes on the backup problem and a job shop with breakdowns, with an SVG chart.",
+    )
+    .option("--trials <n>", "trials per policy", integer("--trials", 1), 8)
+    .option("--seed <n>", "scenario and trial seed", integer("--seed", 0), 1)
+    .option("--windows <n>", "windows of the backup problem", integer("--windows", 1), 5)
+    .option("--machines <n>", "machines of the job shop", integer("--machines", 2), 100)
+    .option("--out <file>", "results file whose comms section is rewritten (e.g. bench/RESULTS.md)")
+    .option("--svg <file>", "where the chart goes (default: comms.svg next to --out)")
+    .option("--json", "print exactly one JSON object on stdout", false)
+    .action(
+      async (options: {
+        trials: number;
+        seed: number;
+        windows: number;
+        machines: number;
+        out?: string;
+        svg?: string;
+        json: boolean;
+      }) => {
+        result.code = await benchCommsCommand(options, process.stdout, process.stderr);
       },
     );
   bench
