@@ -63,6 +63,15 @@ describe("consort fleet (a broker, the coordinator and one agent process per res
     expect(html.match(/<rect class="bar/g)?.length).toBe(r.completed);
     const json = JSON.parse(readFileSync(r.report.json, "utf8"));
     expect(json.executed).toHaveLength(r.completed);
+    // The coordinator's own traffic, by type and by topic: it commands on agents' inboxes,
+    // masters the clock, and hears the agents' reports.
+    const byTopic = json.coordinatorTraffic.byTopic;
+    expect(byTopic["agent-in"].sent).toBeGreaterThan(0);
+    expect(byTopic.clock.sent).toBeGreaterThan(0);
+    expect(byTopic["agent-out"].received).toBeGreaterThan(0);
+    expect(byTopic["agent-out"].receivedBytes).toBeGreaterThan(byTopic["agent-out"].received);
+    expect(json.coordinatorTraffic.byType.idle.received).toBeGreaterThan(0);
+    expect(html).toContain("traffic by topic");
   });
 
   it("is reproducible for a seed, whatever the site's name (an agent restart included)", async () => {

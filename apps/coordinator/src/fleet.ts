@@ -27,7 +27,7 @@ import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino, { type Logger } from "pino";
 import { Coordinator } from "./coordinator.js";
-import type { FleetReport, Objectives } from "./report/types.js";
+import type { FleetReport, Objectives, TrafficFigure } from "./report/types.js";
 
 export interface FleetOptions {
   readonly scenarioName: string;
@@ -64,6 +64,21 @@ export function agentProgram(): string {
   return join(require.resolve("@consort/edge-agent"), "..", "main.js");
 }
 
+type Tally = ReadonlyMap<string, { messages: number; bytes: number }>;
+
+/** One table of a process's traffic: sent and received, by key. */
+function figures(sent: Tally, received: Tally): Record<string, TrafficFigure> {
+  const out: Record<string, TrafficFigure> = {};
+  for (const key of [...new Set([...sent.keys(), ...received.keys()])].sort())
+    out[key] = {
+      sent: sent.get(key)?.messages ?? 0,
+      sentBytes: sent.get(key)?.bytes ?? 0,
+      received: received.get(key)?.messages ?? 0,
+      receivedBytes: received.get(key)?.bytes ?? 0,
+    };
+  return out;
+}
+
 /**
  * The simulated fleet: a broker (embedded, or external), the coordinator in this process, and
  * one scheduler-agent process per resource, over real MQTT with per-agent credentials, on
@@ -72,6 +87,7 @@ export function agentProgram(): string {
  * goes offline is killed (SIGKILL) and started again later from its journal.
  */
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
+  let trafficFigures: FleetReport["coordinatorTraffic"];
   const logger = options.logger ?? pino({ level: "warn" });
   const started = performance.now();
   const model = options.model;
@@ -251,6 +267,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       ),
     );
     await operator.close();
+    trafficFigures = {
+      byType: figures(transport.stats.sent, transport.stats.received),
+      byTopic: figures(transport.stats.sentByTopic, transport.stats.receivedByTopic),
+    };
     await transport.close();
     await broker?.close();
   }
@@ -333,6 +353,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     messages,
     bytes,
     perAgent,
+    ...(trafficFigures ? { coordinatorTraffic: trafficFigures } : {}),
     executed: [...executed.entries()].map(([activityId, e]) => ({
       resourceId: e.resourceId,
       activityId,

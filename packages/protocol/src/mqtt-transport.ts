@@ -10,6 +10,7 @@ import { Deduplicator } from "./dedup.js";
 import { ProtocolError } from "./errors.js";
 import type { AnyMessage, Body, Message, MessageType } from "./messages.js";
 import { MessageStats } from "./stats.js";
+import { parseTopic } from "./topics.js";
 
 /** Builds a message; its id is `{from}:{seq}`, so a resent message keeps its id. */
 export function makeMessage<T extends MessageType>(
@@ -166,7 +167,7 @@ export class MqttTransport {
   ): Promise<number> {
     validateMessage(message, topic); // a message we cannot read ourselves is a bug here, not news to send
     const payload = encodeMessage(message);
-    this.stats.countSent(message.type, payload.byteLength);
+    this.stats.countSent(message.type, payload.byteLength, parseTopic(topic)?.kind);
     await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
     return payload.byteLength;
   }
@@ -207,7 +208,7 @@ export class MqttTransport {
       this.stats.countDropped("duplicate");
       return;
     }
-    this.stats.countReceived(message.type, payload.byteLength);
+    this.stats.countReceived(message.type, payload.byteLength, parseTopic(topic)?.kind);
     if (this.handlers.length === 0) this.held.push({ message, topic, bytes: payload.byteLength });
     for (const handler of this.handlers) handler(message, topic, payload.byteLength);
   }

@@ -2,15 +2,21 @@ import type { ProtocolErrorCode } from "./errors.js";
 
 /** Messages and bytes by direction, type and topic kind, and drops by reason: every process keeps one. */
 export class MessageStats {
+  /** By message type. */
   readonly sent = new Map<string, { messages: number; bytes: number }>();
   readonly received = new Map<string, { messages: number; bytes: number }>();
+  /** By topic kind of the catalogue ("agent-in", "peer", "clock", ...). */
+  readonly sentByTopic = new Map<string, { messages: number; bytes: number }>();
+  readonly receivedByTopic = new Map<string, { messages: number; bytes: number }>();
   readonly dropped = new Map<ProtocolErrorCode | "duplicate" | "stale", number>();
 
-  countSent(type: string, bytes: number): void {
+  countSent(type: string, bytes: number, topicKind = "other"): void {
     add(this.sent, type, bytes);
+    add(this.sentByTopic, topicKind, bytes);
   }
-  countReceived(type: string, bytes: number): void {
+  countReceived(type: string, bytes: number, topicKind = "other"): void {
     add(this.received, type, bytes);
+    add(this.receivedByTopic, topicKind, bytes);
   }
   countDropped(reason: ProtocolErrorCode | "duplicate" | "stale"): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
@@ -36,6 +42,8 @@ export class MessageStats {
     return {
       sent: Object.fromEntries(this.sent),
       received: Object.fromEntries(this.received),
+      sentByTopic: Object.fromEntries(this.sentByTopic),
+      receivedByTopic: Object.fromEntries(this.receivedByTopic),
       dropped: Object.fromEntries(this.dropped),
       totals: this.totals(),
     };

@@ -9,6 +9,7 @@ import type {
   Objectives,
   ReportDisruption,
   ReportRepair,
+  TrafficFigure,
 } from "./types.js";
 
 /** Renders the report as a complete HTML document. Pure: same report, same string. */
@@ -173,7 +174,28 @@ function renderTraffic(r: FleetReport): string {
     `<tbody>${rows}</tbody>`,
     `<tfoot><tr><th scope="row">Sum over agents</th><td class="num">${fmtInt(sum((a) => a.sent))}</td><td class="num">${fmtInt(sum((a) => a.received))}</td><td class="num">${fmtInt(sum((a) => a.bytesSent))}</td><td class="num">${fmtInt(sum((a) => a.bytesReceived))}</td></tr>`,
     `<tr><th scope="row">Run total</th><td class="num" colspan="2">${fmtInt(r.messages)} messages</td><td class="num" colspan="2">${fmtInt(r.bytes)} bytes</td></tr></tfoot>`,
-    "</table></section>",
+    "</table>",
+    renderFigures("The coordinator's traffic by message type", r.coordinatorTraffic?.byType),
+    renderFigures("The coordinator's traffic by topic", r.coordinatorTraffic?.byTopic),
+    "</section>",
+  ].join("");
+}
+
+function renderFigures(
+  title: string,
+  figures: Readonly<Record<string, TrafficFigure>> | undefined,
+): string {
+  if (!figures || Object.keys(figures).length === 0) return "";
+  const rows = Object.entries(figures)
+    .map(
+      ([k, f]) =>
+        `<tr><td>${esc(k)}</td><td class="num">${fmtInt(f.sent)}</td><td class="num">${fmtInt(f.received)}</td><td class="num">${fmtInt(f.sentBytes)}</td><td class="num">${fmtInt(f.receivedBytes)}</td></tr>`,
+    )
+    .join("");
+  return [
+    `<h3>${esc(title)}</h3><table>`,
+    '<thead><tr><th scope="col"></th><th scope="col" class="num">Sent</th><th scope="col" class="num">Received</th><th scope="col" class="num">Bytes sent</th><th scope="col" class="num">Bytes received</th></tr></thead>',
+    `<tbody>${rows}</tbody></table>`,
   ].join("");
 }
 

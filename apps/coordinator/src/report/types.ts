@@ -29,6 +29,14 @@ export interface FleetReport {
   readonly messages: number;
   readonly bytes: number;
   readonly perAgent: readonly AgentTraffic[];
+  /**
+   * The coordinator's own traffic (everything it sent and received), by message type and by
+   * topic kind of the catalogue.
+   */
+  readonly coordinatorTraffic?: {
+    readonly byType: Readonly<Record<string, TrafficFigure>>;
+    readonly byTopic: Readonly<Record<string, TrafficFigure>>;
+  };
   /** What ran, per activity. */
   readonly executed: readonly ExecutedBar[];
   /** Unavailable time per resource (breakdowns), drawn on the chart. */
@@ -84,4 +92,12 @@ export interface ExecutedBar {
   readonly startTicks: number;
   readonly endTicks: number;
   readonly status: "completed" | "failed";
+}
+
+/** Messages and bytes, sent and received. */
+export interface TrafficFigure {
+  readonly sent: number;
+  readonly sentBytes: number;
+  readonly received: number;
+  readonly receivedBytes: number;
 }
