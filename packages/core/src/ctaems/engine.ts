@@ -162,15 +162,19 @@ export class CtaemsWorld {
     for (let n: string | undefined = run.activityId; n !== undefined; n = this.index.parent.get(n))
       if ((this.index.linksTo.get(n) ?? []).some((l) => l.kind === "enables")) linked = true;
     if (!linked) return run.quality;
-    const result = evaluateQuality(this.index, [
-      ...this.executed,
-      {
-        activityId: run.activityId,
-        startTicks: run.start,
-        endTicks: run.end,
-        quality: run.quality,
-      },
-    ]);
+    const result = evaluateQuality(
+      this.index,
+      [
+        ...this.executed,
+        {
+          activityId: run.activityId,
+          startTicks: run.start,
+          endTicks: run.end,
+          quality: run.quality,
+        },
+      ],
+      { only: [run.activityId] },
+    );
     return result.quality.get(run.activityId) ?? 0;
   }
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { runStrategy } from "../ctaems/experiment.js";
+import { generateJobShopScenario } from "../ctaems/generators/jobshop.js";
 import { fixed } from "../model/distribution.js";
 import { indexModel } from "../model/model-index.js";
 import type { Link, ModelNode, Qaf, TaskModel } from "../model/types.js";
@@ -108,5 +110,24 @@ describe("evaluateQuality (CSC §2)", () => {
       resources: [{ resourceId: "r", activities: [{ activityId: "a", startTicks: 0 }] }],
     });
     expect(executed).toEqual([{ activityId: "a", startTicks: 0, endTicks: 2, quality: 5 }]);
+  });
+});
+
+describe("evaluateQuality with `only`", () => {
+  it("gives each node the verdict the whole-tree evaluation gives it", () => {
+    for (const seed of [1, 2, 3]) {
+      const s = generateJobShopScenario({ machines: 6, seed });
+      const indexed = indexModel(s.model);
+      if (!indexed.ok) throw new Error("bad model");
+      const index = indexed.value;
+      const run = runStrategy(index, s.initial, "bos", seed, { changes: s.changes });
+      expect(run.executed.length).toBeGreaterThan(10);
+      const full = evaluateQuality(index, run.executed);
+      for (const node of s.model.nodes) {
+        const one = evaluateQuality(index, run.executed, { only: [node.id] });
+        expect(one.quality.get(node.id), node.id).toBe(full.quality.get(node.id));
+        expect(one.accruedAt.get(node.id), node.id).toBe(full.accruedAt.get(node.id));
+      }
+    }
   });
 });

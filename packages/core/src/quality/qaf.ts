@@ -34,10 +34,14 @@ export interface QualityResult {
  * - a task's quality is its QAF over its children: min, max, sum, or syncsum (the sum of the
  *   children that started at the earliest start of all its children).
  * Activities that never ran count as zero quality.
+ *
+ * With `only`, just those nodes are evaluated, with what they depend on (their subtrees and their
+ * enablers'), not the whole tree: the cost of one node's verdict, not of the model's.
  */
 export function evaluateQuality(
   index: ModelIndex,
   executed: Iterable<ExecutedActivity>,
+  options: { readonly only?: readonly string[] } = {},
 ): QualityResult {
   const runs = new Map<string, ExecutedActivity>();
   for (const e of executed) runs.set(e.activityId, e);
@@ -109,7 +113,8 @@ export function evaluateQuality(
     }
   };
 
-  for (const node of index.model.nodes) visit(node.id);
+  if (options.only) for (const id of options.only) visit(id);
+  else for (const node of index.model.nodes) visit(node.id);
   return { rootQuality: quality.get(index.model.root) ?? 0, quality, accruedAt, startOf, failures };
 }
 
