@@ -2,7 +2,11 @@
 // The scheduler agent as a process: `node dist/main.js [--config FILE]`, settings also from
 // CONSORT_* variables. Exits 0 on SIGTERM / SIGINT after saying offline; 78 on bad settings.
 import { parseArgs } from "node:util";
-import { loadAgentSettings, runAgent } from "./run.js";
+import { leanProcess } from "./lean.js";
+
+// Before the agent's modules load: see lean.ts.
+leanProcess();
+const { loadAgentSettings, runAgent } = await import("./run.js");
 
 async function main(): Promise<number> {
   let file: string | undefined;

@@ -1,5 +1,18 @@
+import { createRequire } from "node:module";
 import type { Clock, Ticks, TimerHandle } from "@consort/core";
-import schedule from "node-schedule";
+import type * as NodeSchedule from "node-schedule";
+
+const require = createRequire(import.meta.url);
+let nodeSchedule: typeof NodeSchedule | undefined;
+/**
+ * node-schedule (with cron-parser and luxon: about 0.8 MB of source, several MiB resident) is
+ * loaded by the first timer that has to wait, not at import: an agent on lock-step simulated time
+ * never needs it.
+ */
+const schedule = (): typeof NodeSchedule => {
+  nodeSchedule ??= require("node-schedule") as typeof NodeSchedule;
+  return nodeSchedule;
+};
 
 /**
  * The Clock port on the wall clock, for real deployments: tick 0 is `epochMs` and a tick lasts
@@ -8,7 +21,7 @@ import schedule from "node-schedule";
  */
 export class WallClock implements Clock {
   private next = 1;
-  private readonly jobs = new Map<number, schedule.Job>();
+  private readonly jobs = new Map<number, NodeSchedule.Job>();
 
   constructor(
     private readonly epochMs: number,
@@ -32,7 +45,7 @@ export class WallClock implements Clock {
     if (when.getTime() <= this.nowMs()) {
       queueMicrotask(run);
     } else {
-      const job = schedule.scheduleJob(when, run);
+      const job = schedule().scheduleJob(when, run);
       if (job) this.jobs.set(id, job);
       else queueMicrotask(run); // node-schedule declines dates it considers past
     }

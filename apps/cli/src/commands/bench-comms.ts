@@ -192,7 +192,8 @@ ${rs
   .join("\n")}
 </g>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * benchmarks.length}" height="${H}" font-family="sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * benchmarks.length}" height="${H}" font-family="sans-serif" role="img">
+<title>Quality against messages per trial, by communication policy</title>
 <rect width="100%" height="100%" fill="white"/>
 ${panels.join("\n")}
 </svg>

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBroker, type RunningBroker } from "@consort/broker";
+import { type BrokerStats, createBroker, type RunningBroker } from "@consort/broker";
 import {
   type AgentSetup,
   CtaemsWorld,
@@ -32,7 +32,7 @@ import {
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { COORDINATOR_PEER, type PeerAgentConfig } from "./peer-agent.js";
 
-/** The compiled C-TAEMS agent program (one process per agent). */
+/** The compiled C-TAEMS agent program (a process hosting one or more agents). */
 export function peerAgentProgram(): string {
   // This file runs from src/ctaems (tests) or dist/ctaems (the command); the program is compiled.
   const here = dirname(fileURLToPath(import.meta.url));
@@ -48,7 +48,28 @@ export interface DistributedTrialResult extends TrialResult {
   readonly bytes: number;
   /** Clock-master messages (ticks out, step answers in). */
   readonly control: number;
+  /** Encoded bytes of the clock-master messages. */
+  readonly controlBytes: number;
   readonly wallMs: number;
+  /** Where the clock master's wall time went, ms. */
+  readonly sections: ClockMasterSections;
+}
+
+/**
+ * The clock master's wall time by section. Waiting includes the work the process does meanwhile
+ * on its event loop: the embedded broker's routing and the decoding of the agents' answers.
+ */
+export interface ClockMasterSections {
+  /** The simulated world: opening ticks, applying decisions, the final quality. */
+  readonly worldMs: number;
+  /** The deliberative scheduler's steps. */
+  readonly deliberativeMs: number;
+  /** Building and handing the ticks (and the deliberative scheduler's messages) to MQTT. */
+  readonly publishMs: number;
+  /** Waiting for the tick's answers and for the messages to the deliberative scheduler. */
+  readonly waitMs: number;
+  /** Reading the answers: counting traffic (the world's part is in worldMs). */
+  readonly answersMs: number;
 }
 
 export interface ClusterOptions {
@@ -59,19 +80,49 @@ export interface ClusterOptions {
   readonly site?: string;
   /** How long to wait for one tick's answers before giving up (default 30 s). */
   readonly tickTimeoutMs?: number;
+  /**
+   * Agents hosted by each process (default 1: a process per agent). Each hosted agent keeps its
+   * own MQTT connection and identity; consecutive agents (in id order) share a process.
+   */
+  readonly agentsPerProcess?: number;
+  /** How long to wait for every agent to come online (default 30 s plus 30 ms per agent). */
+  readonly startTimeoutMs?: number;
+}
+
+/** One agent process: its child and the agents it hosts. */
+interface AgentProcess {
+  readonly name: string;
+  readonly agents: readonly string[];
+  readonly child: ChildProcess;
+}
+
+/** "a, b, c and 7 more": a readable list however long. */
+export function someOf(ids: readonly string[], shown = 8): string {
+  if (ids.length <= shown) return ids.join(", ");
+  return `${ids.slice(0, shown).join(", ")} and ${ids.length - shown} more`;
+}
+
+/** Splits agents, in order, into consecutive groups of `size` (the last one may be smaller). */
+export function groupAgents(agents: readonly string[], size: number): string[][] {
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`agentsPerProcess must be an integer >= 1, got ${size}`);
+  const groups: string[][] = [];
+  for (let i = 0; i < agents.length; i += size) groups.push(agents.slice(i, i + size));
+  return groups;
 }
 
 type Waiter = { check: () => boolean; resolve: () => void; reject: (e: Error) => void };
 
 /**
  * C-TAEMS agents as separate processes over a real broker: an embedded aedes broker on a free
- * loopback port with one user per agent, one `peer-agent-main` process per agent, and this
+ * loopback port with one user per agent, `peer-agent-main` processes hosting one agent each (or
+ * `agentsPerProcess` of them, each with its own connection and identity), and this
  * process as the coordinator: clock master of the lock-step run (it owns the simulated world),
  * and host of the deliberative scheduler. Agents talk to each other directly on their peer
  * topics; the clock master only opens ticks and collects decisions.
  */
 export class CtaemsCluster {
-  private readonly children = new Map<string, ChildProcess>();
+  private readonly processes: AgentProcess[] = [];
   private readonly stderr: string[] = [];
   private readonly online = new Set<string>();
   private readonly steps = new Map<string, Map<string, Body<"csc-step">>>();
@@ -103,11 +154,14 @@ export class CtaemsCluster {
     const agents = [...new Set([...setups.values()].flatMap((m) => [...m.keys()]))].sort();
     const passwords = new Map(agents.map((a) => [a, randomBytes(12).toString("base64url")]));
     const coordinatorPassword = randomBytes(12).toString("base64url");
+    const perProcess = options.agentsPerProcess ?? 1;
+    const groups = groupAgents(agents, perProcess);
     const broker = await createBroker({
       host: "127.0.0.1",
       port: 0,
       site,
       anonymous: false,
+      maxConnections: Math.max(2000, agents.length + 64),
       users: [
         ...agents.map((a) => ({
           username: a,
@@ -141,20 +195,33 @@ export class CtaemsCluster {
       await transport.subscribe(topics.filters.peersTo(site, COORDINATOR_PEER));
       mkdirSync(options.runDir, { recursive: true });
       const program = peerAgentProgram();
-      for (const agentId of agents) {
+      for (const [i, group] of groups.entries()) {
         const config: PeerAgentConfig = {
-          agentId,
           site,
           broker: broker.url,
-          setups: Object.fromEntries(
-            [...setups].flatMap(([s, m]) => (m.has(agentId) ? [[s, m.get(agentId)!]] : [])),
-          ),
+          agents: group.map((agentId) => ({
+            agentId,
+            setups: Object.fromEntries(
+              [...setups].flatMap(([s, m]) => (m.has(agentId) ? [[s, m.get(agentId)!]] : [])),
+            ),
+          })),
         };
-        const file = join(options.runDir, `${agentId}.csc-agent.json`);
-        writeFileSync(file, JSON.stringify(config));
+        const name =
+          group.length === 1
+            ? group[0]!
+            : `#${i} hosting ${group.length} agents (${group[0]} … ${group[group.length - 1]})`;
+        const file = join(options.runDir, `agents-${String(i).padStart(4, "0")}.csc-agents.json`);
+        writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+        chmodSync(file, 0o600);
+        // Passwords travel in the child's environment, never on its command line.
         const child = spawn(process.execPath, [program, "--config", file], {
           stdio: ["ignore", "ignore", "pipe"],
-          env: { ...process.env, CONSORT_AGENT_PASSWORD: passwords.get(agentId)! },
+          env: {
+            ...process.env,
+            CONSORT_AGENT_PASSWORDS: JSON.stringify(
+              Object.fromEntries(group.map((a) => [a, passwords.get(a)!])),
+            ),
+          },
         });
         child.stderr?.on("data", (d: Buffer) => {
           cluster.stderr.push(d.toString().trim());
@@ -164,16 +231,17 @@ export class CtaemsCluster {
           if (cluster.closing) return;
           cluster.die(
             new Error(
-              `agent process ${agentId} exited (${signal ?? `code ${code}`})${cluster.stderr.length ? `: ${cluster.stderr.slice(-3).join(" | ")}` : ""}`,
+              `agent process ${name} exited (${signal ?? `code ${code}`})${cluster.stderr.length ? `: ${cluster.stderr.slice(-3).join(" | ")}` : ""}`,
             ),
           );
         });
-        cluster.children.set(agentId, child);
+        cluster.processes.push({ name, agents: group, child });
       }
+      const startTimeout = options.startTimeoutMs ?? 30_000 + 30 * agents.length;
       await cluster.until(
-        () => agents.every((a) => cluster.online.has(a)),
-        30_000,
-        () => `agents to come online (${agents.filter((a) => !cluster.online.has(a)).join(", ")})`,
+        () => cluster.online.size >= agents.length && agents.every((a) => cluster.online.has(a)),
+        startTimeout,
+        () => `agents to come online (${someOf(agents.filter((a) => !cluster.online.has(a)))})`,
       );
     } catch (error) {
       await cluster.close();
@@ -182,9 +250,25 @@ export class CtaemsCluster {
     return cluster;
   }
 
-  /** The process ids of the agent processes, by agent. */
+  /** The process ids of the agent processes, by agent (agents hosted together share one). */
   get pids(): ReadonlyMap<string, number> {
-    return new Map([...this.children].flatMap(([a, c]) => (c.pid ? [[a, c.pid]] : [])));
+    return new Map(
+      this.processes.flatMap((p) =>
+        p.child.pid ? p.agents.map((a) => [a, p.child.pid!] as const) : [],
+      ),
+    );
+  }
+
+  /** The agent processes: each one's process id and the agents it hosts. */
+  get agentProcesses(): readonly { readonly pid: number; readonly agents: readonly string[] }[] {
+    return this.processes.flatMap((p) =>
+      p.child.pid ? [{ pid: p.child.pid, agents: p.agents }] : [],
+    );
+  }
+
+  /** The embedded broker's counters. */
+  brokerStats(): BrokerStats {
+    return this.broker.stats();
   }
 
   private receive(message: AnyMessage, topic: string): void {
@@ -290,12 +374,26 @@ export class CtaemsCluster {
       map.set(k, (map.get(k) ?? 0) + n);
     let bytes = 0;
     let control = 0;
+    const stats = this.transport!.stats;
+    const controlBytesBefore =
+      (stats.sent.get("csc-tick")?.bytes ?? 0) + (stats.received.get("csc-step")?.bytes ?? 0);
     let deliberativeSeq = 0;
     let expected = new Map<string, number>();
     const limit = options.maxTicks ?? world.horizon + 1000;
+    // Wall time by section: each lap is charged to the section it ends.
+    const sections = { worldMs: 0, deliberativeMs: 0, publishMs: 0, waitMs: 0, answersMs: 0 };
+    let lapStart = started;
+    const lap = (section: keyof typeof sections): void => {
+      const now = performance.now();
+      sections[section] += now - lapStart;
+      lapStart = now;
+    };
+    lap("worldMs"); // building the world
     let t = 0;
     for (; t <= limit && !world.finished(t); t++) {
+      lap("answersMs");
       const events = world.begin(t);
+      lap("worldMs");
       const stepKey = `${trial}:${t}`;
       const ticks = agents.map((agentId) =>
         this.publish(topics.agentIn(this.site, agentId), "csc-tick", {
@@ -308,6 +406,7 @@ export class CtaemsCluster {
       );
       control += agents.length * 2;
       const next = new Map<string, number>();
+      lap("publishMs");
       if (deliberative) {
         const inboxKey = `${trial}:${t - 1}`;
         const want = expected.get(DELIBERATIVE_ADDRESS) ?? 0;
@@ -316,9 +415,11 @@ export class CtaemsCluster {
           this.tickTimeoutMs,
           () => `${want} messages to the deliberative scheduler from tick ${t - 1}`,
         );
+        lap("waitMs");
         const inbox = sortInbox(this.toCoordinator.get(inboxKey) ?? []);
         this.toCoordinator.delete(inboxKey);
         const out = deliberative.step({ tick: t, events: [], inbox });
+        lap("deliberativeMs");
         const sends: Promise<number>[] = [];
         for (const m of out.messages) {
           add(next, m.to, 1);
@@ -335,6 +436,7 @@ export class CtaemsCluster {
             }),
           );
         }
+        lap("publishMs");
         for (const size of await Promise.all(sends)) bytes += size;
       }
       await Promise.all(ticks);
@@ -342,18 +444,23 @@ export class CtaemsCluster {
         () => (this.steps.get(stepKey)?.size ?? 0) >= agents.length,
         this.tickTimeoutMs,
         () =>
-          `tick ${t} of trial ${trial} (${strategy}) from ${agents.filter((a) => !this.steps.get(stepKey)?.has(a)).join(", ")}`,
+          `tick ${t} of trial ${trial} (${strategy}) from ${someOf(agents.filter((a) => !this.steps.get(stepKey)?.has(a)))}`,
       );
+      lap("waitMs");
       const replies = this.steps.get(stepKey)!;
       this.steps.delete(stepKey);
+      let worldMs = 0;
       for (const agentId of agents) {
         const r = replies.get(agentId)!;
-        if (r.start !== undefined || r.abort !== undefined)
+        if (r.start !== undefined || r.abort !== undefined) {
+          const before = performance.now();
           world.apply(t, agentId, {
             ...(r.start !== undefined ? { start: r.start } : {}),
             ...(r.abort !== undefined ? { abort: r.abort } : {}),
             messages: [],
           });
+          worldMs += performance.now() - before;
+        }
         for (const s of r.sent) {
           const to = s.to === COORDINATOR_PEER ? DELIBERATIVE_ADDRESS : s.to;
           add(next, to, s.count);
@@ -365,9 +472,13 @@ export class CtaemsCluster {
         bytes += r.bytes;
       }
       expected = next;
+      sections.worldMs += worldMs;
+      sections.answersMs -= worldMs;
     }
+    lap("answersMs");
     traffic.bytes = bytes;
     const { rootQuality, executed } = world.result();
+    lap("worldMs");
     return {
       rootQuality,
       executed,
@@ -375,15 +486,21 @@ export class CtaemsCluster {
       ticks: t,
       bytes,
       control,
+      controlBytes:
+        (stats.sent.get("csc-tick")?.bytes ?? 0) +
+        (stats.received.get("csc-step")?.bytes ?? 0) -
+        controlBytesBefore,
       wallMs: performance.now() - started,
+      sections,
     };
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const child of this.children.values()) child.kill("SIGTERM");
+    const children = this.processes.map((p) => p.child);
+    for (const child of children) child.kill("SIGTERM");
     await Promise.all(
-      [...this.children.values()].map((c) =>
+      children.map((c) =>
         c.exitCode !== null || c.signalCode !== null
           ? Promise.resolve()
           : new Promise((r) => c.once("exit", r)),

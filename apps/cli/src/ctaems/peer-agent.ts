@@ -20,18 +20,32 @@ import { MqttTransport, makeMessage, type TransportLogger } from "@consort/proto
 /** The address of the coordinator on peer topics (its deliberative scheduler in C-TAEMS runs). */
 export const COORDINATOR_PEER = "coordinator";
 
-/** What one C-TAEMS agent process is given: who it is, where the broker is, its setups. */
-export interface PeerAgentConfig {
+/** One hosted agent: who it is and its setups. */
+export interface HostedAgentConfig {
   readonly agentId: string;
-  readonly site: string;
-  readonly broker: string;
   /** Its setup under each strategy it may be asked to run. */
   readonly setups: Partial<Record<Strategy, AgentSetup>>;
 }
 
 /**
- * Reads and checks a peer-agent configuration (the file the clock master writes). Throws an
- * Error that says what is wrong; the program turns it into one line and a non-zero exit.
+ * What one C-TAEMS agent process is given: where the broker is, and the agents it hosts (one or
+ * more; each keeps its own MQTT connection and identity). Passwords are not in the file: they
+ * come in `CONSORT_AGENT_PASSWORDS`, a JSON object of agent id -> password (or, for a process
+ * hosting one agent, `CONSORT_AGENT_PASSWORD`).
+ */
+export interface PeerAgentConfig {
+  readonly site: string;
+  readonly broker: string;
+  readonly agents: readonly HostedAgentConfig[];
+}
+
+const STRATEGIES: readonly string[] = ["initial", "bos", "consort"];
+
+/**
+ * Reads and checks a peer-agent configuration (the file the clock master writes): either
+ * `{site, broker, agents: [{agentId, setups}, ...]}`, or one agent's `{agentId, site, broker,
+ * setups}`, which is read as a list of one. Throws an Error that says what is wrong; the program
+ * turns it into one line and a non-zero exit.
  */
 export function parsePeerAgentConfig(text: string, where: string): PeerAgentConfig {
   let value: unknown;
@@ -40,22 +54,76 @@ export function parsePeerAgentConfig(text: string, where: string): PeerAgentConf
   } catch (error) {
     throw new Error(`${where}: not JSON (${(error as Error).message})`);
   }
-  const v = value as Partial<PeerAgentConfig> | null;
-  if (typeof v !== "object" || v === null) throw new Error(`${where}: expected an object`);
-  for (const key of ["agentId", "site", "broker"] as const)
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error(`${where}: expected an object`);
+  const v = value as Record<string, unknown>;
+  for (const key of ["site", "broker"] as const)
     if (typeof v[key] !== "string" || v[key].length === 0)
       throw new Error(`${where}: "${key}" must be a non-empty string`);
-  if (typeof v.setups !== "object" || v.setups === null)
-    throw new Error(`${where}: "setups" must be an object of strategy -> setup`);
-  for (const [strategy, setup] of Object.entries(v.setups)) {
-    if (!["initial", "bos", "consort"].includes(strategy))
-      throw new Error(`${where}: setups.${strategy}: unknown strategy (initial, bos or consort)`);
-    if (setup?.agentId !== v.agentId)
-      throw new Error(
-        `${where}: setups.${strategy}.agentId is "${String(setup?.agentId)}", expected "${v.agentId}"`,
-      );
+  const list: unknown[] =
+    v.agents !== undefined
+      ? Array.isArray(v.agents)
+        ? v.agents
+        : (() => {
+            throw new Error(`${where}: "agents" must be a list of {agentId, setups}`);
+          })()
+      : [{ agentId: v.agentId, setups: v.setups }];
+  if (list.length === 0) throw new Error(`${where}: "agents" is empty`);
+  const seen = new Set<string>();
+  const agents = list.map((entry, i): HostedAgentConfig => {
+    const at = v.agents !== undefined ? `${where}: agents[${i}]` : where;
+    const a = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+    if (typeof a.agentId !== "string" || a.agentId.length === 0)
+      throw new Error(`${at}: "agentId" must be a non-empty string`);
+    if (seen.has(a.agentId)) throw new Error(`${at}: agent "${a.agentId}" is listed twice`);
+    seen.add(a.agentId);
+    if (typeof a.setups !== "object" || a.setups === null)
+      throw new Error(`${at}: "setups" must be an object of strategy -> setup`);
+    for (const [strategy, setup] of Object.entries(a.setups)) {
+      if (!STRATEGIES.includes(strategy))
+        throw new Error(`${at}: setups.${strategy}: unknown strategy (initial, bos or consort)`);
+      const id = (setup as { agentId?: unknown } | null)?.agentId;
+      if (id !== a.agentId)
+        throw new Error(
+          `${at}: setups.${strategy}.agentId is "${String(id)}", expected "${a.agentId}"`,
+        );
+    }
+    return { agentId: a.agentId, setups: a.setups as HostedAgentConfig["setups"] };
+  });
+  return { site: v.site as string, broker: v.broker as string, agents };
+}
+
+/**
+ * The hosted agents' passwords, from the environment: `CONSORT_AGENT_PASSWORDS` (a JSON object of
+ * agent id -> password), else `CONSORT_AGENT_PASSWORD` for a process hosting a single agent. An
+ * agent with no password connects without one (a dev-mode broker).
+ */
+export function passwordsFromEnv(
+  env: NodeJS.ProcessEnv,
+  agents: readonly string[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  const json = env.CONSORT_AGENT_PASSWORDS;
+  if (json !== undefined) {
+    let map: unknown;
+    try {
+      map = JSON.parse(json);
+    } catch {
+      throw new Error("CONSORT_AGENT_PASSWORDS is not JSON (expected an object of id -> password)");
+    }
+    if (typeof map !== "object" || map === null || Array.isArray(map))
+      throw new Error("CONSORT_AGENT_PASSWORDS must be a JSON object of agent id -> password");
+    for (const id of agents) {
+      const p = (map as Record<string, unknown>)[id];
+      if (p === undefined) continue;
+      if (typeof p !== "string")
+        throw new Error(`CONSORT_AGENT_PASSWORDS: the password of "${id}" must be a string`);
+      out.set(id, p);
+    }
+  } else if (env.CONSORT_AGENT_PASSWORD !== undefined && agents.length === 1) {
+    out.set(agents[0]!, env.CONSORT_AGENT_PASSWORD);
   }
-  return v as PeerAgentConfig;
+  return out;
 }
 
 interface PendingTick {
@@ -67,11 +135,12 @@ interface PendingTick {
 }
 
 /**
- * One C-TAEMS agent as its own process: it follows the clock master's ticks, steps its
- * `SchedulerAgentCsc` once all the messages sent to it at the tick before are in, publishes
- * what it says to each neighbour on its own peer topics, and answers the master with its
- * decision and its traffic. Being lock-step and ordered by (sender, seq), a run gives exactly
- * the result of the same run in one process.
+ * One C-TAEMS agent over MQTT, with its own connection and identity: it follows the clock
+ * master's ticks, steps its `SchedulerAgentCsc` once all the messages sent to it at the tick
+ * before are in, publishes what it says to each neighbour on its own peer topics, and answers the
+ * master with its decision and its traffic. Being lock-step and ordered by (sender, seq), a run
+ * gives exactly the result of the same run in one process. A process hosts one or more of them
+ * (`PeerAgentHost`).
  */
 export class PeerAgentProcess {
   private agent: CtaemsAgent | undefined;
@@ -84,13 +153,13 @@ export class PeerAgentProcess {
   private failure: Error | undefined;
 
   private constructor(
-    private readonly config: PeerAgentConfig,
+    private readonly config: HostedAgentConfig & { readonly site: string },
     private readonly transport: MqttTransport,
     private readonly onFatal: (error: Error) => void,
   ) {}
 
   static async start(
-    config: PeerAgentConfig,
+    config: HostedAgentConfig & { readonly site: string; readonly broker: string },
     password: string | undefined,
     logger: TransportLogger,
     onFatal: (error: Error) => void,
@@ -126,6 +195,10 @@ export class PeerAgentProcess {
 
   async close(): Promise<void> {
     await this.transport.close();
+  }
+
+  get agentId(): string {
+    return this.config.agentId;
   }
 
   private publish<T extends MessageType>(topic: string, type: T, body: Body<T>): Promise<number> {
@@ -247,5 +320,61 @@ export class PeerAgentProcess {
   private fail(error: Error): void {
     this.failure = error;
     this.onFatal(error);
+  }
+}
+
+/** How many hosted agents connect at once when a process starts. */
+const CONNECTS_AT_ONCE = 16;
+
+/**
+ * The agents one process hosts: each its own `PeerAgentProcess` with its own MQTT connection
+ * and identity (the broker ties an agent's topics to its username), sharing the event loop.
+ */
+export class PeerAgentHost {
+  private constructor(readonly agents: readonly PeerAgentProcess[]) {}
+
+  /**
+   * Connects every hosted agent (a few at a time). `onFatal` gets the failing agent's id; if one
+   * cannot connect, the ones already connected are closed and the error names the agent.
+   */
+  static async start(
+    config: PeerAgentConfig,
+    passwords: ReadonlyMap<string, string>,
+    logger: TransportLogger,
+    onFatal: (agentId: string, error: Error) => void,
+  ): Promise<PeerAgentHost> {
+    const started: PeerAgentProcess[] = [];
+    let next = 0;
+    let failed: Error | undefined;
+    const worker = async (): Promise<void> => {
+      while (failed === undefined && next < config.agents.length) {
+        const hosted = config.agents[next++]!;
+        try {
+          started.push(
+            await PeerAgentProcess.start(
+              { ...hosted, site: config.site, broker: config.broker },
+              passwords.get(hosted.agentId),
+              logger,
+              (error) => onFatal(hosted.agentId, error),
+            ),
+          );
+        } catch (error) {
+          failed ??= new Error(`${hosted.agentId}: ${(error as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(CONNECTS_AT_ONCE, config.agents.length) }, worker),
+    );
+    const host = new PeerAgentHost(started);
+    if (failed !== undefined) {
+      await host.close().catch(() => {});
+      throw failed;
+    }
+    return host;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.close()));
   }
 }

@@ -58,7 +58,7 @@ export function tabuSearchMakespan(
   budget: Budget,
   params: MakespanSearchParams = defaultMakespanParams(problem),
 ): { seq: Int32Array; value: number } {
-  const { n, duration: p, jobPrev, jobNext, machineRank, release } = problem;
+  const { n, duration: p, jobPrev, jobNext, release } = problem;
   const g = new Graph(problem);
   g.setSequences(initial);
   if (!g.computeHeads()) throw new Error("tabuSearchMakespan: the initial sequences are cyclic");

@@ -46,7 +46,7 @@ export function tabuSearchTwt(
   budget: Budget,
   params: TwtSearchParams = defaultTwtParams(problem),
 ): { seq: Int32Array; value: number } {
-  const { n, jobCount, jobStart, duration: p, jobPrev, machineRank, due, weight } = problem;
+  const { n, jobCount, jobStart, duration: p, jobPrev, due, weight } = problem;
   const g = new Graph(problem);
   g.setSequences(initial);
   if (!g.computeHeads()) throw new Error("tabuSearchTwt: the initial sequences are cyclic");
