@@ -288,6 +288,32 @@ describe("access control", () => {
     expect([await toM1, await toM2]).toEqual(["assign-1", "assign-2"]);
   });
 
+  it("counts what it accepts and what it delivers, refused publishes apart", async () => {
+    const broker = await start();
+    const m1 = await connect(broker.url, "m1");
+    const m2 = await connect(broker.url, "m2");
+    const coord = await connect(broker.url, "coord");
+    // Two subscribers to m1's state, none to m2's.
+    await m2.subscribeAsync(topics.filters.allAgentStates(S), { qos: 1 });
+    await coord.subscribeAsync(topics.agentState(S, "m1"), { qos: 1 });
+    const before = broker.stats();
+    const seen = nextMessage(coord, topics.agentState(S, "m1"));
+    await m1.publishAsync(topics.agentState(S, "m1"), "one", { qos: 1 });
+    await seen;
+    const barrier = nextMessage(m2, topics.agentState(S, "m2"));
+    await m2.publishAsync(topics.agentState(S, "m2"), "two", { qos: 1 });
+    await barrier;
+    const after = broker.stats();
+    expect(after.published - before.published).toBe(2);
+    // "one" reached m2 and the coordinator, "two" reached m2.
+    expect(after.delivered - before.delivered).toBe(3);
+    const m1Closed = closed(m1, 5000);
+    m1.publish(topics.agentState(S, "m2"), "spoofed", { qos: 1 });
+    await m1Closed;
+    expect(broker.stats().published).toBe(after.published);
+    expect(broker.stats().refusedPublish).toBe(1);
+  });
+
   it("lets an operator publish orders, which the coordinator receives", async () => {
     const broker = await start();
     const coord = await connect(broker.url, "coord");

@@ -59,6 +59,10 @@ export interface BrokerStats {
   readonly oversizePackets: number;
   /** Connections dropped for a remaining-length field longer than 4 bytes. */
   readonly malformedPackets: number;
+  /** PUBLISHes accepted from clients (wills and retained replays not included). */
+  readonly published: number;
+  /** Messages handed to subscribers (one PUBLISH can reach several, or none). */
+  readonly delivered: number;
 }
 
 export interface RunningBroker {
@@ -112,6 +116,8 @@ export async function createBroker(
     refusedSubscribe: 0,
     oversizePackets: 0,
     malformedPackets: 0,
+    published: 0,
+    delivered: 0,
   };
   const transports = new WeakMap<Duplex, { transport: Transport; remoteAddress?: string }>();
   const connects = new WeakMap<
@@ -184,7 +190,10 @@ export async function createBroker(
         return callback(parseTopic(packet.topic)?.site === cfg.site ? null : new Error("refused"));
       }
       const who = identities.get(client);
-      if (who !== undefined && publishAllowed(who, packet.topic)) return callback(null);
+      if (who !== undefined && publishAllowed(who, packet.topic)) {
+        counters.published += 1;
+        return callback(null);
+      }
       counters.refusedPublish += 1;
       log.warn(
         {
@@ -216,6 +225,11 @@ export async function createBroker(
         "subscription refused",
       );
       callback(null, null);
+    },
+
+    authorizeForward(_client, packet) {
+      counters.delivered += 1;
+      return packet;
     },
   };
 

@@ -4,6 +4,7 @@ import { benchCommsCommand } from "./commands/bench-comms.js";
 import { benchCtaemsCommand } from "./commands/bench-ctaems.js";
 import { benchFleetCommand } from "./commands/bench-fleet.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
+import { benchScaleCommand } from "./commands/bench-scale.js";
 import { brokerCommand } from "./commands/broker.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { fleetCommand } from "./commands/fleet.js";
@@ -34,6 +35,15 @@ const integer = (name: string, min: number) => (value: string) => {
   if (!Number.isInteger(n) || n < min)
     throw new InvalidArgumentError(`${name} must be an integer >= ${min}, not "${value}"`);
   return n;
+};
+
+const sizes = (value: string): number[] => {
+  const list = value.split(",").map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 2))
+    throw new InvalidArgumentError(
+      `--agents must be a comma-separated list of integers >= 2, not "${value}"`,
+    );
+  return list;
 };
 
 function program(result: { code: number }): Command {
@@ -309,6 +319,34 @@ function program(result: { code: number }): Command {
         json: boolean;
       }) => {
         result.code = await benchCommsCommand(options, process.stdout, process.stderr);
+      },
+    );
+  bench
+    .command("scale")
+    .description(
+      "A fleet of C-TAEMS agents over one broker at several sizes (10 activities per agent): wall time, speed-up, broker traffic, coordinator CPU, agent memory.",
+    )
+    .option("--agents <list>", "fleet sizes, comma-separated", sizes, [10, 100, 1000])
+    .option(
+      "--agents-per-process <n>",
+      "agents hosted by each agent process",
+      integer("--agents-per-process", 1),
+      10,
+    )
+    .option("--seed <n>", "scenario and trial seed", integer("--seed", 0), 1)
+    .option("--no-check", "skip the in-process run that each distributed run is checked against")
+    .option("--out <file>", "results file whose scale section is rewritten (e.g. bench/RESULTS.md)")
+    .option("--json", "print exactly one JSON object on stdout", false)
+    .action(
+      async (options: {
+        agents: number[];
+        agentsPerProcess: number;
+        seed: number;
+        check: boolean;
+        out?: string;
+        json: boolean;
+      }) => {
+        result.code = await benchScaleCommand(options, process.stdout, process.stderr);
       },
     );
   bench

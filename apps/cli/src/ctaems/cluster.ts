@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrokerStats, createBroker, type RunningBroker } from "@consort/broker";
@@ -87,6 +88,8 @@ export interface ClusterOptions {
   readonly agentsPerProcess?: number;
   /** How long to wait for every agent to come online (default 30 s plus 30 ms per agent). */
   readonly startTimeoutMs?: number;
+  /** Agent processes starting at once (default: the machine's parallelism, at least 2). */
+  readonly startsAtOnce?: number;
 }
 
 /** One agent process: its child and the agents it hosts. */
@@ -195,7 +198,14 @@ export class CtaemsCluster {
       await transport.subscribe(topics.filters.peersTo(site, COORDINATOR_PEER));
       mkdirSync(options.runDir, { recursive: true });
       const program = peerAgentProgram();
+      const startTimeout = options.startTimeoutMs ?? 30_000 + 30 * agents.length;
+      // Processes start a few at a time: each one's agents online before another is spawned, so
+      // a large fleet does not have hundreds of processes loading and connecting at once on a
+      // small machine (a CONNACK could then take longer than a client waits for it).
+      const startsAtOnce = options.startsAtOnce ?? Math.max(2, availableParallelism());
+      const starting = new Set<Promise<void>>();
       for (const [i, group] of groups.entries()) {
+        while (starting.size >= startsAtOnce) await Promise.race(starting);
         const config: PeerAgentConfig = {
           site,
           broker: broker.url,
@@ -236,8 +246,17 @@ export class CtaemsCluster {
           );
         });
         cluster.processes.push({ name, agents: group, child });
+        const online = cluster
+          .until(
+            () => group.every((a) => cluster.online.has(a)),
+            startTimeout,
+            () => `agents of process ${name} to come online`,
+          )
+          .finally(() => starting.delete(online));
+        // A failure here is met by the race above or by the wait for every agent below.
+        online.catch(() => {});
+        starting.add(online);
       }
-      const startTimeout = options.startTimeoutMs ?? 30_000 + 30 * agents.length;
       await cluster.until(
         () => cluster.online.size >= agents.length && agents.every((a) => cluster.online.has(a)),
         startTimeout,
