@@ -1,8 +1,8 @@
 import {
   effectiveDeadline,
   effectiveRelease,
-  indexModel,
   type ModelIndex,
+  replaceNode,
 } from "../model/model-index.js";
 import type { ActivityNode, Distribution, ModelNode, Ticks } from "../model/types.js";
 import { type ExecutedActivity, evaluateQuality } from "../quality/qaf.js";
@@ -127,11 +127,7 @@ export class CtaemsWorld {
       ...(node.kind === "activity" && c.duration ? { duration: c.duration } : {}),
       ...(node.kind === "activity" && c.quality ? { quality: c.quality } : {}),
     } as ModelNode;
-    const model = {
-      ...this.index.model,
-      nodes: this.index.model.nodes.map((n) => (n.id === c.nodeId ? next : n)),
-    };
-    const indexed = indexModel(model);
+    const indexed = replaceNode(this.index, next);
     if (!indexed.ok)
       throw new Error(
         `world: change of "${c.nodeId}" breaks the model: ${indexed.error[0]?.message}`,

@@ -195,11 +195,30 @@ export function buildSetups(
   }
 
   const cellSize = options.policy?.cellSize;
+  const position = new Map(agents.map((a, i) => [a, i] as const));
   const cellOf = (agentId: string): string[] | undefined => {
     if (cellSize === undefined || cellSize < 2) return undefined;
-    const k = Math.floor(agents.indexOf(agentId) / cellSize);
+    const k = Math.floor(position.get(agentId)! / cellSize);
     return agents.slice(k * cellSize, (k + 1) * cellSize);
   };
+  // Sorted owners of a task, once per task: the root is owned by every agent, and sorting its
+  // owners again for each of them would make cutting the setups quadratic in the fleet.
+  const sortedOwners = new Map<string, string[]>();
+  const ownersSorted = (id: string): string[] => {
+    let all = sortedOwners.get(id);
+    if (!all) {
+      all = [...(owners.get(id) ?? [])].sort();
+      sortedOwners.set(id, all);
+    }
+    return all;
+  };
+  const syncGroupsOf = new Map<string, SyncGroup[]>();
+  for (const g of syncGroups)
+    for (const agentId of new Set(g.members.map((m) => m.agentId))) {
+      const list = syncGroupsOf.get(agentId);
+      if (list) list.push(g);
+      else syncGroupsOf.set(agentId, [g]);
+    }
   const setups = new Map<string, AgentSetup>();
   for (const agentId of agents) {
     const cell = cellOf(agentId);
@@ -208,15 +227,14 @@ export function buildSetups(
     const watch: Record<string, number> = {};
     for (const node of view.nodes) {
       if (node.kind !== "task" || !owners.get(node.id)?.has(agentId)) continue;
-      const set = owners.get(node.id);
-      const all = [...(set ?? [])].sort();
+      const all = ownersSorted(node.id);
       // A star around the task's steward (its least owner): the others tell the steward, the
       // steward tells everyone the children it knows. 2(n-1) messages a round, not n(n-1).
       const steward = all[0];
       sharers[node.id] =
         steward === agentId ? all.filter((a) => a !== agentId) : steward ? [steward] : [];
       // The least owner of a task watches it for the deliberative scheduler.
-      if (options.deliberative !== undefined && [...(set ?? [])].sort()[0] === agentId)
+      if (options.deliberative !== undefined && steward === agentId)
         watch[node.id] = deliberativeThreshold(index, node.id);
     }
     setups.set(agentId, {
@@ -228,7 +246,7 @@ export function buildSetups(
       ),
       sharers,
       notify: notifyByAgent.get(agentId) ?? {},
-      syncGroups: syncGroups.filter((g) => g.members.some((m) => m.agentId === agentId)),
+      syncGroups: syncGroupsOf.get(agentId) ?? [],
       ...(options.policy ? { policy: options.policy } : {}),
       ...(cell ? { cell } : {}),
       ...(options.deliberative !== undefined

@@ -50,16 +50,7 @@ export function indexModel(model: TaskModel): Result<ModelIndex, ModelIssue[]> {
   const parent = new Map<string, string>();
   model.nodes.forEach((node, i) => {
     const where = `nodes[${i}]`;
-    if (
-      node.releaseTicks !== undefined &&
-      node.deadlineTicks !== undefined &&
-      node.deadlineTicks < node.releaseTicks
-    ) {
-      issues.push({
-        path: `${where}.deadlineTicks`,
-        message: `deadline ${node.deadlineTicks} is before release ${node.releaseTicks}`,
-      });
-    }
+    checkNodeFields(node, where, issues);
     if (node.kind === "task") {
       if (node.children.length === 0)
         issues.push({ path: `${where}.children`, message: `task "${node.id}" has no children` });
@@ -83,8 +74,6 @@ export function indexModel(model: TaskModel): Result<ModelIndex, ModelIssue[]> {
         if (!resourceIds.has(r))
           issues.push({ path: `${where}.resources[${k}]`, message: `unknown resource "${r}"` });
       });
-      checkDistribution(node.duration, `${where}.duration`, issues, true);
-      checkDistribution(node.quality, `${where}.quality`, issues, false);
     }
   });
   const root = nodes.get(model.root);
@@ -119,6 +108,61 @@ export function indexModel(model: TaskModel): Result<ModelIndex, ModelIssue[]> {
     return err([{ path: "links", message: `links form a cycle: ${linkCycle.join(" -> ")}` }]);
   const activities = model.nodes.filter((n): n is ActivityNode => n.kind === "activity");
   return ok({ model, nodes, activities, parent, linksFrom, linksTo, resourceIds });
+}
+
+/** A node's own fields: its window, and an activity's distributions. */
+function checkNodeFields(node: ModelNode, where: string, issues: ModelIssue[]): void {
+  if (
+    node.releaseTicks !== undefined &&
+    node.deadlineTicks !== undefined &&
+    node.deadlineTicks < node.releaseTicks
+  ) {
+    issues.push({
+      path: `${where}.deadlineTicks`,
+      message: `deadline ${node.deadlineTicks} is before release ${node.releaseTicks}`,
+    });
+  }
+  if (node.kind === "activity") {
+    checkDistribution(node.duration, `${where}.duration`, issues, true);
+    checkDistribution(node.quality, `${where}.quality`, issues, false);
+  }
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The index with one node's own fields replaced (its window, an activity's distributions): what
+ * a change during a run does. The tree and the links stay as they are, so only the node is
+ * checked and nothing is indexed again; the cost does not grow with the model. A node whose
+ * children or resources differ is a change of structure: the whole model is indexed again.
+ */
+export function replaceNode(index: ModelIndex, next: ModelNode): Result<ModelIndex, ModelIssue[]> {
+  const old = index.nodes.get(next.id);
+  const position = old ? index.model.nodes.indexOf(old) : -1;
+  const model = {
+    ...index.model,
+    nodes: index.model.nodes.map((n, i) => (i === position ? next : n)),
+  };
+  const structural =
+    old === undefined ||
+    position < 0 ||
+    old.kind !== next.kind ||
+    (old.kind === "task" && next.kind === "task" && !sameList(old.children, next.children)) ||
+    (old.kind === "activity" &&
+      next.kind === "activity" &&
+      !sameList(old.resources, next.resources));
+  if (structural) return indexModel(model);
+  const issues: ModelIssue[] = [];
+  checkNodeFields(next, `nodes[${position}]`, issues);
+  if (issues.length > 0) return err(issues);
+  const nodes = new Map(index.nodes);
+  nodes.set(next.id, next);
+  const activities =
+    next.kind === "activity"
+      ? index.activities.map((a) => (a.id === next.id ? next : a))
+      : index.activities;
+  return ok({ ...index, model, nodes, activities });
 }
 
 function checkDistribution(

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { generateBackupProblem } from "../ctaems/generators/backup.js";
+import { generateJobShopScenario } from "../ctaems/generators/jobshop.js";
+import { generateRandomScenario } from "../ctaems/generators/random.js";
 import { fixed } from "./distribution.js";
-import { indexModel } from "./model-index.js";
-import { subjectiveView } from "./subjective-view.js";
-import type { ModelNode, TaskModel } from "./types.js";
+import { ancestors, indexModel, type ModelIndex, replaceNode } from "./model-index.js";
+import { type SubjectiveView, subjectiveView } from "./subjective-view.js";
+import type { Link, ModelNode, TaskModel } from "./types.js";
 
 const act = (id: string, resource: string): ModelNode => ({
   kind: "activity",
@@ -74,5 +77,93 @@ describe("indexModel rejects cyclic links", () => {
     });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error[0]?.message).toMatch(/links form a cycle/);
+  });
+});
+
+/** The view by its definition, scanning the whole model: the reference for the indexed cut. */
+function viewByScan(index: ModelIndex, resourceId: string): SubjectiveView {
+  const own = index.activities.filter((a) => a.resources.includes(resourceId)).map((a) => a.id);
+  const core = new Set<string>(own);
+  for (const id of own) for (const a of ancestors(index, id)) core.add(a);
+  const visible = new Set(core);
+  const links: Link[] = [];
+  for (const link of index.model.links)
+    if (core.has(link.from) || core.has(link.to)) {
+      visible.add(link.from);
+      visible.add(link.to);
+      links.push(link);
+    }
+  const nodes = index.model.nodes
+    .filter((n) => visible.has(n.id))
+    .map((n) =>
+      n.kind === "task" ? { ...n, children: n.children.filter((c) => visible.has(c)) } : n,
+    );
+  const resourceIds = new Set([resourceId]);
+  for (const n of nodes) if (n.kind === "activity") for (const r of n.resources) resourceIds.add(r);
+  return {
+    agentId: resourceId,
+    root: index.model.root,
+    own,
+    nodes,
+    links,
+    resources: index.model.resources.filter((r) => resourceIds.has(r.id)),
+  };
+}
+
+describe("subjectiveView on generated problems", () => {
+  const problems = [
+    generateBackupProblem({ windows: 3, seed: 4 }).model,
+    generateRandomScenario({ seed: 9, nle: "high", failure: "medium", overlap: 3 }).model,
+    generateJobShopScenario({ machines: 30, seed: 2 }).model,
+  ];
+  it("cuts exactly the view its definition gives, in the model's order, for every agent", () => {
+    for (const model of problems) {
+      const indexed = indexModel(model);
+      if (!indexed.ok) throw new Error(indexed.error[0]?.message);
+      for (const r of model.resources)
+        expect(subjectiveView(indexed.value, r.id)).toEqual(viewByScan(indexed.value, r.id));
+    }
+  });
+});
+
+describe("replaceNode", () => {
+  it("gives the index that indexing the changed model gives", () => {
+    const next: ModelNode = { ...index.nodes.get("q1")!, releaseTicks: 3, deadlineTicks: 9 };
+    const r = replaceNode(index, next);
+    const full = indexModel({
+      ...model,
+      nodes: model.nodes.map((n) => (n.id === "q1" ? next : n)),
+    });
+    expect(r.ok && full.ok).toBe(true);
+    if (!r.ok || !full.ok) return;
+    expect(r.value.model).toEqual(full.value.model);
+    expect(r.value.nodes.get("q1")).toEqual(next);
+    expect(r.value.activities).toEqual(full.value.activities);
+    expect(r.value.parent).toEqual(full.value.parent);
+    // The index it came from is left as it was.
+    expect(index.nodes.get("q1")?.releaseTicks).toBeUndefined();
+  });
+
+  it("refuses a node whose window or distribution is wrong, saying where", () => {
+    const early = replaceNode(index, {
+      ...index.nodes.get("p1")!,
+      releaseTicks: 5,
+      deadlineTicks: 2,
+    });
+    expect(!early.ok && early.error[0]).toMatchObject({
+      path: "nodes[4].deadlineTicks",
+      message: "deadline 2 is before release 5",
+    });
+    const bad = replaceNode(index, {
+      ...(index.nodes.get("p1") as ModelNode & { kind: "activity" }),
+      duration: [{ value: 2, probability: 0.5 }],
+    });
+    expect(!bad.ok && bad.error[0]?.message).toMatch(/probabilities sum to 0.5/);
+  });
+
+  it("indexes the whole model again when the structure changes, and catches what that breaks", () => {
+    const P = index.nodes.get("P") as ModelNode & { kind: "task" };
+    const r = replaceNode(index, { ...P, children: [...P.children, "nowhere"] });
+    expect(!r.ok && r.error[0]?.message).toMatch(/unknown node "nowhere"/);
   });
 });
