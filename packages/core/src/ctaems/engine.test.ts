@@ -240,6 +240,30 @@ describe("C-TAEMS execution rules (CSC §2), in the world", () => {
     const moved: ModelChange[] = [{ atTicks: 1, nodeId: "m", releaseTicks: 3, announced: true }];
     expect(runScripted(index, { a: [[2, "m"]] }, moved).result.rootQuality).toBe(0);
   });
+
+  it("a change is the world's own: the model it was given stays as it was", () => {
+    const index = build([task("root", "sum", ["m"]), act("m", "a", 4, 5, { deadlineTicks: 10 })]);
+    const world = new CtaemsWorld(index, 7, new Map([["m", ["a"]]]), [
+      { atTicks: 1, nodeId: "m", deadlineTicks: 5, quality: fixed(2), announced: true },
+    ]);
+    world.begin(0);
+    world.begin(1);
+    expect(world.model.nodes.get("m")?.deadlineTicks).toBe(5);
+    expect(world.model.activities[0]?.quality).toEqual(fixed(2));
+    expect(world.model.model.nodes.find((n) => n.id === "m")?.deadlineTicks).toBe(5);
+    expect(index.nodes.get("m")?.deadlineTicks).toBe(10);
+    expect(index.activities[0]?.quality).toEqual(fixed(5));
+  });
+
+  it("a change that would break the model stops the run, naming the node and what is wrong", () => {
+    const index = build([task("root", "sum", ["m"]), act("m", "a", 4, 5, { releaseTicks: 2 })]);
+    const world = new CtaemsWorld(index, 7, new Map(), [
+      { atTicks: 0, nodeId: "m", deadlineTicks: 1, announced: false },
+    ]);
+    expect(() => world.begin(0)).toThrow(
+      'world: change of "m" breaks the model: deadline 1 is before release 2',
+    );
+  });
 });
 
 describe("agents (CSC §3)", () => {

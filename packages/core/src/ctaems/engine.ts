@@ -2,7 +2,7 @@ import {
   effectiveDeadline,
   effectiveRelease,
   type ModelIndex,
-  replaceNode,
+  nodeIssues,
 } from "../model/model-index.js";
 import type { ActivityNode, Distribution, ModelNode, Ticks } from "../model/types.js";
 import { type ExecutedActivity, evaluateQuality } from "../quality/qaf.js";
@@ -42,7 +42,12 @@ interface Run {
  * so every strategy run on the same key meets the same durations and qualities.
  */
 export class CtaemsWorld {
-  private index: ModelIndex;
+  private readonly index: ModelIndex;
+  private readonly nodeList: ModelNode[];
+  private readonly activityList: ActivityNode[];
+  private readonly nodeMap: Map<string, ModelNode>;
+  private readonly nodeAt = new Map<string, number>();
+  private readonly activityAt = new Map<string, number>();
   private readonly key: number;
   private readonly changes: readonly ModelChange[];
   private readonly viewers: ReadonlyMap<string, readonly string[]>;
@@ -65,7 +70,25 @@ export class CtaemsWorld {
     changes: readonly ModelChange[] = [],
     minHorizon = 0,
   ) {
-    this.index = index;
+    // The world's own copy of the model's nodes, which changes during the run replace in place:
+    // one change costs the same however large the model (indexing it again would not).
+    const nodes = [...index.model.nodes];
+    const activities = [...index.activities];
+    nodes.forEach((n, i) => {
+      this.nodeAt.set(n.id, i);
+    });
+    activities.forEach((a, i) => {
+      this.activityAt.set(a.id, i);
+    });
+    this.nodeList = nodes;
+    this.activityList = activities;
+    this.nodeMap = new Map(index.nodes);
+    this.index = {
+      ...index,
+      model: { ...index.model, nodes },
+      nodes: this.nodeMap,
+      activities,
+    };
     this.key = trialKey;
     this.viewers = viewers;
     this.changes = [...changes].sort((a, b) => a.atTicks - b.atTicks);
@@ -127,12 +150,13 @@ export class CtaemsWorld {
       ...(node.kind === "activity" && c.duration ? { duration: c.duration } : {}),
       ...(node.kind === "activity" && c.quality ? { quality: c.quality } : {}),
     } as ModelNode;
-    const indexed = replaceNode(this.index, next);
-    if (!indexed.ok)
-      throw new Error(
-        `world: change of "${c.nodeId}" breaks the model: ${indexed.error[0]?.message}`,
-      );
-    this.index = indexed.value;
+    const issues = nodeIssues(next, `nodes[${this.nodeAt.get(c.nodeId)}]`);
+    if (issues.length > 0)
+      throw new Error(`world: change of "${c.nodeId}" breaks the model: ${issues[0]?.message}`);
+    this.nodeList[this.nodeAt.get(c.nodeId)!] = next;
+    this.nodeMap.set(c.nodeId, next);
+    const a = this.activityAt.get(c.nodeId);
+    if (a !== undefined && next.kind === "activity") this.activityList[a] = next;
     // A new distribution is drawn from the activity's own stream: the same key, the same draws.
     if (next.kind === "activity" && (c.duration || c.quality) && !this.started.has(c.nodeId))
       this.outcomes.set(c.nodeId, sampleOutcome(next, this.key));

@@ -110,7 +110,16 @@ export function indexModel(model: TaskModel): Result<ModelIndex, ModelIssue[]> {
   return ok({ model, nodes, activities, parent, linksFrom, linksTo, resourceIds });
 }
 
-/** A node's own fields: its window, and an activity's distributions. */
+/**
+ * What is wrong with a node's own fields (its window, an activity's distributions), each issue
+ * under `where`: the check a node changed during a run must pass, without indexing the model.
+ */
+export function nodeIssues(node: ModelNode, where: string): ModelIssue[] {
+  const issues: ModelIssue[] = [];
+  checkNodeFields(node, where, issues);
+  return issues;
+}
+
 function checkNodeFields(node: ModelNode, where: string, issues: ModelIssue[]): void {
   if (
     node.releaseTicks !== undefined &&
@@ -126,43 +135,6 @@ function checkNodeFields(node: ModelNode, where: string, issues: ModelIssue[]): 
     checkDistribution(node.duration, `${where}.duration`, issues, true);
     checkDistribution(node.quality, `${where}.quality`, issues, false);
   }
-}
-
-const sameList = (a: readonly string[], b: readonly string[]): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
-
-/**
- * The index with one node's own fields replaced (its window, an activity's distributions): what
- * a change during a run does. The tree and the links stay as they are, so only the node is
- * checked and nothing is indexed again; the cost does not grow with the model. A node whose
- * children or resources differ is a change of structure: the whole model is indexed again.
- */
-export function replaceNode(index: ModelIndex, next: ModelNode): Result<ModelIndex, ModelIssue[]> {
-  const old = index.nodes.get(next.id);
-  const position = old ? index.model.nodes.indexOf(old) : -1;
-  const model = {
-    ...index.model,
-    nodes: index.model.nodes.map((n, i) => (i === position ? next : n)),
-  };
-  const structural =
-    old === undefined ||
-    position < 0 ||
-    old.kind !== next.kind ||
-    (old.kind === "task" && next.kind === "task" && !sameList(old.children, next.children)) ||
-    (old.kind === "activity" &&
-      next.kind === "activity" &&
-      !sameList(old.resources, next.resources));
-  if (structural) return indexModel(model);
-  const issues: ModelIssue[] = [];
-  checkNodeFields(next, `nodes[${position}]`, issues);
-  if (issues.length > 0) return err(issues);
-  const nodes = new Map(index.nodes);
-  nodes.set(next.id, next);
-  const activities =
-    next.kind === "activity"
-      ? index.activities.map((a) => (a.id === next.id ? next : a))
-      : index.activities;
-  return ok({ ...index, model, nodes, activities });
 }
 
 function checkDistribution(

@@ -3,7 +3,7 @@ import { generateBackupProblem } from "../ctaems/generators/backup.js";
 import { generateJobShopScenario } from "../ctaems/generators/jobshop.js";
 import { generateRandomScenario } from "../ctaems/generators/random.js";
 import { fixed } from "./distribution.js";
-import { ancestors, indexModel, type ModelIndex, replaceNode } from "./model-index.js";
+import { ancestors, indexModel, type ModelIndex, nodeIssues } from "./model-index.js";
 import { type SubjectiveView, subjectiveView } from "./subjective-view.js";
 import type { Link, ModelNode, TaskModel } from "./types.js";
 
@@ -126,44 +126,25 @@ describe("subjectiveView on generated problems", () => {
   });
 });
 
-describe("replaceNode", () => {
-  it("gives the index that indexing the changed model gives", () => {
-    const next: ModelNode = { ...index.nodes.get("q1")!, releaseTicks: 3, deadlineTicks: 9 };
-    const r = replaceNode(index, next);
-    const full = indexModel({
-      ...model,
-      nodes: model.nodes.map((n) => (n.id === "q1" ? next : n)),
-    });
-    expect(r.ok && full.ok).toBe(true);
-    if (!r.ok || !full.ok) return;
-    expect(r.value.model).toEqual(full.value.model);
-    expect(r.value.nodes.get("q1")).toEqual(next);
-    expect(r.value.activities).toEqual(full.value.activities);
-    expect(r.value.parent).toEqual(full.value.parent);
-    // The index it came from is left as it was.
-    expect(index.nodes.get("q1")?.releaseTicks).toBeUndefined();
+describe("nodeIssues", () => {
+  it("accepts a node whose window and distributions are sound", () => {
+    expect(
+      nodeIssues({ ...index.nodes.get("q1")!, releaseTicks: 3, deadlineTicks: 9 }, "n"),
+    ).toEqual([]);
   });
 
-  it("refuses a node whose window or distribution is wrong, saying where", () => {
-    const early = replaceNode(index, {
-      ...index.nodes.get("p1")!,
-      releaseTicks: 5,
-      deadlineTicks: 2,
-    });
-    expect(!early.ok && early.error[0]).toMatchObject({
-      path: "nodes[4].deadlineTicks",
-      message: "deadline 2 is before release 5",
-    });
-    const bad = replaceNode(index, {
-      ...(index.nodes.get("p1") as ModelNode & { kind: "activity" }),
-      duration: [{ value: 2, probability: 0.5 }],
-    });
-    expect(!bad.ok && bad.error[0]?.message).toMatch(/probabilities sum to 0.5/);
-  });
-
-  it("indexes the whole model again when the structure changes, and catches what that breaks", () => {
-    const P = index.nodes.get("P") as ModelNode & { kind: "task" };
-    const r = replaceNode(index, { ...P, children: [...P.children, "nowhere"] });
-    expect(!r.ok && r.error[0]?.message).toMatch(/unknown node "nowhere"/);
+  it("names a window that closes before it opens, or a distribution that is not one", () => {
+    expect(
+      nodeIssues({ ...index.nodes.get("p1")!, releaseTicks: 5, deadlineTicks: 2 }, "nodes[4]"),
+    ).toEqual([{ path: "nodes[4].deadlineTicks", message: "deadline 2 is before release 5" }]);
+    const bad = nodeIssues(
+      {
+        ...(index.nodes.get("p1") as ModelNode & { kind: "activity" }),
+        duration: [{ value: 2, probability: 0.5 }],
+      },
+      "nodes[4]",
+    );
+    expect(bad[0]).toMatchObject({ path: "nodes[4].duration" });
+    expect(bad[0]?.message).toMatch(/probabilities sum to 0.5/);
   });
 });
