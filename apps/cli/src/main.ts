@@ -331,7 +331,7 @@ function program(result: { code: number }): Command {
       "--agents-per-process <n>",
       "agents hosted by each agent process",
       integer("--agents-per-process", 1),
-      10,
+      50,
     )
     .option("--seed <n>", "scenario and trial seed", integer("--seed", 0), 1)
     .option("--no-check", "skip the in-process run that each distributed run is checked against")
