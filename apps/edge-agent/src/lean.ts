@@ -16,11 +16,21 @@ import { setFlagsFromString } from "node:v8";
  *   packet written: about 7 MiB of heap) is turned off, as mqtt.js's own `writeCache: false`
  *   option does; numbers are then written into a fresh two-byte buffer each.
  *
- * Neither changes what the agent does. `CONSORT_AGENT_LEAN=0` turns both off.
+ * - V8's optimizing compiler (TurboFan) waits until the agent is online (`leanOnline`). While the
+ *   program loads, the functions that get hot are the module loader's own (path and URL
+ *   resolution, the CommonJS export lexer), run once; optimizing them leaves several MiB of
+ *   compiler memory and touched compiler code resident for nothing. Once online, the agent's
+ *   own hot code is optimized as usual.
+ *
+ * None changes what the agent does. `CONSORT_AGENT_LEAN=0` turns them all off.
  */
 export function leanProcess(env: NodeJS.ProcessEnv = process.env): void {
   if (env.CONSORT_AGENT_LEAN === "0") return;
   setFlagsFromString("--semi-space-growth-factor=1");
+  if (optimizerOnByDefault()) {
+    setFlagsFromString("--no-turbofan");
+    deferredOptimizer = true;
+  }
   try {
     // The very mqtt-packet that the transport's mqtt.js writes with: resolved from there.
     const fromProtocol = createRequire(import.meta.resolve("@consort/protocol/mqtt"));
@@ -30,4 +40,18 @@ export function leanProcess(env: NodeJS.ProcessEnv = process.env): void {
   } catch {
     // Another layout of the dependencies: the cache stays on, which only costs memory.
   }
+}
+
+let deferredOptimizer = false;
+
+/** Unless the command line chose otherwise (`--no-opt`, `--jitless`, ...). */
+function optimizerOnByDefault(): boolean {
+  return !process.execArgv.some((a) => /^--(no-opt|no-turbofan|jitless|max-opt)\b/.test(a));
+}
+
+/** Once the agent is online: V8's optimizing compiler back on (see `leanProcess`). */
+export function leanOnline(): void {
+  if (!deferredOptimizer) return;
+  deferredOptimizer = false;
+  setFlagsFromString("--turbofan");
 }
