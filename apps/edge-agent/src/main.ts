@@ -2,7 +2,7 @@
 // The scheduler agent as a process: `node dist/main.js [--config FILE]`, settings also from
 // CONSORT_* variables. Exits 0 on SIGTERM / SIGINT after saying offline; 78 on bad settings.
 import { parseArgs } from "node:util";
-import { leanOnline, leanProcess } from "./lean.js";
+import { leanProcess } from "./lean.js";
 
 // Before the agent's modules load: see lean.ts.
 leanProcess();
@@ -29,7 +29,6 @@ async function main(): Promise<number> {
     process.stderr.write(`consort agent: ${(error as Error).message}\n`);
     return 69;
   }
-  leanOnline();
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
