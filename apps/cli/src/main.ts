@@ -3,6 +3,7 @@ import { agentCommand } from "./commands/agent.js";
 import { benchCommsCommand } from "./commands/bench-comms.js";
 import { benchCtaemsCommand } from "./commands/bench-ctaems.js";
 import { benchFleetCommand } from "./commands/bench-fleet.js";
+import { benchFootprintCommand } from "./commands/bench-footprint.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { benchScaleCommand } from "./commands/bench-scale.js";
 import { brokerCommand } from "./commands/broker.js";
@@ -393,6 +394,50 @@ function program(result: { code: number }): Command {
         json: boolean;
       }) => {
         result.code = await benchCtaemsCommand(options, process.stdout, process.stderr);
+      },
+    );
+  bench
+    .command("footprint")
+    .description(
+      "One edge agent's footprint beside a bare `node -e` process in the same run: resident memory idle and busy,\n" +
+        "and time from spawn to online (its descriptor on an embedded loopback broker). Linux (/proc).",
+    )
+    .option(
+      "--runs <n>",
+      "rounds of bare node, agent, agent with lean off",
+      integer("--runs", 1),
+      10,
+    )
+    .option(
+      "--jobs <n>",
+      "activities of the busy phase (a one-machine shop)",
+      integer("--jobs", 1),
+      100,
+    )
+    .option(
+      "--settle <ms>",
+      "wait after ready / online before reading idle memory",
+      integer("--settle", 0),
+      2000,
+    )
+    .option(
+      "--out <file>",
+      "results file whose footprint section is rewritten (e.g. bench/RESULTS.md)",
+    )
+    .option("--json", "print exactly one JSON object on stdout", false)
+    .action(
+      async (options: {
+        runs: number;
+        jobs: number;
+        settle: number;
+        out?: string;
+        json: boolean;
+      }) => {
+        result.code = await benchFootprintCommand(
+          { ...options, settleMs: options.settle },
+          process.stdout,
+          process.stderr,
+        );
       },
     );
   return root;

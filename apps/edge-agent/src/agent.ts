@@ -13,7 +13,7 @@ import {
   type StartConstraint,
   type Ticks,
   type TimerHandle,
-} from "@consort/core";
+} from "@consort/core/agent";
 import {
   type AnyMessage,
   type Body,

@@ -1,5 +1,5 @@
 import { closeSync, fdatasyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
-import type { Ticks } from "@consort/core";
+import type { Ticks } from "@consort/core/agent";
 import type { AnyMessage, Body } from "@consort/protocol";
 
 /**

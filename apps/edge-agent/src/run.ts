@@ -1,4 +1,4 @@
-import { SimulatedClock } from "@consort/core";
+import { SimulatedClock } from "@consort/core/agent";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { loadSettings, type SettingsResult } from "@consort/protocol/settings";

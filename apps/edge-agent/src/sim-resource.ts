@@ -7,7 +7,7 @@ import {
   sampleOutcome,
   type Ticks,
   type TimerHandle,
-} from "@consort/core";
+} from "@consort/core/agent";
 
 /**
  * The simulated machine or rover next to one agent: an Environment adapter, like a hardware

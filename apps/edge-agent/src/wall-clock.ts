@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { Clock, Ticks, TimerHandle } from "@consort/core";
+import type { Clock, Ticks, TimerHandle } from "@consort/core/agent";
 import type * as NodeSchedule from "node-schedule";
 
 const require = createRequire(import.meta.url);

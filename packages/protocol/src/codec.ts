@@ -44,9 +44,20 @@ type Check = {
   Check(value: unknown): boolean;
   Errors(value: unknown): { First(): { path: string; message: string } | undefined };
 };
-const bodyChecks: Readonly<Record<string, Check>> = Object.fromEntries(
-  Object.entries(bodies).map(([type, schema]) => [type, TypeCompiler.Compile(schema) as Check]),
-);
+/**
+ * Each body's check is compiled the first time a message of its type is validated, not at
+ * import: a process meets few of the types (an edge agent about a dozen of them), and each
+ * compiled check is generated code that stays in its heap.
+ */
+const bodyChecks = new Map<string, Check>();
+function bodyCheck(type: string): Check | undefined {
+  let check = bodyChecks.get(type);
+  if (check === undefined && Object.hasOwn(bodies, type)) {
+    check = TypeCompiler.Compile(bodies[type as MessageType]) as Check;
+    bodyChecks.set(type, check);
+  }
+  return check;
+}
 
 export function encodeMessage(message: AnyMessage): Buffer {
   return packr.pack(message);
@@ -135,9 +146,8 @@ export function validateMessage(value: unknown, topic: string): AnyMessage {
   if (!envelopeCheck.Check(value))
     throw new ProtocolError("bad-envelope", firstError(envelopeCheck, value));
   const envelope = value as Message<MessageType> & { type: string };
-  const check = bodyChecks[envelope.type as MessageType];
-  if (!check || !Object.hasOwn(bodyChecks, envelope.type))
-    throw new ProtocolError("unknown-type", `"${envelope.type}"`);
+  const check = bodyCheck(envelope.type);
+  if (!check) throw new ProtocolError("unknown-type", `"${envelope.type}"`);
   if (!TOPIC_MESSAGES[where.kind].includes(envelope.type as MessageType)) {
     throw new ProtocolError("wrong-topic", `${where.kind} topics do not carry "${envelope.type}"`);
   }

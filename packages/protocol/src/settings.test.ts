@@ -28,6 +28,15 @@ describe("loadSettings", () => {
     );
     expect(r).toEqual({ ok: true, value: { name: "from-flag", port: 3, dev: true } });
   });
+  it("reads JSON and YAML files alike, YAML flow style included", async () => {
+    const want = { ok: true, value: { name: "n", port: 2, dev: true } };
+    const load = (text: string) => loadSettings(Schema, {}, { file: file(text) });
+    expect(await load('{ "name": "n", "port": 2, "dev": true }\n')).toEqual(want);
+    expect(await load("{ name: n, port: 2, dev: true }\n")).toEqual(want);
+    expect(await load("name: n\nport: 2\ndev: true\n")).toEqual(want);
+    const bad = await load('{ "name": "n", \n');
+    expect(!bad.ok && bad.error).toMatch(/s\.yaml: not valid YAML or JSON: /);
+  });
   it("says where a bad value came from", async () => {
     const fromFile = await loadSettings(
       Schema,

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Static, TObject } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { parse as parseYaml } from "yaml";
 
 /** An expected failure is a value: `error` is one line that says where and what. */
 export type SettingsResult<T> =
@@ -45,7 +44,7 @@ export async function loadSettings<S extends TObject>(
     }
     let parsed: unknown;
     try {
-      parsed = parseYaml(text);
+      parsed = await parseSettingsText(text);
     } catch (error) {
       return {
         ok: false,
@@ -92,4 +91,21 @@ export async function loadSettings<S extends TObject>(
     };
   }
   return { ok: true, value: merged as Static<S> };
+}
+
+/**
+ * A settings file's text: JSON is read as JSON (YAML 1.2 reads valid JSON to the same values),
+ * anything else as YAML, whose parser is loaded only then: a process started from a JSON file, as
+ * the fleet starts its agents, does without it.
+ */
+async function parseSettingsText(text: string): Promise<unknown> {
+  if (/^\s*[{[]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Not JSON after all (YAML flow style, or an error the YAML parser words better).
+    }
+  }
+  const { parse } = await import("yaml");
+  return parse(text);
 }

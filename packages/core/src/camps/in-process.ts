@@ -4,28 +4,20 @@ import { err, ok, type Result } from "../result.js";
 import type { Violation } from "../schedule/constraints/violation.js";
 import type { Schedule } from "../schedule/types.js";
 import type { JobShopObjective } from "../solver/types.js";
+import { answerRequest } from "./answer-request.js";
 import { type ReoptimizeError, reoptimize } from "./deliberative-repair.js";
 import type { Conflict } from "./integrate.js";
-import { intraAgentConstraintAdjustment } from "./intra-agent-constraint-adjustment.js";
-import { buildLocalSchedule, type LocalHeuristic, mergeConstraints } from "./local-scheduler.js";
+import { buildLocalSchedule, type LocalHeuristic } from "./local-scheduler.js";
 import { assignOperations } from "./planner-windows.js";
 import {
   finishWithSchedule,
   nextRepairStep,
   type RepairLogEntry,
   type RepairLoopOptions,
-  type RepairRequest,
   receiveLocalSchedule,
   startRepairLoop,
 } from "./repair-loop.js";
-import type {
-  Assignment,
-  Interval,
-  LocalSchedule,
-  ResourceInterval,
-  Slot,
-  StartConstraint,
-} from "./types.js";
+import type { Assignment, Interval, ResourceInterval, Slot, StartConstraint } from "./types.js";
 
 /**
  * The whole CAMPS cycle in one process, with the scheduler agents as plain objects: planner
@@ -68,58 +60,6 @@ interface SimulatedAgent {
   unavailable: readonly Interval[];
   constraints: readonly StartConstraint[];
   slots: readonly Slot[];
-}
-
-/** What a scheduler agent does with a request (the edge agent does the same). */
-export function answerRequest(
-  agent: {
-    readonly resourceId: string;
-    readonly assignments: readonly Assignment[];
-    readonly unavailable: readonly Interval[];
-    readonly constraints: readonly StartConstraint[];
-    readonly slots: readonly Slot[];
-  },
-  request: RepairRequest,
-  nowTicks: Ticks,
-  heuristic: LocalHeuristic,
-): {
-  assignments: readonly Assignment[];
-  unavailable: readonly Interval[];
-  constraints: readonly StartConstraint[];
-  answer: LocalSchedule;
-} {
-  if (request.kind === "reassign") {
-    const started = agent.slots.filter((s) => s.startTicks < nowTicks);
-    const built = buildLocalSchedule({
-      resourceId: agent.resourceId,
-      assignments: request.assignments,
-      nowTicks,
-      heuristic,
-      unavailable: request.unavailable,
-      fixed: started,
-    });
-    return {
-      assignments: request.assignments,
-      unavailable: request.unavailable,
-      constraints: [],
-      answer: { resourceId: agent.resourceId, version: request.version, slots: built.slots },
-    };
-  }
-  const constraints = mergeConstraints(agent.constraints, request.constraints);
-  const revised = intraAgentConstraintAdjustment({
-    resourceId: agent.resourceId,
-    slots: agent.slots,
-    assignments: agent.assignments,
-    constraints,
-    nowTicks,
-    unavailable: agent.unavailable,
-  });
-  return {
-    assignments: agent.assignments,
-    unavailable: agent.unavailable,
-    constraints,
-    answer: { resourceId: agent.resourceId, version: request.version, slots: revised.slots },
-  };
 }
 
 /** Runs planning and repair to the end for a model; see `InProcessOptions`. */

@@ -4,6 +4,7 @@
  * named after the paper, the repair loop, the agent's own disruption repair, and deliberative
  * repair. Every function is pure: time and randomness are arguments.
  */
+export * from "./answer-request.js";
 export * from "./deliberative-repair.js";
 export * from "./in-process.js";
 export * from "./integrate.js";
