@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -13,6 +13,9 @@ import { MqttTransport } from "@consort/protocol/mqtt";
 import pino from "pino";
 import { machineLine, median, writeSection } from "../bench-report.js";
 import { CliError, EXIT } from "../errors.js";
+import { type Memory, readMemory, rssNow } from "../proc.js";
+
+export { type Memory, readMemory } from "../proc.js";
 
 export interface BenchFootprintFlags {
   /** Rounds; each starts a bare node process, a lean agent and an agent with lean off. */
@@ -23,16 +26,6 @@ export interface BenchFootprintFlags {
   readonly settleMs: number;
   readonly out?: string;
   readonly json: boolean;
-}
-
-/** One process's memory, from /proc (KiB). */
-export interface Memory {
-  /** Resident set size (VmRSS), shared pages of the node binary included. */
-  readonly rssKiB: number;
-  /** Proportional set size: shared pages divided among the processes that map them. */
-  readonly pssKiB: number;
-  /** Pages only this process maps. */
-  readonly privateKiB: number;
 }
 
 export interface FootprintRun {
@@ -79,34 +72,6 @@ export interface FootprintSummary {
 export const FOOTPRINT_TARGETS = { rssRatio: 1.5, onlineMs: 1000 } as const;
 
 const BARE_PROGRAM = "process.stdout.write('ready\\n');setInterval(()=>{},1<<30)";
-
-/** A process's memory from /proc/PID/status and /proc/PID/smaps_rollup (Linux). */
-export function readMemory(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const field = (text: string, name: string): number => {
-    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text);
-    return m ? Number(m[1]) : Number.NaN;
-  };
-  let pss = Number.NaN;
-  let priv = Number.NaN;
-  try {
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    pss = field(rollup, "Pss");
-    priv = field(rollup, "Private_Clean") + field(rollup, "Private_Dirty");
-  } catch {
-    // Kernels before 4.14 have no smaps_rollup: RSS only.
-  }
-  return { rssKiB: field(status, "VmRSS"), pssKiB: pss, privateKiB: priv };
-}
-
-function readRss(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0; // exited between samples
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -250,9 +215,9 @@ async function runBusy(
     password: bench.coordinatorPassword,
     logger,
   });
-  let peakKiB = readRss(pid);
+  let peakKiB = rssNow(pid);
   const sampler = setInterval(() => {
-    peakKiB = Math.max(peakKiB, readRss(pid));
+    peakKiB = Math.max(peakKiB, rssNow(pid));
   }, 10);
   try {
     const coordinator = new Coordinator(
@@ -285,7 +250,7 @@ async function runBusy(
       });
     });
     const ms = performance.now() - started;
-    peakKiB = Math.max(peakKiB, readRss(pid));
+    peakKiB = Math.max(peakKiB, rssNow(pid));
     return {
       peakKiB,
       after: readMemory(pid),

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ScaleRow, sampleProcess } from "./bench-scale.js";
+import { sampleProcess } from "../proc.js";
+import type { ScaleRow } from "./bench-scale.js";
 
 const dir = mkdtempSync(join(tmpdir(), "consort-bench-scale-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

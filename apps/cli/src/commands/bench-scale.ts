@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -13,6 +12,7 @@ import {
 import { machineLine, median, writeSection } from "../bench-report.js";
 import { type ClockMasterSections, CtaemsCluster } from "../ctaems/cluster.js";
 import { CliError, EXIT } from "../errors.js";
+import { sampleProcess } from "../proc.js";
 
 export interface BenchScaleFlags {
   /** Fleet sizes: agents (machines) per run. */
@@ -24,43 +24,6 @@ export interface BenchScaleFlags {
   readonly check: boolean;
   readonly out?: string;
   readonly json: boolean;
-}
-
-/** What /proc says of one process: resident memory now and at its peak, and CPU used. */
-export interface ProcSample {
-  readonly rssKiB: number;
-  readonly peakKiB: number;
-  readonly cpuMs: number;
-}
-
-let clockTicks: number | undefined;
-/** The kernel's clock ticks per second (for /proc/PID/stat's CPU times). */
-function clockTicksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-    } catch {
-      clockTicks = 100;
-    }
-    if (!Number.isFinite(clockTicks) || clockTicks <= 0) clockTicks = 100;
-  }
-  return clockTicks;
-}
-
-/** Reads a process's resident memory (VmRSS, VmHWM) and CPU time; undefined once it is gone. */
-export function sampleProcess(pid: number): ProcSample | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kib = (field: string) =>
-      Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1]);
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const cpuMs = ((Number(rest[11]) + Number(rest[12])) * 1000) / clockTicksPerSecond();
-    return { rssKiB: kib("VmRSS"), peakKiB: kib("VmHWM"), cpuMs };
-  } catch {
-    return undefined;
-  }
 }
 
 export interface ScaleRow {
