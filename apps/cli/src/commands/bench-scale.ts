@@ -59,7 +59,7 @@ export interface ScaleRow {
   readonly agentRssIdleMiB: number;
   /** Peak resident memory of an agent process (median and largest over processes), MiB. */
   readonly agentRssPeakMiB: { readonly median: number; readonly max: number };
-  /** Peak resident memory per hosted agent (median process peak / agents per process), MiB. */
+  /** Peak resident memory per hosted agent (median over processes of peak / agents hosted), MiB. */
   readonly rssPerAgentMiB: number;
   /** Resident memory of the coordinator process at the end of the trial, MiB. */
   readonly coordinatorRssMiB: number;
@@ -159,7 +159,7 @@ async function runSize(
       agentsCpuMs,
       agentRssIdleMiB: median(idle.flatMap((s) => (s ? [mib(s.rssKiB)] : []))),
       agentRssPeakMiB: { median: median(peaks), max: Math.max(...peaks) },
-      rssPerAgentMiB: median(peaks) / Math.min(flags.agentsPerProcess, agents),
+      rssPerAgentMiB: median(after.map((s, i) => mib(s!.peakKiB) / procs[i]!.agents.length)),
       coordinatorRssMiB: coordinatorRss / 2 ** 20,
       rootQuality: r.rootQuality,
       sections: r.sections,
@@ -178,11 +178,10 @@ async function runSize(
 /** The figures as a results-file section. */
 export function scaleMarkdown(rows: readonly ScaleRow[], command: string): string {
   const f1 = (x: number) => x.toFixed(1);
-  const first = rows[0];
-  const last = rows[rows.length - 1];
+  const perTick = (r: ScaleRow, ms: number) => (ms * 1000) / (r.agents * r.ticks);
   const growth =
-    first && last && last !== first
-      ? `From ${first.agents} to ${last.agents} agents (${(last.agents / first.agents).toFixed(0)}x), the wall time per agent-tick went from ${first.usPerAgentTick.toFixed(0)} to ${last.usPerAgentTick.toFixed(0)} µs (${(last.usPerAgentTick / first.usPerAgentTick).toFixed(2)}x): ${last.usPerAgentTick / first.usPerAgentTick <= 1.5 ? "the cost of the fleet grows linearly with its size (per event it stays flat)" : "per event, cost grows with the fleet"}.`
+    rows.length > 1
+      ? `Per agent-tick: wall ${rows.map((r) => `${r.usPerAgentTick.toFixed(0)} µs`).join(", ")}; agent processes' CPU ${rows.map((r) => `${perTick(r, r.agentsCpuMs).toFixed(0)} µs`).join(", ")}; coordinator CPU ${rows.map((r) => `${perTick(r, r.coordinatorCpuMs).toFixed(0)} µs`).join(", ")}${rows.every((r) => r.inProcess) ? `; in-process (one core, no broker) ${rows.map((r) => `${perTick(r, r.inProcess!.wallMs).toFixed(0)} µs`).join(", ")}` : ""} (at ${rows.map((r) => r.agents).join(", ")} agents).`
       : "";
   const checked = rows.filter((r) => r.inProcess);
   return [
