@@ -409,6 +409,11 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         // once they have achieved it (a planned sibling may yet fail).
         if (potential === "downgrade")
           list.push(node.qaf === "min" ? k.pot : k.final ? k.cur : NOTHING);
+        else if (!potential && node.qaf === "min" && !k.final && this.setup.mode === "csc")
+          // Under a min every sibling must succeed, and a sibling still open is what its
+          // owners (or the team's repairs) can still make of it: its scheduled profile alone
+          // would make this method look worthless wherever a sibling is not planned yet.
+          list.push(k.pot.p > k.cur.p ? k.pot : k.cur);
         else list.push(potential ? k.pot : k.cur);
       }
       value = combine(node.qaf, list);
@@ -468,28 +473,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         return;
       }
       case "install": {
-        const a = this.activity(body.activity);
-        const st = this.status.get(body.activity);
-        // Feasibility on the agent's side: the window is still open, and the method fits before
-        // the next thing this agent has committed to.
-        const next = this.nextCommitment(body.activity);
-        const fits =
-          a !== undefined &&
-          (next === undefined ||
-            Math.max(this.tick, body.earliest) + valueRange(a.duration).max <= next.earliest);
-        const ok =
-          a !== undefined &&
-          fits &&
-          st?.state === "idle" &&
-          body.latest >= this.tick &&
-          !this.enablerFailed(body.activity);
-        if (ok)
-          this.schedule.set(body.activity, {
-            earliest: body.earliest,
-            latest: Math.min(body.latest, this.latestStart(body.activity)),
-            priority: PRIORITY.high,
-            origin: "deliberative",
-          });
+        const ok = this.acceptInstall(body.activity, body.earliest, body.latest);
         this.pendingInstalls.push({ lock: body.lock, ok });
         return;
       }
@@ -508,6 +492,66 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       default:
         return;
     }
+  }
+
+  /** Whether a node is, or lies under, the source of an enables link this agent sees. */
+  private enablesSomething(id: string): boolean {
+    for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n))
+      if (this.setup.view.links.some((l) => l.kind === "enables" && l.from === n)) return true;
+    return false;
+  }
+
+  /**
+   * Feasibility on the agent's side of a deliberative install (CSC §3.2.2): the window is still
+   * open and the method can run in it. Where it would clash with what the agent has committed
+   * to (the running method, scheduled methods planned to start before it would end), criticality
+   * decides: the install is taken only if its importance clearly exceeds that of everything it
+   * displaces; displaced scheduled methods are downgraded (kept, at low priority), a displaced
+   * running method gives way when the install can wait no longer. Synchronized starts, earlier
+   * installs and enables sources are never displaced.
+   */
+  private acceptInstall(id: string, earliest: Ticks, latestAsked: Ticks): boolean {
+    const a = this.activity(id);
+    if (!a || this.status.get(id)?.state !== "idle" || this.enablerFailed(id)) return false;
+    const latest = Math.min(latestAsked, this.latestStart(id));
+    if (latest < this.tick) return false;
+    const busyUntil =
+      this.running !== undefined ? Math.ceil(this.tick + this.remaining(this.running)) : this.tick;
+    const preempts = this.running !== undefined && busyUntil > latest;
+    const from = Math.max(this.tick, earliest, preempts ? this.tick : busyUntil);
+    const end = from + valueRange(a.duration).max;
+    let cost = preempts && this.running !== undefined ? this.runningValue(this.running) : 0;
+    const displaced: string[] = [];
+    for (const [mid, e] of this.schedule) {
+      if (mid === id || e.priority <= PRIORITY.low || this.status.get(mid)?.state !== "idle")
+        continue;
+      if (e.earliest >= end) continue;
+      if (e.origin === "deliberative" || this.syncOf.has(mid) || this.enablesSomething(mid))
+        return false;
+      displaced.push(mid);
+      cost += this.gain(mid, this.profiles.get(mid)?.cur ?? NOTHING);
+    }
+    if (cost > 0 || displaced.length > 0) {
+      if (this.setup.mode !== "csc") return false;
+      const qp = qualityProfile(a.quality);
+      const p =
+        qp.p *
+        probabilityAtMost(a.duration, this.deadline(id) - from) *
+        this.enablerFactor(id, false);
+      const worth = this.gain(id, p > 0 ? { p, v: qp.v } : NOTHING);
+      if (worth <= 1.2 * cost + 1e-9) return false;
+    }
+    for (const mid of displaced) {
+      const e = this.schedule.get(mid);
+      if (e) e.priority = PRIORITY.low;
+    }
+    this.schedule.set(id, {
+      earliest,
+      latest,
+      priority: PRIORITY.high,
+      origin: "deliberative",
+    });
+    return true;
   }
 
   private reportOf(id: string, p: Profile): ChildReport {
@@ -693,6 +737,22 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
     }
     return best;
+  }
+
+  /** Expected ticks until the running method `id` ends, given how long it has run. */
+  private remaining(id: string): number {
+    const a = this.activity(id);
+    const start = this.status.get(id)?.start;
+    if (!a || start === undefined) return 0;
+    const elapsed = this.tick - start;
+    let alive = 0;
+    let sum = 0;
+    for (const o of a.duration)
+      if (o.value > elapsed) {
+        alive += o.probability;
+        sum += o.probability * (o.value - elapsed);
+      }
+    return alive > 0 ? sum / alive : 0;
   }
 
   /** The value still expected from the running method, counting only siblings ahead of it. */
@@ -932,11 +992,16 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         const opportunistic = !entry || entry.origin === "opportunistic";
         const a = this.activity(id);
         const scale = a ? qualityProfile(a.quality).v : 1;
-        const urgent = opportunistic && this.urgentInstall() !== undefined;
+        const install = opportunistic ? this.urgentInstall() : undefined;
+        const urgent =
+          install !== undefined && this.gain(install, this.startProfile(install)) > value;
+        // An alternative is worth an abort only if it cannot wait until this method ends.
+        const pressing =
+          alt !== undefined && this.latestStart(alt.id) < this.tick + this.remaining(id);
         if (
           value <= 1e-9 ||
           urgent ||
-          (opportunistic && alt && alt.gain > 1.5 * value + 0.01 * scale)
+          (opportunistic && alt && pressing && alt.gain > 1.5 * value + 0.01 * scale)
         ) {
           abort = id;
           this.status.set(id, {
