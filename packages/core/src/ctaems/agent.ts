@@ -853,9 +853,13 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   /** A downgraded method still worth running when nothing else is (CSC: it may yet add quality). */
   private downgradedStart(): string | undefined {
     let best: { id: string; gain: number } | undefined;
+    const freeBy = this.freeBy();
     for (const [id, e] of this.schedule) {
       if (e.priority > PRIORITY.low || this.syncOf.has(id) || !this.canStartNow(id)) continue;
       if (e.earliest > this.tick) continue;
+      // Like an opportunistic one, it must harm nothing still scheduled.
+      const a = this.activity(id);
+      if (!a || this.tick + valueRange(a.duration).max > freeBy) continue;
       const g = this.gain(id, this.startProfile(id));
       if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
     }

@@ -63,7 +63,22 @@ interface Transaction {
   readonly node: string;
   readonly waiting: Set<string>;
   readonly refused: string[];
+  /** Owner → the methods installed on it in this transaction. */
+  readonly methods: ReadonlyMap<string, readonly string[]>;
+  /** The job, to try the next option if an owner refuses. */
+  readonly job: Job;
 }
+
+interface Job {
+  readonly node: string;
+  readonly threshold: number;
+  readonly children: ChildReport[];
+  /** Options tried so far for this escalation. */
+  readonly attempt: number;
+}
+
+/** Options tried for one escalation before the scheduler gives up on it. */
+const MAX_ATTEMPTS = 3;
 
 /**
  * The deliberative scheduler the coordinator hosts (CSC §3.2.2). Agents escalate a task whose
@@ -78,12 +93,15 @@ interface Transaction {
 export class DeliberativeScheduler implements CtaemsAgent {
   readonly id: string;
   private readonly index: ModelIndex;
-  private readonly queue: { node: string; threshold: number; children: ChildReport[] }[] = [];
+  private readonly queue: Job[] = [];
   private transaction: Transaction | undefined;
   private nextLock = 1;
   /** Per agent: ticks committed by installs, as [from, to) intervals. */
   private readonly committed = new Map<string, [Ticks, Ticks][]>();
-  private readonly installed = new Set<string>();
+  /** Methods installed and taken, with the profile they were installed with. */
+  private readonly installed = new Map<string, TwoPoint>();
+  /** Methods whose owner refused them: not offered again. */
+  private readonly refusedMethods = new Set<string>();
   /** Installs made and refused, for reports. */
   readonly stats = { escalations: 0, installs: 0, refused: 0 };
 
@@ -106,7 +124,12 @@ export class DeliberativeScheduler implements CtaemsAgent {
     }): void => {
       this.stats.escalations++;
       if (!this.queue.some((q) => q.node === e.node))
-        this.queue.push({ node: e.node, threshold: e.threshold, children: [...e.children] });
+        this.queue.push({
+          node: e.node,
+          threshold: e.threshold,
+          children: [...e.children],
+          attempt: 0,
+        });
     };
     const answered = (agent: string, lock: number, ok: boolean): void => {
       if (this.transaction?.lock !== lock) return;
@@ -126,7 +149,21 @@ export class DeliberativeScheduler implements CtaemsAgent {
         for (const a of body.installed) answered(a.agent, a.lock, a.ok);
       }
     }
-    if (this.transaction && this.transaction.waiting.size === 0) this.transaction = undefined;
+    if (this.transaction && this.transaction.waiting.size === 0) {
+      const done = this.transaction;
+      this.transaction = undefined;
+      // Feasibility is the owners' to judge: a refused method is taken off the options, its
+      // window given back, and the next option tried (a bounded number of times).
+      for (const agent of done.refused)
+        for (const method of done.methods.get(agent) ?? []) {
+          this.installed.delete(method);
+          this.refusedMethods.add(method);
+          // Transactions are serialized: this one's windows are the owner's last ones.
+          this.committed.get(agent)?.pop();
+        }
+      if (done.refused.length > 0 && done.job.attempt + 1 < MAX_ATTEMPTS)
+        this.queue.unshift({ ...done.job, attempt: done.job.attempt + 1 });
+    }
     while (!this.transaction && this.queue.length > 0) {
       const job = this.queue.shift();
       if (job) this.plan(job, t, out);
@@ -134,11 +171,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
     return { messages: out };
   }
 
-  private plan(
-    job: { node: string; threshold: number; children: ChildReport[] },
-    t: Ticks,
-    out: OutgoingMessage[],
-  ): void {
+  private plan(job: Job, t: Ticks, out: OutgoingMessage[]): void {
     const node = this.index.nodes.get(job.node);
     if (node?.kind !== "task") return;
     const reported = new Map(job.children.map((c) => [c.id, c]));
@@ -154,8 +187,16 @@ export class DeliberativeScheduler implements CtaemsAgent {
       const r = reported.get(childId);
       const child = this.index.nodes.get(childId);
       const busyNow = r !== undefined && (r.final === true || r.s !== undefined || r.p > 0);
-      if (r) current.push({ p: r.p, v: r.v });
-      if (busyNow || child?.kind !== "activity" || this.installed.has(childId)) continue;
+      const taken = this.installed.get(childId);
+      if (r && !(taken && r.p < taken.p)) current.push({ p: r.p, v: r.v });
+      else if (taken) current.push(taken);
+      if (
+        busyNow ||
+        child?.kind !== "activity" ||
+        taken !== undefined ||
+        this.refusedMethods.has(childId)
+      )
+        continue;
       const owner = child.resources[0];
       const deadline = effectiveDeadline(this.index, childId) ?? Number.POSITIVE_INFINITY;
       const earliest = Math.max(t + 1, effectiveRelease(this.index, childId));
@@ -176,6 +217,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
     if (!choice || choice.p < now + 0.05) return;
     const lock = this.nextLock++;
     const waiting = new Set<string>();
+    const methods = new Map<string, string[]>();
     for (const id of choice.methods) {
       const c = candidates.find((x) => x.id === id);
       if (!c) continue;
@@ -183,12 +225,14 @@ export class DeliberativeScheduler implements CtaemsAgent {
       const list = this.committed.get(c.owner) ?? [];
       list.push([earliest, earliest + Math.ceil(c.busy)]);
       this.committed.set(c.owner, list);
-      this.installed.add(id);
+      this.installed.set(id, c.tp);
       waiting.add(c.owner);
+      methods.set(c.owner, [...(methods.get(c.owner) ?? []), id]);
       this.stats.installs++;
       const body: PeerBody = { type: "install", lock, activity: id, earliest, latest };
       out.push({ to: c.owner, body });
     }
-    if (waiting.size > 0) this.transaction = { lock, node: job.node, waiting, refused: [] };
+    if (waiting.size > 0)
+      this.transaction = { lock, node: job.node, waiting, refused: [], methods, job };
   }
 }
