@@ -890,6 +890,14 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       if (this.tick < ESCALATION_SETTLE_TICKS) continue;
       if (!prof || prof.final || prof.acc !== undefined) continue;
       if (prof.cur.p >= threshold || prof.pot.p <= prof.cur.p + 0.05) continue;
+      // Potential importance (CSC §3.1.3): a node that can no longer help the root (a min
+      // above it has already failed) is not worth a repair.
+      if (this.gain(taskId, { p: 1, v: prof.pot.v }, "downgrade") <= 1e-9) continue;
+      // The deliberative scheduler repairs a node with methods under it; a node above only
+      // tasks is repaired through the tasks below it, which are watched themselves.
+      const node = this.nodes.get(taskId);
+      if (node?.kind === "task" && node.children.every((c) => this.nodes.get(c)?.kind === "task"))
+        continue;
       const last = this.escalatedAt.get(taskId);
       if (last !== undefined && this.tick - last < 4) continue;
       // Silence: said once, repeated only if the node got clearly worse since.
@@ -1005,7 +1013,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         if (
           value <= 1e-9 ||
           urgent ||
-          (opportunistic && alt && pressing && alt.gain > 1.5 * value + 0.01 * scale)
+          (opportunistic && alt && pressing && alt.gain > 1.2 * value + 0.01 * scale)
         ) {
           abort = id;
           this.status.set(id, {
