@@ -69,6 +69,8 @@ interface Entry {
   priority: number;
   /** Who put it there: the initial schedule, the deliberative scheduler, or the agent itself. */
   origin: "initial" | "deliberative" | "opportunistic";
+  /** An install taken over the running method: it starts as soon as it may. */
+  preempts?: boolean;
 }
 
 interface OwnState {
@@ -550,6 +552,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       latest,
       priority: PRIORITY.high,
       origin: "deliberative",
+      ...(preempts ? { preempts: true } : {}),
     });
     return true;
   }
@@ -866,13 +869,16 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     return best?.id;
   }
 
-  /** A deliberative install that must start now or never, and can. */
+  /**
+   * A deliberative install that must start now or never (or that was taken over the running
+   * method, and may start), and can.
+   */
   private urgentInstall(): string | undefined {
     for (const [id, e] of this.schedule)
       if (
         e.origin === "deliberative" &&
         e.priority > PRIORITY.low &&
-        e.latest <= this.tick + 1 &&
+        (e.latest <= this.tick + 1 || e.preempts === true) &&
         e.earliest <= this.tick &&
         this.canStartNow(id)
       )
@@ -1004,9 +1010,11 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         const opportunistic = !entry || entry.origin === "opportunistic";
         const a = this.activity(id);
         const scale = a ? qualityProfile(a.quality).v : 1;
-        const install = opportunistic ? this.urgentInstall() : undefined;
+        // An install that must start now, taken over this method when it was accepted, still
+        // has to be worth more than what this one brings by now. Earlier installs stay.
+        const install = entry?.origin !== "deliberative" ? this.urgentInstall() : undefined;
         const urgent =
-          install !== undefined && this.gain(install, this.startProfile(install)) > value;
+          install !== undefined && this.gain(install, this.startProfile(install)) > 1.2 * value;
         // An alternative is worth an abort only if it cannot wait until this method ends.
         const pressing =
           alt !== undefined && this.latestStart(alt.id) < this.tick + this.remaining(id);

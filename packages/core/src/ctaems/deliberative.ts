@@ -5,6 +5,7 @@ import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agen
 import type { ChildReport, PeerBody } from "./messages.js";
 import {
   combine,
+  NOTHING,
   probabilityAtMost,
   qualityProfile,
   type TwoPoint,
@@ -28,13 +29,15 @@ export interface DeliberativeOption {
 export function paretoOptions(
   qaf: Parameters<typeof combine>[0],
   current: readonly TwoPoint[],
-  candidates: readonly { id: string; tp: TwoPoint; busy: number }[],
+  candidates: readonly { id: string; tp: TwoPoint; busy: number; now?: TwoPoint }[],
   maxSize = 2,
 ): DeliberativeOption[] {
   const options: DeliberativeOption[] = [];
   const pick = (from: number, chosen: typeof candidates): void => {
     if (chosen.length > 0) {
-      const p = combine(qaf, [...current, ...chosen.map((c) => c.tp)]).p;
+      // A candidate left out stays as it is now (under a min, it still counts).
+      const rest = candidates.filter((c) => !chosen.includes(c)).map((c) => c.now ?? NOTHING);
+      const p = combine(qaf, [...current, ...rest, ...chosen.map((c) => c.tp)]).p;
       options.push({
         methods: chosen.map((c) => c.id),
         p,
@@ -182,36 +185,58 @@ export class DeliberativeScheduler implements CtaemsAgent {
       busy: number;
       owner: string;
       window: [Ticks, Ticks];
+      now: TwoPoint;
     }[] = [];
     for (const childId of node.children) {
       const r = reported.get(childId);
       const child = this.index.nodes.get(childId);
       const busyNow = r !== undefined && (r.final === true || r.s !== undefined || r.p > 0);
       const taken = this.installed.get(childId);
-      if (r && !(taken && r.p < taken.p)) current.push({ p: r.p, v: r.v });
-      else if (taken) current.push(taken);
+      const now: TwoPoint =
+        taken && !(r && r.p >= taken.p) ? taken : r ? { p: r.p, v: r.v } : NOTHING;
       if (
         busyNow ||
         child?.kind !== "activity" ||
         taken !== undefined ||
         this.refusedMethods.has(childId)
-      )
+      ) {
+        current.push(now);
         continue;
+      }
       const owner = child.resources[0];
       const deadline = effectiveDeadline(this.index, childId) ?? Number.POSITIVE_INFINITY;
       const earliest = Math.max(t + 1, effectiveRelease(this.index, childId));
       const latest = deadline - valueRange(child.duration).min;
-      if (owner === undefined || latest < earliest) continue;
       const busy = expectedValue(child.duration);
-      // Feasible: the owner is not committed by an earlier install over the window it needs.
-      if (!this.free(owner, earliest, earliest + Math.ceil(busy))) continue;
+      // Feasible: the method can still start in its window, and the owner is not committed by
+      // an earlier install over the window it needs.
+      if (
+        owner === undefined ||
+        latest < earliest ||
+        !this.free(owner, earliest, earliest + Math.ceil(busy))
+      ) {
+        current.push(now);
+        continue;
+      }
       const qp = qualityProfile(child.quality);
       const p = qp.p * probabilityAtMost(child.duration, deadline - earliest);
-      if (p <= 0) continue;
-      candidates.push({ id: childId, tp: { p, v: qp.v }, busy, owner, window: [earliest, latest] });
+      if (p <= 0) {
+        current.push(now);
+        continue;
+      }
+      candidates.push({
+        id: childId,
+        tp: { p, v: qp.v },
+        busy,
+        owner,
+        window: [earliest, latest],
+        now,
+      });
     }
-    const frontier = paretoOptions(node.qaf, current, candidates);
-    const now = combine(node.qaf, current).p;
+    // Under a min every child is needed, and an install an owner refuses would leave the others
+    // running for nothing: a min is repaired one missing child at a time.
+    const frontier = paretoOptions(node.qaf, current, candidates, node.qaf === "min" ? 1 : 2);
+    const now = combine(node.qaf, [...current, ...candidates.map((c) => c.now)]).p;
     const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
     // Nothing to install unless it makes the node clearly more likely to succeed.
     if (!choice || choice.p < now + 0.05) return;
