@@ -1,3 +1,4 @@
+import { expectedValue } from "../model/distribution.js";
 import type { ActivityNode, Distribution, ModelNode, TaskNode, Ticks } from "../model/types.js";
 import type { ChildReport, PeerBody, PeerMessage } from "./messages.js";
 import {
@@ -523,15 +524,40 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     const from = Math.max(this.tick, earliest, preempts ? this.tick : busyUntil);
     const end = from + valueRange(a.duration).max;
     let cost = preempts && this.running !== undefined ? this.runningValue(this.running) : 0;
+    // What the scheduled methods after it lose: each slides to when the resource is free
+    // again (window sliding), and loses the chance of ending by its deadline from there; one
+    // that can no longer run at all is displaced.
     const displaced: string[] = [];
-    for (const [mid, e] of this.schedule) {
-      if (mid === id || e.priority <= PRIORITY.low || this.status.get(mid)?.state !== "idle")
+    const pending = [...this.schedule]
+      .filter(
+        ([mid, e]) =>
+          mid !== id && e.priority > PRIORITY.low && this.status.get(mid)?.state === "idle",
+      )
+      .sort(([, x], [, y]) => x.earliest - y.earliest);
+    let freeAt = end;
+    for (const [mid, e] of pending) {
+      if (e.earliest >= freeAt) break;
+      const m = this.activity(mid);
+      if (!m) continue;
+      const start = Math.max(freeAt, e.earliest, this.release(mid));
+      const before = this.profiles.get(mid)?.cur ?? NOTHING;
+      const mq = qualityProfile(m.quality);
+      const p =
+        start > Math.min(e.latest, this.latestStart(mid))
+          ? 0
+          : mq.p *
+            probabilityAtMost(m.duration, this.deadline(mid) - start) *
+            this.enablerFactor(mid, false);
+      const loss = this.gain(mid, before) - (p > 0 ? this.gain(mid, { p, v: mq.v }) : 0);
+      if (loss <= 1e-9) {
+        freeAt = start + expectedValue(m.duration);
         continue;
-      if (e.earliest >= end) continue;
+      }
       if (e.origin === "deliberative" || this.syncOf.has(mid) || this.enablesSomething(mid))
         return false;
-      displaced.push(mid);
-      cost += this.gain(mid, this.profiles.get(mid)?.cur ?? NOTHING);
+      cost += loss;
+      if (p > 0) freeAt = start + expectedValue(m.duration);
+      else displaced.push(mid);
     }
     if (cost > 0 || displaced.length > 0) {
       if (this.setup.mode !== "csc") return false;
