@@ -791,6 +791,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (!prof || parent === undefined) return 0;
     const start = this.status.get(id)?.start ?? this.tick;
     const behind = new Set<string>();
+    // Under a min no sibling gives way: every one is needed.
+    const node = this.nodes.get(parent);
+    if (node?.kind === "task" && node.qaf === "min") return this.gain(id, prof.cur);
     for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
       if (cid === id || k.final) continue;
       // A sibling not yet started, or started after this one, gives way to it.
