@@ -412,10 +412,17 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         // once they have achieved it (a planned sibling may yet fail).
         if (potential === "downgrade")
           list.push(node.qaf === "min" ? k.pot : k.final ? k.cur : NOTHING);
-        else if (!potential && node.qaf === "min" && !k.final && this.setup.mode === "csc")
-          // Under a min every sibling must succeed, and a sibling still open is what its
-          // owners (or the team's repairs) can still make of it: its scheduled profile alone
-          // would make this method look worthless wherever a sibling is not planned yet.
+        else if (
+          !potential &&
+          node.qaf === "min" &&
+          !k.final &&
+          k.cur.p > 0 &&
+          this.setup.mode === "csc"
+        )
+          // Under a min every sibling must succeed, and a sibling under way (planned, not yet
+          // done) is what its owners (or the team's repairs) can still make of it: its
+          // scheduled profile alone undervalues this method. A sibling nobody plans to run
+          // counts as it is: nothing.
           list.push(k.pot.p > k.cur.p ? k.pot : k.cur);
         else list.push(potential ? k.pot : k.cur);
       }
