@@ -527,59 +527,82 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (latest < this.tick) return false;
     const busyUntil =
       this.running !== undefined ? Math.ceil(this.tick + this.remaining(this.running)) : this.tick;
-    const preempts = this.running !== undefined && busyUntil > latest;
-    const from = Math.max(this.tick, earliest, preempts ? this.tick : busyUntil);
-    const end = from + valueRange(a.duration).max;
-    let cost = preempts && this.running !== undefined ? this.runningValue(this.running) : 0;
-    // What the scheduled methods after it lose: each slides to when the resource is free
-    // again (window sliding), and loses the chance of ending by its deadline from there; one
-    // that can no longer run at all is displaced.
-    const displaced: string[] = [];
     const pending = [...this.schedule]
       .filter(
         ([mid, e]) =>
           mid !== id && e.priority > PRIORITY.low && this.status.get(mid)?.state === "idle",
       )
       .sort(([, x], [, y]) => x.earliest - y.earliest);
-    let freeAt = end;
-    for (const [mid, e] of pending) {
-      if (e.earliest >= freeAt) break;
+    const profileAt = (mid: string, at: Ticks, last: Ticks): TwoPoint => {
       const m = this.activity(mid);
-      if (!m) continue;
-      const start = Math.max(freeAt, e.earliest, this.release(mid));
-      const before = this.profiles.get(mid)?.cur ?? NOTHING;
-      const mq = qualityProfile(m.quality);
+      if (!m || at > last) return NOTHING;
+      const q = qualityProfile(m.quality);
       const p =
-        start > Math.min(e.latest, this.latestStart(mid))
-          ? 0
-          : mq.p *
-            probabilityAtMost(m.duration, this.deadline(mid) - start) *
-            this.enablerFactor(mid, false);
-      const loss = this.gain(mid, before) - (p > 0 ? this.gain(mid, { p, v: mq.v }) : 0);
-      if (loss <= 1e-9) {
-        freeAt = start + expectedValue(m.duration);
-        continue;
+        q.p *
+        probabilityAtMost(m.duration, this.deadline(mid) - at) *
+        this.enablerFactor(mid, false);
+      return p > 0 ? { p, v: q.v } : NOTHING;
+    };
+    // Runs the install and the scheduled methods in order (window sliding: each starts when
+    // the resource is free again), either in the order the execution controller would take
+    // them, or with the install first (taking over the running method if it must). What the
+    // scheduled ones lose is their lost chance of ending in time; one that can no longer run
+    // is displaced (downgraded), as is one that would have gone before the install.
+    const simulate = (
+      first: boolean,
+    ): { worth: number; cost: number; lowered: string[] } | undefined => {
+      const preempts = first && busyUntil > latest;
+      if (!first && busyUntil > latest) return undefined;
+      let t = preempts ? this.tick : busyUntil;
+      let cost = preempts && this.running !== undefined ? this.runningValue(this.running) : 0;
+      let worth = 0;
+      const lowered: string[] = [];
+      const order: [string, Entry | undefined][] = first
+        ? [[id, undefined], ...pending]
+        : [...pending];
+      if (!first) {
+        const at = order.findIndex(([, e]) => e !== undefined && e.earliest > earliest);
+        order.splice(at < 0 ? order.length : at, 0, [id, undefined]);
       }
-      if (e.origin === "deliberative" || this.syncOf.has(mid) || this.enablesSomething(mid))
-        return false;
-      cost += loss;
-      if (p > 0) freeAt = start + expectedValue(m.duration);
-      else displaced.push(mid);
-    }
-    if (cost > 0 || displaced.length > 0) {
-      if (this.setup.mode !== "csc") return false;
-      const qp = qualityProfile(a.quality);
-      const p =
-        qp.p *
-        probabilityAtMost(a.duration, this.deadline(id) - from) *
-        this.enablerFactor(id, false);
-      const worth = this.gain(id, p > 0 ? { p, v: qp.v } : NOTHING);
-      if (worth <= 1.2 * cost + 1e-9) return false;
-    }
-    for (const mid of displaced) {
+      let installStart = Number.POSITIVE_INFINITY;
+      for (const [mid, e] of order) {
+        const m = this.activity(mid);
+        if (!m) continue;
+        if (e === undefined) {
+          const at = Math.max(t, earliest, this.tick);
+          if (at > latest) return undefined;
+          installStart = at;
+          worth = this.gain(id, profileAt(id, at, latest));
+          t = at + expectedValue(m.duration);
+          continue;
+        }
+        const at = Math.max(t, e.earliest, this.release(mid));
+        const after = profileAt(mid, at, Math.min(e.latest, this.latestStart(mid)));
+        const loss = this.gain(mid, this.profiles.get(mid)?.cur ?? NOTHING) - this.gain(mid, after);
+        // Under "install first", one planned to start before it must give way.
+        const givesWay = first && e.earliest < installStart;
+        if (loss > 1e-9 || givesWay) {
+          if (e.origin === "deliberative" || this.syncOf.has(mid) || this.enablesSomething(mid))
+            return undefined;
+          cost += Math.max(0, loss);
+        }
+        if (after.p <= 0 || givesWay) lowered.push(mid);
+        if (after.p > 0) t = at + expectedValue(m.duration);
+      }
+      return { worth, cost, lowered };
+    };
+    const options = [simulate(false), simulate(true)].filter(
+      (o): o is NonNullable<typeof o> =>
+        o !== undefined &&
+        (o.cost <= 1e-9 || (this.setup.mode === "csc" && o.worth > 1.2 * o.cost + 1e-9)),
+    );
+    const choice = options.sort((x, y) => y.worth - y.cost - (x.worth - x.cost))[0];
+    if (!choice) return false;
+    for (const mid of choice.lowered) {
       const e = this.schedule.get(mid);
       if (e) e.priority = PRIORITY.low;
     }
+    const preempts = this.running !== undefined && busyUntil > latest;
     this.schedule.set(id, {
       earliest,
       latest,
