@@ -127,6 +127,10 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private readonly myReady = new Map<string, Ticks>();
   private readonly escalatedAt = new Map<string, Ticks>();
   private readonly pendingInstalls: { lock: number; ok: boolean }[] = [];
+  /** Per install taken: the scheduled methods it lowered (given back if it is withdrawn). */
+  private readonly loweredFor = new Map<string, readonly (readonly [string, number])[]>();
+  /** Installs withdrawn while already running: aborted at this tick. */
+  private readonly cancelled = new Set<string>();
   private profiles = new Map<string, Profile>();
   private running: string | undefined;
   private tick: Ticks = 0;
@@ -394,7 +398,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private rootValue(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade",
+    potential: boolean | "downgrade" | "install",
     exclude?: ReadonlySet<string>,
   ): number {
     let child = id;
@@ -413,18 +417,19 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         if (potential === "downgrade")
           list.push(node.qaf === "min" ? k.pot : k.final ? k.cur : NOTHING);
         else if (
-          !potential &&
+          (potential === false || potential === "install") &&
           node.qaf === "min" &&
           !k.final &&
-          k.cur.p > 0 &&
+          (k.cur.p > 0 || (potential === "install" && n === this.parent.get(id))) &&
           this.setup.mode === "csc"
         )
           // Under a min every sibling must succeed, and a sibling under way (planned, not yet
           // done) is what its owners (or the team's repairs) can still make of it: its
           // scheduled profile alone undervalues this method. A sibling nobody plans to run
-          // counts as it is: nothing.
+          // counts as it is: nothing, unless the deliberative scheduler is installing this
+          // method with its siblings (all or nothing).
           list.push(k.pot.p > k.cur.p ? k.pot : k.cur);
-        else list.push(potential ? k.pot : k.cur);
+        else list.push(potential === true ? k.pot : k.cur);
       }
       value = combine(node.qaf, list);
       child = n;
@@ -440,7 +445,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private gain(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade" = false,
+    potential: boolean | "downgrade" | "install" = false,
     exclude?: ReadonlySet<string>,
   ): number {
     return (
@@ -485,6 +490,19 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       case "install": {
         const ok = this.acceptInstall(body.activity, body.earliest, body.latest);
         this.pendingInstalls.push({ lock: body.lock, ok });
+        return;
+      }
+      case "cancel": {
+        const e = this.schedule.get(body.activity);
+        if (e?.origin !== "deliberative") return;
+        if (this.running === body.activity) this.cancelled.add(body.activity);
+        else if (this.status.get(body.activity)?.state !== "idle") return;
+        this.schedule.delete(body.activity);
+        for (const [mid, priority] of this.loweredFor.get(body.activity) ?? []) {
+          const low = this.schedule.get(mid);
+          if (low && this.status.get(mid)?.state === "idle") low.priority = priority;
+        }
+        this.loweredFor.delete(body.activity);
         return;
       }
       case "escalate":
@@ -572,7 +590,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
           const at = Math.max(t, earliest, this.tick);
           if (at > latest) return undefined;
           installStart = at;
-          worth = this.gain(id, profileAt(id, at, latest));
+          worth = this.gain(id, profileAt(id, at, latest), "install");
           t = at + expectedValue(m.duration);
           continue;
         }
@@ -598,10 +616,14 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     );
     const choice = options.sort((x, y) => y.worth - y.cost - (x.worth - x.cost))[0];
     if (!choice) return false;
+    const lowered: [string, number][] = [];
     for (const mid of choice.lowered) {
       const e = this.schedule.get(mid);
-      if (e) e.priority = PRIORITY.low;
+      if (!e) continue;
+      lowered.push([mid, e.priority]);
+      e.priority = PRIORITY.low;
     }
+    this.loweredFor.set(id, lowered);
     const preempts = this.running !== undefined && busyUntil > latest;
     this.schedule.set(id, {
       earliest,
@@ -1080,6 +1102,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         if (
           value <= 1e-9 ||
           urgent ||
+          this.cancelled.delete(id) ||
           (opportunistic && alt && pressing && alt.gain > 1.2 * value + 0.01 * scale)
         ) {
           abort = id;

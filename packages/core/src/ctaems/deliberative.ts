@@ -70,6 +70,9 @@ interface Transaction {
   readonly methods: ReadonlyMap<string, readonly string[]>;
   /** The job, to try the next option if an owner refuses. */
   readonly job: Job;
+  /** All or nothing (a min needs every child): a refusal withdraws the parts taken. */
+  readonly atomic: boolean;
+  readonly accepted: string[];
 }
 
 interface Job {
@@ -137,6 +140,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
     const answered = (agent: string, lock: number, ok: boolean): void => {
       if (this.transaction?.lock !== lock) return;
       this.transaction.waiting.delete(agent);
+      if (ok && !this.transaction.accepted.includes(agent)) this.transaction.accepted.push(agent);
       if (!ok) {
         this.transaction.refused.push(agent);
         this.stats.refused++;
@@ -157,6 +161,14 @@ export class DeliberativeScheduler implements CtaemsAgent {
       this.transaction = undefined;
       // Feasibility is the owners' to judge: a refused method is taken off the options, its
       // window given back, and the next option tried (a bounded number of times).
+      // An all-or-nothing option with a refusal: the parts taken are withdrawn too.
+      const withdrawn = done.atomic && done.refused.length > 0 ? done.accepted : [];
+      for (const agent of withdrawn)
+        for (const method of done.methods.get(agent) ?? []) {
+          this.installed.delete(method);
+          this.committed.get(agent)?.pop();
+          out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
+        }
       for (const agent of done.refused)
         for (const method of done.methods.get(agent) ?? []) {
           this.installed.delete(method);
@@ -235,7 +247,14 @@ export class DeliberativeScheduler implements CtaemsAgent {
     }
     // Under a min every child is needed, and an install an owner refuses would leave the others
     // running for nothing: a min is repaired one missing child at a time.
-    const frontier = paretoOptions(node.qaf, current, candidates, node.qaf === "min" ? 1 : 2);
+    // Under a min every child is needed: an option may hold them all, installed all or
+    // nothing.
+    const frontier = paretoOptions(
+      node.qaf,
+      current,
+      candidates,
+      node.qaf === "min" ? Math.max(2, node.children.length) : 2,
+    );
     const now = combine(node.qaf, [...current, ...candidates.map((c) => c.now)]).p;
     const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
     // Nothing to install unless it makes the node clearly more likely to succeed.
@@ -258,6 +277,15 @@ export class DeliberativeScheduler implements CtaemsAgent {
       out.push({ to: c.owner, body });
     }
     if (waiting.size > 0)
-      this.transaction = { lock, node: job.node, waiting, refused: [], methods, job };
+      this.transaction = {
+        lock,
+        node: job.node,
+        waiting,
+        refused: [],
+        methods,
+        job,
+        atomic: node.qaf === "min" && choice.methods.length > 1,
+        accepted: [],
+      };
   }
 }
