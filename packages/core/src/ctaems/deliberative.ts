@@ -108,6 +108,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
   private readonly installed = new Map<string, TwoPoint>();
   /** Methods whose owner refused them: not offered again. */
   private readonly refusedMethods = new Set<string>();
+  private readonly depths = new Map<string, number>();
   /** Installs made and refused, for reports. */
   readonly stats = { escalations: 0, installs: 0, refused: 0 };
 
@@ -179,11 +180,27 @@ export class DeliberativeScheduler implements CtaemsAgent {
       if (done.refused.length > 0 && done.job.attempt + 1 < MAX_ATTEMPTS)
         this.queue.unshift({ ...done.job, attempt: done.job.attempt + 1 });
     }
+    // Enabling nodes before what they enable (CSC §3.2.2: a repair may need the nodes that
+    // enable the problem node scheduled first); otherwise first come, first served.
+    this.queue.sort((a, b) => this.enablesDepth(a.node) - this.enablesDepth(b.node));
     while (!this.transaction && this.queue.length > 0) {
       const job = this.queue.shift();
       if (job) this.plan(job, t, out);
     }
     return { messages: out };
+  }
+
+  /** Length of the longest chain of enables links into a node or its ancestors. */
+  private enablesDepth(id: string, seen: ReadonlySet<string> = new Set()): number {
+    const cached = this.depths.get(id);
+    if (cached !== undefined) return cached;
+    let depth = 0;
+    for (let n: string | undefined = id; n !== undefined; n = this.index.parent.get(n))
+      for (const link of this.index.linksTo.get(n) ?? [])
+        if (link.kind === "enables" && !seen.has(link.from))
+          depth = Math.max(depth, 1 + this.enablesDepth(link.from, new Set([...seen, id])));
+    this.depths.set(id, depth);
+    return depth;
   }
 
   private plan(job: Job, t: Ticks, out: OutgoingMessage[]): void {
