@@ -113,7 +113,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       ["a", "install"],
       ["b", "install"],
     ]);
-    const lock = (installs[0]?.body as { lock: number }).lock;
+    const lock = (installs[0]?.body as { lock?: number } | undefined)?.lock ?? -1;
     const after = step(
       d,
       7,
@@ -241,7 +241,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     expect(first.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
       ["a", "xa"],
     ]);
-    const lock = (first[0]?.body as { lock: number }).lock;
+    const lock = (first[0]?.body as { lock?: number } | undefined)?.lock ?? -1;
     const next = step(d, 7, ["a"], [{ type: "installed", lock, ok: false }]);
     expect(next.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
       ["b", "xb"],
