@@ -172,6 +172,10 @@ export const WirePeerBody = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
+    { type: Type.Literal("cancel"), lock: Lock, activity: NodeName },
+    { additionalProperties: false },
+  ),
+  Type.Object(
     { type: Type.Literal("installed"), lock: Lock, ok: Type.Boolean() },
     { additionalProperties: false },
   ),

@@ -1,3 +1,4 @@
+import { expectedValue } from "../model/distribution.js";
 import type { ActivityNode, Distribution, ModelNode, TaskNode, Ticks } from "../model/types.js";
 import type { ChildReport, PeerBody, PeerMessage } from "./messages.js";
 import {
@@ -69,6 +70,8 @@ interface Entry {
   priority: number;
   /** Who put it there: the initial schedule, the deliberative scheduler, or the agent itself. */
   origin: "initial" | "deliberative" | "opportunistic";
+  /** An install taken over the running method: it starts as soon as it may. */
+  preempts?: boolean;
 }
 
 interface OwnState {
@@ -124,6 +127,10 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private readonly myReady = new Map<string, Ticks>();
   private readonly escalatedAt = new Map<string, Ticks>();
   private readonly pendingInstalls: { lock: number; ok: boolean }[] = [];
+  /** Per install taken: the scheduled methods it lowered (given back if it is withdrawn). */
+  private readonly loweredFor = new Map<string, readonly (readonly [string, number])[]>();
+  /** Installs withdrawn while already running: aborted at this tick. */
+  private readonly cancelled = new Set<string>();
   private profiles = new Map<string, Profile>();
   private running: string | undefined;
   private tick: Ticks = 0;
@@ -391,7 +398,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private rootValue(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade",
+    potential: boolean | "downgrade" | "install",
     exclude?: ReadonlySet<string>,
   ): number {
     let child = id;
@@ -409,7 +416,20 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         // once they have achieved it (a planned sibling may yet fail).
         if (potential === "downgrade")
           list.push(node.qaf === "min" ? k.pot : k.final ? k.cur : NOTHING);
-        else list.push(potential ? k.pot : k.cur);
+        else if (
+          (potential === false || potential === "install") &&
+          node.qaf === "min" &&
+          !k.final &&
+          (k.cur.p > 0 || (potential === "install" && n === this.parent.get(id))) &&
+          this.setup.mode === "csc"
+        )
+          // Under a min every sibling must succeed, and a sibling under way (planned, not yet
+          // done) is what its owners (or the team's repairs) can still make of it: its
+          // scheduled profile alone undervalues this method. A sibling nobody plans to run
+          // counts as it is: nothing, unless the deliberative scheduler is installing this
+          // method with its siblings (all or nothing).
+          list.push(k.pot.p > k.cur.p ? k.pot : k.cur);
+        else list.push(potential === true ? k.pot : k.cur);
       }
       value = combine(node.qaf, list);
       child = n;
@@ -425,7 +445,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   private gain(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade" = false,
+    potential: boolean | "downgrade" | "install" = false,
     exclude?: ReadonlySet<string>,
   ): number {
     return (
@@ -468,29 +488,21 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         return;
       }
       case "install": {
-        const a = this.activity(body.activity);
-        const st = this.status.get(body.activity);
-        // Feasibility on the agent's side: the window is still open, and the method fits before
-        // the next thing this agent has committed to.
-        const next = this.nextCommitment(body.activity);
-        const fits =
-          a !== undefined &&
-          (next === undefined ||
-            Math.max(this.tick, body.earliest) + valueRange(a.duration).max <= next.earliest);
-        const ok =
-          a !== undefined &&
-          fits &&
-          st?.state === "idle" &&
-          body.latest >= this.tick &&
-          !this.enablerFailed(body.activity);
-        if (ok)
-          this.schedule.set(body.activity, {
-            earliest: body.earliest,
-            latest: Math.min(body.latest, this.latestStart(body.activity)),
-            priority: PRIORITY.high,
-            origin: "deliberative",
-          });
+        const ok = this.acceptInstall(body.activity, body.earliest, body.latest);
         this.pendingInstalls.push({ lock: body.lock, ok });
+        return;
+      }
+      case "cancel": {
+        const e = this.schedule.get(body.activity);
+        if (e?.origin !== "deliberative") return;
+        if (this.running === body.activity) this.cancelled.add(body.activity);
+        else if (this.status.get(body.activity)?.state !== "idle") return;
+        this.schedule.delete(body.activity);
+        for (const [mid, priority] of this.loweredFor.get(body.activity) ?? []) {
+          const low = this.schedule.get(mid);
+          if (low && this.status.get(mid)?.state === "idle") low.priority = priority;
+        }
+        this.loweredFor.delete(body.activity);
         return;
       }
       case "escalate":
@@ -508,6 +520,119 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       default:
         return;
     }
+  }
+
+  /** Whether a node is, or lies under, the source of an enables link this agent sees. */
+  private enablesSomething(id: string): boolean {
+    for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n))
+      if (this.setup.view.links.some((l) => l.kind === "enables" && l.from === n)) return true;
+    return false;
+  }
+
+  /**
+   * Feasibility on the agent's side of a deliberative install (CSC §3.2.2): the window is still
+   * open and the method can run in it. Where it would clash with what the agent has committed
+   * to (the running method, scheduled methods planned to start before it would end), criticality
+   * decides: the install is taken only if its importance clearly exceeds that of everything it
+   * displaces; displaced scheduled methods are downgraded (kept, at low priority), a displaced
+   * running method gives way when the install can wait no longer. Synchronized starts, earlier
+   * installs and enables sources are never displaced.
+   */
+  private acceptInstall(id: string, earliest: Ticks, latestAsked: Ticks): boolean {
+    const a = this.activity(id);
+    if (!a || this.status.get(id)?.state !== "idle" || this.enablerFailed(id)) return false;
+    const latest = Math.min(latestAsked, this.latestStart(id));
+    if (latest < this.tick) return false;
+    const busyUntil =
+      this.running !== undefined ? Math.ceil(this.tick + this.remaining(this.running)) : this.tick;
+    const pending = [...this.schedule]
+      .filter(
+        ([mid, e]) =>
+          mid !== id && e.priority > PRIORITY.low && this.status.get(mid)?.state === "idle",
+      )
+      .sort(([, x], [, y]) => x.earliest - y.earliest);
+    const profileAt = (mid: string, at: Ticks, last: Ticks): TwoPoint => {
+      const m = this.activity(mid);
+      if (!m || at > last) return NOTHING;
+      const q = qualityProfile(m.quality);
+      const p =
+        q.p *
+        probabilityAtMost(m.duration, this.deadline(mid) - at) *
+        this.enablerFactor(mid, false);
+      return p > 0 ? { p, v: q.v } : NOTHING;
+    };
+    // Runs the install and the scheduled methods in order (window sliding: each starts when
+    // the resource is free again), either in the order the execution controller would take
+    // them, or with the install first (taking over the running method if it must). What the
+    // scheduled ones lose is their lost chance of ending in time; one that can no longer run
+    // is displaced (downgraded), as is one that would have gone before the install.
+    const simulate = (
+      first: boolean,
+    ): { worth: number; cost: number; lowered: string[] } | undefined => {
+      const preempts = first && busyUntil > latest;
+      if (!first && busyUntil > latest) return undefined;
+      let t = preempts ? this.tick : busyUntil;
+      let cost = preempts && this.running !== undefined ? this.runningValue(this.running) : 0;
+      let worth = 0;
+      const lowered: string[] = [];
+      const order: [string, Entry | undefined][] = first
+        ? [[id, undefined], ...pending]
+        : [...pending];
+      if (!first) {
+        const at = order.findIndex(([, e]) => e !== undefined && e.earliest > earliest);
+        order.splice(at < 0 ? order.length : at, 0, [id, undefined]);
+      }
+      let installStart = Number.POSITIVE_INFINITY;
+      for (const [mid, e] of order) {
+        const m = this.activity(mid);
+        if (!m) continue;
+        if (e === undefined) {
+          const at = Math.max(t, earliest, this.tick);
+          if (at > latest) return undefined;
+          installStart = at;
+          worth = this.gain(id, profileAt(id, at, latest), "install");
+          t = at + expectedValue(m.duration);
+          continue;
+        }
+        const at = Math.max(t, e.earliest, this.release(mid));
+        const after = profileAt(mid, at, Math.min(e.latest, this.latestStart(mid)));
+        const loss = this.gain(mid, this.profiles.get(mid)?.cur ?? NOTHING) - this.gain(mid, after);
+        // Under "install first", one planned to start before it must give way.
+        const givesWay = first && e.earliest < installStart;
+        if (loss > 1e-9 || givesWay) {
+          if (e.origin === "deliberative" || this.syncOf.has(mid) || this.enablesSomething(mid))
+            return undefined;
+          cost += Math.max(0, loss);
+        }
+        if (after.p <= 0 || givesWay) lowered.push(mid);
+        if (after.p > 0) t = at + expectedValue(m.duration);
+      }
+      return { worth, cost, lowered };
+    };
+    const options = [simulate(false), simulate(true)].filter(
+      (o): o is NonNullable<typeof o> =>
+        o !== undefined &&
+        (o.cost <= 1e-9 || (this.setup.mode === "csc" && o.worth > 1.2 * o.cost + 1e-9)),
+    );
+    const choice = options.sort((x, y) => y.worth - y.cost - (x.worth - x.cost))[0];
+    if (!choice) return false;
+    const lowered: [string, number][] = [];
+    for (const mid of choice.lowered) {
+      const e = this.schedule.get(mid);
+      if (!e) continue;
+      lowered.push([mid, e.priority]);
+      e.priority = PRIORITY.low;
+    }
+    this.loweredFor.set(id, lowered);
+    const preempts = this.running !== undefined && busyUntil > latest;
+    this.schedule.set(id, {
+      earliest,
+      latest,
+      priority: PRIORITY.high,
+      origin: "deliberative",
+      ...(preempts ? { preempts: true } : {}),
+    });
+    return true;
   }
 
   private reportOf(id: string, p: Profile): ChildReport {
@@ -695,6 +820,22 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     return best;
   }
 
+  /** Expected ticks until the running method `id` ends, given how long it has run. */
+  private remaining(id: string): number {
+    const a = this.activity(id);
+    const start = this.status.get(id)?.start;
+    if (!a || start === undefined) return 0;
+    const elapsed = this.tick - start;
+    let alive = 0;
+    let sum = 0;
+    for (const o of a.duration)
+      if (o.value > elapsed) {
+        alive += o.probability;
+        sum += o.probability * (o.value - elapsed);
+      }
+    return alive > 0 ? sum / alive : 0;
+  }
+
   /** The value still expected from the running method, counting only siblings ahead of it. */
   private runningValue(id: string): number {
     const prof = this.profiles.get(id);
@@ -702,6 +843,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (!prof || parent === undefined) return 0;
     const start = this.status.get(id)?.start ?? this.tick;
     const behind = new Set<string>();
+    // Under a min no sibling gives way: every one is needed.
+    const node = this.nodes.get(parent);
+    if (node?.kind === "task" && node.qaf === "min") return this.gain(id, prof.cur);
     for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
       if (cid === id || k.final) continue;
       // A sibling not yet started, or started after this one, gives way to it.
@@ -793,22 +937,29 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   /** A downgraded method still worth running when nothing else is (CSC: it may yet add quality). */
   private downgradedStart(): string | undefined {
     let best: { id: string; gain: number } | undefined;
+    const freeBy = this.freeBy();
     for (const [id, e] of this.schedule) {
       if (e.priority > PRIORITY.low || this.syncOf.has(id) || !this.canStartNow(id)) continue;
       if (e.earliest > this.tick) continue;
+      // Like an opportunistic one, it must harm nothing still scheduled.
+      const a = this.activity(id);
+      if (!a || this.tick + valueRange(a.duration).max > freeBy) continue;
       const g = this.gain(id, this.startProfile(id));
       if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
     }
     return best?.id;
   }
 
-  /** A deliberative install that must start now or never, and can. */
+  /**
+   * A deliberative install that must start now or never (or that was taken over the running
+   * method, and may start), and can.
+   */
   private urgentInstall(): string | undefined {
     for (const [id, e] of this.schedule)
       if (
         e.origin === "deliberative" &&
         e.priority > PRIORITY.low &&
-        e.latest <= this.tick + 1 &&
+        (e.latest <= this.tick + 1 || e.preempts === true) &&
         e.earliest <= this.tick &&
         this.canStartNow(id)
       )
@@ -826,6 +977,14 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       if (this.tick < ESCALATION_SETTLE_TICKS) continue;
       if (!prof || prof.final || prof.acc !== undefined) continue;
       if (prof.cur.p >= threshold || prof.pot.p <= prof.cur.p + 0.05) continue;
+      // Potential importance (CSC §3.1.3): a node that can no longer help the root (a min
+      // above it has already failed) is not worth a repair.
+      if (this.gain(taskId, { p: 1, v: prof.pot.v }, "downgrade") <= 1e-9) continue;
+      // The deliberative scheduler repairs a node with methods under it; a node above only
+      // tasks is repaired through the tasks below it, which are watched themselves.
+      const node = this.nodes.get(taskId);
+      if (node?.kind === "task" && node.children.every((c) => this.nodes.get(c)?.kind === "task"))
+        continue;
       const last = this.escalatedAt.get(taskId);
       if (last !== undefined && this.tick - last < 4) continue;
       // Silence: said once, repeated only if the node got clearly worse since.
@@ -932,11 +1091,19 @@ export class SchedulerAgentCsc implements CtaemsAgent {
         const opportunistic = !entry || entry.origin === "opportunistic";
         const a = this.activity(id);
         const scale = a ? qualityProfile(a.quality).v : 1;
-        const urgent = opportunistic && this.urgentInstall() !== undefined;
+        // An install that must start now, taken over this method when it was accepted, still
+        // has to be worth more than what this one brings by now. Earlier installs stay.
+        const install = entry?.origin !== "deliberative" ? this.urgentInstall() : undefined;
+        const urgent =
+          install !== undefined && this.gain(install, this.startProfile(install)) > 1.2 * value;
+        // An alternative is worth an abort only if it cannot wait until this method ends.
+        const pressing =
+          alt !== undefined && this.latestStart(alt.id) < this.tick + this.remaining(id);
         if (
           value <= 1e-9 ||
           urgent ||
-          (opportunistic && alt && alt.gain > 1.5 * value + 0.01 * scale)
+          this.cancelled.delete(id) ||
+          (opportunistic && alt && pressing && alt.gain > 1.2 * value + 0.01 * scale)
         ) {
           abort = id;
           this.status.set(id, {

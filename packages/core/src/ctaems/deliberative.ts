@@ -5,6 +5,7 @@ import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agen
 import type { ChildReport, PeerBody } from "./messages.js";
 import {
   combine,
+  NOTHING,
   probabilityAtMost,
   qualityProfile,
   type TwoPoint,
@@ -28,13 +29,15 @@ export interface DeliberativeOption {
 export function paretoOptions(
   qaf: Parameters<typeof combine>[0],
   current: readonly TwoPoint[],
-  candidates: readonly { id: string; tp: TwoPoint; busy: number }[],
+  candidates: readonly { id: string; tp: TwoPoint; busy: number; now?: TwoPoint }[],
   maxSize = 2,
 ): DeliberativeOption[] {
   const options: DeliberativeOption[] = [];
   const pick = (from: number, chosen: typeof candidates): void => {
     if (chosen.length > 0) {
-      const p = combine(qaf, [...current, ...chosen.map((c) => c.tp)]).p;
+      // A candidate left out stays as it is now (under a min, it still counts).
+      const rest = candidates.filter((c) => !chosen.includes(c)).map((c) => c.now ?? NOTHING);
+      const p = combine(qaf, [...current, ...rest, ...chosen.map((c) => c.tp)]).p;
       options.push({
         methods: chosen.map((c) => c.id),
         p,
@@ -63,7 +66,25 @@ interface Transaction {
   readonly node: string;
   readonly waiting: Set<string>;
   readonly refused: string[];
+  /** Owner → the methods installed on it in this transaction. */
+  readonly methods: ReadonlyMap<string, readonly string[]>;
+  /** The job, to try the next option if an owner refuses. */
+  readonly job: Job;
+  /** All or nothing (a min needs every child): a refusal withdraws the parts taken. */
+  readonly atomic: boolean;
+  readonly accepted: string[];
 }
+
+interface Job {
+  readonly node: string;
+  readonly threshold: number;
+  readonly children: ChildReport[];
+  /** Options tried so far for this escalation. */
+  readonly attempt: number;
+}
+
+/** Options tried for one escalation before the scheduler gives up on it. */
+const MAX_ATTEMPTS = 3;
 
 /**
  * The deliberative scheduler the coordinator hosts (CSC §3.2.2). Agents escalate a task whose
@@ -78,12 +99,16 @@ interface Transaction {
 export class DeliberativeScheduler implements CtaemsAgent {
   readonly id: string;
   private readonly index: ModelIndex;
-  private readonly queue: { node: string; threshold: number; children: ChildReport[] }[] = [];
+  private readonly queue: Job[] = [];
   private transaction: Transaction | undefined;
   private nextLock = 1;
   /** Per agent: ticks committed by installs, as [from, to) intervals. */
   private readonly committed = new Map<string, [Ticks, Ticks][]>();
-  private readonly installed = new Set<string>();
+  /** Methods installed and taken, with the profile they were installed with. */
+  private readonly installed = new Map<string, TwoPoint>();
+  /** Methods whose owner refused them: not offered again. */
+  private readonly refusedMethods = new Set<string>();
+  private readonly depths = new Map<string, number>();
   /** Installs made and refused, for reports. */
   readonly stats = { escalations: 0, installs: 0, refused: 0 };
 
@@ -106,11 +131,17 @@ export class DeliberativeScheduler implements CtaemsAgent {
     }): void => {
       this.stats.escalations++;
       if (!this.queue.some((q) => q.node === e.node))
-        this.queue.push({ node: e.node, threshold: e.threshold, children: [...e.children] });
+        this.queue.push({
+          node: e.node,
+          threshold: e.threshold,
+          children: [...e.children],
+          attempt: 0,
+        });
     };
     const answered = (agent: string, lock: number, ok: boolean): void => {
       if (this.transaction?.lock !== lock) return;
       this.transaction.waiting.delete(agent);
+      if (ok && !this.transaction.accepted.includes(agent)) this.transaction.accepted.push(agent);
       if (!ok) {
         this.transaction.refused.push(agent);
         this.stats.refused++;
@@ -126,7 +157,32 @@ export class DeliberativeScheduler implements CtaemsAgent {
         for (const a of body.installed) answered(a.agent, a.lock, a.ok);
       }
     }
-    if (this.transaction && this.transaction.waiting.size === 0) this.transaction = undefined;
+    if (this.transaction && this.transaction.waiting.size === 0) {
+      const done = this.transaction;
+      this.transaction = undefined;
+      // Feasibility is the owners' to judge: a refused method is taken off the options, its
+      // window given back, and the next option tried (a bounded number of times).
+      // An all-or-nothing option with a refusal: the parts taken are withdrawn too.
+      const withdrawn = done.atomic && done.refused.length > 0 ? done.accepted : [];
+      for (const agent of withdrawn)
+        for (const method of done.methods.get(agent) ?? []) {
+          this.installed.delete(method);
+          this.committed.get(agent)?.pop();
+          out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
+        }
+      for (const agent of done.refused)
+        for (const method of done.methods.get(agent) ?? []) {
+          this.installed.delete(method);
+          this.refusedMethods.add(method);
+          // Transactions are serialized: this one's windows are the owner's last ones.
+          this.committed.get(agent)?.pop();
+        }
+      if (done.refused.length > 0 && done.job.attempt + 1 < MAX_ATTEMPTS)
+        this.queue.unshift({ ...done.job, attempt: done.job.attempt + 1 });
+    }
+    // Enabling nodes before what they enable (CSC §3.2.2: a repair may need the nodes that
+    // enable the problem node scheduled first); otherwise first come, first served.
+    this.queue.sort((a, b) => this.enablesDepth(a.node) - this.enablesDepth(b.node));
     while (!this.transaction && this.queue.length > 0) {
       const job = this.queue.shift();
       if (job) this.plan(job, t, out);
@@ -134,11 +190,20 @@ export class DeliberativeScheduler implements CtaemsAgent {
     return { messages: out };
   }
 
-  private plan(
-    job: { node: string; threshold: number; children: ChildReport[] },
-    t: Ticks,
-    out: OutgoingMessage[],
-  ): void {
+  /** Length of the longest chain of enables links into a node or its ancestors. */
+  private enablesDepth(id: string, seen: ReadonlySet<string> = new Set()): number {
+    const cached = this.depths.get(id);
+    if (cached !== undefined) return cached;
+    let depth = 0;
+    for (let n: string | undefined = id; n !== undefined; n = this.index.parent.get(n))
+      for (const link of this.index.linksTo.get(n) ?? [])
+        if (link.kind === "enables" && !seen.has(link.from))
+          depth = Math.max(depth, 1 + this.enablesDepth(link.from, new Set([...seen, id])));
+    this.depths.set(id, depth);
+    return depth;
+  }
+
+  private plan(job: Job, t: Ticks, out: OutgoingMessage[]): void {
     const node = this.index.nodes.get(job.node);
     if (node?.kind !== "task") return;
     const reported = new Map(job.children.map((c) => [c.id, c]));
@@ -149,33 +214,71 @@ export class DeliberativeScheduler implements CtaemsAgent {
       busy: number;
       owner: string;
       window: [Ticks, Ticks];
+      now: TwoPoint;
     }[] = [];
     for (const childId of node.children) {
       const r = reported.get(childId);
       const child = this.index.nodes.get(childId);
       const busyNow = r !== undefined && (r.final === true || r.s !== undefined || r.p > 0);
-      if (r) current.push({ p: r.p, v: r.v });
-      if (busyNow || child?.kind !== "activity" || this.installed.has(childId)) continue;
+      const taken = this.installed.get(childId);
+      const now: TwoPoint =
+        taken && !(r && r.p >= taken.p) ? taken : r ? { p: r.p, v: r.v } : NOTHING;
+      if (
+        busyNow ||
+        child?.kind !== "activity" ||
+        taken !== undefined ||
+        this.refusedMethods.has(childId)
+      ) {
+        current.push(now);
+        continue;
+      }
       const owner = child.resources[0];
       const deadline = effectiveDeadline(this.index, childId) ?? Number.POSITIVE_INFINITY;
       const earliest = Math.max(t + 1, effectiveRelease(this.index, childId));
       const latest = deadline - valueRange(child.duration).min;
-      if (owner === undefined || latest < earliest) continue;
       const busy = expectedValue(child.duration);
-      // Feasible: the owner is not committed by an earlier install over the window it needs.
-      if (!this.free(owner, earliest, earliest + Math.ceil(busy))) continue;
+      // Feasible: the method can still start in its window, and the owner is not committed by
+      // an earlier install over the window it needs.
+      if (
+        owner === undefined ||
+        latest < earliest ||
+        !this.free(owner, earliest, earliest + Math.ceil(busy))
+      ) {
+        current.push(now);
+        continue;
+      }
       const qp = qualityProfile(child.quality);
       const p = qp.p * probabilityAtMost(child.duration, deadline - earliest);
-      if (p <= 0) continue;
-      candidates.push({ id: childId, tp: { p, v: qp.v }, busy, owner, window: [earliest, latest] });
+      if (p <= 0) {
+        current.push(now);
+        continue;
+      }
+      candidates.push({
+        id: childId,
+        tp: { p, v: qp.v },
+        busy,
+        owner,
+        window: [earliest, latest],
+        now,
+      });
     }
-    const frontier = paretoOptions(node.qaf, current, candidates);
-    const now = combine(node.qaf, current).p;
+    // Under a min every child is needed, and an install an owner refuses would leave the others
+    // running for nothing: a min is repaired one missing child at a time.
+    // Under a min every child is needed: an option may hold them all, installed all or
+    // nothing.
+    const frontier = paretoOptions(
+      node.qaf,
+      current,
+      candidates,
+      node.qaf === "min" ? Math.max(2, node.children.length) : 2,
+    );
+    const now = combine(node.qaf, [...current, ...candidates.map((c) => c.now)]).p;
     const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
     // Nothing to install unless it makes the node clearly more likely to succeed.
     if (!choice || choice.p < now + 0.05) return;
     const lock = this.nextLock++;
     const waiting = new Set<string>();
+    const methods = new Map<string, string[]>();
     for (const id of choice.methods) {
       const c = candidates.find((x) => x.id === id);
       if (!c) continue;
@@ -183,12 +286,23 @@ export class DeliberativeScheduler implements CtaemsAgent {
       const list = this.committed.get(c.owner) ?? [];
       list.push([earliest, earliest + Math.ceil(c.busy)]);
       this.committed.set(c.owner, list);
-      this.installed.add(id);
+      this.installed.set(id, c.tp);
       waiting.add(c.owner);
+      methods.set(c.owner, [...(methods.get(c.owner) ?? []), id]);
       this.stats.installs++;
       const body: PeerBody = { type: "install", lock, activity: id, earliest, latest };
       out.push({ to: c.owner, body });
     }
-    if (waiting.size > 0) this.transaction = { lock, node: job.node, waiting, refused: [] };
+    if (waiting.size > 0)
+      this.transaction = {
+        lock,
+        node: job.node,
+        waiting,
+        refused: [],
+        methods,
+        job,
+        atomic: node.qaf === "min" && choice.methods.length > 1,
+        accepted: [],
+      };
   }
 }

@@ -485,8 +485,9 @@ describe("communication policies", () => {
     policy: CommsPolicy,
     key: number,
     departures: { agentId: string; atTicks: number }[] = [],
+    on: { index: typeof index; scenario: typeof scenario } = { index, scenario },
   ) => {
-    const setups = setupsFor(index, scenario.initial, "consort", { policy });
+    const setups = setupsFor(on.index, on.scenario.initial, "consort", { policy });
     const sent: { tick: number; from: string; to: string; type: string }[] = [];
     const agents = participantsFor(index, setups).map((p) => ({
       id: p.id,
@@ -498,11 +499,11 @@ describe("communication policies", () => {
       },
     }));
     const world = new CtaemsWorld(
-      index,
+      on.index,
       key,
       viewersOf(setups.values()),
       [],
-      lastPlannedStart(scenario.initial),
+      lastPlannedStart(on.scenario.initial),
     );
     const result = runTrial(world, agents, { departures });
     return { result, sent, setups };
@@ -534,7 +535,12 @@ describe("communication policies", () => {
 
   it("cells: members escalate to their leader, which alone talks to the coordinator; the next member leads when it leaves", () => {
     const cells: CommsPolicy = { ...silent, name: "cells", cellSize: 3 };
-    const base = traced(cells, 2);
+    // A problem whose members do escalate (agents escalate only what can still be repaired).
+    const other = generateBackupProblem({ windows: 3, seed: 1, problems: 6, backupAgents: 3 });
+    const otherIndexed = indexModel(other.model);
+    if (!otherIndexed.ok) throw new Error("bad model");
+    const on = { index: otherIndexed.value, scenario: other };
+    const base = traced(cells, 3, [], on);
     const cellOf = (agent: string) => base.setups.get(agent)?.cell ?? [];
     const toCoordinator = (r: typeof base) => r.sent.filter((m) => m.to === DELIBERATIVE_ADDRESS);
     expect(toCoordinator(base).length).toBeGreaterThan(0);
@@ -550,7 +556,7 @@ describe("communication policies", () => {
     // The leader of the first busy cell leaves early: its second member takes over.
     const leader = toCoordinator(base)[0]!.from;
     const successor = cellOf(leader)[1]!;
-    const after = traced(cells, 2, [{ agentId: leader, atTicks: 1 }]);
+    const after = traced(cells, 3, [{ agentId: leader, atTicks: 1 }], on);
     expect(after.sent.some((m) => m.from === leader && m.tick >= 1)).toBe(false);
     const fromCell = toCoordinator(after).filter((m) => cellOf(m.from).includes(leader));
     expect(fromCell.length).toBeGreaterThan(0);

@@ -57,6 +57,11 @@ export type PeerBody =
       readonly earliest: Ticks;
       readonly latest: Ticks;
     }
+  /**
+   * From the deliberative scheduler: an install of transaction `lock` is withdrawn (another
+   * owner refused its part of an all-or-nothing option).
+   */
+  | { readonly type: "cancel"; readonly lock: number; readonly activity: string }
   /** Answer to an install: whether the window was taken. */
   | { readonly type: "installed"; readonly lock: number; readonly ok: boolean }
   /**

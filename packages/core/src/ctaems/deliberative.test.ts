@@ -1,0 +1,251 @@
+import { describe, expect, it } from "vitest";
+import { fixed } from "../model/distribution.js";
+import { indexModel, type ModelIndex } from "../model/model-index.js";
+import type { ActivityNode, ModelNode, Qaf, TaskModel, TaskNode } from "../model/types.js";
+import type { Schedule } from "../schedule/types.js";
+import type { CtaemsAgent, TickInput } from "./agent.js";
+import { DeliberativeScheduler } from "./deliberative.js";
+import { CtaemsWorld, runTrial, viewersOf } from "./engine.js";
+import {
+  DELIBERATIVE_ADDRESS,
+  lastPlannedStart,
+  participantsFor,
+  runStrategy,
+  setupsFor,
+} from "./experiment.js";
+import type { ChildReport, PeerBody, PeerMessage } from "./messages.js";
+
+const act = (
+  id: string,
+  owner: string,
+  duration: number,
+  quality: number,
+  extra: Partial<ActivityNode> = {},
+): ActivityNode => ({
+  kind: "activity",
+  id,
+  resources: [owner],
+  duration: fixed(duration),
+  quality: fixed(quality),
+  ...extra,
+});
+const task = (id: string, qaf: Qaf, children: string[], extra: Partial<TaskNode> = {}) =>
+  ({ kind: "task", id, qaf, children, ...extra }) as TaskNode;
+
+function build(nodes: ModelNode[]): ModelIndex {
+  const owners = new Set<string>();
+  for (const n of nodes) if (n.kind === "activity") for (const r of n.resources) owners.add(r);
+  const model: TaskModel = {
+    name: "t",
+    resources: [...owners].map((id) => ({ id })),
+    nodes,
+    root: "root",
+    links: [],
+  };
+  const r = indexModel(model);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+}
+
+const plan = (entries: [string, string, number][]): Schedule => ({
+  version: 1,
+  resources: entries.map(([resourceId, activityId, startTicks]) => ({
+    resourceId,
+    activities: [{ activityId, startTicks }],
+  })),
+});
+
+const idle = (id: string): ChildReport => ({ id, p: 0, v: 0, pp: 1, pv: 10, busy: 0 });
+
+/** Steps the coordinator once with the given messages; returns what it sent. */
+function step(d: DeliberativeScheduler, tick: number, from: string[], bodies: PeerBody[]) {
+  const inbox: PeerMessage[] = bodies.map((body, i) => ({
+    from: from[i] ?? "x",
+    to: d.id,
+    seq: i + 1,
+    body,
+  }));
+  const input: TickInput = { tick, events: [], inbox };
+  return d.step(input).messages;
+}
+
+describe("deliberative scheduler (CSC §3.2.2)", () => {
+  // A min whose two methods nobody planned, and two fillers the initial schedule holds.
+  const minModel = (deadline: number) =>
+    build([
+      task("root", "sum", ["M", "L1", "L2"]),
+      task("M", "min", ["ma", "mb"], { deadlineTicks: deadline }),
+      task("L1", "max", ["la"]),
+      task("L2", "max", ["lb"]),
+      act("ma", "a", 5, 10),
+      act("mb", "b", 5, 10),
+      act("la", "a", 20, 2, { deadlineTicks: 40 }),
+      act("lb", "b", 20, 2, { deadlineTicks: 40 }),
+    ]);
+
+  it("repairs a min whose children nobody planned: all of them in one transaction", () => {
+    const index = minModel(40);
+    const initial = plan([
+      ["a", "la", 10],
+      ["b", "lb", 10],
+    ]);
+    const withRepair = runStrategy(index, initial, "consort", 1);
+    const ran = withRepair.executed.map((e) => e.activityId).sort();
+    expect(ran).toEqual(["la", "lb", "ma", "mb"]);
+    expect(withRepair.rootQuality).toBe(14);
+    // Neither owner would start its half alone: the min is worth nothing without the other.
+    const without = runStrategy(index, initial, "consort", 1, { deliberative: false });
+    expect(without.executed.map((e) => e.activityId).sort()).toEqual(["la", "lb"]);
+    expect(without.rootQuality).toBe(4);
+  });
+
+  it("withdraws the parts of an all-or-nothing option that were taken when one is refused", () => {
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, minModel(40));
+    const escalate: PeerBody = {
+      type: "escalate",
+      node: "M",
+      p: 0,
+      threshold: 0.5,
+      children: [idle("ma"), idle("mb")],
+    };
+    const installs = step(d, 5, ["a"], [escalate]);
+    expect(installs.map((m) => [m.to, m.body.type])).toEqual([
+      ["a", "install"],
+      ["b", "install"],
+    ]);
+    const lock = (installs[0]?.body as { lock?: number } | undefined)?.lock ?? -1;
+    const after = step(
+      d,
+      7,
+      ["a", "b"],
+      [
+        { type: "installed", lock, ok: true },
+        { type: "installed", lock, ok: false },
+      ],
+    );
+    expect(after).toContainEqual({ to: "a", body: { type: "cancel", lock, activity: "ma" } });
+    // Without mb the min cannot be repaired: nothing else is offered.
+    expect(after.filter((m) => m.body.type === "install")).toEqual([]);
+  });
+
+  it("an owner that cannot take its part refuses, and the taken part is given back", () => {
+    // b is busy with something worth far more until after M's deadline.
+    const index = build([
+      task("root", "sum", ["M", "L1", "B"]),
+      task("M", "min", ["ma", "mb"], { deadlineTicks: 30 }),
+      task("L1", "max", ["la"]),
+      task("B", "max", ["big"]),
+      act("ma", "a", 5, 10),
+      act("mb", "b", 5, 10),
+      act("la", "a", 20, 2, { deadlineTicks: 40 }),
+      act("big", "b", 35, 50, { deadlineTicks: 40 }),
+    ]);
+    const r = runStrategy(
+      index,
+      plan([
+        ["a", "la", 10],
+        ["b", "big", 0],
+      ]),
+      "consort",
+      1,
+    );
+    // a may have started its part before hearing it was withdrawn: it stops there and runs
+    // its own method as planned.
+    const ma = r.executed.find((e) => e.activityId === "ma");
+    if (ma) expect(ma.endTicks - ma.startTicks).toBeLessThan(5);
+    expect(r.executed.some((e) => e.activityId === "mb")).toBe(false);
+    expect(r.executed.find((e) => e.activityId === "la")?.quality).toBe(2);
+    expect(r.rootQuality).toBe(52);
+  });
+
+  it("an owner weighs an install against what it would displace, by criticality", () => {
+    // a runs a planned method when the coordinator asks it for something due sooner.
+    const model = (planned: number) =>
+      build([
+        task("root", "sum", ["X", "L"]),
+        task("X", "max", ["xa"], { deadlineTicks: 20 }),
+        task("L", "max", ["low"]),
+        act("xa", "a", 10, 9),
+        act("low", "a", 30, planned, { deadlineTicks: 60 }),
+      ]);
+    const initial = plan([["a", "low", 0]]);
+    // Worth more than what is left of the running method: it gives way.
+    const taken = runStrategy(model(2), initial, "consort", 1);
+    expect(taken.executed.find((e) => e.activityId === "xa")?.quality).toBe(9);
+    expect(taken.rootQuality).toBe(9);
+    expect(runStrategy(model(2), initial, "consort", 1, { deliberative: false }).rootQuality).toBe(
+      2,
+    );
+    // Worth less: refused, the planned method runs on.
+    const kept = runStrategy(model(50), initial, "consort", 1);
+    expect(kept.executed.some((e) => e.activityId === "xa")).toBe(false);
+    expect(kept.rootQuality).toBe(50);
+  });
+
+  it("a node that can no longer help the root is not escalated", () => {
+    // P needs A and B; A's only method fails at once, so B is not worth repairing.
+    const model = (fa: number) =>
+      build([
+        task("root", "sum", ["P"]),
+        task("P", "min", ["A", "B"]),
+        task("A", "max", ["fa"]),
+        task("B", "max", ["b1"], { releaseTicks: 10, deadlineTicks: 40 }),
+        act("fa", "a", 1, fa),
+        act("b1", "b", 5, 5),
+      ]);
+    const escalated = (fa: number): string[] => {
+      const index = model(fa);
+      const initial = plan([["a", "fa", 0]]);
+      const setups = setupsFor(index, initial, "consort");
+      const nodes: string[] = [];
+      const agents: CtaemsAgent[] = participantsFor(index, setups).map((p) => ({
+        id: p.id,
+        step: (input: TickInput) => {
+          const out = p.step(input);
+          for (const m of out.messages) if (m.body.type === "escalate") nodes.push(m.body.node);
+          return out;
+        },
+      }));
+      const world = new CtaemsWorld(
+        index,
+        1,
+        viewersOf(setups.values()),
+        [],
+        lastPlannedStart(initial),
+      );
+      runTrial(world, agents);
+      return nodes;
+    };
+    expect(escalated(0)).not.toContain("B");
+    // The same node is escalated when A succeeded and P still hangs on B.
+    expect(escalated(3)).toContain("B");
+  });
+
+  it("tries the next option when an owner refuses", () => {
+    const index = build([
+      task("root", "sum", ["X"]),
+      task("X", "max", ["xa", "xb"], { deadlineTicks: 60 }),
+      act("xa", "a", 5, 8),
+      act("xb", "b", 8, 5),
+    ]);
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
+    const escalate: PeerBody = {
+      type: "escalate",
+      node: "X",
+      p: 0,
+      threshold: 0.5,
+      children: [idle("xa"), idle("xb")],
+    };
+    // The cheapest option first: xa on a.
+    const first = step(d, 5, ["a"], [escalate]);
+    expect(first.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
+      ["a", "xa"],
+    ]);
+    const lock = (first[0]?.body as { lock?: number } | undefined)?.lock ?? -1;
+    const next = step(d, 7, ["a"], [{ type: "installed", lock, ok: false }]);
+    expect(next.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
+      ["b", "xb"],
+    ]);
+    expect(d.stats).toMatchObject({ installs: 2, refused: 1 });
+  });
+});
