@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fixed } from "../model/distribution.js";
-import { indexModel, type ModelIndex } from "../model/model-index.js";
-import type { ActivityNode, ModelNode, Qaf, TaskModel, TaskNode } from "../model/types.js";
-import type { Schedule } from "../schedule/types.js";
+import { act, build, plan, task } from "../test-support/ctaems-networks.js";
 import type { CtaemsAgent, TickInput } from "./agent.js";
 import { DeliberativeScheduler } from "./deliberative.js";
 import { CtaemsWorld, runTrial, viewersOf } from "./engine.js";
@@ -14,46 +11,6 @@ import {
   setupsFor,
 } from "./experiment.js";
 import type { ChildReport, PeerBody, PeerMessage } from "./messages.js";
-
-const act = (
-  id: string,
-  owner: string,
-  duration: number,
-  quality: number,
-  extra: Partial<ActivityNode> = {},
-): ActivityNode => ({
-  kind: "activity",
-  id,
-  resources: [owner],
-  duration: fixed(duration),
-  quality: fixed(quality),
-  ...extra,
-});
-const task = (id: string, qaf: Qaf, children: string[], extra: Partial<TaskNode> = {}) =>
-  ({ kind: "task", id, qaf, children, ...extra }) as TaskNode;
-
-function build(nodes: ModelNode[]): ModelIndex {
-  const owners = new Set<string>();
-  for (const n of nodes) if (n.kind === "activity") for (const r of n.resources) owners.add(r);
-  const model: TaskModel = {
-    name: "t",
-    resources: [...owners].map((id) => ({ id })),
-    nodes,
-    root: "root",
-    links: [],
-  };
-  const r = indexModel(model);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
-
-const plan = (entries: [string, string, number][]): Schedule => ({
-  version: 1,
-  resources: entries.map(([resourceId, activityId, startTicks]) => ({
-    resourceId,
-    activities: [{ activityId, startTicks }],
-  })),
-});
 
 const idle = (id: string): ChildReport => ({ id, p: 0, v: 0, pp: 1, pv: 10, busy: 0 });
 

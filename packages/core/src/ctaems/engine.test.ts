@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { fixed } from "../model/distribution.js";
 import { indexModel, type ModelIndex } from "../model/model-index.js";
-import type { ActivityNode, Link, ModelNode, Qaf, TaskModel, TaskNode } from "../model/types.js";
+import type { ActivityNode, Qaf } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import { sampleOutcome } from "../simulation/outcomes.js";
+import { act, build, plan, task } from "../test-support/ctaems-networks.js";
 import { type CtaemsAgent, SchedulerAgentCsc, type TickInput, type TickOutput } from "./agent.js";
 import { CtaemsWorld, type ModelChange, runTrial, viewersOf } from "./engine.js";
 import {
@@ -16,61 +17,6 @@ import {
 } from "./experiment.js";
 import { generateBackupProblem } from "./generators/backup.js";
 import { buildSetups, type CommsPolicy } from "./setup.js";
-
-const act = (
-  id: string,
-  owner: string,
-  duration: number | ActivityNode["duration"],
-  quality: number | ActivityNode["quality"],
-  extra: Partial<ActivityNode> = {},
-): ActivityNode => ({
-  kind: "activity",
-  id,
-  resources: [owner],
-  duration: typeof duration === "number" ? fixed(duration) : duration,
-  quality: typeof quality === "number" ? fixed(quality) : quality,
-  ...extra,
-});
-const task = (
-  id: string,
-  qaf: Qaf,
-  children: string[],
-  extra: Partial<TaskNode> = {},
-): TaskNode => ({
-  kind: "task",
-  id,
-  qaf,
-  children,
-  ...extra,
-});
-
-function build(nodes: ModelNode[], links: Link[] = []): ModelIndex {
-  const owners = new Set<string>();
-  for (const n of nodes) if (n.kind === "activity") for (const r of n.resources) owners.add(r);
-  const model: TaskModel = {
-    name: "t",
-    resources: [...owners].map((id) => ({ id })),
-    nodes,
-    root: "root",
-    links,
-  };
-  const r = indexModel(model);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
-
-const plan = (entries: [string, string, number][]): Schedule => {
-  const by = new Map<string, { activityId: string; startTicks: number }[]>();
-  for (const [owner, activityId, startTicks] of entries) {
-    const list = by.get(owner) ?? [];
-    list.push({ activityId, startTicks });
-    by.set(owner, list);
-  }
-  return {
-    version: 1,
-    resources: [...by].map(([resourceId, activities]) => ({ resourceId, activities })),
-  };
-};
 
 /** An agent that starts a fixed list of methods at fixed ticks, for probing the world's rules. */
 class Scripted implements CtaemsAgent {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectedValue, fixed } from "../../model/distribution.js";
+import { expectedValue } from "../../model/distribution.js";
 import {
   descendantActivities,
   effectiveDeadline,
@@ -11,6 +11,7 @@ import type { ActivityNode, Link, ModelNode, Qaf, TaskModel } from "../../model/
 import { evaluateQuality, executionOfSchedule } from "../../quality/qaf.js";
 import { checkSchedule } from "../../schedule/check.js";
 import type { Schedule } from "../../schedule/types.js";
+import { act as method } from "../../test-support/ctaems-networks.js";
 import { backupSuite } from "./backup.js";
 import { initialSchedule } from "./initial-schedule.js";
 import { randomSuite } from "./random.js";
@@ -137,21 +138,6 @@ describe("initial schedules of generated scenarios", () => {
 });
 
 // Small hand-built networks for the greedy's rules.
-const method = (
-  id: string,
-  owner: string,
-  duration: number,
-  quality: number,
-  extra: Partial<ActivityNode> = {},
-): ActivityNode => ({
-  kind: "activity",
-  id,
-  resources: [owner],
-  duration: fixed(duration),
-  quality: fixed(quality),
-  ...extra,
-});
-
 function net(
   groups: readonly {
     id: string;

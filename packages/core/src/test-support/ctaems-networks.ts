@@ -1,0 +1,58 @@
+/** Small hand-built C-TAEMS networks for tests: methods, tasks, an indexed model, a plan. */
+import { fixed } from "../model/distribution.js";
+import { indexModel, type ModelIndex } from "../model/model-index.js";
+import type { ActivityNode, Link, ModelNode, Qaf, TaskModel, TaskNode } from "../model/types.js";
+import type { Schedule } from "../schedule/types.js";
+
+/** A method of `owner`; a number is a fixed duration or quality. */
+export const act = (
+  id: string,
+  owner: string,
+  duration: number | ActivityNode["duration"],
+  quality: number | ActivityNode["quality"],
+  extra: Partial<ActivityNode> = {},
+): ActivityNode => ({
+  kind: "activity",
+  id,
+  resources: [owner],
+  duration: typeof duration === "number" ? fixed(duration) : duration,
+  quality: typeof quality === "number" ? fixed(quality) : quality,
+  ...extra,
+});
+
+export const task = (
+  id: string,
+  qaf: Qaf,
+  children: string[],
+  extra: Partial<TaskNode> = {},
+): TaskNode => ({ kind: "task", id, qaf, children, ...extra });
+
+/** Indexes nodes under "root", with a resource per method owner; throws on a bad model. */
+export function build(nodes: ModelNode[], links: Link[] = []): ModelIndex {
+  const owners = new Set<string>();
+  for (const n of nodes) if (n.kind === "activity") for (const r of n.resources) owners.add(r);
+  const model: TaskModel = {
+    name: "t",
+    resources: [...owners].map((id) => ({ id })),
+    nodes,
+    root: "root",
+    links,
+  };
+  const r = indexModel(model);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+}
+
+/** A schedule from [owner, method, start] entries, in the order given per owner. */
+export const plan = (entries: [string, string, number][]): Schedule => {
+  const by = new Map<string, { activityId: string; startTicks: number }[]>();
+  for (const [owner, activityId, startTicks] of entries) {
+    const list = by.get(owner) ?? [];
+    list.push({ activityId, startTicks });
+    by.set(owner, list);
+  }
+  return {
+    version: 1,
+    resources: [...by].map(([resourceId, activities]) => ({ resourceId, activities })),
+  };
+};
