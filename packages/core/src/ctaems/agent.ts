@@ -812,12 +812,41 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       const a = this.activity(id);
       if (!a) continue;
       if (this.tick + valueRange(a.duration).max > freeBy) continue;
+      if (this.setup.mode === "csc" && this.worthWaiting(id, a)) continue;
       const tp = this.startProfile(id);
       if (tp.p <= 0) continue;
       const g = this.gain(id, tp);
       if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
     }
     return best;
+  }
+
+  /**
+   * Whether an unscheduled method is better left for later. Until its last safe start (the last
+   * from which it ends by its deadline at its longest duration) a later start costs it nothing,
+   * and waiting keeps the resource free for what turns out to be needed:
+   *
+   * - while an alternative under a max above it is under way and its outcome is unknown, the
+   *   method may yet prove useless;
+   * - where a deliberative scheduler repairs the gaps under a max jointly (its plan is made
+   *   just before that last safe start), its plan may need this agent for another gap.
+   *
+   * A method that enables something does not wait: what it enables would wait with it.
+   */
+  private worthWaiting(id: string, a: ActivityNode): boolean {
+    if (this.tick >= this.deadline(id) - valueRange(a.duration).max) return false;
+    if (this.enablesSomething(id)) return false;
+    const parent = this.parent.get(id);
+    const up = parent === undefined ? undefined : this.nodes.get(parent);
+    if (this.setup.deliberative && up?.kind === "task" && up.qaf === "max") return true;
+    let child = id;
+    for (let n = parent; n !== undefined; child = n, n = this.parent.get(n)) {
+      const node = this.nodes.get(n);
+      if (node?.kind !== "task" || node.qaf !== "max") continue;
+      for (const [cid, k] of this.childProfiles(n, this.profiles))
+        if (cid !== child && !k.final && k.cur.p > 0) return true;
+    }
+    return false;
   }
 
   /** Expected ticks until the running method `id` ends, given how long it has run. */

@@ -183,7 +183,15 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       task("root", "sum", ["X"]),
       task("X", "max", ["xa", "xb"], { deadlineTicks: 60 }),
       act("xa", "a", 5, 8),
-      act("xb", "b", 8, 5),
+      act(
+        "xb",
+        "b",
+        [
+          { value: 4, probability: 0.5 },
+          { value: 8, probability: 0.5 },
+        ],
+        5,
+      ),
     ]);
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
     const escalate: PeerBody = {
@@ -193,16 +201,50 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       threshold: 0.5,
       children: [idle("xa"), idle("xb")],
     };
-    // The cheapest option first: xa on a.
-    const first = step(d, 5, ["a"], [escalate]);
+    // A gap under a max waits until an install must go out (xb's last safe start is 60 - 8),
+    // then the likeliest, cheapest option: xa on a. On a refusal, xb, which can still start,
+    // though no longer surely end in time.
+    expect(step(d, 5, ["a"], [escalate])).toEqual([]);
+    expect(step(d, 50, [], [])).toEqual([]);
+    const first = step(d, 51, [], []);
     expect(first.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
       ["a", "xa"],
     ]);
     const lock = (first[0]?.body as { lock?: number } | undefined)?.lock ?? -1;
-    const next = step(d, 7, ["a"], [{ type: "installed", lock, ok: false }]);
+    const next = step(d, 53, ["a"], [{ type: "installed", lock, ok: false }]);
     expect(next.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
       ["b", "xb"],
     ]);
     expect(d.stats).toMatchObject({ installs: 2, refused: 1 });
+  });
+
+  it("plans the gaps under maxes queued together so that each gets an agent", () => {
+    // X can be filled by a or by b; Y only by a. First come, first served would give X the
+    // cheaper a, and leave Y with nobody.
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["xa", "xb"], { deadlineTicks: 40 }),
+      task("Y", "max", ["ya"], { deadlineTicks: 40 }),
+      act("xa", "a", 5, 8),
+      act("xb", "b", 8, 8),
+      act("ya", "a", 5, 8),
+    ]);
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
+    const escalate = (node: string, children: ChildReport[]): PeerBody => ({
+      type: "escalate",
+      node,
+      p: 0,
+      threshold: 0.5,
+      children,
+    });
+    expect(step(d, 3, ["a"], [escalate("X", [idle("xa"), idle("xb")])])).toEqual([]);
+    expect(step(d, 4, ["a"], [escalate("Y", [idle("ya")])])).toEqual([]);
+    // Due at 40 - 8 - 1: both planned at once, under one lock.
+    const sent = step(d, 31, [], []);
+    expect(sent.map((m) => [m.to, (m.body as { activity?: string }).activity]).sort()).toEqual([
+      ["a", "ya"],
+      ["b", "xb"],
+    ]);
+    expect(new Set(sent.map((m) => (m.body as { lock?: number }).lock)).size).toBe(1);
   });
 });

@@ -70,9 +70,21 @@ interface Transaction {
   readonly methods: ReadonlyMap<string, readonly string[]>;
   /** The job, to try the next option if an owner refuses. */
   readonly job: Job;
+  /** In a joint plan of several jobs: the job each method was installed for. */
+  readonly jobOf?: ReadonlyMap<string, Job>;
   /** All or nothing (a min needs every child): a refusal withdraws the parts taken. */
   readonly atomic: boolean;
   readonly accepted: string[];
+}
+
+/** A method the scheduler could install under a job's node. */
+interface Candidate {
+  readonly id: string;
+  readonly tp: TwoPoint;
+  readonly busy: number;
+  readonly owner: string;
+  readonly window: [Ticks, Ticks];
+  readonly now: TwoPoint;
 }
 
 interface Job {
@@ -85,6 +97,15 @@ interface Job {
 
 /** Options tried for one escalation before the scheduler gives up on it. */
 const MAX_ATTEMPTS = 3;
+
+/**
+ * Ticks before a candidate's last safe start at which a joint plan is made: the install reaches
+ * its owner the next tick, and the owner starts it then.
+ */
+const JOINT_LEAD = 1;
+
+/** Assignments a joint plan examines before it settles for the best found. */
+const JOINT_SEARCH_LIMIT = 200_000;
 
 /**
  * The deliberative scheduler the coordinator hosts (CSC §3.2.2). Agents escalate a task whose
@@ -177,17 +198,66 @@ export class DeliberativeScheduler implements CtaemsAgent {
           // Transactions are serialized: this one's windows are the owner's last ones.
           this.committed.get(agent)?.pop();
         }
-      if (done.refused.length > 0 && done.job.attempt + 1 < MAX_ATTEMPTS)
-        this.queue.unshift({ ...done.job, attempt: done.job.attempt + 1 });
+      const retry = new Set<Job>();
+      for (const agent of done.refused)
+        for (const method of done.methods.get(agent) ?? [])
+          retry.add(done.jobOf?.get(method) ?? done.job);
+      for (const job of retry)
+        if (job.attempt + 1 < MAX_ATTEMPTS)
+          this.queue.unshift({ ...job, attempt: job.attempt + 1 });
     }
     // Enabling nodes before what they enable (CSC §3.2.2: a repair may need the nodes that
     // enable the problem node scheduled first); otherwise first come, first served.
     this.queue.sort((a, b) => this.enablesDepth(a.node) - this.enablesDepth(b.node));
     while (!this.transaction && this.queue.length > 0) {
-      const job = this.queue.shift();
-      if (job) this.plan(job, t, out);
+      // Repairs of the gaps under a max wait until they are due, and those queued then are
+      // planned together: they compete for the same agents, and one plan for all of them can
+      // give each gap an agent where first come, first served would not.
+      const joint = this.queue.filter((j) => this.joinable(j));
+      if (joint.length > 0 && joint.length === this.queue.length) {
+        if (!joint.some((j) => this.due(j, t))) break;
+        this.queue.length = 0;
+        this.planJointly(joint, t, out);
+        continue;
+      }
+      const job = this.queue.find((j) => !this.joinable(j)) ?? this.queue[0];
+      if (!job) break;
+      this.queue.splice(this.queue.indexOf(job), 1);
+      this.plan(job, t, out);
     }
     return { messages: out };
+  }
+
+  /**
+   * Whether a job may wait and be planned with others: a max (its children are alternatives)
+   * that enables nothing and none of whose children does (a later start would delay what it
+   * enables).
+   */
+  private joinable(job: Job): boolean {
+    const node = this.index.nodes.get(job.node);
+    if (node?.kind !== "task" || node.qaf !== "max") return false;
+    for (let n: string | undefined = job.node; n !== undefined; n = this.index.parent.get(n))
+      if ((this.index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return false;
+    for (const c of node.children)
+      if ((this.index.linksFrom.get(c) ?? []).some((l) => l.kind === "enables")) return false;
+    return true;
+  }
+
+  /**
+   * Whether a job must be planned now: an install sent now starts next tick, and one of its
+   * candidates could not wait a tick longer and still end by its deadline at its longest.
+   */
+  private due(job: Job, t: Ticks): boolean {
+    const node = this.index.nodes.get(job.node);
+    if (node?.kind !== "task") return true;
+    for (const c of node.children) {
+      const child = this.index.nodes.get(c);
+      if (child?.kind !== "activity") continue;
+      const deadline = effectiveDeadline(this.index, c) ?? Number.POSITIVE_INFINITY;
+      const safe = deadline - valueRange(child.duration).max;
+      if (safe <= t + JOINT_LEAD) return true;
+    }
+    return false;
   }
 
   /** Length of the longest chain of enables links into a node or its ancestors. */
@@ -203,19 +273,13 @@ export class DeliberativeScheduler implements CtaemsAgent {
     return depth;
   }
 
-  private plan(job: Job, t: Ticks, out: OutgoingMessage[]): void {
+  /** What a job's node has now, and the methods that could be installed under it. */
+  private candidatesOf(job: Job, t: Ticks) {
     const node = this.index.nodes.get(job.node);
-    if (node?.kind !== "task") return;
+    if (node?.kind !== "task") return undefined;
     const reported = new Map(job.children.map((c) => [c.id, c]));
     const current: TwoPoint[] = [];
-    const candidates: {
-      id: string;
-      tp: TwoPoint;
-      busy: number;
-      owner: string;
-      window: [Ticks, Ticks];
-      now: TwoPoint;
-    }[] = [];
+    const candidates: Candidate[] = [];
     for (const childId of node.children) {
       const r = reported.get(childId);
       const child = this.index.nodes.get(childId);
@@ -262,8 +326,13 @@ export class DeliberativeScheduler implements CtaemsAgent {
         now,
       });
     }
-    // Under a min every child is needed, and an install an owner refuses would leave the others
-    // running for nothing: a min is repaired one missing child at a time.
+    return { node, current, candidates };
+  }
+
+  private plan(job: Job, t: Ticks, out: OutgoingMessage[]): void {
+    const found = this.candidatesOf(job, t);
+    if (!found) return;
+    const { node, current, candidates } = found;
     // Under a min every child is needed: an option may hold them all, installed all or
     // nothing.
     const frontier = paretoOptions(
@@ -276,12 +345,111 @@ export class DeliberativeScheduler implements CtaemsAgent {
     const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
     // Nothing to install unless it makes the node clearly more likely to succeed.
     if (!choice || choice.p < now + 0.05) return;
+    const picks = choice.methods
+      .map((id) => candidates.find((x) => x.id === id))
+      .filter((c): c is Candidate => c !== undefined);
+    this.install(
+      picks.map((c) => ({ c, job })),
+      node.qaf === "min" && choice.methods.length > 1,
+      out,
+    );
+  }
+
+  /**
+   * A joint plan for several jobs: each owner takes at most one of the methods offered to it,
+   * chosen to make the nodes, together, as likely as possible to succeed (the sum of their
+   * probabilities). Branch and bound over the owners; adding a method to a node adds at most
+   * what it would add to the node as it stands (more alternatives, less each adds), which bounds
+   * what the owners still to decide can add. An owner takes a method only if it makes its node
+   * clearly (5 points) more likely to succeed.
+   */
+  private planJointly(jobs: readonly Job[], t: Ticks, out: OutgoingMessage[]): void {
+    const plans = jobs.flatMap((job) => {
+      const found = this.candidatesOf(job, t);
+      return found ? [{ job, ...found, chosen: [] as TwoPoint[] }] : [];
+    });
+    const offers = new Map<string, { plan: number; c: Candidate }[]>();
+    plans.forEach((pl, i) => {
+      for (const c of pl.candidates) {
+        const list = offers.get(c.owner) ?? [];
+        list.push({ plan: i, c });
+        offers.set(c.owner, list);
+      }
+    });
+    const probability = (i: number, extra?: TwoPoint): number => {
+      const pl = plans[i];
+      if (!pl) return 0;
+      const rest = pl.candidates.map((c) => c.now);
+      return combine(pl.node.qaf, [...pl.current, ...rest, ...pl.chosen, ...(extra ? [extra] : [])])
+        .p;
+    };
+    const marginal = (i: number, tp: TwoPoint): number => probability(i, tp) - probability(i);
+    const owners = [...offers.keys()].sort((a, b) => {
+      const best = (o: string) =>
+        Math.max(...(offers.get(o) ?? []).map((x) => marginal(x.plan, x.c.tp)));
+      return best(b) - best(a) || (a < b ? -1 : 1);
+    });
+    const picked: ({ plan: number; c: Candidate } | undefined)[] = owners.map(() => undefined);
+    let best: { value: number; picks: ({ plan: number; c: Candidate } | undefined)[] } = {
+      value: -1,
+      picks: [],
+    };
+    let visited = 0;
+    const total = (): number => plans.reduce((sum, _, i) => sum + probability(i), 0);
+    const search = (k: number, value: number): void => {
+      if (visited++ > JOINT_SEARCH_LIMIT) return;
+      if (value > best.value + 1e-12) best = { value, picks: [...picked] };
+      if (k === owners.length) return;
+      let bound = value;
+      for (let j = k; j < owners.length; j++)
+        bound += Math.max(
+          0,
+          ...(offers.get(owners[j] ?? "") ?? []).map((x) => marginal(x.plan, x.c.tp)),
+        );
+      if (bound <= best.value + 1e-12) return;
+      const owner = owners[k] ?? "";
+      const options = [...(offers.get(owner) ?? [])].sort(
+        (x, y) => marginal(y.plan, y.c.tp) - marginal(x.plan, x.c.tp) || x.c.busy - y.c.busy,
+      );
+      for (const o of options) {
+        // Of two equally likely plans, the one that spends fewer resource ticks.
+        const gain = marginal(o.plan, o.c.tp);
+        if (gain < 0.05) continue;
+        const pl = plans[o.plan];
+        if (!pl) continue;
+        pl.chosen.push(o.c.tp);
+        picked[k] = o;
+        search(k + 1, value + gain - 1e-6 * o.c.busy);
+        pl.chosen.pop();
+        picked[k] = undefined;
+      }
+      search(k + 1, value);
+    };
+    search(0, total());
+    this.install(
+      best.picks
+        .filter((x): x is { plan: number; c: Candidate } => x !== undefined)
+        .map((x) => ({ c: x.c, job: plans[x.plan]?.job ?? jobs[0]! })),
+      false,
+      out,
+    );
+  }
+
+  /** Sends the installs of one transaction, under one lock. */
+  private install(
+    picks: readonly { c: Candidate; job: Job }[],
+    atomic: boolean,
+    out: OutgoingMessage[],
+  ): void {
+    const first = picks[0];
+    if (!first) return;
     const lock = this.nextLock++;
     const waiting = new Set<string>();
     const methods = new Map<string, string[]>();
-    for (const id of choice.methods) {
-      const c = candidates.find((x) => x.id === id);
-      if (!c) continue;
+    const jobOf = new Map<string, Job>();
+    for (const { c, job } of picks) {
+      const id = c.id;
+      jobOf.set(id, job);
       const [earliest, latest] = c.window;
       const list = this.committed.get(c.owner) ?? [];
       list.push([earliest, earliest + Math.ceil(c.busy)]);
@@ -296,12 +464,13 @@ export class DeliberativeScheduler implements CtaemsAgent {
     if (waiting.size > 0)
       this.transaction = {
         lock,
-        node: job.node,
+        node: first.job.node,
         waiting,
         refused: [],
         methods,
-        job,
-        atomic: node.qaf === "min" && choice.methods.length > 1,
+        job: first.job,
+        jobOf,
+        atomic,
         accepted: [],
       };
   }
