@@ -812,7 +812,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       const a = this.activity(id);
       if (!a) continue;
       if (this.tick + valueRange(a.duration).max > freeBy) continue;
-      if (this.setup.mode === "csc" && this.worthWaiting(id, a)) continue;
+      if (this.setup.mode === "csc" && this.worthWaiting(id, a, freeBy)) continue;
       const tp = this.startProfile(id);
       if (tp.p <= 0) continue;
       const g = this.gain(id, tp);
@@ -826,27 +826,36 @@ export class SchedulerAgentCsc implements CtaemsAgent {
    * from which it ends by its deadline at its longest duration) a later start costs it nothing,
    * and waiting keeps the resource free for what turns out to be needed:
    *
-   * - while an alternative under a max above it is under way and its outcome is unknown, the
-   *   method may yet prove useless;
-   * - where a deliberative scheduler repairs the gaps under a max jointly (its plan is made
-   *   just before that last safe start), its plan may need this agent for another gap.
+   * - while an alternative under its max, worth at least as much, is under way and its outcome
+   *   is unknown, the method may yet prove useless;
+   * - where a deliberative scheduler repairs the empty gaps under maxes jointly (its plan is
+   *   made just before that last safe start), its plan may need this agent for another gap.
    *
-   * A method that enables something does not wait: what it enables would wait with it.
+   * A method without a deadline does not wait (it has no last safe start), nor one that enables
+   * something (what it enables would wait with it), nor one that, started at its last safe
+   * start, would hold up something scheduled (the later start is not free then).
    */
-  private worthWaiting(id: string, a: ActivityNode): boolean {
-    if (this.tick >= this.deadline(id) - valueRange(a.duration).max) return false;
-    if (this.enablesSomething(id)) return false;
+  private worthWaiting(id: string, a: ActivityNode, freeBy: Ticks): boolean {
+    const longest = valueRange(a.duration).max;
+    const last = this.deadline(id) - longest;
+    if (!Number.isFinite(last) || this.tick >= last || this.enablesSomething(id)) return false;
+    // Started at its last safe start, it would hold up something scheduled: the later start
+    // is not free.
+    if (last + longest > freeBy) return false;
     const parent = this.parent.get(id);
     const up = parent === undefined ? undefined : this.nodes.get(parent);
-    if (this.setup.deliberative && up?.kind === "task" && up.qaf === "max") return true;
-    let child = id;
-    for (let n = parent; n !== undefined; child = n, n = this.parent.get(n)) {
-      const node = this.nodes.get(n);
-      if (node?.kind !== "task" || node.qaf !== "max") continue;
-      for (const [cid, k] of this.childProfiles(n, this.profiles))
-        if (cid !== child && !k.final && k.cur.p > 0) return true;
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "max") return false;
+    const kids = this.childProfiles(parent, this.profiles);
+    const mine = qualityProfile(a.quality).v;
+    let underWay = false;
+    let empty = true;
+    for (const [cid, k] of kids) {
+      if (cid === id) continue;
+      if (k.cur.p > 0) empty = false;
+      // An alternative worth at least as much, still running or planned, outcome unknown.
+      if (!k.final && k.cur.p > 0 && k.cur.v >= mine) underWay = true;
     }
-    return false;
+    return underWay || (empty && this.setup.deliberative !== undefined);
   }
 
   /** Expected ticks until the running method `id` ends, given how long it has run. */

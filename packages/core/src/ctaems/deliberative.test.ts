@@ -183,15 +183,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       task("root", "sum", ["X"]),
       task("X", "max", ["xa", "xb"], { deadlineTicks: 60 }),
       act("xa", "a", 5, 8),
-      act(
-        "xb",
-        "b",
-        [
-          { value: 4, probability: 0.5 },
-          { value: 8, probability: 0.5 },
-        ],
-        5,
-      ),
+      act("xb", "b", 8, 5),
     ]);
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
     const escalate: PeerBody = {
@@ -201,17 +193,13 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       threshold: 0.5,
       children: [idle("xa"), idle("xb")],
     };
-    // A gap under a max waits until an install must go out (xb's last safe start is 60 - 8),
-    // then the likeliest, cheapest option: xa on a. On a refusal, xb, which can still start,
-    // though no longer surely end in time.
-    expect(step(d, 5, ["a"], [escalate])).toEqual([]);
-    expect(step(d, 50, [], [])).toEqual([]);
-    const first = step(d, 51, [], []);
+    // The cheapest option first: xa on a.
+    const first = step(d, 5, ["a"], [escalate]);
     expect(first.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
       ["a", "xa"],
     ]);
     const lock = (first[0]?.body as { lock?: number } | undefined)?.lock ?? -1;
-    const next = step(d, 53, ["a"], [{ type: "installed", lock, ok: false }]);
+    const next = step(d, 7, ["a"], [{ type: "installed", lock, ok: false }]);
     expect(next.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
       ["b", "xb"],
     ]);
@@ -219,16 +207,19 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
   });
 
   it("plans the gaps under maxes queued together so that each gets an agent", () => {
-    // X can be filled by a or by b; Y only by a. First come, first served would give X the
-    // cheaper a, and leave Y with nobody.
+    // Under X and Y a method failed. X can be filled by a or by b; Y only by a. First come,
+    // first served would give X the cheaper a, and leave Y with nobody.
     const index = build([
       task("root", "sum", ["X", "Y"]),
-      task("X", "max", ["xa", "xb"], { deadlineTicks: 40 }),
-      task("Y", "max", ["ya"], { deadlineTicks: 40 }),
-      act("xa", "a", 5, 8),
-      act("xb", "b", 8, 8),
-      act("ya", "a", 5, 8),
+      task("X", "max", ["xf", "xa", "xb"], { deadlineTicks: 40 }),
+      task("Y", "max", ["yf", "ya"], { deadlineTicks: 40 }),
+      act("xf", "f", 8, 5),
+      act("yf", "f", 8, 5),
+      act("xa", "a", 6, 5),
+      act("xb", "b", 8, 5),
+      act("ya", "a", 6, 5),
     ]);
+    const failed = (id: string): ChildReport => ({ ...idle(id), pp: 0, pv: 0, s: 0, final: true });
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
     const escalate = (node: string, children: ChildReport[]): PeerBody => ({
       type: "escalate",
@@ -237,8 +228,9 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       threshold: 0.5,
       children,
     });
-    expect(step(d, 3, ["a"], [escalate("X", [idle("xa"), idle("xb")])])).toEqual([]);
-    expect(step(d, 4, ["a"], [escalate("Y", [idle("ya")])])).toEqual([]);
+    // Their windows are closing (last safe start 32, less than a method away): they wait.
+    expect(step(d, 25, ["a"], [escalate("X", [failed("xf"), idle("xa"), idle("xb")])])).toEqual([]);
+    expect(step(d, 26, ["a"], [escalate("Y", [failed("yf"), idle("ya")])])).toEqual([]);
     // Due at 40 - 8 - 1: both planned at once, under one lock.
     const sent = step(d, 31, [], []);
     expect(sent.map((m) => [m.to, (m.body as { activity?: string }).activity]).sort()).toEqual([

@@ -213,14 +213,14 @@ export class DeliberativeScheduler implements CtaemsAgent {
       // Repairs of the gaps under a max wait until they are due, and those queued then are
       // planned together: they compete for the same agents, and one plan for all of them can
       // give each gap an agent where first come, first served would not.
-      const joint = this.queue.filter((j) => this.joinable(j));
+      const joint = this.queue.filter((j) => this.joinable(j, t));
       if (joint.length > 0 && joint.length === this.queue.length) {
         if (!joint.some((j) => this.due(j, t))) break;
         this.queue.length = 0;
         this.planJointly(joint, t, out);
         continue;
       }
-      const job = this.queue.find((j) => !this.joinable(j)) ?? this.queue[0];
+      const job = this.queue.find((j) => !this.joinable(j, t)) ?? this.queue[0];
       if (!job) break;
       this.queue.splice(this.queue.indexOf(job), 1);
       this.plan(job, t, out);
@@ -229,13 +229,20 @@ export class DeliberativeScheduler implements CtaemsAgent {
   }
 
   /**
-   * Whether a job may wait and be planned with others: a max (its children are alternatives)
-   * that enables nothing and none of whose children does (a later start would delay what it
-   * enables).
+   * Whether a job may wait and be planned with others: the repair of a failure under a max (one
+   * of its alternatives ran and failed; a gap nobody ever planned is filled at once, while its
+   * owners' schedules can still take it), whose window is closing (its methods' last safe
+   * starts are less than one of them away), that enables nothing and none of whose children
+   * does (a later start would delay what it enables). Failures cluster in time, and the
+   * repairs of those in the same stretch compete for the same agents.
    */
-  private joinable(job: Job): boolean {
+  private joinable(job: Job, t: Ticks): boolean {
     const node = this.index.nodes.get(job.node);
     if (node?.kind !== "task" || node.qaf !== "max") return false;
+    // A gap left by a failure: nothing planned there had to be filled before.
+    if (!job.children.some((c) => c.final === true && c.s !== undefined && c.p <= 0)) return false;
+    const window = this.lastSafeStart(job);
+    if (window === undefined || window.safe - t > window.longest) return false;
     for (let n: string | undefined = job.node; n !== undefined; n = this.index.parent.get(n))
       if ((this.index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return false;
     for (const c of node.children)
@@ -244,20 +251,32 @@ export class DeliberativeScheduler implements CtaemsAgent {
   }
 
   /**
-   * Whether a job must be planned now: an install sent now starts next tick, and one of its
-   * candidates could not wait a tick longer and still end by its deadline at its longest.
+   * The earliest last safe start among a job's methods (the last start from which a method ends
+   * by its deadline at its longest duration), and the longest of their durations.
    */
-  private due(job: Job, t: Ticks): boolean {
+  private lastSafeStart(job: Job): { safe: Ticks; longest: Ticks } | undefined {
     const node = this.index.nodes.get(job.node);
-    if (node?.kind !== "task") return true;
+    if (node?.kind !== "task") return undefined;
+    let safe = Number.POSITIVE_INFINITY;
+    let longest = 0;
     for (const c of node.children) {
       const child = this.index.nodes.get(c);
       if (child?.kind !== "activity") continue;
       const deadline = effectiveDeadline(this.index, c) ?? Number.POSITIVE_INFINITY;
-      const safe = deadline - valueRange(child.duration).max;
-      if (safe <= t + JOINT_LEAD) return true;
+      const max = valueRange(child.duration).max;
+      safe = Math.min(safe, deadline - max);
+      longest = Math.max(longest, max);
     }
-    return false;
+    return Number.isFinite(safe) ? { safe, longest } : undefined;
+  }
+
+  /**
+   * Whether a job must be planned now: an install sent now starts next tick, and one of its
+   * methods could not wait a tick longer and still end by its deadline at its longest.
+   */
+  private due(job: Job, t: Ticks): boolean {
+    const window = this.lastSafeStart(job);
+    return window === undefined || window.safe <= t + JOINT_LEAD;
   }
 
   /** Length of the longest chain of enables links into a node or its ancestors. */

@@ -350,6 +350,41 @@ describe("agents (CSC §3)", () => {
     expect(order).toContainEqual(["big", 5]);
   });
 
+  it("opportunistic scheduler: a method under a max waits while an alternative is under way, until its last safe start", () => {
+    // p fails half the time; b (20 ticks, due by 40) can fill X's gap, and waiting until 20
+    // costs it nothing.
+    const network = (pDuration: number) =>
+      build([
+        task("root", "sum", ["X"]),
+        task("X", "max", ["p", "b"], { deadlineTicks: 40 }),
+        act("p", "a", pDuration, [
+          { value: 0, probability: 0.5 },
+          { value: 5, probability: 0.5 },
+        ]),
+        act("b", "b", 20, 4),
+      ]);
+    const index = network(10);
+    const initial = plan([["a", "p", 0]]);
+    const p = index.nodes.get("p") as ActivityNode;
+    const keys = Array.from({ length: 64 }, (_, k) => k + 1);
+    const fails = keys.find((k) => sampleOutcome(p, k).quality === 0) ?? -1;
+    const earns = keys.find((k) => sampleOutcome(p, k).quality > 0) ?? -1;
+    // p earned: b was never started (before, it started at once and was aborted).
+    const earned = run(index, initial, "consort", earns);
+    expect(earned.executed.map((e) => e.activityId)).toEqual(["p"]);
+    expect(earned.rootQuality).toBe(5);
+    // p failed at 10: b starts once that is known, by its last safe start, and fills the gap.
+    const failed = run(index, initial, "consort", fails);
+    const b = failed.executed.find((e) => e.activityId === "b");
+    expect(b?.startTicks).toBeGreaterThanOrEqual(10);
+    expect(b?.startTicks).toBeLessThanOrEqual(20);
+    expect(failed.rootQuality).toBe(4);
+    // p runs past b's last safe start: b goes at 20, without waiting for p's outcome.
+    const late = run(network(30), initial, "consort", fails);
+    expect(late.executed.find((e) => e.activityId === "b")?.startTicks).toBe(20);
+    expect(late.rootQuality).toBe(4);
+  });
+
   it("downgrader: a method that can no longer help the root is not run", () => {
     const index = build([
       task("root", "sum", ["P", "other"]),
