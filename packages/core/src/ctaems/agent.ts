@@ -828,34 +828,42 @@ export class SchedulerAgentCsc implements CtaemsAgent {
    *
    * - while an alternative under its max, worth at least as much, is under way and its outcome
    *   is unknown, the method may yet prove useless;
-   * - where a deliberative scheduler repairs the empty gaps under maxes jointly (its plan is
-   *   made just before that last safe start), its plan may need this agent for another gap.
+   * - where a deliberative scheduler repairs the gaps failures leave under maxes jointly (its
+   *   plan is made just before that last safe start), its plan may need this agent elsewhere.
    *
-   * A method without a deadline does not wait (it has no last safe start), nor one that enables
-   * something (what it enables would wait with it), nor one that, started at its last safe
-   * start, would hold up something scheduled (the later start is not free then).
+   * Only a method whose window is closing waits (its last safe start is less than its length
+   * away): with more room, the resource would likely take other work meanwhile, and a start now
+   * hedges against what the model does not foresee. A method without a deadline does not wait
+   * (it has no last safe start), nor one that enables something (what it enables would wait
+   * with it), nor one that, started at its last safe start, would hold up something scheduled.
    */
   private worthWaiting(id: string, a: ActivityNode, freeBy: Ticks): boolean {
     const longest = valueRange(a.duration).max;
     const last = this.deadline(id) - longest;
     if (!Number.isFinite(last) || this.tick >= last || this.enablesSomething(id)) return false;
+    // Only in a closing window (its last safe start less than the method's length away).
+    if (last - this.tick > longest) return false;
     // Started at its last safe start, it would hold up something scheduled: the later start
     // is not free.
     if (last + longest > freeBy) return false;
     const parent = this.parent.get(id);
     const up = parent === undefined ? undefined : this.nodes.get(parent);
     if (parent === undefined || up?.kind !== "task" || up.qaf !== "max") return false;
-    const kids = this.childProfiles(parent, this.profiles);
     const mine = qualityProfile(a.quality).v;
     let underWay = false;
     let empty = true;
-    for (const [cid, k] of kids) {
+    let failed = false;
+    for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
       if (cid === id) continue;
       if (k.cur.p > 0) empty = false;
+      if (k.final && k.s !== undefined && k.cur.p <= 0) failed = true;
       // An alternative worth at least as much, still running or planned, outcome unknown.
       if (!k.final && k.cur.p > 0 && k.cur.v >= mine) underWay = true;
     }
-    return underWay || (empty && this.setup.deliberative !== undefined);
+    // A gap left by a failure, which the deliberative scheduler repairs with the others of its
+    // stretch (`DeliberativeScheduler`).
+    const repaired = empty && failed && this.setup.deliberative !== undefined;
+    return underWay || repaired;
   }
 
   /** Expected ticks until the running method `id` ends, given how long it has run. */
