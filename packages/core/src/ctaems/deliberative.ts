@@ -115,7 +115,9 @@ const JOINT_SEARCH_LIMIT = 200_000;
  * already committed by an earlier install of ours over that window), takes the cheapest option
  * that reaches the threshold (or the likeliest one), and installs start windows on the owners.
  * Installs are serialized by a lock: one transaction at a time, released when every owner
- * answered; escalations that arrive meanwhile wait their turn.
+ * answered; escalations that arrive meanwhile wait their turn. The repairs of failures under
+ * maxes whose windows are closing are held until due and planned together, in one transaction
+ * (`planJointly`).
  */
 export class DeliberativeScheduler implements CtaemsAgent {
   readonly id: string;
@@ -431,13 +433,13 @@ export class DeliberativeScheduler implements CtaemsAgent {
         (x, y) => marginal(y.plan, y.c.tp) - marginal(x.plan, x.c.tp) || x.c.busy - y.c.busy,
       );
       for (const o of options) {
-        // Of two equally likely plans, the one that spends fewer resource ticks.
         const gain = marginal(o.plan, o.c.tp);
         if (gain < 0.05) continue;
         const pl = plans[o.plan];
         if (!pl) continue;
         pl.chosen.push(o.c.tp);
         picked[k] = o;
+        // Of two equally likely plans, the one that spends fewer resource ticks.
         search(k + 1, value + gain - 1e-6 * o.c.busy);
         pl.chosen.pop();
         picked[k] = undefined;
