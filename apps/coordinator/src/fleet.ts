@@ -59,6 +59,33 @@ export interface FleetResult {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The settings of a simulated agent in a lock-step run: driven by the coordinator's clock, its
+ * journal in `runDir` (not synced: the run is thrown away), and the trial's disruptions.
+ */
+export function lockstepAgentSettings(options: {
+  readonly agentId: string;
+  readonly site: string;
+  readonly broker: string;
+  readonly runDir: string;
+  readonly trialKey: number;
+  readonly disruptions: NonNullable<AgentSettings["simulation"]>["disruptions"];
+}): AgentSettings {
+  return {
+    agentId: options.agentId,
+    site: options.site,
+    broker: options.broker,
+    journal: join(options.runDir, `${options.agentId}.journal`),
+    journalSync: false,
+    clock: "lockstep",
+    epochMs: 0,
+    tickMs: 1000,
+    heuristic: "greedy",
+    logLevel: "warn",
+    simulation: { trialKey: options.trialKey, disruptions: options.disruptions },
+  };
+}
+
 /** The compiled scheduler-agent program that each agent process runs. */
 export function agentProgram(): string {
   return join(require.resolve("@consort/edge-agent"), "..", "main.js");
@@ -142,22 +169,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         (d.kind === "breakdown" && d.resourceId === resourceId) ||
         (d.kind === "overrun" && agentMayRun(model, resourceId, d.activityId)),
     );
-    const settings: AgentSettings = {
+    const settings = lockstepAgentSettings({
       agentId: resourceId,
       site: options.site,
       broker: url!,
-      journal: join(options.runDir, `${resourceId}.journal`),
-      journalSync: false,
-      clock: "lockstep",
-      epochMs: 0,
-      tickMs: 1000,
-      heuristic: "greedy",
-      logLevel: "warn",
-      simulation: {
-        trialKey: key,
-        disruptions: mine as NonNullable<AgentSettings["simulation"]>["disruptions"],
-      },
-    };
+      runDir: options.runDir,
+      trialKey: key,
+      disruptions: mine as NonNullable<AgentSettings["simulation"]>["disruptions"],
+    });
     const file = join(options.runDir, `${resourceId}.settings.json`);
     writeFileSync(file, JSON.stringify(settings, null, 2));
     const child = spawn(process.execPath, [agentProgram(), "--config", file], {

@@ -5,6 +5,7 @@ export {
   executedSchedule,
   type FleetOptions,
   type FleetResult,
+  lockstepAgentSettings,
   runFleet,
 } from "./fleet.js";
 export * from "./report/index.js";

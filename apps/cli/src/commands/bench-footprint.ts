@@ -5,9 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createBroker, type RunningBroker } from "@consort/broker";
-import { agentProgram, Coordinator } from "@consort/coordinator";
+import { agentProgram, Coordinator, lockstepAgentSettings } from "@consort/coordinator";
 import { createRng, type JobShopInstance, jobShopToModel, type TaskModel } from "@consort/core";
-import type { AgentSettings } from "@consort/edge-agent";
 import { topics } from "@consort/protocol";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import pino from "pino";
@@ -142,19 +141,14 @@ async function runAgentProcess(
   settleMs: number,
   busy: (pid: number) => Promise<void>,
 ): Promise<{ onlineMs: number; idle: Memory }> {
-  const settings: AgentSettings = {
+  const settings = lockstepAgentSettings({
     agentId,
     site: bench.site,
     broker: bench.broker.url,
-    journal: join(bench.dir, `${agentId}.journal`),
-    journalSync: false,
-    clock: "lockstep",
-    epochMs: 0,
-    tickMs: 1000,
-    heuristic: "greedy",
-    logLevel: "warn",
-    simulation: { trialKey: 1, disruptions: [] },
-  };
+    runDir: bench.dir,
+    trialKey: 1,
+    disruptions: [],
+  });
   const file = join(bench.dir, `${agentId}.settings.json`);
   writeFileSync(file, JSON.stringify(settings));
   const stderr: string[] = [];

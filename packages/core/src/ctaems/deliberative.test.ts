@@ -14,6 +14,15 @@ import type { ChildReport, PeerBody, PeerMessage } from "./messages.js";
 
 const idle = (id: string): ChildReport => ({ id, p: 0, v: 0, pp: 1, pv: 10, busy: 0 });
 
+/** An escalation of `node`, at p 0 against a bar of 0.5, with the children its steward knows. */
+const escalation = (node: string, children: ChildReport[]): PeerBody => ({
+  type: "escalate",
+  node,
+  p: 0,
+  threshold: 0.5,
+  children,
+});
+
 /** Steps the coordinator once with the given messages; returns what it sent. */
 function step(d: DeliberativeScheduler, tick: number, from: string[], bodies: PeerBody[]) {
   const inbox: PeerMessage[] = bodies.map((body, i) => ({
@@ -59,13 +68,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
 
   it("withdraws the parts of an all-or-nothing option that were taken when one is refused", () => {
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, minModel(40));
-    const escalate: PeerBody = {
-      type: "escalate",
-      node: "M",
-      p: 0,
-      threshold: 0.5,
-      children: [idle("ma"), idle("mb")],
-    };
+    const escalate = escalation("M", [idle("ma"), idle("mb")]);
     const installs = step(d, 5, ["a"], [escalate]);
     expect(installs.map((m) => [m.to, m.body.type])).toEqual([
       ["a", "install"],
@@ -186,13 +189,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       act("xb", "b", 8, 5),
     ]);
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
-    const escalate: PeerBody = {
-      type: "escalate",
-      node: "X",
-      p: 0,
-      threshold: 0.5,
-      children: [idle("xa"), idle("xb")],
-    };
+    const escalate = escalation("X", [idle("xa"), idle("xb")]);
     // The cheapest option first: xa on a.
     const first = step(d, 5, ["a"], [escalate]);
     expect(first.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
@@ -221,16 +218,11 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     ]);
     const failed = (id: string): ChildReport => ({ ...idle(id), pp: 0, pv: 0, s: 0, final: true });
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
-    const escalate = (node: string, children: ChildReport[]): PeerBody => ({
-      type: "escalate",
-      node,
-      p: 0,
-      threshold: 0.5,
-      children,
-    });
     // Their windows are closing (last safe start 32, less than a method away): they wait.
-    expect(step(d, 25, ["a"], [escalate("X", [failed("xf"), idle("xa"), idle("xb")])])).toEqual([]);
-    expect(step(d, 26, ["a"], [escalate("Y", [failed("yf"), idle("ya")])])).toEqual([]);
+    expect(step(d, 25, ["a"], [escalation("X", [failed("xf"), idle("xa"), idle("xb")])])).toEqual(
+      [],
+    );
+    expect(step(d, 26, ["a"], [escalation("Y", [failed("yf"), idle("ya")])])).toEqual([]);
     // Due at 40 - 8 - 1: both planned at once, under one lock.
     const sent = step(d, 31, [], []);
     expect(sent.map((m) => [m.to, (m.body as { activity?: string }).activity]).sort()).toEqual([
