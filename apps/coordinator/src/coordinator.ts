@@ -315,6 +315,7 @@ export class Coordinator {
       case "order":
       case "plan":
       case "clock":
+      case "csc-setup":
       case "csc-tick":
       case "csc-peer":
       case "csc-step":

@@ -235,6 +235,7 @@ export class SchedulerAgent {
       case "clock":
       case "idle":
         return; // not commands to an agent; the topic catalogue keeps them off the inbox
+      case "csc-setup":
       case "csc-tick":
       case "csc-peer":
       case "csc-step":

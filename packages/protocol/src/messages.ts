@@ -413,8 +413,25 @@ export const bodies = {
       trial: Trial,
       strategy: Type.Union([Type.Literal("initial"), Type.Literal("bos"), Type.Literal("consort")]),
       tick: Ticks,
-      expect: Type.Integer({ minimum: 0 }),
+      /**
+       * Lock-step: step once this many `csc-peer` messages sent at the tick before are in.
+       * Absent on the wall clock: step at once, on every message that has arrived so far.
+       */
+      expect: Type.Optional(Type.Integer({ minimum: 0 })),
       events: Type.Array(WireAgentEvent, { maxItems: 10_000 }),
+    },
+    { additionalProperties: false },
+  ),
+  /**
+   * C-TAEMS: what one agent is given for a run (trial) of a strategy, before its first tick: its
+   * `AgentSetup` (subjective view, initial schedule, sharers, policy...), checked by core's
+   * `parseAgentSetup` where it enters the agent. Journalled by the agent before it acts on it.
+   */
+  "csc-setup": Type.Object(
+    {
+      trial: Trial,
+      strategy: Type.Union([Type.Literal("initial"), Type.Literal("bos"), Type.Literal("consort")]),
+      setup: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown()),
     },
     { additionalProperties: false },
   ),
@@ -476,6 +493,7 @@ export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>>
     "reject",
     "cfp",
     "inform",
+    "csc-setup",
     "csc-tick",
     "csc-peer",
   ],

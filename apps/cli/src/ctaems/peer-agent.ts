@@ -214,7 +214,7 @@ export class PeerAgentProcess {
   private receive(message: AnyMessage, topic: string): void {
     if (this.failure) return;
     if (message.type === "csc-tick") {
-      this.pending = { ...message.body };
+      this.pending = { ...message.body, expect: message.body.expect ?? 0 };
     } else if (message.type === "csc-peer") {
       const where = parseTopic(topic);
       // On an agent's inbox the sender is the coordinator; on a peer topic, the topic says who.
