@@ -1,70 +1,22 @@
-import { bodies, Envelope, type MessageType, TOPIC_MESSAGES } from "./messages.js";
-import type { TopicKind } from "./topics.js";
+import {
+  type Access,
+  CHANNEL_KINDS,
+  CHANNELS,
+  PARAMS,
+  paramsOf,
+  ROLE_DESCRIPTIONS,
+  ROLES,
+  SITE_READERS,
+} from "./catalogue.js";
+import { bodies, Envelope, type MessageType } from "./messages.js";
 
-/** Channel address templates of the topic catalogue, in AsyncAPI's `{param}` form. */
-const CHANNELS: Readonly<
-  Record<TopicKind, { address: string; description: string; params: readonly string[] }>
-> = {
-  "agent-state": {
-    address: "consort/v1/{site}/agent/{agentId}/state",
-    description: "Retained descriptor of one scheduler agent; its last will marks it offline.",
-    params: ["site", "agentId"],
-  },
-  "agent-in": {
-    address: "consort/v1/{site}/agent/{agentId}/in",
-    description: "Commands to one agent (QoS 1).",
-    params: ["site", "agentId"],
-  },
-  "agent-out": {
-    address: "consort/v1/{site}/agent/{agentId}/out",
-    description: "That agent's reports (QoS 1).",
-    params: ["site", "agentId"],
-  },
-  profile: {
-    address: "consort/v1/{site}/agent/{agentId}/profile/{nodeId}",
-    description:
-      "Selective broadcast of a node's profile, read only by the node's link neighbours.",
-    params: ["site", "agentId", "nodeId"],
-  },
-  peer: {
-    address: "consort/v1/{site}/agent/{agentId}/peer/{toId}",
-    description:
-      "Point-to-point coordination from one agent to one neighbour or to the coordinator (C-TAEMS runs: profiles to link neighbours, enabler notices, synchronized starts, escalations).",
-    params: ["site", "agentId", "toId"],
-  },
-  "coordinator-state": {
-    address: "consort/v1/{site}/coordinator/state",
-    description: "Coordinator liveness (retained).",
-    params: ["site"],
-  },
-  orders: {
-    address: "consort/v1/{site}/coordinator/orders",
-    description: "Orders in, from operators.",
-    params: ["site"],
-  },
-  plans: {
-    address: "consort/v1/{site}/coordinator/plans",
-    description: "Summaries of installed plans.",
-    params: ["site"],
-  },
-  clock: {
-    address: "consort/v1/{site}/coordinator/clock",
-    description: "Simulated time, published by the clock master in lock-step simulated runs.",
-    params: ["site"],
-  },
-};
-
-/** Who sends on each channel, from the point of view of the coordinator application. */
-const COORDINATOR_SENDS: ReadonlySet<TopicKind> = new Set([
-  "agent-in",
-  "coordinator-state",
-  "plans",
-  "clock",
-]);
+/** The MQTT binding version of AsyncAPI's bindings (qos and retain on an operation). */
+const MQTT_BINDING = "0.2.0";
 
 /**
- * The AsyncAPI 3.0 document of the protocol, generated from the topic catalogue and the message
- * schemas, so the published catalogue cannot drift from what the code validates.
+ * The AsyncAPI 3.0 document of the protocol, generated from the channel catalogue and the message
+ * schemas, so the published catalogue cannot drift from what the code validates and the broker
+ * enforces. Operations are named by role (`agent-sends-agent-out`, `coordinator-receives-orders`).
  */
 export function asyncApiDocument(): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
@@ -84,24 +36,38 @@ export function asyncApiDocument(): Record<string, unknown> {
   }
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
-  for (const [kind, channel] of Object.entries(CHANNELS) as [
-    TopicKind,
-    (typeof CHANNELS)[TopicKind],
-  ][]) {
+  for (const kind of CHANNEL_KINDS) {
+    const spec = CHANNELS[kind];
     channels[kind] = {
-      address: channel.address,
-      description: channel.description,
+      address: spec.address,
+      description: spec.description,
       parameters: Object.fromEntries(
-        channel.params.map((p) => [p, { description: `${p} (letters, digits and . _ : -)` }]),
+        paramsOf(spec.address).map((p) => [
+          p,
+          { description: `${PARAMS[p].description} (letters, digits and . _ : -)` },
+        ]),
       ),
       messages: Object.fromEntries(
-        TOPIC_MESSAGES[kind].map((t) => [t, { $ref: `#/components/messages/${t}` }]),
+        spec.messages.map((t) => [t, { $ref: `#/components/messages/${t}` }]),
       ),
     };
-    operations[`${COORDINATOR_SENDS.has(kind) ? "send" : "receive"}-${kind}`] = {
-      action: COORDINATOR_SENDS.has(kind) ? "send" : "receive",
+    const operation = (action: "send" | "receive", access: Access) => ({
+      action,
       channel: { $ref: `#/channels/${kind}` },
-    };
+      summary: `${access.role} ${action}s${access.self ? ` (only where ${access.self} is its own id)` : ""}`,
+      tags: [{ name: access.role }],
+      bindings: {
+        mqtt: {
+          qos: spec.qos,
+          ...(action === "send" ? { retain: spec.retain } : {}),
+          bindingVersion: MQTT_BINDING,
+        },
+      },
+    });
+    for (const access of spec.publishers as readonly Access[])
+      operations[`${access.role}-sends-${kind}`] = operation("send", access);
+    for (const access of spec.subscribers as readonly Access[])
+      operations[`${access.role}-receives-${kind}`] = operation("receive", access);
   }
   return {
     asyncapi: "3.0.0",
@@ -109,7 +75,10 @@ export function asyncApiDocument(): Record<string, unknown> {
       title: "Consort MQTT protocol",
       version: "1.0.0",
       description:
-        "Scheduler agents, coordinator and operators over MQTT 3.1.1. Every payload is a MessagePack envelope {v, id, type, from, to?, corr?, seq, at, body}; a message that fails its schema is dropped whole and counted. Operations are described from the coordinator's side.",
+        "Scheduler agents, coordinator and operators over MQTT 3.1.1. Every payload is a MessagePack envelope {v, id, type, from, to?, corr?, seq, at, body}; a message that fails its schema, or is not one its channel carries, is dropped whole and counted. Operations are named by role; the broker grants each role exactly these rights, and lets site readers (" +
+        SITE_READERS.join(", ") +
+        ") subscribe to their whole site.",
+      tags: ROLES.map((role) => ({ name: role, description: ROLE_DESCRIPTIONS[role] })),
     },
     defaultContentType: "application/msgpack",
     channels,

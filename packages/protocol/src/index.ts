@@ -1,4 +1,5 @@
 export * from "./asyncapi.js";
+export * from "./catalogue.js";
 export * from "./codec.js";
 export * from "./dedup.js";
 export * from "./errors.js";

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { CHANNEL_KINDS, CHANNELS } from "./catalogue.js";
 import type { TopicKind } from "./topics.js";
 
 /**
@@ -480,31 +481,12 @@ export type MessageType = keyof typeof bodies;
 export const MESSAGE_TYPES = Object.keys(bodies) as MessageType[];
 export type Body<T extends MessageType> = Static<(typeof bodies)[T]>;
 
-/** Which message types each topic carries; anything else on that topic is dropped. */
-export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>> = {
-  "agent-state": ["descriptor"],
-  // `inform` on an agent's inbox: the planner forwards a remote enabler's completion (CSC §3.1.4
-  // distributed window-sliding: a method waits for its enabling conditions, remote ones included).
-  "agent-in": [
-    "assign",
-    "constrain",
-    "install",
-    "accept",
-    "reject",
-    "cfp",
-    "inform",
-    "csc-setup",
-    "csc-tick",
-    "csc-peer",
-  ],
-  "agent-out": ["propose", "inform", "failure", "accept", "reject", "idle", "csc-step"],
-  profile: ["profile"],
-  peer: ["csc-peer"],
-  "coordinator-state": ["coordinator-state"],
-  orders: ["order"],
-  plans: ["plan"],
-  clock: ["clock"],
-};
+/** Which message types each topic carries (from the catalogue); anything else there is dropped. */
+export const TOPIC_MESSAGES: Readonly<Record<TopicKind, readonly MessageType[]>> =
+  Object.fromEntries(CHANNEL_KINDS.map((kind) => [kind, CHANNELS[kind].messages])) as Record<
+    TopicKind,
+    readonly MessageType[]
+  >;
 
 /** The envelope every payload travels in. */
 export const Envelope = Type.Object(

@@ -1,23 +1,26 @@
 /**
- * The topic catalogue (DESIGN.md "Protocol"): every topic Consort uses, its builder and its
- * parser. Topics are versioned and scoped by site:
+ * Topic builders and parsers, derived from the channel catalogue (catalogue.ts), where every
+ * channel's address, messages, publishers and subscribers are listed once:
  *
  *   consort/v1/{site}/agent/{agentId}/state            retained descriptor; online / offline (last will)
  *   consort/v1/{site}/agent/{agentId}/in               commands to one agent (QoS 1)
  *   consort/v1/{site}/agent/{agentId}/out              that agent's reports (QoS 1)
- *   consort/v1/{site}/agent/{agentId}/profile/{nodeId} selective broadcasts of a node's profile,
- *                                                      read only by the node's link neighbours
- *   consort/v1/{site}/agent/{agentId}/peer/{toId}      point-to-point coordination messages from
- *                                                      one agent to one neighbour (or to the
- *                                                      coordinator, toId "coordinator")
+ *   consort/v1/{site}/agent/{agentId}/profile/{nodeId} selective broadcasts of a node's profile
+ *   consort/v1/{site}/agent/{agentId}/peer/{toId}      point-to-point coordination messages
  *   consort/v1/{site}/coordinator/state                coordinator lease and liveness (retained)
  *   consort/v1/{site}/coordinator/orders               orders in (from operators and ERP bridges)
  *   consort/v1/{site}/coordinator/plans                plan summaries out
  *   consort/v1/{site}/coordinator/clock                simulated time (lock-step runs only)
- *
- * Every topic an agent publishes lies under its own `agent/{agentId}/` prefix, so a broker can
- * enforce "an agent speaks only for itself" with a prefix check.
  */
+import {
+  CHANNEL_KINDS,
+  CHANNELS,
+  type ChannelKind,
+  type ChannelParams,
+  PARAMS,
+  type ParamName,
+} from "./catalogue.js";
+
 export const PROTOCOL_VERSION = "v1";
 export const ROOT = "consort";
 
@@ -37,92 +40,95 @@ function checkId(kind: string, id: string): string {
   return id;
 }
 
-const prefix = (site: string) => `${ROOT}/${PROTOCOL_VERSION}/${checkId("site", site)}`;
+type Level = { readonly literal: string } | { readonly param: ParamName };
+
+/** Each address, split into levels once: a literal level, or the parameter it holds. */
+const LEVELS = Object.fromEntries(
+  CHANNEL_KINDS.map((kind) => [
+    kind,
+    CHANNELS[kind].address.split("/").map((level): Level => {
+      const param = /^\{([A-Za-z]+)\}$/.exec(level)?.[1] as ParamName | undefined;
+      return param === undefined ? { literal: level } : { param };
+    }),
+  ]),
+) as unknown as Readonly<Record<ChannelKind, readonly Level[]>>;
+
+/** The concrete topic of channel `kind` with these parameters; throws on an id that is not a level. */
+export function topicOf<K extends ChannelKind>(kind: K, params: ChannelParams<K>): string {
+  const values = params as unknown as Readonly<Record<ParamName, string>>;
+  return LEVELS[kind]
+    .map((l) => ("literal" in l ? l.literal : checkId(PARAMS[l.param].label, values[l.param])))
+    .join("/");
+}
+
+/**
+ * A subscription filter on channel `kind`: the parameters given are fixed, the others are `+`.
+ * The site is always fixed: every right and every subscription stays within one site.
+ */
+export function filterOf<K extends ChannelKind>(
+  kind: K,
+  params: Partial<ChannelParams<K>> & { readonly site: string },
+): string {
+  const values = params as Partial<Record<ParamName, string>>;
+  return LEVELS[kind]
+    .map((l) => {
+      if ("literal" in l) return l.literal;
+      const v = values[l.param];
+      return v === undefined ? "+" : checkId(PARAMS[l.param].label, v);
+    })
+    .join("/");
+}
 
 export const topics = {
-  agentState: (site: string, agentId: string) =>
-    `${prefix(site)}/agent/${checkId("agent", agentId)}/state`,
-  agentIn: (site: string, agentId: string) =>
-    `${prefix(site)}/agent/${checkId("agent", agentId)}/in`,
-  agentOut: (site: string, agentId: string) =>
-    `${prefix(site)}/agent/${checkId("agent", agentId)}/out`,
+  agentState: (site: string, agentId: string) => topicOf("agent-state", { site, agentId }),
+  agentIn: (site: string, agentId: string) => topicOf("agent-in", { site, agentId }),
+  agentOut: (site: string, agentId: string) => topicOf("agent-out", { site, agentId }),
   profile: (site: string, agentId: string, nodeId: string) =>
-    `${prefix(site)}/agent/${checkId("agent", agentId)}/profile/${checkId("node", nodeId)}`,
+    topicOf("profile", { site, agentId, nodeId }),
   peer: (site: string, fromId: string, toId: string) =>
-    `${prefix(site)}/agent/${checkId("agent", fromId)}/peer/${checkId("agent", toId)}`,
-  coordinatorState: (site: string) => `${prefix(site)}/coordinator/state`,
-  orders: (site: string) => `${prefix(site)}/coordinator/orders`,
-  plans: (site: string) => `${prefix(site)}/coordinator/plans`,
-  clock: (site: string) => `${prefix(site)}/coordinator/clock`,
+    topicOf("peer", { site, agentId: fromId, toId }),
+  coordinatorState: (site: string) => topicOf("coordinator-state", { site }),
+  orders: (site: string) => topicOf("orders", { site }),
+  plans: (site: string) => topicOf("plans", { site }),
+  clock: (site: string) => topicOf("clock", { site }),
   /** Subscription filters. */
   filters: {
-    allAgentStates: (site: string) => `${prefix(site)}/agent/+/state`,
-    allAgentOut: (site: string) => `${prefix(site)}/agent/+/out`,
+    allAgentStates: (site: string) => filterOf("agent-state", { site }),
+    allAgentOut: (site: string) => filterOf("agent-out", { site }),
     /** A node's profile, whoever publishes it. */
-    nodeProfile: (site: string, nodeId: string) =>
-      `${prefix(site)}/agent/+/profile/${checkId("node", nodeId)}`,
-    allProfiles: (site: string) => `${prefix(site)}/agent/+/profile/+`,
+    nodeProfile: (site: string, nodeId: string) => filterOf("profile", { site, nodeId }),
+    allProfiles: (site: string) => filterOf("profile", { site }),
     /** Every peer message addressed to `toId`, whoever sends it. */
-    peersTo: (site: string, toId: string) =>
-      `${prefix(site)}/agent/+/peer/${checkId("agent", toId)}`,
+    peersTo: (site: string, toId: string) => filterOf("peer", { site, toId }),
   },
 } as const;
 
-export type TopicKind =
-  | "agent-state"
-  | "agent-in"
-  | "agent-out"
-  | "profile"
-  | "peer"
-  | "coordinator-state"
-  | "orders"
-  | "plans"
-  | "clock";
+/** A catalogue channel's kind (the name the codec, stats and ACLs use). */
+export type TopicKind = ChannelKind;
 
-export type ParsedTopic =
-  | {
-      readonly kind: "agent-state" | "agent-in" | "agent-out";
-      readonly site: string;
-      readonly agentId: string;
-    }
-  | {
-      readonly kind: "profile";
-      readonly site: string;
-      readonly agentId: string;
-      readonly nodeId: string;
-    }
-  | {
-      readonly kind: "peer";
-      readonly site: string;
-      /** The sender. */
-      readonly agentId: string;
-      readonly toId: string;
-    }
-  | { readonly kind: "coordinator-state" | "orders" | "plans" | "clock"; readonly site: string };
+/** A concrete topic read back: its channel and the value of each address parameter. */
+export type ParsedTopic = {
+  [K in ChannelKind]: { readonly kind: K } & ChannelParams<K>;
+}[ChannelKind];
 
 /** Reads a concrete topic (no wildcards); undefined when it is not one of Consort's. */
 export function parseTopic(topic: string): ParsedTopic | undefined {
   const levels = topic.split("/");
-  if (levels[0] !== ROOT || levels[1] !== PROTOCOL_VERSION) return undefined;
-  const site = levels[2];
-  if (site === undefined || !ID.test(site)) return undefined;
-  const [, , , area, a, b, c, ...rest] = levels;
-  if (rest.length > 0) return undefined;
-  if (area === "agent" && a !== undefined && ID.test(a)) {
-    if (c === undefined) {
-      if (b === "state") return { kind: "agent-state", site, agentId: a };
-      if (b === "in") return { kind: "agent-in", site, agentId: a };
-      if (b === "out") return { kind: "agent-out", site, agentId: a };
-    } else if (b === "profile" && ID.test(c))
-      return { kind: "profile", site, agentId: a, nodeId: c };
-    else if (b === "peer" && ID.test(c)) return { kind: "peer", site, agentId: a, toId: c };
-    return undefined;
-  }
-  if (area === "coordinator" && b === undefined && c === undefined) {
-    if (a === "state") return { kind: "coordinator-state", site };
-    if (a === "orders") return { kind: "orders", site };
-    if (a === "plans") return { kind: "plans", site };
-    if (a === "clock") return { kind: "clock", site };
+  next: for (const kind of CHANNEL_KINDS) {
+    const template = LEVELS[kind];
+    if (template.length !== levels.length) continue;
+    const parsed: Record<string, string> = { kind };
+    for (let i = 0; i < template.length; i++) {
+      const t = template[i]!;
+      const level = levels[i]!;
+      if ("literal" in t) {
+        if (t.literal !== level) continue next;
+      } else {
+        if (!ID.test(level)) continue next;
+        parsed[t.param] = level;
+      }
+    }
+    return parsed as unknown as ParsedTopic;
   }
   return undefined;
 }
