@@ -1,4 +1,14 @@
-import { topics } from "@consort/protocol";
+import {
+  type Access,
+  CHANNEL_KINDS,
+  CHANNELS,
+  type ChannelKind,
+  paramsOf,
+  ROLES,
+  SITE_READERS,
+  topicOf,
+  topics,
+} from "@consort/protocol";
 import { describe, expect, it } from "vitest";
 import {
   devIdentity,
@@ -120,6 +130,50 @@ describe("subscribe rights", () => {
     expect(subscribeAllowed(operator, topics.orders(S))).toBe(false);
     expect(subscribeAllowed(operator, topics.agentIn(S, "m1"))).toBe(false);
     expect(subscribeAllowed(operator, `consort/v1/${S}/#`)).toBe(false);
+  });
+});
+
+/**
+ * Every instance of every channel, with each id parameter either the client's own id or another
+ * one (and, for filters, `+`), for every role: the broker's answer must be the catalogue's.
+ */
+describe("the ACL is the catalogue's", () => {
+  const OWN = "me";
+  const OTHER = "someone";
+  const instances = (kind: ChannelKind, values: readonly string[]) => {
+    let out: Record<string, string>[] = [{ site: S }];
+    for (const p of paramsOf(CHANNELS[kind].address).filter((p) => p !== "site"))
+      out = out.flatMap((partial) => values.map((v) => ({ ...partial, [p]: v })));
+    return out;
+  };
+  // What the catalogue says, read directly: a role listed, and `self` (if any) bound to its id.
+  const says = (accesses: readonly Access[], who: Identity, params: Record<string, string>) =>
+    accesses.some(
+      (a) => a.role === who.role && (a.self === undefined || params[a.self] === who.username),
+    );
+
+  it.each(ROLES)("publish rights of role %s", (role) => {
+    const who: Identity = { username: OWN, role, site: S };
+    let allowed = 0;
+    for (const kind of CHANNEL_KINDS)
+      for (const params of instances(kind, [OWN, OTHER])) {
+        const topic = topicOf(kind, params as never);
+        const expected = says(CHANNELS[kind].publishers, who, params);
+        expect(publishAllowed(who, topic), `${role} publishes ${topic}`).toBe(expected);
+        if (expected) allowed++;
+      }
+    expect(allowed).toBeGreaterThan(0);
+  });
+
+  it.each(ROLES)("subscribe rights of role %s", (role) => {
+    const who: Identity = { username: OWN, role, site: S };
+    for (const kind of CHANNEL_KINDS)
+      for (const params of instances(kind, [OWN, OTHER, "+"])) {
+        const filter = CHANNELS[kind].address.replace(/\{(\w+)\}/g, (_, p: string) => params[p]!);
+        const expected =
+          SITE_READERS.includes(role) || says(CHANNELS[kind].subscribers, who, params);
+        expect(subscribeAllowed(who, filter), `${role} subscribes ${filter}`).toBe(expected);
+      }
   });
 });
 

@@ -1,7 +1,9 @@
 /**
- * Access control, derived from the topic catalogue of @consort/protocol: publish rules classify a
- * concrete topic with the catalogue's parser; subscribe rules are filters built with the
- * catalogue's builders. Every right is confined to the broker's site.
+ * Access control, derived from the channel catalogue of @consort/protocol (`CHANNELS`): a client
+ * may publish on a channel where its role is a publisher, and subscribe where its role is a
+ * subscriber; an access with `self` holds only where that address parameter is the client's own
+ * id. Site readers (the coordinator) may also subscribe to their whole site. Every right is
+ * confined to the broker's site. Today's table, for reading:
  *
  * | role        | may publish                                      | may subscribe                                                  |
  * |-------------|--------------------------------------------------|----------------------------------------------------------------|
@@ -13,16 +15,20 @@
  * | operator    | coordinator/orders                               | coordinator/plans, coordinator/state, agent/+/state            |
  */
 import {
+  type Access,
+  CHANNEL_KINDS,
+  CHANNELS,
+  filterOf,
   type ParsedTopic,
   PROTOCOL_VERSION,
   parseTopic,
+  ROLES,
   ROOT,
-  type TopicKind,
-  topics,
+  type Role,
+  SITE_READERS,
 } from "@consort/protocol";
 
-export const ROLES = ["agent", "coordinator", "operator"] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 /** Who a connected client is. For role `agent`, `username` is the agent id. */
 export interface Identity {
@@ -31,65 +37,36 @@ export interface Identity {
   readonly site: string;
 }
 
-const ownAgentTopic = (t: ParsedTopic, who: Identity) =>
-  who.role === "agent" && "agentId" in t && t.agentId === who.username;
-const isCoordinator = (_: ParsedTopic, who: Identity) => who.role === "coordinator";
-const isOperator = (_: ParsedTopic, who: Identity) => who.role === "operator";
-
-/**
- * Who may publish each kind of topic in the catalogue. Keyed by `TopicKind`, so a kind added to
- * the catalogue does not compile here until someone decides who may publish it.
- */
-const PUBLISHERS: { readonly [K in TopicKind]: (t: ParsedTopic, who: Identity) => boolean } = {
-  // An agent speaks only for itself (DESIGN "Protocol": every agent topic lies under its prefix).
-  "agent-state": ownAgentTopic,
-  "agent-out": ownAgentTopic,
-  profile: ownAgentTopic,
-  // Point-to-point coordination: published under the sender's own prefix, read by the addressee.
-  peer: ownAgentTopic,
-  // The coordinator commands agents, announces its lease and plans, and masters simulated time.
-  "agent-in": isCoordinator,
-  "coordinator-state": isCoordinator,
-  plans: isCoordinator,
-  clock: isCoordinator,
-  // Operators and ERP bridges place orders, nothing else.
-  orders: isOperator,
-};
+/** Does this catalogue access grant `who` the parsed topic? */
+function grants(access: Access, topic: ParsedTopic, who: Identity): boolean {
+  if (access.role !== who.role) return false;
+  if (access.self === undefined) return true;
+  return (topic as unknown as Readonly<Record<string, string>>)[access.self] === who.username;
+}
 
 /** May `who` publish to the concrete topic `topic`? */
 export function publishAllowed(who: Identity, topic: string): boolean {
   const parsed = parseTopic(topic);
   if (parsed === undefined || parsed.site !== who.site) return false;
-  return PUBLISHERS[parsed.kind](parsed, who);
+  const publishers: readonly Access[] = CHANNELS[parsed.kind].publishers;
+  return publishers.some((access) => grants(access, parsed, who));
 }
 
 /** The filters `who` may subscribe to, or to any narrower filter of. */
 export function subscribeFilters(who: Identity): readonly string[] {
   const site = who.site;
-  switch (who.role) {
-    case "agent":
-      return [
-        topics.agentIn(site, who.username),
-        // Messages addressed to this agent by its neighbours.
-        topics.filters.peersTo(site, who.username),
-        // Neighbour profiles: the broker grants all; partial observability is the agent's job.
-        topics.filters.allProfiles(site),
-        topics.filters.allAgentStates(site),
-        topics.coordinatorState(site),
-        topics.plans(site),
-        // Lock-step simulated runs: every process follows the clock master.
-        topics.clock(site),
-      ];
-    case "coordinator":
-      // The site was validated as a topic level with the catalogue's isValidId.
-      return [`${ROOT}/${PROTOCOL_VERSION}/${site}/#`];
-    case "operator":
-      return [
-        topics.plans(site),
-        topics.coordinatorState(site),
-        topics.filters.allAgentStates(site),
-      ];
+  // The site was validated as a topic level with the catalogue's isValidId.
+  if (SITE_READERS.includes(who.role)) return [`${ROOT}/${PROTOCOL_VERSION}/${site}/#`];
+  const filters: string[] = [];
+  for (const kind of CHANNEL_KINDS) {
+    const subscribers: readonly Access[] = CHANNELS[kind].subscribers;
+    for (const access of subscribers) {
+      if (access.role !== who.role) continue;
+      const own = access.self === undefined ? {} : { [access.self]: who.username };
+      filters.push(filterOf(kind, { site, ...own }));
+    }
   }
+  return filters;
 }
 
 /** May `who` subscribe to the filter `filter`? */
