@@ -26,13 +26,15 @@ import {
   type TaskModel,
   type Ticks,
 } from "@consort/core";
-import { toWireConstraint } from "@consort/edge-agent";
 import {
   type AnyMessage,
   type Body,
+  fromWireSlot,
   type MessageType,
   parseTopic,
   topics,
+  toWireConstraint,
+  toWireNode,
 } from "@consort/protocol";
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
@@ -909,16 +911,6 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
 
 const slotKey = (a: { activityId: string; startTicks?: number; durationTicks?: number }) =>
   `${a.activityId}@${a.startTicks}+${a.durationTicks}`;
-
-const fromWireSlot = (s: WireSlot) => ({
-  activityId: s.activityId,
-  startTicks: s.startTicks ?? s.window?.earliestTicks ?? 0,
-  durationTicks: s.durationTicks ?? 0,
-});
-
-function toWireNode(n: ModelNode): Body<"assign">["view"]["nodes"][number] {
-  return n as Body<"assign">["view"]["nodes"][number];
-}
 
 function assertNever(x: never): never {
   throw new Error(`unhandled message ${JSON.stringify(x)}`);

@@ -17,9 +17,12 @@ import {
 import {
   type AnyMessage,
   type Body,
+  fromWireConstraint,
   type MessageType,
   parseTopic,
   topics,
+  fromWireSlot as toSlot,
+  toWireSlot as toWire,
 } from "@consort/protocol";
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
@@ -44,7 +47,6 @@ export interface AgentPorts {
 }
 
 type Wire<T extends MessageType> = Body<T>;
-type WireSlot = Wire<"install">["slots"][number];
 
 /** Point-to-point traffic, all time, for the clock master's conservation check. */
 const COUNTED: ReadonlySet<string> = new Set(["propose", "inform", "failure", "accept", "reject"]);
@@ -636,40 +638,6 @@ export class SchedulerAgent {
     };
   }
 }
-
-/** The wire has no open-ended window; an absent bound travels as a sentinel beyond any run. */
-export const OPEN_LATEST = 1_000_000_000_000;
-
-export function toWireConstraint(c: StartConstraint): WireSlot {
-  return {
-    activityId: c.activityId,
-    window: {
-      earliestTicks: c.earliestStartTicks ?? 0,
-      latestTicks: c.latestStartTicks ?? OPEN_LATEST,
-    },
-  };
-}
-
-function fromWireConstraint(s: WireSlot, reason: string | undefined): StartConstraint {
-  const w = s.window;
-  return {
-    activityId: s.activityId,
-    ...(w && w.earliestTicks > 0 ? { earliestStartTicks: w.earliestTicks } : {}),
-    ...(w && w.latestTicks < OPEN_LATEST ? { latestStartTicks: w.latestTicks } : {}),
-    ...(reason !== undefined ? { reason } : {}),
-  };
-}
-
-const toSlot = (s: WireSlot): Slot => ({
-  activityId: s.activityId,
-  startTicks: s.startTicks ?? s.window?.earliestTicks ?? 0,
-  durationTicks: s.durationTicks ?? 0,
-});
-const toWire = (s: Slot): WireSlot => ({
-  activityId: s.activityId,
-  startTicks: s.startTicks,
-  durationTicks: s.durationTicks,
-});
 
 function ancestorsInView(view: Wire<"assign">["view"], id: string): string[] {
   const parent = new Map<string, string>();

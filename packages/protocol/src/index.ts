@@ -6,3 +6,4 @@ export * from "./errors.js";
 export * from "./messages.js";
 export * from "./stats.js";
 export * from "./topics.js";
+export * from "./wire.js";
