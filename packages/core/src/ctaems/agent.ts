@@ -16,7 +16,6 @@ export {
   Cells,
   type CommsStrategy,
   commsStrategy,
-  moved,
   SelectiveBroadcast,
   Silence,
 } from "./agent/comms-policies.js";
