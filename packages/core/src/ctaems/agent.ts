@@ -59,11 +59,11 @@ export class SchedulerAgentCsc implements CtaemsAgent {
   constructor(setup: AgentSetup, options: SchedulerAgentOptions = {}) {
     this.setup = setup;
     this.id = setup.agentId;
-    const policy = options.comms ?? commsStrategy(setup.policy, setup.agentId, setup.cell);
+    const strategy = options.comms ?? commsStrategy(setup.policy, setup.agentId, setup.cell);
     this.view = new LocalView(setup.view);
-    this.comms = new Communication(setup, policy);
-    this.state = new StateManager(setup, this.view, policy);
-    this.controller = new ExecutionController(setup, this.view, this.state, policy);
+    this.comms = new Communication(setup, strategy);
+    this.state = new StateManager(setup, this.view, strategy);
+    this.controller = new ExecutionController(setup, this.view, this.state, strategy);
     this.opportunistic = new OpportunisticScheduler(setup, this.view, this.state, this.controller);
     this.downgrader = new Downgrader(this.view, this.state);
     this.deliberative = new DeliberativeClient(setup, this.view, this.state, this.comms);
@@ -94,7 +94,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       case "escalate":
       case "installed":
         // From a member of this agent's cell: it leads, so it relays them in its summary.
-        this.comms.policy.gather(msg.from, body);
+        this.comms.strategy.gather(msg.from, body);
         return;
       default:
         return;
@@ -109,7 +109,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     for (const ev of input.events) {
       if (ev.kind === "completed")
         s.completed(ev.activityId, ev.startTicks, ev.endTicks, ev.quality);
-      else if (ev.kind === "left") this.comms.policy.left(ev.agentId);
+      else if (ev.kind === "left") this.comms.strategy.left(ev.agentId);
       else this.view.change(ev);
     }
     if (csc) for (const msg of input.inbox) this.handle(msg);

@@ -12,28 +12,28 @@ import type { OutgoingMessage } from "./types.js";
  */
 export class Communication {
   private readonly setup: AgentSetup;
-  readonly policy: CommsStrategy;
+  readonly strategy: CommsStrategy;
 
-  constructor(setup: AgentSetup, policy: CommsStrategy) {
+  constructor(setup: AgentSetup, strategy: CommsStrategy) {
     this.setup = setup;
-    this.policy = policy;
+    this.strategy = strategy;
   }
 
   /** Sends to the deliberative scheduler, or to this agent's relay (itself: kept to relay). */
   toCoordinator(body: PeerBody, out: OutgoingMessage[]): void {
     const d = this.setup.deliberative;
     if (!d) return;
-    const relay = this.policy.relay();
+    const relay = this.strategy.relay();
     if (relay === undefined) out.push({ to: d.address, body });
     else if (relay !== this.setup.agentId) out.push({ to: relay, body });
-    else this.policy.gather(this.setup.agentId, body);
+    else this.strategy.gather(this.setup.agentId, body);
   }
 
   /** What this agent relays for others, in one message to the scheduler. */
   summarize(out: OutgoingMessage[]): void {
     const d = this.setup.deliberative;
     if (!d) return;
-    const body = this.policy.summary();
+    const body = this.strategy.summary();
     if (body !== undefined) out.push({ to: d.address, body });
   }
 }

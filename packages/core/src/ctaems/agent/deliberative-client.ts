@@ -204,7 +204,7 @@ export class DeliberativeClient {
       // The policy says whether a node already escalated is worth saying again (silence: only
       // if it got clearly worse since).
       const before = this.escalatedP.get(taskId);
-      if (before !== undefined && !this.comms.policy.escalateAgain(before, prof.cur.p)) continue;
+      if (before !== undefined && !this.comms.strategy.escalateAgain(before, prof.cur.p)) continue;
       this.escalatedAt.set(taskId, s.tick);
       this.escalatedP.set(taskId, prof.cur.p);
       this.comms.toCoordinator(
