@@ -26,6 +26,9 @@ export type AgentMode =
  * - `cellSize`: hierarchical clustering: agents form cells of this many; each cell's leader
  *   (its least member still present, so the next one takes over when it leaves) gathers its
  *   members' escalations and answers and sends the coordinator one summary per tick.
+ *
+ * This is the policy as data (it travels in a setup); `commsStrategy` builds the strategy an
+ * agent asks (`AlwaysBroadcast` or `SelectiveBroadcast`, wrapped in `Silence` and `Cells`).
  */
 export interface CommsPolicy {
   readonly name: string;

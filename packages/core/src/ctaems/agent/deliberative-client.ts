@@ -1,0 +1,222 @@
+import { expectedValue } from "../../model/distribution.js";
+import type { Ticks } from "../../model/types.js";
+import type { PeerBody } from "../messages.js";
+import { NOTHING, probabilityAtMost, qualityProfile, type TwoPoint } from "../profiles.js";
+import type { AgentSetup } from "../setup.js";
+import type { Communication } from "./communication.js";
+import { reportOf, type StateManager } from "./state-manager.js";
+import { type Entry, type OutgoingMessage, PRIORITY } from "./types.js";
+import type { LocalView } from "./view.js";
+
+/** Ticks at the start of a run during which nothing is escalated (profiles still settling). */
+const ESCALATION_SETTLE_TICKS = 4;
+
+/**
+ * The agent's side of the deliberative scheduler (CSC §3.2.2): it escalates a watched node whose
+ * scheduled probability fell below its bar, and checks and takes (or refuses) the start windows
+ * the scheduler installs, under its locks (CSC §3.1.2); an install withdrawn gives back what it
+ * displaced.
+ */
+export class DeliberativeClient {
+  /** Answers to installs, sent at the start of the next tick. */
+  private readonly pendingInstalls: { lock: number; ok: boolean }[] = [];
+  /** Per install taken: the scheduled methods it lowered (given back if it is withdrawn). */
+  private readonly loweredFor = new Map<string, readonly (readonly [string, number])[]>();
+  /** Installs withdrawn while already running: aborted at this tick. */
+  private readonly cancelled = new Set<string>();
+  private readonly escalatedAt = new Map<string, Ticks>();
+  /** Probability of a node when it was last escalated (silence: escalate again only if worse). */
+  private readonly escalatedP = new Map<string, number>();
+  private readonly setup: AgentSetup;
+  private readonly view: LocalView;
+  private readonly state: StateManager;
+  private readonly comms: Communication;
+
+  constructor(setup: AgentSetup, view: LocalView, state: StateManager, comms: Communication) {
+    this.setup = setup;
+    this.view = view;
+    this.state = state;
+    this.comms = comms;
+  }
+
+  /** An install: checked now, answered at the start of the next tick. */
+  onInstall(body: Extract<PeerBody, { type: "install" }>): void {
+    const ok = this.acceptInstall(body.activity, body.earliest, body.latest);
+    this.pendingInstalls.push({ lock: body.lock, ok });
+  }
+
+  /** An install withdrawn: dropped (aborted if running), and what it lowered given back. */
+  onCancel(body: Extract<PeerBody, { type: "cancel" }>): void {
+    const s = this.state;
+    const e = s.schedule.get(body.activity);
+    if (e?.origin !== "deliberative") return;
+    if (s.running === body.activity) this.cancelled.add(body.activity);
+    else if (s.status.get(body.activity)?.state !== "idle") return;
+    s.schedule.delete(body.activity);
+    for (const [mid, priority] of this.loweredFor.get(body.activity) ?? []) {
+      const low = s.schedule.get(mid);
+      if (low && s.status.get(mid)?.state === "idle") low.priority = priority;
+    }
+    this.loweredFor.delete(body.activity);
+  }
+
+  /** Whether the running method `id` was withdrawn (and forgets it). */
+  takeCancelled(id: string): boolean {
+    return this.cancelled.delete(id);
+  }
+
+  /** Sends the answers to the installs of the previous tick. */
+  answers(out: OutgoingMessage[]): void {
+    for (const ans of this.pendingInstalls.splice(0))
+      this.comms.toCoordinator({ type: "installed", lock: ans.lock, ok: ans.ok }, out);
+  }
+
+  /**
+   * Feasibility on the agent's side of a deliberative install (CSC §3.2.2): the window is still
+   * open and the method can run in it. Where it would clash with what the agent has committed
+   * to (the running method, scheduled methods planned to start before it would end), criticality
+   * decides: the install is taken only if its importance clearly exceeds that of everything it
+   * displaces; displaced scheduled methods are downgraded (kept, at low priority), a displaced
+   * running method gives way when the install can wait no longer. Synchronized starts, earlier
+   * installs and enables sources are never displaced.
+   */
+  private acceptInstall(id: string, earliest: Ticks, latestAsked: Ticks): boolean {
+    const s = this.state;
+    const a = this.view.activity(id);
+    if (!a || s.status.get(id)?.state !== "idle" || s.enablerFailed(id)) return false;
+    const latest = Math.min(latestAsked, this.view.latestStart(id));
+    if (latest < s.tick) return false;
+    const busyUntil = s.running !== undefined ? Math.ceil(s.tick + s.remaining(s.running)) : s.tick;
+    const pending = [...s.schedule]
+      .filter(
+        ([mid, e]) =>
+          mid !== id && e.priority > PRIORITY.low && s.status.get(mid)?.state === "idle",
+      )
+      .sort(([, x], [, y]) => x.earliest - y.earliest);
+    const profileAt = (mid: string, at: Ticks, last: Ticks): TwoPoint => {
+      const m = this.view.activity(mid);
+      if (!m || at > last) return NOTHING;
+      const q = qualityProfile(m.quality);
+      const p =
+        q.p *
+        probabilityAtMost(m.duration, this.view.deadline(mid) - at) *
+        s.enablerFactor(mid, false);
+      return p > 0 ? { p, v: q.v } : NOTHING;
+    };
+    // Runs the install and the scheduled methods in order (window sliding: each starts when
+    // the resource is free again), either in the order the execution controller would take
+    // them, or with the install first (taking over the running method if it must). What the
+    // scheduled ones lose is their lost chance of ending in time; one that can no longer run
+    // is displaced (downgraded), as is one that would have gone before the install.
+    const simulate = (
+      first: boolean,
+    ): { worth: number; cost: number; lowered: string[] } | undefined => {
+      const preempts = first && busyUntil > latest;
+      if (!first && busyUntil > latest) return undefined;
+      let t = preempts ? s.tick : busyUntil;
+      let cost = preempts && s.running !== undefined ? s.runningValue(s.running) : 0;
+      let worth = 0;
+      const lowered: string[] = [];
+      const order: [string, Entry | undefined][] = first
+        ? [[id, undefined], ...pending]
+        : [...pending];
+      if (!first) {
+        const at = order.findIndex(([, e]) => e !== undefined && e.earliest > earliest);
+        order.splice(at < 0 ? order.length : at, 0, [id, undefined]);
+      }
+      let installStart = Number.POSITIVE_INFINITY;
+      for (const [mid, e] of order) {
+        const m = this.view.activity(mid);
+        if (!m) continue;
+        if (e === undefined) {
+          const at = Math.max(t, earliest, s.tick);
+          if (at > latest) return undefined;
+          installStart = at;
+          worth = s.gain(id, profileAt(id, at, latest), "install");
+          t = at + expectedValue(m.duration);
+          continue;
+        }
+        const at = Math.max(t, e.earliest, this.view.release(mid));
+        const after = profileAt(mid, at, Math.min(e.latest, this.view.latestStart(mid)));
+        const loss = s.gain(mid, s.profiles.get(mid)?.cur ?? NOTHING) - s.gain(mid, after);
+        // Under "install first", one planned to start before it must give way.
+        const givesWay = first && e.earliest < installStart;
+        if (loss > 1e-9 || givesWay) {
+          if (e.origin === "deliberative" || s.syncOf.has(mid) || this.view.enablesSomething(mid))
+            return undefined;
+          cost += Math.max(0, loss);
+        }
+        if (after.p <= 0 || givesWay) lowered.push(mid);
+        if (after.p > 0) t = at + expectedValue(m.duration);
+      }
+      return { worth, cost, lowered };
+    };
+    const options = [simulate(false), simulate(true)].filter(
+      (o): o is NonNullable<typeof o> =>
+        o !== undefined &&
+        (o.cost <= 1e-9 || (this.setup.mode === "csc" && o.worth > 1.2 * o.cost + 1e-9)),
+    );
+    const choice = options.sort((x, y) => y.worth - y.cost - (x.worth - x.cost))[0];
+    if (!choice) return false;
+    const lowered: [string, number][] = [];
+    for (const mid of choice.lowered) {
+      const e = s.schedule.get(mid);
+      if (!e) continue;
+      lowered.push([mid, e.priority]);
+      e.priority = PRIORITY.low;
+    }
+    this.loweredFor.set(id, lowered);
+    const preempts = s.running !== undefined && busyUntil > latest;
+    s.schedule.set(id, {
+      earliest,
+      latest,
+      priority: PRIORITY.high,
+      origin: "deliberative",
+      ...(preempts ? { preempts: true } : {}),
+    });
+    return true;
+  }
+
+  /** Deliberative trigger: a watched task whose scheduled probability fell below its bar. */
+  escalations(out: OutgoingMessage[]): void {
+    const s = this.state;
+    const d = this.setup.deliberative;
+    if (!d) return;
+    for (const [taskId, threshold] of Object.entries(d.watch)) {
+      const prof = s.profiles.get(taskId);
+      // Profiles need a few ticks to travel up and down the tree before they mean anything.
+      if (s.tick < ESCALATION_SETTLE_TICKS) continue;
+      if (!prof || prof.final || prof.acc !== undefined) continue;
+      if (prof.cur.p >= threshold || prof.pot.p <= prof.cur.p + 0.05) continue;
+      // Potential importance (CSC §3.1.3): a node that can no longer help the root (a min
+      // above it has already failed) is not worth a repair.
+      if (s.gain(taskId, { p: 1, v: prof.pot.v }, "downgrade") <= 1e-9) continue;
+      // The deliberative scheduler repairs a node with methods under it; a node above only
+      // tasks is repaired through the tasks below it, which are watched themselves.
+      const node = this.view.nodes.get(taskId);
+      if (
+        node?.kind === "task" &&
+        node.children.every((c) => this.view.nodes.get(c)?.kind === "task")
+      )
+        continue;
+      const last = this.escalatedAt.get(taskId);
+      if (last !== undefined && s.tick - last < 4) continue;
+      // The policy says whether a node already escalated is worth saying again (silence: only
+      // if it got clearly worse since).
+      const before = this.escalatedP.get(taskId);
+      if (before !== undefined && !this.comms.strategy.escalateAgain(before, prof.cur.p)) continue;
+      this.escalatedAt.set(taskId, s.tick);
+      this.escalatedP.set(taskId, prof.cur.p);
+      this.comms.toCoordinator(
+        {
+          type: "escalate",
+          node: taskId,
+          p: Math.round(prof.cur.p * 1000) / 1000,
+          threshold,
+          children: [...s.childProfiles(taskId)].map(([id, k]) => reportOf(id, k)),
+        },
+        out,
+      );
+    }
+  }
+}

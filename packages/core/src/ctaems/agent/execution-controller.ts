@@ -1,0 +1,239 @@
+import type { Ticks } from "../../model/types.js";
+import type { PeerBody } from "../messages.js";
+import type { AgentSetup } from "../setup.js";
+import type { CommsStrategy } from "./comms-policies.js";
+import type { StateManager } from "./state-manager.js";
+import { type Entry, type OutgoingMessage, PRIORITY, type TickOutput } from "./types.js";
+import type { LocalView } from "./view.js";
+
+/**
+ * Execution controller (CSC §3.1.4): runs the schedule. Its distributed window-sliding scheduler
+ * delays a scheduled method until its enabling conditions are met, remote ones included (the
+ * stewards of enables sources announce them), and drops it once one has failed or its window
+ * has closed; the members of a synchronized start tell one another when they are ready and start
+ * together.
+ */
+export class ExecutionController {
+  /** Per synchronized group: when each other member said it was ready, or that it withdrew. */
+  private readonly readies = new Map<string, Map<string, Ticks | "withdrawn">>();
+  /** Per synchronized group: when this agent said it was ready. */
+  private readonly myReady = new Map<string, Ticks>();
+  /** Per enables source this agent stewards: what it last announced. */
+  private readonly announced = new Map<string, string>();
+  private readonly setup: AgentSetup;
+  private readonly view: LocalView;
+  private readonly state: StateManager;
+  private readonly comms: CommsStrategy;
+
+  constructor(setup: AgentSetup, view: LocalView, state: StateManager, comms: CommsStrategy) {
+    this.setup = setup;
+    this.view = view;
+    this.state = state;
+    this.comms = comms;
+  }
+
+  private get id(): string {
+    return this.setup.agentId;
+  }
+
+  /** Whether every enabler of the method has accrued by now (as far as this agent knows). */
+  enabled(id: string): boolean {
+    const s = this.state;
+    for (const src of this.view.enablersOf.get(id) ?? []) {
+      const known = s.source(src);
+      if (known.at !== undefined && known.at <= s.tick) continue;
+      // Without messages a remote source is never known to have accrued: the benchmark trusts
+      // the initial schedule, whose planned start already waits for it, and otherwise waits.
+      if (
+        this.setup.mode === "bos" &&
+        !s.status.has(src) &&
+        !this.view.core.has(src) &&
+        s.schedule.get(id)?.origin === "initial"
+      )
+        continue;
+      return false;
+    }
+    return true;
+  }
+
+  canStartNow(id: string): boolean {
+    const s = this.state;
+    const st = s.status.get(id);
+    return (
+      st?.state === "idle" &&
+      this.view.release(id) <= s.tick &&
+      this.view.latestStart(id) >= s.tick &&
+      this.enabled(id) &&
+      !s.enablerFailed(id)
+    );
+  }
+
+  /** The next scheduled (not downgraded) method still to run, other than `except`. */
+  private nextCommitment(except?: string): Entry | undefined {
+    let next: Entry | undefined;
+    for (const [id, e] of this.state.schedule) {
+      if (id === except || e.priority <= PRIORITY.low) continue;
+      if (this.state.status.get(id)?.state !== "idle") continue;
+      if (!next || e.earliest < next.earliest) next = e;
+    }
+    return next;
+  }
+
+  /** Whether a synchronized method may start now; records and announces readiness. */
+  private syncReady(id: string, out: OutgoingMessage[]): boolean {
+    const tick = this.state.tick;
+    const group = this.state.syncOf.get(id);
+    if (group === undefined || this.setup.mode !== "csc") return true;
+    const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+    const others = [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
+    if (!this.myReady.has(group)) {
+      this.myReady.set(group, tick);
+      for (const to of others) out.push({ to, body: { type: "ready", group, at: tick } });
+    }
+    const seen = this.readies.get(group);
+    // Everyone else is ready (or withdrew), or waiting longer would miss the method's window.
+    // Start once everyone has heard everyone: all others ready, and our own "ready" delivered.
+    const allReady = others.every((a) => seen?.has(a)) && (this.myReady.get(group) ?? tick) < tick;
+    return allReady || tick >= this.view.latestStart(id);
+  }
+
+  /** Leaves the synchronized group of a dropped method, telling its other members. */
+  private withdraw(id: string, out: OutgoingMessage[]): void {
+    const group = this.state.syncOf.get(id);
+    if (group === undefined || this.setup.mode !== "csc") return;
+    const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+    for (const to of new Set(members.map((m) => m.agentId)))
+      if (to !== this.id) out.push({ to, body: { type: "withdraw", group } });
+    this.state.syncOf.delete(id);
+  }
+
+  /** A member of a synchronized group is ready to start. */
+  onReady(from: string, body: Extract<PeerBody, { type: "ready" }>): void {
+    const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
+    this.readies.set(body.group, g);
+    g.set(from, body.at);
+  }
+
+  /** A member of a synchronized group dropped its method. */
+  onWithdraw(from: string, body: Extract<PeerBody, { type: "withdraw" }>): void {
+    const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
+    this.readies.set(body.group, g);
+    g.set(from, "withdrawn");
+  }
+
+  /** The scheduled method to start now, dropping the ones that can no longer run. */
+  scheduledStart(out: OutgoingMessage[]): string | undefined {
+    const s = this.state;
+    const ready: [string, Entry][] = [];
+    for (const [id, e] of s.schedule) {
+      const st = s.status.get(id);
+      if (st?.state !== "idle") continue;
+      if (this.view.latestStart(id) < s.tick || s.enablerFailed(id) || e.latest < s.tick) {
+        // Window sliding gives up: the method is dropped from the schedule.
+        s.schedule.delete(id);
+        this.withdraw(id, out);
+        continue;
+      }
+      if (e.priority <= PRIORITY.low && this.setup.mode === "csc") continue;
+      if (e.earliest > s.tick || !this.canStartNow(id)) continue;
+      ready.push([id, e]);
+    }
+    ready.sort(
+      ([a, x], [b, y]) => y.priority - x.priority || x.earliest - y.earliest || (a < b ? -1 : 1),
+    );
+    for (const [id] of ready) if (this.syncReady(id, out)) return id;
+    // Announce readiness a tick ahead for a synchronized start due next tick, so that every
+    // member has heard every other by then and they start on the planned tick.
+    if (this.setup.mode === "csc")
+      for (const [id, e] of s.schedule) {
+        const group = s.syncOf.get(id);
+        if (group === undefined || this.myReady.has(group) || e.priority <= PRIORITY.low) continue;
+        if (e.earliest !== s.tick + 1 || s.status.get(id)?.state !== "idle") continue;
+        if (this.nextCommitment()?.earliest !== e.earliest) continue;
+        this.myReady.set(group, s.tick);
+        const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+        for (const to of new Set(members.map((m) => m.agentId)))
+          if (to !== this.id) out.push({ to, body: { type: "ready", group, at: s.tick } });
+      }
+    return undefined;
+  }
+
+  /**
+   * A deliberative install that must start now or never (or that was taken over the running
+   * method, and may start), and can.
+   */
+  urgentInstall(): string | undefined {
+    for (const [id, e] of this.state.schedule)
+      if (
+        e.origin === "deliberative" &&
+        e.priority > PRIORITY.low &&
+        (e.latest <= this.state.tick + 1 || e.preempts === true) &&
+        e.earliest <= this.state.tick &&
+        this.canStartNow(id)
+      )
+        return id;
+    return undefined;
+  }
+
+  /** Starts method `id` now. */
+  start(id: string): void {
+    this.state.running = id;
+    this.state.status.set(id, { state: "running", start: this.state.tick });
+  }
+
+  /** Aborts the running method `id`: it ends with nothing and leaves the schedule. */
+  abort(id: string): void {
+    this.state.status.set(id, {
+      state: "done",
+      start: this.state.status.get(id)?.start ?? 0,
+      quality: 0,
+    });
+    this.state.schedule.delete(id);
+    this.state.running = undefined;
+  }
+
+  /**
+   * Announces the enables sources this agent stewards as they accrue or fail (and their chances
+   * meanwhile), as often as the communication policy says.
+   */
+  enablerNotices(out: OutgoingMessage[]): void {
+    for (const [sourceId, watchers] of Object.entries(this.setup.notify)) {
+      const src = this.state.source(sourceId);
+      const prof = this.state.profiles.get(sourceId);
+      const p = Math.round((prof?.cur.p ?? src.p) * 10) / 10;
+      const pp = Math.round((prof?.pot.p ?? src.pp) * 10) / 10;
+      const key = src.at !== undefined ? `at:${src.at}` : src.failed ? "failed" : `p:${p}/${pp}`;
+      if (!this.comms.announce(this.announced.get(sourceId), key)) continue;
+      this.announced.set(sourceId, key);
+      const body =
+        src.at !== undefined
+          ? ({ type: "enabler", node: sourceId, at: src.at } as const)
+          : src.failed
+            ? ({ type: "enabler", node: sourceId, failed: true } as const)
+            : ({ type: "enabler", node: sourceId, p, pp } as const);
+      for (const to of watchers) {
+        if (to === this.id) this.state.onEnabler(body);
+        else out.push({ to, body });
+      }
+    }
+  }
+
+  /** Initial schedule execution: each planned method at its time, or as soon after as idle. */
+  stepInitial(): TickOutput {
+    const s = this.state;
+    if (s.running !== undefined) return { messages: [] };
+    for (const e of this.setup.initial) {
+      const st = s.status.get(e.activityId);
+      if (st?.state !== "idle" || e.startTicks > s.tick) continue;
+      if (this.view.latestStart(e.activityId) < s.tick) continue;
+      const local = (this.view.enablersOf.get(e.activityId) ?? []).every((src) => {
+        const own = s.status.get(src);
+        return !own || (own.state === "done" && (own.quality ?? 0) > 0);
+      });
+      if (!local) continue;
+      this.start(e.activityId);
+      return { start: e.activityId, messages: [] };
+    }
+    return { messages: [] };
+  }
+}

@@ -1,0 +1,426 @@
+import type { TaskNode, Ticks } from "../../model/types.js";
+import type { ChildReport, PeerBody } from "../messages.js";
+import {
+  combine,
+  expected,
+  NOTHING,
+  probabilityAtMost,
+  probabilityAtMostGiven,
+  qualityProfile,
+  type TwoPoint,
+} from "../profiles.js";
+import type { AgentSetup } from "../setup.js";
+import type { CommsStrategy } from "./comms-policies.js";
+import {
+  type Entry,
+  type OutgoingMessage,
+  type OwnState,
+  PRIORITY,
+  type Profile,
+} from "./types.js";
+import type { LocalView } from "./view.js";
+
+/** What the agent knows of an enables source: accrued at, failed, or pending with a chance. */
+export interface SourceState {
+  at?: Ticks;
+  failed?: boolean;
+  p: number;
+  pp: number;
+}
+
+/**
+ * State manager (CSC §3.1.1): the agent's state of the run, and the information the reasoning
+ * components act on. It holds the part of the current schedule this agent runs (CSC §3.1.2: each
+ * method's start window and priority), what happened to its own methods, what it heard of the
+ * nodes it shares and of remote enablers; it computes the profiles of its core nodes
+ * (probabilities, CSC §3.1.3) and the importance of a method to the root, and shares the
+ * profiles with the agents that share a node.
+ */
+export class StateManager {
+  tick: Ticks = 0;
+  /** The own method running now. */
+  running: string | undefined;
+  readonly status = new Map<string, OwnState>();
+  /** The current schedule (CSC §3.1.2). */
+  readonly schedule = new Map<string, Entry>();
+  /** Scheduled methods of a synchronized start, with their group. */
+  readonly syncOf = new Map<string, string>();
+  /** Core nodes' profiles as of the last `recompute`. */
+  profiles = new Map<string, Profile>();
+  /** Per shared task: its children's profiles as their owners last reported them. */
+  private readonly remote = new Map<string, Map<string, ChildReport>>();
+  /** Per shared task: the children's profiles this agent last sent. */
+  private readonly lastSent = new Map<string, ChildReport[]>();
+  /** Remote enables sources, as their stewards announced them. */
+  private readonly enablerState = new Map<
+    string,
+    { at?: Ticks; failed?: boolean; p?: number; pp?: number }
+  >();
+  private readonly setup: AgentSetup;
+  private readonly view: LocalView;
+  private readonly comms: CommsStrategy;
+
+  constructor(setup: AgentSetup, view: LocalView, comms: CommsStrategy) {
+    this.setup = setup;
+    this.view = view;
+    this.comms = comms;
+    for (const id of view.own) this.status.set(id, { state: "idle" });
+    for (const e of setup.initial) {
+      const a = view.activity(e.activityId);
+      if (!a) continue;
+      this.schedule.set(e.activityId, {
+        earliest: e.startTicks,
+        latest: view.latestStart(e.activityId),
+        priority: PRIORITY.high,
+        origin: "initial",
+      });
+    }
+    for (const g of setup.syncGroups)
+      for (const m of g.members)
+        if (m.agentId === setup.agentId) this.syncOf.set(m.activityId, g.id);
+  }
+
+  /** One of its methods ended. */
+  completed(activityId: string, start: Ticks, end: Ticks, quality: number): void {
+    this.status.set(activityId, { state: "done", start, end, quality });
+    if (this.running === activityId) this.running = undefined;
+  }
+
+  // ---- enablers ---------------------------------------------------------------------------
+
+  /** What this agent knows of an enables source: accrued at, failed, or pending with a chance. */
+  source(id: string): SourceState {
+    const ownStatus = this.status.get(id);
+    if (ownStatus) {
+      if (ownStatus.state === "done")
+        return (ownStatus.quality ?? 0) > 0
+          ? { at: ownStatus.end ?? 0, p: 1, pp: 1 }
+          : { failed: true, p: 0, pp: 0 };
+    }
+    const prof = this.profiles.get(id);
+    if (prof && this.view.core.has(id)) {
+      if (prof.acc !== undefined) return { at: prof.acc, p: 1, pp: 1 };
+      if (prof.pot.p <= 0 && prof.final) return { failed: true, p: 0, pp: 0 };
+    }
+    const known = this.enablerState.get(id);
+    if (known?.at !== undefined) return { at: known.at, p: 1, pp: 1 };
+    if (known?.failed) return { failed: true, p: 0, pp: 0 };
+    if (prof && this.view.core.has(id)) return { p: prof.cur.p, pp: prof.pot.p };
+    // A source its steward has not scheduled (p 0) may still be run by someone: its potential
+    // is what says whether the target can still be enabled.
+    if (this.setup.mode === "csc") return { p: known?.p ?? 0.5, pp: known?.pp ?? 1 };
+    return { p: 0.5, pp: 1 };
+  }
+
+  enablerFailed(id: string): boolean {
+    return (this.view.enablersOf.get(id) ?? []).some((s) => this.source(s).failed === true);
+  }
+
+  /** The probability that every enabler of `id` accrues (in the current or potential schedule). */
+  enablerFactor(id: string, potential: boolean): number {
+    let f = 1;
+    for (const s of this.view.enablersOf.get(id) ?? []) {
+      const src = this.source(s);
+      f *= src.at !== undefined ? 1 : potential ? src.pp : src.p;
+    }
+    return f;
+  }
+
+  // ---- profiles (CSC §3.1.3) --------------------------------------------------------------
+
+  private methodProfile(id: string): Profile {
+    const a = this.view.activity(id);
+    const st = this.status.get(id);
+    if (!a || !st) return { cur: NOTHING, pot: NOTHING, busy: 0 };
+    const t = this.tick;
+    if (st.state === "done") {
+      const q = st.quality ?? 0;
+      const tp = q > 0 ? { p: 1, v: q } : NOTHING;
+      return {
+        cur: tp,
+        pot: tp,
+        busy: 0,
+        final: true,
+        ...(st.start !== undefined ? { s: st.start } : {}),
+        ...(q > 0 && st.end !== undefined ? { acc: st.end } : {}),
+      };
+    }
+    const qp = qualityProfile(a.quality);
+    const deadline = this.view.deadline(id);
+    const meanD = a.duration.reduce((s, o) => s + o.value * o.probability, 0);
+    if (st.state === "running" && st.start !== undefined) {
+      const p = qp.p * probabilityAtMostGiven(a.duration, deadline - st.start, t - st.start);
+      const tp = p > 0 ? { p, v: qp.v } : NOTHING;
+      return { cur: tp, pot: tp, busy: Math.max(0, meanD - (t - st.start)), s: st.start };
+    }
+    const expired = this.view.latestStart(id) < t || this.enablerFailed(id);
+    const potStart = Math.max(t, this.view.release(id));
+    const potP = expired
+      ? 0
+      : qp.p * probabilityAtMost(a.duration, deadline - potStart) * this.enablerFactor(id, true);
+    const pot = potP > 0 ? { p: potP, v: qp.v } : NOTHING;
+    const entry = this.schedule.get(id);
+    if (!entry || expired || entry.priority <= PRIORITY.low)
+      return { cur: NOTHING, pot, busy: 0, ...(expired ? { final: true } : {}) };
+    const est = Math.max(t, entry.earliest, this.view.release(id));
+    const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
+    return { cur: p > 0 ? { p, v: qp.v } : NOTHING, pot, busy: meanD };
+  }
+
+  /** Profiles of a task's children: own computations for core children, reports for the rest. */
+  childProfiles(
+    taskId: string,
+    profiles: Map<string, Profile> = this.profiles,
+  ): Map<string, Profile> {
+    const out = new Map<string, Profile>();
+    const reports = this.remote.get(taskId);
+    if (reports)
+      for (const [cid, r] of reports) {
+        if (this.view.core.has(cid)) continue;
+        out.set(cid, {
+          cur: { p: r.p, v: r.v },
+          pot: { p: r.pp, v: r.pv },
+          busy: r.busy,
+          ...(r.s !== undefined ? { s: r.s } : {}),
+          ...(r.acc !== undefined ? { acc: r.acc } : {}),
+          ...(r.final ? { final: true } : {}),
+        });
+      }
+    const node = this.view.nodes.get(taskId);
+    if (node?.kind === "task")
+      for (const c of node.children) {
+        const p = profiles.get(c);
+        if (this.view.core.has(c) && p) out.set(c, p);
+      }
+    return out;
+  }
+
+  private taskProfile(task: TaskNode, kids: Map<string, Profile>): Profile {
+    const list = [...kids.values()];
+    const cur = combine(
+      task.qaf,
+      list.map((k) => k.cur),
+    );
+    const pot = combine(
+      task.qaf,
+      list.map((k) => k.pot),
+    );
+    let busy = 0;
+    let s: Ticks | undefined;
+    const accs: Ticks[] = [];
+    let allFinal = list.length > 0;
+    for (const k of list) {
+      busy += k.busy;
+      if (k.s !== undefined && (s === undefined || k.s < s)) s = k.s;
+      if (k.acc !== undefined) accs.push(k.acc);
+      if (!k.final) allFinal = false;
+    }
+    let acc: Ticks | undefined;
+    if (task.qaf === "min") {
+      if (accs.length === list.length && list.length > 0) acc = Math.max(...accs);
+    } else if (accs.length > 0) acc = Math.min(...accs);
+    const final = allFinal || (task.qaf === "min" && list.some((k) => k.final && k.pot.p === 0));
+    return {
+      cur: final && task.qaf === "min" && pot.p === 0 ? NOTHING : cur,
+      pot,
+      busy,
+      ...(s !== undefined ? { s } : {}),
+      ...(acc !== undefined ? { acc } : {}),
+      ...(final ? { final: true } : {}),
+    };
+  }
+
+  /** Recomputes every core node's profile, bottom-up. */
+  recompute(): void {
+    const profiles = new Map<string, Profile>();
+    for (const id of this.view.order) {
+      const node = this.view.nodes.get(id);
+      if (!node) continue;
+      if (node.kind === "activity") profiles.set(id, this.methodProfile(id));
+      else profiles.set(id, this.taskProfile(node, this.childProfiles(id, profiles)));
+    }
+    this.profiles = profiles;
+  }
+
+  /** The probability of success if `id` started now. */
+  startProfile(id: string): TwoPoint {
+    const a = this.view.activity(id);
+    if (!a) return NOTHING;
+    const qp = qualityProfile(a.quality);
+    const p = qp.p * probabilityAtMost(a.duration, this.view.deadline(id) - this.tick);
+    return p > 0 ? { p, v: qp.v } : NOTHING;
+  }
+
+  // ---- importance (CSC §3.1.3) ------------------------------------------------------------
+
+  /**
+   * Expected root quality when `id` (a core node) has profile `tp`, everything else as it is:
+   * one evaluation of the path from `id` to the root. With `potential`, every other node takes
+   * its potential profile (what could still be achieved). Siblings in `exclude` are left out of
+   * the direct parent.
+   */
+  private rootValue(
+    id: string,
+    tp: TwoPoint,
+    potential: boolean | "downgrade" | "install",
+    exclude?: ReadonlySet<string>,
+  ): number {
+    let child = id;
+    let value = tp;
+    for (let n = this.view.parent.get(id); n !== undefined; n = this.view.parent.get(n)) {
+      const node = this.view.nodes.get(n);
+      if (node?.kind !== "task") break;
+      const kids = this.childProfiles(n, this.profiles);
+      const list: TwoPoint[] = [value];
+      for (const [cid, k] of kids) {
+        if (cid === child) continue;
+        if (n === this.view.parent.get(id) && exclude?.has(cid)) continue;
+        // Downgrader: can the node still succeed with this method's help? Siblings under a
+        // min count with what they could still achieve; siblings under a max or sum count only
+        // once they have achieved it (a planned sibling may yet fail).
+        if (potential === "downgrade")
+          list.push(node.qaf === "min" ? k.pot : k.final ? k.cur : NOTHING);
+        else if (
+          (potential === false || potential === "install") &&
+          node.qaf === "min" &&
+          !k.final &&
+          this.setup.mode === "csc"
+        )
+          // Under a min every sibling must succeed, and a sibling still open is what its owners
+          // (or the team's repairs) can still make of it: its scheduled profile alone would make
+          // this method look worthless wherever a sibling is not planned yet, or waits on an
+          // enabler. (Counting only siblings under way cost a job shop, where a job is the min
+          // of a chain of operations, two thirds of its quality, for no gain on the backup
+          // problem and 0.4% on the random set.)
+          list.push(k.pot.p > k.cur.p ? k.pot : k.cur);
+        else list.push(potential === true ? k.pot : k.cur);
+      }
+      value = combine(node.qaf, list);
+      child = n;
+    }
+    return expected(value);
+  }
+
+  /**
+   * Marginal value to the root of a method succeeding with profile `tp` (its importance). The
+   * benchmark (no messages) evaluates the same path over its own part of the tree only, so it
+   * does not repeat its own success under a max and sees no importance beyond its view.
+   */
+  gain(
+    id: string,
+    tp: TwoPoint,
+    potential: boolean | "downgrade" | "install" = false,
+    exclude?: ReadonlySet<string>,
+  ): number {
+    return (
+      this.rootValue(id, tp, potential, exclude) - this.rootValue(id, NOTHING, potential, exclude)
+    );
+  }
+
+  // ---- the running method -----------------------------------------------------------------
+
+  /** Expected ticks until the running method `id` ends, given how long it has run. */
+  remaining(id: string): number {
+    const a = this.view.activity(id);
+    const start = this.status.get(id)?.start;
+    if (!a || start === undefined) return 0;
+    const elapsed = this.tick - start;
+    let alive = 0;
+    let sum = 0;
+    for (const o of a.duration)
+      if (o.value > elapsed) {
+        alive += o.probability;
+        sum += o.probability * (o.value - elapsed);
+      }
+    return alive > 0 ? sum / alive : 0;
+  }
+
+  /** The value still expected from the running method, counting only siblings ahead of it. */
+  runningValue(id: string): number {
+    const prof = this.profiles.get(id);
+    const parent = this.view.parent.get(id);
+    if (!prof || parent === undefined) return 0;
+    const start = this.status.get(id)?.start ?? this.tick;
+    const behind = new Set<string>();
+    // Under a min no sibling gives way: every one is needed.
+    const node = this.view.nodes.get(parent);
+    if (node?.kind === "task" && node.qaf === "min") return this.gain(id, prof.cur);
+    for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
+      if (cid === id || k.final) continue;
+      // A sibling not yet started, or started after this one, gives way to it.
+      if (k.s === undefined || k.s > start || (k.s === start && cid > id)) behind.add(cid);
+    }
+    return this.gain(id, prof.cur, false, behind);
+  }
+
+  // ---- sharing (CSC §3.1.1) ---------------------------------------------------------------
+
+  /** A neighbour's profiles of the children of a task they share. */
+  onReport(body: Extract<PeerBody, { type: "report" }>): void {
+    const reports = this.remote.get(body.node) ?? new Map<string, ChildReport>();
+    this.remote.set(body.node, reports);
+    for (const r of body.children) reports.set(r.id, r);
+  }
+
+  /** A remote enables source's steward says where it stands. */
+  onEnabler(body: Extract<PeerBody, { type: "enabler" }>): void {
+    const prev = this.enablerState.get(body.node) ?? {};
+    this.enablerState.set(body.node, {
+      ...prev,
+      ...(body.at !== undefined ? { at: body.at } : {}),
+      ...(body.failed ? { failed: true } : {}),
+      ...(body.p !== undefined ? { p: body.p } : {}),
+      ...(body.pp !== undefined ? { pp: body.pp } : {}),
+    });
+  }
+
+  /** Whether this agent relays a task's children to the other owners. */
+  private isSteward(taskId: string): boolean {
+    const others = this.setup.sharers[taskId] ?? [];
+    return others.length > 0 && others.every((o) => o > this.setup.agentId);
+  }
+
+  /**
+   * Tells the sharers of each task about its children, when the communication policy says the
+   * news is worth a message.
+   */
+  reports(out: OutgoingMessage[]): void {
+    for (const [taskId, sharers] of Object.entries(this.setup.sharers)) {
+      if (sharers.length === 0) continue;
+      const node = this.view.nodes.get(taskId);
+      if (node?.kind !== "task") continue;
+      // Under a sum with no parent, a child's value to the root does not depend on its
+      // siblings, and nobody above needs the sum: nothing to tell.
+      if (node.qaf === "sum" && this.view.parent.get(taskId) === undefined) continue;
+      const now: ChildReport[] = [];
+      if (sharers.length > 1 || this.isSteward(taskId))
+        for (const [c, p] of this.childProfiles(taskId, this.profiles)) now.push(reportOf(c, p));
+      else
+        for (const c of node.children) {
+          const p = this.profiles.get(c);
+          if (this.view.core.has(c) && p) now.push(reportOf(c, p));
+        }
+      now.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (!this.comms.report(this.lastSent.get(taskId), now)) continue;
+      this.lastSent.set(taskId, now);
+      for (const to of sharers)
+        out.push({ to, body: { type: "report", node: taskId, children: now } });
+    }
+  }
+}
+
+/** A profile as it travels (rounded to three decimals). */
+export function reportOf(id: string, p: Profile): ChildReport {
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    id,
+    p: r3(p.cur.p),
+    v: r3(p.cur.v),
+    pp: r3(p.pot.p),
+    pv: r3(p.pot.v),
+    busy: r3(p.busy),
+    ...(p.s !== undefined ? { s: p.s } : {}),
+    ...(p.acc !== undefined ? { acc: p.acc } : {}),
+    ...(p.final ? { final: true } : {}),
+  };
+}
