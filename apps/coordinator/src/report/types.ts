@@ -53,6 +53,8 @@ export interface Objectives {
   readonly totalWeightedTardiness: number;
   readonly meanLeadTime: number;
   readonly totalWait: number;
+  /** Root quality of the task tree by its QAFs (higher is better; a job shop's: jobs finished). */
+  readonly quality: number;
 }
 
 export interface ReportDisruption {
