@@ -382,6 +382,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       startTicks: e.startTicks,
       endTicks: e.endTicks,
       status: "completed" as const,
+      quality: e.quality,
     })),
     downtime,
   };

@@ -94,6 +94,8 @@ export interface ExecutedBar {
   readonly startTicks: number;
   readonly endTicks: number;
   readonly status: "completed" | "failed";
+  /** The quality its outcome gave, before the tree's rules (window, enablers). */
+  readonly quality?: number;
 }
 
 /** Messages and bytes, sent and received. */
