@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fixed } from "../model/distribution.js";
 import { jobShopToModel } from "../model/jobshop.js";
-import type { TaskModel } from "../model/types.js";
+import type { ModelNode, TaskModel } from "../model/types.js";
 import { evaluateQuality, executionOfSchedule } from "../quality/qaf.js";
 import { checkSchedule } from "../schedule/check.js";
+import { scheduleMetrics } from "../schedule/metrics.js";
 import { jobShopArbitrary, listSchedule } from "../test-support/arbitraries.js";
 import { planningJobs, reoptimize } from "./deliberative-repair.js";
 import { indexed, jobShopModel } from "./test-support/fixtures.js";
@@ -410,6 +411,50 @@ describe("reoptimize on a job shop mixed with a C-TAEMS network", () => {
         expect(collides(start, endOf(s, id) - start, unavailable[0]!)).toBe(false);
     }
     expect(startsOf(s)).toMatchObject({ "o1.press": "press@0", inspect: "rover@0" });
+  });
+
+  it("carries due dates back along links: the job another job waits for is not left late", () => {
+    // order-2 (due 25, weight 3) waits for order-1's pressing, and order-1 has no due date of
+    // its own: blind to the link, the solver would press the fillers (due 8 and 16) first.
+    const model = indexed({
+      ...mixedModel,
+      nodes: [
+        ...mixedModel.nodes.map(
+          (n): ModelNode =>
+            n.id === "root" && n.kind === "task"
+              ? { ...n, children: [...n.children, "f1", "f2"] }
+              : n.id === "order-1"
+                ? { kind: "task", id: n.id, qaf: "min", children: ["o1.press", "o1.paint"] }
+                : n.id === "order-2"
+                  ? { ...n, due: { dueTicks: 25, weight: 3 } }
+                  : n,
+        ),
+        ...(["f1", "f2"] as const).flatMap((id, i): ModelNode[] => [
+          {
+            kind: "task",
+            id,
+            qaf: "min",
+            children: [`${id}.press`],
+            due: { dueTicks: 8 * (i + 1), weight: 1 },
+          },
+          {
+            kind: "activity",
+            id: `${id}.press`,
+            resources: ["press"],
+            duration: fixed(8),
+            quality: fixed(1),
+          },
+        ]),
+      ],
+    });
+    const twt = [1, 2, 3, 4, 5].map((seed) => {
+      const r = reoptimize(model, { nowTicks: 0, objective: "twt", seed, maxIterations: 500 });
+      if (!r.ok) throw new Error(r.error.reason);
+      expect(r.value.violations).toEqual([]);
+      return scheduleMetrics(model, r.value.schedule).totalWeightedTardiness;
+    });
+    // The best: f1, then order-1 and order-2 pressed, then f2 (11 ticks late); blind, 51.
+    expect(twt).toEqual([11, 11, 11, 11, 11]);
   });
 
   it("a network alone (the root is the network's) is planned too", () => {

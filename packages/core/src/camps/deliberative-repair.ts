@@ -178,6 +178,7 @@ export function reoptimize(
   for (const job of jobs)
     for (const op of job.operations)
       for (const p of crossPredecessors(op.id)) if (!frozen.has(p)) links.push([p, op.id]);
+  if (links.length > 0) jobs.splice(0, jobs.length, ...dueThroughLinks(jobs, links));
 
   const busy: Busy[] = machineIds.map(() => []);
   const intervals = [
@@ -266,6 +267,63 @@ export function reoptimize(
     (v) => !(v.kind === "unscheduled" && cancelled.has(v.activityId)),
   );
   return ok({ schedule, violations, solverValue, iterations });
+}
+
+/**
+ * Due dates carried back along links between jobs, which the solver cannot see: an operation
+ * that another job waits for must end early enough for that job to meet its due date, so its
+ * own job's due date becomes at most that latest end plus the work after it in the job, with
+ * the largest weight of the jobs it holds up.
+ */
+function dueThroughLinks(
+  jobs: readonly JobShopJob[],
+  links: readonly (readonly [string, string])[],
+): JobShopJob[] {
+  const jobOfOp = new Map<string, JobShopJob>();
+  const after = new Map<string, Ticks>();
+  const duration = new Map<string, Ticks>();
+  for (const job of jobs) {
+    let rest = 0;
+    for (let k = job.operations.length - 1; k >= 0; k--) {
+      const op = job.operations[k]!;
+      jobOfOp.set(op.id, job);
+      after.set(op.id, rest);
+      duration.set(op.id, op.durationTicks);
+      rest += op.durationTicks;
+    }
+  }
+  const successors = new Map<string, string[]>();
+  for (const [from, to] of links) successors.set(from, [...(successors.get(from) ?? []), to]);
+  // Per operation: the latest end that keeps the jobs after it on time, and the largest
+  // tardiness weight among those jobs (what lateness there would cost).
+  const latest = new Map<string, { end: Ticks; weight: number }>();
+  const latestEnd = (id: string): { end: Ticks; weight: number } => {
+    const known = latest.get(id);
+    if (known !== undefined) return known;
+    const job = jobOfOp.get(id);
+    let end = (job?.dueTicks ?? Number.POSITIVE_INFINITY) - after.get(id)!;
+    let weight = job?.weight ?? 0;
+    for (const s of successors.get(id) ?? []) {
+      const next = latestEnd(s);
+      end = Math.min(end, next.end - duration.get(s)!);
+      weight = Math.max(weight, next.weight);
+    }
+    const out = { end, weight };
+    latest.set(id, out);
+    return out;
+  };
+  return jobs.map((job) => {
+    const own = job.dueTicks ?? Number.POSITIVE_INFINITY;
+    let due = own;
+    let weight = job.weight;
+    for (const op of job.operations) {
+      if (!successors.has(op.id)) continue;
+      const bound = latestEnd(op.id);
+      due = Math.min(due, bound.end + after.get(op.id)!);
+      weight = Math.max(weight, bound.weight);
+    }
+    return due === own ? job : { ...job, dueTicks: due, weight };
+  });
 }
 
 /**
