@@ -400,11 +400,23 @@ function agentMayRun(model: TaskModel, resourceId: string, activityId: string): 
   return node?.kind === "activity" && node.resources.includes(resourceId);
 }
 
-/** A horizon for drawing disruption times: the best dispatch makespan of the job shop. */
+/**
+ * A horizon for drawing disruption times: the best dispatch makespan of the job shop; for any
+ * other model (a C-TAEMS network, uncertain durations) the makespan of a deliberative plan.
+ */
 function estimateHorizon(model: TaskModel): number {
   const js = modelToJobShop(model);
-  if (!js.ok) return 100;
-  return Math.min(...DISPATCH_RULES.map((r) => dispatchSchedule(js.value, r).makespan));
+  if (js.ok) return Math.min(...DISPATCH_RULES.map((r) => dispatchSchedule(js.value, r).makespan));
+  const index = mustIndex(model);
+  const planned = reoptimize(index, {
+    nowTicks: 0,
+    objective: "makespan",
+    seed: 0,
+    maxIterations: 1000,
+  });
+  return planned.ok
+    ? Math.max(10, scheduleMetrics(index, planned.value.schedule).makespanTicks)
+    : 100;
 }
 
 function orderOf(nodes: TaskModel["nodes"], links: TaskModel["links"], orderId: string) {
