@@ -83,8 +83,9 @@ const DEFAULT_ITERATIONS = 10_000;
  *   between busy intervals. The result keeps the solver's sequences, never overlaps a busy
  *   interval, and satisfies precedence; only the objective may be worse than the solver's.
  * - links between jobs (a network's enables, a job's `after`) are unknown to the solver: each
- *   job's release is raised to the earliest its predecessors can end, and the right shift
- *   honours them as precedences, leaving a solver machine order that would contradict them.
+ *   job's release is raised to the earliest its predecessors can end, due dates are carried
+ *   back to the jobs they wait for (`dueThroughLinks`), and the right shift honours the links
+ *   as precedences, giving up a solver machine order that contradicts them.
  */
 export function reoptimize(
   index: ModelIndex,
