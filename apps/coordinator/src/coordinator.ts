@@ -1,6 +1,7 @@
 import {
   type ActivityNode,
   type Assignment,
+  activityPrecedences,
   assignOperations,
   type Clock,
   finishWithSchedule,
@@ -636,6 +637,7 @@ export class Coordinator {
         durationTicks: e.endTicks - e.startTicks,
       });
     if (!this.installed) return out;
+    const { predecessors } = activityPrecedences(this.index);
     for (const r of this.installed.resources) {
       if (
         this.unavailable.some(
@@ -645,8 +647,9 @@ export class Coordinator {
         continue;
       for (const a of r.activities) {
         if (this.record.executed.has(a.activityId) || (a.startTicks ?? Infinity) >= now) continue;
-        const predecessorsDone = (this.index.linksTo.get(a.activityId) ?? []).every((l) =>
-          this.record.executed.has(l.from),
+        // Links into a task (a network's enables, a job's `after`) bind its activities too.
+        const predecessorsDone = (predecessors.get(a.activityId) ?? []).every((p) =>
+          this.record.executed.has(p),
         );
         if (predecessorsDone)
           out.push({

@@ -11,6 +11,8 @@ import {
   DISPATCH_RULES,
   type Disruption,
   dispatchSchedule,
+  evaluateQuality,
+  executionOfSchedule,
   fixed,
   generateDisruptions,
   indexModel,
@@ -363,7 +365,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     endTicks,
     wallSeconds,
     ticksPerSecond: wallSeconds > 0 ? endTicks / wallSeconds : 0,
-    objectives: objectivesOf(measured),
+    objectives: objectivesOf(measured, rootQuality(finalIndex, executed)),
     reference,
     disruptions: script.map(describeDisruption),
     repairs: coordinator.record.repairs.map((r) => ({ ...r })),
@@ -380,6 +382,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       startTicks: e.startTicks,
       endTicks: e.endTicks,
       status: "completed" as const,
+      quality: e.quality,
     })),
     downtime,
   };
@@ -397,11 +400,23 @@ function agentMayRun(model: TaskModel, resourceId: string, activityId: string): 
   return node?.kind === "activity" && node.resources.includes(resourceId);
 }
 
-/** A horizon for drawing disruption times: the best dispatch makespan of the job shop. */
+/**
+ * A horizon for drawing disruption times: the best dispatch makespan of the job shop; for any
+ * other model (a C-TAEMS network, uncertain durations) the makespan of a deliberative plan.
+ */
 function estimateHorizon(model: TaskModel): number {
   const js = modelToJobShop(model);
-  if (!js.ok) return 100;
-  return Math.min(...DISPATCH_RULES.map((r) => dispatchSchedule(js.value, r).makespan));
+  if (js.ok) return Math.min(...DISPATCH_RULES.map((r) => dispatchSchedule(js.value, r).makespan));
+  const index = mustIndex(model);
+  const planned = reoptimize(index, {
+    nowTicks: 0,
+    objective: "makespan",
+    seed: 0,
+    maxIterations: 1000,
+  });
+  return planned.ok
+    ? Math.max(10, scheduleMetrics(index, planned.value.schedule).makespanTicks)
+    : 100;
 }
 
 function orderOf(nodes: TaskModel["nodes"], links: TaskModel["links"], orderId: string) {
@@ -461,18 +476,33 @@ export function executedSchedule(
   };
 }
 
-function objectivesOf(m: {
-  makespanTicks: number;
-  totalWeightedTardiness: number;
-  meanLeadTimeTicks: number;
-  totalWaitTicks: number;
-}): Objectives {
+function objectivesOf(
+  m: {
+    makespanTicks: number;
+    totalWeightedTardiness: number;
+    meanLeadTimeTicks: number;
+    totalWaitTicks: number;
+  },
+  quality: number,
+): Objectives {
   return {
     makespan: m.makespanTicks,
     totalWeightedTardiness: m.totalWeightedTardiness,
     meanLeadTime: m.meanLeadTimeTicks,
     totalWait: m.totalWaitTicks,
+    quality,
   };
+}
+
+/** The root quality of what ran, by the model's QAFs, with each run's realized quality. */
+function rootQuality(
+  index: ReturnType<typeof mustIndex>,
+  executed: ReadonlyMap<string, { startTicks: number; endTicks: number; quality: number }>,
+): number {
+  return evaluateQuality(
+    index,
+    [...executed].map(([activityId, e]) => ({ activityId, ...e })),
+  ).rootQuality;
 }
 
 /**
@@ -481,7 +511,7 @@ function objectivesOf(m: {
  */
 function hindsight(
   model: TaskModel,
-  executed: Map<string, { startTicks: number; endTicks: number }>,
+  executed: Map<string, { startTicks: number; endTicks: number; quality: number }>,
   downtime: { resourceId: string; fromTicks: number; untilTicks: number }[],
   options: FleetOptions,
 ): Objectives & { solverSeconds: number } {
@@ -510,9 +540,21 @@ function hindsight(
       totalWeightedTardiness: Number.NaN,
       meanLeadTime: Number.NaN,
       totalWait: Number.NaN,
+      quality: Number.NaN,
       solverSeconds,
     };
-  return { ...objectivesOf(scheduleMetrics(index, solved.value.schedule)), solverSeconds };
+  // Hindsight knows the outcomes too: each activity earns the quality it really earned.
+  const runs = executionOfSchedule(index, solved.value.schedule).map((r) => ({
+    ...r,
+    quality: executed.get(r.activityId)?.quality ?? r.quality,
+  }));
+  return {
+    ...objectivesOf(
+      scheduleMetrics(index, solved.value.schedule),
+      evaluateQuality(index, runs).rootQuality,
+    ),
+    solverSeconds,
+  };
 }
 
 function describeDisruption(d: Disruption): FleetReport["disruptions"][number] {

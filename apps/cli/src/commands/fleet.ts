@@ -118,7 +118,7 @@ function summary(r: FleetReport, base: string): string {
     `${r.scenario}: ${r.agents} agents in ${r.processes} processes over MQTT, seed ${r.seed}`,
     `  completed   ${r.completed}/${r.activities} activities by tick ${r.endTicks}, in ${r.wallSeconds.toFixed(1)} s (${Math.round(r.ticksPerSecond)} ticks/s)`,
     `  feasible    ${r.feasible ? "yes (checked independently)" : `NO: ${r.violations.slice(0, 3).join("; ")}`}`,
-    `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}`,
+    `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}, root quality ${o.quality}`,
     `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (reference solver with full knowledge, ${ref.solverSeconds.toFixed(1)} s)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,

@@ -105,6 +105,8 @@ describe("renderHtmlReport", () => {
     );
     expect(html).toMatch(/Mean lead time[\s\S]*?>312\.5<[\s\S]*?>290<[\s\S]*?>1\.08&times;</);
     expect(html).toMatch(/Total wait[\s\S]*?>4,200<[\s\S]*?>3,900<[\s\S]*?>1\.08&times;</);
+    // Root quality: higher is better, so the ratio is reference / fleet.
+    expect(html).toMatch(/Root quality[\s\S]*?>3<[\s\S]*?>4<[\s\S]*?>1\.33&times;</);
     // Repairs: median of 12.5, 48, 230 is 48; p95 (nearest rank) is 230.
     expect(html).toMatch(/Median latency<\/th><td class="num">48</);
     expect(html).toMatch(/p95 latency<\/th><td class="num">230</);
@@ -143,12 +145,19 @@ describe("renderHtmlReport", () => {
       perAgent: [],
       messages: 0,
       bytes: 0,
-      objectives: { makespan: 0, totalWeightedTardiness: 0, meanLeadTime: 0, totalWait: 0 },
+      objectives: {
+        makespan: 0,
+        totalWeightedTardiness: 0,
+        meanLeadTime: 0,
+        totalWait: 0,
+        quality: 0,
+      },
       reference: {
         makespan: 0,
         totalWeightedTardiness: 0,
         meanLeadTime: 0,
         totalWait: 0,
+        quality: 0,
         solverSeconds: 0,
       },
     };

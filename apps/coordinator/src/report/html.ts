@@ -73,18 +73,25 @@ function renderHeader(r: FleetReport): string {
   ].join("");
 }
 
-const OBJECTIVES: readonly { key: keyof Objectives; label: string; unit: string }[] = [
+const OBJECTIVES: readonly {
+  key: keyof Objectives;
+  label: string;
+  unit: string;
+  higherIsBetter?: boolean;
+}[] = [
   { key: "makespan", label: "Makespan", unit: "ticks" },
   { key: "totalWeightedTardiness", label: "Total weighted tardiness", unit: "weighted ticks" },
   { key: "meanLeadTime", label: "Mean lead time", unit: "ticks" },
   { key: "totalWait", label: "Total wait", unit: "ticks" },
+  { key: "quality", label: "Root quality", unit: "by the QAFs", higherIsBetter: true },
 ];
 
 function renderObjectives(r: FleetReport): string {
-  const rows = OBJECTIVES.map(({ key, label, unit }) => {
+  const rows = OBJECTIVES.map(({ key, label, unit, higherIsBetter }) => {
     const fleet = r.objectives[key];
     const ref = r.reference[key];
-    const ratio = objectiveRatio(fleet, ref);
+    // Ratio as cost: fleet / reference, inverted where higher is better.
+    const ratio = higherIsBetter ? objectiveRatio(ref, fleet) : objectiveRatio(fleet, ref);
     const cls = ratio === undefined ? "" : ratio <= 1.05 ? "good" : ratio <= 1.25 ? "fair" : "poor";
     const ratioText = ratio === undefined ? "&mdash;" : `${fmtFixed(ratio, 2)}&times;`;
     return `<tr><th scope="row">${label} <span class="unit">${unit}</span></th><td class="num">${fmtNum(fleet)}</td><td class="num">${fmtNum(ref)}</td><td class="num ratio ${cls}">${ratioText}</td></tr>`;
@@ -93,7 +100,7 @@ function renderObjectives(r: FleetReport): string {
     '<section><h2>Objectives</h2><table class="objectives">',
     '<thead><tr><th scope="col">Objective</th><th scope="col" class="num">Fleet</th><th scope="col" class="num">Reference</th><th scope="col" class="num">Ratio</th></tr></thead>',
     `<tbody>${rows}</tbody></table>`,
-    `<p class="note">Lower is better for every objective. Reference: the offline solver with full knowledge of what happened, afterwards (${fmtSeconds(r.reference.solverSeconds)} of solver time). Ratio = fleet / reference.</p>`,
+    `<p class="note">Lower is better for every objective but root quality. Reference: the offline solver with full knowledge of what happened, afterwards (${fmtSeconds(r.reference.solverSeconds)} of solver time). Ratio = fleet / reference (reference / fleet for root quality), so 1 or less is as good as the reference.</p>`,
     "</section>",
   ].join("");
 }

@@ -53,6 +53,8 @@ export interface Objectives {
   readonly totalWeightedTardiness: number;
   readonly meanLeadTime: number;
   readonly totalWait: number;
+  /** Root quality of the task tree by its QAFs (higher is better; a job shop's: jobs finished). */
+  readonly quality: number;
 }
 
 export interface ReportDisruption {
@@ -92,6 +94,8 @@ export interface ExecutedBar {
   readonly startTicks: number;
   readonly endTicks: number;
   readonly status: "completed" | "failed";
+  /** The quality its outcome gave, before the tree's rules (window, enablers). */
+  readonly quality?: number;
 }
 
 /** Messages and bytes, sent and received. */

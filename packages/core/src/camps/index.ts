@@ -13,6 +13,7 @@ export * from "./intra-agent-constraint-adjustment.js";
 export * from "./local-repair.js";
 export * from "./local-scheduler.js";
 export * from "./manager.js";
+export { activityPrecedences } from "./model-view.js";
 export * from "./planner-windows.js";
 export * from "./problem-adjustment.js";
 export * from "./repair-loop.js";

@@ -97,3 +97,82 @@ export function localProblems(
   }
   return out;
 }
+
+/**
+ * A job shop and a C-TAEMS network under one root, as the press-shop scenario builds them: two
+ * orders (order-2 after order-1's pressing) and a mission whose inspection enables a `max` over
+ * two ways of maintaining the press, with a deadline.
+ */
+export const mixedModel: TaskModel = {
+  name: "mixed",
+  resources: [{ id: "press" }, { id: "paint" }, { id: "rover" }],
+  root: "root",
+  nodes: [
+    { kind: "task", id: "root", qaf: "sum", children: ["order-1", "order-2", "mission"] },
+    {
+      kind: "task",
+      id: "order-1",
+      qaf: "min",
+      children: ["o1.press", "o1.paint"],
+      due: { dueTicks: 40, weight: 2 },
+    },
+    {
+      kind: "task",
+      id: "order-2",
+      qaf: "min",
+      children: ["o2.press", "o2.paint"],
+      releaseTicks: 2,
+    },
+    { kind: "task", id: "mission", qaf: "sum", children: ["inspect", "maintain"] },
+    { kind: "task", id: "maintain", qaf: "max", children: ["service", "swap"], deadlineTicks: 60 },
+    {
+      kind: "activity",
+      id: "o1.press",
+      resources: ["press"],
+      duration: fixed(6),
+      quality: fixed(1),
+    },
+    {
+      kind: "activity",
+      id: "o1.paint",
+      resources: ["paint"],
+      duration: fixed(4),
+      quality: fixed(1),
+    },
+    {
+      kind: "activity",
+      id: "o2.press",
+      resources: ["press"],
+      duration: fixed(5),
+      quality: fixed(1),
+    },
+    {
+      kind: "activity",
+      id: "o2.paint",
+      resources: ["paint"],
+      duration: fixed(3),
+      quality: fixed(1),
+    },
+    {
+      kind: "activity",
+      id: "inspect",
+      resources: ["rover"],
+      duration: fixed(7),
+      quality: fixed(10),
+    },
+    {
+      kind: "activity",
+      id: "service",
+      resources: ["press"],
+      duration: fixed(9),
+      quality: fixed(8),
+    },
+    { kind: "activity", id: "swap", resources: ["press"], duration: fixed(3), quality: fixed(5) },
+  ],
+  links: [
+    { kind: "enables", from: "o1.press", to: "o1.paint" },
+    { kind: "enables", from: "o2.press", to: "o2.paint" },
+    { kind: "precedence", from: "o1.press", to: "order-2" },
+    { kind: "enables", from: "inspect", to: "maintain" },
+  ],
+};
