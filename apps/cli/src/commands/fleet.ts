@@ -119,7 +119,7 @@ function summary(r: FleetReport, base: string): string {
     `  completed   ${r.completed}/${r.activities} activities by tick ${r.endTicks}, in ${r.wallSeconds.toFixed(1)} s (${Math.round(r.ticksPerSecond)} ticks/s)`,
     `  feasible    ${r.feasible ? "yes (checked independently)" : `NO: ${r.violations.slice(0, 3).join("; ")}`}`,
     `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}`,
-    `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (reference solver with full knowledge, ${ref.solverSeconds.toFixed(1)} s)`,
+    `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (a heuristic: the reference solver run afterwards on what happened, ${ref.solverSeconds.toFixed(1)} s; the fleet can beat it)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
