@@ -1,5 +1,5 @@
 import { Coordinator, executedSchedule } from "@consort/coordinator";
-import { scheduleMetrics } from "@consort/core";
+import { indexModel, scheduleMetrics } from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import pino from "pino";
@@ -84,10 +84,15 @@ export async function coordinatorCommand(
   await transport.close();
   clock.stop();
   const executed = coordinator.record.executed;
-  const schedule = executedSchedule(problem.model, executed);
-  const m = scheduleMetrics(problem.index, schedule);
+  // The model as it ends: orders taken during the run added activities to the scenario's.
+  const model = coordinator.currentModel;
+  const index = indexModel(model);
+  if (!index.ok)
+    throw new CliError(`the final model does not index: ${index.error[0]?.message}`, EXIT.software);
+  const total = index.value.activities.length;
+  const m = scheduleMetrics(index.value, executedSchedule(model, executed));
   out.write(
-    `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${problem.index.activities.length} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
+    `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${total} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
   );
   return EXIT.ok;
 }
