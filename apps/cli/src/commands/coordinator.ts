@@ -43,10 +43,7 @@ export async function coordinatorCommand(
       connectTimeoutMs: 10_000,
     });
   } catch (error) {
-    throw new CliError(
-      `cannot reach the broker at ${flags.broker}: ${(error as Error).message}`,
-      EXIT.software,
-    );
+    throw new CliError((error as Error).message, EXIT.software);
   }
   const clock = new WallClock(flags.epochMs ?? Date.now(), flags.tickMs);
   const coordinator = new Coordinator(
@@ -63,7 +60,14 @@ export async function coordinatorCommand(
     },
     logger,
   );
-  await coordinator.start();
+  try {
+    await coordinator.start();
+  } catch (error) {
+    // A refused subscription (another site's broker): one line, and nothing left to hang on.
+    await transport.drop();
+    clock.stop();
+    throw new CliError((error as Error).message, EXIT.software);
+  }
   const agents = problem.model.resources.map((r) => r.id);
   out.write(
     `consort coordinator: waiting for ${agents.length} agents (${agents.join(", ")}) at ${flags.broker}\n`,
