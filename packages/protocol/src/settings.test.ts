@@ -116,7 +116,9 @@ describe("loadSettings", () => {
   it("never echoes a password", async () => {
     const Secret = Type.Object({ password: Type.String({ minLength: 8 }) });
     const r = await loadSettings(Secret, {}, { file: file("password: hunter2\n") });
-    expect(!r.ok && r.error).toMatch(/"password" must be text of at least 8 characters, got something else/);
+    expect(!r.ok && r.error).toMatch(
+      /"password" must be text of at least 8 characters, got something else/,
+    );
     expect(!r.ok && r.error).not.toContain("hunter2");
   });
 });
