@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type FleetReport, renderHtmlReport, runFleet } from "@consort/coordinator";
 import cliProgress from "cli-progress";
 import { percentile } from "../bench-report.js";
@@ -20,6 +20,8 @@ export interface FleetFlags {
   readonly rushOrders: number;
   readonly offline: number;
   readonly json: boolean;
+  /** Keep the agents' journals in this folder (empty or absent); otherwise they go with the run. */
+  readonly keepJournals?: string;
 }
 
 /** `consort fleet`: the simulated fleet over MQTT, its summary, and its report. */
@@ -29,7 +31,12 @@ export async function fleetCommand(
   err: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
-  const runDir = mkdtempSync(join(tmpdir(), "consort-fleet-"));
+  const keep = flags.keepJournals;
+  // A kept folder must start empty: an agent would resume from an earlier run's journal.
+  if (keep !== undefined && existsSync(keep) && readdirSync(keep).length > 0)
+    throw new CliError(`--keep-journals ${keep}: the folder is not empty`, EXIT.usage);
+  if (keep !== undefined) mkdirSync(keep, { recursive: true });
+  const runDir = keep !== undefined ? resolve(keep) : mkdtempSync(join(tmpdir(), "consort-fleet-"));
   const bar =
     err.isTTY && !flags.json
       ? new cliProgress.SingleBar(
@@ -72,6 +79,8 @@ export async function fleetCommand(
   } catch (error) {
     bar?.stop();
     throw new CliError(`fleet run failed: ${(error as Error).message}`, EXIT.software);
+  } finally {
+    if (keep === undefined) rmSync(runDir, { recursive: true, force: true });
   }
   bar?.stop();
   const { report } = result;
@@ -100,7 +109,7 @@ export async function fleetCommand(
         endTicks: report.endTicks,
         wallSeconds: report.wallSeconds,
         report: { json: `${base}.json`, html: `${base}.html` },
-        journals: runDir,
+        ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
     );
   } else out.write(summary(report, base));
