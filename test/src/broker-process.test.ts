@@ -11,6 +11,13 @@ import { repoRoot } from "./run-cli.js";
 // `consort broker` as its own process, with a users file: what a deployment runs.
 let broker: ChildProcess;
 let url: string;
+/** The broker's stderr: its pino JSON log lines. */
+let log = "";
+const logLines = () =>
+  log
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { level: number; msg: string; reason?: string });
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "consort-broker-"));
   const users = join(dir, "users.yaml");
@@ -40,6 +47,9 @@ beforeAll(async () => {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  broker.stderr?.on("data", (d: Buffer) => {
+    log += d.toString();
+  });
   url = await new Promise<string>((resolve, reject) => {
     let text = "";
     const timer = setTimeout(() => reject(new Error(`broker did not start: ${text}`)), 15_000);
@@ -108,6 +118,32 @@ describe("consort broker (its own process)", () => {
     expect(seen).toEqual(["consort/v1/plant/agent/lathe/out inform from lathe"]);
     await lathe.drop().catch(() => undefined);
     await coordinator.close();
+  });
+
+  it("has logged the refused logins and the refused publish (JSON on stderr, at warn)", () => {
+    const refused = logLines().filter((l) => l.level === 40);
+    expect(refused).toContainEqual(
+      expect.objectContaining({
+        reason: "no-username",
+        msg: expect.stringMatching(/^connection refused/),
+      }),
+    );
+    expect(refused).toContainEqual(
+      expect.objectContaining({
+        reason: "bad-password",
+        msg: expect.stringMatching(/^connection refused/),
+      }),
+    );
+    expect(refused).toContainEqual(
+      expect.objectContaining({
+        reason: "publish-refused",
+        topic: "consort/v1/plant/agent/mill/out",
+      }),
+    );
+    // Connections are logged at info.
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ level: 30, msg: "client connected" }),
+    );
   });
 
   it("stops cleanly on SIGTERM", async () => {

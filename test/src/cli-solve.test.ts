@@ -32,6 +32,23 @@ describe("consort solve", () => {
     });
     expect(typeof report.seconds).toBe("number");
   });
+  it("solves an instance with zero-length operations to its optimum 28", async () => {
+    // The optimum is proven by exhaustive search in packages/core/src/solver/zero-duration.test.ts.
+    const run = await runCli([
+      "solve",
+      "packages/core/src/import/fixtures/orlib/ft06-zero.txt",
+      "--json",
+      "--iterations",
+      "2000",
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      instance: "ft06-zero",
+      value: 28,
+      feasible: true,
+    });
+  });
   it("prints a readable summary and the schedule without --json", async () => {
     const run = await runCli(["solve", "data/jobshop/la01.txt", "--iterations", "2000"]);
     expect(run.code).toBe(0);

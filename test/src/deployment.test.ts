@@ -122,6 +122,8 @@ describe("a deployment: broker, agents and coordinator started one by one", () =
     const agent = start(["agent", "--config", config]);
     expect(await agent.exited).toBe(65);
     expect(agent.output().trim().split("\n")).toHaveLength(1);
-    expect(agent.output()).toMatch(/bad\.yaml: clock: /);
+    expect(agent.output()).toMatch(
+      /settings: "clock" must be one of "wall", "lockstep", got "sundial" \(from .*bad\.yaml\)/,
+    );
   });
 });

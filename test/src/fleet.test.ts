@@ -20,11 +20,14 @@ interface FleetJson {
   bytes: number;
   objectives: { makespan: number; totalWeightedTardiness: number };
   report: { json: string; html: string };
-  journals: string;
+  journals?: string;
 }
 
-async function fleet(args: string[]): Promise<FleetJson> {
-  const run = await runCli(["fleet", "--json", "--out", out, ...args], { timeoutMs: 90_000 });
+async function fleet(args: string[], env?: NodeJS.ProcessEnv): Promise<FleetJson> {
+  const run = await runCli(["fleet", "--json", "--out", out, ...args], {
+    timeoutMs: 90_000,
+    ...(env ? { env } : {}),
+  });
   if (run.code !== 0)
     throw new Error(
       `consort fleet ${args.join(" ")} exited ${run.code}: ${run.stderr.slice(-2000)}`,
@@ -49,7 +52,11 @@ const oneDisruption = (kind: string) => [
 
 describe("consort fleet (a broker, the coordinator and one agent process per resource, over MQTT)", () => {
   it("completes the default scenario with every disruption kind and a valid schedule, and writes the report", async () => {
-    const r = await fleet(["--seed", "1"]);
+    // Its own temporary folder, to see that the run leaves nothing there.
+    const tmp = mkdtempSync(join(tmpdir(), "consort-fleet-tmp-"));
+    const r = await fleet(["--seed", "1"], { TMPDIR: tmp });
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(r.journals).toBeUndefined();
     expect(r.agents).toBe(5);
     expect(r.completed).toBe(r.activities);
     expect(r.activities).toBeGreaterThan(27); // the rush order's jobs joined the 27 planned operations
@@ -98,16 +105,18 @@ describe("consort fleet (a broker, the coordinator and one agent process per res
   }
 
   it("kill -9 of an agent mid-run: it resumes from its journal, with no operation lost or run twice", async () => {
-    const r = await fleet(["--seed", "5", ...oneDisruption("offline")]);
+    const kept = join(out, "journals-seed5");
+    const r = await fleet(["--seed", "5", ...oneDisruption("offline"), "--keep-journals", kept]);
+    expect(r.journals).toBe(kept);
     expect(r.processes).toBe(r.agents + 1);
     expect(r.feasible).toBe(true);
     expect(r.completed).toBe(r.activities);
-    const journals = readdirSync(r.journals).filter((f) => f.endsWith(".journal"));
+    const journals = readdirSync(kept).filter((f) => f.endsWith(".journal"));
     expect(journals).toHaveLength(r.agents);
     let completions = 0;
     let restarted = 0;
     for (const file of journals) {
-      const records = readFileSync(join(r.journals, file), "utf8")
+      const records = readFileSync(join(kept, file), "utf8")
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l));

@@ -14,12 +14,13 @@ export interface CliRun {
 /** Runs the compiled `consort` command in a child process from the repository root. */
 export function runCli(
   args: readonly string[],
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     });
     let stdout = "";
     let stderr = "";

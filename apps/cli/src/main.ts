@@ -137,6 +137,10 @@ function program(result: { code: number }): Command {
     .option("--rush-orders <n>", "rush orders that arrive", integer("--rush-orders", 0), 1)
     .option("--offline <n>", "agents killed and restarted", integer("--offline", 0), 1)
     .option("--json", "print exactly one JSON object on stdout", false)
+    .option(
+      "--keep-journals <dir>",
+      "keep the agents' journals in this folder (empty or new); by default they are removed after the run",
+    )
     .action(
       async (options: {
         scenario: string;
@@ -150,6 +154,7 @@ function program(result: { code: number }): Command {
         rushOrders: number;
         offline: number;
         json: boolean;
+        keepJournals?: string;
       }) => {
         result.code = await fleetCommand(options, process.stdout, process.stderr);
       },

@@ -22,17 +22,29 @@ async function main(): Promise<number> {
     process.stderr.write(`consort agent: ${settings.error}\n`);
     return 78;
   }
+  // Listen from the start: a signal while the broker is still awaited stops the retries at once.
+  const stop = new AbortController();
+  const stopped = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  }).then((signal) => {
+    stop.abort();
+    return signal;
+  });
   let running: Awaited<ReturnType<typeof runAgent>>;
   try {
-    running = await runAgent(settings.value);
+    running = await runAgent(settings.value, undefined, { signal: stop.signal });
   } catch (error) {
+    if (stop.signal.aborted) {
+      process.stderr.write(
+        `consort agent ${settings.value.agentId}: stopped on ${await stopped}\n`,
+      );
+      return 0;
+    }
     process.stderr.write(`consort agent: ${(error as Error).message}\n`);
     return 69;
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const signal = await stopped;
   await running.close();
   process.stderr.write(`consort agent ${settings.value.agentId}: stopped on ${signal}\n`);
   return 0;

@@ -32,6 +32,7 @@ export interface RunningAgent {
 export async function runAgent(
   settings: AgentSettings,
   logger: Logger = pino({ level: settings.logLevel }),
+  options: { readonly signal?: AbortSignal } = {},
 ): Promise<RunningAgent> {
   if (!settings.simulation) {
     throw new Error(
@@ -73,6 +74,8 @@ export async function runAgent(
       retain: true,
     },
     logger,
+    // A board may boot before its broker: keep trying, until told to stop.
+    retry: { maxDelayMs: 10_000, ...(options.signal ? { signal: options.signal } : {}) },
   });
   const agent = new SchedulerAgent(
     identity,

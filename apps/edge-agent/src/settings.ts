@@ -33,15 +33,21 @@ export const SimulationSettings = Type.Object(
 /** A scheduler agent's settings: defaults, then a file, then CONSORT_* variables, then flags. */
 export const AgentSettingsSchema = Type.Object(
   {
-    agentId: Id,
+    agentId: Type.String({
+      ...Id,
+      description: "the agent's id: letters, digits and . _ : - (at most 128)",
+    }),
     /** The resource it runs; default: the agent id. */
     resourceId: Type.Optional(Id),
     site: Id,
-    broker: Type.String({ pattern: "^(mqtt|mqtts|ws|wss|tcp)://" }),
+    broker: Type.String({
+      pattern: "^(mqtt|mqtts|ws|wss|tcp)://",
+      description: "a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, ws, wss or tcp)",
+    }),
     username: Type.Optional(Type.String({ minLength: 1 })),
     password: Type.Optional(Type.String({ minLength: 1 })),
     /** The journal file: the agent's memory across restarts. */
-    journal: Type.String({ minLength: 1 }),
+    journal: Type.String({ minLength: 1, description: "a file path for the agent's journal" }),
     /** Flush every journal record to disk (power-loss safe). Simulated fleets may turn it off. */
     journalSync: Type.Boolean(),
     /** `wall`: node-schedule on the wall clock; `lockstep`: simulated time from the clock master. */

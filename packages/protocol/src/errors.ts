@@ -35,3 +35,27 @@ export class ProtocolError extends Error {
     this.code = code;
   }
 }
+
+/** Why the transport could not connect or subscribe: the broker's answer, not a message's fault. */
+export const TRANSPORT_ERROR_CODES = [
+  /** No broker answered (refused, unreachable or timed out); worth retrying. */
+  "connect-failed",
+  /** The broker answered and refused the login (CONNACK code): retrying will not help. */
+  "connect-refused",
+  /** The broker refused a subscription (SUBACK 0x80): this user may not read that filter. */
+  "subscribe-refused",
+  /** Connecting was given up on request (a signal to stop arrived). */
+  "aborted",
+] as const;
+
+export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[number];
+
+/** One coded error for the transport's boundary with the broker; the message is one line. */
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TransportError";
+    this.code = code;
+  }
+}

@@ -1,6 +1,7 @@
-import { createServer, type Server } from "node:net";
+import { type AddressInfo, createServer, type Server } from "node:net";
 import { Aedes } from "aedes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransportError } from "./errors.js";
 import { MqttTransport, makeMessage } from "./mqtt-transport.js";
 import { topics } from "./topics.js";
 
@@ -72,7 +73,123 @@ describe("MqttTransport", () => {
   it("fails to connect with a clear error when no broker listens", async () => {
     await expect(
       MqttTransport.connect({ url: "mqtt://127.0.0.1:1", clientId: "x", connectTimeoutMs: 1500 }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({
+      code: "connect-failed",
+      message: "could not connect to mqtt://127.0.0.1:1: ECONNREFUSED",
+    });
+  });
+});
+
+/** A real aedes broker with hooks, on an ephemeral loopback port; `port` to bind a given one. */
+async function startBroker(
+  hooks: Partial<Pick<Aedes, "authenticate" | "authorizeSubscribe">> = {},
+  port = 0,
+): Promise<{ url: string; port: number; close: () => Promise<void> }> {
+  const b = await Aedes.createBroker(hooks);
+  const s = createServer({ noDelay: true }, b.handle);
+  await new Promise<void>((resolve) => s.listen(port, "127.0.0.1", resolve));
+  const bound = (s.address() as AddressInfo).port;
+  return {
+    url: `mqtt://127.0.0.1:${bound}`,
+    port: bound,
+    close: async () => {
+      await new Promise<void>((resolve) => b.close(() => resolve()));
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+  };
+}
+
+/** A loopback port that nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+describe("refusals are coded errors with one line", () => {
+  it("a refused subscription (SUBACK 0x80) rejects with subscribe-refused", async () => {
+    const b = await startBroker({
+      authorizeSubscribe: (_client, sub, done) =>
+        done(null, sub.topic.startsWith("consort/v1/s/") ? sub : null),
+    });
+    const t = await MqttTransport.connect({
+      url: b.url,
+      clientId: "coordinator",
+      username: "coordinator",
+    });
+    await t.subscribe(topics.filters.allAgentOut("s"));
+    const error = await t.subscribe(topics.filters.allAgentOut("other")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error).toMatchObject({ code: "subscribe-refused" });
+    expect((error as Error).message).toMatch(
+      /refused the subscription to consort\/v1\/other\/agent\/\+\/out \(SUBACK 0x80\)/,
+    );
+    expect((error as Error).message).not.toContain("\n");
+    await t.close();
+    await b.close();
+  });
+
+  it("a refused login rejects with connect-refused and is not retried", async () => {
+    const b = await startBroker({
+      authenticate: (_client, _username, _password, done) => {
+        const error = Object.assign(new Error("no"), { returnCode: 5 });
+        done(error as never, false);
+      },
+    });
+    const infos: string[] = [];
+    const started = Date.now();
+    const error = await MqttTransport.connect({
+      url: b.url,
+      clientId: "m1",
+      username: "m1",
+      retry: { initialDelayMs: 50 },
+      logger: { warn: () => {}, info: (_d, m) => infos.push(m) },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "connect-refused" });
+    expect((error as Error).message).toMatch(
+      /refused the login of "m1" \(CONNACK 5: not authorized/,
+    );
+    expect(infos).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await b.close();
+  });
+});
+
+describe("connecting before the broker is up", () => {
+  it("retries with growing waits, logged at info, and connects once the broker starts", async () => {
+    const port = await freePort();
+    const infos: Record<string, unknown>[] = [];
+    const connecting = MqttTransport.connect({
+      url: `mqtt://127.0.0.1:${port}`,
+      clientId: "late",
+      retry: { initialDelayMs: 100, maxDelayMs: 400 },
+      logger: { warn: () => {}, info: (details) => infos.push(details) },
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const b = await startBroker({}, port);
+    const t = await connecting;
+    expect(t.connected).toBe(true);
+    const waits = infos.map((d) => d.retryInMs);
+    expect(waits.slice(0, 4)).toEqual([100, 200, 400, 400]);
+    await t.close();
+    await b.close();
+  });
+
+  it("stops retrying at once when its signal aborts", async () => {
+    const port = await freePort();
+    const stop = new AbortController();
+    const connecting = MqttTransport.connect({
+      url: `mqtt://127.0.0.1:${port}`,
+      clientId: "never",
+      retry: { initialDelayMs: 5000, signal: stop.signal },
+    }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    stop.abort();
+    expect(await connecting).toMatchObject({ code: "aborted" });
+    expect(Date.now() - started).toBeLessThan(200);
   });
 });
 

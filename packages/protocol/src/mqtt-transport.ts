@@ -7,7 +7,7 @@ import {
   validateMessage,
 } from "./codec.js";
 import { Deduplicator } from "./dedup.js";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError, TransportError } from "./errors.js";
 import type { AnyMessage, Body, Message, MessageType } from "./messages.js";
 import { MessageStats } from "./stats.js";
 import { parseTopic } from "./topics.js";
@@ -32,9 +32,21 @@ export function makeMessage<T extends MessageType>(
   } as Message<T>;
 }
 
-/** What the transport needs to say about dropped input; pino's logger fits. */
+/** What the transport needs to say about dropped input and retried connections; pino's logger fits. */
 export interface TransportLogger {
   warn(details: Record<string, unknown>, message: string): void;
+  info?(details: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Retrying the first connection while no broker answers (a board may boot before its broker):
+ * waits grow from `initialDelayMs`, doubling, up to `maxDelayMs`. A refused login is not retried.
+ */
+export interface ConnectRetry {
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Stops retrying at once (SIGTERM / SIGINT): `connect` rejects with code `aborted`. */
+  readonly signal?: AbortSignal;
 }
 
 export interface TransportOptions {
@@ -52,9 +64,20 @@ export interface TransportOptions {
   };
   readonly limits?: DecodeLimits;
   readonly logger?: TransportLogger;
-  /** Give up connecting after this long (the first connection only). */
+  /** Give up connecting after this long (the first connection only; each attempt with `retry`). */
   readonly connectTimeoutMs?: number;
+  /** Retry the first connection while no broker answers; without it, the first failure rejects. */
+  readonly retry?: ConnectRetry;
 }
+
+/** What a CONNACK refusal means for a Consort user (MQTT 3.1.1 §3.2.2.3). */
+const CONNACK_REFUSALS: Readonly<Record<number, string>> = {
+  1: "unacceptable protocol version",
+  2: "client id rejected (it must be the username, or the username then '/', '@' or '#')",
+  3: "server unavailable",
+  4: "bad username or password",
+  5: "not authorized (the broker serves another site, or the last will is on a topic this user may not publish)",
+};
 
 export type MessageHandler = (message: AnyMessage, topic: string, bytes: number) => void;
 
@@ -78,13 +101,41 @@ export class MqttTransport {
     client.on("message", (topic, payload, packet) => this.receive(topic, payload, packet.retain));
   }
 
+  /**
+   * Connects, and with `options.retry` keeps trying while no broker answers. Rejects with a
+   * `TransportError`: `connect-refused` (the broker said no), `connect-failed` or `aborted`.
+   */
   static async connect(options: TransportOptions): Promise<MqttTransport> {
+    const retry = options.retry;
+    let delayMs = retry?.initialDelayMs ?? 250;
+    for (let attempt = 1; ; attempt++) {
+      if (retry?.signal?.aborted) throw aborted(options.url);
+      try {
+        return await MqttTransport.connectOnce(options, retry?.signal);
+      } catch (error) {
+        if (!(retry && error instanceof TransportError && error.code === "connect-failed"))
+          throw error;
+        options.logger?.info?.(
+          { url: options.url, attempt, retryInMs: delayMs, reason: error.message },
+          "broker not reachable yet; retrying",
+        );
+        await pause(delayMs, retry.signal);
+        delayMs = Math.min(delayMs * 2, retry.maxDelayMs ?? 10_000);
+      }
+    }
+  }
+
+  private static async connectOnce(
+    options: TransportOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<MqttTransport> {
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const mqttOptions: IClientOptions = {
       clientId: options.clientId,
       clean: options.clean ?? true,
       keepalive: options.keepaliveSeconds ?? 30,
       reconnectPeriod: 500,
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      connectTimeout: timeoutMs,
       protocolVersion: 4,
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
@@ -112,25 +163,32 @@ export class MqttTransport {
       const timer = setTimeout(
         () =>
           fail(
-            new Error(
-              `could not connect to ${options.url} within ${options.connectTimeoutMs ?? 10_000} ms`,
+            new TransportError(
+              "connect-failed",
+              `could not connect to ${options.url} within ${timeoutMs} ms`,
             ),
           ),
-        options.connectTimeoutMs ?? 10_000,
+        timeoutMs,
       );
+      const onAbort = () => fail(aborted(options.url));
       const fail = (error: Error) => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         client.removeListener("connect", ok);
+        client.removeListener("error", onError);
         client.end(true);
         reject(error);
       };
+      const onError = (error: Error & { code?: unknown }) => fail(connectError(options, error));
       const ok = () => {
         clearTimeout(timer);
-        client.removeListener("error", fail);
+        signal?.removeEventListener("abort", onAbort);
+        client.removeListener("error", onError);
         resolve();
       };
+      signal?.addEventListener("abort", onAbort, { once: true });
       client.once("connect", ok);
-      client.once("error", fail);
+      client.once("error", onError);
     });
     return transport;
   }
@@ -152,11 +210,22 @@ export class MqttTransport {
   }
   private readonly held: { message: AnyMessage; topic: string; bytes: number }[] = [];
 
-  /** Subscribes at QoS 1; throws when the broker refuses the filter. */
+  /** Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. */
   async subscribe(filter: string): Promise<void> {
-    const granted = await this.client.subscribeAsync(filter, { qos: 1 });
-    const refused = granted.find((g) => g.qos === 128);
-    if (refused) throw new Error(`the broker refused the subscription to ${filter}`);
+    const refused = () =>
+      new TransportError(
+        "subscribe-refused",
+        `the broker at ${this.options.url} refused the subscription to ${filter} (SUBACK 0x80): user "${this.options.username ?? this.options.clientId}" may not read it; does the broker serve this site?`,
+      );
+    let granted: { qos: number }[];
+    try {
+      granted = await this.client.subscribeAsync(filter, { qos: 1 });
+    } catch (error) {
+      // mqtt.js rejects a SUBACK whose granted QoS is a failure code (0x80).
+      if ((error as Error).name === "ErrorWithSubackPacket") throw refused();
+      throw error;
+    }
+    if (granted.some((g) => g.qos === 128)) throw refused();
   }
 
   /** Publishes at QoS 1; resolves with the payload's size once the broker has acknowledged it. */
@@ -212,4 +281,42 @@ export class MqttTransport {
     if (this.handlers.length === 0) this.held.push({ message, topic, bytes: payload.byteLength });
     for (const handler of this.handlers) handler(message, topic, payload.byteLength);
   }
+}
+
+function aborted(url: string): TransportError {
+  return new TransportError("aborted", `stopped before connecting to ${url}`);
+}
+
+/** One line for a failed connection: a CONNACK refusal (numeric code) or a socket error. */
+function connectError(
+  options: TransportOptions,
+  error: Error & { code?: unknown },
+): TransportError {
+  if (typeof error.code === "number") {
+    const meaning = CONNACK_REFUSALS[error.code] ?? error.message;
+    return new TransportError(
+      "connect-refused",
+      `the broker at ${options.url} refused the login of "${options.username ?? options.clientId}" (CONNACK ${error.code}: ${meaning})`,
+      { cause: error },
+    );
+  }
+  const why = typeof error.code === "string" ? error.code : error.message;
+  return new TransportError("connect-failed", `could not connect to ${options.url}: ${why}`, {
+    cause: error,
+  });
+}
+
+/** Waits `ms`, or less if `signal` aborts (then rejects with `aborted`). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new TransportError("aborted", "stopped while waiting to retry the broker"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

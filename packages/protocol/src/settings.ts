@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import type { Static, TObject } from "@sinclair/typebox";
+import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { ValueErrorType } from "@sinclair/typebox/errors";
 
 /** An expected failure is a value: `error` is one line that says where and what. */
 export type SettingsResult<T> =
@@ -65,11 +66,16 @@ export async function loadSettings<S extends TObject>(
       const raw = sources.env.vars[name];
       if (raw === undefined || raw === "") continue;
       const kind = (schema.properties[key] as { type?: string } | undefined)?.type;
+      // A value that does not convert stays the string it was, so the check names it as given.
+      const number = raw.trim() === "" ? Number.NaN : Number(raw);
+      const flag = BOOLEAN_WORDS[raw.trim().toLowerCase()];
       merged[key] =
         kind === "integer" || kind === "number"
-          ? Number(raw)
+          ? Number.isFinite(number)
+            ? number
+            : raw
           : kind === "boolean"
-            ? raw === "1" || raw === "true"
+            ? (flag ?? raw)
             : raw;
       origin[key] = name;
     }
@@ -81,16 +87,86 @@ export async function loadSettings<S extends TObject>(
   }
   const check = TypeCompiler.Compile(schema);
   const first = check.Errors(merged).First();
-  if (first) {
-    const key = first.path.split("/")[1] ?? "";
-    const where = origin[key] ?? (key in defaults ? "defaults" : "settings");
-    const field = first.path.slice(1).replaceAll("/", ".") || "(root)";
-    return {
-      ok: false,
-      error: `${where}: ${field}: ${first.message}${first.value === undefined ? "" : ` (got ${JSON.stringify(first.value)})`}`,
-    };
-  }
+  if (first) return { ok: false, error: describeError(schema, first, origin, sources) };
   return { ok: true, value: merged as Static<S> };
+}
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
+  true: true,
+  "1": true,
+  yes: true,
+  on: true,
+  false: false,
+  "0": false,
+  no: false,
+  off: false,
+};
+
+/** What a failed check means, in one line: the key, what was expected, what came, and from where. */
+function describeError(
+  schema: TObject,
+  error: { type: ValueErrorType; path: string; value: unknown; schema: TSchema },
+  origin: Readonly<Record<string, string>>,
+  sources: SettingsSources,
+): string {
+  const parts = error.path.split("/").slice(1);
+  const key = parts[0] ?? "";
+  const field = parts.join(".");
+  const from = origin[key];
+  const where =
+    from === undefined ? "" : from === "flags" ? " (from the command line)" : ` (from ${from})`;
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+    const known = parts.length <= 1 ? Object.keys(schema.properties) : [];
+    return `settings: "${field}" is not a setting${where}${known.length ? `; known: ${known.join(", ")}` : ""}`;
+  }
+  const expected = expectation(error.schema);
+  if (error.value === undefined) {
+    const envName = Object.entries(sources.env?.names ?? {}).find(([, k]) => k === key)?.[0];
+    if (parts.length > 1)
+      return `settings: "${field}" is missing${from ? ` in ${from === "flags" ? "the command line" : from}` : ""} (expected ${expected})`;
+    return `settings: "${field}" is missing (expected ${expected}; give it in the settings file${envName ? ` or ${envName}` : ""})`;
+  }
+  // A secret is never echoed.
+  const got = /password|secret/i.test(key) ? "something else" : shown(error.value);
+  return `settings: "${field}" must be ${expected}, got ${got}${where}`;
+}
+
+/** A schema's expectation in words: its description when it has one, else its type and bounds. */
+function expectation(schema: TSchema): string {
+  if (typeof schema.description === "string") return schema.description;
+  const literals = (schema.anyOf as TSchema[] | undefined)?.map((s) => s.const);
+  if (literals?.length && literals.every((l) => l !== undefined))
+    return `one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`;
+  const bounds = [
+    schema.minimum !== undefined ? `>= ${schema.minimum}` : "",
+    schema.exclusiveMinimum !== undefined ? `> ${schema.exclusiveMinimum}` : "",
+    schema.maximum !== undefined ? `<= ${schema.maximum}` : "",
+  ].filter(Boolean);
+  const bounded = (what: string) => (bounds.length ? `${what} ${bounds.join(" and ")}` : what);
+  switch (schema.type) {
+    case "integer":
+      return bounded("a whole number");
+    case "number":
+      return bounded("a number");
+    case "boolean":
+      return "true or false";
+    case "array":
+      return "a list";
+    case "object":
+      return "a mapping";
+    case "string":
+      if (schema.pattern !== undefined) return `text matching /${schema.pattern}/`;
+      if (typeof schema.minLength === "number" && schema.minLength > 1)
+        return `text of at least ${schema.minLength} characters`;
+      return schema.minLength ? "non-empty text" : "text";
+    default:
+      return "a valid value";
+  }
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /**

@@ -19,16 +19,26 @@ export async function agentCommand(flags: AgentFlags, out: NodeJS.WriteStream): 
     ...(flags.journal !== undefined ? { journal: flags.journal } : {}),
   });
   if (!settings.ok) throw new CliError(settings.error, EXIT.dataError);
+  // Listen from the start: a signal while the broker is still awaited stops the retries at once.
+  const stop = new AbortController();
+  const stopped = untilSignal().then((signal) => {
+    stop.abort();
+    return signal;
+  });
   let running: Awaited<ReturnType<typeof runAgent>>;
   try {
-    running = await runAgent(settings.value);
+    running = await runAgent(settings.value, undefined, { signal: stop.signal });
   } catch (error) {
+    if (stop.signal.aborted) {
+      out.write(`consort agent ${settings.value.agentId}: stopped on ${await stopped}\n`);
+      return EXIT.ok;
+    }
     throw new CliError((error as Error).message, EXIT.software);
   }
   out.write(
     `consort agent ${settings.value.agentId}: online at ${settings.value.broker} (site ${settings.value.site})\n`,
   );
-  const signal = await untilSignal();
+  const signal = await stopped;
   await running.close();
   out.write(`consort agent ${settings.value.agentId}: stopped on ${signal}\n`);
   return EXIT.ok;

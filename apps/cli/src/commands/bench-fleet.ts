@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runFleet } from "@consort/coordinator";
@@ -76,16 +76,17 @@ export async function benchFleetCommand(
   }[] = [];
   for (let seed = 1; seed <= flags.seeds; seed++) {
     const model = benchShop(flags.jobs, flags.machines, seed);
+    const runDir = mkdtempSync(join(tmpdir(), "consort-bench-fleet-"));
     const { report } = await runFleet({
       scenarioName: model.name,
       model,
       seed,
       site: "bench",
-      runDir: mkdtempSync(join(tmpdir(), "consort-bench-fleet-")),
+      runDir,
       objective: "twt",
       disruptions: { breakdowns: 3, overruns: 0, rushOrders: 1, offlines: 0 },
       stallMs: 30_000,
-    });
+    }).finally(() => rmSync(runDir, { recursive: true, force: true }));
     // The initial plan is an installation too; the latency figures are for repairs only.
     const latencies = report.repairs
       .filter((r) => r.trigger !== "initial plan")

@@ -1,4 +1,5 @@
 import { type BrokerConfigInput, createBroker, loadBrokerConfig } from "@consort/broker";
+import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { untilSignal } from "../signals.js";
 
@@ -30,7 +31,10 @@ export async function brokerCommand(flags: BrokerFlags, out: NodeJS.WriteStream)
   if (!config.ok) throw new CliError(config.error, EXIT.dataError);
   let broker: Awaited<ReturnType<typeof createBroker>>;
   try {
-    broker = await createBroker(config.value);
+    // Refused logins, publishes and subscriptions are logged (warn), connections at info: JSON
+    // lines on stderr, so stdout keeps the one line that says where the broker listens.
+    const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "info" }, pino.destination(2));
+    broker = await createBroker(config.value, { logger });
   } catch (error) {
     throw new CliError((error as Error).message, EXIT.software);
   }

@@ -1,5 +1,5 @@
 import { Coordinator, executedSchedule } from "@consort/coordinator";
-import { scheduleMetrics } from "@consort/core";
+import { indexModel, scheduleMetrics } from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import pino from "pino";
@@ -43,10 +43,7 @@ export async function coordinatorCommand(
       connectTimeoutMs: 10_000,
     });
   } catch (error) {
-    throw new CliError(
-      `cannot reach the broker at ${flags.broker}: ${(error as Error).message}`,
-      EXIT.software,
-    );
+    throw new CliError((error as Error).message, EXIT.software);
   }
   const clock = new WallClock(flags.epochMs ?? Date.now(), flags.tickMs);
   const coordinator = new Coordinator(
@@ -63,7 +60,14 @@ export async function coordinatorCommand(
     },
     logger,
   );
-  await coordinator.start();
+  try {
+    await coordinator.start();
+  } catch (error) {
+    // A refused subscription (another site's broker): one line, and nothing left to hang on.
+    await transport.drop();
+    clock.stop();
+    throw new CliError((error as Error).message, EXIT.software);
+  }
   const agents = problem.model.resources.map((r) => r.id);
   out.write(
     `consort coordinator: waiting for ${agents.length} agents (${agents.join(", ")}) at ${flags.broker}\n`,
@@ -84,10 +88,15 @@ export async function coordinatorCommand(
   await transport.close();
   clock.stop();
   const executed = coordinator.record.executed;
-  const schedule = executedSchedule(problem.model, executed);
-  const m = scheduleMetrics(problem.index, schedule);
+  // The model as it ends: orders taken during the run added activities to the scenario's.
+  const model = coordinator.currentModel;
+  const index = indexModel(model);
+  if (!index.ok)
+    throw new CliError(`the final model does not index: ${index.error[0]?.message}`, EXIT.software);
+  const total = index.value.activities.length;
+  const m = scheduleMetrics(index.value, executedSchedule(model, executed));
   out.write(
-    `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${problem.index.activities.length} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
+    `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${total} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
   );
   return EXIT.ok;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type FleetReport, renderHtmlReport, runFleet } from "@consort/coordinator";
 import cliProgress from "cli-progress";
 import { percentile } from "../bench-report.js";
@@ -20,6 +20,8 @@ export interface FleetFlags {
   readonly rushOrders: number;
   readonly offline: number;
   readonly json: boolean;
+  /** Keep the agents' journals in this folder (empty or absent); otherwise they go with the run. */
+  readonly keepJournals?: string;
 }
 
 /** `consort fleet`: the simulated fleet over MQTT, its summary, and its report. */
@@ -29,7 +31,12 @@ export async function fleetCommand(
   err: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
-  const runDir = mkdtempSync(join(tmpdir(), "consort-fleet-"));
+  const keep = flags.keepJournals;
+  // A kept folder must start empty: an agent would resume from an earlier run's journal.
+  if (keep !== undefined && existsSync(keep) && readdirSync(keep).length > 0)
+    throw new CliError(`--keep-journals ${keep}: the folder is not empty`, EXIT.usage);
+  if (keep !== undefined) mkdirSync(keep, { recursive: true });
+  const runDir = keep !== undefined ? resolve(keep) : mkdtempSync(join(tmpdir(), "consort-fleet-"));
   const bar =
     err.isTTY && !flags.json
       ? new cliProgress.SingleBar(
@@ -72,6 +79,8 @@ export async function fleetCommand(
   } catch (error) {
     bar?.stop();
     throw new CliError(`fleet run failed: ${(error as Error).message}`, EXIT.software);
+  } finally {
+    if (keep === undefined) rmSync(runDir, { recursive: true, force: true });
   }
   bar?.stop();
   const { report } = result;
@@ -100,7 +109,7 @@ export async function fleetCommand(
         endTicks: report.endTicks,
         wallSeconds: report.wallSeconds,
         report: { json: `${base}.json`, html: `${base}.html` },
-        journals: runDir,
+        ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
     );
   } else out.write(summary(report, base));
@@ -119,7 +128,7 @@ function summary(r: FleetReport, base: string): string {
     `  completed   ${r.completed}/${r.activities} activities by tick ${r.endTicks}, in ${r.wallSeconds.toFixed(1)} s (${Math.round(r.ticksPerSecond)} ticks/s)`,
     `  feasible    ${r.feasible ? "yes (checked independently)" : `NO: ${r.violations.slice(0, 3).join("; ")}`}`,
     `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}, root quality ${o.quality}`,
-    `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (reference solver with full knowledge, ${ref.solverSeconds.toFixed(1)} s)`,
+    `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (a heuristic: the reference solver run afterwards on what happened, ${ref.solverSeconds.toFixed(1)} s; the fleet can beat it)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,

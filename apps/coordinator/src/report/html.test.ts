@@ -98,7 +98,9 @@ describe("renderHtmlReport", () => {
     expect(html).toContain("4 / 5");
     expect(html).toContain(`${report.completed} / ${report.activities}`);
     expect(html).toContain('<span class="badge ok">yes</span>');
-    // Objectives: fleet, reference, ratio.
+    // Objectives: fleet, reference, ratio; the reference is named for what it is.
+    expect(html).toContain("Reference: a heuristic, not an optimum");
+    expect(html).not.toContain("full knowledge");
     expect(html).toMatch(/Makespan[\s\S]*?>600<[\s\S]*?>500<[\s\S]*?>1\.20&times;</);
     expect(html).toMatch(
       /Total weighted tardiness[\s\S]*?>1,250<[\s\S]*?>1,000<[\s\S]*?>1\.25&times;</,

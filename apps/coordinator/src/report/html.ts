@@ -100,7 +100,7 @@ function renderObjectives(r: FleetReport): string {
     '<section><h2>Objectives</h2><table class="objectives">',
     '<thead><tr><th scope="col">Objective</th><th scope="col" class="num">Fleet</th><th scope="col" class="num">Reference</th><th scope="col" class="num">Ratio</th></tr></thead>',
     `<tbody>${rows}</tbody></table>`,
-    `<p class="note">Lower is better for every objective but root quality. Reference: the offline solver with full knowledge of what happened, afterwards (${fmtSeconds(r.reference.solverSeconds)} of solver time). Ratio = fleet / reference (reference / fleet for root quality), so 1 or less is as good as the reference.</p>`,
+    `<p class="note">Lower is better for every objective but root quality. Reference: a heuristic, not an optimum: the offline solver run afterwards on what happened (realized durations, breakdowns, arrivals) for ${fmtSeconds(r.reference.solverSeconds)}, so the fleet can beat it. Ratio = fleet / reference (reference / fleet for root quality), so 1 or less is as good as the reference.</p>`,
     "</section>",
   ].join("");
 }

@@ -18,7 +18,7 @@ export interface FleetReport {
   /** Simulated ticks per wall-clock second. */
   readonly ticksPerSecond: number;
   readonly objectives: Objectives;
-  /** The reference solver's objectives, given full knowledge of what happened, afterwards. */
+  /** The reference: a heuristic solver run afterwards on what happened (not an optimum; the fleet can beat it). */
   readonly reference: Objectives & { readonly solverSeconds: number };
   readonly disruptions: readonly ReportDisruption[];
   readonly repairs: readonly ReportRepair[];

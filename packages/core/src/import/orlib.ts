@@ -6,7 +6,7 @@ import {
   fail,
   firstNonNumeric,
   instanceNameFromComments,
-  isPositiveInteger,
+  isDurationTicks,
   jobLabel,
   readHeader,
   scanLines,
@@ -83,10 +83,10 @@ export function parseOrLibrary(text: string, source: string): Result<JobShopInst
           { line: row.line, column: machine.column },
         );
       seen.set(m, k);
-      if (!isPositiveInteger(duration.value!))
+      if (!isDurationTicks(duration.value!))
         return fail(
           source,
-          `${jobLabel(j)}, operation ${k + 1}: duration ${duration.text} must be a positive integer`,
+          `${jobLabel(j)}, operation ${k + 1}: duration ${duration.text} must be a whole number of ticks, 0 or more`,
           { line: row.line, column: duration.column },
         );
       operations.push({

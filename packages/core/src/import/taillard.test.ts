@@ -118,16 +118,25 @@ describe("parseTaillard errors", () => {
     });
   });
 
+  it("reads zero durations", () => {
+    const result = parseTaillard(
+      small((r) => r.with(0, "4 0 6")),
+      "zero.txt",
+    );
+    if (!result.ok) throw new Error(formatInputError(result.error));
+    expect(result.value.jobs[0]?.operations.map((o) => o.durationTicks)).toEqual([4, 0, 6]);
+  });
+
   it("negative or non-integer duration", () => {
     expect(failure(small((r) => r.with(0, "4 -5 6")))).toMatchObject({
       line: 2,
       column: 3,
-      message: "job 1 (j0), operation 2: duration -5 must be a positive integer",
+      message: "job 1 (j0), operation 2: duration -5 must be a whole number of ticks, 0 or more",
     });
     expect(failure(small((r) => r.with(1, "7 8 9.5")))).toMatchObject({
       line: 3,
       column: 5,
-      message: "job 2 (j1), operation 3: duration 9.5 must be a positive integer",
+      message: "job 2 (j1), operation 3: duration 9.5 must be a whole number of ticks, 0 or more",
     });
   });
 

@@ -6,7 +6,7 @@ import {
   fail,
   firstNonNumeric,
   instanceNameFromComments,
-  isPositiveInteger,
+  isDurationTicks,
   isWordLine,
   jobLabel,
   readHeader,
@@ -139,11 +139,11 @@ export function parseTaillard(text: string, source: string): Result<JobShopInsta
         `processing-time row of ${jobLabel(j)} has ${row.tokens.length} numbers, expected ${m}`,
         { line: row.line },
       );
-    const bad = row.tokens.findIndex((t) => !isPositiveInteger(t.value!));
+    const bad = row.tokens.findIndex((t) => !isDurationTicks(t.value!));
     if (bad >= 0)
       return fail(
         source,
-        `${jobLabel(j)}, operation ${bad + 1}: duration ${row.tokens[bad]!.text} must be a positive integer`,
+        `${jobLabel(j)}, operation ${bad + 1}: duration ${row.tokens[bad]!.text} must be a whole number of ticks, 0 or more`,
         { line: row.line, column: row.tokens[bad]!.column },
       );
   }

@@ -66,6 +66,9 @@ export function instanceNameFromComments(lines: readonly TextLine[]): string | u
 
 export const isPositiveInteger = (value: number): boolean => Number.isInteger(value) && value > 0;
 
+/** A duration: public instances (some OR-Library and Taillard variants) hold operations of length 0. */
+export const isDurationTicks = (value: number): boolean => Number.isInteger(value) && value >= 0;
+
 /** Builds a failed Result carrying one InputError. */
 export function fail(
   source: string,

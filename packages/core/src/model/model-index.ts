@@ -132,8 +132,10 @@ function checkNodeFields(node: ModelNode, where: string, issues: ModelIssue[]): 
     });
   }
   if (node.kind === "activity") {
-    checkDistribution(node.duration, `${where}.duration`, issues, true);
-    checkDistribution(node.quality, `${where}.quality`, issues, false);
+    // A duration may be 0 (public job-shop instances have such operations): `[s, s)` holds its
+    // resource for no time and overlaps nothing.
+    checkDistribution(node.duration, `${where}.duration`, issues);
+    checkDistribution(node.quality, `${where}.quality`, issues);
   }
 }
 
@@ -141,7 +143,6 @@ function checkDistribution(
   d: readonly { value: number; probability: number }[],
   path: string,
   issues: ModelIssue[],
-  positive: boolean,
 ): void {
   if (d.length === 0) {
     issues.push({ path, message: "distribution has no outcomes" });
@@ -154,8 +155,6 @@ function checkDistribution(
         path: `${path}[${i}].value`,
         message: `value ${o.value} must be a finite number >= 0`,
       });
-    else if (positive && o.value === 0)
-      issues.push({ path: `${path}[${i}].value`, message: "a duration must be positive" });
     if (!(o.probability > 0 && o.probability <= 1))
       issues.push({
         path: `${path}[${i}].probability`,

@@ -65,6 +65,28 @@ describe("checkSchedule on a hand-built model", () => {
       expect.objectContaining({ kind: "capacity", resourceId: "m2", overlapTicks: 2 }),
     );
   });
+  it("capacity: a zero-length activity inside another, not at its edges", () => {
+    const m = indexed({
+      name: "instant",
+      resources: [{ id: "m1" }],
+      root: "root",
+      nodes: [
+        { kind: "task", id: "root", qaf: "sum", children: ["long", "zero"] },
+        { kind: "activity", id: "long", resources: ["m1"], duration: fixed(4), quality: fixed(1) },
+        { kind: "activity", id: "zero", resources: ["m1"], duration: fixed(0), quality: fixed(1) },
+      ],
+      links: [],
+    });
+    const on = (...acts: ScheduledActivity[]): Schedule => ({
+      version: 1,
+      resources: [{ resourceId: "m1", activities: acts }],
+    });
+    expect(checkSchedule(m, on(at("long", 0), at("zero", 2)))).toEqual([
+      expect.objectContaining({ kind: "capacity", activityIds: ["long", "zero"], overlapTicks: 0 }),
+    ]);
+    expect(checkSchedule(m, on(at("zero", 0), at("long", 0)))).toEqual([]);
+    expect(checkSchedule(m, on(at("long", 0), at("zero", 4)))).toEqual([]);
+  });
   it("sequence: listed order contradicts start times", () => {
     expect(kinds(schedule([at("a1", 0)], [at("a2", 5), at("b1", 1)]))).toEqual(["sequence"]);
   });

@@ -39,7 +39,19 @@ export function capacityViolations(plan: readonly PlannedActivity[]): Violation[
         const b = sorted[j]!;
         if (b.startTicks! >= a.endTicks!) break;
         const overlap = Math.min(a.endTicks!, b.endTicks!) - b.startTicks!;
-        if (overlap <= 0) continue; // a zero-length activity overlaps nothing
+        if (overlap <= 0) {
+          // A zero-length activity is an instant: it fits before or after another, not inside it
+          // (the disjunctive job shop, whose published optima count it so; CAMPS's timeline too).
+          if (b.startTicks! > a.startTicks! && b.endTicks === b.startTicks)
+            out.push({
+              kind: "capacity",
+              resourceId,
+              activityIds: [a.activityId, b.activityId],
+              overlapTicks: 0,
+              reason: `${b.activityId} (length 0 at ${b.startTicks}) lies inside ${a.activityId} [${a.startTicks}, ${a.endTicks}) on ${resourceId}`,
+            });
+          continue;
+        }
         out.push({
           kind: "capacity",
           resourceId,
