@@ -9,8 +9,9 @@
  * |             | agent/A/peer/{to}                                | agent/+/state, coordinator/state, coordinator/plans,           |
  * |             |                                                  | coordinator/clock                                              |
  * | coordinator | agent/+/in, coordinator/state, coordinator/plans,| everything under consort/v1/{site}/                            |
- * |             | coordinator/clock                                |                                                                |
- * | operator    | coordinator/orders                               | coordinator/plans, coordinator/state, agent/+/state            |
+ * |             | coordinator/clock, coordinator/replies/{c}       |                                                                |
+ * | operator O  | coordinator/orders                               | coordinator/plans, coordinator/state, agent/+/state,           |
+ * |             |                                                  | coordinator/replies/O                                          |
  */
 import {
   type ParsedTopic,
@@ -52,6 +53,8 @@ const PUBLISHERS: { readonly [K in TopicKind]: (t: ParsedTopic, who: Identity) =
   "coordinator-state": isCoordinator,
   plans: isCoordinator,
   clock: isCoordinator,
+  // The coordinator answers each order on its sender's replies topic.
+  "order-replies": isCoordinator,
   // Operators and ERP bridges place orders, nothing else.
   orders: isOperator,
 };
@@ -88,6 +91,8 @@ export function subscribeFilters(who: Identity): readonly string[] {
         topics.plans(site),
         topics.coordinatorState(site),
         topics.filters.allAgentStates(site),
+        // The answers to its own orders, and no one else's.
+        topics.orderReplies(site, who.username),
       ];
   }
 }

@@ -16,7 +16,6 @@ import {
   type ResourceInterval,
   type ResourceSlot,
   receiveLocalSchedule,
-  releaseAndDueDates,
   reoptimize,
   type Schedule,
   SimulatedClock,
@@ -37,6 +36,8 @@ import {
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { ClockMaster } from "./clock-master.js";
+import type { CoordinatorJournal, CoordinatorJournalRecord } from "./journal.js";
+import { admitOrder, applyOrder } from "./orders.js";
 
 type WireSlot = Body<"install">["slots"][number];
 
@@ -58,6 +59,14 @@ export interface CoordinatorOptions {
   readonly clock?: Clock;
   /** Re-solve centrally when that beats the negotiated plan by more than this fraction. Default 0.05. */
   readonly qualityGate?: number;
+  /**
+   * Where commitments (accepted orders, versions, installed schedules, completions) are written
+   * before they are published or acknowledged; a coordinator started on the same journal resumes
+   * from it, in a new session epoch. Without one, nothing survives the process.
+   */
+  readonly journal?: CoordinatorJournal;
+  /** One line for a person on what happened (orders taken or refused, work all done, resumed). */
+  readonly notify?: (line: string) => void;
 }
 
 /** What happened, for the fleet report. */
@@ -83,6 +92,8 @@ export interface CoordinatorRecord {
   readonly localRepairs: { atTicks: Ticks; agentId: string }[];
   readonly offline: { atTicks: Ticks; agentId: string; online: boolean }[];
   readonly orders: { atTicks: Ticks; orderId: string; jobs: number }[];
+  /** Orders refused, with the reason sent to their sender. */
+  readonly refusedOrders: { atTicks: Ticks; orderId: string; reason: string }[];
 }
 
 /**
@@ -123,11 +134,21 @@ export class Coordinator {
     localRepairs: [],
     offline: [],
     orders: [],
+    refusedOrders: [],
   };
   private finishedResolve: (() => void) | undefined;
   readonly finished: Promise<void>;
   private done = false;
   private lastProgressMs = Date.now();
+  /** This session's epoch: in every message's id, so no id repeats one of an earlier session. */
+  private epoch = 1;
+  /** The highest schedule version on the journal (commands never use one beyond it). */
+  private journalledVersion = 0;
+  private readonly acceptedOrders = new Set<string>();
+  /** A repair owed once the negotiation under way has installed its schedule (an order came). */
+  private pendingRepair: string | undefined;
+  /** What the journal held when this session began. */
+  private resumedFrom: { orders: number; installed: boolean; done: number } | undefined;
 
   constructor(
     model: TaskModel,
@@ -155,7 +176,17 @@ export class Coordinator {
     return Math.max(0, this.options.clock.now());
   }
 
+  /**
+   * Resumes from the journal (if any), opens a new session epoch, then listens. Messages queued
+   * by the broker while the coordinator was away (a persistent session) meet the resumed state.
+   */
   async start(): Promise<void> {
+    const journal = this.options.journal;
+    if (journal) {
+      this.replay(journal.records);
+      this.epoch += 1;
+      journal.append({ t: "epoch", epoch: this.epoch });
+    }
     this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
     const { site } = this.options;
     await this.transport.subscribe(topics.filters.allAgentStates(site));
@@ -164,9 +195,100 @@ export class Coordinator {
     await this.publish(
       topics.coordinatorState(site),
       "coordinator-state",
-      { coordinatorId: this.options.coordinatorId, status: "online", epoch: 1 },
+      { coordinatorId: this.options.coordinatorId, status: "online", epoch: this.epoch },
       { retain: true },
     );
+  }
+
+  /** The session epoch in force (1 without a journal). */
+  get sessionEpoch(): number {
+    return this.epoch;
+  }
+
+  /** What a resumed session found on its journal; undefined on a first start. */
+  get resumed(): { orders: number; installed: boolean; done: number } | undefined {
+    return this.resumedFrom;
+  }
+
+  /**
+   * After a restart: a schedule is in force when one was installed; orders accepted after it get
+   * a repair now. Returns false when there is nothing to resume (plan from scratch).
+   */
+  resume(): boolean {
+    if (!this.installed) return false;
+    this.planned = true;
+    const scheduled = new Set(
+      this.installed.resources.flatMap((r) => r.activities.map((a) => a.activityId)),
+    );
+    const unscheduled = this.index.activities.filter(
+      (a) => !scheduled.has(a.id) && !this.record.executed.has(a.id) && !this.cancelled.has(a.id),
+    );
+    if (unscheduled.length > 0) this.deliberativeRepair("resumed with unscheduled orders");
+    else this.checkFinished();
+    return true;
+  }
+
+  private replay(records: readonly CoordinatorJournalRecord[]): void {
+    if (records.length === 0) return;
+    let model = this.model;
+    for (const r of records) {
+      switch (r.t) {
+        case "epoch":
+          this.epoch = Math.max(this.epoch, r.epoch);
+          break;
+        case "order": {
+          model = applyOrder(model, r.delta) ?? model;
+          this.acceptedOrders.add(r.delta.orderId);
+          this.record.orders.push({
+            atTicks: r.atTicks,
+            orderId: r.delta.orderId,
+            jobs: r.delta.jobIds.length,
+          });
+          break;
+        }
+        case "model":
+          model = r.model;
+          break;
+        case "version":
+          this.version = Math.max(this.version, r.version);
+          this.journalledVersion = Math.max(this.journalledVersion, r.version);
+          break;
+        case "installed":
+          this.version = Math.max(this.version, r.version);
+          this.journalledVersion = Math.max(this.journalledVersion, r.version);
+          this.installed = { version: r.version, resources: r.resources };
+          break;
+        case "done":
+          this.record.executed.set(r.activityId, {
+            resourceId: r.resourceId,
+            startTicks: r.startTicks,
+            endTicks: r.endTicks,
+            quality: r.quality,
+          });
+          break;
+        case "unavailable":
+          this.unavailable.push({
+            resourceId: r.resourceId,
+            fromTicks: r.fromTicks,
+            untilTicks: r.untilTicks,
+          });
+          break;
+        default:
+          assertNever(r);
+      }
+    }
+    this.model = model;
+    this.index = mustIndex(model);
+    this.resumedFrom = {
+      orders: this.acceptedOrders.size,
+      installed: this.installed !== undefined,
+      done: this.record.executed.size,
+    };
+  }
+
+  /** Appends a commitment before anything is sent on its strength. */
+  private commit(record: CoordinatorJournalRecord): void {
+    this.options.journal?.append(record);
   }
 
   /** Resolves once these agents have announced themselves online. */
@@ -273,11 +395,15 @@ export class Coordinator {
   }
 
   private processInbox(): void {
+    // Orders of a higher priority are dated (queued behind less work) before the others.
+    const rank = (m: AnyMessage) => (m.type === "order" ? -(m.body.priority ?? 0) : 1);
     const batch = this.inbox
       .splice(0)
-      .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.seq - b.seq));
+      .sort(
+        (a, b) => rank(a) - rank(b) || (a.from < b.from ? -1 : a.from > b.from ? 1 : a.seq - b.seq),
+      );
     for (const message of batch) {
-      if (message.type === "order") this.onOrder(message.body);
+      if (message.type === "order") this.onOrder(message);
       else this.handleReport(message);
     }
   }
@@ -313,6 +439,7 @@ export class Coordinator {
       case "cfp":
       case "profile":
       case "order":
+      case "order-reply":
       case "plan":
       case "clock":
       case "csc-setup":
@@ -385,12 +512,14 @@ export class Coordinator {
   private onInform(agentId: string, body: Body<"inform">): void {
     if (body.event !== "completed") return;
     if (!this.record.executed.has(body.activityId)) {
-      this.record.executed.set(body.activityId, {
+      const done = {
         resourceId: agentId,
         startTicks: body.startTicks ?? body.atTicks,
         endTicks: body.atTicks,
         quality: body.quality ?? 0,
-      });
+      };
+      this.commit({ t: "done", activityId: body.activityId, ...done });
+      this.record.executed.set(body.activityId, done);
     }
     // CSC §3.1.4 window sliding across agents: the targets of its links learn it is done.
     for (const link of this.index.linksFrom.get(body.activityId) ?? []) {
@@ -411,18 +540,43 @@ export class Coordinator {
       cause: body.cause,
       activityIds: body.activityIds,
     });
-    if (body.untilTicks !== undefined)
-      this.unavailable.push({
+    if (body.untilTicks !== undefined) {
+      const interval = {
         resourceId: agentId,
         fromTicks: body.fromTicks,
         untilTicks: body.untilTicks,
-      });
+      };
+      this.commit({ t: "unavailable", ...interval });
+      this.unavailable.push(interval);
+    }
     this.deliberativeRepair(`${body.cause} on ${agentId}`);
   }
 
-  /** Manager: an order's jobs join the model with release and due dates set from the load. */
-  private onOrder(body: Body<"order">): void {
+  /**
+   * Manager: an order's jobs join the model with release and due dates set from the load, its
+   * priority weighing on them. The order is journalled before its sender hears "accepted", and a
+   * repair schedules it; a refused order changes nothing and its sender hears why.
+   */
+  private onOrder(message: Extract<AnyMessage, { type: "order" }>): void {
+    const body = message.body;
     const now = this.nowTicks;
+    const reply = (accepted: boolean, reason?: string, jobs?: number) =>
+      void this.publish(
+        topics.orderReplies(this.options.site, message.from),
+        "order-reply",
+        {
+          orderId: body.orderId,
+          accepted,
+          ...(reason !== undefined ? { reason } : {}),
+          ...(jobs !== undefined ? { jobs } : {}),
+        },
+        { corr: message.id },
+      );
+    if (this.acceptedOrders.has(body.orderId)) {
+      // A resend (the sender timed out, or QoS 1 redelivered it to a new session): same answer.
+      reply(true, "already accepted", body.jobs.length);
+      return;
+    }
     const load: Record<string, number> = {};
     if (this.installed) {
       for (const r of this.installed.resources) {
@@ -431,72 +585,34 @@ export class Coordinator {
           .reduce((s, a) => s + (a.durationTicks ?? 0), 0);
       }
     }
-    const dates = releaseAndDueDates(
-      body.jobs.map((j) => ({
-        id: j.id,
-        operations: j.operations.map((o) => ({
-          resourceIds: o.resources,
-          durationTicks: o.durationTicks,
-        })),
-        ...(j.releaseTicks !== undefined
-          ? { releaseTicks: Math.max(now, j.releaseTicks) }
-          : { releaseTicks: now }),
-        ...(j.dueTicks !== undefined ? { dueTicks: j.dueTicks } : {}),
-        ...(j.weight !== undefined ? { weight: j.weight } : {}),
-      })),
-      load,
-      { nowTicks: now },
-    );
-    const nodes: ModelNode[] = [];
-    const links: TaskModel["links"][number][] = [];
-    body.jobs.forEach((job, j) => {
-      const d = dates[j]!;
-      const ids = job.operations.map((o, k) => o.id ?? `${job.id}.o${k}`);
-      nodes.push({
-        kind: "task",
-        id: job.id,
-        qaf: "min",
-        children: ids,
-        releaseTicks: d.releaseTicks,
-        due: { dueTicks: d.dueTicks, weight: job.weight ?? 1 },
+    const admission = admitOrder(this.model, this.index, body, now, load);
+    if (admission.kind === "refused") {
+      this.record.refusedOrders.push({
+        atTicks: now,
+        orderId: body.orderId,
+        reason: admission.reason,
       });
-      job.operations.forEach((o, k) => {
-        nodes.push({
-          kind: "activity",
-          id: ids[k]!,
-          resources: o.resources,
-          duration: [{ value: o.durationTicks, probability: 1 }],
-          quality: [{ value: 1, probability: 1 }],
-        });
-        if (k > 0) links.push({ kind: "enables", from: ids[k - 1]!, to: ids[k]! });
-      });
-    });
-    const root = this.model.nodes.find((n) => n.id === this.model.root);
-    if (root?.kind !== "task") return;
-    const next: TaskModel = {
-      ...this.model,
-      nodes: [
-        ...this.model.nodes.map((n) =>
-          n.id === root.id
-            ? { ...root, children: [...root.children, ...body.jobs.map((j) => j.id)] }
-            : n,
-        ),
-        ...nodes,
-      ],
-      links: [...this.model.links, ...links],
-    };
-    const indexed = indexModel(next);
-    if (!indexed.ok) {
-      this.logger.warn(
-        { order: body.orderId, issue: indexed.error[0] },
-        "order refused: it does not fit the model",
+      this.logger.warn({ order: body.orderId, reason: admission.reason }, "order refused");
+      this.options.notify?.(
+        `order ${body.orderId} from ${message.from} refused: ${admission.reason}`,
       );
+      reply(false, admission.reason);
       return;
     }
-    this.model = next;
-    this.index = indexed.value;
+    this.commit({ t: "order", from: message.from, atTicks: now, delta: admission.delta });
+    this.acceptedOrders.add(body.orderId);
+    this.model = admission.model;
+    this.index = mustIndex(admission.model);
     this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
-    this.deliberativeRepair(`rush order ${body.orderId}`);
+    this.done = false;
+    this.options.notify?.(
+      `order ${body.orderId} from ${message.from} accepted: ${body.jobs.length} jobs, ${admission.delta.nodes.length - body.jobs.length} operations`,
+    );
+    reply(true, undefined, body.jobs.length);
+    // Before the first plan, the plan will include the order; during a negotiation, repair after it.
+    if (!this.planned) return;
+    if (this.loop) this.pendingRepair = `rush order ${body.orderId}`;
+    else this.deliberativeRepair(`rush order ${body.orderId}`);
   }
 
   // ---- planning and repair --------------------------------------------------------------------
@@ -515,6 +631,7 @@ export class Coordinator {
           if (step.requests.length > 0) return;
           continue;
         case "problem-adjustment":
+          this.commit({ t: "model", model: step.model });
           this.model = step.model;
           this.index = mustIndex(step.model);
           for (const r of step.requests) this.sendRequest(r);
@@ -556,6 +673,11 @@ export class Coordinator {
             trigger?.startedMs ?? Date.now(),
             trigger?.atTicks ?? this.nowTicks,
           );
+          if (this.pendingRepair !== undefined) {
+            const owed = this.pendingRepair;
+            this.pendingRepair = undefined;
+            this.deliberativeRepair(owed);
+          }
           return;
         }
       }
@@ -669,6 +791,16 @@ export class Coordinator {
     const version = this.version;
     const previous = this.installed;
     this.installed = { ...schedule, version };
+    const journalled = schedule.resources.map((r) => ({
+      resourceId: r.resourceId,
+      activities: r.activities.map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    }));
+    this.commit({ t: "installed", version, resources: journalled });
+    this.journalledVersion = Math.max(this.journalledVersion, version);
     const awaiting = new Set<string>();
     for (const r of schedule.resources) {
       const before = previous?.resources.find((p) => p.resourceId === r.resourceId);
@@ -701,11 +833,19 @@ export class Coordinator {
     this.affected = awaiting.size;
     this.installing = { version, awaiting, startedMs, trigger, strategy, atTicks };
     if (awaiting.size === 0) this.onAccept("", { ref: "none", scheduleVersion: version });
+    const metrics = scheduleMetrics(this.index, this.installed);
+    const slots = journalled.reduce((n, r) => n + r.activities.length, 0);
     void this.publish(topics.plans(this.options.site), "plan", {
       scheduleVersion: version,
-      objectives: {},
+      objectives: {
+        makespanTicks: metrics.makespanTicks,
+        totalWeightedTardiness: metrics.totalWeightedTardiness,
+        meanLeadTimeTicks: metrics.meanLeadTimeTicks,
+      },
       agents: schedule.resources.length,
       activities: this.index.activities.length,
+      // The slots themselves unless they would not fit one payload (DEFAULT_LIMITS, 256 KiB).
+      ...(slots <= PLAN_SLOTS_LIMIT ? { resources: journalled.map(toPlanResource) } : {}),
     });
   }
 
@@ -768,6 +908,9 @@ export class Coordinator {
     );
     if (remaining.length === 0 && !this.done) {
       this.done = true;
+      this.options.notify?.(
+        `all done: ${this.record.executed.size}/${this.index.activities.length} activities`,
+      );
       if (this.options.lockstep)
         this.publishClock({
           nowTicks: this.nowTicks,
@@ -829,7 +972,14 @@ export class Coordinator {
     this.clockMaster.countSent(agentId);
     // Versions only grow: whatever the repair loop asked an agent, an install comes after it.
     const v = (body as { scheduleVersion?: number }).scheduleVersion;
-    if (v !== undefined) this.version = Math.max(this.version, v);
+    if (v !== undefined) {
+      this.version = Math.max(this.version, v);
+      // A restarted coordinator must not reuse a version an agent already holds (it would be stale).
+      if (v > this.journalledVersion) {
+        this.commit({ t: "version", version: v });
+        this.journalledVersion = v;
+      }
+    }
     void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId }).then(
       (bytes) => this.traffic(agentId).add(1, bytes, 0, 0),
     );
@@ -856,12 +1006,14 @@ export class Coordinator {
     topic: string,
     type: T,
     body: Body<T>,
-    options: { retain?: boolean; to?: string } = {},
+    options: { retain?: boolean; to?: string; corr?: string } = {},
   ): Promise<number> {
     const message = makeMessage(type, this.options.coordinatorId, body, {
       seq: this.seq++,
+      epoch: this.epoch,
       at: Date.now(),
       ...(options.to ? { to: options.to } : {}),
+      ...(options.corr ? { corr: options.corr } : {}),
     }) as AnyMessage;
     try {
       return await this.transport.publish(topic, message, { retain: options.retain ?? false });
@@ -885,6 +1037,21 @@ export class Traffic {
     this.bytesReceived += bytesReceived;
   }
 }
+
+/** Past this many slots a plan message carries its objectives only (it would not fit 256 KiB). */
+const PLAN_SLOTS_LIMIT = 4000;
+
+const toPlanResource = (r: {
+  resourceId: string;
+  activities: readonly { activityId: string; startTicks: Ticks; durationTicks: Ticks }[];
+}) => ({
+  resourceId: r.resourceId,
+  slots: r.activities.map((a) => ({
+    activityId: a.activityId,
+    startTicks: a.startTicks,
+    durationTicks: a.durationTicks,
+  })),
+});
 
 function mustIndex(model: TaskModel): ModelIndex {
   const r = indexModel(model);

@@ -8,4 +8,19 @@ export {
   lockstepAgentSettings,
   runFleet,
 } from "./fleet.js";
+export {
+  type CoordinatorJournal,
+  CoordinatorJournalError,
+  type CoordinatorJournalRecord,
+  FileJournal,
+  MemoryJournal,
+  nextEpoch,
+} from "./journal.js";
+export {
+  type Admission,
+  admitOrder,
+  applyOrder,
+  type OrderDelta,
+  priorityWeight,
+} from "./orders.js";
 export * from "./report/index.js";

@@ -42,6 +42,12 @@ const CHANNELS: Readonly<
     description: "Orders in, from operators.",
     params: ["site"],
   },
+  "order-replies": {
+    address: "consort/v1/{site}/coordinator/replies/{clientId}",
+    description:
+      "The coordinator's answer to each order (accepted or refused, and why), read only by the operator who sent it.",
+    params: ["site", "clientId"],
+  },
   plans: {
     address: "consort/v1/{site}/coordinator/plans",
     description: "Summaries of installed plans.",
@@ -58,6 +64,7 @@ const CHANNELS: Readonly<
 const COORDINATOR_SENDS: ReadonlySet<TopicKind> = new Set([
   "agent-in",
   "coordinator-state",
+  "order-replies",
   "plans",
   "clock",
 ]);
@@ -109,7 +116,7 @@ export function asyncApiDocument(): Record<string, unknown> {
       title: "Consort MQTT protocol",
       version: "1.0.0",
       description:
-        "Scheduler agents, coordinator and operators over MQTT 3.1.1. Every payload is a MessagePack envelope {v, id, type, from, to?, corr?, seq, at, body}; a message that fails its schema is dropped whole and counted. Operations are described from the coordinator's side.",
+        "Scheduler agents, coordinator and operators over MQTT 3.1.1. Every payload is a MessagePack (or, starting with {, JSON) envelope {v, id, type, from, to?, corr?, epoch?, seq, at, body}; a message that fails its schema is dropped whole and counted. Operations are described from the coordinator's side.",
     },
     defaultContentType: "application/msgpack",
     channels,

@@ -12,6 +12,8 @@
  *                                                      coordinator, toId "coordinator")
  *   consort/v1/{site}/coordinator/state                coordinator lease and liveness (retained)
  *   consort/v1/{site}/coordinator/orders               orders in (from operators and ERP bridges)
+ *   consort/v1/{site}/coordinator/replies/{clientId}   the coordinator's answer to each order, read
+ *                                                      only by the operator who sent it
  *   consort/v1/{site}/coordinator/plans                plan summaries out
  *   consort/v1/{site}/coordinator/clock                simulated time (lock-step runs only)
  *
@@ -52,6 +54,9 @@ export const topics = {
     `${prefix(site)}/agent/${checkId("agent", fromId)}/peer/${checkId("agent", toId)}`,
   coordinatorState: (site: string) => `${prefix(site)}/coordinator/state`,
   orders: (site: string) => `${prefix(site)}/coordinator/orders`,
+  /** Replies to the orders of one operator (its username, the orders' `from`). */
+  orderReplies: (site: string, clientId: string) =>
+    `${prefix(site)}/coordinator/replies/${checkId("client", clientId)}`,
   plans: (site: string) => `${prefix(site)}/coordinator/plans`,
   clock: (site: string) => `${prefix(site)}/coordinator/clock`,
   /** Subscription filters. */
@@ -76,6 +81,7 @@ export type TopicKind =
   | "peer"
   | "coordinator-state"
   | "orders"
+  | "order-replies"
   | "plans"
   | "clock";
 
@@ -98,7 +104,8 @@ export type ParsedTopic =
       readonly agentId: string;
       readonly toId: string;
     }
-  | { readonly kind: "coordinator-state" | "orders" | "plans" | "clock"; readonly site: string };
+  | { readonly kind: "coordinator-state" | "orders" | "plans" | "clock"; readonly site: string }
+  | { readonly kind: "order-replies"; readonly site: string; readonly clientId: string };
 
 /** Reads a concrete topic (no wildcards); undefined when it is not one of Consort's. */
 export function parseTopic(topic: string): ParsedTopic | undefined {
@@ -124,6 +131,8 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
     if (a === "plans") return { kind: "plans", site };
     if (a === "clock") return { kind: "clock", site };
   }
+  if (area === "coordinator" && a === "replies" && b !== undefined && ID.test(b) && c === undefined)
+    return { kind: "order-replies", site, clientId: b };
   return undefined;
 }
 

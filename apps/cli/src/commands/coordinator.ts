@@ -1,7 +1,14 @@
-import { Coordinator, executedSchedule } from "@consort/coordinator";
-import { scheduleMetrics } from "@consort/core";
+import {
+  Coordinator,
+  type CoordinatorJournal,
+  executedSchedule,
+  FileJournal,
+  nextEpoch,
+} from "@consort/coordinator";
+import { indexModel, scheduleMetrics } from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
-import { MqttTransport } from "@consort/protocol/mqtt";
+import { topics } from "@consort/protocol";
+import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
@@ -17,12 +24,16 @@ export interface CoordinatorFlags {
   readonly epochMs?: number;
   readonly tickMs: number;
   readonly waitAgents: number;
+  readonly journal?: string;
+  readonly exitWhenDone?: boolean;
 }
 
 /**
  * `consort coordinator`: the manager, planner and deliberative repair for a deployment, on the
  * wall clock shared with the agents (tick 0 at --epoch-ms, ticks of --tick-ms). It waits for the
- * scenario's agents, plans, installs, monitors and repairs until every activity is done.
+ * scenario's agents, plans, installs, monitors and repairs, and keeps serving (orders, repairs)
+ * until SIGINT / SIGTERM, or until every activity is done with --exit-when-done. With --journal it
+ * journals its commitments and, started again on the same journal, resumes where it stood.
  * The password comes from CONSORT_COORDINATOR_PASSWORD, never from a flag.
  */
 export async function coordinatorCommand(
@@ -32,6 +43,16 @@ export async function coordinatorCommand(
   const problem = await loadProblem(flags.scenario);
   const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" });
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
+  const say = (line: string) => out.write(`consort coordinator: ${line}\n`);
+  let journal: CoordinatorJournal | undefined;
+  if (flags.journal) {
+    try {
+      journal = FileJournal.open(flags.journal);
+    } catch (error) {
+      throw new CliError(`journal ${(error as Error).message}`, EXIT.dataError);
+    }
+  } else say("no --journal: accepted orders and schedules will not survive a restart");
+  const epoch = journal ? nextEpoch(journal.records) : 1;
   let transport: MqttTransport;
   try {
     transport = await MqttTransport.connect({
@@ -39,6 +60,18 @@ export async function coordinatorCommand(
       clientId: flags.username,
       username: flags.username,
       ...(password ? { password } : {}),
+      // With a journal, a persistent session: reports sent while it was down wait for it.
+      clean: journal === undefined,
+      will: {
+        topic: topics.coordinatorState(flags.site),
+        message: makeMessage(
+          "coordinator-state",
+          flags.username,
+          { coordinatorId: flags.username, status: "offline", epoch },
+          { seq: 0, at: Date.now(), epoch },
+        ),
+        retain: true,
+      },
       logger,
       connectTimeoutMs: 10_000,
     });
@@ -60,34 +93,49 @@ export async function coordinatorCommand(
       repairIterations: 1000,
       lockstep: false,
       clock,
+      ...(journal ? { journal } : {}),
+      notify: say,
     },
     logger,
   );
+  const stop = async () => {
+    await transport.close();
+    clock.stop();
+    journal?.close();
+  };
   await coordinator.start();
+  const resumed = coordinator.resumed;
+  if (resumed)
+    say(
+      `resumed from ${flags.journal} in epoch ${coordinator.sessionEpoch}: ${resumed.orders} orders, ${resumed.installed ? "a schedule installed" : "no schedule yet"}, ${resumed.done} activities done`,
+    );
   const agents = problem.model.resources.map((r) => r.id);
-  out.write(
-    `consort coordinator: waiting for ${agents.length} agents (${agents.join(", ")}) at ${flags.broker}\n`,
-  );
+  say(`waiting for ${agents.length} agents (${agents.join(", ")}) at ${flags.broker}`);
   try {
     await coordinator.waitForAgents(agents, flags.waitAgents * 1000);
   } catch (error) {
-    await transport.close();
-    clock.stop();
+    await stop();
     throw new CliError((error as Error).message, EXIT.software);
   }
-  coordinator.plan();
-  out.write(`consort coordinator: plan installed at tick ${coordinator.nowTicks}; executing\n`);
+  if (coordinator.resume()) say(`schedule in force at tick ${coordinator.nowTicks}; executing`);
+  else {
+    coordinator.plan();
+    say(`plan installed at tick ${coordinator.nowTicks}; executing`);
+  }
+  say(`taking orders on ${topics.orders(flags.site)}`);
   const outcome = await Promise.race([
-    coordinator.finished.then(() => "finished" as const),
+    ...(flags.exitWhenDone ? [coordinator.finished.then(() => "finished" as const)] : []),
     untilSignal(),
   ]);
-  await transport.close();
-  clock.stop();
+  await stop();
+  // Counted on the model as it is now: accepted orders added activities to the scenario's.
+  const model = coordinator.currentModel;
+  const index = indexModel(model);
   const executed = coordinator.record.executed;
-  const schedule = executedSchedule(problem.model, executed);
-  const m = scheduleMetrics(problem.index, schedule);
-  out.write(
-    `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${problem.index.activities.length} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
+  const total = index.ok ? index.value.activities.length : executed.size;
+  const m = index.ok ? scheduleMetrics(index.value, executedSchedule(model, executed)) : undefined;
+  say(
+    `${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${total} activities, makespan ${m?.makespanTicks ?? "?"}, weighted tardiness ${m?.totalWeightedTardiness ?? "?"}, ${coordinator.record.repairs.length} schedules installed`,
   );
   return EXIT.ok;
 }
