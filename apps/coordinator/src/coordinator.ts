@@ -36,7 +36,7 @@ import {
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { ClockMaster } from "./clock-master.js";
-import type { CoordinatorJournal, CoordinatorJournalRecord } from "./journal.js";
+import { type CoordinatorJournal, type CoordinatorJournalRecord, nextEpoch } from "./journal.js";
 import { admitOrder, applyOrder } from "./orders.js";
 
 type WireSlot = Body<"install">["slots"][number];
@@ -184,7 +184,7 @@ export class Coordinator {
     const journal = this.options.journal;
     if (journal) {
       this.replay(journal.records);
-      this.epoch += 1;
+      this.epoch = nextEpoch(journal.records);
       journal.append({ t: "epoch", epoch: this.epoch });
     }
     this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
@@ -234,8 +234,7 @@ export class Coordinator {
     for (const r of records) {
       switch (r.t) {
         case "epoch":
-          this.epoch = Math.max(this.epoch, r.epoch);
-          break;
+          break; // the next session's epoch follows the last (nextEpoch)
         case "order": {
           model = applyOrder(model, r.delta) ?? model;
           this.acceptedOrders.add(r.delta.orderId);
