@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Body, topics } from "@consort/protocol";
+import { MqttTransport } from "@consort/protocol/mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot, runCli } from "./run-cli.js";
 
@@ -92,6 +94,17 @@ describe("a long-lived coordinator taking orders, across a SIGKILL", () => {
       ...["--epoch-ms", String(epochMs), "--tick-ms", "50", "--wait-agents", "20"],
       ...["--journal", join(dir, "coordinator.journal")],
     ];
+    // An operator watching the plans topic: each installed schedule, its slots and objectives.
+    const watcher = await MqttTransport.connect({
+      url,
+      clientId: "operator@watch",
+      username: "operator",
+    });
+    const plans: Body<"plan">[] = [];
+    watcher.onMessage((m) => {
+      if (m.type === "plan") plans.push(m.body);
+    });
+    await watcher.subscribe(topics.plans("plant"));
     const first = start(coordinatorArgs);
     await waitFor(first.output, /all done: 3\/3 activities/, 30_000);
     // Past its scenario's end it keeps serving.
@@ -116,6 +129,21 @@ describe("a long-lived coordinator taking orders, across a SIGKILL", () => {
     expect(accepted.code).toBe(0);
     expect(accepted.stdout).toMatch(/rush-1 accepted: 1 jobs/);
     await waitFor(first.output, /all done: 5\/5 activities/, 30_000);
+    const rushPlan = plans.find((p) =>
+      p.resources?.some((r) => r.slots.some((x) => x.activityId === "r1.o1")),
+    );
+    expect(rushPlan, JSON.stringify(plans)).toBeDefined();
+    expect(rushPlan!.activities).toBe(5);
+    expect(rushPlan!.objectives.makespanTicks).toBeGreaterThan(0);
+    expect(rushPlan!.objectives).toHaveProperty("totalWeightedTardiness");
+    const slot = (id: string) =>
+      rushPlan!
+        .resources!.flatMap((r) => r.slots.map((x) => ({ ...x, r: r.resourceId })))
+        .find((x) => x.activityId === id)!;
+    expect(slot("r1.o0").r).toBe("m2");
+    expect(slot("r1.o1").r).toBe("m1");
+    // The chain holds in the plan: the second operation starts after the first ends.
+    expect(slot("r1.o1").startTicks!).toBeGreaterThanOrEqual(slot("r1.o0").startTicks! + 2);
 
     // A bad order (an unknown machine): refused with the reason, and nothing changes.
     writeFileSync(
@@ -174,6 +202,7 @@ describe("a long-lived coordinator taking orders, across a SIGKILL", () => {
       a.child.kill("SIGTERM");
       expect(await a.exited).toBe(0);
     }
+    await watcher.close();
     broker.child.kill("SIGTERM");
     expect(await broker.exited).toBe(0);
   }, 120_000);

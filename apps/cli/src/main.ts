@@ -210,7 +210,8 @@ function program(result: { code: number }): Command {
     .command("coordinator")
     .description(
       "Run the coordinator alone for a deployment: manager, planner and deliberative repair on the wall clock\n" +
-        "shared with the agents. Its password comes from CONSORT_COORDINATOR_PASSWORD.",
+        "shared with the agents. It serves (orders, repairs) until stopped; with --journal it resumes after a restart.\n" +
+        "Its password comes from CONSORT_COORDINATOR_PASSWORD.",
     )
     .requiredOption("--scenario <file>", "the scenario (resources = the agents to wait for)")
     .option("--broker <url>", "the MQTT broker", "mqtt://127.0.0.1:1883")

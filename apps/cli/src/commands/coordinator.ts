@@ -14,6 +14,9 @@ import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
 import { untilSignal } from "../signals.js";
 
+/** The last will's sequence number: beyond any a session reaches. */
+const WILL_SEQ = 2 ** 40;
+
 export interface CoordinatorFlags {
   readonly scenario: string;
   readonly broker: string;
@@ -68,7 +71,9 @@ export async function coordinatorCommand(
           "coordinator-state",
           flags.username,
           { coordinatorId: flags.username, status: "offline", epoch },
-          { seq: 0, at: Date.now(), epoch },
+          // Not seq 0: that is the "online" state of this epoch, and live subscribers would drop
+          // the will as its repeat.
+          { seq: WILL_SEQ, at: Date.now(), epoch },
         ),
         retain: true,
       },
