@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Body, topics } from "@consort/protocol";
@@ -178,26 +178,45 @@ describe("a long-lived coordinator taking orders, across a SIGKILL", () => {
     );
     await waitFor(second.output, /schedule in force/, 15_000);
 
-    // A new order after the restart: accepted, and the agents act on the new coordinator's commands.
+    // A new order after the restart: accepted, and the agents act on the new coordinator's
+    // commands. Killed again while the agents run it (its completion reaches a coordinator that is
+    // down: the broker keeps it in the persistent session), and started a third time.
     writeFileSync(
       join(dir, "after.json"),
       JSON.stringify({
         orderId: "after-1",
-        jobs: [{ id: "z1", operations: [{ resources: ["m1"], durationTicks: 2 }] }],
+        jobs: [{ id: "z1", operations: [{ resources: ["m1"], durationTicks: 30 }] }],
       }),
     );
     const after = await submit(join(dir, "after.json"));
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toMatch(/after-1 accepted/);
-    await waitFor(second.output, /all done: 6\/6 activities/, 30_000);
+    second.child.kill("SIGKILL");
+    await second.exited;
+    await new Promise((r) => setTimeout(r, 500));
+    const third = start(coordinatorArgs);
+    await waitFor(
+      third.output,
+      /resumed from .* in epoch 3: 2 orders, a schedule installed, [56] activities done/,
+      15_000,
+    );
+    await waitFor(third.output, /all done: 6\/6 activities/, 30_000);
     // The earlier order again (a resend after a timeout, say): the same answer, nothing added.
     const again = await submit(join(dir, "rush.yaml"));
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/already accepted/);
 
-    second.child.kill("SIGTERM");
-    expect(await second.exited).toBe(0);
-    expect(second.output()).toMatch(/stopped on SIGTERM: 6\/6 activities/);
+    third.child.kill("SIGTERM");
+    expect(await third.exited).toBe(0);
+    expect(third.output()).toMatch(/stopped on SIGTERM: 6\/6 activities/);
+    // Each operation ran once: the agents' journals hold one completion per activity.
+    const completions = ["m1", "m2"].flatMap((id) =>
+      readFileSync(join(dir, `${id}.journal`), "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"t":"complete"'))
+        .map((l) => (JSON.parse(l) as { activityId: string }).activityId),
+    );
+    expect(completions.sort()).toEqual(["a.o0", "a.o1", "b.o0", "r1.o0", "r1.o1", "z1.o0"]);
     for (const a of agents) {
       a.child.kill("SIGTERM");
       expect(await a.exited).toBe(0);

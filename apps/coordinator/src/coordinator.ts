@@ -211,20 +211,17 @@ export class Coordinator {
   }
 
   /**
-   * After a restart: a schedule is in force when one was installed; orders accepted after it get
-   * a repair now. Returns false when there is nothing to resume (plan from scratch).
+   * After a restart, when a schedule was installed: re-solves from now (what is done and what
+   * has surely started stay frozen) and installs the result on every agent, under a new version.
+   * The journalled schedule may never have reached the agents (the process died between its
+   * journal line and the publish), and its start times have slipped while it was down.
+   * Returns false when there is nothing to resume (plan from scratch).
    */
   resume(): boolean {
     if (!this.installed) return false;
     this.planned = true;
-    const scheduled = new Set(
-      this.installed.resources.flatMap((r) => r.activities.map((a) => a.activityId)),
-    );
-    const unscheduled = this.index.activities.filter(
-      (a) => !scheduled.has(a.id) && !this.record.executed.has(a.id) && !this.cancelled.has(a.id),
-    );
-    if (unscheduled.length > 0) this.deliberativeRepair("resumed with unscheduled orders");
-    else this.checkFinished();
+    this.deliberativeRepair("resumed from the journal", true);
+    this.checkFinished();
     return true;
   }
 
@@ -715,7 +712,7 @@ export class Coordinator {
   }
 
   /** Deliberative repair (CAMPS problem adjustment by central re-solve) after an escalation. */
-  private deliberativeRepair(trigger: string): void {
+  private deliberativeRepair(trigger: string, toEveryAgent = false): void {
     const started = Date.now();
     const now = this.nowTicks;
     const frozen = this.frozenSlots(now);
@@ -741,7 +738,7 @@ export class Coordinator {
       );
       return;
     }
-    this.install(solved.value.schedule, trigger, "deliberative", started, now);
+    this.install(solved.value.schedule, trigger, "deliberative", started, now, toEveryAgent);
   }
 
   /** Completed operations, and those that have surely started (planned before now, job ready). */
@@ -785,6 +782,8 @@ export class Coordinator {
     strategy: string,
     startedMs: number,
     atTicks: Ticks,
+    /** Send to every agent, not only to those whose part changed. */
+    toEveryAgent = false,
   ): void {
     this.version = Math.max(this.version + 1, schedule.version);
     const version = this.version;
@@ -807,7 +806,7 @@ export class Coordinator {
         !before ||
         JSON.stringify(before.activities.map(slotKey)) !==
           JSON.stringify(r.activities.map(slotKey));
-      if (!changed && previous) continue;
+      if (!changed && previous && !toEveryAgent) continue;
       awaiting.add(r.resourceId);
       const slots: WireSlot[] = r.activities.map((a) => ({
         activityId: a.activityId,
