@@ -1,9 +1,12 @@
 import {
-  type ActivityNode,
   type Assignment,
+  admitOrder,
+  applyOrder,
   assignOperations,
   type Clock,
+  enablerRecipients,
   finishWithSchedule,
+  frozenSlots,
   giveUpWaiting,
   indexModel,
   type JobShopObjective,
@@ -11,6 +14,7 @@ import {
   type ModelIndex,
   type ModelNode,
   nextRepairStep,
+  queuedLoad,
   type RepairLoopState,
   type RepairRequest,
   type ResourceInterval,
@@ -37,7 +41,6 @@ import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { ClockMaster } from "./clock-master.js";
 import { type CoordinatorJournal, type CoordinatorJournalRecord, nextEpoch } from "./journal.js";
-import { admitOrder, applyOrder } from "./orders.js";
 
 type WireSlot = Body<"install">["slots"][number];
 
@@ -517,15 +520,9 @@ export class Coordinator {
       this.commit({ t: "done", activityId: body.activityId, ...done });
       this.record.executed.set(body.activityId, done);
     }
-    // CSC §3.1.4 window sliding across agents: the targets of its links learn it is done.
-    for (const link of this.index.linksFrom.get(body.activityId) ?? []) {
-      for (const target of this.index.activities.filter(
-        (a) => a.id === link.to || ancestorsOf(this.index, a.id).includes(link.to),
-      )) {
-        const owner = this.resourceOf(target.id);
-        if (owner && owner !== agentId) this.sendTo(owner, "inform", { ...body });
-      }
-    }
+    // CSC §3.1.4 window sliding across agents: the owners of its links' targets learn it is done.
+    for (const owner of enablerRecipients(this.index, this.installed, body.activityId, agentId))
+      this.sendTo(owner, "inform", { ...body });
     this.checkFinished();
   }
 
@@ -573,14 +570,7 @@ export class Coordinator {
       reply(true, "already accepted", body.jobs.length);
       return;
     }
-    const load: Record<string, number> = {};
-    if (this.installed) {
-      for (const r of this.installed.resources) {
-        load[r.resourceId] = r.activities
-          .filter((a) => !this.record.executed.has(a.activityId))
-          .reduce((s, a) => s + (a.durationTicks ?? 0), 0);
-      }
-    }
+    const load = queuedLoad(this.installed, this.record.executed);
     const admission = admitOrder(this.model, this.index, body, now, load);
     if (admission.kind === "refused") {
       this.record.refusedOrders.push({
@@ -741,39 +731,9 @@ export class Coordinator {
     this.install(solved.value.schedule, trigger, "deliberative", started, now, toEveryAgent);
   }
 
-  /** Completed operations, and those that have surely started (planned before now, job ready). */
+  /** What a repair now must keep (core's execution monitor). */
   private frozenSlots(now: Ticks): ResourceSlot[] {
-    const out: ResourceSlot[] = [];
-    for (const [activityId, e] of this.record.executed)
-      out.push({
-        activityId,
-        resourceId: e.resourceId,
-        startTicks: e.startTicks,
-        durationTicks: e.endTicks - e.startTicks,
-      });
-    if (!this.installed) return out;
-    for (const r of this.installed.resources) {
-      if (
-        this.unavailable.some(
-          (u) => u.resourceId === r.resourceId && u.fromTicks <= now && now < u.untilTicks,
-        )
-      )
-        continue;
-      for (const a of r.activities) {
-        if (this.record.executed.has(a.activityId) || (a.startTicks ?? Infinity) >= now) continue;
-        const predecessorsDone = (this.index.linksTo.get(a.activityId) ?? []).every((l) =>
-          this.record.executed.has(l.from),
-        );
-        if (predecessorsDone)
-          out.push({
-            activityId: a.activityId,
-            resourceId: r.resourceId,
-            startTicks: a.startTicks!,
-            durationTicks: a.durationTicks ?? 0,
-          });
-      }
-    }
-    return out;
+    return frozenSlots(this.index, this.installed, this.record.executed, this.unavailable, now);
   }
 
   private install(
@@ -889,15 +849,6 @@ export class Coordinator {
       },
       slots,
     });
-  }
-
-  private resourceOf(activityId: string): string | undefined {
-    const r = this.installed?.resources.find((x) =>
-      x.activities.some((a) => a.activityId === activityId),
-    );
-    return (
-      r?.resourceId ?? (this.index.nodes.get(activityId) as ActivityNode | undefined)?.resources[0]
-    );
   }
 
   private checkFinished(): void {
@@ -1055,12 +1006,6 @@ function mustIndex(model: TaskModel): ModelIndex {
   const r = indexModel(model);
   if (!r.ok) throw new Error(`invalid model: ${r.error[0]?.path}: ${r.error[0]?.message}`);
   return r.value;
-}
-
-function ancestorsOf(index: ModelIndex, id: string): string[] {
-  const out: string[] = [];
-  for (let p = index.parent.get(id); p !== undefined; p = index.parent.get(p)) out.push(p);
-  return out;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

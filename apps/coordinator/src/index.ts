@@ -16,11 +16,4 @@ export {
   MemoryJournal,
   nextEpoch,
 } from "./journal.js";
-export {
-  type Admission,
-  admitOrder,
-  applyOrder,
-  type OrderDelta,
-  priorityWeight,
-} from "./orders.js";
 export * from "./report/index.js";

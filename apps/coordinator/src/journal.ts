@@ -1,6 +1,5 @@
 import { closeSync, fdatasyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
-import type { TaskModel, Ticks } from "@consort/core";
-import type { OrderDelta } from "./orders.js";
+import type { OrderDelta, TaskModel, Ticks } from "@consort/core";
 
 /** One resource's part of an installed schedule, as journalled. */
 export interface JournalledResource {

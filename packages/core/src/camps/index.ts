@@ -6,6 +6,7 @@
  */
 export * from "./answer-request.js";
 export * from "./deliberative-repair.js";
+export * from "./execution-monitor.js";
 export * from "./in-process.js";
 export * from "./integrate.js";
 export * from "./inter-agent-constraint-adjustment.js";
@@ -13,6 +14,7 @@ export * from "./intra-agent-constraint-adjustment.js";
 export * from "./local-repair.js";
 export * from "./local-scheduler.js";
 export * from "./manager.js";
+export * from "./order-intake.js";
 export * from "./planner-windows.js";
 export * from "./problem-adjustment.js";
 export * from "./repair-loop.js";

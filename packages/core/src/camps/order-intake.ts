@@ -1,15 +1,26 @@
-import {
-  indexModel,
-  type Link,
-  type ModelIndex,
-  type ModelNode,
-  releaseAndDueDates,
-  type TaskModel,
-  type Ticks,
-} from "@consort/core";
-import type { Body } from "@consort/protocol";
+import { indexModel, type ModelIndex } from "../model/model-index.js";
+import type { Link, ModelNode, TaskModel, Ticks } from "../model/types.js";
+import { releaseAndDueDates } from "./manager.js";
 
-export type Order = Body<"order">;
+/** An order of jobs from a client (the wire's `order` body has this shape). */
+export interface OrderRequest {
+  readonly orderId: string;
+  /** 0..100; a higher priority weighs more on weighted tardiness (see `priorityWeight`). */
+  readonly priority?: number;
+  readonly jobs: readonly {
+    readonly id: string;
+    readonly releaseTicks?: Ticks;
+    readonly dueTicks?: Ticks;
+    readonly weight?: number;
+    readonly operations: readonly {
+      /** Default: `{job id}.o{index}`. */
+      readonly id?: string;
+      /** Capable resources; the first is the preferred one. */
+      readonly resources: readonly string[];
+      readonly durationTicks: Ticks;
+    }[];
+  }[];
+}
 
 /** What an accepted order adds to the model: its jobs (under the root), operations and chains. */
 export interface OrderDelta {
@@ -43,7 +54,7 @@ export function priorityWeight(priority: number | undefined): number {
 export function admitOrder(
   model: TaskModel,
   index: ModelIndex,
-  order: Order,
+  order: OrderRequest,
   nowTicks: Ticks,
   load: Readonly<Record<string, Ticks>>,
 ): Admission {
@@ -69,7 +80,7 @@ export function admitOrder(
     order.jobs.map((j) => ({
       id: j.id,
       operations: j.operations.map((o) => ({
-        resourceIds: o.resources,
+        resourceIds: [...o.resources],
         durationTicks: o.durationTicks,
       })),
       releaseTicks: Math.max(nowTicks, j.releaseTicks ?? nowTicks),
@@ -97,7 +108,7 @@ export function admitOrder(
       nodes.push({
         kind: "activity",
         id: ids[k]!,
-        resources: o.resources,
+        resources: [...o.resources],
         duration: [{ value: o.durationTicks, probability: 1 }],
         quality: [{ value: 1, probability: 1 }],
       });

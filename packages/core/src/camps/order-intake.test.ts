@@ -1,6 +1,8 @@
-import { indexModel, reoptimize, type TaskModel } from "@consort/core";
 import { describe, expect, it } from "vitest";
-import { admitOrder, applyOrder, type Order, priorityWeight } from "./orders.js";
+import { indexModel } from "../model/model-index.js";
+import type { TaskModel } from "../model/types.js";
+import { reoptimize } from "./deliberative-repair.js";
+import { admitOrder, applyOrder, type OrderRequest, priorityWeight } from "./order-intake.js";
 
 const shop: TaskModel = {
   name: "one machine",
@@ -32,7 +34,7 @@ const job = (id: string, dueTicks: number, resources = ["m1"]) => ({
 
 describe("admitOrder", () => {
   it("adds the jobs under the root, their operations chained, not released before now", () => {
-    const order: Order = {
+    const order: OrderRequest = {
       orderId: "o1",
       jobs: [
         {
