@@ -159,6 +159,7 @@ describe("a long-lived coordinator taking orders, across a SIGKILL", () => {
       /order bad-1 refused: jobs\[0\]\.operations\[0\]\.resources: "m9" is not a resource of this site/,
     );
     expect(first.output()).toMatch(/order bad-1 from operator refused/);
+    expect(readFileSync(join(dir, "coordinator.journal"), "utf8")).not.toContain("bad-1");
     // An order file that does not fit the schema never leaves the command line.
     writeFileSync(join(dir, "typo.yaml"), order("t-1", "  - { id: t1, operations: [] }"));
     const typo = await submit(join(dir, "typo.yaml"));
