@@ -58,11 +58,12 @@ export async function orderSubmitCommand(
       if (m.type === "order-reply" && (m.corr === message.id || m.body.orderId === order.orderId))
         settle(m.body);
     });
+    const repliesTopic = topics.orderReplies(flags.site, flags.username);
     try {
-      await transport.subscribe(topics.orderReplies(flags.site, flags.username));
-    } catch (error) {
+      await transport.subscribe(repliesTopic);
+    } catch {
       throw new CliError(
-        `${(error as Error).message} (is "${flags.username}" an operator of site "${flags.site}"?)`,
+        `the broker refused to let "${flags.username}" read ${repliesTopic}: is it an operator of site "${flags.site}"?`,
         EXIT.software,
       );
     }
