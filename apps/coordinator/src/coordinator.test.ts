@@ -9,7 +9,7 @@ import { Aedes } from "aedes";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Coordinator } from "./coordinator.js";
-import { FileJournal, MemoryJournal, nextEpoch } from "./journal.js";
+import { compactJournal, FileJournal, MemoryJournal, nextEpoch } from "./journal.js";
 
 // A real aedes broker on an ephemeral loopback port; the operator is a plain MQTT client.
 let broker: Aedes;
@@ -131,8 +131,63 @@ describe("the coordinator's order intake and journal", () => {
       body: { accepted: true, reason: "already accepted" },
     });
     expect(journal.records.filter((r) => r.t === "order")).toHaveLength(1);
-    await second.close();
+    await second.drop();
+
+    // A third start compacts the journal (one epoch record, not three) to the same state.
+    const third = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const compacted = new Coordinator(
+      model,
+      third,
+      { ...options, journal, compactAbove: 0 },
+      logger,
+    );
+    await compacted.start();
+    expect(compacted.sessionEpoch).toBe(3);
+    expect(journal.records.map((r) => r.t)).toEqual(["epoch", "order", "epoch"]);
+    expect(compacted.currentModel).toEqual(again.currentModel);
+    await third.close();
     await operator.close();
+  });
+});
+
+describe("compactJournal", () => {
+  const delta = (orderId: string) => ({ orderId, jobIds: [], nodes: [], links: [] });
+  it("keeps the orders, the last schedule, the highest version and each completion once", () => {
+    const done = {
+      t: "done" as const,
+      activityId: "a.o0",
+      resourceId: "m1",
+      startTicks: 0,
+      endTicks: 2,
+      quality: 1,
+    };
+    const installed = (version: number) => ({ t: "installed" as const, version, resources: [] });
+    expect(
+      compactJournal([
+        { t: "epoch", epoch: 1 },
+        { t: "version", version: 1 },
+        installed(2),
+        { t: "order", from: "ops", atTicks: 3, delta: delta("o1") },
+        done,
+        { t: "epoch", epoch: 2 },
+        done,
+        { t: "version", version: 5 },
+        installed(4),
+      ]),
+    ).toEqual([
+      { t: "epoch", epoch: 2 },
+      { t: "order", from: "ops", atTicks: 3, delta: delta("o1") },
+      { t: "version", version: 5 },
+      installed(4),
+      done,
+    ]);
+  });
+  it("leaves alone a journal whose adjusted model came before an order", () => {
+    const records = [
+      { t: "model" as const, model },
+      { t: "order" as const, from: "ops", atTicks: 3, delta: delta("o1") },
+    ];
+    expect(compactJournal(records)).toEqual(records);
   });
 });
 
@@ -151,6 +206,14 @@ describe("FileJournal", () => {
     ]);
     expect(nextEpoch(again.records)).toBe(2);
     again.close();
+    const compacted = FileJournal.open(path);
+    compacted.rewrite([{ t: "epoch", epoch: 7 }]);
+    compacted.append({ t: "version", version: 9 });
+    compacted.close();
+    expect(FileJournal.open(path).records).toEqual([
+      { t: "epoch", epoch: 7 },
+      { t: "version", version: 9 },
+    ]);
     appendFileSync(path, 'GARBAGE\n{"t":"epoch","epoch":2}\n');
     expect(() => FileJournal.open(path)).toThrow(/c\.journal:3: not a JSON record/);
   });

@@ -40,7 +40,12 @@ import {
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { ClockMaster } from "./clock-master.js";
-import { type CoordinatorJournal, type CoordinatorJournalRecord, nextEpoch } from "./journal.js";
+import {
+  type CoordinatorJournal,
+  type CoordinatorJournalRecord,
+  compactJournal,
+  nextEpoch,
+} from "./journal.js";
 
 type WireSlot = Body<"install">["slots"][number];
 
@@ -68,6 +73,8 @@ export interface CoordinatorOptions {
    * from it, in a new session epoch. Without one, nothing survives the process.
    */
   readonly journal?: CoordinatorJournal;
+  /** On start, a journal longer than this many records is rewritten compacted. Default 10,000. */
+  readonly compactAbove?: number;
   /** One line for a person on what happened (orders taken or refused, work all done, resumed). */
   readonly notify?: (line: string) => void;
 }
@@ -188,6 +195,9 @@ export class Coordinator {
     if (journal) {
       this.replay(journal.records);
       this.epoch = nextEpoch(journal.records);
+      // A long-lived coordinator's journal would grow without end: start from its state instead.
+      if (journal.records.length > (this.options.compactAbove ?? 10_000))
+        journal.rewrite(compactJournal(journal.records));
       journal.append({ t: "epoch", epoch: this.epoch });
     }
     this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));

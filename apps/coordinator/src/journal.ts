@@ -1,4 +1,14 @@
-import { closeSync, fdatasyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
+import { dirname } from "node:path";
 import type { OrderDelta, TaskModel, Ticks } from "@consort/core";
 
 /** One resource's part of an installed schedule, as journalled. */
@@ -68,6 +78,8 @@ export class CoordinatorJournalError extends Error {
 export interface CoordinatorJournal {
   readonly records: readonly CoordinatorJournalRecord[];
   append(record: CoordinatorJournalRecord): void;
+  /** Replaces every record with `records` (which must replay to the same state), atomically. */
+  rewrite(records: readonly CoordinatorJournalRecord[]): void;
   close(): void;
 }
 
@@ -77,7 +89,7 @@ export interface CoordinatorJournal {
  * last line (a crash mid-write) is cut off on open; a damaged line elsewhere is an error.
  */
 export class FileJournal implements CoordinatorJournal {
-  private readonly fd: number;
+  private fd: number;
 
   private constructor(
     readonly path: string,
@@ -115,6 +127,34 @@ export class FileJournal implements CoordinatorJournal {
     this.records.push(record);
   }
 
+  /**
+   * Written to a temporary file, flushed, then renamed over the journal: a crash leaves either
+   * the old journal or the new one, never a mix.
+   */
+  rewrite(records: readonly CoordinatorJournalRecord[]): void {
+    const tmp = `${this.path}.compact`;
+    const fd = openSync(tmp, "w");
+    try {
+      writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    closeSync(this.fd);
+    renameSync(tmp, this.path);
+    if (this.sync) {
+      // The rename itself must reach the disk too.
+      const dir = openSync(dirname(this.path), "r");
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    this.fd = openSync(this.path, "a");
+    this.records.splice(0, this.records.length, ...records);
+  }
+
   close(): void {
     closeSync(this.fd);
   }
@@ -126,6 +166,9 @@ export class MemoryJournal implements CoordinatorJournal {
   append(record: CoordinatorJournalRecord): void {
     this.records.push(record);
   }
+  rewrite(records: readonly CoordinatorJournalRecord[]): void {
+    this.records.splice(0, this.records.length, ...records);
+  }
   close(): void {}
 }
 
@@ -134,4 +177,62 @@ export function nextEpoch(records: readonly CoordinatorJournalRecord[]): number 
   let epoch = 0;
   for (const r of records) if (r.t === "epoch") epoch = Math.max(epoch, r.epoch);
   return epoch + 1;
+}
+
+/**
+ * The same state in fewer records: every accepted order (their ids answer resends), the model a
+ * problem adjustment left (after the orders, so it wins on replay), the highest version, the last
+ * installed schedule, each completion once, the unavailabilities, and the last epoch.
+ */
+export function compactJournal(
+  records: readonly CoordinatorJournalRecord[],
+): CoordinatorJournalRecord[] {
+  const orders: CoordinatorJournalRecord[] = [];
+  const done = new Map<string, CoordinatorJournalRecord>();
+  const unavailable: CoordinatorJournalRecord[] = [];
+  let model: CoordinatorJournalRecord | undefined;
+  let installed: CoordinatorJournalRecord | undefined;
+  let version = 0;
+  let epoch = 0;
+  let modelAfterOrders = false;
+  for (const r of records) {
+    switch (r.t) {
+      case "epoch":
+        epoch = Math.max(epoch, r.epoch);
+        break;
+      case "order":
+        orders.push(r);
+        // An order after an adjusted model adds to it: the model record must come first then.
+        if (model) modelAfterOrders = false;
+        break;
+      case "model":
+        model = r;
+        modelAfterOrders = true;
+        break;
+      case "version":
+        version = Math.max(version, r.version);
+        break;
+      case "installed":
+        version = Math.max(version, r.version);
+        installed = r;
+        break;
+      case "done":
+        if (!done.has(r.activityId)) done.set(r.activityId, r);
+        break;
+      case "unavailable":
+        unavailable.push(r);
+        break;
+    }
+  }
+  // A model record followed by orders cannot be reordered safely: keep the journal as it is.
+  if (model && !modelAfterOrders) return [...records];
+  return [
+    ...(epoch > 0 ? [{ t: "epoch" as const, epoch }] : []),
+    ...orders,
+    ...(model ? [model] : []),
+    ...(version > 0 ? [{ t: "version" as const, version }] : []),
+    ...(installed ? [installed] : []),
+    ...done.values(),
+    ...unavailable,
+  ];
 }
