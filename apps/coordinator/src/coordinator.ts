@@ -1,6 +1,5 @@
 import {
   type Assignment,
-  admitOrder,
   applyOrder,
   assignOperations,
   type Clock,
@@ -9,6 +8,7 @@ import {
   frozenSlots,
   giveUpWaiting,
   indexModel,
+  intakeOrder,
   type JobShopObjective,
   type LocalSchedule,
   type ModelIndex,
@@ -154,7 +154,7 @@ export class Coordinator {
   private epoch = 1;
   /** The highest schedule version on the journal (commands never use one beyond it). */
   private journalledVersion = 0;
-  private readonly acceptedOrders = new Set<string>();
+  private acceptedOrders: ReadonlySet<string> = new Set<string>();
   /** A repair owed once the negotiation under way has installed its schedule (an order came). */
   private pendingRepair: string | undefined;
   /** What the journal held when this session began. */
@@ -241,13 +241,14 @@ export class Coordinator {
   private replay(records: readonly CoordinatorJournalRecord[]): void {
     if (records.length === 0) return;
     let model = this.model;
+    const accepted = new Set(this.acceptedOrders);
     for (const r of records) {
       switch (r.t) {
         case "epoch":
           break; // the next session's epoch follows the last (nextEpoch)
         case "order": {
           model = applyOrder(model, r.delta) ?? model;
-          this.acceptedOrders.add(r.delta.orderId);
+          accepted.add(r.delta.orderId);
           this.record.orders.push({
             atTicks: r.atTicks,
             orderId: r.delta.orderId,
@@ -288,6 +289,7 @@ export class Coordinator {
     }
     this.model = model;
     this.index = mustIndex(model);
+    this.acceptedOrders = accepted;
     this.resumedFrom = {
       orders: this.acceptedOrders.size,
       installed: this.installed !== undefined,
@@ -563,52 +565,60 @@ export class Coordinator {
   private onOrder(message: Extract<AnyMessage, { type: "order" }>): void {
     const body = message.body;
     const now = this.nowTicks;
-    const reply = (accepted: boolean, reason?: string, jobs?: number) =>
-      void this.publish(
-        topics.orderReplies(this.options.site, message.from),
-        "order-reply",
-        {
-          orderId: body.orderId,
-          accepted,
-          ...(reason !== undefined ? { reason } : {}),
-          ...(jobs !== undefined ? { jobs } : {}),
-        },
-        { corr: message.id },
-      );
-    if (this.acceptedOrders.has(body.orderId)) {
-      // A resend (the sender timed out, or QoS 1 redelivered it to a new session): same answer.
-      reply(true, "already accepted", body.jobs.length);
-      return;
-    }
-    const load = queuedLoad(this.installed, this.record.executed);
-    const admission = admitOrder(this.model, this.index, body, now, load);
-    if (admission.kind === "refused") {
-      this.record.refusedOrders.push({
-        atTicks: now,
-        orderId: body.orderId,
-        reason: admission.reason,
-      });
-      this.logger.warn({ order: body.orderId, reason: admission.reason }, "order refused");
-      this.options.notify?.(
-        `order ${body.orderId} from ${message.from} refused: ${admission.reason}`,
-      );
-      reply(false, admission.reason);
-      return;
-    }
-    this.commit({ t: "order", from: message.from, atTicks: now, delta: admission.delta });
-    this.acceptedOrders.add(body.orderId);
-    this.model = admission.model;
-    this.index = mustIndex(admission.model);
-    this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
-    this.done = false;
-    this.options.notify?.(
-      `order ${body.orderId} from ${message.from} accepted: ${body.jobs.length} jobs, ${admission.delta.nodes.length - body.jobs.length} operations`,
+    const step = intakeOrder(
+      { model: this.model, index: this.index, accepted: this.acceptedOrders },
+      {
+        from: message.from,
+        messageId: message.id,
+        order: body,
+        load: queuedLoad(this.installed, this.record.executed),
+      },
+      now,
     );
-    reply(true, undefined, body.jobs.length);
-    // Before the first plan, the plan will include the order; during a negotiation, repair after it.
-    if (!this.planned) return;
-    if (this.loop) this.pendingRepair = `rush order ${body.orderId}`;
-    else this.deliberativeRepair(`rush order ${body.orderId}`);
+    this.model = step.state.model;
+    this.index = step.state.index;
+    this.acceptedOrders = step.state.accepted;
+    for (const command of step.commands) {
+      switch (command.kind) {
+        case "journal":
+          this.commit({
+            t: "order",
+            from: command.from,
+            atTicks: command.atTicks,
+            delta: command.delta,
+          });
+          this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
+          this.done = false;
+          this.options.notify?.(
+            `order ${body.orderId} from ${message.from} accepted: ${body.jobs.length} jobs, ${command.delta.nodes.length - body.jobs.length} operations`,
+          );
+          break;
+        case "reply": {
+          const { kind: _, to, corr, ...reply } = command;
+          if (!reply.accepted && reply.reason !== undefined) {
+            this.record.refusedOrders.push({
+              atTicks: now,
+              orderId: body.orderId,
+              reason: reply.reason,
+            });
+            this.logger.warn({ order: body.orderId, reason: reply.reason }, "order refused");
+            this.options.notify?.(`order ${body.orderId} from ${to} refused: ${reply.reason}`);
+          }
+          void this.publish(topics.orderReplies(this.options.site, to), "order-reply", reply, {
+            corr,
+          });
+          break;
+        }
+        case "repair":
+          // Before the first plan, the plan will include the order; during a negotiation, after it.
+          if (!this.planned) break;
+          if (this.loop) this.pendingRepair = command.trigger;
+          else this.deliberativeRepair(command.trigger);
+          break;
+        default:
+          assertNever(command);
+      }
+    }
   }
 
   // ---- planning and repair --------------------------------------------------------------------

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { indexModel } from "../model/model-index.js";
 import type { TaskModel } from "../model/types.js";
 import { reoptimize } from "./deliberative-repair.js";
-import { admitOrder, applyOrder, type OrderRequest, priorityWeight } from "./order-intake.js";
+import {
+  admitOrder,
+  applyOrder,
+  intakeOrder,
+  type OrderRequest,
+  priorityWeight,
+} from "./order-intake.js";
 
 const shop: TaskModel = {
   name: "one machine",
@@ -138,5 +144,64 @@ describe("admitOrder", () => {
     };
     expect(firstOnM1("y")).toBe("y.o0");
     expect(firstOnM1("x")).toBe("x.o0");
+  });
+});
+
+describe("intakeOrder", () => {
+  const state = { model: shop, index: index(shop), accepted: new Set<string>() };
+  const arrival = (order: OrderRequest) => ({ from: "ops", messageId: "ops:9:0", order, load: {} });
+
+  it("journals, answers and schedules an accepted order, in that order", () => {
+    const { state: next, commands } = intakeOrder(
+      state,
+      arrival({ orderId: "o1", jobs: [job("x", 9)] }),
+      4,
+    );
+    expect(commands.map((c) => c.kind)).toEqual(["journal", "reply", "repair"]);
+    expect(commands[1]).toEqual({
+      kind: "reply",
+      to: "ops",
+      corr: "ops:9:0",
+      orderId: "o1",
+      accepted: true,
+      jobs: 1,
+    });
+    expect(next.accepted.has("o1")).toBe(true);
+    expect(next.index.nodes.has("x.o0")).toBe(true);
+    // The state it was given is untouched.
+    expect(state.accepted.size).toBe(0);
+    // The same order again: the same answer, nothing journalled, nothing re-planned.
+    const again = intakeOrder(next, arrival({ orderId: "o1", jobs: [job("x", 9)] }), 5);
+    expect(again.state).toBe(next);
+    expect(again.commands).toEqual([
+      {
+        kind: "reply",
+        to: "ops",
+        corr: "ops:9:0",
+        orderId: "o1",
+        accepted: true,
+        reason: "already accepted",
+        jobs: 1,
+      },
+    ]);
+  });
+
+  it("refuses with the reason and changes nothing", () => {
+    const { state: next, commands } = intakeOrder(
+      state,
+      arrival({ orderId: "o2", jobs: [job("y", 9, ["m9"])] }),
+      4,
+    );
+    expect(next).toBe(state);
+    expect(commands).toEqual([
+      {
+        kind: "reply",
+        to: "ops",
+        corr: "ops:9:0",
+        orderId: "o2",
+        accepted: false,
+        reason: 'jobs[0].operations[0].resources: "m9" is not a resource of this site (m1, m2)',
+      },
+    ]);
   });
 });

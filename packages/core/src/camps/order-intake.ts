@@ -32,7 +32,12 @@ export interface OrderDelta {
 }
 
 export type Admission =
-  | { readonly kind: "accepted"; readonly delta: OrderDelta; readonly model: TaskModel }
+  | {
+      readonly kind: "accepted";
+      readonly delta: OrderDelta;
+      readonly model: TaskModel;
+      readonly index: ModelIndex;
+    }
   /** The order cannot join this site's model; `reason` says which part and why, for its sender. */
   | { readonly kind: "refused"; readonly reason: string };
 
@@ -129,7 +134,7 @@ export function admitOrder(
     const issue = indexed.error[0];
     return { kind: "refused", reason: `${issue?.path ?? "order"}: ${issue?.message ?? "invalid"}` };
   }
-  return { kind: "accepted", delta, model: next };
+  return { kind: "accepted", delta, model: next, index: indexed.value };
 }
 
 /** The model with an accepted order's jobs added (also how a journalled order is replayed). */
@@ -145,5 +150,82 @@ export function applyOrder(model: TaskModel, delta: OrderDelta): TaskModel | und
       ...delta.nodes,
     ],
     links: [...model.links, ...delta.links],
+  };
+}
+
+/** What the manager knows between orders. */
+export interface ManagerState {
+  readonly model: TaskModel;
+  readonly index: ModelIndex;
+  /** Ids of the orders accepted so far (a resend gets the same answer, and adds nothing). */
+  readonly accepted: ReadonlySet<string>;
+}
+
+/** An order as it arrives: from whom, under which message id (for the reply's correlation). */
+export interface OrderArrival {
+  readonly from: string;
+  readonly messageId: string;
+  readonly order: OrderRequest;
+  /** Work queued on each resource now (`queuedLoad`). */
+  readonly load: Readonly<Record<string, Ticks>>;
+}
+
+/** What the manager asks of its shell, to be carried out in this order. */
+export type ManagerCommand =
+  /** Journal the accepted order before anything is said or done on its strength. */
+  | {
+      readonly kind: "journal";
+      readonly from: string;
+      readonly atTicks: Ticks;
+      readonly delta: OrderDelta;
+    }
+  /** Answer the sender (correlated with its message). */
+  | {
+      readonly kind: "reply";
+      readonly to: string;
+      readonly corr: string;
+      readonly orderId: string;
+      readonly accepted: boolean;
+      readonly reason?: string;
+      readonly jobs?: number;
+    }
+  /** Re-plan so the new jobs are scheduled. */
+  | { readonly kind: "repair"; readonly trigger: string };
+
+/**
+ * The CAMPS manager's step on an order: `(state, order, now) → (state, commands)`. A resend of an
+ * accepted order is answered again and changes nothing; a refused order changes nothing and its
+ * sender hears why; an accepted one joins the model, is journalled, answered and scheduled.
+ */
+export function intakeOrder(
+  state: ManagerState,
+  arrival: OrderArrival,
+  nowTicks: Ticks,
+): { readonly state: ManagerState; readonly commands: readonly ManagerCommand[] } {
+  const { order, from, messageId } = arrival;
+  const reply = (accepted: boolean, reason?: string, jobs?: number): ManagerCommand => ({
+    kind: "reply",
+    to: from,
+    corr: messageId,
+    orderId: order.orderId,
+    accepted,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(jobs !== undefined ? { jobs } : {}),
+  });
+  if (state.accepted.has(order.orderId))
+    return { state, commands: [reply(true, "already accepted", order.jobs.length)] };
+  const admission = admitOrder(state.model, state.index, order, nowTicks, arrival.load);
+  if (admission.kind === "refused") return { state, commands: [reply(false, admission.reason)] };
+  return {
+    state: {
+      model: admission.model,
+      index: admission.index,
+      accepted: new Set([...state.accepted, order.orderId]),
+    },
+    commands: [
+      { kind: "journal", from, atTicks: nowTicks, delta: admission.delta },
+      reply(true, undefined, order.jobs.length),
+      { kind: "repair", trigger: `rush order ${order.orderId}` },
+    ],
   };
 }
