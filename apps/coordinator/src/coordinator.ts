@@ -3,7 +3,6 @@ import {
   applyOrder,
   assignOperations,
   type Clock,
-  enablerRecipients,
   finishWithSchedule,
   frozenSlots,
   giveUpWaiting,
@@ -13,6 +12,7 @@ import {
   type LocalSchedule,
   type ModelIndex,
   type ModelNode,
+  monitorCompletion,
   nextRepairStep,
   queuedLoad,
   type RepairLoopState,
@@ -522,20 +522,38 @@ export class Coordinator {
 
   private onInform(agentId: string, body: Body<"inform">): void {
     if (body.event !== "completed") return;
-    if (!this.record.executed.has(body.activityId)) {
-      const done = {
-        resourceId: agentId,
-        startTicks: body.startTicks ?? body.atTicks,
-        endTicks: body.atTicks,
-        quality: body.quality ?? 0,
-      };
-      this.commit({ t: "done", activityId: body.activityId, ...done });
-      this.record.executed.set(body.activityId, done);
+    const commands = monitorCompletion(
+      {
+        index: this.index,
+        installed: this.installed,
+        executed: this.record.executed,
+        cancelled: this.cancelled,
+      },
+      {
+        agentId,
+        activityId: body.activityId,
+        atTicks: body.atTicks,
+        ...(body.startTicks !== undefined ? { startTicks: body.startTicks } : {}),
+        ...(body.quality !== undefined ? { quality: body.quality } : {}),
+      },
+    );
+    for (const command of commands) {
+      switch (command.kind) {
+        case "record":
+          this.commit({ t: "done", activityId: command.activityId, ...command.completion });
+          this.record.executed.set(command.activityId, command.completion);
+          break;
+        case "forward":
+          // CSC §3.1.4 window sliding across agents: the owner of an enabled activity learns it.
+          this.sendTo(command.to, "inform", { ...body });
+          break;
+        case "all-done":
+          this.checkFinished();
+          break;
+        default:
+          assertNever(command);
+      }
     }
-    // CSC §3.1.4 window sliding across agents: the owners of its links' targets learn it is done.
-    for (const owner of enablerRecipients(this.index, this.installed, body.activityId, agentId))
-      this.sendTo(owner, "inform", { ...body });
-    this.checkFinished();
   }
 
   private onFailure(agentId: string, body: Body<"failure">): void {

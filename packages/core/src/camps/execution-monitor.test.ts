@@ -5,6 +5,7 @@ import type { Schedule } from "../schedule/types.js";
 import {
   enablerRecipients,
   frozenSlots,
+  monitorCompletion,
   queuedLoad,
   type ReportedCompletion,
   resourceOf,
@@ -101,5 +102,38 @@ describe("the execution monitor", () => {
     const executed = new Map([["j.o1", done("m2", 2, 4)]]);
     expect(queuedLoad(installed, executed)).toEqual({ m1: 2, m2: 2, m1b: 2 });
     expect(queuedLoad(undefined, executed)).toEqual({});
+  });
+});
+
+describe("monitorCompletion", () => {
+  const state = (executed: Map<string, ReportedCompletion>, cancelled: string[] = []) => ({
+    index,
+    installed,
+    executed,
+    cancelled: new Set(cancelled),
+  });
+  it("records a first report, forwards it to the enabled agents, and says when all is done", () => {
+    const report = { agentId: "m1", activityId: "j.o0", startTicks: 0, atTicks: 3, quality: 1 };
+    expect(monitorCompletion(state(new Map()), report)).toEqual([
+      { kind: "record", activityId: "j.o0", completion: done("m1", 0, 3) },
+      { kind: "forward", to: "m1b" },
+      { kind: "forward", to: "m2" },
+    ]);
+    // A repeat: forwarded again, not recorded twice.
+    expect(monitorCompletion(state(new Map([["j.o0", done("m1", 0, 3)]])), report)).toEqual([
+      { kind: "forward", to: "m1b" },
+      { kind: "forward", to: "m2" },
+    ]);
+    // The last one (the rest done or cancelled): all done.
+    const rest = new Map([
+      ["j.o0", done("m1", 0, 3)],
+      ["j.o1", done("m2", 3, 5)],
+    ]);
+    expect(
+      monitorCompletion(state(rest, ["t.o0"]), { agentId: "m2", activityId: "k.o0", atTicks: 7 }),
+    ).toEqual([
+      { kind: "record", activityId: "k.o0", completion: { ...done("m2", 7, 7), quality: 0 } },
+      { kind: "all-done" },
+    ]);
   });
 });

@@ -110,3 +110,67 @@ function ancestorsOf(index: ModelIndex, id: string): string[] {
   for (let p = index.parent.get(id); p !== undefined; p = index.parent.get(p)) out.push(p);
   return out;
 }
+
+/** An agent's report that it completed an activity. */
+export interface CompletionReport {
+  readonly agentId: string;
+  readonly activityId: string;
+  /** When it ended. */
+  readonly atTicks: Ticks;
+  /** When it began (default: `atTicks`). */
+  readonly startTicks?: Ticks;
+  readonly quality?: number;
+}
+
+/** What the monitor asks of its shell on a completion, in this order. */
+export type MonitorCommand =
+  /** The first report of this completion: journal it, then record it. */
+  | {
+      readonly kind: "record";
+      readonly activityId: string;
+      readonly completion: ReportedCompletion;
+    }
+  /** Forward the report to this agent (it owns an activity the completion enables). */
+  | { readonly kind: "forward"; readonly to: string }
+  /** Nothing is left to run: every activity is done or cancelled. */
+  | { readonly kind: "all-done" };
+
+/**
+ * The execution monitor's step on a completion report: `(state, report) → commands`. A repeat
+ * is not recorded again but still forwarded (the earlier forward may be what was lost).
+ */
+export function monitorCompletion(
+  state: {
+    readonly index: ModelIndex;
+    readonly installed: Schedule | undefined;
+    readonly executed: ReadonlyMap<string, ReportedCompletion>;
+    readonly cancelled: ReadonlySet<string>;
+  },
+  report: CompletionReport,
+): MonitorCommand[] {
+  const commands: MonitorCommand[] = [];
+  const first = !state.executed.has(report.activityId);
+  if (first)
+    commands.push({
+      kind: "record",
+      activityId: report.activityId,
+      completion: {
+        resourceId: report.agentId,
+        startTicks: report.startTicks ?? report.atTicks,
+        endTicks: report.atTicks,
+        quality: report.quality ?? 0,
+      },
+    });
+  for (const to of enablerRecipients(
+    state.index,
+    state.installed,
+    report.activityId,
+    report.agentId,
+  ))
+    commands.push({ kind: "forward", to });
+  const remaining = state.index.activities.some(
+    (a) => a.id !== report.activityId && !state.executed.has(a.id) && !state.cancelled.has(a.id),
+  );
+  if (!remaining) commands.push({ kind: "all-done" });
+  return commands;
+}
