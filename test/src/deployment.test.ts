@@ -100,6 +100,7 @@ describe("a deployment: broker, agents and coordinator started one by one", () =
       "50",
       "--wait-agents",
       "20",
+      "--exit-when-done",
     ]);
     const code = await Promise.race([
       coordinator.exited,

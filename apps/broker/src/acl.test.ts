@@ -131,6 +131,15 @@ describe("subscribe rights", () => {
     expect(subscribeAllowed(operator, topics.agentIn(S, "m1"))).toBe(false);
     expect(subscribeAllowed(operator, `consort/v1/${S}/#`)).toBe(false);
   });
+
+  it("gives an operator the replies to its own orders only; the coordinator sends them", () => {
+    expect(subscribeAllowed(operator, topics.orderReplies(S, "op"))).toBe(true);
+    expect(subscribeAllowed(operator, topics.orderReplies(S, "other"))).toBe(false);
+    expect(subscribeAllowed(operator, `consort/v1/${S}/coordinator/replies/+`)).toBe(false);
+    expect(publishAllowed(coordinator, topics.orderReplies(S, "op"))).toBe(true);
+    expect(publishAllowed(operator, topics.orderReplies(S, "op"))).toBe(false);
+    expect(publishAllowed(m1, topics.orderReplies(S, "op"))).toBe(false);
+  });
 });
 
 /**

@@ -11,8 +11,9 @@
  * |             | agent/A/peer/{to}                                | agent/+/state, coordinator/state, coordinator/plans,           |
  * |             |                                                  | coordinator/clock                                              |
  * | coordinator | agent/+/in, coordinator/state, coordinator/plans,| everything under consort/v1/{site}/                            |
- * |             | coordinator/clock                                |                                                                |
- * | operator    | coordinator/orders                               | coordinator/plans, coordinator/state, agent/+/state            |
+ * |             | coordinator/clock, coordinator/replies/{c}       |                                                                |
+ * | operator O  | coordinator/orders                               | coordinator/plans, coordinator/state, agent/+/state,           |
+ * |             |                                                  | coordinator/replies/O                                          |
  */
 import {
   type Access,

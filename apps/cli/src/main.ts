@@ -9,6 +9,7 @@ import { benchScaleCommand } from "./commands/bench-scale.js";
 import { brokerCommand } from "./commands/broker.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { fleetCommand } from "./commands/fleet.js";
+import { orderSubmitCommand } from "./commands/order.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
 import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";
@@ -214,7 +215,8 @@ function program(result: { code: number }): Command {
     .command("coordinator")
     .description(
       "Run the coordinator alone for a deployment: manager, planner and deliberative repair on the wall clock\n" +
-        "shared with the agents. Its password comes from CONSORT_COORDINATOR_PASSWORD.",
+        "shared with the agents. It serves (orders, repairs) until stopped; with --journal it resumes after a restart.\n" +
+        "Its password comes from CONSORT_COORDINATOR_PASSWORD.",
     )
     .requiredOption("--scenario <file>", "the scenario (resources = the agents to wait for)")
     .option("--broker <url>", "the MQTT broker", "mqtt://127.0.0.1:1883")
@@ -238,6 +240,11 @@ function program(result: { code: number }): Command {
       positiveNumber("--wait-agents"),
       60,
     )
+    .option(
+      "--journal <file>",
+      "journal of commitments; started again on it, the coordinator resumes",
+    )
+    .option("--exit-when-done", "exit once every activity is done, instead of serving on")
     .action(
       async (options: {
         scenario: string;
@@ -249,8 +256,47 @@ function program(result: { code: number }): Command {
         epochMs?: number;
         tickMs: number;
         waitAgents: number;
+        journal?: string;
+        exitWhenDone?: boolean;
       }) => {
         result.code = await coordinatorCommand(options, process.stdout);
+      },
+    );
+
+  root
+    .command("order")
+    .description("Orders for a running coordinator.")
+    .command("submit")
+    .description(
+      "Send an order (YAML or JSON: orderId, priority?, jobs[{id, releaseTicks?, dueTicks?, weight?, operations[{resources, durationTicks}]}])\n" +
+        "to the site's coordinator and print its reply: exit 0 if accepted, 65 with the reason if refused, 70 if no reply.\n" +
+        "The password comes from --password or CONSORT_PASSWORD.",
+    )
+    .argument("<file>", "the order")
+    .option("--broker <url>", "the MQTT broker", "mqtt://127.0.0.1:1883")
+    .option("--site <id>", "site of the topics", "default")
+    .option("--username <name>", "the operator's user", "operator")
+    .option("--password <password>", "the operator's password (default: CONSORT_PASSWORD)")
+    .option(
+      "--timeout <seconds>",
+      "how long to wait for the reply",
+      positiveNumber("--timeout"),
+      30,
+    )
+    .option("--json", "print the reply as one JSON object", false)
+    .action(
+      async (
+        file: string,
+        options: {
+          broker: string;
+          site: string;
+          username: string;
+          password?: string;
+          timeout: number;
+          json: boolean;
+        },
+      ) => {
+        result.code = await orderSubmitCommand(file, options, process.stdout);
       },
     );
 

@@ -1,23 +1,24 @@
 import {
-  type ActivityNode,
   type Assignment,
-  activityPrecedences,
+  applyOrder,
   assignOperations,
   type Clock,
   finishWithSchedule,
+  frozenSlots,
   giveUpWaiting,
   indexModel,
+  intakeOrder,
   type JobShopObjective,
   type LocalSchedule,
   type ModelIndex,
-  type ModelNode,
+  monitorCompletion,
   nextRepairStep,
+  queuedLoad,
   type RepairLoopState,
   type RepairRequest,
   type ResourceInterval,
   type ResourceSlot,
   receiveLocalSchedule,
-  releaseAndDueDates,
   reoptimize,
   type Schedule,
   SimulatedClock,
@@ -40,6 +41,12 @@ import {
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { ClockMaster } from "./clock-master.js";
+import {
+  type CoordinatorJournal,
+  type CoordinatorJournalRecord,
+  compactJournal,
+  nextEpoch,
+} from "./journal.js";
 
 type WireSlot = Body<"install">["slots"][number];
 
@@ -61,6 +68,16 @@ export interface CoordinatorOptions {
   readonly clock?: Clock;
   /** Re-solve centrally when that beats the negotiated plan by more than this fraction. Default 0.05. */
   readonly qualityGate?: number;
+  /**
+   * Where commitments (accepted orders, versions, installed schedules, completions) are written
+   * before they are published or acknowledged; a coordinator started on the same journal resumes
+   * from it, in a new session epoch. Without one, nothing survives the process.
+   */
+  readonly journal?: CoordinatorJournal;
+  /** On start, a journal longer than this many records is rewritten compacted. Default 10,000. */
+  readonly compactAbove?: number;
+  /** One line for a person on what happened (orders taken or refused, work all done, resumed). */
+  readonly notify?: (line: string) => void;
 }
 
 /** What happened, for the fleet report. */
@@ -86,6 +103,8 @@ export interface CoordinatorRecord {
   readonly localRepairs: { atTicks: Ticks; agentId: string }[];
   readonly offline: { atTicks: Ticks; agentId: string; online: boolean }[];
   readonly orders: { atTicks: Ticks; orderId: string; jobs: number }[];
+  /** Orders refused, with the reason sent to their sender. */
+  readonly refusedOrders: { atTicks: Ticks; orderId: string; reason: string }[];
 }
 
 /**
@@ -126,11 +145,21 @@ export class Coordinator {
     localRepairs: [],
     offline: [],
     orders: [],
+    refusedOrders: [],
   };
   private finishedResolve: (() => void) | undefined;
   readonly finished: Promise<void>;
   private done = false;
   private lastProgressMs = Date.now();
+  /** This session's epoch: in every message's id, so no id repeats one of an earlier session. */
+  private epoch = 1;
+  /** The highest schedule version on the journal (commands never use one beyond it). */
+  private journalledVersion = 0;
+  private acceptedOrders: ReadonlySet<string> = new Set<string>();
+  /** A repair owed once the negotiation under way has installed its schedule (an order came). */
+  private pendingRepair: string | undefined;
+  /** What the journal held when this session began. */
+  private resumedFrom: { orders: number; installed: boolean; done: number } | undefined;
 
   constructor(
     model: TaskModel,
@@ -158,7 +187,20 @@ export class Coordinator {
     return Math.max(0, this.options.clock.now());
   }
 
+  /**
+   * Resumes from the journal (if any), opens a new session epoch, then listens. Messages queued
+   * by the broker while the coordinator was away (a persistent session) meet the resumed state.
+   */
   async start(): Promise<void> {
+    const journal = this.options.journal;
+    if (journal) {
+      this.replay(journal.records);
+      this.epoch = nextEpoch(journal.records);
+      // A long-lived coordinator's journal would grow without end: start from its state instead.
+      if (journal.records.length > (this.options.compactAbove ?? 10_000))
+        journal.rewrite(compactJournal(journal.records));
+      journal.append({ t: "epoch", epoch: this.epoch });
+    }
     this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
     const { site } = this.options;
     await this.transport.subscribe(topics.filters.allAgentStates(site));
@@ -167,9 +209,98 @@ export class Coordinator {
     await this.publish(
       topics.coordinatorState(site),
       "coordinator-state",
-      { coordinatorId: this.options.coordinatorId, status: "online", epoch: 1 },
+      { coordinatorId: this.options.coordinatorId, status: "online", epoch: this.epoch },
       { retain: true },
     );
+  }
+
+  /** The session epoch in force (1 without a journal). */
+  get sessionEpoch(): number {
+    return this.epoch;
+  }
+
+  /** What a resumed session found on its journal; undefined on a first start. */
+  get resumed(): { orders: number; installed: boolean; done: number } | undefined {
+    return this.resumedFrom;
+  }
+
+  /**
+   * After a restart, when a schedule was installed: re-solves from now (what is done and what
+   * has surely started stay frozen) and installs the result on every agent, under a new version.
+   * The journalled schedule may never have reached the agents (the process died between its
+   * journal line and the publish), and its start times have slipped while it was down.
+   * Returns false when there is nothing to resume (plan from scratch).
+   */
+  resume(): boolean {
+    if (!this.installed) return false;
+    this.planned = true;
+    this.deliberativeRepair("resumed from the journal", true);
+    this.checkFinished();
+    return true;
+  }
+
+  private replay(records: readonly CoordinatorJournalRecord[]): void {
+    if (records.length === 0) return;
+    let model = this.model;
+    const accepted = new Set(this.acceptedOrders);
+    for (const r of records) {
+      switch (r.t) {
+        case "epoch":
+          break; // the next session's epoch follows the last (nextEpoch)
+        case "order": {
+          model = applyOrder(model, r.delta) ?? model;
+          accepted.add(r.delta.orderId);
+          this.record.orders.push({
+            atTicks: r.atTicks,
+            orderId: r.delta.orderId,
+            jobs: r.delta.jobIds.length,
+          });
+          break;
+        }
+        case "model":
+          model = r.model;
+          break;
+        case "version":
+          this.version = Math.max(this.version, r.version);
+          this.journalledVersion = Math.max(this.journalledVersion, r.version);
+          break;
+        case "installed":
+          this.version = Math.max(this.version, r.version);
+          this.journalledVersion = Math.max(this.journalledVersion, r.version);
+          this.installed = { version: r.version, resources: r.resources };
+          break;
+        case "done":
+          this.record.executed.set(r.activityId, {
+            resourceId: r.resourceId,
+            startTicks: r.startTicks,
+            endTicks: r.endTicks,
+            quality: r.quality,
+          });
+          break;
+        case "unavailable":
+          this.unavailable.push({
+            resourceId: r.resourceId,
+            fromTicks: r.fromTicks,
+            untilTicks: r.untilTicks,
+          });
+          break;
+        default:
+          assertNever(r);
+      }
+    }
+    this.model = model;
+    this.index = mustIndex(model);
+    this.acceptedOrders = accepted;
+    this.resumedFrom = {
+      orders: this.acceptedOrders.size,
+      installed: this.installed !== undefined,
+      done: this.record.executed.size,
+    };
+  }
+
+  /** Appends a commitment before anything is sent on its strength. */
+  private commit(record: CoordinatorJournalRecord): void {
+    this.options.journal?.append(record);
   }
 
   /** Resolves once these agents have announced themselves online. */
@@ -276,11 +407,15 @@ export class Coordinator {
   }
 
   private processInbox(): void {
+    // Orders of a higher priority are dated (queued behind less work) before the others.
+    const rank = (m: AnyMessage) => (m.type === "order" ? -(m.body.priority ?? 0) : 1);
     const batch = this.inbox
       .splice(0)
-      .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.seq - b.seq));
+      .sort(
+        (a, b) => rank(a) - rank(b) || (a.from < b.from ? -1 : a.from > b.from ? 1 : a.seq - b.seq),
+      );
     for (const message of batch) {
-      if (message.type === "order") this.onOrder(message.body);
+      if (message.type === "order") this.onOrder(message);
       else this.handleReport(message);
     }
   }
@@ -316,6 +451,7 @@ export class Coordinator {
       case "cfp":
       case "profile":
       case "order":
+      case "order-reply":
       case "plan":
       case "clock":
       case "csc-setup":
@@ -387,24 +523,38 @@ export class Coordinator {
 
   private onInform(agentId: string, body: Body<"inform">): void {
     if (body.event !== "completed") return;
-    if (!this.record.executed.has(body.activityId)) {
-      this.record.executed.set(body.activityId, {
-        resourceId: agentId,
-        startTicks: body.startTicks ?? body.atTicks,
-        endTicks: body.atTicks,
-        quality: body.quality ?? 0,
-      });
-    }
-    // CSC §3.1.4 window sliding across agents: the targets of its links learn it is done.
-    for (const link of this.index.linksFrom.get(body.activityId) ?? []) {
-      for (const target of this.index.activities.filter(
-        (a) => a.id === link.to || ancestorsOf(this.index, a.id).includes(link.to),
-      )) {
-        const owner = this.resourceOf(target.id);
-        if (owner && owner !== agentId) this.sendTo(owner, "inform", { ...body });
+    const commands = monitorCompletion(
+      {
+        index: this.index,
+        installed: this.installed,
+        executed: this.record.executed,
+        cancelled: this.cancelled,
+      },
+      {
+        agentId,
+        activityId: body.activityId,
+        atTicks: body.atTicks,
+        ...(body.startTicks !== undefined ? { startTicks: body.startTicks } : {}),
+        ...(body.quality !== undefined ? { quality: body.quality } : {}),
+      },
+    );
+    for (const command of commands) {
+      switch (command.kind) {
+        case "record":
+          this.commit({ t: "done", activityId: command.activityId, ...command.completion });
+          this.record.executed.set(command.activityId, command.completion);
+          break;
+        case "forward":
+          // CSC §3.1.4 window sliding across agents: the owner of an enabled activity learns it.
+          this.sendTo(command.to, "inform", { ...body });
+          break;
+        case "all-done":
+          this.checkFinished();
+          break;
+        default:
+          assertNever(command);
       }
     }
-    this.checkFinished();
   }
 
   private onFailure(agentId: string, body: Body<"failure">): void {
@@ -414,92 +564,80 @@ export class Coordinator {
       cause: body.cause,
       activityIds: body.activityIds,
     });
-    if (body.untilTicks !== undefined)
-      this.unavailable.push({
+    if (body.untilTicks !== undefined) {
+      const interval = {
         resourceId: agentId,
         fromTicks: body.fromTicks,
         untilTicks: body.untilTicks,
-      });
+      };
+      this.commit({ t: "unavailable", ...interval });
+      this.unavailable.push(interval);
+    }
     this.deliberativeRepair(`${body.cause} on ${agentId}`);
   }
 
-  /** Manager: an order's jobs join the model with release and due dates set from the load. */
-  private onOrder(body: Body<"order">): void {
+  /**
+   * Manager: an order's jobs join the model with release and due dates set from the load, its
+   * priority weighing on them. The order is journalled before its sender hears "accepted", and a
+   * repair schedules it; a refused order changes nothing and its sender hears why.
+   */
+  private onOrder(message: Extract<AnyMessage, { type: "order" }>): void {
+    const body = message.body;
     const now = this.nowTicks;
-    const load: Record<string, number> = {};
-    if (this.installed) {
-      for (const r of this.installed.resources) {
-        load[r.resourceId] = r.activities
-          .filter((a) => !this.record.executed.has(a.activityId))
-          .reduce((s, a) => s + (a.durationTicks ?? 0), 0);
+    const step = intakeOrder(
+      { model: this.model, index: this.index, accepted: this.acceptedOrders },
+      {
+        from: message.from,
+        messageId: message.id,
+        order: body,
+        load: queuedLoad(this.installed, this.record.executed),
+      },
+      now,
+    );
+    this.model = step.state.model;
+    this.index = step.state.index;
+    this.acceptedOrders = step.state.accepted;
+    for (const command of step.commands) {
+      switch (command.kind) {
+        case "journal":
+          this.commit({
+            t: "order",
+            from: command.from,
+            atTicks: command.atTicks,
+            delta: command.delta,
+          });
+          this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
+          this.done = false;
+          this.options.notify?.(
+            `order ${body.orderId} from ${message.from} accepted: ${body.jobs.length} jobs, ${command.delta.nodes.length - body.jobs.length} operations`,
+          );
+          break;
+        case "reply": {
+          const { kind: _, to, corr, ...reply } = command;
+          if (!reply.accepted && reply.reason !== undefined) {
+            this.record.refusedOrders.push({
+              atTicks: now,
+              orderId: body.orderId,
+              reason: reply.reason,
+            });
+            this.logger.warn({ order: body.orderId, reason: reply.reason }, "order refused");
+            this.options.notify?.(`order ${body.orderId} from ${to} refused: ${reply.reason}`);
+          }
+          void this.publish(topics.orderReplies(this.options.site, to), "order-reply", reply, {
+            corr,
+          });
+          break;
+        }
+        case "repair":
+          // Before the first plan, the plan will include the order; during a negotiation, after it.
+          if (!this.planned) break;
+          if (this.loop) this.pendingRepair = command.trigger;
+          else this.deliberativeRepair(command.trigger);
+          break;
+        default:
+          assertNever(command);
       }
     }
-    const dates = releaseAndDueDates(
-      body.jobs.map((j) => ({
-        id: j.id,
-        operations: j.operations.map((o) => ({
-          resourceIds: o.resources,
-          durationTicks: o.durationTicks,
-        })),
-        ...(j.releaseTicks !== undefined
-          ? { releaseTicks: Math.max(now, j.releaseTicks) }
-          : { releaseTicks: now }),
-        ...(j.dueTicks !== undefined ? { dueTicks: j.dueTicks } : {}),
-        ...(j.weight !== undefined ? { weight: j.weight } : {}),
-      })),
-      load,
-      { nowTicks: now },
-    );
-    const nodes: ModelNode[] = [];
-    const links: TaskModel["links"][number][] = [];
-    body.jobs.forEach((job, j) => {
-      const d = dates[j]!;
-      const ids = job.operations.map((o, k) => o.id ?? `${job.id}.o${k}`);
-      nodes.push({
-        kind: "task",
-        id: job.id,
-        qaf: "min",
-        children: ids,
-        releaseTicks: d.releaseTicks,
-        due: { dueTicks: d.dueTicks, weight: job.weight ?? 1 },
-      });
-      job.operations.forEach((o, k) => {
-        nodes.push({
-          kind: "activity",
-          id: ids[k]!,
-          resources: o.resources,
-          duration: [{ value: o.durationTicks, probability: 1 }],
-          quality: [{ value: 1, probability: 1 }],
-        });
-        if (k > 0) links.push({ kind: "enables", from: ids[k - 1]!, to: ids[k]! });
-      });
-    });
-    const root = this.model.nodes.find((n) => n.id === this.model.root);
-    if (root?.kind !== "task") return;
-    const next: TaskModel = {
-      ...this.model,
-      nodes: [
-        ...this.model.nodes.map((n) =>
-          n.id === root.id
-            ? { ...root, children: [...root.children, ...body.jobs.map((j) => j.id)] }
-            : n,
-        ),
-        ...nodes,
-      ],
-      links: [...this.model.links, ...links],
-    };
-    const indexed = indexModel(next);
-    if (!indexed.ok) {
-      this.logger.warn(
-        { order: body.orderId, issue: indexed.error[0] },
-        "order refused: it does not fit the model",
-      );
-      return;
-    }
-    this.model = next;
-    this.index = indexed.value;
-    this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
-    this.deliberativeRepair(`rush order ${body.orderId}`);
   }
 
   // ---- planning and repair --------------------------------------------------------------------
@@ -518,6 +656,7 @@ export class Coordinator {
           if (step.requests.length > 0) return;
           continue;
         case "problem-adjustment":
+          this.commit({ t: "model", model: step.model });
           this.model = step.model;
           this.index = mustIndex(step.model);
           for (const r of step.requests) this.sendRequest(r);
@@ -559,6 +698,11 @@ export class Coordinator {
             trigger?.startedMs ?? Date.now(),
             trigger?.atTicks ?? this.nowTicks,
           );
+          if (this.pendingRepair !== undefined) {
+            const owed = this.pendingRepair;
+            this.pendingRepair = undefined;
+            this.deliberativeRepair(owed);
+          }
           return;
         }
       }
@@ -597,7 +741,7 @@ export class Coordinator {
   }
 
   /** Deliberative repair (CAMPS problem adjustment by central re-solve) after an escalation. */
-  private deliberativeRepair(trigger: string): void {
+  private deliberativeRepair(trigger: string, toEveryAgent = false): void {
     const started = Date.now();
     const now = this.nowTicks;
     const frozen = this.frozenSlots(now);
@@ -623,44 +767,12 @@ export class Coordinator {
       );
       return;
     }
-    this.install(solved.value.schedule, trigger, "deliberative", started, now);
+    this.install(solved.value.schedule, trigger, "deliberative", started, now, toEveryAgent);
   }
 
-  /** Completed operations, and those that have surely started (planned before now, job ready). */
+  /** What a repair now must keep (core's execution monitor). */
   private frozenSlots(now: Ticks): ResourceSlot[] {
-    const out: ResourceSlot[] = [];
-    for (const [activityId, e] of this.record.executed)
-      out.push({
-        activityId,
-        resourceId: e.resourceId,
-        startTicks: e.startTicks,
-        durationTicks: e.endTicks - e.startTicks,
-      });
-    if (!this.installed) return out;
-    const { predecessors } = activityPrecedences(this.index);
-    for (const r of this.installed.resources) {
-      if (
-        this.unavailable.some(
-          (u) => u.resourceId === r.resourceId && u.fromTicks <= now && now < u.untilTicks,
-        )
-      )
-        continue;
-      for (const a of r.activities) {
-        if (this.record.executed.has(a.activityId) || (a.startTicks ?? Infinity) >= now) continue;
-        // Links into a task (a network's enables, a job's `after`) bind its activities too.
-        const predecessorsDone = (predecessors.get(a.activityId) ?? []).every((p) =>
-          this.record.executed.has(p),
-        );
-        if (predecessorsDone)
-          out.push({
-            activityId: a.activityId,
-            resourceId: r.resourceId,
-            startTicks: a.startTicks!,
-            durationTicks: a.durationTicks ?? 0,
-          });
-      }
-    }
-    return out;
+    return frozenSlots(this.index, this.installed, this.record.executed, this.unavailable, now);
   }
 
   private install(
@@ -669,11 +781,23 @@ export class Coordinator {
     strategy: string,
     startedMs: number,
     atTicks: Ticks,
+    /** Send to every agent, not only to those whose part changed. */
+    toEveryAgent = false,
   ): void {
     this.version = Math.max(this.version + 1, schedule.version);
     const version = this.version;
     const previous = this.installed;
     this.installed = { ...schedule, version };
+    const journalled = schedule.resources.map((r) => ({
+      resourceId: r.resourceId,
+      activities: r.activities.map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    }));
+    this.commit({ t: "installed", version, resources: journalled });
+    this.journalledVersion = Math.max(this.journalledVersion, version);
     const awaiting = new Set<string>();
     for (const r of schedule.resources) {
       const before = previous?.resources.find((p) => p.resourceId === r.resourceId);
@@ -681,7 +805,7 @@ export class Coordinator {
         !before ||
         JSON.stringify(before.activities.map(slotKey)) !==
           JSON.stringify(r.activities.map(slotKey));
-      if (!changed && previous) continue;
+      if (!changed && previous && !toEveryAgent) continue;
       awaiting.add(r.resourceId);
       const slots: WireSlot[] = r.activities.map((a) => ({
         activityId: a.activityId,
@@ -706,11 +830,19 @@ export class Coordinator {
     this.affected = awaiting.size;
     this.installing = { version, awaiting, startedMs, trigger, strategy, atTicks };
     if (awaiting.size === 0) this.onAccept("", { ref: "none", scheduleVersion: version });
+    const metrics = scheduleMetrics(this.index, this.installed);
+    const slots = journalled.reduce((n, r) => n + r.activities.length, 0);
     void this.publish(topics.plans(this.options.site), "plan", {
       scheduleVersion: version,
-      objectives: {},
+      objectives: {
+        makespanTicks: metrics.makespanTicks,
+        totalWeightedTardiness: metrics.totalWeightedTardiness,
+        meanLeadTimeTicks: metrics.meanLeadTimeTicks,
+      },
       agents: schedule.resources.length,
       activities: this.index.activities.length,
+      // The slots themselves unless they would not fit one payload (DEFAULT_LIMITS, 256 KiB).
+      ...(slots <= PLAN_SLOTS_LIMIT ? { resources: journalled.map(toPlanResource) } : {}),
     });
   }
 
@@ -758,21 +890,15 @@ export class Coordinator {
     });
   }
 
-  private resourceOf(activityId: string): string | undefined {
-    const r = this.installed?.resources.find((x) =>
-      x.activities.some((a) => a.activityId === activityId),
-    );
-    return (
-      r?.resourceId ?? (this.index.nodes.get(activityId) as ActivityNode | undefined)?.resources[0]
-    );
-  }
-
   private checkFinished(): void {
     const remaining = this.index.activities.filter(
       (a) => !this.record.executed.has(a.id) && !this.cancelled.has(a.id),
     );
     if (remaining.length === 0 && !this.done) {
       this.done = true;
+      this.options.notify?.(
+        `all done: ${this.record.executed.size}/${this.index.activities.length} activities`,
+      );
       if (this.options.lockstep)
         this.publishClock({
           nowTicks: this.nowTicks,
@@ -834,7 +960,14 @@ export class Coordinator {
     this.clockMaster.countSent(agentId);
     // Versions only grow: whatever the repair loop asked an agent, an install comes after it.
     const v = (body as { scheduleVersion?: number }).scheduleVersion;
-    if (v !== undefined) this.version = Math.max(this.version, v);
+    if (v !== undefined) {
+      this.version = Math.max(this.version, v);
+      // A restarted coordinator must not reuse a version an agent already holds (it would be stale).
+      if (v > this.journalledVersion) {
+        this.commit({ t: "version", version: v });
+        this.journalledVersion = v;
+      }
+    }
     void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId }).then(
       (bytes) => this.traffic(agentId).add(1, bytes, 0, 0),
     );
@@ -861,12 +994,14 @@ export class Coordinator {
     topic: string,
     type: T,
     body: Body<T>,
-    options: { retain?: boolean; to?: string } = {},
+    options: { retain?: boolean; to?: string; corr?: string } = {},
   ): Promise<number> {
     const message = makeMessage(type, this.options.coordinatorId, body, {
       seq: this.seq++,
+      epoch: this.epoch,
       at: Date.now(),
       ...(options.to ? { to: options.to } : {}),
+      ...(options.corr ? { corr: options.corr } : {}),
     }) as AnyMessage;
     try {
       return await this.transport.publish(topic, message, { retain: options.retain ?? false });
@@ -891,16 +1026,25 @@ export class Traffic {
   }
 }
 
+/** Past this many slots a plan message carries its objectives only (it would not fit 256 KiB). */
+const PLAN_SLOTS_LIMIT = 4000;
+
+const toPlanResource = (r: {
+  resourceId: string;
+  activities: readonly { activityId: string; startTicks: Ticks; durationTicks: Ticks }[];
+}) => ({
+  resourceId: r.resourceId,
+  slots: r.activities.map((a) => ({
+    activityId: a.activityId,
+    startTicks: a.startTicks,
+    durationTicks: a.durationTicks,
+  })),
+});
+
 function mustIndex(model: TaskModel): ModelIndex {
   const r = indexModel(model);
   if (!r.ok) throw new Error(`invalid model: ${r.error[0]?.path}: ${r.error[0]?.message}`);
   return r.value;
-}
-
-function ancestorsOf(index: ModelIndex, id: string): string[] {
-  const out: string[] = [];
-  for (let p = index.parent.get(id); p !== undefined; p = index.parent.get(p)) out.push(p);
-  return out;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

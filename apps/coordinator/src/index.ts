@@ -8,4 +8,12 @@ export {
   lockstepAgentSettings,
   runFleet,
 } from "./fleet.js";
+export {
+  type CoordinatorJournal,
+  CoordinatorJournalError,
+  type CoordinatorJournalRecord,
+  FileJournal,
+  MemoryJournal,
+  nextEpoch,
+} from "./journal.js";
 export * from "./report/index.js";

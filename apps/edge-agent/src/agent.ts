@@ -233,6 +233,7 @@ export class SchedulerAgent {
       case "failure":
       case "profile":
       case "order":
+      case "order-reply":
       case "plan":
       case "clock":
       case "idle":

@@ -75,7 +75,7 @@ export function asyncApiDocument(): Record<string, unknown> {
       title: "Consort MQTT protocol",
       version: "1.0.0",
       description:
-        "Scheduler agents, coordinator and operators over MQTT 3.1.1. Every payload is a MessagePack envelope {v, id, type, from, to?, corr?, seq, at, body}; a message that fails its schema, or is not one its channel carries, is dropped whole and counted. Operations are named by role; the broker grants each role exactly these rights, and lets site readers (" +
+        "Scheduler agents, coordinator and operators over MQTT 3.1.1. Every payload is a MessagePack (or, starting with {, JSON) envelope {v, id, type, from, to?, corr?, epoch?, seq, at, body}; a message that fails its schema, or is not one its channel carries, is dropped whole and counted. Operations are named by role; the broker grants each role exactly these rights, and lets site readers (" +
         SITE_READERS.join(", ") +
         ") subscribe to their whole site.",
       tags: ROLES.map((role) => ({ name: role, description: ROLE_DESCRIPTIONS[role] })),

@@ -46,7 +46,13 @@ describe("the channel catalogue", () => {
     for (const kind of CHANNEL_KINDS) expect(TOPIC_MESSAGES[kind]).toEqual(CHANNELS[kind].messages);
   });
   it("builds and parses back every channel", () => {
-    const values = { site: "s1", agentId: "a.1", nodeId: "n:2", toId: "coordinator" } as const;
+    const values = {
+      site: "s1",
+      agentId: "a.1",
+      nodeId: "n:2",
+      toId: "coordinator",
+      clientId: "ops",
+    } as const;
     for (const kind of CHANNEL_KINDS) {
       const params = Object.fromEntries(
         paramsOf(CHANNELS[kind].address).map((p) => [p, values[p]]),
@@ -77,7 +83,7 @@ describe("the per-role message unions", () => {
     >();
     expectTypeOf<OperatorOutbound["type"]>().toEqualTypeOf<"order">();
     expectTypeOf<OperatorInbound["type"]>().toEqualTypeOf<
-      "plan" | "coordinator-state" | "descriptor"
+      "plan" | "coordinator-state" | "descriptor" | "order-reply"
     >();
   });
 });

@@ -37,6 +37,7 @@ export const PARAMS = {
     label: "agent",
     description: 'the addressee: a neighbour agent, or "coordinator"',
   },
+  clientId: { label: "client", description: "an operator's username (who sent the orders)" },
 } as const;
 export type ParamName = keyof typeof PARAMS;
 
@@ -162,6 +163,16 @@ export const CHANNELS = {
     messages: ["order"],
     publishers: [{ role: "operator" }],
     subscribers: [{ role: "coordinator" }],
+    qos: 1,
+    retain: false,
+  }),
+  "order-replies": channel({
+    address: "consort/v1/{site}/coordinator/replies/{clientId}",
+    description:
+      "The coordinator's answer to each order (accepted or refused, and why), read only by the operator who sent it.",
+    messages: ["order-reply"],
+    publishers: [{ role: "coordinator" }],
+    subscribers: [{ role: "operator", self: "clientId" }],
     qos: 1,
     retain: false,
   }),

@@ -36,6 +36,37 @@ const hasPrototypeKey = (value: unknown): boolean =>
     : Object.entries(value).some(
         ([key, v]) => key === "constructor" || key === "prototype" || hasPrototypeKey(v),
       ));
+const order: AnyMessage = {
+  v: 1,
+  id: "operator:1733300000000:0",
+  type: "order",
+  from: "operator",
+  epoch: 1733300000000,
+  seq: 0,
+  at: 1,
+  body: {
+    orderId: "o-7",
+    priority: 5,
+    jobs: [{ id: "rush", operations: [{ resources: ["m1"], durationTicks: 3 }] }],
+  },
+};
+const orders = topics.orders("plant");
+
+describe("JSON payloads", () => {
+  it("are read like MessagePack ones when they start with {", () => {
+    const json = Buffer.from(`  \n${JSON.stringify(order)}`);
+    expect(parseMessage(json, orders)).toEqual(order);
+    expect(parseMessage(encodeMessage(order), orders)).toEqual(order);
+  });
+  it("go through the same checks: syntax, plain data, schema", () => {
+    expect(codeOf(() => parseMessage(Buffer.from('{"v":1,'), orders))).toBe("undecodable");
+    const proto = `{"__proto__":{"x":1},${JSON.stringify(order).slice(1)}`;
+    expect(codeOf(() => parseMessage(Buffer.from(proto), orders))).toBe("not-plain");
+    const bad = { ...order, body: { ...order.body, jobs: [] } };
+    expect(codeOf(() => parseMessage(Buffer.from(JSON.stringify(bad)), orders))).toBe("bad-body");
+    expect(codeOf(() => parseMessage(Buffer.from(JSON.stringify(order)), out))).toBe("wrong-topic");
+  });
+});
 
 describe("parseMessage", () => {
   it("round-trips a valid message", () => {

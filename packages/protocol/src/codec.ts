@@ -63,13 +63,31 @@ export function encodeMessage(message: AnyMessage): Buffer {
   return packr.pack(message);
 }
 
-/** Decodes bytes to `unknown`, refusing what is too large, not MessagePack, too deep or not plain data. */
+/**
+ * Is this payload JSON? An envelope is a map: in MessagePack its first byte is 0x80-0x8f, 0xde or
+ * 0xdf, never "{" (0x7b, a lone fixint) nor ASCII white space, so the first byte that is not white
+ * space tells the two apart (a person's `mosquitto_pub -m '{...}'`, an ERP bridge's JSON).
+ */
+export function isJsonPayload(bytes: Uint8Array): boolean {
+  for (const byte of bytes) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b;
+  }
+  return false;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes bytes (MessagePack, or JSON when it starts with "{") to `unknown`, refusing what is too
+ * large, undecodable, too deep or not plain data. Both go through the same checks and schemas.
+ */
 export function decodePayload(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
   if (bytes.byteLength > limits.maxBytes)
     throw new ProtocolError("too-large", `${bytes.byteLength} bytes, limit ${limits.maxBytes}`);
   let value: unknown;
   try {
-    value = packr.unpack(bytes);
+    value = isJsonPayload(bytes) ? JSON.parse(utf8.decode(bytes)) : packr.unpack(bytes);
   } catch (error) {
     throw new ProtocolError("undecodable", (error as Error).message, { cause: error });
   }

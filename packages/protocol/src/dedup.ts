@@ -1,6 +1,7 @@
 /**
  * Receivers deduplicate by `(sender, seq)` (QoS 1 delivers at least once, and a restarted agent
- * resends its journalled outbox). Keeps, per sender, the highest sequence below which everything
+ * resends its journalled outbox). A sender whose sequence restarts with each session (a restarted
+ * coordinator) is a new sender per epoch: the transport keys it `from#epoch`. Keeps, per sender, the highest sequence below which everything
  * was seen, plus the few seen above it, so memory stays bounded.
  */
 export class Deduplicator {

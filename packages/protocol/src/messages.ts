@@ -465,13 +465,35 @@ export const bodies = {
     },
     { additionalProperties: false },
   ),
-  /** Coordinator -> operators: a summary of the installed plan. */
+  /**
+   * Coordinator -> operators: the installed plan, its objectives as measured on it (makespan,
+   * weighted tardiness) and, unless the plan is too large for one payload, per resource the slots.
+   */
   plan: Type.Object(
     {
       scheduleVersion: Version,
       objectives: Type.Record(Type.String({ maxLength: 64 }), Type.Number()),
       agents: Type.Integer({ minimum: 0 }),
       activities: Type.Integer({ minimum: 0 }),
+      resources: Type.Optional(
+        Type.Array(Type.Object({ resourceId: Id, slots: Slots }, { additionalProperties: false }), {
+          maxItems: 10_000,
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  /**
+   * Coordinator -> the operator who sent an order (on its replies topic, `corr` = the order
+   * message's id): the order was taken (journalled, to be scheduled) or refused, and why.
+   */
+  "order-reply": Type.Object(
+    {
+      orderId: Id,
+      accepted: Type.Boolean(),
+      reason: Type.Optional(Text),
+      /** For an accepted order: how many jobs joined the model. */
+      jobs: Type.Optional(Type.Integer({ minimum: 0 })),
     },
     { additionalProperties: false },
   ),
@@ -497,9 +519,16 @@ export const Envelope = Type.Object(
     from: Id,
     to: Type.Optional(Id),
     corr: Type.Optional(Id),
+    epoch: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "the sender's session epoch, when its seq restarts at 0 with each session (a restarted coordinator, a one-shot operator command); receivers deduplicate by (from, epoch, seq)",
+      }),
+    ),
     seq: Type.Integer({
       minimum: 0,
-      description: "the sender's outbox sequence; receivers deduplicate by (from, seq)",
+      description: "the sender's outbox sequence; receivers deduplicate by (from, epoch, seq)",
     }),
     at: Type.Number({ description: "sender's clock, milliseconds" }),
     body: Type.Unknown(),
@@ -514,6 +543,7 @@ export interface Message<T extends MessageType = MessageType> {
   readonly from: string;
   readonly to?: string;
   readonly corr?: string;
+  readonly epoch?: number;
   readonly seq: number;
   readonly at: number;
   readonly body: Body<T>;

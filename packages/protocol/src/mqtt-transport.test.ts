@@ -59,6 +59,24 @@ describe("MqttTransport", () => {
     await sender.close();
     await receiver.close();
   });
+  it("takes a restarted sender's new epoch as a new sequence, not as repeats", async () => {
+    const receiver = await MqttTransport.connect({ url, clientId: "lathe-epoch" });
+    const sender = await MqttTransport.connect({ url, clientId: "coordinator-epoch" });
+    const got: string[] = [];
+    receiver.onMessage((m) => got.push(m.id));
+    const inbox = topics.agentIn("s", "lathe");
+    await receiver.subscribe(inbox);
+    const accept = (epoch: number, seq: number) =>
+      makeMessage("accept", "coordinator", { ref: "r" }, { seq, at: 0, epoch });
+    await sender.publish(inbox, accept(1, 0));
+    await sender.publish(inbox, accept(1, 1));
+    await sender.publish(inbox, accept(1, 1)); // a redelivery within the epoch
+    await sender.publish(inbox, accept(2, 0)); // the coordinator restarted: its seq is 0 again
+    await until(() => got.length >= 3 && receiver.stats.totals().dropped >= 1);
+    expect(got).toEqual(["coordinator:1:0", "coordinator:1:1", "coordinator:2:0"]);
+    await sender.close();
+    await receiver.close();
+  });
   it("refuses to send a message that does not fit its schema", async () => {
     const sender = await MqttTransport.connect({ url, clientId: "mill-test" });
     const bad = makeMessage(

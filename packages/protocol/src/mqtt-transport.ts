@@ -12,18 +12,23 @@ import type { AnyMessage, Body, Message, MessageType } from "./messages.js";
 import { MessageStats } from "./stats.js";
 import { parseTopic } from "./topics.js";
 
-/** Builds a message; its id is `{from}:{seq}`, so a resent message keeps its id. */
+/**
+ * Builds a message; its id is `{from}:{seq}`, or `{from}:{epoch}:{seq}` for a sender whose
+ * sequence restarts with each session epoch, so a resent message keeps its id and a restarted
+ * sender's ids never repeat its earlier lives'.
+ */
 export function makeMessage<T extends MessageType>(
   type: T,
   from: string,
   body: Body<T>,
-  meta: { seq: number; at: number; to?: string; corr?: string },
+  meta: { seq: number; at: number; to?: string; corr?: string; epoch?: number },
 ): Message<T> {
   return {
     v: 1,
-    id: `${from}:${meta.seq}`,
+    id: meta.epoch === undefined ? `${from}:${meta.seq}` : `${from}:${meta.epoch}:${meta.seq}`,
     type,
     from,
+    ...(meta.epoch !== undefined ? { epoch: meta.epoch } : {}),
     seq: meta.seq,
     at: meta.at,
     ...(meta.to !== undefined ? { to: meta.to } : {}),
@@ -85,7 +90,7 @@ export type MessageHandler = (message: AnyMessage, topic: string, bytes: number)
  * The Transport port over mqtt.js: validated publish and subscribe of Consort messages.
  * Every incoming payload is decoded and validated where it enters the process; one that fails is
  * dropped whole, logged and counted, and never reaches a handler. Repeats of a (from, seq) are
- * dropped too (QoS 1 delivers at least once).
+ * dropped too (QoS 1 delivers at least once); a sender's new session epoch starts a new sequence.
  */
 export class MqttTransport {
   readonly stats = new MessageStats();
@@ -273,7 +278,7 @@ export class MqttTransport {
       return;
     }
     // Retained state is re-sent on every subscription; it is state, not a command, so it is not deduplicated.
-    if (!retained && !this.dedup.firstTime(message.from, message.seq)) {
+    if (!retained && !this.dedup.firstTime(dedupSender(message), message.seq)) {
       this.stats.countDropped("duplicate");
       return;
     }
@@ -319,4 +324,10 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** Whose sequence a message belongs to: its sender, in its session epoch when it has one. */
+export function dedupSender(message: AnyMessage): string {
+  // "#" cannot occur in an id, so no sender's key collides with another's.
+  return message.epoch === undefined ? message.from : `${message.from}#${message.epoch}`;
 }

@@ -39,6 +39,13 @@ describe("topics", () => {
     expect(parseTopic(topics.orders("s1"))).toEqual({ kind: "orders", site: "s1" });
     expect(parseTopic(topics.plans("s1"))).toEqual({ kind: "plans", site: "s1" });
     expect(parseTopic(topics.clock("s1"))).toEqual({ kind: "clock", site: "s1" });
+    expect(parseTopic(topics.orderReplies("s1", "ops-1"))).toEqual({
+      kind: "order-replies",
+      site: "s1",
+      clientId: "ops-1",
+    });
+    expect(parseTopic("consort/v1/s1/coordinator/replies")).toBeUndefined();
+    expect(parseTopic("consort/v1/s1/coordinator/replies/a/b")).toBeUndefined();
   });
   it("refuses ids that would break the topic tree", () => {
     expect(() => topics.agentIn("s1", "a/b")).toThrow(/cannot be a topic level/);

@@ -9,6 +9,8 @@
  *   consort/v1/{site}/agent/{agentId}/peer/{toId}      point-to-point coordination messages
  *   consort/v1/{site}/coordinator/state                coordinator lease and liveness (retained)
  *   consort/v1/{site}/coordinator/orders               orders in (from operators and ERP bridges)
+ *   consort/v1/{site}/coordinator/replies/{clientId}   the coordinator's answer to each order, read
+ *                                                      only by the operator who sent it
  *   consort/v1/{site}/coordinator/plans                plan summaries out
  *   consort/v1/{site}/coordinator/clock                simulated time (lock-step runs only)
  */
@@ -89,6 +91,8 @@ export const topics = {
     topicOf("peer", { site, agentId: fromId, toId }),
   coordinatorState: (site: string) => topicOf("coordinator-state", { site }),
   orders: (site: string) => topicOf("orders", { site }),
+  /** Replies to the orders of one operator (its username, the orders' `from`). */
+  orderReplies: (site: string, clientId: string) => topicOf("order-replies", { site, clientId }),
   plans: (site: string) => topicOf("plans", { site }),
   clock: (site: string) => topicOf("clock", { site }),
   /** Subscription filters. */

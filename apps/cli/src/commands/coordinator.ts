@@ -1,11 +1,21 @@
-import { Coordinator, executedSchedule } from "@consort/coordinator";
+import {
+  Coordinator,
+  type CoordinatorJournal,
+  executedSchedule,
+  FileJournal,
+  nextEpoch,
+} from "@consort/coordinator";
 import { indexModel, scheduleMetrics } from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
-import { MqttTransport } from "@consort/protocol/mqtt";
+import { topics } from "@consort/protocol";
+import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
 import { untilSignal } from "../signals.js";
+
+/** The last will's sequence number: beyond any a session reaches. */
+const WILL_SEQ = 2 ** 40;
 
 export interface CoordinatorFlags {
   readonly scenario: string;
@@ -17,12 +27,16 @@ export interface CoordinatorFlags {
   readonly epochMs?: number;
   readonly tickMs: number;
   readonly waitAgents: number;
+  readonly journal?: string;
+  readonly exitWhenDone?: boolean;
 }
 
 /**
  * `consort coordinator`: the manager, planner and deliberative repair for a deployment, on the
  * wall clock shared with the agents (tick 0 at --epoch-ms, ticks of --tick-ms). It waits for the
- * scenario's agents, plans, installs, monitors and repairs until every activity is done.
+ * scenario's agents, plans, installs, monitors and repairs, and keeps serving (orders, repairs)
+ * until SIGINT / SIGTERM, or until every activity is done with --exit-when-done. With --journal it
+ * journals its commitments and, started again on the same journal, resumes where it stood.
  * The password comes from CONSORT_COORDINATOR_PASSWORD, never from a flag.
  */
 export async function coordinatorCommand(
@@ -32,6 +46,16 @@ export async function coordinatorCommand(
   const problem = await loadProblem(flags.scenario);
   const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" });
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
+  const say = (line: string) => out.write(`consort coordinator: ${line}\n`);
+  let journal: CoordinatorJournal | undefined;
+  if (flags.journal) {
+    try {
+      journal = FileJournal.open(flags.journal);
+    } catch (error) {
+      throw new CliError(`journal ${(error as Error).message}`, EXIT.dataError);
+    }
+  } else say("no --journal: accepted orders and schedules will not survive a restart");
+  const epoch = journal ? nextEpoch(journal.records) : 1;
   let transport: MqttTransport;
   try {
     transport = await MqttTransport.connect({
@@ -39,6 +63,20 @@ export async function coordinatorCommand(
       clientId: flags.username,
       username: flags.username,
       ...(password ? { password } : {}),
+      // With a journal, a persistent session: reports sent while it was down wait for it.
+      clean: journal === undefined,
+      will: {
+        topic: topics.coordinatorState(flags.site),
+        message: makeMessage(
+          "coordinator-state",
+          flags.username,
+          { coordinatorId: flags.username, status: "offline", epoch },
+          // Not seq 0: that is the "online" state of this epoch, and live subscribers would drop
+          // the will as its repeat.
+          { seq: WILL_SEQ, at: Date.now(), epoch },
+        ),
+        retain: true,
+      },
       logger,
       connectTimeoutMs: 10_000,
     });
@@ -57,46 +95,57 @@ export async function coordinatorCommand(
       repairIterations: 1000,
       lockstep: false,
       clock,
+      ...(journal ? { journal } : {}),
+      notify: say,
     },
     logger,
   );
+  const stop = async () => {
+    await transport.close();
+    clock.stop();
+    journal?.close();
+  };
   try {
     await coordinator.start();
   } catch (error) {
     // A refused subscription (another site's broker): one line, and nothing left to hang on.
     await transport.drop();
     clock.stop();
+    journal?.close();
     throw new CliError((error as Error).message, EXIT.software);
   }
+  const resumed = coordinator.resumed;
+  if (resumed)
+    say(
+      `resumed from ${flags.journal} in epoch ${coordinator.sessionEpoch}: ${resumed.orders} orders, ${resumed.installed ? "a schedule installed" : "no schedule yet"}, ${resumed.done} activities done`,
+    );
   const agents = problem.model.resources.map((r) => r.id);
-  out.write(
-    `consort coordinator: waiting for ${agents.length} agents (${agents.join(", ")}) at ${flags.broker}\n`,
-  );
+  say(`waiting for ${agents.length} agents (${agents.join(", ")}) at ${flags.broker}`);
   try {
     await coordinator.waitForAgents(agents, flags.waitAgents * 1000);
   } catch (error) {
-    await transport.close();
-    clock.stop();
+    await stop();
     throw new CliError((error as Error).message, EXIT.software);
   }
-  coordinator.plan();
-  out.write(`consort coordinator: plan installed at tick ${coordinator.nowTicks}; executing\n`);
+  if (coordinator.resume()) say(`schedule in force at tick ${coordinator.nowTicks}; executing`);
+  else {
+    coordinator.plan();
+    say(`plan installed at tick ${coordinator.nowTicks}; executing`);
+  }
+  say(`taking orders on ${topics.orders(flags.site)}`);
   const outcome = await Promise.race([
-    coordinator.finished.then(() => "finished" as const),
+    ...(flags.exitWhenDone ? [coordinator.finished.then(() => "finished" as const)] : []),
     untilSignal(),
   ]);
-  await transport.close();
-  clock.stop();
-  const executed = coordinator.record.executed;
-  // The model as it ends: orders taken during the run added activities to the scenario's.
+  await stop();
+  // Counted on the model as it is now: accepted orders added activities to the scenario's.
   const model = coordinator.currentModel;
   const index = indexModel(model);
-  if (!index.ok)
-    throw new CliError(`the final model does not index: ${index.error[0]?.message}`, EXIT.software);
-  const total = index.value.activities.length;
-  const m = scheduleMetrics(index.value, executedSchedule(model, executed));
-  out.write(
-    `consort coordinator: ${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${total} activities, makespan ${m.makespanTicks}, weighted tardiness ${m.totalWeightedTardiness}, ${coordinator.record.repairs.length} schedules installed\n`,
+  const executed = coordinator.record.executed;
+  const total = index.ok ? index.value.activities.length : executed.size;
+  const m = index.ok ? scheduleMetrics(index.value, executedSchedule(model, executed)) : undefined;
+  say(
+    `${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${total} activities, makespan ${m?.makespanTicks ?? "?"}, weighted tardiness ${m?.totalWeightedTardiness ?? "?"}, ${coordinator.record.repairs.length} schedules installed`,
   );
   return EXIT.ok;
 }

@@ -6,6 +6,7 @@
  */
 export * from "./answer-request.js";
 export * from "./deliberative-repair.js";
+export * from "./execution-monitor.js";
 export * from "./in-process.js";
 export * from "./integrate.js";
 export * from "./inter-agent-constraint-adjustment.js";
@@ -14,6 +15,7 @@ export * from "./local-repair.js";
 export * from "./local-scheduler.js";
 export * from "./manager.js";
 export { activityPrecedences } from "./model-view.js";
+export * from "./order-intake.js";
 export * from "./planner-windows.js";
 export * from "./problem-adjustment.js";
 export * from "./repair-loop.js";

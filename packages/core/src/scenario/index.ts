@@ -1,4 +1,5 @@
 export { type BuildIssue, buildScenarioModel } from "./build.js";
+export { parseSchemaDocument } from "./document.js";
 export {
   parseScenario,
   type Scenario,

@@ -157,7 +157,7 @@ export function scenarioIssue(scenario: Scenario, issue: ModelIssue): InputError
   };
 }
 
-function yamlError(
+export function yamlError(
   error: YAMLError,
   source: string,
   lineCounter: LineCounter,
@@ -168,7 +168,7 @@ function yamlError(
   return { source, line, column: col, message: `${prefix}: ${message}` };
 }
 
-function jsonSyntaxError(body: string, source: string, thrown: unknown): InputError {
+export function jsonSyntaxError(body: string, source: string, thrown: unknown): InputError {
   const found = findJsonSyntaxError(body);
   if (found)
     return {
@@ -180,7 +180,7 @@ function jsonSyntaxError(body: string, source: string, thrown: unknown): InputEr
   return { source, message: `invalid JSON: ${text.replace(/, ".*" is not valid JSON$/s, "")}` };
 }
 
-function sortByPosition(errors: InputError[]): InputError[] {
+export function sortByPosition(errors: InputError[]): InputError[] {
   const key = (e: InputError) =>
     e.line === undefined ? Number.POSITIVE_INFINITY : e.line * 1e6 + (e.column ?? 0);
   return errors

@@ -1,0 +1,220 @@
+import { appendFileSync, mkdtempSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TaskModel } from "@consort/core";
+import { type AnyMessage, topics } from "@consort/protocol";
+import { MqttTransport } from "@consort/protocol/mqtt";
+import { Aedes } from "aedes";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Coordinator } from "./coordinator.js";
+import { compactJournal, FileJournal, MemoryJournal, nextEpoch } from "./journal.js";
+
+// A real aedes broker on an ephemeral loopback port; the operator is a plain MQTT client.
+let broker: Aedes;
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  broker = await Aedes.createBroker();
+  server = createServer({ noDelay: true }, broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (typeof address !== "object" || address === null) throw new Error("no address");
+  url = `mqtt://127.0.0.1:${address.port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const until = async (condition: () => boolean, ms = 3000) => {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > ms) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const model: TaskModel = {
+  name: "cell",
+  resources: [{ id: "m1" }],
+  root: "root",
+  nodes: [
+    { kind: "task", id: "root", qaf: "sum", children: ["a"] },
+    { kind: "task", id: "a", qaf: "min", children: ["a.o0"] },
+    {
+      kind: "activity",
+      id: "a.o0",
+      resources: ["m1"],
+      duration: [{ value: 2, probability: 1 }],
+      quality: [{ value: 1, probability: 1 }],
+    },
+  ],
+  links: [],
+};
+const logger = pino({ level: "silent" });
+const options = {
+  site: "s",
+  coordinatorId: "coordinator",
+  objective: "twt" as const,
+  seed: 1,
+  repairIterations: 50,
+  lockstep: false,
+};
+
+describe("the coordinator's order intake and journal", () => {
+  it("answers a JSON order on the sender's replies topic, journals it first, and resumes it in a new epoch", async () => {
+    const journal = new MemoryJournal();
+    const first = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const coordinator = new Coordinator(model, first, { ...options, journal }, logger);
+    await coordinator.start();
+    expect(coordinator.sessionEpoch).toBe(1);
+
+    const operator = await MqttTransport.connect({ url, clientId: "ops@1" });
+    const replies: AnyMessage[] = [];
+    operator.onMessage((m) => replies.push(m));
+    await operator.subscribe(topics.orderReplies("s", "ops"));
+    await operator.subscribe(topics.coordinatorState("s"));
+    const order = (orderId: string, jobId: string, resource: string, seq: number) =>
+      JSON.stringify({
+        v: 1,
+        id: `ops:${seq}`,
+        type: "order",
+        from: "ops",
+        seq,
+        at: 0,
+        body: {
+          orderId,
+          jobs: [{ id: jobId, operations: [{ resources: [resource], durationTicks: 3 }] }],
+        },
+      });
+    // As `mosquitto_pub -m '{...}'` would send it: JSON, not MessagePack.
+    await operator.publishRaw(topics.orders("s"), Buffer.from(order("o1", "rush", "m1", 0)));
+    await operator.publishRaw(topics.orders("s"), Buffer.from(order("o2", "bad", "m7", 1)));
+    await until(() => replies.filter((m) => m.type === "order-reply").length >= 2);
+    const answers = replies.flatMap((m) =>
+      m.type === "order-reply" ? [{ corr: m.corr, ...m.body }] : [],
+    );
+    expect(answers).toEqual([
+      { corr: "ops:0", orderId: "o1", accepted: true, jobs: 1 },
+      {
+        corr: "ops:1",
+        orderId: "o2",
+        accepted: false,
+        reason: 'jobs[0].operations[0].resources: "m7" is not a resource of this site (m1)',
+      },
+    ]);
+    expect(journal.records.map((r) => r.t)).toEqual(["epoch", "order"]);
+    expect(coordinator.currentModel.nodes.map((n) => n.id)).toContain("rush.o0");
+    expect(coordinator.record.refusedOrders).toHaveLength(1);
+    await first.drop();
+
+    // Started again on the same journal: the accepted order is in its model, in epoch 2.
+    const second = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const again = new Coordinator(model, second, { ...options, journal }, logger);
+    await again.start();
+    expect(again.sessionEpoch).toBe(2);
+    expect(again.resumed).toEqual({ orders: 1, installed: false, done: 0 });
+    expect(again.currentModel.nodes.map((n) => n.id)).toContain("rush.o0");
+    await until(() =>
+      replies.some(
+        (m) => m.type === "coordinator-state" && m.body.epoch === 2 && m.id === "coordinator:2:0",
+      ),
+    );
+    // The same order again: the same answer, nothing added.
+    await operator.publishRaw(topics.orders("s"), Buffer.from(order("o1", "rush", "m1", 2)));
+    await until(() => replies.filter((m) => m.type === "order-reply").length >= 3);
+    expect(replies.at(-1)).toMatchObject({
+      from: "coordinator",
+      epoch: 2,
+      body: { accepted: true, reason: "already accepted" },
+    });
+    expect(journal.records.filter((r) => r.t === "order")).toHaveLength(1);
+    await second.drop();
+
+    // A third start compacts the journal (one epoch record, not three) to the same state.
+    const third = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const compacted = new Coordinator(
+      model,
+      third,
+      { ...options, journal, compactAbove: 0 },
+      logger,
+    );
+    await compacted.start();
+    expect(compacted.sessionEpoch).toBe(3);
+    expect(journal.records.map((r) => r.t)).toEqual(["epoch", "order", "epoch"]);
+    expect(compacted.currentModel).toEqual(again.currentModel);
+    await third.close();
+    await operator.close();
+  });
+});
+
+describe("compactJournal", () => {
+  const delta = (orderId: string) => ({ orderId, jobIds: [], nodes: [], links: [] });
+  it("keeps the orders, the last schedule, the highest version and each completion once", () => {
+    const done = {
+      t: "done" as const,
+      activityId: "a.o0",
+      resourceId: "m1",
+      startTicks: 0,
+      endTicks: 2,
+      quality: 1,
+    };
+    const installed = (version: number) => ({ t: "installed" as const, version, resources: [] });
+    expect(
+      compactJournal([
+        { t: "epoch", epoch: 1 },
+        { t: "version", version: 1 },
+        installed(2),
+        { t: "order", from: "ops", atTicks: 3, delta: delta("o1") },
+        done,
+        { t: "epoch", epoch: 2 },
+        done,
+        { t: "version", version: 5 },
+        installed(4),
+      ]),
+    ).toEqual([
+      { t: "epoch", epoch: 2 },
+      { t: "order", from: "ops", atTicks: 3, delta: delta("o1") },
+      { t: "version", version: 5 },
+      installed(4),
+      done,
+    ]);
+  });
+  it("leaves alone a journal whose adjusted model came before an order", () => {
+    const records = [
+      { t: "model" as const, model },
+      { t: "order" as const, from: "ops", atTicks: 3, delta: delta("o1") },
+    ];
+    expect(compactJournal(records)).toEqual(records);
+  });
+});
+
+describe("FileJournal", () => {
+  it("replays after a reopen, cuts a torn last line, and names a damaged one", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "consort-coord-journal-")), "c.journal");
+    const j = FileJournal.open(path);
+    j.append({ t: "epoch", epoch: 1 });
+    j.append({ t: "version", version: 4 });
+    j.close();
+    appendFileSync(path, '{"t":"version","vers');
+    const again = FileJournal.open(path);
+    expect(again.records).toEqual([
+      { t: "epoch", epoch: 1 },
+      { t: "version", version: 4 },
+    ]);
+    expect(nextEpoch(again.records)).toBe(2);
+    again.close();
+    const compacted = FileJournal.open(path);
+    compacted.rewrite([{ t: "epoch", epoch: 7 }]);
+    compacted.append({ t: "version", version: 9 });
+    compacted.close();
+    expect(FileJournal.open(path).records).toEqual([
+      { t: "epoch", epoch: 7 },
+      { t: "version", version: 9 },
+    ]);
+    appendFileSync(path, 'GARBAGE\n{"t":"epoch","epoch":2}\n');
+    expect(() => FileJournal.open(path)).toThrow(/c\.journal:3: not a JSON record/);
+  });
+});

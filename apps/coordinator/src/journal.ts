@@ -1,0 +1,238 @@
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
+import { dirname } from "node:path";
+import type { OrderDelta, TaskModel, Ticks } from "@consort/core";
+
+/** One resource's part of an installed schedule, as journalled. */
+export interface JournalledResource {
+  readonly resourceId: string;
+  readonly activities: readonly {
+    readonly activityId: string;
+    readonly startTicks: Ticks;
+    readonly durationTicks: Ticks;
+  }[];
+}
+
+/**
+ * One line of the coordinator's journal: its commitments, each appended (and flushed) before it
+ * is published or acknowledged, so a restarted coordinator resumes where it stood.
+ */
+export type CoordinatorJournalRecord =
+  /** A session began; its commands carry this epoch, so their ids never repeat earlier ones. */
+  | { readonly t: "epoch"; readonly epoch: number }
+  /** An accepted order, as what it added to the model (replayed exactly, whatever the load). */
+  | {
+      readonly t: "order";
+      readonly from: string;
+      readonly atTicks: Ticks;
+      readonly delta: OrderDelta;
+    }
+  /** The model as a CAMPS problem adjustment left it. */
+  | { readonly t: "model"; readonly model: TaskModel }
+  /** A schedule version about to be used in commands: versions only grow, across restarts too. */
+  | { readonly t: "version"; readonly version: number }
+  /** The schedule installed (about to be sent to the agents). */
+  | {
+      readonly t: "installed";
+      readonly version: number;
+      readonly resources: readonly JournalledResource[];
+    }
+  /** An agent reported an activity completed. */
+  | {
+      readonly t: "done";
+      readonly activityId: string;
+      readonly resourceId: string;
+      readonly startTicks: Ticks;
+      readonly endTicks: Ticks;
+      readonly quality: number;
+    }
+  /** An agent escalated a period when its resource is unavailable. */
+  | {
+      readonly t: "unavailable";
+      readonly resourceId: string;
+      readonly fromTicks: Ticks;
+      readonly untilTicks: Ticks;
+    };
+
+/** Why a journal could not be read; the message says the file and line. */
+export class CoordinatorJournalError extends Error {
+  constructor(
+    readonly path: string,
+    readonly line: number,
+    message: string,
+  ) {
+    super(`${path}:${line}: ${message}`);
+    this.name = "CoordinatorJournalError";
+  }
+}
+
+/** Where the coordinator appends its commitments; the file journal or, in tests, memory. */
+export interface CoordinatorJournal {
+  readonly records: readonly CoordinatorJournalRecord[];
+  append(record: CoordinatorJournalRecord): void;
+  /** Replaces every record with `records` (which must replay to the same state), atomically. */
+  rewrite(records: readonly CoordinatorJournalRecord[]): void;
+  close(): void;
+}
+
+/**
+ * An append-only file of JSON lines (the edge agent's journal design). Appends are synchronous on
+ * purpose: nothing may be published on the strength of a record before it is on disk. A torn
+ * last line (a crash mid-write) is cut off on open; a damaged line elsewhere is an error.
+ */
+export class FileJournal implements CoordinatorJournal {
+  private fd: number;
+
+  private constructor(
+    readonly path: string,
+    private readonly sync: boolean,
+    readonly records: CoordinatorJournalRecord[],
+  ) {
+    this.fd = openSync(path, "a");
+  }
+
+  static open(path: string, options: { sync: boolean } = { sync: true }): FileJournal {
+    let text = "";
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const complete =
+      text.endsWith("\n") || text === "" ? text : text.slice(0, text.lastIndexOf("\n") + 1);
+    if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete));
+    const records: CoordinatorJournalRecord[] = [];
+    complete.split("\n").forEach((line, i) => {
+      if (line.trim() === "") return;
+      try {
+        records.push(JSON.parse(line) as CoordinatorJournalRecord);
+      } catch {
+        throw new CoordinatorJournalError(path, i + 1, "not a JSON record; the journal is damaged");
+      }
+    });
+    return new FileJournal(path, options.sync, records);
+  }
+
+  append(record: CoordinatorJournalRecord): void {
+    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    if (this.sync) fdatasyncSync(this.fd);
+    this.records.push(record);
+  }
+
+  /**
+   * Written to a temporary file, flushed, then renamed over the journal: a crash leaves either
+   * the old journal or the new one, never a mix.
+   */
+  rewrite(records: readonly CoordinatorJournalRecord[]): void {
+    const tmp = `${this.path}.compact`;
+    const fd = openSync(tmp, "w");
+    try {
+      writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    closeSync(this.fd);
+    renameSync(tmp, this.path);
+    if (this.sync) {
+      // The rename itself must reach the disk too.
+      const dir = openSync(dirname(this.path), "r");
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    this.fd = openSync(this.path, "a");
+    this.records.splice(0, this.records.length, ...records);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** A journal in memory: for simulated runs and tests, where nothing outlives the process. */
+export class MemoryJournal implements CoordinatorJournal {
+  readonly records: CoordinatorJournalRecord[] = [];
+  append(record: CoordinatorJournalRecord): void {
+    this.records.push(record);
+  }
+  rewrite(records: readonly CoordinatorJournalRecord[]): void {
+    this.records.splice(0, this.records.length, ...records);
+  }
+  close(): void {}
+}
+
+/** The epoch the next session will use (its last will is set before it connects). */
+export function nextEpoch(records: readonly CoordinatorJournalRecord[]): number {
+  let epoch = 0;
+  for (const r of records) if (r.t === "epoch") epoch = Math.max(epoch, r.epoch);
+  return epoch + 1;
+}
+
+/**
+ * The same state in fewer records: every accepted order (their ids answer resends), the model a
+ * problem adjustment left (after the orders, so it wins on replay), the highest version, the last
+ * installed schedule, each completion once, the unavailabilities, and the last epoch.
+ */
+export function compactJournal(
+  records: readonly CoordinatorJournalRecord[],
+): CoordinatorJournalRecord[] {
+  const orders: CoordinatorJournalRecord[] = [];
+  const done = new Map<string, CoordinatorJournalRecord>();
+  const unavailable: CoordinatorJournalRecord[] = [];
+  let model: CoordinatorJournalRecord | undefined;
+  let installed: CoordinatorJournalRecord | undefined;
+  let version = 0;
+  let epoch = 0;
+  let modelAfterOrders = false;
+  for (const r of records) {
+    switch (r.t) {
+      case "epoch":
+        epoch = Math.max(epoch, r.epoch);
+        break;
+      case "order":
+        orders.push(r);
+        // An order after an adjusted model adds to it: the model record must come first then.
+        if (model) modelAfterOrders = false;
+        break;
+      case "model":
+        model = r;
+        modelAfterOrders = true;
+        break;
+      case "version":
+        version = Math.max(version, r.version);
+        break;
+      case "installed":
+        version = Math.max(version, r.version);
+        installed = r;
+        break;
+      case "done":
+        if (!done.has(r.activityId)) done.set(r.activityId, r);
+        break;
+      case "unavailable":
+        unavailable.push(r);
+        break;
+    }
+  }
+  // A model record followed by orders cannot be reordered safely: keep the journal as it is.
+  if (model && !modelAfterOrders) return [...records];
+  return [
+    ...(epoch > 0 ? [{ t: "epoch" as const, epoch }] : []),
+    ...orders,
+    ...(model ? [model] : []),
+    ...(version > 0 ? [{ t: "version" as const, version }] : []),
+    ...(installed ? [installed] : []),
+    ...done.values(),
+    ...unavailable,
+  ];
+}
