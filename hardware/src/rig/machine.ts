@@ -17,7 +17,7 @@ export type DeviceFault =
   | { readonly kind: "stall" }
   /** The run stops `afterMs` in (default: half way) with a fault code. */
   | { readonly kind: "fault"; readonly code: number; readonly afterMs?: number }
-  /** Every answer is delayed by `delayMs` while this run is the latest; the run itself succeeds. */
+  /** Every answer is delayed by `delayMs` while this run is under way; the run itself succeeds. */
   | { readonly kind: "slow"; readonly delayMs: number };
 
 /** Which fault, if any, the `attempt`-th run (from 1) of an activity suffers. */
@@ -106,6 +106,7 @@ export class EmulatedMachine {
         this.later(fault.afterMs ?? half, () => {
           // The device resets: the run is lost, and so are its connections.
           Object.assign(this.state, { running: false, done: false, activityId: undefined });
+          this.responseDelayMs = 0;
           this.onDisconnect();
           this.onChange();
         });
@@ -113,12 +114,14 @@ export class EmulatedMachine {
       case "fault":
         this.later(fault.afterMs ?? half, () => {
           Object.assign(this.state, { running: false, faultCode: fault.code });
+          this.responseDelayMs = 0;
           this.onChange();
         });
         break;
       default:
         this.later(outcome.durationMs, () => {
           Object.assign(this.state, { running: false, done: true, quality: outcome.quality });
+          this.responseDelayMs = 0;
           this.onChange();
         });
     }
@@ -129,6 +132,7 @@ export class EmulatedMachine {
     if (!this.state.running) return;
     this.clearTimers();
     Object.assign(this.state, { running: false, done: false });
+    this.responseDelayMs = 0;
     this.onChange();
   }
 
