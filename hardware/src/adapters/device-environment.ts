@@ -186,10 +186,15 @@ export abstract class DeviceEnvironment implements Environment {
     if (this.run) this.end(this.run);
   }
 
+  /** Called once when a run ends, however it ends: adapters drop their per-run timers here. */
+  protected onRunEnded(_run: Run): void {}
+
   private end(run: Run): void {
+    if (run.ended) return;
     run.ended = true;
     if (run.watchdog) clearTimeout(run.watchdog);
     run.watchdog = undefined;
+    this.onRunEnded(run);
   }
 
   private emit(event: EnvironmentEvent): void {
