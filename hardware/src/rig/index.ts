@@ -7,4 +7,12 @@ export {
   type OutcomeFunction,
   sampledOutcomes,
 } from "./machine.js";
+export {
+  type Rig,
+  type RigDevice,
+  type RigFault,
+  type RigKind,
+  type RigOptions,
+  startRig,
+} from "./rig.js";
 export { TcpRelay } from "./tcp-relay.js";

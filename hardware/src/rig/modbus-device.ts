@@ -126,8 +126,9 @@ export class ModbusDevice {
           if (addr === p.abort.address && value) m.abort();
           if (addr === p.start.address && value) {
             const id = this.byCode.get(this.recipe);
-            if (id === undefined) m.state.faultCode = UNKNOWN_RECIPE_FAULT;
-            else m.start(id);
+            // A start while busy is ignored, as a PLC ignores a start button during a cycle.
+            if (id === undefined || m.start(id) === "unknown-activity")
+              m.state.faultCode = UNKNOWN_RECIPE_FAULT;
           }
         }),
       setRegister: (addr: number, value: number) =>
