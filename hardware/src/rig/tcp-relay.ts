@@ -64,10 +64,23 @@ export class TcpRelay {
     client.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
     client.on("data", (chunk) => upstream.write(chunk));
-    upstream.on("data", (chunk) => {
-      // Equal delays keep the order: timers of equal length fire in the order they were set.
-      if (this.delayMs > 0) setTimeout(() => client.destroyed || client.write(chunk), this.delayMs);
-      else client.write(chunk);
+    // Chunks leave in arrival order, each no earlier than its delay: when the delay shrinks, a
+    // later chunk waits for the ones ahead of it (a byte stream must not be reordered).
+    const queue: { chunk: Buffer; at: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (!client.destroyed) client.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(flush, queue[0]!.at - Date.now());
+    };
+    upstream.on("data", (chunk: Buffer) => {
+      if (this.delayMs <= 0 && queue.length === 0) return void client.write(chunk);
+      queue.push({ chunk, at: Date.now() + this.delayMs });
+      timer ??= setTimeout(flush, queue[0]!.at - Date.now());
     });
+    client.on("close", () => clearTimeout(timer));
   }
 }

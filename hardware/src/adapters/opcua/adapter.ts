@@ -1,3 +1,4 @@
+import { format } from "node:util";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import {
   AttributeIds,
@@ -9,6 +10,8 @@ import {
   OPCUAClient,
   SecurityPolicy,
   StatusCodes,
+  setErrorLogger,
+  setWarningLogger,
   TimestampsToReturn,
   UserTokenType,
   Variant,
@@ -47,6 +50,16 @@ export class OpcuaEnvironment extends DeviceEnvironment {
     ctx: AdapterContext,
   ) {
     super(ctx, settings.runTimeoutMs);
+    // node-opcua prints its warnings on stdout, where the agent writes its JSON log lines: send
+    // them to the agent's log instead (one process drives one device, so global is fine).
+    const toLog = (...args: unknown[]) =>
+      ctx.log?.(
+        `opcua: ${format(...args)
+          .replace(/\s+/g, " ")
+          .trim()}`,
+      );
+    setWarningLogger(toLog);
+    setErrorLogger(toLog);
     this.client = OPCUAClient.create({
       applicationName: "consort-agent",
       securityMode: MessageSecurityMode[settings.securityMode],
@@ -145,6 +158,14 @@ export class OpcuaEnvironment extends DeviceEnvironment {
         this.scheduleEvaluation();
       });
     }
+    // A start is judged against what follows it: the first values must be in before any start,
+    // or they would arrive after it and pass for its news.
+    for (
+      let waited = 0;
+      this.values.size < watched.length && waited < s.connectTimeoutMs;
+      waited += 10
+    )
+      await new Promise((resolve) => setTimeout(resolve, 10));
     this.session = session;
     this.subscription = subscription;
   }
