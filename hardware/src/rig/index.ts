@@ -1,11 +1,14 @@
 export {
+  clockTimers,
   type DeviceFault,
   type DeviceOutcome,
+  type DeviceTimers,
   EmulatedMachine,
   type FaultPlan,
   type MachineOptions,
   type OutcomeFunction,
   sampledOutcomes,
+  wallTimers,
 } from "./machine.js";
 export {
   type Rig,

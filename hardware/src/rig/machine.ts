@@ -1,4 +1,31 @@
-import { type ActivityNode, sampleOutcome } from "@consort/core/agent";
+import { type ActivityNode, type Clock, sampleOutcome } from "@consort/core/agent";
+
+/** How an emulated device waits: the wall clock by default, or an agent-side `Clock`. */
+export interface DeviceTimers {
+  /** Runs `fn` after `ms`; returns a function that cancels it. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export const wallTimers: DeviceTimers = {
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/**
+ * Timers on a core `Clock` (a lock-step clock, a simulated one): `ms` become whole ticks of
+ * `tickMs`, so a device whose durations came from `sampledOutcomes(…, tickMs)` ends exactly on
+ * the simulator's tick.
+ */
+export function clockTimers(clock: Clock, tickMs: number): DeviceTimers {
+  return {
+    after(ms, fn) {
+      const handle = clock.at(clock.now() + Math.round(ms / tickMs), fn);
+      return () => clock.cancel(handle);
+    },
+  };
+}
 
 /** How one run of an activity goes on the emulated device. */
 export interface DeviceOutcome {
@@ -55,6 +82,8 @@ export interface MachineState {
 export interface MachineOptions {
   readonly outcome: OutcomeFunction;
   readonly faults?: FaultPlan;
+  /** Default: the wall clock. */
+  readonly timers?: DeviceTimers;
 }
 
 /**
@@ -78,7 +107,7 @@ export class EmulatedMachine {
   onDisconnect: () => void = () => {};
   private readonly attempts = new Map<string, number>();
   private readonly injected: DeviceFault[] = [];
-  private timers: NodeJS.Timeout[] = [];
+  private cancels: (() => void)[] = [];
 
   constructor(private readonly options: MachineOptions) {}
 
@@ -141,15 +170,15 @@ export class EmulatedMachine {
   }
 
   private later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers = this.timers.filter((t) => t !== timer);
+    const cancel = (this.options.timers ?? wallTimers).after(ms, () => {
+      this.cancels = this.cancels.filter((c) => c !== cancel);
       fn();
-    }, ms);
-    this.timers.push(timer);
+    });
+    this.cancels.push(cancel);
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    for (const cancel of this.cancels) cancel();
+    this.cancels = [];
   }
 }

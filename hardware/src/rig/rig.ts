@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { ActivityNode, TaskModel } from "@consort/core/agent";
 import type { EnvironmentSettings } from "../adapters/index.js";
-import { type DeviceFault, type FaultPlan, sampledOutcomes } from "./machine.js";
+import { type DeviceFault, type DeviceTimers, type FaultPlan, sampledOutcomes } from "./machine.js";
 
 export type RigKind = "modbus" | "opcua" | "vda5050";
 
@@ -25,6 +25,8 @@ export interface RigOptions {
   readonly broker?: string;
   /** OPC UA servers keep their certificates under this folder. */
   readonly pkiDir?: string;
+  /** How the devices' runs wait (`clockTimers` for a lock-step clock); default: the wall clock. */
+  readonly timers?: DeviceTimers;
 }
 
 /** One emulated device and the adapter settings that reach it. */
@@ -90,7 +92,7 @@ async function startDevice(
   switch (options.kind) {
     case "modbus": {
       const { ModbusDevice } = await import("./modbus-device.js");
-      const d = await ModbusDevice.listen({ outcome, faults, recipes });
+      const d = await ModbusDevice.listen({ outcome, faults, recipes, ...timersOf(options) });
       return {
         resourceId,
         settings: d.adapterSettings({
@@ -126,6 +128,7 @@ async function startDevice(
         serialNumber: resourceId,
         outcome,
         faults,
+        ...timersOf(options),
       });
       return {
         resourceId,
@@ -137,3 +140,6 @@ async function startDevice(
     }
   }
 }
+
+const timersOf = (o: RigOptions): { timers?: DeviceTimers } =>
+  o.timers ? { timers: o.timers } : {};

@@ -10,7 +10,13 @@ import {
   vdaTopic,
 } from "../adapters/vda5050/messages.js";
 import type { Vda5050Settings } from "../adapters/vda5050/settings.js";
-import type { DeviceFault, FaultPlan, OutcomeFunction } from "./machine.js";
+import {
+  type DeviceFault,
+  type DeviceTimers,
+  type FaultPlan,
+  type OutcomeFunction,
+  wallTimers,
+} from "./machine.js";
 
 export interface VehicleOptions {
   readonly broker: string;
@@ -24,6 +30,8 @@ export interface VehicleOptions {
   readonly stateIntervalMs?: number;
   /** After a `disconnect` fault, the vehicle is back on the broker after this long. */
   readonly reconnectAfterMs?: number;
+  /** How its runs wait; default: the wall clock. */
+  readonly timers?: DeviceTimers;
 }
 
 /**
@@ -40,7 +48,7 @@ export class EmulatedVehicle {
   private client: MqttClient;
   private headerId = 0;
   private state: State;
-  private timers: NodeJS.Timeout[] = [];
+  private cancels: (() => void)[] = [];
   private readonly attempts = new Map<string, number>();
   private readonly injected: DeviceFault[] = [];
   private delayMs = 0;
@@ -308,15 +316,15 @@ export class EmulatedVehicle {
   }
 
   private later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers = this.timers.filter((t) => t !== timer);
+    const cancel = (this.options.timers ?? wallTimers).after(ms, () => {
+      this.cancels = this.cancels.filter((c) => c !== cancel);
       fn();
-    }, ms);
-    this.timers.push(timer);
+    });
+    this.cancels.push(cancel);
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    for (const cancel of this.cancels) cancel();
+    this.cancels = [];
   }
 }
