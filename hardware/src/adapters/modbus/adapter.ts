@@ -25,6 +25,7 @@ export class ModbusEnvironment extends DeviceEnvironment {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<boolean> | undefined;
+  private seenRunning = false;
 
   constructor(
     private readonly settings: ModbusSettings,
@@ -125,6 +126,7 @@ export class ModbusEnvironment extends DeviceEnvironment {
     // Acknowledge the previous run's "done", so it cannot be read as this run's end.
     if (points.done.table === "coil")
       await this.request(run, (c) => c.writeCoil(points.done.address, false));
+    this.seenRunning = false;
     await this.request(run, (c) => writePoint(c, points.start));
     this.markStarted(run);
     this.schedulePoll(run, 0);
@@ -147,6 +149,10 @@ export class ModbusEnvironment extends DeviceEnvironment {
     if (!this.isCurrent(run)) return;
     const { points, qualityScale } = this.settings;
     try {
+      // `running` first: a run that ends between two reads then shows as done or faulted in
+      // the reads that follow, never as stopped without an end.
+      const running = await this.request(run, (c) => readPoint(c, points.running));
+      if (!this.isCurrent(run)) return;
       const fault = await this.request(run, (c) => readPoint(c, points.fault));
       if (!this.isCurrent(run)) return;
       if (fault !== 0) return void this.fail(run, "device-fault", String(fault));
@@ -158,10 +164,11 @@ export class ModbusEnvironment extends DeviceEnvironment {
           : qualityScale;
         return void this.complete(run, raw / qualityScale);
       }
-      const running = await this.request(run, (c) => readPoint(c, points.running));
-      if (!this.isCurrent(run)) return;
-      // Neither running, done nor faulted: the device dropped the run (a reset, a power cycle).
-      if (running === 0) return void this.fail(run, "device-fault", "stopped without finishing");
+      // Seen running, now neither running, done nor faulted: the device dropped the run (a reset,
+      // a power cycle). Not seen running yet: a PLC may take a scan cycle to pick the start up.
+      if (running !== 0) this.seenRunning = true;
+      else if (this.seenRunning)
+        return void this.fail(run, "device-fault", "stopped without finishing");
       this.schedulePoll(run, 0);
     } catch (error) {
       if (!this.isCurrent(run)) return;
