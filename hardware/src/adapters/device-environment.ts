@@ -70,6 +70,19 @@ export abstract class DeviceEnvironment implements Environment {
   }
 
   start(activityId: string): void {
+    this.begin(activityId, "start");
+  }
+
+  /**
+   * Re-attaches to a run the device began before this adapter existed (the agent restarted
+   * mid-run, its journal says the activity started): watches it to its end without starting it
+   * again. No `started` event; a device not running it fails it at once.
+   */
+  resume(activityId: string): void {
+    this.begin(activityId, "resume");
+  }
+
+  private begin(activityId: string, how: "start" | "resume"): void {
     if (this.completed.has(activityId)) {
       this.ctx.log?.(`start ${activityId}: already completed, ignored`);
       return;
@@ -91,7 +104,7 @@ export abstract class DeviceEnvironment implements Environment {
     const run: Run = {
       activityId,
       seq: ++this.seq,
-      started: false,
+      started: how === "resume",
       ended: false,
       watchdog: undefined,
     };
@@ -105,7 +118,8 @@ export abstract class DeviceEnvironment implements Environment {
     run.watchdog.unref?.();
     // Deferred: the device is driven after `start` returns, so no event comes from inside it.
     queueMicrotask(() => {
-      void this.startDevice(run).catch((error: unknown) => this.failFromError(run, error));
+      const drive = how === "start" ? this.startDevice(run) : this.attachDevice(run);
+      void drive.catch((error: unknown) => this.failFromError(run, error));
     });
   }
 
@@ -122,6 +136,8 @@ export abstract class DeviceEnvironment implements Environment {
 
   /** Drives the device to begin `run`; resolves once it accepted the command. */
   protected abstract startDevice(run: Run): Promise<void>;
+  /** Watches a run the device is already doing (`resume`). */
+  protected abstract attachDevice(run: Run): Promise<void>;
   /** Asks the device to stop `run` (abort, or a stall); best effort. */
   protected abstract stopDevice(run: Run): Promise<void>;
   /** Closes connections and timers. */

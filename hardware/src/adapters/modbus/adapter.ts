@@ -132,6 +132,24 @@ export class ModbusEnvironment extends DeviceEnvironment {
     this.schedulePoll(run, 0);
   }
 
+  protected async attachDevice(run: Run): Promise<void> {
+    const { points, recipes, host, port } = this.settings;
+    if (!this.client) await this.connect();
+    if (!this.client)
+      throw new DeviceError("device-unavailable", `not connected to ${host}:${port}`);
+    if (points.recipe) {
+      const recipe = await this.request(run, (c) => readPoint(c, points.recipe!));
+      if (recipe !== recipes[run.activityId])
+        throw new DeviceError(
+          "device-fault",
+          `resume ${run.activityId}: the device holds recipe ${recipe}`,
+        );
+    }
+    // It was running when the agent went down: not running, done nor faulted now means lost.
+    this.seenRunning = true;
+    this.schedulePoll(run, 0);
+  }
+
   protected async stopDevice(run: Run): Promise<void> {
     clearTimeout(this.pollTimer);
     const client = this.client;

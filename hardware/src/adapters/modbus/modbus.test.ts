@@ -149,6 +149,24 @@ describe("Modbus TCP adapter against an emulated device", () => {
     ]);
   });
 
+  it("resumes a run after the agent restarts, without starting it again", async () => {
+    const { device, env, log } = await rig({ outcome: fixed(400, 0.75) });
+    env.start("A1");
+    await log.next("started", "A1");
+    await env.close(); // the agent goes down mid-run
+    const env2 = await createModbusEnvironment(device.adapterSettings(), ctx());
+    open.push(env2);
+    const log2 = record(env2);
+    env2.resume("A1");
+    expect(await log2.next("completed", "A1")).toMatchObject({ quality: 0.75 });
+    expect(log2.events.map((e) => e.kind)).toEqual(["completed"]);
+    expect(device.machine.runs).toEqual(["A1"]);
+    env2.resume("A2"); // the device holds A1's recipe
+    expect(((await log2.next("failed", "A2")) as { reason: string }).reason).toMatch(
+      /^device-fault: resume A2/,
+    );
+  });
+
   it("fails a start at once when the device cannot be reached", async () => {
     const d = await ModbusDevice.listen({ outcome: fixed(80, 1), recipes });
     const settings = d.adapterSettings({ timeoutMs: 200 });

@@ -44,6 +44,8 @@ export class OpcuaEnvironment extends DeviceEnvironment {
   private accepted: Run | undefined;
   private seenRunning = false;
   private evaluating = false;
+  /** Nodes whose news came in while the last start command was on its way. */
+  private readonly changedSinceCommand = new Set<string>();
 
   constructor(
     private readonly settings: OpcuaSettings,
@@ -155,6 +157,7 @@ export class OpcuaEnvironment extends DeviceEnvironment {
       );
       item.on("changed", (dataValue: DataValue) => {
         this.values.set(nodeId, dataValue.value.value);
+        this.changedSinceCommand.add(nodeId);
         this.scheduleEvaluation();
       });
     }
@@ -175,6 +178,7 @@ export class OpcuaEnvironment extends DeviceEnvironment {
     const session = this.session;
     if (!session || !this.online)
       throw new DeviceError("device-unavailable", `not connected to ${endpoint}`);
+    this.changedSinceCommand.clear();
     const status =
       command.kind === "method"
         ? await this.request(() =>
@@ -197,13 +201,29 @@ export class OpcuaEnvironment extends DeviceEnvironment {
       throw new DeviceError("unknown-activity", run.activityId);
     if (status.isNotGood()) throw new DeviceError("device-rejected", status.name);
     if (!this.isCurrent(run)) return;
-    // The device cleared the previous run's `done` and fault code before it answered; their
-    // notifications may still be on the way.
-    this.values.set(this.settings.nodes.done, false);
-    this.values.set(this.settings.nodes.fault, 0);
+    // The device cleared the previous run's `done` and fault code before it answered; unless
+    // news of them came in meanwhile (a short run may even be done already), it is on its way.
+    const { done, fault } = this.settings.nodes;
+    if (!this.changedSinceCommand.has(done)) this.values.set(done, false);
+    if (!this.changedSinceCommand.has(fault)) this.values.set(fault, 0);
     this.accepted = run;
     this.seenRunning = false;
     this.markStarted(run);
+    this.scheduleEvaluation();
+  }
+
+  protected async attachDevice(run: Run): Promise<void> {
+    if (!this.session || !this.online)
+      throw new DeviceError("device-unavailable", `not connected to ${this.settings.endpoint}`);
+    const { activity } = this.settings.nodes;
+    const shown = activity === undefined ? undefined : this.values.get(activity);
+    if (activity !== undefined && shown !== run.activityId)
+      throw new DeviceError(
+        "device-fault",
+        `resume ${run.activityId}: the device shows ${JSON.stringify(shown)}`,
+      );
+    this.accepted = run;
+    this.seenRunning = true;
     this.scheduleEvaluation();
   }
 

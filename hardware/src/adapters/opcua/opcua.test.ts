@@ -143,6 +143,24 @@ describe("OPC UA adapter against an emulated device", () => {
     expect(log.ends("A9")).toHaveLength(1);
   });
 
+  it("resumes a run after the agent restarts, without starting it again", async () => {
+    durationMs = 600;
+    const { env, log } = await adapter();
+    const before = device.machine.runs.length;
+    env.start("A11");
+    await log.next("started", "A11");
+    await env.close();
+    const again = await adapter();
+    again.env.resume("A11");
+    expect(await again.log.next("completed", "A11")).toMatchObject({ quality: 0.75 });
+    expect(again.log.events.map((e) => e.kind)).toEqual(["completed"]);
+    expect(device.machine.runs.slice(before)).toEqual(["A11"]);
+    again.env.resume("A12");
+    expect(((await again.log.next("failed", "A12")) as { reason: string }).reason).toMatch(
+      /^device-fault: resume A12/,
+    );
+  });
+
   it("aborts on request and refuses an activity the device does not know", async () => {
     durationMs = 5000;
     const { env, log } = await adapter();

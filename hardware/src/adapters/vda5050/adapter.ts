@@ -22,8 +22,8 @@ const REJECTIONS = new Set(["orderError", "orderUpdateError", "validationError",
 
 interface PendingOrder {
   readonly run: Run;
-  readonly orderId: string;
-  readonly actions: readonly Action[];
+  orderId: string;
+  actions: readonly Action[];
   accepted: boolean;
   acceptTimer: NodeJS.Timeout | undefined;
   stateTimer: NodeJS.Timeout | undefined;
@@ -37,7 +37,7 @@ interface PendingOrder {
 export class Vda5050Environment extends DeviceEnvironment {
   private client: MqttClient | undefined;
   private headerId = 0;
-  private readonly attempts = new Map<string, number>();
+  private orderSeq = 0;
   private pending: PendingOrder | undefined;
   /** From the vehicle's retained `connection` message; undefined until one arrives. */
   private vehicleOnline: boolean | undefined;
@@ -96,9 +96,11 @@ export class Vda5050Environment extends DeviceEnvironment {
       throw new DeviceError("device-unavailable", `not connected to ${s.broker}`);
     if (this.vehicleOnline === false)
       throw new DeviceError("device-unavailable", `${s.manufacturer}/${s.serialNumber} is offline`);
-    const attempt = (this.attempts.get(run.activityId) ?? 0) + 1;
-    this.attempts.set(run.activityId, attempt);
-    const order = this.orderFor(run.activityId, `${run.activityId}#${attempt}`);
+    // Unique across restarts of the agent too: a vehicle ignores an order id it has seen.
+    const order = this.orderFor(
+      run.activityId,
+      `${run.activityId}#${Date.now() * 1000 + (++this.orderSeq % 1000)}`,
+    );
     const pending: PendingOrder = {
       run,
       orderId: order.orderId,
@@ -118,6 +120,26 @@ export class Vda5050Environment extends DeviceEnvironment {
       s.acceptTimeoutMs,
     );
     await client.publishAsync(vdaTopic(s, "order"), JSON.stringify(order), { qos: 0 });
+  }
+
+  protected async attachDevice(run: Run): Promise<void> {
+    const s = this.settings;
+    if (!this.client?.connected)
+      throw new DeviceError("device-unavailable", `not connected to ${s.broker}`);
+    // The order id is not known until the vehicle's next state names it (`activityId#n`).
+    const pending: PendingOrder = {
+      run,
+      orderId: "",
+      actions: [],
+      accepted: true,
+      acceptTimer: undefined,
+      stateTimer: undefined,
+    };
+    pending.stateTimer = setTimeout(
+      () => this.fail(run, "device-timeout", `no state for ${s.stateTimeoutMs} ms`),
+      s.stateTimeoutMs,
+    );
+    this.pending = pending;
   }
 
   protected async stopDevice(run: Run): Promise<void> {
@@ -183,6 +205,23 @@ export class Vda5050Environment extends DeviceEnvironment {
         "device-rejected",
         `${refused.errorType}: ${refused.errorDescription ?? ""}`,
       );
+    if (p.orderId === "") {
+      // Resuming: adopt the vehicle's order if it is this activity's, else the run is lost.
+      if (state.orderId.replace(/#\d+$/, "") !== p.run.activityId)
+        return void this.fail(
+          p.run,
+          "device-fault",
+          `resume: the vehicle has order ${JSON.stringify(state.orderId)}`,
+        );
+      p.orderId = state.orderId;
+      p.actions = (state.actionStates ?? []).map(
+        (a): Action => ({
+          actionId: a.actionId,
+          actionType: a.actionType ?? "",
+          blockingType: "NONE",
+        }),
+      );
+    }
     if (state.orderId !== p.orderId) return;
     if (!p.accepted) {
       p.accepted = true;

@@ -151,7 +151,7 @@ describe("VDA 5050 adapter against an emulated vehicle", () => {
     vehicle.inject({ kind: "slow", delayMs: 600 });
     env.start("A6");
     expect(((await log.next("failed", "A6")) as { reason: string }).reason).toMatch(
-      /^device-timeout: order A6#1/,
+      /^device-timeout: order A6#\d+ not taken/,
     );
     await sleep(800);
     expect(log.ends("A6")).toHaveLength(1);
@@ -168,6 +168,28 @@ describe("VDA 5050 adapter against an emulated vehicle", () => {
     env.start("B1");
     expect(((await log.next("failed", "B1")) as { reason: string }).reason).toBe(
       "device-rejected: validationError: unknown activity B1",
+    );
+  });
+
+  it("resumes an order after the agent restarts, without sending it again", async () => {
+    const { vehicle, env, log } = await rig(fixed(600, 0.8));
+    env.start("A9");
+    await log.next("started", "A9");
+    await env.close();
+    let tick = 0;
+    const env2 = await createVda5050Environment(vehicle.adapterSettings(), {
+      resourceId: "rover",
+      now: () => tick++,
+    });
+    open.push(env2);
+    const log2 = record(env2);
+    env2.resume("A9");
+    expect(await log2.next("completed", "A9")).toMatchObject({ quality: 0.8 });
+    expect(log2.events.map((e) => e.kind)).toEqual(["completed"]);
+    expect(vehicle.runs).toEqual(["A9"]);
+    env2.resume("A10"); // the vehicle's order is A9's
+    expect(((await log2.next("failed", "A10")) as { reason: string }).reason).toMatch(
+      /^device-fault: resume/,
     );
   });
 
