@@ -144,16 +144,16 @@ describe("VDA 5050 adapter against an emulated vehicle", () => {
   });
 
   it("rides out late states, and fails when the order is not taken in time", async () => {
-    const { vehicle, env, log } = await rig(fixed(120, 0.8), { acceptTimeoutMs: 300 });
+    const { vehicle, env, log } = await rig(fixed(120, 0.8), { acceptTimeoutMs: 600 });
     vehicle.inject({ kind: "slow", delayMs: 100 });
     env.start("A5");
     await log.next("completed", "A5");
-    vehicle.inject({ kind: "slow", delayMs: 600 });
+    vehicle.inject({ kind: "slow", delayMs: 1200 });
     env.start("A6");
     expect(((await log.next("failed", "A6")) as { reason: string }).reason).toMatch(
       /^device-timeout: order A6#\d+ not taken/,
     );
-    await sleep(800);
+    await sleep(1400);
     expect(log.ends("A6")).toHaveLength(1);
   });
 
