@@ -6,47 +6,49 @@ import type { OpcuaSettings } from "../adapters/opcua/settings.js";
 import { type DeviceFault, EmulatedMachine, type MachineOptions } from "./machine.js";
 import { TcpRelay } from "./tcp-relay.js";
 
-export interface OpcuaDeviceOptions extends MachineOptions {
+export interface OpcuaHostOptions {
   /** Where the server keeps its certificate and trust lists (created if missing). */
   readonly pkiDir: string;
   /** Users the server accepts; empty: anonymous only. */
   readonly users?: readonly { readonly userName: string; readonly password: string }[];
 }
 
-const NS = "ns=1;s=Machine";
+export interface OpcuaDeviceOptions extends MachineOptions, OpcuaHostOptions {}
 
-/** The node ids of the emulated machine (namespace 1), as the adapter's settings name them. */
-export const OPCUA_DEVICE_NODES = {
-  object: NS,
-  start: `${NS}.Start`,
-  abort: `${NS}.Abort`,
-  command: `${NS}.Command`,
-  abortCommand: `${NS}.AbortCommand`,
-  running: `${NS}.Running`,
-  done: `${NS}.Done`,
-  fault: `${NS}.FaultCode`,
-  quality: `${NS}.Quality`,
-  activity: `${NS}.ActivityId`,
-} as const;
+/** The node ids (namespace 1) of the emulated machine `name`, as the adapter's settings name them. */
+export function opcuaDeviceNodes(name: string) {
+  const ns = `ns=1;s=${name}`;
+  return {
+    object: ns,
+    start: `${ns}.Start`,
+    abort: `${ns}.Abort`,
+    command: `${ns}.Command`,
+    abortCommand: `${ns}.AbortCommand`,
+    running: `${ns}.Running`,
+    done: `${ns}.Done`,
+    fault: `${ns}.FaultCode`,
+    quality: `${ns}.Quality`,
+    activity: `${ns}.ActivityId`,
+  } as const;
+}
+
+/** The node ids of a device started alone (`OpcuaDevice.listen`). */
+export const OPCUA_DEVICE_NODES = opcuaDeviceNodes("Machine");
 
 /**
- * An emulated machine behind an OPC UA server: methods `Start(activityId)` and `Abort()`, the
- * same through writable `Command` / `AbortCommand`, and `Running`, `Done`, `FaultCode`,
- * `Quality`, `ActivityId` pushed to subscribers as they change. Clients reach it through a
- * `TcpRelay`, which makes the `disconnect` and `slow` faults.
+ * One OPC UA server holding many emulated machines, one object each: the rig starts one for a
+ * whole fleet, as loading the standard nodeset and making a certificate cost a second or more
+ * each. Each machine has its own relay, so a fault on one leaves the others' agents alone.
  */
-export class OpcuaDevice {
-  readonly machine: EmulatedMachine;
-  private relay: TcpRelay | undefined;
+export class OpcuaHost {
+  private readonly devices = new Set<OpcuaDevice>();
 
   private constructor(
-    private readonly server: OPCUAServer,
-    private readonly options: OpcuaDeviceOptions,
-  ) {
-    this.machine = new EmulatedMachine(options);
-  }
+    readonly server: OPCUAServer,
+    readonly options: OpcuaHostOptions,
+  ) {}
 
-  static async listen(options: OpcuaDeviceOptions): Promise<OpcuaDevice> {
+  static async start(options: OpcuaHostOptions): Promise<OpcuaHost> {
     const serverCertificateManager = new OPCUACertificateManager({
       rootFolder: options.pkiDir,
       automaticallyAcceptUnknownCertificate: true,
@@ -65,18 +67,60 @@ export class OpcuaDevice {
       },
       buildInfo: { productName: "consort-rig-machine" },
     });
-    const device = new OpcuaDevice(server, options);
     await server.initialize();
-    device.build();
     await server.start();
-    device.relay = await TcpRelay.listen({ host: "127.0.0.1", port: server.endpoints[0]!.port });
-    device.machine.onDisconnect = () => device.relay?.dropAll();
+    return new OpcuaHost(server, options);
+  }
+
+  /** Adds the machine `name` (its node ids: `opcuaDeviceNodes(name)`), reached through its own relay. */
+  async addMachine(name: string, options: MachineOptions): Promise<OpcuaDevice> {
+    const relay = await TcpRelay.listen({
+      host: "127.0.0.1",
+      port: this.server.endpoints[0]!.port,
+    });
+    const device = new OpcuaDevice(this, name, relay, options);
+    this.devices.add(device);
+    return device;
+  }
+
+  async close(): Promise<void> {
+    for (const d of this.devices) await d.detach();
+    await this.server.shutdown(0);
+  }
+}
+
+/**
+ * An emulated machine on an OPC UA server: methods `Start(activityId)` and `Abort()`, the
+ * same through writable `Command` / `AbortCommand`, and `Running`, `Done`, `FaultCode`,
+ * `Quality`, `ActivityId` pushed to subscribers as they change. Clients reach it through a
+ * `TcpRelay`, which makes the `disconnect` and `slow` faults.
+ */
+export class OpcuaDevice {
+  readonly machine: EmulatedMachine;
+  private ownsHost = false;
+
+  constructor(
+    private readonly host: OpcuaHost,
+    readonly name: string,
+    private readonly relay: TcpRelay,
+    options: MachineOptions,
+  ) {
+    this.machine = new EmulatedMachine(options);
+    this.machine.onDisconnect = () => relay.dropAll();
+    this.build();
+  }
+
+  /** A server of its own with one machine, `Machine`. */
+  static async listen(options: OpcuaDeviceOptions): Promise<OpcuaDevice> {
+    const host = await OpcuaHost.start(options);
+    const device = await host.addMachine("Machine", options);
+    device.ownsHost = true;
     return device;
   }
 
   /** The endpoint clients use: through the relay. */
   get endpoint(): string {
-    return `opc.tcp://127.0.0.1:${this.relay!.port}/consort/machine`;
+    return `opc.tcp://127.0.0.1:${this.relay.port}/consort/machine`;
   }
 
   inject(fault: DeviceFault): void {
@@ -85,13 +129,13 @@ export class OpcuaDevice {
 
   /** The adapter's settings for this device, starting runs by method call. */
   adapterSettings(overrides: Partial<OpcuaSettings> = {}): OpcuaSettings {
-    const n = OPCUA_DEVICE_NODES;
+    const n = opcuaDeviceNodes(this.name);
     return {
       kind: "opcua",
       endpoint: this.endpoint,
       securityMode: "None",
       securityPolicy: "None",
-      pkiDir: `${this.options.pkiDir}-client`,
+      pkiDir: `${this.host.options.pkiDir}-client`,
       trustServerCertificate: true,
       command: { kind: "method", objectId: n.object, methodId: n.start },
       abort: { kind: "method", objectId: n.object, methodId: n.abort },
@@ -114,25 +158,31 @@ export class OpcuaDevice {
   }
 
   async close(): Promise<void> {
+    if (this.ownsHost) await this.host.close();
+    else await this.detach();
+  }
+
+  /** Stops the machine and its relay (its nodes stay on the server, idle). */
+  async detach(): Promise<void> {
     this.machine.close();
-    await this.relay?.close();
-    await this.server.shutdown(0);
+    await this.relay.close();
   }
 
   private build(): void {
-    const addressSpace = this.server.engine.addressSpace!;
+    const addressSpace = this.host.server.engine.addressSpace!;
+    const name = this.name;
     const ns = addressSpace.getOwnNamespace();
     const m = this.machine;
     const object = ns.addObject({
       organizedBy: addressSpace.rootFolder.objects,
-      browseName: "Machine",
-      nodeId: "s=Machine",
+      browseName: name,
+      nodeId: `s=${name}`,
     });
-    const variable = (name: string, dataType: DataType, read: () => unknown) => {
+    const variable = (variableName: string, dataType: DataType, read: () => unknown) => {
       const v = ns.addVariable({
         componentOf: object,
-        browseName: name,
-        nodeId: `s=Machine.${name}`,
+        browseName: variableName,
+        nodeId: `s=${name}.${variableName}`,
         dataType: DataType[dataType],
       });
       const push = () => v.setValueFromSource(new Variant({ dataType, value: read() }));
@@ -147,7 +197,7 @@ export class OpcuaDevice {
       variable("ActivityId", DataType.String, () => m.state.activityId ?? ""),
     ];
     m.onChange = () => {
-      if (this.relay) this.relay.delayMs = m.responseDelayMs;
+      this.relay.delayMs = m.responseDelayMs;
       for (const push of pushes) push();
     };
     const startStatus = (activityId: string) => {
@@ -160,7 +210,7 @@ export class OpcuaDevice {
     };
     const start = ns.addMethod(object, {
       browseName: "Start",
-      nodeId: "s=Machine.Start",
+      nodeId: `s=${name}.Start`,
       inputArguments: [{ name: "activityId", dataType: DataType.String }],
       outputArguments: [],
     });
@@ -171,7 +221,7 @@ export class OpcuaDevice {
     }));
     const abort = ns.addMethod(object, {
       browseName: "Abort",
-      nodeId: "s=Machine.Abort",
+      nodeId: `s=${name}.Abort`,
       inputArguments: [],
       outputArguments: [],
     });
@@ -182,7 +232,7 @@ export class OpcuaDevice {
     ns.addVariable({
       componentOf: object,
       browseName: "Command",
-      nodeId: "s=Machine.Command",
+      nodeId: `s=${name}.Command`,
       dataType: "String",
       minimumSamplingInterval: 100,
       value: {
@@ -193,7 +243,7 @@ export class OpcuaDevice {
     ns.addVariable({
       componentOf: object,
       browseName: "AbortCommand",
-      nodeId: "s=Machine.AbortCommand",
+      nodeId: `s=${name}.AbortCommand`,
       dataType: "Boolean",
       minimumSamplingInterval: 100,
       value: {

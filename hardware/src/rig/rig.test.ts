@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type ActivityNode, sampleOutcome } from "@consort/core/agent";
 import { describe, expect, it } from "vitest";
 import { createEnvironment } from "../adapters/index.js";
@@ -58,4 +61,34 @@ describe("the rig", () => {
       await rig.close();
     }
   });
+
+  it("hosts every OPC UA machine on one server; a disconnect on one leaves the other alone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "consort-rig-"));
+    const rig = await startRig({ kind: "opcua", model, trialKey: 7, tickMs: 20, pkiDir: dir });
+    try {
+      const [m1, m2] = rig.devices;
+      let tick = 0;
+      const env1 = await createEnvironment(m1!.settings, { resourceId: "M1", now: () => tick++ });
+      const env2 = await createEnvironment(m2!.settings, { resourceId: "M2", now: () => tick++ });
+      const log1 = record(env1);
+      const log2 = record(env2);
+      m1!.inject({ kind: "disconnect", afterMs: 10 });
+      env1.start("J1-1");
+      env2.start("J2-1");
+      expect(((await log1.next("failed", "J1-1")) as { reason: string }).reason).toMatch(
+        /^device-disconnected/,
+      );
+      expect(await log2.next("completed", "J2-1")).toMatchObject({
+        quality: sampleOutcome(model.nodes[2]!, 7).quality,
+      });
+      expect(log2.events.map((e) => e.kind)).toEqual(["started", "completed"]);
+      expect(m1!.runs).toEqual(["J1-1"]);
+      expect(m2!.runs).toEqual(["J2-1"]);
+      await env1.close();
+      await env2.close();
+    } finally {
+      await rig.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ActivityNode, TaskModel } from "@consort/core/agent";
 import type { EnvironmentSettings } from "../adapters/index.js";
 import { type DeviceFault, type DeviceTimers, type FaultPlan, sampledOutcomes } from "./machine.js";
+import type { OpcuaHost } from "./opcua-device.js";
 
 export type RigKind = "modbus" | "opcua" | "vda5050";
 
@@ -62,24 +63,30 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   // Recipe codes are the same on every device: an activity's place in the model, from 1.
   const recipes = Object.fromEntries(activities.map((a, i) => [a.id, i + 1]));
   const devices: RigDevice[] = [];
+  // OPC UA machines share one server (each behind its own relay): a server costs seconds.
+  let host: OpcuaHost | undefined;
+  const close = async () => {
+    for (const d of devices) await d.close();
+    await host?.close();
+  };
   try {
+    if (options.kind === "opcua") {
+      if (!options.pkiDir) throw new Error("rig: opcua needs pkiDir");
+      const { OpcuaHost } = await import("./opcua-device.js");
+      host = await OpcuaHost.start({ pkiDir: join(options.pkiDir, "server") });
+    }
     for (const resource of options.model.resources) {
       const own = new Set(
         activities.filter((a) => a.resources.includes(resource.id)).map((a) => a.id),
       );
       const mine = (id: string) => (own.has(id) ? outcome(id) : undefined);
-      devices.push(await startDevice(options, resource.id, mine, faults, recipes));
+      devices.push(await startDevice(options, resource.id, mine, faults, recipes, host));
     }
   } catch (error) {
-    for (const d of devices) await d.close();
+    await close();
     throw error;
   }
-  return {
-    devices,
-    close: async () => {
-      for (const d of devices) await d.close();
-    },
-  };
+  return { devices, close };
 }
 
 async function startDevice(
@@ -88,6 +95,7 @@ async function startDevice(
   outcome: ReturnType<typeof sampledOutcomes>,
   faults: FaultPlan,
   recipes: Record<string, number>,
+  host: OpcuaHost | undefined,
 ): Promise<RigDevice> {
   switch (options.kind) {
     case "modbus": {
@@ -104,19 +112,14 @@ async function startDevice(
       };
     }
     case "opcua": {
-      if (!options.pkiDir) throw new Error("rig: opcua needs pkiDir");
-      const { OpcuaDevice } = await import("./opcua-device.js");
-      const d = await OpcuaDevice.listen({
-        outcome,
-        faults,
-        pkiDir: join(options.pkiDir, resourceId),
-      });
+      if (!host || !options.pkiDir) throw new Error("rig: opcua needs pkiDir");
+      const d = await host.addMachine(resourceId, { outcome, faults, ...timersOf(options) });
       return {
         resourceId,
         settings: d.adapterSettings({ pkiDir: join(options.pkiDir, "agents") }),
         runs: d.machine.runs,
         inject: (f) => d.inject(f),
-        close: () => d.close(),
+        close: () => d.detach(),
       };
     }
     case "vda5050": {
