@@ -57,3 +57,8 @@ export function record(env: DeviceEnvironment) {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition` holds (checked every 20 ms), or gives up after `ms`: the caller's expect then fails. */
+export async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  for (let waited = 0; !condition() && waited < ms; waited += 20) await sleep(20);
+}

@@ -2,7 +2,7 @@ import type { ActivityNode } from "@consort/core/agent";
 import { afterEach, describe, expect, it } from "vitest";
 import { type DeviceOutcome, sampledOutcomes } from "../../rig/machine.js";
 import { ModbusDevice } from "../../rig/modbus-device.js";
-import { record, sleep } from "../../test-support/events.js";
+import { record, sleep, until } from "../../test-support/events.js";
 import type { AdapterContext } from "../device-environment.js";
 import { createModbusEnvironment, type ModbusEnvironment } from "./adapter.js";
 import { parseModbusSettings } from "./settings.js";
@@ -76,7 +76,7 @@ describe("Modbus TCP adapter against an emulated device", () => {
     const failed = await log.next("failed", "A1");
     expect(failed).toMatchObject({ kind: "failed" });
     expect((failed as { reason: string }).reason).toMatch(/^device-disconnected/);
-    await sleep(300); // backoff starts at 20 ms
+    for (let i = 0; i < 100 && !env.connected; i++) await sleep(50); // backoff starts at 20 ms
     expect(env.connected).toBe(true);
     env.start("A1");
     await log.next("completed", "A1");
@@ -90,7 +90,7 @@ describe("Modbus TCP adapter against an emulated device", () => {
     env.start("A1");
     const failed = (await log.next("failed", "A1")) as { reason: string };
     expect(failed.reason).toMatch(/^device-stalled/);
-    await sleep(100);
+    await until(() => !device.machine.state.running);
     expect(device.machine.state.running).toBe(false); // the adapter sent abort
     expect(log.ends("A1")).toHaveLength(1);
   });
@@ -129,7 +129,7 @@ describe("Modbus TCP adapter against an emulated device", () => {
     await log.next("started", "A1");
     env.abort("A1");
     expect(await log.next("failed", "A1")).toMatchObject({ reason: "aborted" });
-    await sleep(100);
+    await until(() => !device.machine.state.running);
     expect(device.machine.state.running).toBe(false);
   });
 

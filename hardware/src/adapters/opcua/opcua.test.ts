@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceOutcome } from "../../rig/machine.js";
 import { OPCUA_DEVICE_NODES, OpcuaDevice } from "../../rig/opcua-device.js";
-import { record, sleep } from "../../test-support/events.js";
+import { record, sleep, until } from "../../test-support/events.js";
 import { createOpcuaEnvironment, type OpcuaEnvironment } from "./adapter.js";
 import { parseOpcuaSettings } from "./settings.js";
 
@@ -111,7 +111,7 @@ describe("OPC UA adapter against an emulated device", () => {
     expect(((await log.next("failed", "A6")) as { reason: string }).reason).toMatch(
       /^device-stalled/,
     );
-    await sleep(200);
+    await until(() => !device.machine.state.running);
     expect(device.machine.state.running).toBe(false);
     expect(log.ends("A6")).toHaveLength(1);
   });
@@ -168,7 +168,7 @@ describe("OPC UA adapter against an emulated device", () => {
     await log.next("started", "A10");
     env.abort("A10");
     expect(await log.next("failed", "A10")).toMatchObject({ reason: "aborted" });
-    await sleep(200);
+    await until(() => !device.machine.state.running);
     expect(device.machine.state.running).toBe(false);
     env.start("B1");
     expect(await log.next("failed", "B1")).toMatchObject({ reason: "unknown-activity: B1" });

@@ -4,7 +4,7 @@ import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceOutcome } from "../../rig/machine.js";
 import { EmulatedVehicle } from "../../rig/vda5050-vehicle.js";
-import { record, sleep } from "../../test-support/events.js";
+import { record, sleep, until } from "../../test-support/events.js";
 import { createVda5050Environment } from "./adapter.js";
 import type { Order } from "./messages.js";
 import { parseVda5050Settings } from "./settings.js";
@@ -123,7 +123,7 @@ describe("VDA 5050 adapter against an emulated vehicle", () => {
     expect(((await log.next("failed", "A3")) as { reason: string }).reason).toMatch(
       /^device-stalled/,
     );
-    await sleep(150);
+    await until(() => vehicle.currentState.nodeStates.length === 0);
     expect(vehicle.currentState.nodeStates).toEqual([]);
     expect(vehicle.currentState.actionStates.at(-1)).toMatchObject({
       actionType: "cancelOrder",
@@ -163,7 +163,7 @@ describe("VDA 5050 adapter against an emulated vehicle", () => {
     await log.next("started", "A7");
     env.abort("A7");
     expect(await log.next("failed", "A7")).toMatchObject({ reason: "aborted" });
-    await sleep(150);
+    await until(() => !vehicle.currentState.driving);
     expect(vehicle.currentState.driving).toBe(false);
     env.start("B1");
     expect(((await log.next("failed", "B1")) as { reason: string }).reason).toBe(
