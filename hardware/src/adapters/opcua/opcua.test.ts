@@ -90,6 +90,18 @@ describe("OPC UA adapter against an emulated device", () => {
     );
   });
 
+  it("fails a start at once when the device cannot be reached, and closes all the same", async () => {
+    const { env, log } = await adapter({
+      endpoint: "opc.tcp://127.0.0.1:1/consort/machine",
+      connectTimeoutMs: 500,
+    });
+    expect(env.connected).toBe(false);
+    env.start("A4b");
+    expect(((await log.next("failed", "A4b")) as { reason: string }).reason).toMatch(
+      /^device-unavailable/,
+    );
+  });
+
   it("fails a run whose connection drops, reconnects, and runs the retry", async () => {
     const { env, log } = await adapter();
     device.inject({ kind: "disconnect", afterMs: 40 });
