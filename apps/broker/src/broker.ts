@@ -33,6 +33,10 @@ import {
 } from "./config.js";
 import { BrokerError } from "./errors.js";
 import { MqttFrameMeter } from "./frame-meter.js";
+import { LoginGate } from "./login-gate.js";
+import { connectViolation, publishViolation } from "./mqtt-rules.js";
+import { createStorage } from "./persistence.js";
+import { RetainedQuota } from "./quotas.js";
 
 export interface Endpoint {
   readonly host: string;
@@ -49,6 +53,18 @@ export interface BrokerStats {
   readonly connectionsAccepted: number;
   /** Connections closed on arrival because `maxConnections` were open. */
   readonly refusedConnections: number;
+  /** Connections closed on arrival because their address had `maxConnectionsPerIp` open. */
+  readonly refusedPerIp: number;
+  /** Connections closed on arrival because `maxUnauthenticated` had not logged in yet. */
+  readonly refusedUnauthenticated: number;
+  /** Logins refused with "server unavailable" because the password-check queue was full. */
+  readonly refusedLoginBusy: number;
+  /** PUBLISHes refused for breaking an MQTT 3.1.1 rule that aedes does not check. */
+  readonly protocolViolations: number;
+  /** Retained PUBLISHes delivered but not retained, because a retained-message quota was full. */
+  readonly refusedRetained: number;
+  /** QoS 1/2 messages not queued because their session had `maxQueuedMessages` queued. */
+  readonly droppedQueued: number;
   /** CONNECTs refused (bad credentials, client id, will topic, dev-mode rules). */
   readonly refusedAuth: number;
   /** PUBLISHes outside the sender's ACL (each closed the sender's connection). */
@@ -84,7 +100,10 @@ export interface BrokerDeps {
 }
 
 type Transport = "tcp" | "ws";
-type Counter = Exclude<keyof BrokerStats, "connections" | "clients">;
+type Counter = Exclude<
+  keyof BrokerStats,
+  "connections" | "clients" | "refusedLoginBusy" | "droppedQueued"
+>;
 
 /** Starts a broker. Rejects with a `BrokerError` for a bad config, users file or listen address. */
 export async function createBroker(
@@ -111,6 +130,10 @@ export async function createBroker(
   const counters: Record<Counter, number> = {
     connectionsAccepted: 0,
     refusedConnections: 0,
+    refusedPerIp: 0,
+    refusedUnauthenticated: 0,
+    protocolViolations: 0,
+    refusedRetained: 0,
     refusedAuth: 0,
     refusedPublish: 0,
     refusedSubscribe: 0,
@@ -126,10 +149,36 @@ export async function createBroker(
   >();
   const identities = new WeakMap<Client, Identity>();
   const open = new Set<Duplex>();
+  /** Open connections that have not logged in: a slow loris or a guesser holds one of these. */
+  const unauthenticated = new Set<Duplex>();
+  const perAddress = new Map<string, number>();
   let closing: Promise<void> | undefined;
+  const gate = new LoginGate({ concurrency: cfg.authConcurrency, queueLimit: cfg.authQueue });
+  const retained = new RetainedQuota(cfg);
+  const storage = createStorage({
+    redis: cfg.redis,
+    maxQueued: cfg.maxQueuedMessages,
+    onDrop: (clientId) =>
+      log.warn(
+        { reason: "queue-full", clientId, limit: cfg.maxQueuedMessages },
+        "session queue full; message not queued for it",
+      ),
+  });
 
   const hooks: AedesOptions = {
     preConnect(client, packet, callback) {
+      const violation = connectViolation(packet);
+      if (violation !== undefined) {
+        counters.protocolViolations += 1;
+        log.warn(
+          {
+            reason: "protocol-violation",
+            remoteAddress: transports.get(client.conn)?.remoteAddress,
+          },
+          `CONNECT refused: ${violation}`,
+        );
+        return callback(new Error(violation), false);
+      }
       // aedes hands authenticate() only the username and password; keep the rest of CONNECT.
       connects.set(client, {
         clientId: packet.clientId,
@@ -150,35 +199,58 @@ export async function createBroker(
         remoteAddress: conn?.remoteAddress,
         willTopic: packet?.willTopic,
       };
-      authenticateConnect(facts, policy).then(
-        (decision) => {
-          if (decision.ok) {
-            identities.set(client, decision.identity);
-            return done(null, true);
-          }
-          counters.refusedAuth += 1;
-          log.warn(
-            {
-              reason: decision.reason,
-              clientId: facts.clientId,
-              username,
-              remoteAddress: facts.remoteAddress,
-              transport: conn?.transport,
-              returnCode: decision.returnCode,
-            },
-            `connection refused: ${decision.detail}`,
-          );
-          const error = Object.assign(new Error(decision.detail), {
-            returnCode: decision.returnCode as AuthenticateError["returnCode"],
-          });
-          done(error, false);
-        },
-        (error: unknown) => {
-          counters.refusedAuth += 1;
-          log.error({ err: error, clientId: facts.clientId }, "authentication failed");
-          done(Object.assign(new Error("server unavailable"), { returnCode: 3 as const }), false);
-        },
-      );
+      gate
+        .run(
+          facts.remoteAddress,
+          username ?? "",
+          () => authenticateConnect(facts, policy),
+          (d) => !d.ok && (d.reason === "bad-password" || d.reason === "unknown-user"),
+        )
+        .then(
+          (result) => {
+            if (result.kind === "busy") {
+              log.warn(
+                {
+                  reason: "login-busy",
+                  clientId: facts.clientId,
+                  remoteAddress: facts.remoteAddress,
+                },
+                "connection refused: too many logins waiting for a password check",
+              );
+              return done(
+                Object.assign(new Error("server busy"), { returnCode: 3 as const }),
+                false,
+              );
+            }
+            const decision = result.value;
+            if (decision.ok) {
+              identities.set(client, decision.identity);
+              unauthenticated.delete(client.conn);
+              return done(null, true);
+            }
+            counters.refusedAuth += 1;
+            log.warn(
+              {
+                reason: decision.reason,
+                clientId: facts.clientId,
+                username,
+                remoteAddress: facts.remoteAddress,
+                transport: conn?.transport,
+                returnCode: decision.returnCode,
+              },
+              `connection refused: ${decision.detail}`,
+            );
+            const error = Object.assign(new Error(decision.detail), {
+              returnCode: decision.returnCode as AuthenticateError["returnCode"],
+            });
+            done(error, false);
+          },
+          (error: unknown) => {
+            counters.refusedAuth += 1;
+            log.error({ err: error, clientId: facts.clientId }, "authentication failed");
+            done(Object.assign(new Error("server unavailable"), { returnCode: 3 as const }), false);
+          },
+        );
     },
 
     // MQTT 3.1.1 §3.3.5 lets a server that refuses a PUBLISH either acknowledge it or close the
@@ -189,9 +261,32 @@ export async function createBroker(
         // A will left in persistence by a broker that died; it was vetted at its CONNECT.
         return callback(parseTopic(packet.topic)?.site === cfg.site ? null : new Error("refused"));
       }
+      const violation = publishViolation(packet);
+      if (violation !== undefined) {
+        counters.protocolViolations += 1;
+        log.warn(
+          { reason: "protocol-violation", clientId: client.id, topic: packet.topic },
+          `publish refused, connection closed: ${violation}`,
+        );
+        return callback(new Error(violation));
+      }
       const who = identities.get(client);
       if (who !== undefined && publishAllowed(who, packet.topic)) {
         counters.published += 1;
+        if (packet.retain && !retained.admit(who.username, packet.topic, packet.payload.length)) {
+          // Delivered live but not stored: the quota bounds memory, the publisher keeps working.
+          counters.refusedRetained += 1;
+          packet.retain = false;
+          log.warn(
+            {
+              reason: "retained-quota",
+              clientId: client.id,
+              username: who.username,
+              topic: packet.topic,
+            },
+            "retained-message quota full; message delivered but not retained",
+          );
+        }
         return callback(null);
       }
       counters.refusedPublish += 1;
@@ -233,8 +328,16 @@ export async function createBroker(
     },
   };
 
-  const aedes = await Aedes.createBroker(hooks);
+  const aedes = await Aedes.createBroker({
+    ...hooks,
+    connectTimeout: cfg.connectTimeoutMs,
+    maxInflightInbound: cfg.maxInflightMessages,
+    persistence: storage.persistence,
+    ...(storage.mq === undefined ? {} : { mq: storage.mq }),
+  });
   aedes.on("clientReady", (client) => {
+    // A clean session starts with an empty queue.
+    if (client.clean) storage.forget(client.id);
     const who = identities.get(client);
     log.info({ clientId: client.id, username: who?.username, role: who?.role }, "client connected");
   });
@@ -256,11 +359,35 @@ export async function createBroker(
     remoteAddress: string | undefined,
     req?: IncomingMessage,
   ): void {
-    if (closing !== undefined || open.size >= cfg.maxConnections) {
-      if (closing === undefined) {
-        counters.refusedConnections += 1;
+    const address = remoteAddress ?? "unknown";
+    const fromAddress = perAddress.get(address) ?? 0;
+    const refusal =
+      closing !== undefined
+        ? undefined
+        : open.size >= cfg.maxConnections
+          ? ({
+              reason: "too-many-connections",
+              counter: "refusedConnections",
+              limit: cfg.maxConnections,
+            } as const)
+          : fromAddress >= cfg.maxConnectionsPerIp
+            ? ({
+                reason: "too-many-from-address",
+                counter: "refusedPerIp",
+                limit: cfg.maxConnectionsPerIp,
+              } as const)
+            : unauthenticated.size >= cfg.maxUnauthenticated
+              ? ({
+                  reason: "too-many-unauthenticated",
+                  counter: "refusedUnauthenticated",
+                  limit: cfg.maxUnauthenticated,
+                } as const)
+              : undefined;
+    if (closing !== undefined || refusal !== undefined) {
+      if (refusal !== undefined) {
+        counters[refusal.counter] += 1;
         log.warn(
-          { reason: "too-many-connections", remoteAddress, transport, limit: cfg.maxConnections },
+          { reason: refusal.reason, remoteAddress, transport, limit: refusal.limit },
           "connection refused",
         );
       }
@@ -270,7 +397,15 @@ export async function createBroker(
     }
     counters.connectionsAccepted += 1;
     open.add(stream);
-    stream.once("close", () => open.delete(stream));
+    unauthenticated.add(stream);
+    perAddress.set(address, fromAddress + 1);
+    stream.once("close", () => {
+      open.delete(stream);
+      unauthenticated.delete(stream);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
     transports.set(
       stream,
       remoteAddress === undefined ? { transport } : { transport, remoteAddress },
@@ -335,6 +470,7 @@ export async function createBroker(
     wsListener?.wss.close();
     wsListener?.http.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await storage.destroy().catch(() => {});
     throw error;
   }
   tcpServer.on("error", (error) => log.error({ err: error }, "tcp server error"));
@@ -352,6 +488,7 @@ export async function createBroker(
     }
     // Disconnects every logged-in client (publishing their wills), then closes aedes.
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await storage.destroy().catch((error: unknown) => log.warn({ err: error }, "closing storage"));
     // Connections that never completed CONNECT are not aedes clients.
     for (const stream of open) stream.destroy();
     wsListener?.http.closeAllConnections();
@@ -363,7 +500,13 @@ export async function createBroker(
     tcp,
     url: `mqtt://${hostForUrl(tcp.host)}:${tcp.port}`,
     ...(ws === undefined ? {} : { ws, wsUrl: `ws://${hostForUrl(ws.host)}:${ws.port}` }),
-    stats: () => ({ connections: open.size, clients: aedes.connectedClients, ...counters }),
+    stats: () => ({
+      connections: open.size,
+      clients: aedes.connectedClients,
+      ...counters,
+      refusedLoginBusy: gate.busyRefusals,
+      droppedQueued: storage.droppedQueued(),
+    }),
     close: () => {
       closing ??= shutdown();
       return closing;
