@@ -55,7 +55,7 @@ export interface BrokerStats {
   readonly refusedConnections: number;
   /** Connections closed on arrival because their address had `maxConnectionsPerIp` open. */
   readonly refusedPerIp: number;
-  /** Connections closed on arrival because `maxUnauthenticated` had not logged in yet. */
+  /** Connections without CONNECT closed (the oldest first) because `maxUnauthenticated` were open. */
   readonly refusedUnauthenticated: number;
   /** Logins refused with "server unavailable" because the password-check queue was full. */
   readonly refusedLoginBusy: number;
@@ -149,7 +149,7 @@ export async function createBroker(
   >();
   const identities = new WeakMap<Client, Identity>();
   const open = new Set<Duplex>();
-  /** Open connections that have not logged in: a slow loris or a guesser holds one of these. */
+  /** Open connections that have not sent CONNECT yet: what a slow loris holds. */
   const unauthenticated = new Set<Duplex>();
   const perAddress = new Map<string, number>();
   let closing: Promise<void> | undefined;
@@ -167,6 +167,8 @@ export async function createBroker(
 
   const hooks: AedesOptions = {
     preConnect(client, packet, callback) {
+      // It spoke: from now on the login gate bounds it, not the pre-CONNECT cap.
+      unauthenticated.delete(client.conn);
       const violation = connectViolation(packet);
       if (violation !== undefined) {
         counters.protocolViolations += 1;
@@ -376,13 +378,7 @@ export async function createBroker(
                 counter: "refusedPerIp",
                 limit: cfg.maxConnectionsPerIp,
               } as const)
-            : unauthenticated.size >= cfg.maxUnauthenticated
-              ? ({
-                  reason: "too-many-unauthenticated",
-                  counter: "refusedUnauthenticated",
-                  limit: cfg.maxUnauthenticated,
-                } as const)
-              : undefined;
+            : undefined;
     if (closing !== undefined || refusal !== undefined) {
       if (refusal !== undefined) {
         counters[refusal.counter] += 1;
@@ -394,6 +390,25 @@ export async function createBroker(
       stream.on("error", () => {});
       stream.destroy();
       return;
+    }
+    if (unauthenticated.size >= cfg.maxUnauthenticated) {
+      // Close the oldest connection still without CONNECT, not the newcomer: an honest client
+      // sends CONNECT within milliseconds, so only idle sockets grow old, and a flood of them
+      // cannot lock honest clients out. Logins under way are bounded by the login gate.
+      const oldest = unauthenticated.values().next().value;
+      if (oldest !== undefined) {
+        unauthenticated.delete(oldest);
+        counters.refusedUnauthenticated += 1;
+        log.warn(
+          {
+            reason: "too-many-unauthenticated",
+            remoteAddress: transports.get(oldest)?.remoteAddress,
+            limit: cfg.maxUnauthenticated,
+          },
+          "oldest connection without CONNECT closed to admit a new one",
+        );
+        oldest.destroy();
+      }
     }
     counters.connectionsAccepted += 1;
     open.add(stream);

@@ -108,7 +108,7 @@ describe("loadBrokerConfig", () => {
     expect(r).toEqual({
       ok: true,
       value: {
-        host: "127.0.0.1",
+        ...BROKER_DEFAULTS,
         port: 1999,
         wsPort: 0,
         site: "flagSite",
@@ -116,11 +116,7 @@ describe("loadBrokerConfig", () => {
         // relative to the settings file
         usersFile: join(dir, "users.yaml"),
         anonymous: true,
-        ...BROKER_DEFAULTS,
         maxConnections: 5,
-        port: 1999,
-        site: "flagSite",
-        anonymous: true,
       },
     });
   });

@@ -57,7 +57,7 @@ export const BrokerConfigSchema = Type.Object(
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     /** Open connections from one address at most; more are closed on arrival. */
     maxConnectionsPerIp: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
-    /** Connections that have not (yet) logged in, at most; more are closed on arrival. */
+    /** Connections that have not sent CONNECT yet, at most; past it the oldest is closed. */
     maxUnauthenticated: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     /** A socket that has not sent CONNECT after this long is closed. */
     connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),

@@ -2,12 +2,15 @@
  * Slows password guessing without slowing honest logins. Every password check (scrypt, about
  * 16 MiB and tens of ms each) passes through one gate:
  * - at most `concurrency` checks run at once, so guessers cannot fill libuv's thread pool;
- * - logins from an address with no recent failure wait in a queue served before the queue of
- *   suspect logins, so a legitimate client does not wait behind hundreds of guesses;
- * - each queue holds at most `queueLimit` logins; more are refused at once (busy);
+ * - when a check ends, the next login is the oldest waiting one from an address with no recent
+ *   failure, so a legitimate client does not wait behind hundreds of guesses;
+ * - at most `queueLimit` logins wait; past that a newcomer is refused (busy), unless it comes
+ *   from a clean address and can take the place of one from a failing address;
  * - after failures, an address waits `baseDelayMs * 2^(failures-1)` (at most `maxDelayMs`) before
  *   its check even queues; a username that has failed delays the suspect addresses trying it
  *   the same way, so guessing one account from many addresses is slowed too.
+ * - a failed login, and a refusal for lack of room, is answered after the same delay, so a
+ *   guesser that waits for its answer cannot churn connections;
  * Failures are forgotten `forgetMs` after the last one. Time is injected for tests.
  */
 
@@ -41,9 +44,9 @@ export class LoginGate {
   readonly #now: () => number;
   readonly #byAddress = new Map<string, Failures>();
   readonly #byUser = new Map<string, Failures>();
-  readonly #clean: (() => void)[] = [];
-  readonly #suspect: (() => void)[] = [];
+  readonly #waiting: { addr: string; wake: (admitted: boolean) => void }[] = [];
   #running = 0;
+  #sleeping = 0;
   #busyRefusals = 0;
 
   constructor(options: LoginGateOptions) {
@@ -73,35 +76,62 @@ export class LoginGate {
   ): Promise<GateResult<T>> {
     const addr = address ?? "unknown";
     const addrFails = this.#current(this.#byAddress, addr);
-    const suspect = addrFails > 0;
-    const userFails = suspect ? this.#current(this.#byUser, username) : 0;
+    const userFails = addrFails > 0 ? this.#current(this.#byUser, username) : 0;
     const delay = this.#delayFor(Math.max(addrFails, userFails));
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    const queue = suspect ? this.#suspect : this.#clean;
+    if (delay > 0) {
+      // Sleepers count against the queue, so logins in progress stay bounded.
+      if (this.#sleeping + this.#waiting.length >= this.#queueLimit) return this.#busy(addr);
+      this.#sleeping += 1;
+      await sleep(delay);
+      this.#sleeping -= 1;
+    }
     if (this.#running >= this.#concurrency) {
-      if (queue.length >= this.#queueLimit) {
-        this.#busyRefusals += 1;
-        return { kind: "busy" };
+      if (this.#waiting.length + this.#sleeping >= this.#queueLimit) {
+        // Full. An honest newcomer takes the place of a waiter from a failing address.
+        const victim = this.#isClean(addr)
+          ? this.#waiting.findIndex((w) => !this.#isClean(w.addr))
+          : -1;
+        if (victim < 0) return this.#busy(addr);
+        this.#waiting.splice(victim, 1)[0]!.wake(false);
       }
-      await new Promise<void>((resolve) => queue.push(resolve));
+      const admitted = await new Promise<boolean>((wake) => this.#waiting.push({ addr, wake }));
+      if (!admitted) return this.#busy(addr);
     } else {
       this.#running += 1;
     }
+    let value: T;
     try {
-      const value = await check();
-      if (failed(value)) {
-        this.#fail(this.#byAddress, addr);
-        this.#fail(this.#byUser, username);
-      } else {
-        this.#byAddress.delete(addr);
-      }
-      return { kind: "done", value };
+      value = await check();
     } finally {
-      // Hand the slot straight to the next waiter, honest logins first.
-      const next = this.#clean.shift() ?? this.#suspect.shift();
-      if (next !== undefined) next();
+      // Hand the slot straight to the next waiter: honest addresses first, judged now (a flood's
+      // first wave queued before any of it had failed).
+      const i = this.#waiting.findIndex((w) => this.#isClean(w.addr));
+      const next = this.#waiting.splice(i < 0 ? 0 : i, 1)[0];
+      if (next !== undefined) next.wake(true);
       else this.#running -= 1;
     }
+    if (failed(value)) {
+      const count = this.#fail(this.#byAddress, addr);
+      this.#fail(this.#byUser, username);
+      // Answer a failure late (the slot is already free): a guesser that waits for the answer
+      // before guessing again is slowed, and its reconnections do not churn the broker.
+      await sleep(this.#delayFor(count));
+    } else {
+      this.#byAddress.delete(addr);
+    }
+    return { kind: "done", value };
+  }
+
+  #isClean(addr: string): boolean {
+    return this.#current(this.#byAddress, addr) === 0;
+  }
+
+  /** Refuses for lack of room; counted as a failure of the address and answered late too. */
+  async #busy(addr: string): Promise<GateResult<never>> {
+    this.#busyRefusals += 1;
+    const count = this.#fail(this.#byAddress, addr);
+    await sleep(this.#delayFor(count));
+    return { kind: "busy" };
   }
 
   #delayFor(failures: number): number {
@@ -119,7 +149,7 @@ export class LoginGate {
     return entry.count;
   }
 
-  #fail(table: Map<string, Failures>, key: string): void {
+  #fail(table: Map<string, Failures>, key: string): number {
     const entry = table.get(key);
     const count = entry === undefined ? 1 : this.#current(table, key) + 1;
     table.delete(key);
@@ -128,5 +158,9 @@ export class LoginGate {
       const oldest = table.keys().next().value;
       if (oldest !== undefined) table.delete(oldest);
     }
+    return count;
   }
 }
+
+// Unref: a pending backoff must not keep a closed broker's process alive.
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
