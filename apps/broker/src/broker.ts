@@ -148,6 +148,9 @@ export async function createBroker(
     { clientId: string; clean: boolean; willTopic: string | undefined }
   >();
   const identities = new WeakMap<Client, Identity>();
+  /** The packet id of each accepted QoS 1 PUBLISH, keyed by its payload (aedes copies the rest). */
+  const ackIds = new WeakMap<Buffer, number>();
+  const acks = new WeakMap<Duplex, AckHold>();
   const open = new Set<Duplex>();
   /** Open connections that have not sent CONNECT yet: what a slow loris holds. */
   const unauthenticated = new Set<Duplex>();
@@ -275,6 +278,8 @@ export async function createBroker(
       const who = identities.get(client);
       if (who !== undefined && publishAllowed(who, packet.topic)) {
         counters.published += 1;
+        if (packet.qos === 1 && packet.messageId !== undefined)
+          ackIds.set(packet.payload as Buffer, packet.messageId);
         if (packet.retain && !retained.admit(who.username, packet.topic, packet.payload.length)) {
           // Delivered live but not stored: the quota bounds memory, the publisher keeps working.
           counters.refusedRetained += 1;
@@ -322,6 +327,15 @@ export async function createBroker(
         "subscription refused",
       );
       callback(null, null);
+    },
+
+    // Runs once aedes has stored and routed a PUBLISH: only now may its PUBACK leave.
+    published(packet, client, done) {
+      if (client !== null && packet.qos === 1) {
+        const id = ackIds.get(packet.payload as Buffer);
+        acks.get(client.conn)?.stored(id);
+      }
+      done(null);
     },
 
     authorizeForward(_client, packet) {
@@ -425,6 +439,8 @@ export async function createBroker(
       stream,
       remoteAddress === undefined ? { transport } : { transport, remoteAddress },
     );
+    holdUntilConnack(stream);
+    acks.set(stream, holdAcksUntilStored(stream));
     aedes.handle(stream, req);
     // aedes reads with 'readable' + read(); a 'data' listener added after it does not take over
     // the flow but sees each chunk as aedes reads it, before mqtt-packet buffers it. So at most
@@ -528,6 +544,82 @@ export async function createBroker(
     },
   };
   return running;
+}
+
+/**
+ * aedes restores a returning session's subscriptions before it writes CONNACK, so a message
+ * routed in that window (likelier through Redis) is written first, and MQTT 3.1.1 §3.2 says the
+ * first packet from the server MUST be CONNACK; mqtt.js then never reports the connection.
+ * Packets written before CONNACK are held, in order, and follow it.
+ */
+function holdUntilConnack(stream: Duplex): void {
+  const meter = new MqttFrameMeter(Number.MAX_SAFE_INTEGER);
+  const held: unknown[][] = [];
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  let state: "before" | "connack" | "open" = "before";
+  stream.write = ((...args: unknown[]) => {
+    if (state === "open") return write(...args);
+    const bytes = args[0] as Buffer;
+    if (state === "before") {
+      if (!(meter.atPacketStart && bytes.length > 0 && bytes[0]! >> 4 === 2)) {
+        meter.feed(bytes);
+        held.push(args);
+        return true;
+      }
+      state = "connack";
+    }
+    meter.feed(bytes);
+    const result = write(...args);
+    // CONNACK may take several writes; once it is whole, the held packets follow, then all else.
+    if (meter.atPacketStart) {
+      state = "open";
+      for (const h of held.splice(0)) write(...h);
+    }
+    return result;
+  }) as typeof stream.write;
+}
+
+interface AckHold {
+  /** The PUBLISH with this packet id (undefined: unknown, take the oldest) is stored. */
+  stored(id: number | undefined): void;
+}
+
+/**
+ * aedes writes a QoS 1 PUBACK before it stores and routes the message, so a broker killed in
+ * between loses a message its publisher was told is safe. Each PUBACK written to `stream` is held
+ * until the `published` hook says its message was stored, and they leave in the order written
+ * (MQTT-4.6.0-2). aedes does not wait for the write, so holding it does not stall the client.
+ */
+function holdAcksUntilStored(stream: Duplex): AckHold {
+  const meter = new MqttFrameMeter(Number.MAX_SAFE_INTEGER);
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  const queue: { id: number; chunks: unknown[][]; stored: boolean }[] = [];
+  let capturing: unknown[][] | undefined;
+  const flush = () => {
+    while (queue[0]?.stored === true) for (const c of queue.shift()!.chunks) write(...c);
+  };
+  const through = stream.write;
+  stream.write = ((...args: unknown[]) => {
+    const bytes = args[0] as Buffer;
+    if (capturing === undefined && meter.atPacketStart && bytes.length > 0 && bytes[0]! >> 4 === 4)
+      capturing = [];
+    meter.feed(bytes);
+    if (capturing === undefined) return (through as (...a: unknown[]) => boolean)(...args);
+    capturing.push(args.filter((a) => typeof a !== "function"));
+    if (meter.atPacketStart) {
+      const whole = Buffer.concat(capturing.map((c) => c[0] as Buffer));
+      queue.push({ id: whole.readUInt16BE(whole.length - 2), chunks: capturing, stored: false });
+      capturing = undefined;
+    }
+    return true;
+  }) as typeof stream.write;
+  return {
+    stored(id) {
+      const entry = queue.find((q) => !q.stored && (id === undefined || q.id === id));
+      if (entry !== undefined) entry.stored = true;
+      flush();
+    },
+  };
 }
 
 /** `loadBrokerConfig` then `createBroker`: the CLI's one call. Rejects with a `BrokerError`. */

@@ -99,19 +99,19 @@ export function createStorage(options: StorageOptions): Storage {
   let mq: Emitter | undefined;
   let counts: QueueCounts;
   if (options.redis === undefined) {
-    const Memory =
-      require("aedes-persistence/asyncPersistence.js") as new () => QueueingPersistence;
-    persistence = new Memory();
+    // The packages' main exports: aedes 1.x reads retained messages from them as streams.
+    const memory = require("aedes-persistence") as () => QueueingPersistence;
+    persistence = memory();
     counts = memoryCounts();
   } else {
     const Redis = require("ioredis") as new (url: string, opts: object) => RedisLike;
-    const RedisPersistence = require("aedes-persistence-redis/asyncPersistence.js") as new (opts: {
+    const redisPersistence = require("aedes-persistence-redis") as (opts: {
       conn: unknown;
     }) => QueueingPersistence;
     const emitter = require("mqemitter-redis") as (opts: { connectionString: string }) => Emitter;
     // Retry for ever: a broker whose Redis restarts should resume, not die.
     const db = new Redis(options.redis, { maxRetriesPerRequest: null });
-    persistence = new RedisPersistence({ conn: db });
+    persistence = redisPersistence({ conn: db });
     mq = emitter({ connectionString: options.redis });
     counts = redisCounts(db);
   }
