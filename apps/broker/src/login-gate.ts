@@ -106,7 +106,7 @@ export class LoginGate {
       // Hand the slot straight to the next waiter: honest addresses first, judged now (a flood's
       // first wave queued before any of it had failed).
       const i = this.#waiting.findIndex((w) => this.#isClean(w.addr));
-      const next = this.#waiting.splice(i < 0 ? 0 : i, 1)[0];
+      const next = this.#waiting.splice(Math.max(i, 0), 1)[0];
       if (next !== undefined) next.wake(true);
       else this.#running -= 1;
     }
