@@ -15,7 +15,7 @@ import {
   type Server as TcpServer,
 } from "node:net";
 import type { Duplex } from "node:stream";
-import { parseTopic } from "@consort/protocol";
+import { CHANNELS, parseTopic } from "@consort/protocol";
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
 import { type Logger, pino } from "pino";
 import { createWebSocketStream, WebSocketServer } from "ws";
@@ -61,7 +61,7 @@ export interface BrokerStats {
   readonly refusedLoginBusy: number;
   /** PUBLISHes refused for breaking an MQTT 3.1.1 rule that aedes does not check. */
   readonly protocolViolations: number;
-  /** Retained PUBLISHes delivered but not retained, because a retained-message quota was full. */
+  /** Retained PUBLISHes delivered but not retained: a quota was full, or the channel is not retained. */
   readonly refusedRetained: number;
   /** QoS 1/2 messages not queued because their session had `maxQueuedMessages` queued. */
   readonly droppedQueued: number;
@@ -280,7 +280,20 @@ export async function createBroker(
         counters.published += 1;
         if (packet.qos === 1 && packet.messageId !== undefined)
           ackIds.set(packet.payload as Buffer, packet.messageId);
-        if (packet.retain && !retained.admit(who.username, packet.topic, packet.payload.length)) {
+        const kind = parseTopic(packet.topic)?.kind;
+        if (packet.retain && kind !== undefined && !CHANNELS[kind].retain) {
+          // The catalogue says this channel is not retained: a retained inbox command would be
+          // replayed to its agent on every subscription, outside its deduplication.
+          counters.refusedRetained += 1;
+          packet.retain = false;
+          log.warn(
+            { reason: "retain-not-allowed", clientId: client.id, topic: packet.topic },
+            "retain flag dropped: the catalogue does not retain this channel",
+          );
+        } else if (
+          packet.retain &&
+          !retained.admit(who.username, packet.topic, packet.payload.length)
+        ) {
           // Delivered live but not stored: the quota bounds memory, the publisher keeps working.
           counters.refusedRetained += 1;
           packet.retain = false;

@@ -185,48 +185,70 @@ describe("connection quotas", () => {
 });
 
 describe("message quotas", () => {
-  it("bounds retained messages per client: past the quota a message is delivered, not retained", async () => {
-    const broker = await start({ maxRetainedPerClient: 3, maxRetainedBytesPerClient: 1000 });
-    const m1 = await connect(broker.url, "m1");
-    const coord = await connect(broker.url, "coord");
-    const live: string[] = [];
-    coord.on("message", (t) => live.push(t));
-    await coord.subscribeAsync(topics.filters.allProfiles(S), { qos: 1 });
-    for (let n = 0; n < 6; n++)
-      await m1.publishAsync(topics.profile(S, "m1", `n${n}`), `p${n}`, { qos: 1, retain: true });
-    // Rewriting a retained topic the client already holds does not count twice.
-    await m1.publishAsync(topics.profile(S, "m1", "n0"), "again", { qos: 1, retain: true });
-    // The byte quota: 2 KB on a new topic does not fit in 1000 bytes.
-    await m1.publishAsync(topics.profile(S, "m1", "n0"), Buffer.alloc(2000), {
-      qos: 1,
-      retain: true,
-    });
-    await expect.poll(() => live.length).toBe(8);
-    const late = await connect(broker.url, "m2");
-    const replayed: string[] = [];
-    late.on("message", (t, p) => replayed.push(`${t.split("/").at(-1)}=${p.toString()}`));
-    await late.subscribeAsync(topics.filters.allProfiles(S), { qos: 1 });
+  /** What a new subscriber to `filter` is replayed, as "agent=payload". */
+  async function replayed(url: string, filter: string): Promise<string[]> {
+    const late = await connect(url, "coord", { clientId: `coord/${Math.random()}` });
+    const seen: string[] = [];
+    late.on("message", (t, p) => seen.push(`${t.split("/").at(-2)}=${p.toString()}`));
+    await late.subscribeAsync(filter, { qos: 1 });
     await new Promise((r) => setTimeout(r, 300));
-    expect(replayed.sort()).toEqual(["n0=again", "n1=p1", "n2=p2"]);
-    expect(broker.stats().refusedRetained).toBe(4);
+    await late.endAsync();
+    return seen.sort();
+  }
+
+  it("does not retain what the catalogue does not retain: no retained replay of an inbox command", async () => {
+    const broker = await start();
+    const coord = await connect(broker.url, "coord");
+    const m1 = await connect(broker.url, "m1");
+    const live: string[] = [];
+    m1.on("message", (_t, p) => live.push(p.toString()));
+    await m1.subscribeAsync(topics.agentIn(S, "m1"), { qos: 1 });
+    await coord.publishAsync(topics.agentIn(S, "m1"), "assign-1", { qos: 1, retain: true });
+    await expect.poll(() => live).toEqual(["assign-1"]);
+    // The agent restarts and subscribes again: nothing is replayed.
+    await m1.endAsync();
+    expect(await replayed(broker.url, topics.agentIn(S, "m1"))).toEqual([]);
+    // Its state, which the catalogue retains, is.
+    const m2 = await connect(broker.url, "m2");
+    await m2.publishAsync(topics.agentState(S, "m2"), "online", { qos: 1, retain: true });
+    expect(await replayed(broker.url, topics.filters.allAgentStates(S))).toEqual(["m2=online"]);
+    expect(broker.stats().refusedRetained).toBe(1);
   });
 
-  it("bounds the retained messages of all clients together", async () => {
-    const broker = await start({ maxRetained: 2 });
-    const m1 = await connect(broker.url, "m1");
-    const m2 = await connect(broker.url, "m2");
-    await m1.publishAsync(topics.profile(S, "m1", "a"), "1", { qos: 1, retain: true });
-    await m2.publishAsync(topics.profile(S, "m2", "a"), "2", { qos: 1, retain: true });
-    await m2.publishAsync(topics.profile(S, "m2", "b"), "3", { qos: 1, retain: true });
-    // An empty payload clears a retained message and frees its slot.
-    await m1.publishAsync(topics.profile(S, "m1", "a"), "", { qos: 1, retain: true });
-    await m2.publishAsync(topics.profile(S, "m2", "c"), "4", { qos: 1, retain: true });
+  it("bounds the retained bytes per client: past the quota a message is delivered, not retained", async () => {
+    const broker = await start({ maxRetainedBytesPerClient: 1000 });
     const coord = await connect(broker.url, "coord");
-    const replayed: string[] = [];
-    coord.on("message", (_t, p) => replayed.push(p.toString()));
-    await coord.subscribeAsync(topics.filters.allProfiles(S), { qos: 1 });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(replayed.sort()).toEqual(["2", "4"]);
+    const live: number[] = [];
+    coord.on("message", (_t, p) => live.push(p.length));
+    await coord.subscribeAsync(topics.filters.allAgentStates(S), { qos: 1 });
+    const m1 = await connect(broker.url, "m1");
+    await m1.publishAsync(topics.agentState(S, "m1"), "a".repeat(600), { qos: 1, retain: true });
+    // Replacing one's own retained message frees its bytes first: 900 fits in 1000.
+    await m1.publishAsync(topics.agentState(S, "m1"), "b".repeat(900), { qos: 1, retain: true });
+    await m1.publishAsync(topics.agentState(S, "m1"), "c".repeat(2000), { qos: 1, retain: true });
+    await expect.poll(() => live).toEqual([600, 900, 2000]);
+    expect(await replayed(broker.url, topics.filters.allAgentStates(S))).toEqual([
+      `m1=${"b".repeat(900)}`,
+    ]);
+    expect(broker.stats().refusedRetained).toBe(1);
+  });
+
+  it("bounds the retained messages per client and of all clients together", async () => {
+    const none = await start({ maxRetainedPerClient: 0 });
+    const a = await connect(none.url, "m1");
+    await a.publishAsync(topics.agentState(S, "m1"), "online", { qos: 1, retain: true });
+    expect(await replayed(none.url, topics.filters.allAgentStates(S))).toEqual([]);
+
+    const broker = await start({ maxRetained: 1 });
+    const m1 = await connect(broker.url, "m1", { clientId: "m1/b" });
+    const m2 = await connect(broker.url, "m2", { clientId: "m2/b" });
+    await m1.publishAsync(topics.agentState(S, "m1"), "1", { qos: 1, retain: true });
+    await m2.publishAsync(topics.agentState(S, "m2"), "2", { qos: 1, retain: true });
+    expect(await replayed(broker.url, topics.filters.allAgentStates(S))).toEqual(["m1=1"]);
+    // An empty payload deletes a retained message and frees its place.
+    await m1.publishAsync(topics.agentState(S, "m1"), "", { qos: 1, retain: true });
+    await m2.publishAsync(topics.agentState(S, "m2"), "3", { qos: 1, retain: true });
+    expect(await replayed(broker.url, topics.filters.allAgentStates(S))).toEqual(["m2=3"]);
   });
 
   it("bounds the messages queued for an offline persistent session", async () => {
