@@ -19,6 +19,7 @@ import { CHANNELS, parseTopic } from "@consort/protocol";
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
 import { type Logger, pino } from "pino";
 import { createWebSocketStream, WebSocketServer } from "ws";
+import { AckTracker } from "./ack-tracker.js";
 import { type Identity, publishAllowed, subscribeAllowed } from "./acl.js";
 import { type AuthPolicy, authenticateConnect } from "./auth.js";
 import {
@@ -454,12 +455,29 @@ export async function createBroker(
     );
     holdUntilConnack(stream);
     acks.set(stream, holdAcksUntilStored(stream));
+    // Outermost, so it sees every packet aedes writes, including held ones.
+    const tracker = new AckTracker();
+    const inner = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      tracker.sent(args[0] as Buffer);
+      return inner(...args);
+    }) as typeof stream.write;
     aedes.handle(stream, req);
     // aedes reads with 'readable' + read(); a 'data' listener added after it does not take over
     // the flow but sees each chunk as aedes reads it, before mqtt-packet buffers it. So at most
     // one socket read (<= the stream's highWaterMark) of an oversize packet is ever held.
     const meter = new MqttFrameMeter(cfg.maxPacketBytes);
     stream.on("data", (chunk: Buffer) => {
+      const unsolicited = tracker.received(chunk);
+      if (unsolicited !== undefined && !stream.destroyed) {
+        counters.protocolViolations += 1;
+        log.warn(
+          { reason: "protocol-violation", remoteAddress, transport },
+          `connection closed: ${unsolicited}`,
+        );
+        stream.destroy();
+        return;
+      }
       const verdict = meter.feed(chunk);
       if (verdict.kind === "ok" || stream.destroyed) return;
       if (verdict.kind === "oversize") {

@@ -285,6 +285,42 @@ describe("message quotas", () => {
 describe("MQTT 3.1.1 rules that aedes does not check", () => {
   const login = { username: "m1", password: "pw-m1" };
 
+  it.each([
+    ["PUBACK", 0x40],
+    ["PUBREC", 0x50],
+    ["PUBCOMP", 0x70],
+  ])("closes a client that sends an unsolicited %s", async (_name, header) => {
+    const broker = await start();
+    const socket = await rawSocket(broker.tcp.port);
+    socket.write(connectPacket({ clientId: "m1", ...login }));
+    expect(await firstAnswer(socket)).toBe(0);
+    socket.write(Buffer.from([header, 2, 0, 7]));
+    await closed(socket, 2000);
+    expect(broker.stats().protocolViolations).toBe(1);
+  });
+
+  it("accepts the PUBACK of a message it sent, and closes on a second one for the same id", async () => {
+    const broker = await start();
+    const coord = await connect(broker.url, "coord");
+    const socket = await rawSocket(broker.tcp.port);
+    socket.write(connectPacket({ clientId: "m1", ...login }));
+    expect(await firstAnswer(socket)).toBe(0);
+    const filter = str(topics.agentIn(S, "m1"));
+    const subscribe = Buffer.concat([Buffer.from([0, 1]), filter, Buffer.from([1])]);
+    socket.write(Buffer.concat([Buffer.from([0x82, subscribe.length]), subscribe]));
+    expect(await firstAnswer(socket)).toBe(-0x90); // SUBACK
+    const publish = new Promise<Buffer>((resolve) => socket.once("data", resolve));
+    await coord.publishAsync(topics.agentIn(S, "m1"), "cmd", { qos: 1 });
+    const packet = await publish;
+    expect(packet[0]! >> 4).toBe(3);
+    const id = packet.readUInt16BE(2 + 2 + packet.readUInt16BE(2));
+    socket.write(Buffer.from([0x40, 2, id >> 8, id & 0xff]));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(socket.destroyed).toBe(false);
+    socket.write(Buffer.from([0x40, 2, id >> 8, id & 0xff]));
+    await closed(socket, 2000);
+  });
+
   it("closes a CONNECT whose client id contains U+0000 (MQTT-1.5.3-2)", async () => {
     const broker = await start();
     const socket = await rawSocket(broker.tcp.port);
