@@ -100,8 +100,16 @@ export class LoginGate {
       this.#running += 1;
     }
     let value: T;
+    let failures = 0;
     try {
       value = await check();
+      // Recorded before the slot is handed on, so that choice already sees this failure.
+      if (failed(value)) {
+        failures = this.#fail(this.#byAddress, addr);
+        this.#fail(this.#byUser, username);
+      } else {
+        this.#byAddress.delete(addr);
+      }
     } finally {
       // Hand the slot straight to the next waiter: honest addresses first, judged now (a flood's
       // first wave queued before any of it had failed).
@@ -110,15 +118,9 @@ export class LoginGate {
       if (next !== undefined) next.wake(true);
       else this.#running -= 1;
     }
-    if (failed(value)) {
-      const count = this.#fail(this.#byAddress, addr);
-      this.#fail(this.#byUser, username);
-      // Answer a failure late (the slot is already free): a guesser that waits for the answer
-      // before guessing again is slowed, and its reconnections do not churn the broker.
-      await sleep(this.#delayFor(count));
-    } else {
-      this.#byAddress.delete(addr);
-    }
+    // Answer a failure late (the slot is already free): a guesser that waits for the answer
+    // before guessing again is slowed, and its reconnections do not churn the broker.
+    if (failures > 0) await sleep(this.#delayFor(failures));
     return { kind: "done", value };
   }
 
