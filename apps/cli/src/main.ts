@@ -174,6 +174,10 @@ function program(result: { code: number }): Command {
     .option("--site <id>", "the site every right is confined to")
     .option("--users <file>", "users file (JSON or YAML): username, passwordHash, role")
     .option("--anonymous", "dev mode: accept loopback clients by username without a password")
+    .option(
+      "--redis <url>",
+      "keep sessions and queues in Redis and share routing with other brokers",
+    )
     .action(
       async (options: {
         config?: string;
@@ -183,6 +187,7 @@ function program(result: { code: number }): Command {
         site?: string;
         users?: string;
         anonymous?: boolean;
+        redis?: string;
       }) => {
         result.code = await brokerCommand(options, process.stdout);
       },
