@@ -86,6 +86,8 @@ export const AgentSettingsSchema = Type.Object(
     epochMs: Type.Integer({ minimum: 0 }),
     tickMs: Type.Number({ exclusiveMinimum: 0 }),
     heuristic: Type.Union([Type.Literal("greedy"), Type.Literal("least-constraining")]),
+    /** How long to keep trying to reach the broker at startup (a board may boot first); 0: once. */
+    connectRetrySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     simulation: Type.Optional(SimulationSettings),
     logLevel: Type.Union(
       ["fatal", "error", "warn", "info", "debug", "silent"].map((l) => Type.Literal(l)),
@@ -97,6 +99,9 @@ export const AgentSettingsSchema = Type.Object(
 export type AgentSettings = Static<typeof AgentSettingsSchema>;
 export type Family = NonNullable<AgentSettings["family"]>;
 
+/** By default an agent waits this long for its broker at startup. */
+export const CONNECT_RETRY_SECONDS = 300;
+
 export const AGENT_DEFAULTS: Partial<AgentSettings> = {
   family: "camps",
   site: "default",
@@ -106,6 +111,7 @@ export const AGENT_DEFAULTS: Partial<AgentSettings> = {
   epochMs: 0,
   tickMs: 1000,
   heuristic: "greedy",
+  connectRetrySeconds: CONNECT_RETRY_SECONDS,
   logLevel: "info",
 };
 
@@ -122,6 +128,7 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
   CONSORT_AGENT_CLOCK: "clock",
   CONSORT_AGENT_TICK_MS: "tickMs",
   CONSORT_AGENT_EPOCH_MS: "epochMs",
+  CONSORT_AGENT_CONNECT_RETRY_S: "connectRetrySeconds",
   CONSORT_LOG_LEVEL: "logLevel",
 };
 
