@@ -36,6 +36,8 @@ export const SimulationSettings = Type.Object(
 export const HostedAgentSettings = Type.Object(
   {
     agentId: Id,
+    /** Its family, when the process hosts both (default: the top-level `family`). */
+    family: Type.Optional(Type.Union([Type.Literal("camps"), Type.Literal("ctaems")])),
     /** CAMPS: the resource it runs; default: the agent id. */
     resourceId: Type.Optional(Id),
     /** Its MQTT username; default: the agent id. */
@@ -178,6 +180,7 @@ export async function loadAgentSettings(
 /** One agent the process runs, with everything resolved. */
 export interface HostedAgent {
   readonly agentId: string;
+  readonly family: Family;
   readonly resourceId: string;
   readonly username: string;
   readonly password?: string;
@@ -227,6 +230,7 @@ export function hostedAgents(
     const simulation = own.simulation ?? settings.simulation;
     out.push({
       agentId: a.agentId,
+      family: own.family ?? settings.family ?? "camps",
       resourceId: own.resourceId ?? (single ? settings.resourceId : undefined) ?? a.agentId,
       username: own.username ?? (single ? settings.username : undefined) ?? a.agentId,
       ...(password !== undefined ? { password } : {}),

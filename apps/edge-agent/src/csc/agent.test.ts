@@ -177,7 +177,7 @@ describe("a C-TAEMS agent", () => {
     const [agentId, setup] = [...setups].find(([, s]) => s.initial.length > 0)!;
     const journal = join(mkdtempSync(join(dir, "wall-")), "a.journal");
     const running = await runCscAgent(
-      { agentId, resourceId: agentId, username: agentId, journal },
+      { agentId, family: "ctaems", resourceId: agentId, username: agentId, journal },
       { site: "wall", broker: master.url, journalSync: false } as AgentSettings,
       pino({ level: "silent" }),
       (error) => {
