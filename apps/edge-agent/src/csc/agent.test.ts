@@ -364,6 +364,10 @@ describe("a C-TAEMS agent", () => {
         `${victim} online 2`,
       ]);
       expect(seen).toContain(`${victim} online ${kills.length + 1}`);
+      // The journal keeps only what a replay still needs: the last run, not the first.
+      const kept = records(join(journals, `${victim}.journal`));
+      expect(kept.some((r) => r.t === "csc-step" && r.trial === 1)).toBe(true);
+      expect(kept.some((r) => "trial" in r && r.trial === 0)).toBe(false);
     } finally {
       await master.close();
     }
