@@ -145,13 +145,15 @@ export class CscAgent {
     this.epoch += 1;
     this.seq = Math.max(this.seq, this.willSeq + 1);
     this.ports.journal.append({ t: "epoch", epoch: this.epoch, willSeq: this.willSeq });
+    // Before anything new is heard (a persistent session's queue comes as soon as a handler is
+    // there): what was never acknowledged goes out again, in order, with its own seq, and a step
+    // cut short is finished.
+    for (const record of unacked) this.track(this.publishRecorded(record));
+    if (unfinished) this.publishStep(unfinished.trial, unfinished.tick, unfinished);
     const { transport } = this.ports;
     transport.onMessage((message, topic) => this.receive(message, topic));
     await transport.subscribe(topics.agentIn(this.site, this.agentId));
     await transport.subscribe(topics.filters.peersTo(this.site, this.agentId));
-    // Written to the outbox but never acknowledged: out again, in order, with their own seq.
-    for (const record of unacked) this.track(this.publishRecorded(record));
-    if (unfinished) this.publishStep(unfinished.trial, unfinished.tick, unfinished);
     this.send(
       topics.agentState(this.site, this.agentId),
       "descriptor",
