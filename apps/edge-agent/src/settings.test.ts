@@ -101,8 +101,14 @@ describe("agent settings", () => {
     expect(
       await fail({ ...base, agents: [{ agentId: "a" }, { agentId: "a" }], journalDir: "/j" }),
     ).toMatch(/agents\[1\]: agent "a" is listed twice/);
-    expect(await fail({ ...base, agentId: "a", journalDir: "/j", family: "jobshop" })).toMatch(
-      /family/,
+    expect(await fail({ ...base, agentId: "a", journalDir: "/j", family: "jobshop" })).toBe(
+      `${join(dir, "bad.json")}: family: expected one of "camps", "ctaems" (got "jobshop")`,
+    );
+    expect(
+      await fail({ ...base, agents: [{ agentId: "a", family: "csc" }], journalDir: "/j" }),
+    ).toMatch(/: agents\.0\.family: expected one of "camps", "ctaems" \(got "csc"\)$/);
+    expect(await fail({ ...base, agentId: "a", jurnal: "/j" })).toMatch(
+      /: jurnal: not a setting; allowed: family, agentId, agents, .*journal, journalDir/,
     );
     expect(
       await fail(

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { loadSettings, type SettingsResult } from "@consort/protocol/settings";
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$" });
 const Ticks = Type.Integer();
@@ -172,7 +172,7 @@ export async function loadAgentSettings(
     env: { vars: env, names: AGENT_ENV },
     flags: { ...(passwords ? { passwords } : {}), ...flags },
   });
-  if (!loaded.ok) return loaded;
+  if (!loaded.ok) return { ok: false, error: explain(loaded.error) };
   const hosted = hostedAgents(loaded.value);
   return hosted.ok ? loaded : { ok: false, error: `${file ?? "settings"}: ${hosted.error}` };
 }
@@ -239,4 +239,38 @@ export function hostedAgents(
     });
   }
   return { ok: true, value: out };
+}
+
+/** The schema of a setting by its dotted path (`agents.0.family`), if there is one. */
+function schemaAt(path: string): TSchema | undefined {
+  let schema: TSchema | undefined = AgentSettingsSchema;
+  for (const key of path.split(".")) {
+    if (schema === undefined) return undefined;
+    if (schema.type === "array") schema = schema.items as TSchema;
+    else schema = (schema.properties as Record<string, TSchema> | undefined)?.[key];
+  }
+  return schema;
+}
+
+/**
+ * Says what was expected where the schema checker's words do not ("Expected union value",
+ * "Unexpected property"): the allowed values, or the settings allowed there.
+ */
+function explain(error: string): string {
+  const m = /^(.*?): ([\w.]+): (Expected union value|Unexpected property)(.*)$/.exec(error);
+  if (!m) return error;
+  const [, where, path, what, got] = m as unknown as [string, string, string, string, string];
+  if (what === "Expected union value") {
+    const options = (schemaAt(path)?.anyOf as TSchema[] | undefined)?.map((o) => o.const);
+    if (options?.every((o) => typeof o === "string"))
+      return `${where}: ${path}: expected one of ${options.map((o) => JSON.stringify(o)).join(", ")}${got}`;
+    return error;
+  }
+  const parent = path.includes(".")
+    ? schemaAt(path.slice(0, path.lastIndexOf(".")))
+    : AgentSettingsSchema;
+  const allowed = Object.keys((parent?.properties as Record<string, unknown> | undefined) ?? {});
+  return allowed.length > 0
+    ? `${where}: ${path}: not a setting; allowed: ${allowed.join(", ")}`
+    : error;
 }
