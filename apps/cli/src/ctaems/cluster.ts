@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type BrokerStats, createBroker, type RunningBroker } from "@consort/broker";
 import {
   type AgentSetup,
@@ -23,6 +23,7 @@ import {
   type TrialResult,
   viewersOf,
 } from "@consort/core";
+import { type AgentSettings, COORDINATOR_PEER } from "@consort/edge-agent";
 import {
   type AnyMessage,
   type Body,
@@ -31,13 +32,11 @@ import {
   topics,
 } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
-import { COORDINATOR_PEER, type PeerAgentConfig } from "./peer-agent.js";
 
-/** The compiled C-TAEMS agent program (a process hosting one or more agents). */
+/** The compiled agent program (the edge agent, hosting one or more C-TAEMS agents). */
 export function peerAgentProgram(): string {
-  // This file runs from src/ctaems (tests) or dist/ctaems (the command); the program is compiled.
-  const here = dirname(fileURLToPath(import.meta.url));
-  const program = join(here, "..", "..", "dist", "ctaems", "peer-agent-main.js");
+  const entry = createRequire(import.meta.url).resolve("@consort/edge-agent");
+  const program = join(dirname(entry), "main.js");
   if (!existsSync(program))
     throw new Error(`${program} is missing: run \`npm run build\` at the repository root`);
   return program;
@@ -118,7 +117,7 @@ type Waiter = { check: () => boolean; resolve: () => void; reject: (e: Error) =>
 
 /**
  * C-TAEMS agents as separate processes over a real broker: an embedded aedes broker on a free
- * loopback port with one user per agent, `peer-agent-main` processes hosting one agent each (or
+ * loopback port with one user per agent, edge-agent processes hosting one agent each (or
  * `agentsPerProcess` of them, each with its own connection and identity), and this
  * process as the coordinator: clock master of the lock-step run (it owns the simulated world),
  * and host of the deliberative scheduler. Agents talk to each other directly on their peer
@@ -196,7 +195,7 @@ export class CtaemsCluster {
       await transport.subscribe(topics.filters.allAgentStates(site));
       await transport.subscribe(topics.filters.allAgentOut(site));
       await transport.subscribe(topics.filters.peersTo(site, COORDINATOR_PEER));
-      mkdirSync(options.runDir, { recursive: true });
+      mkdirSync(join(options.runDir, "journals"), { recursive: true });
       const program = peerAgentProgram();
       const startTimeout = options.startTimeoutMs ?? 30_000 + 30 * agents.length;
       // Processes start a few at a time: each one's agents online before another is spawned, so
@@ -206,21 +205,21 @@ export class CtaemsCluster {
       const starting = new Set<Promise<void>>();
       for (const [i, group] of groups.entries()) {
         while (starting.size >= startsAtOnce) await Promise.race(starting);
-        const config: PeerAgentConfig = {
+        // Setups are not in the file: each run's come in `csc-setup` messages (see `run`).
+        const config: Partial<AgentSettings> = {
+          family: "ctaems",
           site,
           broker: broker.url,
-          agents: group.map((agentId) => ({
-            agentId,
-            setups: Object.fromEntries(
-              [...setups].flatMap(([s, m]) => (m.has(agentId) ? [[s, m.get(agentId)!]] : [])),
-            ),
-          })),
+          agents: group.map((agentId) => ({ agentId })),
+          journalDir: join(options.runDir, "journals"),
+          journalSync: false,
+          logLevel: "warn",
         };
         const name =
           group.length === 1
             ? group[0]!
             : `#${i} hosting ${group.length} agents (${group[0]} … ${group[group.length - 1]})`;
-        const file = join(options.runDir, `agents-${String(i).padStart(4, "0")}.csc-agents.json`);
+        const file = join(options.runDir, `agents-${String(i).padStart(4, "0")}.agent.json`);
         writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
         chmodSync(file, 0o600);
         // Passwords travel in the child's environment, never on its command line.
@@ -408,6 +407,17 @@ export class CtaemsCluster {
       lapStart = now;
     };
     lap("worldMs"); // building the world
+    // Each agent's setup for this run, on its inbox before the run's first tick.
+    await Promise.all(
+      agents.map((agentId) =>
+        this.publish(topics.agentIn(this.site, agentId), "csc-setup", {
+          trial,
+          strategy,
+          setup: setups.get(agentId) as unknown as Body<"csc-setup">["setup"],
+        }),
+      ),
+    );
+    lap("publishMs");
     let t = 0;
     for (; t <= limit && !world.finished(t); t++) {
       lap("answersMs");
