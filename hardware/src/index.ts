@@ -1,7 +1,6 @@
 /**
- * Environment adapters for real devices and the hardware-in-the-loop rig.
- *
- * This workspace is laid out by the foundation; its implementation arrives with the
- * distributed planning issue (MQTT broker, agents and coordinator).
+ * Environment adapters for real devices, the hardware-in-the-loop rig, and the harness that
+ * launches simulated fleets (agents as processes of the edge-agent program over a real broker).
  */
-export {};
+export * from "./harness/cluster.js";
+export * from "./harness/fleet.js";

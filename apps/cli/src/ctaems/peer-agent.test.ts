@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { peerAgentProgram } from "./cluster.js";
 import { parsePeerAgentConfig, passwordsFromEnv } from "./peer-agent.js";
+import { peerAgentProgram } from "./program.js";
 
 const dir = mkdtempSync(join(tmpdir(), "consort-peer-agent-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
