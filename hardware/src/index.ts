@@ -3,4 +3,5 @@
  * launches simulated fleets (agents as processes of the edge-agent program over a real broker).
  */
 export * from "./harness/cluster.js";
+export * from "./harness/csc-fleet.js";
 export * from "./harness/fleet.js";

@@ -109,7 +109,9 @@ function program(result: { code: number }): Command {
     .description(
       "Run a simulated fleet: a broker (embedded on a free loopback port unless --broker), the coordinator,\n" +
         "and one scheduler-agent process per resource over MQTT, on lock-step simulated time, with disruptions\n" +
-        "drawn from the seed. Prints a summary and writes a JSON and an HTML report (Gantt chart per resource).",
+        "drawn from the seed. Prints a summary and writes a JSON and an HTML report (Gantt chart per resource).\n" +
+        "On a C-TAEMS network (a model that is not a job shop), one trial of Consort with C-TAEMS agents as\n" +
+        "processes, on lock-step time or the wall clock (--clock wall --tick-ms N); the report gives its quality.",
     )
     .option("--scenario <file>", "scenario or job-shop file", "scenarios/default.yaml")
     .option(
@@ -136,6 +138,17 @@ function program(result: { code: number }): Command {
     .option("--overruns <n>", "operations that overrun", integer("--overruns", 0), 1)
     .option("--rush-orders <n>", "rush orders that arrive", integer("--rush-orders", 0), 1)
     .option("--offline <n>", "agents killed and restarted", integer("--offline", 0), 1)
+    .addOption(
+      new Option("--clock <clock>", "C-TAEMS networks: lock-step simulated time or the wall clock")
+        .choices(["lockstep", "wall"])
+        .default("lockstep"),
+    )
+    .option(
+      "--tick-ms <ms>",
+      "C-TAEMS networks on the wall clock: length of a tick",
+      positiveNumber("--tick-ms", "milliseconds"),
+      1000,
+    )
     .option("--json", "print exactly one JSON object on stdout", false)
     .action(
       async (options: {
@@ -149,6 +162,8 @@ function program(result: { code: number }): Command {
         overruns: number;
         rushOrders: number;
         offline: number;
+        clock: "lockstep" | "wall";
+        tickMs: number;
         json: boolean;
       }) => {
         result.code = await fleetCommand(options, process.stdout, process.stderr);

@@ -5,18 +5,12 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { type BrokerStats, createBroker, type RunningBroker } from "@consort/broker";
 import {
-  type CscClock,
   CscCoordinator,
   type CscCoordinatorOptions,
+  type CscRunOptions,
   type CscRunResult,
 } from "@consort/coordinator";
-import {
-  type ModelChange,
-  type ModelIndex,
-  type Schedule,
-  type Strategy,
-  setupsFor,
-} from "@consort/core";
+import { type ModelIndex, type Schedule, type Strategy, setupsFor } from "@consort/core";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import { agentProgram } from "./fleet.js";
 
@@ -233,12 +227,7 @@ export class CtaemsCluster {
     strategy: Strategy,
     trial: number,
     key: number,
-    options: {
-      changes?: readonly ModelChange[];
-      maxTicks?: number;
-      clock?: CscClock;
-      onTick?: (tick: number) => void;
-    } = {},
+    options: CscRunOptions = {},
   ): Promise<DistributedTrialResult> {
     return this.coordinator.run(strategy, trial, key, options);
   }
