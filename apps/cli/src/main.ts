@@ -1,3 +1,4 @@
+import { loadSettings } from "@consort/protocol/settings";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agentCommand } from "./commands/agent.js";
 import { benchCommsCommand } from "./commands/bench-comms.js";
@@ -7,11 +8,35 @@ import { benchFootprintCommand } from "./commands/bench-footprint.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { benchScaleCommand } from "./commands/bench-scale.js";
 import { brokerCommand } from "./commands/broker.js";
-import { coordinatorCommand } from "./commands/coordinator.js";
+import { type CoordinatorFlags, coordinatorCommand } from "./commands/coordinator.js";
+import { CoordinatorSettingsSchema } from "./commands/coordinator-csc.js";
 import { fleetCommand } from "./commands/fleet.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
 import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";
+
+/**
+ * The coordinator's settings: its defaults, then --config's file, then the flags given on the
+ * command line (a flag left at its default does not override the file).
+ */
+async function coordinatorSettings(
+  options: Record<string, unknown> & { config?: string },
+  command: Command,
+): Promise<CoordinatorFlags> {
+  const defaults: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (key === "config") continue;
+    if (command.getOptionValueSource(key) === "default") defaults[key] = value;
+    else given[key] = value;
+  }
+  const loaded = await loadSettings(CoordinatorSettingsSchema, defaults, {
+    ...(options.config !== undefined ? { file: options.config } : {}),
+    flags: given,
+  });
+  if (!loaded.ok) throw new CliError(loaded.error, EXIT.dataError);
+  return loaded.value as CoordinatorFlags;
+}
 
 const positiveNumber =
   (name: string, unit = "seconds") =>
@@ -226,7 +251,11 @@ function program(result: { code: number }): Command {
       "Run the coordinator alone for a deployment: manager, planner and deliberative repair on the wall clock\n" +
         "shared with the agents. Its password comes from CONSORT_COORDINATOR_PASSWORD.",
     )
-    .requiredOption("--scenario <file>", "the scenario (resources = the agents to wait for)")
+    .option(
+      "--config <file>",
+      "settings (JSON or YAML): scenario, broker, site, username, seed, tickMs, waitAgents, report; flags win",
+    )
+    .option("--scenario <file>", "the scenario (resources = the agents to wait for)")
     .option("--broker <url>", "the MQTT broker", "mqtt://127.0.0.1:1883")
     .option("--site <id>", "site of the topics", "default")
     .option("--username <name>", "the coordinator's user (and client id)", "coordinator")
@@ -249,18 +278,23 @@ function program(result: { code: number }): Command {
       60,
     )
     .action(
-      async (options: {
-        scenario: string;
-        broker: string;
-        site: string;
-        username: string;
-        objective: "makespan" | "twt";
-        seed: number;
-        epochMs?: number;
-        tickMs: number;
-        waitAgents: number;
-      }) => {
-        result.code = await coordinatorCommand(options, process.stdout);
+      async (
+        options: {
+          config?: string;
+          scenario?: string;
+          broker: string;
+          site: string;
+          username: string;
+          objective: "makespan" | "twt";
+          seed: number;
+          epochMs?: number;
+          tickMs: number;
+          waitAgents: number;
+        },
+        command: Command,
+      ) => {
+        const settings = await coordinatorSettings(options, command);
+        result.code = await coordinatorCommand(settings, process.stdout);
       },
     );
 

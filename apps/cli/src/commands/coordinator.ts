@@ -6,6 +6,8 @@ import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
 import { untilSignal } from "../signals.js";
+import { cscCoordinatorCommand } from "./coordinator-csc.js";
+import { isCtaemsNetwork } from "./fleet.js";
 
 export interface CoordinatorFlags {
   readonly scenario: string;
@@ -17,6 +19,8 @@ export interface CoordinatorFlags {
   readonly epochMs?: number;
   readonly tickMs: number;
   readonly waitAgents: number;
+  /** C-TAEMS: where the run's result goes. */
+  readonly report?: string;
 }
 
 /**
@@ -30,6 +34,7 @@ export async function coordinatorCommand(
   out: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
+  if (isCtaemsNetwork(problem)) return cscCoordinatorCommand(problem, flags, out);
   const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" });
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
   let transport: MqttTransport;
