@@ -30,6 +30,8 @@ async function coordinatorSettings(
     if (command.getOptionValueSource(key) === "default") defaults[key] = value;
     else given[key] = value;
   }
+  if (options.config === undefined && options.scenario === undefined)
+    throw new CliError("--scenario <file> is required (or --config <file> naming it)", EXIT.usage);
   const loaded = await loadSettings(CoordinatorSettingsSchema, defaults, {
     ...(options.config !== undefined ? { file: options.config } : {}),
     flags: given,
