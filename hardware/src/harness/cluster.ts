@@ -127,7 +127,8 @@ export class CtaemsCluster {
     try {
       transport.onMessage((m, topic) => coordinator.receive(m, topic));
       for (const filter of coordinator.subscriptions()) await transport.subscribe(filter);
-      mkdirSync(options.runDir, { recursive: true });
+      const journalDir = join(options.runDir, "journals");
+      mkdirSync(journalDir, { recursive: true });
       const program = agentProgram();
       const startTimeout = options.startTimeoutMs ?? 30_000 + 30 * agents.length;
       // Processes start a few at a time: each one's agents online before another is spawned, so
@@ -149,7 +150,7 @@ export class CtaemsCluster {
               agents: group,
               site,
               broker: broker.url,
-              journalDir: join(options.runDir, "journals"),
+              journalDir,
             }),
           ),
           { mode: 0o600 },
