@@ -2,6 +2,15 @@ import { closeSync, fdatasyncSync, openSync, readFileSync, truncateSync, writeSy
 import type { Ticks } from "@consort/core/agent";
 import type { AnyMessage, Body } from "@consort/protocol";
 
+/** A `csc-peer` message a C-TAEMS agent received (core's `PeerMessage`, and its tick). */
+export interface JournalledPeerMessage {
+  readonly from: string;
+  readonly seq: number;
+  /** The tick at which it was sent. */
+  readonly tick: number;
+  readonly body: Body<"csc-peer">["body"];
+}
+
 /**
  * One line of an agent's journal. The journal is the agent's memory across crashes: every
  * commitment is appended (and, by default, flushed to disk) before it is acknowledged or acted
@@ -40,7 +49,34 @@ export type JournalRecord =
   /** The broker acknowledged (PUBACK) the outbox message with this sequence number. */
   | { readonly t: "acked"; readonly seq: number }
   /** A session epoch began (every connection of the agent increments it). */
-  | { readonly t: "epoch"; readonly epoch: number };
+  | {
+      readonly t: "epoch";
+      readonly epoch: number;
+      /** The seq of this session's last will (no later message reuses it). */
+      readonly willSeq?: number;
+    }
+  /** C-TAEMS: the setup of a run, as received, before the agent acts on it. */
+  | {
+      readonly t: "csc-setup";
+      readonly trial: number;
+      readonly strategy: Body<"csc-setup">["strategy"];
+      readonly setup: Body<"csc-setup">["setup"];
+    }
+  /** C-TAEMS: a tick received from the clock master (before it is acknowledged). */
+  | ({ readonly t: "csc-tick" } & Body<"csc-tick">)
+  /** C-TAEMS: a message received from a peer or the coordinator (before it is acknowledged). */
+  | ({ readonly t: "csc-in"; readonly trial: number } & JournalledPeerMessage)
+  /**
+   * C-TAEMS: a step about to be taken: the tick received last, on these received messages (by
+   * sender and seq, in the order given). With the records above it is the step's whole input:
+   * replaying them through a fresh agent (a deterministic step function) rebuilds it.
+   */
+  | {
+      readonly t: "csc-step";
+      readonly trial: number;
+      readonly tick: number;
+      readonly inbox: readonly (readonly [from: string, seq: number])[];
+    };
 
 export interface JournalOptions {
   /** Flush each record to the disk before returning (survives power loss, not only crashes). */
@@ -70,6 +106,7 @@ export class Journal {
   private constructor(
     readonly path: string,
     private readonly options: JournalOptions,
+    /** What the journal held when it was opened (appends are not added: memory stays flat). */
     readonly records: readonly JournalRecord[],
   ) {
     this.fd = openSync(path, "a");
@@ -103,7 +140,6 @@ export class Journal {
   append(record: JournalRecord): void {
     writeSync(this.fd, `${JSON.stringify(record)}\n`);
     if (this.options.sync) fdatasyncSync(this.fd);
-    (this.records as JournalRecord[]).push(record);
   }
 
   close(): void {

@@ -1,12 +1,23 @@
 #!/usr/bin/env node
-// The scheduler agent as a process: `node dist/main.js [--config FILE]`, settings also from
-// CONSORT_* variables. Exits 0 on SIGTERM / SIGINT after saying offline; 78 on bad settings.
+// The agent program: `node dist/main.js [--config FILE]`, settings also from CONSORT_* variables.
+// It runs the agents its settings name (one, or several each with its own MQTT identity), of
+// either family: the CAMPS scheduler agent or the C-TAEMS (CSC) agent. Passwords come from the
+// environment: CONSORT_AGENT_PASSWORD, or CONSORT_AGENT_PASSWORDS (a JSON object of agent id ->
+// password) for several. Exits 0 on SIGTERM / SIGINT after saying offline; one line on stderr and
+// 64 on a bad flag, 78 on bad settings, 69 when an agent cannot start, 70 when one fails running.
 import { parseArgs } from "node:util";
 import { leanProcess } from "./lean.js";
 
 // Before the agent's modules load: see lean.ts.
 leanProcess();
-const { loadAgentSettings, runAgent } = await import("./run.js");
+const { loadAgentSettings } = await import("./settings.js");
+const { runHost } = await import("./host.js");
+const { default: pino } = await import("pino");
+
+function fail(message: string, code: number): number {
+  process.stderr.write(`consort agent: ${message}\n`);
+  return code;
+}
 
 async function main(): Promise<number> {
   let file: string | undefined;
@@ -14,28 +25,42 @@ async function main(): Promise<number> {
     const { values } = parseArgs({ options: { config: { type: "string" } }, strict: true });
     file = values.config;
   } catch (error) {
-    process.stderr.write(`consort agent: ${(error as Error).message}\n`);
-    return 64;
+    return fail((error as Error).message, 64);
   }
   const settings = await loadAgentSettings(file, process.env, {});
-  if (!settings.ok) {
-    process.stderr.write(`consort agent: ${settings.error}\n`);
-    return 78;
-  }
-  let running: Awaited<ReturnType<typeof runAgent>>;
-  try {
-    running = await runAgent(settings.value);
-  } catch (error) {
-    process.stderr.write(`consort agent: ${(error as Error).message}\n`);
-    return 69;
-  }
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+  if (!settings.ok) return fail(settings.error, 78);
+  const logger = pino({ level: settings.value.logLevel });
+  let fatal: ((line: string) => void) | undefined;
+  const failed = new Promise<string>((resolve) => {
+    fatal = resolve;
   });
+  let running: Awaited<ReturnType<typeof runHost>>;
+  try {
+    running = await runHost(settings.value, logger, (agentId, error) =>
+      fatal?.(`${agentId}: ${error.message}`),
+    );
+  } catch (error) {
+    return fail((error as Error).message, 69);
+  }
+  const ended = await Promise.race([
+    failed.then((line) => ({ line })),
+    new Promise<{ signal: string }>((resolve) => {
+      process.once("SIGTERM", () => resolve({ signal: "SIGTERM" }));
+      process.once("SIGINT", () => resolve({ signal: "SIGINT" }));
+    }),
+  ]);
+  if ("line" in ended) {
+    // An agent cannot go on: stop at once, as a crash would; its journal keeps what it had.
+    return fail(ended.line, 70);
+  }
   await running.close();
-  process.stderr.write(`consort agent ${settings.value.agentId}: stopped on ${signal}\n`);
+  const who = running.agents.map((a) => a.agentId);
+  process.stderr.write(
+    `consort agent ${who.length === 1 ? who[0] : `(${who.length} agents)`}: stopped on ${ended.signal}\n`,
+  );
   return 0;
 }
 
 process.exitCode = await main();
+// A failed agent leaves connections open: do not wait for them.
+if (process.exitCode !== 0) process.exit();

@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { loadSettings, type SettingsResult } from "@consort/protocol/settings";
 import { type Static, Type } from "@sinclair/typebox";
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$" });
@@ -30,21 +32,55 @@ export const SimulationSettings = Type.Object(
   { additionalProperties: false },
 );
 
-/** A scheduler agent's settings: defaults, then a file, then CONSORT_* variables, then flags. */
-export const AgentSettingsSchema = Type.Object(
+/** One agent a process hosts, when it hosts several (`agents`); unset fields come from the top. */
+export const HostedAgentSettings = Type.Object(
   {
     agentId: Id,
+    /** CAMPS: the resource it runs; default: the agent id. */
+    resourceId: Type.Optional(Id),
+    /** Its MQTT username; default: the agent id. */
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    /** Its journal file; default: `{journalDir}/{agentId}.journal`. */
+    journal: Type.Optional(Type.String({ minLength: 1 })),
+    /** CAMPS: its simulated resource's disruptions (default: the top-level `simulation`). */
+    simulation: Type.Optional(SimulationSettings),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * An agent process's settings: defaults, then a file, then CONSORT_* variables, then flags. A
+ * process hosts one agent (`agentId`) or several (`agents`), each with its own MQTT connection
+ * and identity and its own journal, of one family: the CAMPS scheduler agent or the C-TAEMS
+ * (CSC) agent. A CSC agent is given its setup for each run by the coordinator (`csc-setup`).
+ */
+export const AgentSettingsSchema = Type.Object(
+  {
+    /** `camps`: the job-shop scheduler agent; `ctaems`: the CSC agent (default camps). */
+    family: Type.Optional(Type.Union([Type.Literal("camps"), Type.Literal("ctaems")])),
+    /** The one agent this process runs (or use `agents`). */
+    agentId: Type.Optional(Id),
+    /** The agents this process hosts, each its own MQTT identity (or use `agentId`). */
+    agents: Type.Optional(Type.Array(HostedAgentSettings, { minItems: 1 })),
     /** The resource it runs; default: the agent id. */
     resourceId: Type.Optional(Id),
     site: Id,
     broker: Type.String({ pattern: "^(mqtt|mqtts|ws|wss|tcp)://" }),
     username: Type.Optional(Type.String({ minLength: 1 })),
+    /** The password of a single agent (better: CONSORT_AGENT_PASSWORD). */
     password: Type.Optional(Type.String({ minLength: 1 })),
-    /** The journal file: the agent's memory across restarts. */
-    journal: Type.String({ minLength: 1 }),
+    /** Hosted agents' passwords by agent id (better: CONSORT_AGENT_PASSWORDS, a JSON object). */
+    passwords: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
+    /** The journal file of a single agent: its memory across restarts. */
+    journal: Type.Optional(Type.String({ minLength: 1 })),
+    /** A folder for the journals: `{journalDir}/{agentId}.journal` for each hosted agent. */
+    journalDir: Type.Optional(Type.String({ minLength: 1 })),
     /** Flush every journal record to disk (power-loss safe). Simulated fleets may turn it off. */
     journalSync: Type.Boolean(),
-    /** `wall`: node-schedule on the wall clock; `lockstep`: simulated time from the clock master. */
+    /**
+     * CAMPS: `wall`: node-schedule on the wall clock; `lockstep`: simulated time from the clock
+     * master. A CSC agent follows the coordinator's ticks either way.
+     */
     clock: Type.Union([Type.Literal("wall"), Type.Literal("lockstep")]),
     /** Wall clock: the instant of tick 0 (ms since 1970) and the length of a tick. */
     epochMs: Type.Integer({ minimum: 0 }),
@@ -59,8 +95,10 @@ export const AgentSettingsSchema = Type.Object(
 );
 
 export type AgentSettings = Static<typeof AgentSettingsSchema>;
+export type Family = NonNullable<AgentSettings["family"]>;
 
 export const AGENT_DEFAULTS: Partial<AgentSettings> = {
+  family: "camps",
   site: "default",
   broker: "mqtt://127.0.0.1:1883",
   journalSync: true,
@@ -72,6 +110,7 @@ export const AGENT_DEFAULTS: Partial<AgentSettings> = {
 };
 
 export const AGENT_ENV: Readonly<Record<string, string>> = {
+  CONSORT_AGENT_FAMILY: "family",
   CONSORT_AGENT_ID: "agentId",
   CONSORT_AGENT_RESOURCE: "resourceId",
   CONSORT_SITE: "site",
@@ -79,8 +118,114 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
   CONSORT_AGENT_USERNAME: "username",
   CONSORT_AGENT_PASSWORD: "password",
   CONSORT_AGENT_JOURNAL: "journal",
+  CONSORT_AGENT_JOURNAL_DIR: "journalDir",
   CONSORT_AGENT_CLOCK: "clock",
   CONSORT_AGENT_TICK_MS: "tickMs",
   CONSORT_AGENT_EPOCH_MS: "epochMs",
   CONSORT_LOG_LEVEL: "logLevel",
 };
+
+/** Settings from every source, checked; `hostedAgents` then says whom the process runs. */
+export async function loadAgentSettings(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: Partial<AgentSettings>,
+): Promise<SettingsResult<AgentSettings>> {
+  // A JSON object cannot travel as a plain variable: read it here, naming the variable (and
+  // never echoing it: it holds passwords).
+  let passwords: Record<string, string> | undefined;
+  const json = env.CONSORT_AGENT_PASSWORDS;
+  if (json !== undefined && json !== "") {
+    let map: unknown;
+    try {
+      map = JSON.parse(json);
+    } catch {
+      return {
+        ok: false,
+        error: "CONSORT_AGENT_PASSWORDS is not JSON (expected an object of agent id -> password)",
+      };
+    }
+    if (typeof map !== "object" || map === null || Array.isArray(map))
+      return {
+        ok: false,
+        error: "CONSORT_AGENT_PASSWORDS must be a JSON object of agent id -> password",
+      };
+    for (const [id, p] of Object.entries(map))
+      if (typeof p !== "string" || p === "")
+        return {
+          ok: false,
+          error: `CONSORT_AGENT_PASSWORDS: the password of "${id}" must be a non-empty string`,
+        };
+    passwords = map as Record<string, string>;
+  }
+  const loaded = await loadSettings(AgentSettingsSchema, AGENT_DEFAULTS, {
+    ...(file !== undefined ? { file } : {}),
+    env: { vars: env, names: AGENT_ENV },
+    flags: { ...(passwords ? { passwords } : {}), ...flags },
+  });
+  if (!loaded.ok) return loaded;
+  const hosted = hostedAgents(loaded.value);
+  return hosted.ok ? loaded : { ok: false, error: `${file ?? "settings"}: ${hosted.error}` };
+}
+
+/** One agent the process runs, with everything resolved. */
+export interface HostedAgent {
+  readonly agentId: string;
+  readonly resourceId: string;
+  readonly username: string;
+  readonly password?: string;
+  readonly journal: string;
+  readonly simulation?: Static<typeof SimulationSettings>;
+}
+
+/**
+ * The agents a process runs, from its settings: `agentId` (one) or `agents` (several), each with
+ * its identity, password and journal. The error names the setting and what was expected.
+ */
+export function hostedAgents(
+  settings: AgentSettings,
+): { ok: true; value: HostedAgent[] } | { ok: false; error: string } {
+  const fail = (error: string) => ({ ok: false as const, error });
+  if (settings.agentId !== undefined && settings.agents !== undefined)
+    return fail('give either "agentId" (one agent) or "agents" (several), not both');
+  const list =
+    settings.agents ?? (settings.agentId !== undefined ? [{ agentId: settings.agentId }] : []);
+  if (list.length === 0)
+    return fail('"agentId" (one agent) or "agents" (a list of {agentId}) is required');
+  const single = settings.agents === undefined;
+  if (!single && settings.journal !== undefined)
+    return fail(
+      '"journal" is one agent\'s file: with "agents", give "journalDir" or each its "journal"',
+    );
+  const seen = new Set<string>();
+  const out: HostedAgent[] = [];
+  for (const [i, a] of list.entries()) {
+    const where = single ? "agentId" : `agents[${i}]`;
+    if (seen.has(a.agentId)) return fail(`${where}: agent "${a.agentId}" is listed twice`);
+    seen.add(a.agentId);
+    const own = a as Static<typeof HostedAgentSettings>;
+    const journal =
+      own.journal ??
+      (single ? settings.journal : undefined) ??
+      (settings.journalDir !== undefined
+        ? join(settings.journalDir, `${a.agentId}.journal`)
+        : undefined);
+    if (journal === undefined)
+      return fail(
+        single
+          ? '"journal" (a file) or "journalDir" (a folder) is required: the agent\'s memory across restarts'
+          : `${where}: no journal: give "journalDir" (a folder) or the agent's own "journal"`,
+      );
+    const password = settings.passwords?.[a.agentId] ?? (single ? settings.password : undefined);
+    const simulation = own.simulation ?? settings.simulation;
+    out.push({
+      agentId: a.agentId,
+      resourceId: own.resourceId ?? (single ? settings.resourceId : undefined) ?? a.agentId,
+      username: own.username ?? (single ? settings.username : undefined) ?? a.agentId,
+      ...(password !== undefined ? { password } : {}),
+      journal,
+      ...(simulation !== undefined ? { simulation } : {}),
+    });
+  }
+  return { ok: true, value: out };
+}

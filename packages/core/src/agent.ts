@@ -18,6 +18,8 @@ export type {
   StartConstraint,
 } from "./camps/types.js";
 export { isStale } from "./camps/types.js";
+export type { AgentSetup } from "./ctaems/setup.js";
+export { parseAgentSetup } from "./ctaems/setup-parse.js";
 export type * from "./model/types.js";
 export type * from "./ports/index.js";
 export { SimulatedClock } from "./simulation/clock.js";

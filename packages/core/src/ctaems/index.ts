@@ -7,3 +7,4 @@ export * from "./messages.js";
 export * from "./pos/index.js";
 export * from "./profiles.js";
 export * from "./setup.js";
+export * from "./setup-parse.js";

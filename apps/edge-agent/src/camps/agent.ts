@@ -23,7 +23,7 @@ import {
 } from "@consort/protocol";
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
-import type { Journal, JournalRecord } from "./journal.js";
+import type { Journal, JournalRecord } from "../journal.js";
 import type { SimulatedResource } from "./sim-resource.js";
 
 export interface AgentIdentity {
@@ -239,7 +239,7 @@ export class SchedulerAgent {
       case "csc-tick":
       case "csc-peer":
       case "csc-step":
-        return; // C-TAEMS runs: their agents are the csc-agent program (apps/cli ctaems), not this one
+        return; // C-TAEMS runs: a CSC agent (family "ctaems", csc/agent.ts) takes these
       default:
         assertNever(message);
     }
