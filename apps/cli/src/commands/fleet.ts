@@ -28,12 +28,16 @@ export interface FleetFlags {
 }
 
 /**
- * Whether a problem is a pure C-TAEMS network: not a job shop, and no job-shop part (scenarios
- * that mix jobs with a network run as a shop with the CAMPS agents).
+ * Whether a problem is a pure C-TAEMS network: a scenario with a task network and no jobs (even
+ * one a job shop could also read, such as a sum of single methods), or any model that is not a
+ * job shop and has no job-shop part. Scenarios that mix jobs with a network run as a shop with
+ * the CAMPS agents.
  */
 export function isCtaemsNetwork(problem: LoadedProblem): boolean {
-  if (modelToJobShop(problem.model).ok) return false;
-  return (problem.scenario?.document.jobs ?? []).length === 0;
+  const document = problem.scenario?.document;
+  if (document && (document.jobs ?? []).length > 0) return false;
+  if (document?.network !== undefined) return true;
+  return !modelToJobShop(problem.model).ok && document !== undefined;
 }
 
 /** `consort fleet`: the simulated fleet over MQTT, its summary, and its report. */

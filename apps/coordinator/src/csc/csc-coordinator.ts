@@ -1,4 +1,5 @@
 import {
+  type AgentEvent,
   type AgentSetup,
   CtaemsWorld,
   DELIBERATIVE_ADDRESS,
@@ -155,6 +156,7 @@ const add = (map: Map<string, number>, k: string, n: number) => map.set(k, (map.
  */
 export class CscCoordinator {
   private readonly online = new Set<string>();
+  private readonly epochs = new Map<string, number>();
   private readonly steps = new Map<string, Map<string, Body<"csc-step">>>();
   private readonly toCoordinator = new Map<string, PeerMessage[]>();
   private readonly setupCache = new Map<Strategy, ReadonlyMap<string, AgentSetup>>();
@@ -208,8 +210,14 @@ export class CscCoordinator {
   receive(message: AnyMessage, topic: string): void {
     const where = parseTopic(topic);
     if (message.type === "descriptor") {
-      if (message.body.status === "online") this.online.add(message.body.agentId);
-      else this.online.delete(message.body.agentId);
+      // A session's last will may come after its successor said online (the broker noticed the
+      // old connection late): what counts is the latest session epoch's word.
+      const { agentId, epoch, status } = message.body;
+      const known = this.epochs.get(agentId) ?? Number.NEGATIVE_INFINITY;
+      if (epoch < known) return;
+      this.epochs.set(agentId, epoch);
+      if (status === "online") this.online.add(agentId);
+      else this.online.delete(agentId);
     } else if (message.type === "csc-step" && where?.kind === "agent-out") {
       if (this.wall) {
         this.answerNow(where.agentId, message.body);
@@ -521,6 +529,7 @@ export class CscCoordinator {
    * Wall clock: a tick opens every `tickMs` without waiting for answers; each agent hears of the
    * tick (without `expect`: it steps at once on what has arrived), answers arriving later apply
    * at the tick then open, and the deliberative scheduler steps at each tick on what reached it.
+   * An agent that is down gets no ticks; its events wait for its first tick back.
    */
   private async runWall(
     strategy: Strategy,
@@ -560,6 +569,7 @@ export class CscCoordinator {
     const t0 = performance.now();
     let deliberativeSeq = 0;
     let ticksSent = 0;
+    const held = new Map<string, AgentEvent[]>();
     let t = 0;
     try {
       for (; t <= limit && !world.finished(t); t++) {
@@ -573,15 +583,28 @@ export class CscCoordinator {
         const events = world.begin(t);
         sections.worldMs += performance.now() - lapStart;
         lapStart = performance.now();
-        const sends: Promise<number>[] = agents.map((agentId) =>
-          this.publish(topics.agentIn(site, agentId), "csc-tick", {
-            trial,
-            strategy,
-            tick: t,
-            events: (events.get(agentId) ?? []) as Body<"csc-tick">["events"],
-          }),
-        );
-        ticksSent += agents.length;
+        const sends: Promise<number>[] = [];
+        for (const agentId of agents) {
+          const mine = [...(held.get(agentId) ?? []), ...(events.get(agentId) ?? [])];
+          // No ticks pile up for an agent that is down (its last will said so): what happened to
+          // it waits here and comes with its first tick back, so a restarted agent steps on the
+          // present, not on a backlog of ticks whose decisions would apply late.
+          if (!this.online.has(agentId)) {
+            held.set(agentId, mine);
+            continue;
+          }
+          held.delete(agentId);
+          sends.push(
+            this.publish(topics.agentIn(site, agentId), "csc-tick", {
+              trial,
+              strategy,
+              tick: t,
+              events: mine as Body<"csc-tick">["events"],
+            }),
+          );
+          ticksSent++;
+        }
+        const agentSends = sends.length;
         if (deliberative) {
           const inbox = sortInbox(run.inbox.splice(0));
           const before = performance.now();
@@ -606,7 +629,7 @@ export class CscCoordinator {
         // slip because one agent's queue is slow), but a failed publish fails the run.
         void Promise.all(sends).then(
           (sizes) => {
-            if (deliberative) for (const s of sizes.slice(agents.length)) run.bytes += s;
+            if (deliberative) for (const s of sizes.slice(agentSends)) run.bytes += s;
           },
           (error: Error) => this.fail(error),
         );
