@@ -1,5 +1,5 @@
 import pino, { type Logger } from "pino";
-import { type AgentSettings, hostedAgents } from "./settings.js";
+import { type AgentSettings, type HostedAgent, hostedAgents } from "./settings.js";
 
 /** One hosted agent, either family. */
 export interface HostedRunning {
@@ -32,15 +32,13 @@ export async function runHost(
   const hosted = hostedAgents(settings);
   if (!hosted.ok) throw new Error(hosted.error);
   // Each family's code is loaded only by the processes that run it: a CAMPS agent stays small.
-  const start =
-    settings.family === "ctaems"
-      ? await import("./csc/run.js").then(
-          (m) => (h: (typeof hosted.value)[number]) =>
-            m.runCscAgent(h, settings, logger, (error) => onFatal(h.agentId, error)),
-        )
-      : await import("./camps/run.js").then(
-          (m) => (h: (typeof hosted.value)[number]) => m.runCampsAgent(h, settings, logger),
-        );
+  const families = new Set(hosted.value.map((h) => h.family));
+  const csc = families.has("ctaems") ? await import("./csc/run.js") : undefined;
+  const camps = families.has("camps") ? await import("./camps/run.js") : undefined;
+  const start = (h: HostedAgent): Promise<HostedRunning> =>
+    h.family === "ctaems"
+      ? csc!.runCscAgent(h, settings, logger, (error) => onFatal(h.agentId, error))
+      : camps!.runCampsAgent(h, settings, logger);
   const started: HostedRunning[] = [];
   let next = 0;
   let failed: Error | undefined;

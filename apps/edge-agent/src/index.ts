@@ -1,6 +1,7 @@
 export {
   type AgentIdentity,
   type AgentPorts,
+  type CampsCommand,
   OPEN_LATEST,
   SchedulerAgent,
   toWireConstraint,

@@ -41,4 +41,17 @@ describe("Journal", () => {
     appendFileSync(path, '{"t":"epoch","epoch":1}\nGARBAGE\n{"t":"epoch","epoch":2}\n');
     expect(() => Journal.open(path)).toThrow(/agent\.journal:2: not a JSON record/);
   });
+  it("is replaced whole by a rewrite, and appends go on after it", () => {
+    const path = fresh();
+    const j = Journal.open(path);
+    j.append({ t: "epoch", epoch: 1 });
+    j.append({ t: "acked", seq: 3 });
+    j.rewrite([{ t: "seq", next: 9 }]);
+    j.append({ t: "epoch", epoch: 2 });
+    j.close();
+    expect(Journal.open(path).records).toEqual([
+      { t: "seq", next: 9 },
+      { t: "epoch", epoch: 2 },
+    ]);
+  });
 });

@@ -1,4 +1,14 @@
-import { closeSync, fdatasyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
+import { dirname } from "node:path";
 import type { Ticks } from "@consort/core/agent";
 import type { AnyMessage, Body } from "@consort/protocol";
 
@@ -46,6 +56,8 @@ export type JournalRecord =
       readonly message: AnyMessage;
       readonly retain?: boolean;
     }
+  /** The next sequence number of the agent's messages (kept when a journal is compacted). */
+  | { readonly t: "seq"; readonly next: number }
   /** The broker acknowledged (PUBACK) the outbox message with this sequence number. */
   | { readonly t: "acked"; readonly seq: number }
   /** A session epoch began (every connection of the agent increments it). */
@@ -101,7 +113,7 @@ export class JournalError extends Error {
  * ignored on replay; a damaged line elsewhere is an error.
  */
 export class Journal {
-  private readonly fd: number;
+  private fd: number;
 
   private constructor(
     readonly path: string,
@@ -140,6 +152,33 @@ export class Journal {
   append(record: JournalRecord): void {
     writeSync(this.fd, `${JSON.stringify(record)}\n`);
     if (this.options.sync) fdatasyncSync(this.fd);
+  }
+
+  /**
+   * Replaces the whole journal by `records` (what a replay still needs), atomically: they are
+   * written to a new file, flushed, and renamed over the old one, so a crash leaves one or the
+   * other, never a mix.
+   */
+  rewrite(records: readonly JournalRecord[]): void {
+    const next = `${this.path}.next`;
+    const fd = openSync(next, "w");
+    try {
+      writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      if (this.options.sync) fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(next, this.path);
+    if (this.options.sync) {
+      const dir = openSync(dirname(this.path), "r");
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    closeSync(this.fd);
+    this.fd = openSync(this.path, "a");
   }
 
   close(): void {

@@ -30,25 +30,30 @@ async function main(): Promise<number> {
   const settings = await loadAgentSettings(file, process.env, {});
   if (!settings.ok) return fail(settings.error, 78);
   const logger = pino({ level: settings.value.logLevel });
+  // Listen before starting: a signal while the agents connect stops them once they are up.
+  const signalled = new Promise<{ signal: string }>((resolve) => {
+    process.once("SIGTERM", () => resolve({ signal: "SIGTERM" }));
+    process.once("SIGINT", () => resolve({ signal: "SIGINT" }));
+  });
   let fatal: ((line: string) => void) | undefined;
   const failed = new Promise<string>((resolve) => {
     fatal = resolve;
   });
-  let running: Awaited<ReturnType<typeof runHost>>;
-  try {
-    running = await runHost(settings.value, logger, (agentId, error) =>
-      fatal?.(`${agentId}: ${error.message}`),
-    );
-  } catch (error) {
-    return fail((error as Error).message, 69);
+  const starting = runHost(settings.value, logger, (agentId, error) =>
+    fatal?.(`${agentId}: ${error.message}`),
+  ).then(
+    (running) => ({ running }),
+    (error: Error) => ({ error }),
+  );
+  const start = await Promise.race([starting, signalled]);
+  if ("signal" in start) {
+    // Still waiting for the broker; agents already online get their last wills (offline).
+    process.stderr.write(`consort agent: stopped on ${start.signal} while starting\n`);
+    return 0;
   }
-  const ended = await Promise.race([
-    failed.then((line) => ({ line })),
-    new Promise<{ signal: string }>((resolve) => {
-      process.once("SIGTERM", () => resolve({ signal: "SIGTERM" }));
-      process.once("SIGINT", () => resolve({ signal: "SIGINT" }));
-    }),
-  ]);
+  if ("error" in start) return fail(start.error.message, 69);
+  const { running } = start;
+  const ended = await Promise.race([failed.then((line) => ({ line })), signalled]);
   if ("line" in ended) {
     // An agent cannot go on: stop at once, as a crash would; its journal keeps what it had.
     return fail(ended.line, 70);
@@ -61,6 +66,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
-// A failed agent leaves connections open: do not wait for them.
-if (process.exitCode !== 0) process.exit();
+// Connections still open (a failed agent, a start cut short) are not waited for.
+process.exit(await main());

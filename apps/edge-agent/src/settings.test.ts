@@ -26,6 +26,7 @@ describe("agent settings", () => {
       value: [
         {
           agentId: "m1",
+          family: "camps",
           resourceId: "m1",
           username: "m1",
           password: "pw",
@@ -40,7 +41,8 @@ describe("agent settings", () => {
       file("many.json", {
         ...base,
         family: "ctaems",
-        agents: [{ agentId: "a" }, { agentId: "b", journal: "/elsewhere/b.j" }],
+        // One process may host both families: b runs the CAMPS scheduler agent.
+        agents: [{ agentId: "a" }, { agentId: "b", family: "camps", journal: "/elsewhere/b.j" }],
         journalDir: "/j",
       }),
       { CONSORT_AGENT_PASSWORDS: JSON.stringify({ a: "pa", b: "pb", z: "pz" }) },
@@ -50,8 +52,22 @@ describe("agent settings", () => {
     expect(r.value.family).toBe("ctaems");
     const hosted = hostedAgents(r.value);
     expect(hosted.ok && hosted.value).toEqual([
-      { agentId: "a", resourceId: "a", username: "a", password: "pa", journal: "/j/a.journal" },
-      { agentId: "b", resourceId: "b", username: "b", password: "pb", journal: "/elsewhere/b.j" },
+      {
+        agentId: "a",
+        family: "ctaems",
+        resourceId: "a",
+        username: "a",
+        password: "pa",
+        journal: "/j/a.journal",
+      },
+      {
+        agentId: "b",
+        family: "camps",
+        resourceId: "b",
+        username: "b",
+        password: "pb",
+        journal: "/elsewhere/b.j",
+      },
     ]);
   });
 
@@ -85,8 +101,14 @@ describe("agent settings", () => {
     expect(
       await fail({ ...base, agents: [{ agentId: "a" }, { agentId: "a" }], journalDir: "/j" }),
     ).toMatch(/agents\[1\]: agent "a" is listed twice/);
-    expect(await fail({ ...base, agentId: "a", journalDir: "/j", family: "jobshop" })).toMatch(
-      /family/,
+    expect(await fail({ ...base, agentId: "a", journalDir: "/j", family: "jobshop" })).toBe(
+      `${join(dir, "bad.json")}: family: expected one of "camps", "ctaems" (got "jobshop")`,
+    );
+    expect(
+      await fail({ ...base, agents: [{ agentId: "a", family: "csc" }], journalDir: "/j" }),
+    ).toMatch(/: agents\.0\.family: expected one of "camps", "ctaems" \(got "csc"\)$/);
+    expect(await fail({ ...base, agentId: "a", jurnal: "/j" })).toMatch(
+      /: jurnal: not a setting; allowed: family, agentId, agents, .*journal, journalDir/,
     );
     expect(
       await fail(

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { loadSettings, type SettingsResult } from "@consort/protocol/settings";
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$" });
 const Ticks = Type.Integer();
@@ -36,6 +36,8 @@ export const SimulationSettings = Type.Object(
 export const HostedAgentSettings = Type.Object(
   {
     agentId: Id,
+    /** Its family, when the process hosts both (default: the top-level `family`). */
+    family: Type.Optional(Type.Union([Type.Literal("camps"), Type.Literal("ctaems")])),
     /** CAMPS: the resource it runs; default: the agent id. */
     resourceId: Type.Optional(Id),
     /** Its MQTT username; default: the agent id. */
@@ -86,6 +88,8 @@ export const AgentSettingsSchema = Type.Object(
     epochMs: Type.Integer({ minimum: 0 }),
     tickMs: Type.Number({ exclusiveMinimum: 0 }),
     heuristic: Type.Union([Type.Literal("greedy"), Type.Literal("least-constraining")]),
+    /** How long to keep trying to reach the broker at startup (a board may boot first); 0: once. */
+    connectRetrySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     simulation: Type.Optional(SimulationSettings),
     logLevel: Type.Union(
       ["fatal", "error", "warn", "info", "debug", "silent"].map((l) => Type.Literal(l)),
@@ -97,6 +101,9 @@ export const AgentSettingsSchema = Type.Object(
 export type AgentSettings = Static<typeof AgentSettingsSchema>;
 export type Family = NonNullable<AgentSettings["family"]>;
 
+/** By default an agent waits this long for its broker at startup. */
+export const CONNECT_RETRY_SECONDS = 300;
+
 export const AGENT_DEFAULTS: Partial<AgentSettings> = {
   family: "camps",
   site: "default",
@@ -106,6 +113,7 @@ export const AGENT_DEFAULTS: Partial<AgentSettings> = {
   epochMs: 0,
   tickMs: 1000,
   heuristic: "greedy",
+  connectRetrySeconds: CONNECT_RETRY_SECONDS,
   logLevel: "info",
 };
 
@@ -122,6 +130,7 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
   CONSORT_AGENT_CLOCK: "clock",
   CONSORT_AGENT_TICK_MS: "tickMs",
   CONSORT_AGENT_EPOCH_MS: "epochMs",
+  CONSORT_AGENT_CONNECT_RETRY_S: "connectRetrySeconds",
   CONSORT_LOG_LEVEL: "logLevel",
 };
 
@@ -163,7 +172,7 @@ export async function loadAgentSettings(
     env: { vars: env, names: AGENT_ENV },
     flags: { ...(passwords ? { passwords } : {}), ...flags },
   });
-  if (!loaded.ok) return loaded;
+  if (!loaded.ok) return { ok: false, error: explain(loaded.error) };
   const hosted = hostedAgents(loaded.value);
   return hosted.ok ? loaded : { ok: false, error: `${file ?? "settings"}: ${hosted.error}` };
 }
@@ -171,6 +180,7 @@ export async function loadAgentSettings(
 /** One agent the process runs, with everything resolved. */
 export interface HostedAgent {
   readonly agentId: string;
+  readonly family: Family;
   readonly resourceId: string;
   readonly username: string;
   readonly password?: string;
@@ -220,6 +230,7 @@ export function hostedAgents(
     const simulation = own.simulation ?? settings.simulation;
     out.push({
       agentId: a.agentId,
+      family: own.family ?? settings.family ?? "camps",
       resourceId: own.resourceId ?? (single ? settings.resourceId : undefined) ?? a.agentId,
       username: own.username ?? (single ? settings.username : undefined) ?? a.agentId,
       ...(password !== undefined ? { password } : {}),
@@ -228,4 +239,38 @@ export function hostedAgents(
     });
   }
   return { ok: true, value: out };
+}
+
+/** The schema of a setting by its dotted path (`agents.0.family`), if there is one. */
+function schemaAt(path: string): TSchema | undefined {
+  let schema: TSchema | undefined = AgentSettingsSchema;
+  for (const key of path.split(".")) {
+    if (schema === undefined) return undefined;
+    if (schema.type === "array") schema = schema.items as TSchema;
+    else schema = (schema.properties as Record<string, TSchema> | undefined)?.[key];
+  }
+  return schema;
+}
+
+/**
+ * Says what was expected where the schema checker's words do not ("Expected union value",
+ * "Unexpected property"): the allowed values, or the settings allowed there.
+ */
+function explain(error: string): string {
+  const m = /^(.*?): ([\w.]+): (Expected union value|Unexpected property)(.*)$/.exec(error);
+  if (!m) return error;
+  const [, where, path, what, got] = m as unknown as [string, string, string, string, string];
+  if (what === "Expected union value") {
+    const options = (schemaAt(path)?.anyOf as TSchema[] | undefined)?.map((o) => o.const);
+    if (options?.every((o) => typeof o === "string"))
+      return `${where}: ${path}: expected one of ${options.map((o) => JSON.stringify(o)).join(", ")}${got}`;
+    return error;
+  }
+  const parent = path.includes(".")
+    ? schemaAt(path.slice(0, path.lastIndexOf(".")))
+    : AgentSettingsSchema;
+  const allowed = Object.keys((parent?.properties as Record<string, unknown> | undefined) ?? {});
+  return allowed.length > 0
+    ? `${where}: ${path}: not a setting; allowed: ${allowed.join(", ")}`
+    : error;
 }

@@ -46,6 +46,12 @@ export interface AgentPorts {
 type Wire<T extends MessageType> = Body<T>;
 type WireSlot = Wire<"install">["slots"][number];
 
+/** The commands a CAMPS scheduler agent acts on, from its inbox. */
+export type CampsCommand = Extract<
+  AnyMessage,
+  { type: "assign" | "constrain" | "install" | "inform" | "accept" | "reject" | "cfp" }
+>;
+
 /** Point-to-point traffic, all time, for the clock master's conservation check. */
 const COUNTED: ReadonlySet<string> = new Set(["propose", "inform", "failure", "accept", "reject"]);
 
@@ -199,50 +205,35 @@ export class SchedulerAgent {
     this.afterWork();
   }
 
-  /** Applies a command; `live` is false during replay, when nothing is sent or started. */
+  /** One handler per kind of command a CAMPS agent accepts; `live` is false during replay. */
+  private readonly handlers: {
+    readonly [K in CampsCommand["type"]]: (id: string, body: Body<K>, live: boolean) => void;
+  } = {
+    assign: (id, body, live) => this.onAssign(id, body, live),
+    constrain: (id, body, live) => this.onConstrain(id, body, live),
+    install: (id, body, live) => this.onInstall(id, body, live),
+    inform: (_id, body, live) => {
+      this.remoteDone.add(body.activityId);
+      if (live) this.tryStartNext();
+    },
+    // Answers to our proposals: the planner's next command carries what matters.
+    accept: () => {},
+    reject: () => {},
+    cfp: (id, _body, live) => {
+      if (live)
+        this.send("reject", {
+          ref: id,
+          reason: "this agent takes operations by assignment, not by call for proposals",
+        });
+    },
+  };
+
+  /** Applies a command; anything else on the inbox is journalled and counted, not acted on. */
   private apply(message: AnyMessage, live: boolean): void {
-    switch (message.type) {
-      case "assign":
-        this.onAssign(message.id, message.body, live);
-        return;
-      case "constrain":
-        this.onConstrain(message.id, message.body, live);
-        return;
-      case "install":
-        this.onInstall(message.id, message.body, live);
-        return;
-      case "inform":
-        this.remoteDone.add(message.body.activityId);
-        if (live) this.tryStartNext();
-        return;
-      case "accept":
-      case "reject":
-        return; // answers to our proposals: the planner's next command carries what matters
-      case "cfp":
-        if (live)
-          this.send("reject", {
-            ref: message.id,
-            reason: "this agent takes operations by assignment, not by call for proposals",
-          });
-        return;
-      case "descriptor":
-      case "coordinator-state":
-      case "propose":
-      case "failure":
-      case "profile":
-      case "order":
-      case "plan":
-      case "clock":
-      case "idle":
-        return; // not commands to an agent; the topic catalogue keeps them off the inbox
-      case "csc-setup":
-      case "csc-tick":
-      case "csc-peer":
-      case "csc-step":
-        return; // C-TAEMS runs: a CSC agent (family "ctaems", csc/agent.ts) takes these
-      default:
-        assertNever(message);
-    }
+    const handler = this.handlers[message.type as CampsCommand["type"]] as
+      | ((id: string, body: unknown, live: boolean) => void)
+      | undefined;
+    handler?.(message.id, message.body, live);
   }
 
   /** A command for an older schedule version than the one in force is refused, and said so. */
@@ -678,8 +669,4 @@ function ancestorsInView(view: Wire<"assign">["view"], id: string): string[] {
   const out: string[] = [];
   for (let p = parent.get(id); p !== undefined; p = parent.get(p)) out.push(p);
   return out;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled message ${JSON.stringify(x)}`);
 }

@@ -1,10 +1,11 @@
 import { SimulatedClock } from "@consort/core/agent";
 import { topics } from "@consort/protocol";
-import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { WallClock } from "../clocks/wall-clock.js";
 import { Journal } from "../journal.js";
-import type { AgentSettings, HostedAgent } from "../settings.js";
+import { connectPatiently } from "../session.js";
+import { type AgentSettings, CONNECT_RETRY_SECONDS, type HostedAgent } from "../settings.js";
 import { SchedulerAgent } from "./agent.js";
 import { SimulatedResource } from "./sim-resource.js";
 
@@ -49,19 +50,23 @@ export async function runCampsAgent(
   );
   let transport: MqttTransport;
   try {
-    transport = await MqttTransport.connect({
-      url: settings.broker,
-      clientId: identity.agentId,
-      clean: false,
-      username: hosted.username,
-      ...(hosted.password !== undefined ? { password: hosted.password } : {}),
-      will: {
-        topic: topics.agentState(identity.site, identity.agentId),
-        message: will,
-        retain: true,
+    transport = await connectPatiently(
+      {
+        url: settings.broker,
+        clientId: identity.agentId,
+        clean: false,
+        username: hosted.username,
+        ...(hosted.password !== undefined ? { password: hosted.password } : {}),
+        will: {
+          topic: topics.agentState(identity.site, identity.agentId),
+          message: will,
+          retain: true,
+        },
+        logger,
       },
-      logger,
-    });
+      (settings.connectRetrySeconds ?? CONNECT_RETRY_SECONDS) * 1000,
+      (line) => logger.warn({ agentId: hosted.agentId }, line),
+    );
   } catch (error) {
     journal.close();
     throw error;

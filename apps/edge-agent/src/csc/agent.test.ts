@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,6 +96,7 @@ describe("the agent program", () => {
       broker: "mqtt://127.0.0.1:9",
       agents: [{ agentId: "a" }, { agentId: "b" }, { agentId: "c" }],
       journalDir: dir,
+      connectRetrySeconds: 0,
     });
     const r = run(["--config", file], {
       CONSORT_AGENT_PASSWORDS: JSON.stringify({ a: "x", b: "y", c: "z" }),
@@ -102,6 +104,32 @@ describe("the agent program", () => {
     expect(r.status).toBe(69);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^consort agent: [abc]: .*ECONNREFUSED/);
+  });
+
+  it("started before its broker, keeps trying until the broker is up", async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
+    const port = (free.address() as { port: number }).port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const file = settingsFile("early.json", {
+      family: "ctaems",
+      site: "early",
+      broker: `mqtt://127.0.0.1:${port}`,
+      agentId: "a",
+      journalDir: mkdtempSync(join(dir, "early-")),
+      logLevel: "warn",
+    });
+    const p = startProgram(file);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(p.child.exitCode).toBe(null);
+    const master = await TestClockMaster.start("early", port);
+    try {
+      await master.until(() => master.isOnline("a"), "a online", 20_000);
+    } finally {
+      p.child.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+      await master.close();
+    }
   });
 
   it("stops with one line on a bad password map, without echoing it", () => {
@@ -149,7 +177,7 @@ describe("a C-TAEMS agent", () => {
     const [agentId, setup] = [...setups].find(([, s]) => s.initial.length > 0)!;
     const journal = join(mkdtempSync(join(dir, "wall-")), "a.journal");
     const running = await runCscAgent(
-      { agentId, resourceId: agentId, username: agentId, journal },
+      { agentId, family: "ctaems", resourceId: agentId, username: agentId, journal },
       { site: "wall", broker: master.url, journalSync: false } as AgentSettings,
       pino({ level: "silent" }),
       (error) => {
@@ -336,6 +364,10 @@ describe("a C-TAEMS agent", () => {
         `${victim} online 2`,
       ]);
       expect(seen).toContain(`${victim} online ${kills.length + 1}`);
+      // The journal keeps only what a replay still needs: the last run, not the first.
+      const kept = records(join(journals, `${victim}.journal`));
+      expect(kept.some((r) => r.t === "csc-step" && r.trial === 1)).toBe(true);
+      expect(kept.some((r) => "trial" in r && r.trial === 0)).toBe(false);
     } finally {
       await master.close();
     }

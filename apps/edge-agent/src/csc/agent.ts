@@ -75,6 +75,8 @@ export class CscAgent {
   private seq = 0;
   private epoch = 0;
   private readonly inflight = new Set<Promise<void>>();
+  /** The outbox: messages journalled and not yet acknowledged by the broker, by seq. */
+  private readonly unacked = new Map<number, Out>();
   private failure: Error | undefined;
   private stopped = false;
 
@@ -123,6 +125,7 @@ export class CscAgent {
         epoch = r.epoch;
         if (r.willSeq !== undefined) seq = Math.max(seq, r.willSeq + 1);
       } else if (r.t === "out") seq = Math.max(seq, r.message.seq + 1);
+      else if (r.t === "seq") seq = Math.max(seq, r.next);
     }
     return { epoch: epoch + 1, willSeq: seq };
   }
@@ -142,13 +145,15 @@ export class CscAgent {
     this.epoch += 1;
     this.seq = Math.max(this.seq, this.willSeq + 1);
     this.ports.journal.append({ t: "epoch", epoch: this.epoch, willSeq: this.willSeq });
+    // Before anything new is heard (a persistent session's queue comes as soon as a handler is
+    // there): what was never acknowledged goes out again, in order, with its own seq, and a step
+    // cut short is finished.
+    for (const record of unacked) this.track(this.publishRecorded(record));
+    if (unfinished) this.publishStep(unfinished.trial, unfinished.tick, unfinished);
     const { transport } = this.ports;
     transport.onMessage((message, topic) => this.receive(message, topic));
     await transport.subscribe(topics.agentIn(this.site, this.agentId));
     await transport.subscribe(topics.filters.peersTo(this.site, this.agentId));
-    // Written to the outbox but never acknowledged: out again, in order, with their own seq.
-    for (const record of unacked) this.track(this.publishRecorded(record));
-    if (unfinished) this.publishStep(unfinished.trial, unfinished.tick, unfinished);
     this.send(
       topics.agentState(this.site, this.agentId),
       "descriptor",
@@ -198,7 +203,6 @@ export class CscAgent {
       | (TickOutput & { trial: number; tick: number; base: number; sent: Map<number, number> })
       | undefined;
   } {
-    const outbox = new Map<number, Out>();
     let last:
       | (TickOutput & {
           trial: number;
@@ -231,8 +235,11 @@ export class CscAgent {
           last = { ...out, trial: r.trial, tick: r.tick, base, sent: new Map(), answered: false };
           break;
         }
+        case "seq":
+          this.seq = Math.max(this.seq, r.next);
+          break;
         case "out": {
-          outbox.set(r.message.seq, r);
+          this.unacked.set(r.message.seq, r);
           this.seq = Math.max(this.seq, r.message.seq + 1);
           const m = r.message;
           if (last && (m.type === "csc-peer" || m.type === "csc-step")) {
@@ -244,14 +251,14 @@ export class CscAgent {
           break;
         }
         case "acked":
-          outbox.delete(r.seq);
+          this.unacked.delete(r.seq);
           break;
         default:
           break; // another family's records: not this agent's
       }
     }
     return {
-      unacked: [...outbox.values()].sort((a, b) => a.message.seq - b.message.seq),
+      unacked: [...this.unacked.values()].sort((a, b) => a.message.seq - b.message.seq),
       unfinished: last && !last.answered ? last : undefined,
     };
   }
@@ -290,9 +297,27 @@ export class CscAgent {
       throw new Error(
         `csc-setup of trial ${body.trial}: the setup is agent "${parsed.value.agentId}"'s, not this one's`,
       );
-    this.ports.journal.append({ t: "csc-setup", ...body });
+    this.compact({ t: "csc-setup", ...body });
     this.begin(body.trial, body.strategy, parsed.value);
     this.tryStep();
+  }
+
+  /**
+   * A new run makes the journal's past runs useless to a replay: it is rewritten to what is still
+   * needed (the session, the seq, the outbox, the new setup and what already came for the new
+   * run), so it does not grow without bound over a long life.
+   */
+  private compact(setup: Extract<JournalRecord, { t: "csc-setup" }>): void {
+    const later = [...this.inbox].filter(([trial]) => trial >= setup.trial);
+    const pending = this.pending && this.pending.trial >= setup.trial ? this.pending : undefined;
+    this.ports.journal.rewrite([
+      { t: "epoch", epoch: this.epoch, willSeq: this.willSeq },
+      { t: "seq", next: this.seq },
+      ...[...this.unacked.values()].sort((a, b) => a.message.seq - b.message.seq),
+      setup,
+      ...later.flatMap(([trial, list]) => list.map((m) => ({ t: "csc-in" as const, trial, ...m }))),
+      ...(pending ? [{ ...pending, t: "csc-tick" as const }] : []),
+    ]);
   }
 
   private onTick(body: Tick): void {
@@ -447,6 +472,7 @@ export class CscAgent {
     }) as AnyMessage;
     const record: Out = { t: "out", topic, message, ...(retain ? { retain } : {}) };
     this.ports.journal.append(record);
+    this.unacked.set(message.seq, record);
     const before = this.ports.transport.stats.sent.get(type)?.bytes ?? 0;
     this.track(this.publishRecorded(record));
     // Encoded and counted as the publish was made (the answer need not wait for the PUBACK).
@@ -457,6 +483,7 @@ export class CscAgent {
     await this.ports.transport.publish(record.topic, record.message, {
       retain: record.retain ?? false,
     });
+    this.unacked.delete(record.message.seq);
     if (!this.stopped) this.ports.journal.append({ t: "acked", seq: record.message.seq });
   }
 

@@ -1,8 +1,9 @@
 import { topics } from "@consort/protocol";
-import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
 import { Journal } from "../journal.js";
-import type { AgentSettings, HostedAgent } from "../settings.js";
+import { connectPatiently } from "../session.js";
+import { type AgentSettings, CONNECT_RETRY_SECONDS, type HostedAgent } from "../settings.js";
 import { CscAgent } from "./agent.js";
 
 export interface RunningCscAgent {
@@ -34,19 +35,23 @@ export async function runCscAgent(
   );
   let transport: MqttTransport;
   try {
-    transport = await MqttTransport.connect({
-      url: settings.broker,
-      clientId: hosted.agentId,
-      clean: false,
-      username: hosted.username,
-      ...(hosted.password !== undefined ? { password: hosted.password } : {}),
-      will: {
-        topic: topics.agentState(settings.site, hosted.agentId),
-        message: will,
-        retain: true,
+    transport = await connectPatiently(
+      {
+        url: settings.broker,
+        clientId: hosted.agentId,
+        clean: false,
+        username: hosted.username,
+        ...(hosted.password !== undefined ? { password: hosted.password } : {}),
+        will: {
+          topic: topics.agentState(settings.site, hosted.agentId),
+          message: will,
+          retain: true,
+        },
+        logger,
       },
-      logger,
-    });
+      (settings.connectRetrySeconds ?? CONNECT_RETRY_SECONDS) * 1000,
+      (line) => logger.warn({ agentId: hosted.agentId }, line),
+    );
   } catch (error) {
     journal.close();
     throw error;

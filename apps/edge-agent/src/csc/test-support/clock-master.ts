@@ -42,10 +42,10 @@ export class TestClockMaster {
     private readonly transport: MqttTransport,
   ) {}
 
-  static async start(site: string): Promise<TestClockMaster> {
+  static async start(site: string, port = 0): Promise<TestClockMaster> {
     const broker = await Aedes.createBroker();
     const server = createServer({ noDelay: true }, broker.handle);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     const address = server.address();
     if (typeof address !== "object" || address === null) throw new Error("no address");
     const url = `mqtt://127.0.0.1:${address.port}`;
