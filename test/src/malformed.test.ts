@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBroker, type RunningBroker } from "@consort/broker";
-import { agentProgram } from "@consort/coordinator";
+import { agentProgram } from "@consort/hardware/harness";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import fc from "fast-check";

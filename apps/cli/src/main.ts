@@ -1,4 +1,5 @@
 import { ROLES } from "@consort/broker";
+import { loadSettings } from "@consort/protocol/settings";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agentCommand } from "./commands/agent.js";
 import { benchCommsCommand } from "./commands/bench-comms.js";
@@ -8,13 +9,39 @@ import { benchFootprintCommand } from "./commands/bench-footprint.js";
 import { benchJobShopCommand } from "./commands/bench-jobshop.js";
 import { benchScaleCommand } from "./commands/bench-scale.js";
 import { brokerCommand } from "./commands/broker.js";
-import { coordinatorCommand } from "./commands/coordinator.js";
+import { type CoordinatorFlags, coordinatorCommand } from "./commands/coordinator.js";
+import { CoordinatorSettingsSchema } from "./commands/coordinator-csc.js";
 import { fleetCommand } from "./commands/fleet.js";
 import { hashPasswordCommand } from "./commands/hash-password.js";
 import { orderSubmitCommand } from "./commands/order.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
 import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";
+
+/**
+ * The coordinator's settings: its defaults, then --config's file, then the flags given on the
+ * command line (a flag left at its default does not override the file).
+ */
+async function coordinatorSettings(
+  options: Record<string, unknown> & { config?: string },
+  command: Command,
+): Promise<CoordinatorFlags> {
+  const defaults: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (key === "config") continue;
+    if (command.getOptionValueSource(key) === "default") defaults[key] = value;
+    else given[key] = value;
+  }
+  if (options.config === undefined && options.scenario === undefined)
+    throw new CliError("--scenario <file> is required (or --config <file> naming it)", EXIT.usage);
+  const loaded = await loadSettings(CoordinatorSettingsSchema, defaults, {
+    ...(options.config !== undefined ? { file: options.config } : {}),
+    flags: given,
+  });
+  if (!loaded.ok) throw new CliError(loaded.error, EXIT.dataError);
+  return loaded.value as CoordinatorFlags;
+}
 
 const positiveNumber =
   (name: string, unit = "seconds") =>
@@ -112,7 +139,9 @@ function program(result: { code: number }): Command {
     .description(
       "Run a simulated fleet: a broker (embedded on a free loopback port unless --broker), the coordinator,\n" +
         "and one scheduler-agent process per resource over MQTT, on lock-step simulated time, with disruptions\n" +
-        "drawn from the seed. Prints a summary and writes a JSON and an HTML report (Gantt chart per resource).",
+        "drawn from the seed. Prints a summary and writes a JSON and an HTML report (Gantt chart per resource).\n" +
+        "On a C-TAEMS network (a model that is not a job shop), one trial of Consort with C-TAEMS agents as\n" +
+        "processes, on lock-step time or the wall clock (--clock wall --tick-ms N); the report gives its quality.",
     )
     .option("--scenario <file>", "scenario or job-shop file", "scenarios/default.yaml")
     .option(
@@ -139,6 +168,17 @@ function program(result: { code: number }): Command {
     .option("--overruns <n>", "operations that overrun", integer("--overruns", 0), 1)
     .option("--rush-orders <n>", "rush orders that arrive", integer("--rush-orders", 0), 1)
     .option("--offline <n>", "agents killed and restarted", integer("--offline", 0), 1)
+    .addOption(
+      new Option("--clock <clock>", "C-TAEMS networks: lock-step simulated time or the wall clock")
+        .choices(["lockstep", "wall"])
+        .default("lockstep"),
+    )
+    .option(
+      "--tick-ms <ms>",
+      "C-TAEMS networks on the wall clock: length of a tick",
+      positiveNumber("--tick-ms", "milliseconds"),
+      1000,
+    )
     .option("--json", "print exactly one JSON object on stdout", false)
     .option(
       "--keep-journals <dir>",
@@ -156,6 +196,8 @@ function program(result: { code: number }): Command {
         overruns: number;
         rushOrders: number;
         offline: number;
+        clock: "lockstep" | "wall";
+        tickMs: number;
         json: boolean;
         keepJournals?: string;
       }) => {
@@ -242,7 +284,11 @@ function program(result: { code: number }): Command {
         "shared with the agents. It serves (orders, repairs) until stopped; with --journal it resumes after a restart.\n" +
         "Its password comes from CONSORT_COORDINATOR_PASSWORD.",
     )
-    .requiredOption("--scenario <file>", "the scenario (resources = the agents to wait for)")
+    .option(
+      "--config <file>",
+      "settings (JSON or YAML): scenario, broker, site, username, seed, tickMs, waitAgents, report; flags win",
+    )
+    .option("--scenario <file>", "the scenario (resources = the agents to wait for)")
     .option("--broker <url>", "the MQTT broker", "mqtt://127.0.0.1:1883")
     .option("--site <id>", "site of the topics", "default")
     .option("--username <name>", "the coordinator's user (and client id)", "coordinator")
@@ -270,20 +316,25 @@ function program(result: { code: number }): Command {
     )
     .option("--exit-when-done", "exit once every activity is done, instead of serving on")
     .action(
-      async (options: {
-        scenario: string;
-        broker: string;
-        site: string;
-        username: string;
-        objective: "makespan" | "twt";
-        seed: number;
-        epochMs?: number;
-        tickMs: number;
-        waitAgents: number;
-        journal?: string;
-        exitWhenDone?: boolean;
-      }) => {
-        result.code = await coordinatorCommand(options, process.stdout);
+      async (
+        options: {
+          config?: string;
+          scenario?: string;
+          broker: string;
+          site: string;
+          username: string;
+          objective: "makespan" | "twt";
+          seed: number;
+          epochMs?: number;
+          tickMs: number;
+          waitAgents: number;
+          journal?: string;
+          exitWhenDone?: boolean;
+        },
+        command: Command,
+      ) => {
+        const settings = await coordinatorSettings(options, command);
+        result.code = await coordinatorCommand(settings, process.stdout);
       },
     );
 

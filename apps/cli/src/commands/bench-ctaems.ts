@@ -15,8 +15,8 @@ import {
   trialKey,
   trialSeeds,
 } from "@consort/core";
+import { CtaemsCluster } from "@consort/hardware/harness";
 import { machineLine, median, writeSection } from "../bench-report.js";
-import { CtaemsCluster } from "../ctaems/cluster.js";
 import { createHighsSolver } from "../ctaems/highs-solver.js";
 import { CliError, EXIT } from "../errors.js";
 

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runFleet } from "@consort/coordinator";
 import {
   createRng,
   type JobShopInstance,
@@ -9,6 +8,7 @@ import {
   jobShopToModel,
   type TaskModel,
 } from "@consort/core";
+import { runFleet } from "@consort/hardware/harness";
 import { machineLine, median, percentile, writeSection } from "../bench-report.js";
 import { EXIT } from "../errors.js";
 

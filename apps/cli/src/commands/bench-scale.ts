@@ -9,8 +9,8 @@ import {
   trialKey,
   trialSeeds,
 } from "@consort/core";
+import { type ClockMasterSections, CtaemsCluster } from "@consort/hardware/harness";
 import { machineLine, median, writeSection } from "../bench-report.js";
-import { type ClockMasterSections, CtaemsCluster } from "../ctaems/cluster.js";
 import { CliError, EXIT } from "../errors.js";
 import { sampleProcess } from "../proc.js";
 

@@ -13,6 +13,8 @@ import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
 import { untilSignal } from "../signals.js";
+import { cscCoordinatorCommand } from "./coordinator-csc.js";
+import { isCtaemsNetwork } from "./fleet.js";
 
 /** The last will's sequence number: beyond any a session reaches. */
 const WILL_SEQ = 2 ** 40;
@@ -29,6 +31,8 @@ export interface CoordinatorFlags {
   readonly waitAgents: number;
   readonly journal?: string;
   readonly exitWhenDone?: boolean;
+  /** C-TAEMS: where the run's result goes. */
+  readonly report?: string;
 }
 
 /**
@@ -44,6 +48,7 @@ export async function coordinatorCommand(
   out: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
+  if (isCtaemsNetwork(problem)) return cscCoordinatorCommand(problem, flags, out);
   const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" });
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
   const say = (line: string) => out.write(`consort coordinator: ${line}\n`);

@@ -2,11 +2,13 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type FleetReport, renderHtmlReport, runFleet } from "@consort/coordinator";
+import { type FleetReport, renderHtmlReport } from "@consort/coordinator";
+import { modelToJobShop } from "@consort/core";
+import { type CscFleetReport, runCscFleet, runFleet } from "@consort/hardware/harness";
 import cliProgress from "cli-progress";
 import { percentile } from "../bench-report.js";
 import { CliError, EXIT } from "../errors.js";
-import { loadProblem } from "../load-problem.js";
+import { type LoadedProblem, loadProblem } from "../load-problem.js";
 
 export interface FleetFlags {
   readonly scenario: string;
@@ -19,9 +21,25 @@ export interface FleetFlags {
   readonly overruns: number;
   readonly rushOrders: number;
   readonly offline: number;
+  /** C-TAEMS networks: lock-step (default) or the wall clock with ticks of `tickMs`. */
+  readonly clock?: "lockstep" | "wall";
+  readonly tickMs?: number;
   readonly json: boolean;
   /** Keep the agents' journals in this folder (empty or absent); otherwise they go with the run. */
   readonly keepJournals?: string;
+}
+
+/**
+ * Whether a problem is a pure C-TAEMS network: a scenario with a task network and no jobs (even
+ * one a job shop could also read, such as a sum of single methods), or any model that is not a
+ * job shop and has no job-shop part. Scenarios that mix jobs with a network run as a shop with
+ * the CAMPS agents.
+ */
+export function isCtaemsNetwork(problem: LoadedProblem): boolean {
+  const document = problem.scenario?.document;
+  if (document && (document.jobs ?? []).length > 0) return false;
+  if (document?.network !== undefined) return true;
+  return !modelToJobShop(problem.model).ok && document !== undefined;
 }
 
 /** `consort fleet`: the simulated fleet over MQTT, its summary, and its report. */
@@ -31,6 +49,12 @@ export async function fleetCommand(
   err: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
+  if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
+  if (flags.clock === "wall")
+    throw new CliError(
+      `${flags.scenario}: --clock wall runs C-TAEMS networks; a job shop runs on lock-step time`,
+      EXIT.usage,
+    );
   const keep = flags.keepJournals;
   // A kept folder must start empty: an agent would resume from an earlier run's journal.
   if (keep !== undefined && existsSync(keep) && readdirSync(keep).length > 0)
@@ -113,6 +137,80 @@ export async function fleetCommand(
       })}\n`,
     );
   } else out.write(summary(report, base));
+  return report.feasible && report.completed === report.activities ? EXIT.ok : EXIT.software;
+}
+
+/** `consort fleet` on a C-TAEMS network: one trial of Consort, agents as processes. */
+async function cscFleet(
+  problem: LoadedProblem,
+  flags: FleetFlags,
+  out: NodeJS.WriteStream,
+  err: NodeJS.WriteStream,
+): Promise<number> {
+  if (flags.broker !== undefined)
+    throw new CliError(
+      "--broker: a C-TAEMS fleet runs on its own embedded broker (one user per agent)",
+      EXIT.usage,
+    );
+  const clock = flags.clock ?? "lockstep";
+  const runDir = mkdtempSync(join(tmpdir(), "consort-fleet-"));
+  const bar =
+    err.isTTY && !flags.json
+      ? new cliProgress.SingleBar(
+          {
+            stream: err,
+            format: "fleet |{bar}| tick {value}/{total}",
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(1, 0);
+  let report: CscFleetReport;
+  try {
+    report = await runCscFleet({
+      scenarioName: problem.model.name,
+      index: problem.index,
+      seed: flags.seed,
+      runDir,
+      ...(flags.site !== undefined ? { site: flags.site } : {}),
+      clock,
+      ...(flags.tickMs !== undefined ? { tickMs: flags.tickMs } : {}),
+      stallMs: 20_000,
+      onProgress: (p) => {
+        bar?.setTotal(p.horizon);
+        bar?.update(p.nowTicks);
+      },
+    });
+  } catch (error) {
+    bar?.stop();
+    throw new CliError(`fleet run failed: ${(error as Error).message}`, EXIT.software);
+  } finally {
+    // The journals of a simulated run are of no use once it is over.
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  bar?.stop();
+  mkdirSync(flags.out, { recursive: true });
+  const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  if (flags.json) {
+    const { executed: _executed, ...summary } = report;
+    out.write(`${JSON.stringify({ ...summary, report: { json: `${base}.json` } })}\n`);
+  } else {
+    const b = report.breakdown;
+    out.write(
+      [
+        `${report.scenario}: ${report.agents} C-TAEMS agents in ${report.processes} processes over MQTT, seed ${report.seed}, ${clock === "wall" ? `wall clock (${report.tickMs} ms ticks)` : "lock-step"}`,
+        `  completed   ${report.completed}/${report.activities} methods by tick ${report.endTicks} (${b.succeeded} succeeded, ${b.failed} failed, ${b.aborted} aborted, ${b.skipped} not started), in ${report.wallSeconds.toFixed(1)} s`,
+        `  feasible    ${report.feasible ? "yes (checked independently)" : `NO: ${report.violations.slice(0, 3).join("; ")}`}`,
+        `  quality     ${report.objectives.quality} (same trial in one process: initial schedule ${report.reference.initial}, BOS ${report.reference.bos})${report.identicalToInProcess !== undefined ? `; ${report.identicalToInProcess ? "identical to" : "DIFFERENT from"} Consort in one process` : ""}`,
+        `  traffic     ${report.messages} messages, ${(report.bytes / 1024).toFixed(1)} KiB${report.lateAnswers ? `; ${report.lateAnswers} late answers` : ""}${report.refused.length ? `; ${report.refused.length} decisions refused` : ""}`,
+        `  report      ${base}.json`,
+        "",
+      ].join("\n"),
+    );
+  }
   return report.feasible && report.completed === report.activities ? EXIT.ok : EXIT.software;
 }
 

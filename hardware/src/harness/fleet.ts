@@ -6,6 +6,13 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import {
+  Coordinator,
+  executedSchedule,
+  type FleetReport,
+  type Objectives,
+  type TrafficFigure,
+} from "@consort/coordinator";
+import {
   checkSchedule,
   createRng,
   DISPATCH_RULES,
@@ -24,12 +31,9 @@ import {
   type TaskModel,
   trialKey,
 } from "@consort/core";
-import type { AgentSettings } from "@consort/edge-agent";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino, { type Logger } from "pino";
-import { Coordinator } from "./coordinator.js";
-import type { FleetReport, Objectives, TrafficFigure } from "./report/types.js";
 
 export interface FleetOptions {
   readonly scenarioName: string;
@@ -61,6 +65,30 @@ export interface FleetResult {
 
 const require = createRequire(import.meta.url);
 
+/** The disruptions a simulated agent's resource carries out itself. */
+export type AgentDisruption =
+  | { kind: "breakdown"; resourceId: string; fromTicks: number; untilTicks: number }
+  | { kind: "overrun"; activityId: string; factor?: number; extraTicks?: number };
+
+/**
+ * The settings file of an edge agent in a lock-step run (the edge agent's `AgentSettings`,
+ * written here as the plain object the program reads: the harness finds the program at run time
+ * and does not build against it).
+ */
+export interface LockstepAgentSettings {
+  readonly agentId: string;
+  readonly site: string;
+  readonly broker: string;
+  readonly journal: string;
+  readonly journalSync: boolean;
+  readonly clock: "lockstep";
+  readonly epochMs: number;
+  readonly tickMs: number;
+  readonly heuristic: "greedy";
+  readonly logLevel: "warn";
+  readonly simulation: { trialKey: number; disruptions: readonly AgentDisruption[] };
+}
+
 /**
  * The settings of a simulated agent in a lock-step run: driven by the coordinator's clock, its
  * journal in `runDir` (not synced: the run is thrown away), and the trial's disruptions.
@@ -71,8 +99,8 @@ export function lockstepAgentSettings(options: {
   readonly broker: string;
   readonly runDir: string;
   readonly trialKey: number;
-  readonly disruptions: NonNullable<AgentSettings["simulation"]>["disruptions"];
-}): AgentSettings {
+  readonly disruptions: readonly AgentDisruption[];
+}): LockstepAgentSettings {
   return {
     agentId: options.agentId,
     site: options.site,
@@ -88,7 +116,10 @@ export function lockstepAgentSettings(options: {
   };
 }
 
-/** The compiled scheduler-agent program that each agent process runs. */
+/**
+ * The compiled edge-agent program that each agent process runs, found where the workspace
+ * installed it (resolved at run time, so the harness does not depend on the agent package).
+ */
 export function agentProgram(): string {
   return join(require.resolve("@consort/edge-agent"), "..", "main.js");
 }
@@ -177,7 +208,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       broker: url!,
       runDir: options.runDir,
       trialKey: key,
-      disruptions: mine as NonNullable<AgentSettings["simulation"]>["disruptions"],
+      disruptions: mine as AgentDisruption[],
     });
     const file = join(options.runDir, `${resourceId}.settings.json`);
     writeFileSync(file, JSON.stringify(settings, null, 2));
@@ -453,27 +484,6 @@ function chain(children: readonly string[], links: TaskModel["links"]): string[]
   for (let id = children.find((c) => !hasPrev.has(c)); id !== undefined; id = next.get(id))
     out.push(id);
   return out.length === children.length ? out : [...children];
-}
-
-/** What really ran, as a schedule: each resource's runs in start order. */
-export function executedSchedule(
-  model: TaskModel,
-  executed: Map<string, { resourceId: string; startTicks: number; endTicks: number }>,
-): Schedule {
-  return {
-    version: 1,
-    resources: model.resources.map((r) => ({
-      resourceId: r.id,
-      activities: [...executed.entries()]
-        .filter(([, e]) => e.resourceId === r.id)
-        .sort(([, a], [, b]) => a.startTicks - b.startTicks)
-        .map(([activityId, e]) => ({
-          activityId,
-          startTicks: e.startTicks,
-          durationTicks: e.endTicks - e.startTicks,
-        })),
-    })),
-  };
 }
 
 function objectivesOf(

@@ -1,0 +1,2 @@
+export * from "./csc-coordinator.js";
+export * from "./outcome.js";

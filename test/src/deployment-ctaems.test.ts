@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "./run-cli.js";
+
+// A C-TAEMS deployment: `consort broker`, `consort coordinator` and one `consort agent` per
+// rover, each its own process configured by a file, on the wall clock; one rover's agent is
+// killed with SIGKILL mid-run and started again on the same journal.
+const bin = join(repoRoot, "apps/cli/bin/consort.js");
+const dir = mkdtempSync(join(tmpdir(), "consort-deploy-ctaems-"));
+const children: ChildProcess[] = [];
+
+function start(args: string[]): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let text = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, output: () => text, exited };
+}
+
+async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
+  const started = Date.now();
+  for (;;) {
+    const m = pattern.exec(output());
+    if (m) return [...m];
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Report {
+  activities: number;
+  completed: number;
+  feasible: boolean;
+  violations: string[];
+  objectives: { quality: number };
+  refused: { agentId: string; tick: number; reason: string }[];
+  executed: { activityId: string; startTicks: number; endTicks: number; quality: number }[];
+  endTicks: number;
+}
+
+describe("a C-TAEMS deployment on the wall clock", () => {
+  it("survives an agent killed with SIGKILL and restarted: nothing lost, nothing run twice", async () => {
+    const tickMs = 200;
+    // Three rovers in a chain of enables links; rover2's second method can start only after
+    // its first, so the restarted agent has work left to do after the kill.
+    writeFileSync(
+      join(dir, "relay.yaml"),
+      [
+        "name: relay",
+        "resources: [{ id: rover1, kind: rover }, { id: rover2, kind: rover }, { id: rover3, kind: rover }]",
+        "network:",
+        "  root: mission",
+        "  tasks:",
+        "    - { id: mission, qaf: sum, children: [a1, b1, b2, c1], deadline: 40 }",
+        "  activities:",
+        "    - { id: a1, resource: rover1, duration: 3, quality: 4 }",
+        "    - { id: b1, resource: rover2, duration: 6, quality: 5 }",
+        "    - { id: b2, resource: rover2, duration: 5, quality: 3 }",
+        "    - { id: c1, resource: rover3, duration: 4, quality: 6 }",
+        "  links:",
+        "    - { kind: enables, from: a1, to: b1 }",
+        "    - { kind: enables, from: b1, to: b2 }",
+        "    - { kind: enables, from: b1, to: c1 }",
+        "",
+      ].join("\n"),
+    );
+    const broker = start(["broker", "--port", "0", "--site", "field", "--anonymous"]);
+    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const agentConfig = (id: string) => {
+      const file = join(dir, `${id}.yaml`);
+      writeFileSync(
+        file,
+        [
+          "family: ctaems",
+          `agentId: ${id}`,
+          "site: field",
+          `broker: ${url}`,
+          `journal: ${join(dir, `${id}.journal`)}`,
+          "clock: wall",
+          `tickMs: ${tickMs}`,
+          "logLevel: warn",
+          "",
+        ].join("\n"),
+      );
+      return file;
+    };
+    const agents = new Map(
+      ["rover1", "rover2", "rover3"].map((id) => [
+        id,
+        start(["agent", "--config", agentConfig(id)]),
+      ]),
+    );
+    for (const a of agents.values()) await waitFor(a.output, /online/, 20_000);
+    const report = join(dir, "report.json");
+    const coordinatorConfig = join(dir, "coordinator.yaml");
+    writeFileSync(
+      coordinatorConfig,
+      [
+        `scenario: ${join(dir, "relay.yaml")}`,
+        `broker: ${url}`,
+        "site: field",
+        "seed: 3",
+        `tickMs: ${tickMs}`,
+        "waitAgents: 20",
+        `report: ${report}`,
+        "",
+      ].join("\n"),
+    );
+    const coordinator = start(["coordinator", "--config", coordinatorConfig]);
+    await waitFor(coordinator.output, /running Consort on the wall clock/, 30_000);
+    // Mid-run, while rover2 runs b1 (a1 ends at tick 3; b1 runs about ticks 3..9): kill it hard.
+    await sleep(6 * tickMs);
+    const victim = agents.get("rover2")!;
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    await sleep(3 * tickMs);
+    const again = start(["agent", "--config", join(dir, "rover2.yaml")]);
+    await waitFor(again.output, /online/, 20_000);
+
+    const code = await Promise.race([coordinator.exited, sleep(60_000).then(() => "timeout")]);
+    expect(code, coordinator.output()).toBe(0);
+    const r = JSON.parse(readFileSync(report, "utf8")) as Report;
+    // Nothing lost: every method ran, b1 (under way at the kill) included, and the restarted
+    // agent went on to b2; the root earned every method's quality.
+    const said = `${coordinator.output()}${JSON.stringify(r.executed)}`;
+    expect(r.completed, said).toBe(r.activities);
+    expect(r.executed.map((e) => e.activityId).sort(), said).toEqual(["a1", "b1", "b2", "c1"]);
+    expect(r.objectives.quality, said).toBe(18);
+    // Nothing repeated: no method ran twice, and the world refused no second start.
+    expect(r.feasible, r.violations.join("; ")).toBe(true);
+    expect(r.refused, said).toEqual([]);
+    for (const a of [...agents.values()].filter((a) => a !== victim)) a.child.kill("SIGTERM");
+    again.child.kill("SIGTERM");
+    broker.child.kill("SIGTERM");
+    await broker.exited;
+  }, 150_000);
+});
