@@ -1,5 +1,11 @@
 export { ClockMaster } from "./clock-master.js";
-export { Coordinator, type CoordinatorOptions, type CoordinatorRecord } from "./coordinator.js";
+export {
+  Coordinator,
+  type CoordinatorEvent,
+  type CoordinatorOptions,
+  type CoordinatorRecord,
+} from "./coordinator.js";
+export * from "./dashboard/index.js";
 export {
   agentProgram,
   executedSchedule,
@@ -16,4 +22,5 @@ export {
   MemoryJournal,
   nextEpoch,
 } from "./journal.js";
+export * from "./metrics/index.js";
 export * from "./report/index.js";
