@@ -242,8 +242,9 @@ export class DashboardReadModel {
           untilTicks: e.untilTicks,
           reason: e.reason,
         });
-        this.interrupted(e.resourceId, e.fromTicks);
-        if (e.reason !== "breakdown")
+        // An agent's breakdown cut its run short; an operator's mark-down is a planning fact only.
+        if (e.reason === "breakdown") this.interrupted(e.resourceId, e.fromTicks);
+        else
           this.note({
             atTicks: e.fromTicks,
             kind: "disruption",
