@@ -1,5 +1,6 @@
 import type { Schedule, TaskModel, Ticks } from "@consort/core";
 import type { Coordinator, CoordinatorEvent } from "../coordinator.js";
+import { interruptedAttempts } from "../report/jobs.js";
 import type { ExecutedBar, FleetReport, ReportDisruption, ReportRepair } from "../report/types.js";
 
 /**
@@ -327,13 +328,15 @@ export class DashboardReadModel {
    * was under way on that resource when it began: a failed attempt, besides its later retry.
    */
   private interrupted(resourceId: string, atTicks: Ticks): void {
-    const row = this.planned?.resources.find((r) => r.resourceId === resourceId);
-    for (const a of row?.activities ?? []) {
-      const start = a.startTicks ?? 0;
-      const end = start + (a.durationTicks ?? 0);
-      if (start <= atTicks && atTicks < end && !this.executed.has(a.activityId) && start < atTicks)
-        this.attempts.push(this.bar(a.activityId, resourceId, start, atTicks, "failed"));
-    }
+    this.attempts.push(
+      ...interruptedAttempts(
+        this.planned,
+        resourceId,
+        atTicks,
+        (a) => this.executed.has(a),
+        (a) => this.jobOf(a),
+      ),
+    );
   }
 
   private count(type: string, direction: "in" | "out", bytes: number): void {
