@@ -9,6 +9,14 @@ import { repoRoot } from "./run-cli.js";
 // The operator's dashboard in a real browser: `consort broker`, three `consort agent` processes
 // and `consort coordinator --http` on the wall clock, and Debian's Chromium (headless) on the
 // page. Nothing downloads a browser: without /usr/bin/chromium (or CHROMIUM_PATH) it skips.
+// What the page-side callbacks use (they run in Chromium; this package has no DOM types).
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  getElementById(
+    id: string,
+  ): { getAttribute(name: string): string | null; textContent: string | null } | null;
+};
+
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(chromiumPath);
 if (!haveChromium)

@@ -40,7 +40,10 @@ export const DASHBOARD_HTML = `<!doctype html>
 <button>Mark down</button></form>
 <p id="op-result" role="status"></p>
 </div>
-<p><a id="report-link" href="/report">Export the report (self-contained HTML)</a> &middot; <a href="/metrics">Prometheus metrics</a></p>
+<form id="report-form" action="/report" method="get"><h3>Report</h3>
+<label>From tick <input name="from" type="number" min="0" value="0"></label>
+<label>Until tick <input name="until" type="number" min="0" placeholder="now"></label>
+<button>Export (self-contained HTML)</button> &middot; <a href="/metrics">Prometheus metrics</a></form>
 </section>
 </main>
 <script src="/assets/dashboard.js"></script>
