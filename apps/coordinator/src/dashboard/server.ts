@@ -97,13 +97,13 @@ export async function startDashboard(
   });
 
   // Live updates: a snapshot on connect, after each change (at most every 200 ms) and every tick.
-  const clients = new Set<(data: string) => void>();
+  const clients = new Map<(data: string) => void, () => void>();
   let pending: NodeJS.Timeout | undefined;
   const broadcast = () => {
     pending = undefined;
     if (clients.size === 0) return;
     const data = JSON.stringify(readModel.snapshot());
-    for (const send of clients) send(data);
+    for (const send of clients.keys()) send(data);
   };
   const soon = () => {
     pending ??= setTimeout(broadcast, 200);
@@ -120,7 +120,7 @@ export async function startDashboard(
     });
     const send = (data: string) => res.write(`event: snapshot\ndata: ${data}\n\n`);
     send(JSON.stringify(readModel.snapshot()));
-    clients.add(send);
+    clients.set(send, () => res.end());
     req.raw.on("close", () => clients.delete(send));
   });
 
@@ -180,7 +180,8 @@ export async function startDashboard(
       clearInterval(ticker);
       if (pending) clearTimeout(pending);
       stopChange();
-      for (const send of clients) send("{}");
+      // Open streams would hold the server open: end them (the page reconnects if it lives on).
+      for (const end of clients.values()) end();
       clients.clear();
       await app.close();
       readModel.close();
