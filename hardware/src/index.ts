@@ -1,7 +1,7 @@
 /**
- * Environment adapters for real devices and the hardware-in-the-loop rig.
- *
- * This workspace is laid out by the foundation; its implementation arrives with the
- * distributed planning issue (MQTT broker, agents and coordinator).
+ * Environment adapters for real devices (Modbus TCP, OPC UA, VDA 5050 over MQTT) and the
+ * hardware-in-the-loop rig's emulated devices. This entry point holds the settings schemas and
+ * `createEnvironment`, which loads only the configured adapter; each adapter and each emulated
+ * device also has its own subpath (`@consort/hardware/adapters/opcua`, `@consort/hardware/rig/opcua`).
  */
-export {};
+export * from "./adapters/index.js";

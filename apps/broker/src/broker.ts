@@ -15,10 +15,11 @@ import {
   type Server as TcpServer,
 } from "node:net";
 import type { Duplex } from "node:stream";
-import { parseTopic } from "@consort/protocol";
+import { CHANNELS, parseTopic } from "@consort/protocol";
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
 import { type Logger, pino } from "pino";
 import { createWebSocketStream, WebSocketServer } from "ws";
+import { AckTracker } from "./ack-tracker.js";
 import { type Identity, publishAllowed, subscribeAllowed } from "./acl.js";
 import { type AuthPolicy, authenticateConnect } from "./auth.js";
 import {
@@ -33,6 +34,10 @@ import {
 } from "./config.js";
 import { BrokerError } from "./errors.js";
 import { MqttFrameMeter } from "./frame-meter.js";
+import { LoginGate } from "./login-gate.js";
+import { connectViolation, publishViolation } from "./mqtt-rules.js";
+import { createStorage } from "./persistence.js";
+import { RetainedQuota } from "./quotas.js";
 
 export interface Endpoint {
   readonly host: string;
@@ -49,6 +54,18 @@ export interface BrokerStats {
   readonly connectionsAccepted: number;
   /** Connections closed on arrival because `maxConnections` were open. */
   readonly refusedConnections: number;
+  /** Connections closed on arrival because their address had `maxConnectionsPerIp` open. */
+  readonly refusedPerIp: number;
+  /** Connections without CONNECT closed (the oldest first) because `maxUnauthenticated` were open. */
+  readonly refusedUnauthenticated: number;
+  /** Logins refused with "server unavailable" because the password-check queue was full. */
+  readonly refusedLoginBusy: number;
+  /** PUBLISHes refused for breaking an MQTT 3.1.1 rule that aedes does not check. */
+  readonly protocolViolations: number;
+  /** Retained PUBLISHes delivered but not retained: a quota was full, or the channel is not retained. */
+  readonly refusedRetained: number;
+  /** QoS 1/2 messages not queued because their session had `maxQueuedMessages` queued. */
+  readonly droppedQueued: number;
   /** CONNECTs refused (bad credentials, client id, will topic, dev-mode rules). */
   readonly refusedAuth: number;
   /** PUBLISHes outside the sender's ACL (each closed the sender's connection). */
@@ -84,7 +101,10 @@ export interface BrokerDeps {
 }
 
 type Transport = "tcp" | "ws";
-type Counter = Exclude<keyof BrokerStats, "connections" | "clients">;
+type Counter = Exclude<
+  keyof BrokerStats,
+  "connections" | "clients" | "refusedLoginBusy" | "droppedQueued"
+>;
 
 /** Starts a broker. Rejects with a `BrokerError` for a bad config, users file or listen address. */
 export async function createBroker(
@@ -111,6 +131,10 @@ export async function createBroker(
   const counters: Record<Counter, number> = {
     connectionsAccepted: 0,
     refusedConnections: 0,
+    refusedPerIp: 0,
+    refusedUnauthenticated: 0,
+    protocolViolations: 0,
+    refusedRetained: 0,
     refusedAuth: 0,
     refusedPublish: 0,
     refusedSubscribe: 0,
@@ -125,11 +149,42 @@ export async function createBroker(
     { clientId: string; clean: boolean; willTopic: string | undefined }
   >();
   const identities = new WeakMap<Client, Identity>();
+  /** The packet id of each accepted QoS 1 PUBLISH, keyed by its payload (aedes copies the rest). */
+  const ackIds = new WeakMap<Buffer, number>();
+  const acks = new WeakMap<Duplex, AckHold>();
   const open = new Set<Duplex>();
+  /** Open connections that have not sent CONNECT yet: what a slow loris holds. */
+  const unauthenticated = new Set<Duplex>();
+  const perAddress = new Map<string, number>();
   let closing: Promise<void> | undefined;
+  const gate = new LoginGate({ concurrency: cfg.authConcurrency, queueLimit: cfg.authQueue });
+  const retained = new RetainedQuota(cfg);
+  const storage = createStorage({
+    redis: cfg.redis,
+    maxQueued: cfg.maxQueuedMessages,
+    onDrop: (clientId) =>
+      log.warn(
+        { reason: "queue-full", clientId, limit: cfg.maxQueuedMessages },
+        "session queue full; message not queued for it",
+      ),
+  });
 
   const hooks: AedesOptions = {
     preConnect(client, packet, callback) {
+      // It spoke: from now on the login gate bounds it, not the pre-CONNECT cap.
+      unauthenticated.delete(client.conn);
+      const violation = connectViolation(packet);
+      if (violation !== undefined) {
+        counters.protocolViolations += 1;
+        log.warn(
+          {
+            reason: "protocol-violation",
+            remoteAddress: transports.get(client.conn)?.remoteAddress,
+          },
+          `CONNECT refused: ${violation}`,
+        );
+        return callback(new Error(violation), false);
+      }
       // aedes hands authenticate() only the username and password; keep the rest of CONNECT.
       connects.set(client, {
         clientId: packet.clientId,
@@ -150,35 +205,58 @@ export async function createBroker(
         remoteAddress: conn?.remoteAddress,
         willTopic: packet?.willTopic,
       };
-      authenticateConnect(facts, policy).then(
-        (decision) => {
-          if (decision.ok) {
-            identities.set(client, decision.identity);
-            return done(null, true);
-          }
-          counters.refusedAuth += 1;
-          log.warn(
-            {
-              reason: decision.reason,
-              clientId: facts.clientId,
-              username,
-              remoteAddress: facts.remoteAddress,
-              transport: conn?.transport,
-              returnCode: decision.returnCode,
-            },
-            `connection refused: ${decision.detail}`,
-          );
-          const error = Object.assign(new Error(decision.detail), {
-            returnCode: decision.returnCode as AuthenticateError["returnCode"],
-          });
-          done(error, false);
-        },
-        (error: unknown) => {
-          counters.refusedAuth += 1;
-          log.error({ err: error, clientId: facts.clientId }, "authentication failed");
-          done(Object.assign(new Error("server unavailable"), { returnCode: 3 as const }), false);
-        },
-      );
+      gate
+        .run(
+          facts.remoteAddress,
+          username ?? "",
+          () => authenticateConnect(facts, policy),
+          (d) => !d.ok && (d.reason === "bad-password" || d.reason === "unknown-user"),
+        )
+        .then(
+          (result) => {
+            if (result.kind === "busy") {
+              log.warn(
+                {
+                  reason: "login-busy",
+                  clientId: facts.clientId,
+                  remoteAddress: facts.remoteAddress,
+                },
+                "connection refused: too many logins waiting for a password check",
+              );
+              return done(
+                Object.assign(new Error("server busy"), { returnCode: 3 as const }),
+                false,
+              );
+            }
+            const decision = result.value;
+            if (decision.ok) {
+              identities.set(client, decision.identity);
+              unauthenticated.delete(client.conn);
+              return done(null, true);
+            }
+            counters.refusedAuth += 1;
+            log.warn(
+              {
+                reason: decision.reason,
+                clientId: facts.clientId,
+                username,
+                remoteAddress: facts.remoteAddress,
+                transport: conn?.transport,
+                returnCode: decision.returnCode,
+              },
+              `connection refused: ${decision.detail}`,
+            );
+            const error = Object.assign(new Error(decision.detail), {
+              returnCode: decision.returnCode as AuthenticateError["returnCode"],
+            });
+            done(error, false);
+          },
+          (error: unknown) => {
+            counters.refusedAuth += 1;
+            log.error({ err: error, clientId: facts.clientId }, "authentication failed");
+            done(Object.assign(new Error("server unavailable"), { returnCode: 3 as const }), false);
+          },
+        );
     },
 
     // MQTT 3.1.1 §3.3.5 lets a server that refuses a PUBLISH either acknowledge it or close the
@@ -189,9 +267,47 @@ export async function createBroker(
         // A will left in persistence by a broker that died; it was vetted at its CONNECT.
         return callback(parseTopic(packet.topic)?.site === cfg.site ? null : new Error("refused"));
       }
+      const violation = publishViolation(packet);
+      if (violation !== undefined) {
+        counters.protocolViolations += 1;
+        log.warn(
+          { reason: "protocol-violation", clientId: client.id, topic: packet.topic },
+          `publish refused, connection closed: ${violation}`,
+        );
+        return callback(new Error(violation));
+      }
       const who = identities.get(client);
       if (who !== undefined && publishAllowed(who, packet.topic)) {
         counters.published += 1;
+        if (packet.qos === 1 && packet.messageId !== undefined)
+          ackIds.set(packet.payload as Buffer, packet.messageId);
+        const kind = parseTopic(packet.topic)?.kind;
+        if (packet.retain && kind !== undefined && !CHANNELS[kind].retain) {
+          // The catalogue says this channel is not retained: a retained inbox command would be
+          // replayed to its agent on every subscription, outside its deduplication.
+          counters.refusedRetained += 1;
+          packet.retain = false;
+          log.warn(
+            { reason: "retain-not-allowed", clientId: client.id, topic: packet.topic },
+            "retain flag dropped: the catalogue does not retain this channel",
+          );
+        } else if (
+          packet.retain &&
+          !retained.admit(who.username, packet.topic, packet.payload.length)
+        ) {
+          // Delivered live but not stored: the quota bounds memory, the publisher keeps working.
+          counters.refusedRetained += 1;
+          packet.retain = false;
+          log.warn(
+            {
+              reason: "retained-quota",
+              clientId: client.id,
+              username: who.username,
+              topic: packet.topic,
+            },
+            "retained-message quota full; message delivered but not retained",
+          );
+        }
         return callback(null);
       }
       counters.refusedPublish += 1;
@@ -227,14 +343,31 @@ export async function createBroker(
       callback(null, null);
     },
 
+    // Runs once aedes has stored and routed a PUBLISH: only now may its PUBACK leave.
+    published(packet, client, done) {
+      if (client !== null && packet.qos === 1) {
+        const id = ackIds.get(packet.payload as Buffer);
+        acks.get(client.conn)?.stored(id);
+      }
+      done(null);
+    },
+
     authorizeForward(_client, packet) {
       counters.delivered += 1;
       return packet;
     },
   };
 
-  const aedes = await Aedes.createBroker(hooks);
+  const aedes = await Aedes.createBroker({
+    ...hooks,
+    connectTimeout: cfg.connectTimeoutMs,
+    maxInflightInbound: cfg.maxInflightMessages,
+    persistence: storage.persistence,
+    ...(storage.mq === undefined ? {} : { mq: storage.mq }),
+  });
   aedes.on("clientReady", (client) => {
+    // A clean session starts with an empty queue.
+    if (client.clean) storage.forget(client.id);
     const who = identities.get(client);
     log.info({ clientId: client.id, username: who?.username, role: who?.role }, "client connected");
   });
@@ -256,11 +389,29 @@ export async function createBroker(
     remoteAddress: string | undefined,
     req?: IncomingMessage,
   ): void {
-    if (closing !== undefined || open.size >= cfg.maxConnections) {
-      if (closing === undefined) {
-        counters.refusedConnections += 1;
+    const address = remoteAddress ?? "unknown";
+    const fromAddress = perAddress.get(address) ?? 0;
+    const refusal =
+      closing !== undefined
+        ? undefined
+        : open.size >= cfg.maxConnections
+          ? ({
+              reason: "too-many-connections",
+              counter: "refusedConnections",
+              limit: cfg.maxConnections,
+            } as const)
+          : fromAddress >= cfg.maxConnectionsPerIp
+            ? ({
+                reason: "too-many-from-address",
+                counter: "refusedPerIp",
+                limit: cfg.maxConnectionsPerIp,
+              } as const)
+            : undefined;
+    if (closing !== undefined || refusal !== undefined) {
+      if (refusal !== undefined) {
+        counters[refusal.counter] += 1;
         log.warn(
-          { reason: "too-many-connections", remoteAddress, transport, limit: cfg.maxConnections },
+          { reason: refusal.reason, remoteAddress, transport, limit: refusal.limit },
           "connection refused",
         );
       }
@@ -268,19 +419,65 @@ export async function createBroker(
       stream.destroy();
       return;
     }
+    if (unauthenticated.size >= cfg.maxUnauthenticated) {
+      // Close the oldest connection still without CONNECT, not the newcomer: an honest client
+      // sends CONNECT within milliseconds, so only idle sockets grow old, and a flood of them
+      // cannot lock honest clients out. Logins under way are bounded by the login gate.
+      const oldest = unauthenticated.values().next().value;
+      if (oldest !== undefined) {
+        unauthenticated.delete(oldest);
+        counters.refusedUnauthenticated += 1;
+        log.warn(
+          {
+            reason: "too-many-unauthenticated",
+            remoteAddress: transports.get(oldest)?.remoteAddress,
+            limit: cfg.maxUnauthenticated,
+          },
+          "oldest connection without CONNECT closed to admit a new one",
+        );
+        oldest.destroy();
+      }
+    }
     counters.connectionsAccepted += 1;
     open.add(stream);
-    stream.once("close", () => open.delete(stream));
+    unauthenticated.add(stream);
+    perAddress.set(address, fromAddress + 1);
+    stream.once("close", () => {
+      open.delete(stream);
+      unauthenticated.delete(stream);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
     transports.set(
       stream,
       remoteAddress === undefined ? { transport } : { transport, remoteAddress },
     );
+    holdUntilConnack(stream);
+    acks.set(stream, holdAcksUntilStored(stream));
+    // Outermost, so it sees every packet aedes writes, including held ones.
+    const tracker = new AckTracker();
+    const inner = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      tracker.sent(args[0] as Buffer);
+      return inner(...args);
+    }) as typeof stream.write;
     aedes.handle(stream, req);
     // aedes reads with 'readable' + read(); a 'data' listener added after it does not take over
     // the flow but sees each chunk as aedes reads it, before mqtt-packet buffers it. So at most
     // one socket read (<= the stream's highWaterMark) of an oversize packet is ever held.
     const meter = new MqttFrameMeter(cfg.maxPacketBytes);
     stream.on("data", (chunk: Buffer) => {
+      const unsolicited = tracker.received(chunk);
+      if (unsolicited !== undefined && !stream.destroyed) {
+        counters.protocolViolations += 1;
+        log.warn(
+          { reason: "protocol-violation", remoteAddress, transport },
+          `connection closed: ${unsolicited}`,
+        );
+        stream.destroy();
+        return;
+      }
       const verdict = meter.feed(chunk);
       if (verdict.kind === "ok" || stream.destroyed) return;
       if (verdict.kind === "oversize") {
@@ -335,6 +532,7 @@ export async function createBroker(
     wsListener?.wss.close();
     wsListener?.http.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await storage.destroy().catch(() => {});
     throw error;
   }
   tcpServer.on("error", (error) => log.error({ err: error }, "tcp server error"));
@@ -352,6 +550,7 @@ export async function createBroker(
     }
     // Disconnects every logged-in client (publishing their wills), then closes aedes.
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await storage.destroy().catch((error: unknown) => log.warn({ err: error }, "closing storage"));
     // Connections that never completed CONNECT are not aedes clients.
     for (const stream of open) stream.destroy();
     wsListener?.http.closeAllConnections();
@@ -363,13 +562,95 @@ export async function createBroker(
     tcp,
     url: `mqtt://${hostForUrl(tcp.host)}:${tcp.port}`,
     ...(ws === undefined ? {} : { ws, wsUrl: `ws://${hostForUrl(ws.host)}:${ws.port}` }),
-    stats: () => ({ connections: open.size, clients: aedes.connectedClients, ...counters }),
+    stats: () => ({
+      connections: open.size,
+      clients: aedes.connectedClients,
+      ...counters,
+      refusedLoginBusy: gate.busyRefusals,
+      droppedQueued: storage.droppedQueued(),
+    }),
     close: () => {
       closing ??= shutdown();
       return closing;
     },
   };
   return running;
+}
+
+/**
+ * aedes restores a returning session's subscriptions before it writes CONNACK, so a message
+ * routed in that window (likelier through Redis) is written first, and MQTT 3.1.1 §3.2 says the
+ * first packet from the server MUST be CONNACK; mqtt.js then never reports the connection.
+ * Packets written before CONNACK are held, in order, and follow it.
+ */
+function holdUntilConnack(stream: Duplex): void {
+  const meter = new MqttFrameMeter(Number.MAX_SAFE_INTEGER);
+  const held: unknown[][] = [];
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  let state: "before" | "connack" | "open" = "before";
+  stream.write = ((...args: unknown[]) => {
+    if (state === "open") return write(...args);
+    const bytes = args[0] as Buffer;
+    if (state === "before") {
+      if (!(meter.atPacketStart && bytes.length > 0 && bytes[0]! >> 4 === 2)) {
+        meter.feed(bytes);
+        held.push(args);
+        return true;
+      }
+      state = "connack";
+    }
+    meter.feed(bytes);
+    const result = write(...args);
+    // CONNACK may take several writes; once it is whole, the held packets follow, then all else.
+    if (meter.atPacketStart) {
+      state = "open";
+      for (const h of held.splice(0)) write(...h);
+    }
+    return result;
+  }) as typeof stream.write;
+}
+
+interface AckHold {
+  /** The PUBLISH with this packet id (undefined: unknown, take the oldest) is stored. */
+  stored(id: number | undefined): void;
+}
+
+/**
+ * aedes writes a QoS 1 PUBACK before it stores and routes the message, so a broker killed in
+ * between loses a message its publisher was told is safe. Each PUBACK written to `stream` is held
+ * until the `published` hook says its message was stored, and they leave in the order written
+ * (MQTT-4.6.0-2). aedes does not wait for the write, so holding it does not stall the client.
+ */
+function holdAcksUntilStored(stream: Duplex): AckHold {
+  const meter = new MqttFrameMeter(Number.MAX_SAFE_INTEGER);
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  const queue: { id: number; chunks: unknown[][]; stored: boolean }[] = [];
+  let capturing: unknown[][] | undefined;
+  const flush = () => {
+    while (queue[0]?.stored === true) for (const c of queue.shift()!.chunks) write(...c);
+  };
+  const through = stream.write;
+  stream.write = ((...args: unknown[]) => {
+    const bytes = args[0] as Buffer;
+    if (capturing === undefined && meter.atPacketStart && bytes.length > 0 && bytes[0]! >> 4 === 4)
+      capturing = [];
+    meter.feed(bytes);
+    if (capturing === undefined) return (through as (...a: unknown[]) => boolean)(...args);
+    capturing.push(args.filter((a) => typeof a !== "function"));
+    if (meter.atPacketStart) {
+      const whole = Buffer.concat(capturing.map((c) => c[0] as Buffer));
+      queue.push({ id: whole.readUInt16BE(whole.length - 2), chunks: capturing, stored: false });
+      capturing = undefined;
+    }
+    return true;
+  }) as typeof stream.write;
+  return {
+    stored(id) {
+      const entry = queue.find((q) => !q.stored && (id === undefined || q.id === id));
+      if (entry !== undefined) entry.stored = true;
+      flush();
+    },
+  };
 }
 
 /** `loadBrokerConfig` then `createBroker`: the CLI's one call. Rejects with a `BrokerError`. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadBrokerConfig, loadUsersFile, parseBrokerConfig } from "./config.js";
+import { BROKER_DEFAULTS, loadBrokerConfig, loadUsersFile, parseBrokerConfig } from "./config.js";
 
 const errorOf = (r: { ok: boolean; error?: string }) => (r.ok ? "" : (r.error ?? ""));
 
@@ -19,8 +19,27 @@ describe("parseBrokerConfig", () => {
         anonymous: false,
         maxPacketBytes: 262_144,
         maxConnections: 2000,
+        maxConnectionsPerIp: 500,
+        maxUnauthenticated: 200,
+        connectTimeoutMs: 5000,
+        maxInflightMessages: 100,
+        maxQueuedMessages: 1000,
+        maxRetainedPerClient: 100,
+        maxRetainedBytesPerClient: 4 * 1024 * 1024,
+        maxRetained: 10_000,
+        maxRetainedBytes: 64 * 1024 * 1024,
+        authConcurrency: 2,
+        authQueue: 64,
       },
     });
+  });
+
+  it("takes a Redis URL and refuses anything else without echoing it", () => {
+    const r = parseBrokerConfig({ redis: "redis://127.0.0.1:6390/0" }, "c");
+    expect(r.ok && r.value.redis).toBe("redis://127.0.0.1:6390/0");
+    expect(errorOf(parseBrokerConfig({ redis: "http://user:secret@x" }, "c"))).toBe(
+      "c: redis: must be a redis:// or rediss:// URL",
+    );
   });
 
   it.each([
@@ -89,7 +108,7 @@ describe("loadBrokerConfig", () => {
     expect(r).toEqual({
       ok: true,
       value: {
-        host: "127.0.0.1",
+        ...BROKER_DEFAULTS,
         port: 1999,
         wsPort: 0,
         site: "flagSite",
@@ -97,7 +116,6 @@ describe("loadBrokerConfig", () => {
         // relative to the settings file
         usersFile: join(dir, "users.yaml"),
         anonymous: true,
-        maxPacketBytes: 262_144,
         maxConnections: 5,
       },
     });

@@ -55,6 +55,31 @@ export const BrokerConfigSchema = Type.Object(
     maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 268_435_455 }),
     /** Open TCP + WebSocket connections at most; more are closed on arrival. */
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    /** Open connections from one address at most; more are closed on arrival. */
+    maxConnectionsPerIp: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    /** Connections that have not sent CONNECT yet, at most; past it the oldest is closed. */
+    maxUnauthenticated: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    /** A socket that has not sent CONNECT after this long is closed. */
+    connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+    /** Inbound QoS 2 messages of one client awaiting PUBREL at most (aedes `maxInflightInbound`). */
+    maxInflightMessages: Type.Integer({ minimum: 1, maximum: 65_535 }),
+    /** QoS 1/2 messages queued for one persistent session at most; later ones are dropped. */
+    maxQueuedMessages: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+    /** Retained messages one user may have stored, at most. */
+    maxRetainedPerClient: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+    /** Payload bytes of retained messages one user may have stored, at most. */
+    maxRetainedBytesPerClient: Type.Integer({ minimum: 0, maximum: 2 ** 40 }),
+    /** Retained messages stored in all, at most. */
+    maxRetained: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+    /** Payload bytes of retained messages stored in all, at most. */
+    maxRetainedBytes: Type.Integer({ minimum: 0, maximum: 2 ** 40 }),
+    /** Password checks (scrypt) running at once, at most. */
+    authConcurrency: Type.Integer({ minimum: 1, maximum: 1024 }),
+    /** Logins waiting for a password check, at most; more are refused with "server unavailable". */
+    authQueue: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    /** `redis://…`: sessions, subscriptions, queues and retained messages persist in Redis and
+     * routing is shared with the other brokers on it. Absent: in memory. */
+    redis: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -64,13 +89,26 @@ export type BrokerConfig = Static<typeof BrokerConfigSchema>;
 /** What callers write: any field may be left to its default. */
 export type BrokerConfigInput = Partial<BrokerConfig>;
 
-export const BROKER_DEFAULTS: Readonly<Omit<BrokerConfig, "wsPort" | "usersFile" | "users">> = {
+export const BROKER_DEFAULTS: Readonly<
+  Omit<BrokerConfig, "wsPort" | "usersFile" | "users" | "redis">
+> = {
   host: "127.0.0.1",
   port: 1883,
   site: "default",
   anonymous: false,
   maxPacketBytes: 262_144,
   maxConnections: 2000,
+  maxConnectionsPerIp: 500,
+  maxUnauthenticated: 200,
+  connectTimeoutMs: 5000,
+  maxInflightMessages: 100,
+  maxQueuedMessages: 1000,
+  maxRetainedPerClient: 100,
+  maxRetainedBytesPerClient: 4 * 1024 * 1024,
+  maxRetained: 10_000,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  authConcurrency: 2,
+  authQueue: 64,
 };
 
 const configCheck = TypeCompiler.Compile(BrokerConfigSchema);
@@ -101,6 +139,8 @@ function parseLayer(input: unknown, where: string): Result<BrokerConfigInput> {
 function fieldsIssue(c: BrokerConfigInput): string | undefined {
   if (c.site !== undefined && !isValidId(c.site))
     return `site: ${JSON.stringify(c.site)} cannot be a topic level (letters, digits and . _ : - only, at most 128, not starting with a symbol)`;
+  if (c.redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(c.redis))
+    return "redis: must be a redis:// or rediss:// URL";
   if (c.users !== undefined) return usersIssue(c.users, "users");
   return undefined;
 }
@@ -154,6 +194,7 @@ export const BROKER_ENV = {
   CONSORT_BROKER_SITE: "site",
   CONSORT_BROKER_USERS_FILE: "usersFile",
   CONSORT_BROKER_ANONYMOUS: "anonymous",
+  CONSORT_BROKER_REDIS: "redis",
 } as const satisfies Record<string, keyof BrokerConfig>;
 
 /** defaults <- file <- environment <- flags, each layer validated where it comes from. */

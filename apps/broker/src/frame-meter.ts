@@ -30,6 +30,11 @@ export class MqttFrameMeter {
     this.#maxRemainingBytes = maxRemainingBytes;
   }
 
+  /** True between packets: the next byte fed is a packet's type byte. */
+  get atPacketStart(): boolean {
+    return this.#phase === "type";
+  }
+
   /** Reads the next bytes of the stream. Once not ok, the verdict sticks. */
   feed(chunk: Uint8Array): FrameVerdict {
     let i = 0;

@@ -1,3 +1,4 @@
+import { ROLES } from "@consort/broker";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agentCommand } from "./commands/agent.js";
 import { benchCommsCommand } from "./commands/bench-comms.js";
@@ -9,6 +10,7 @@ import { benchScaleCommand } from "./commands/bench-scale.js";
 import { brokerCommand } from "./commands/broker.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { fleetCommand } from "./commands/fleet.js";
+import { hashPasswordCommand } from "./commands/hash-password.js";
 import { orderSubmitCommand } from "./commands/order.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
@@ -174,6 +176,10 @@ function program(result: { code: number }): Command {
     .option("--site <id>", "the site every right is confined to")
     .option("--users <file>", "users file (JSON or YAML): username, passwordHash, role")
     .option("--anonymous", "dev mode: accept loopback clients by username without a password")
+    .option(
+      "--redis <url>",
+      "keep sessions and queues in Redis and share routing with other brokers",
+    )
     .action(
       async (options: {
         config?: string;
@@ -183,10 +189,28 @@ function program(result: { code: number }): Command {
         site?: string;
         users?: string;
         anonymous?: boolean;
+        redis?: string;
       }) => {
         result.code = await brokerCommand(options, process.stdout);
       },
     );
+
+  root
+    .command("hash-password")
+    .description(
+      "Hash a password (scrypt) for the broker's users file. The password is read from stdin (one line)\n" +
+        "or asked for without echo, never taken from the command line.",
+    )
+    .option("--username <name>", "with --role: print a whole users-file entry")
+    .addOption(new Option("--role <role>", "the user's role").choices(ROLES))
+    .action(async (options: { username?: string; role?: string }) => {
+      result.code = await hashPasswordCommand(
+        options,
+        process.stdin,
+        process.stdout,
+        process.stderr,
+      );
+    });
 
   root
     .command("agent")

@@ -11,6 +11,7 @@ export interface BrokerFlags {
   readonly site?: string;
   readonly users?: string;
   readonly anonymous?: boolean;
+  readonly redis?: string;
 }
 
 /** `consort broker`: the MQTT broker alone, for a real deployment. Runs until SIGINT / SIGTERM. */
@@ -22,6 +23,7 @@ export async function brokerCommand(flags: BrokerFlags, out: NodeJS.WriteStream)
     ...(flags.site !== undefined ? { site: flags.site } : {}),
     ...(flags.users !== undefined ? { usersFile: flags.users } : {}),
     ...(flags.anonymous ? { anonymous: true } : {}),
+    ...(flags.redis !== undefined ? { redis: flags.redis } : {}),
   };
   const config = await loadBrokerConfig({
     ...(flags.config !== undefined ? { file: flags.config } : {}),
@@ -39,7 +41,7 @@ export async function brokerCommand(flags: BrokerFlags, out: NodeJS.WriteStream)
     throw new CliError((error as Error).message, EXIT.software);
   }
   out.write(
-    `consort broker: site ${config.value.site}, ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ""}${config.value.anonymous ? " (dev mode: loopback clients without passwords)" : ""}\n`,
+    `consort broker: site ${config.value.site}, ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ""}${config.value.redis !== undefined ? " (sessions in Redis)" : ""}${config.value.anonymous ? " (dev mode: loopback clients without passwords)" : ""}\n`,
   );
   const signal = await untilSignal();
   await broker.close();
