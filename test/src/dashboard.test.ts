@@ -148,9 +148,9 @@ describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
     const shot1 = await page.screenshot();
     await page.waitForFunction(
       (before) =>
-        document.querySelectorAll("#gantt rect.executed").length > before &&
-        document.querySelectorAll("#gantt rect.executed").length > 0,
-      first.executed,
+        document.querySelectorAll("#gantt rect.executed").length > before.executed &&
+        Number(document.getElementById("gantt")!.getAttribute("data-now")) > before.now,
+      first,
       { timeout: 20_000 },
     );
     const second = await state(page);
@@ -196,11 +196,14 @@ describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
     await page.click("#down-form button");
     await page.waitForSelector('#gantt g.row[data-resource="m1"] rect.down', { timeout: 15_000 });
     await page.waitForFunction(
-      () => /deliberative/.test(document.getElementById("timeline")!.textContent ?? ""),
+      () =>
+        /marked down by the operator on m1: deliberative/.test(
+          document.getElementById("timeline")!.textContent ?? "",
+        ),
       undefined,
       { timeout: 15_000 },
     );
-    expect(await page.textContent("#timeline")).toMatch(/marked down by the operator on m1/);
+    expect(await page.textContent("#timeline")).toMatch(/m1 down \d+\u2013\d+: marked down/);
 
     // The page asked nothing of any other host.
     expect(requests.filter((r) => !r.startsWith(http))).toEqual([]);
