@@ -315,10 +315,15 @@ function program(result: { code: number }): Command {
       "journal of commitments; started again on it, the coordinator resumes",
     )
     .option("--exit-when-done", "exit once every activity is done, instead of serving on")
+    .option(
+      "--http <host:port>",
+      "serve the dashboard, /metrics and reports there (port 0: any free one); the operator's token comes from CONSORT_OPERATOR_TOKEN",
+    )
     .action(
       async (
         options: {
           config?: string;
+          http?: string;
           scenario?: string;
           broker: string;
           site: string;

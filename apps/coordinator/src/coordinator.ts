@@ -80,6 +80,94 @@ export interface CoordinatorOptions {
   readonly notify?: (line: string) => void;
 }
 
+/**
+ * What the coordinator did or learnt, as it happens: the feed of the dashboard's read model, the
+ * metrics and the operator's log. Listeners must not throw or call back into the coordinator.
+ */
+export type CoordinatorEvent =
+  | {
+      readonly kind: "agent";
+      readonly agentId: string;
+      readonly online: boolean;
+      readonly epoch?: number;
+      readonly atTicks: Ticks;
+    }
+  | {
+      readonly kind: "message";
+      readonly direction: "in" | "out";
+      readonly type: string;
+      readonly bytes: number;
+      readonly peer?: string;
+    }
+  | {
+      readonly kind: "activity";
+      readonly agentId: string;
+      readonly event: "started" | "completed" | "aborted" | "repaired";
+      readonly activityId: string;
+      readonly atTicks: Ticks;
+      readonly startTicks?: Ticks;
+    }
+  | {
+      readonly kind: "failure";
+      readonly agentId: string;
+      readonly cause: string;
+      readonly activityIds: readonly string[];
+      readonly fromTicks: Ticks;
+      readonly untilTicks?: Ticks;
+      readonly detail?: string;
+      readonly atTicks: Ticks;
+    }
+  | {
+      readonly kind: "unavailable";
+      readonly resourceId: string;
+      readonly fromTicks: Ticks;
+      readonly untilTicks: Ticks;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: "installed";
+      readonly schedule: Schedule;
+      readonly trigger: string;
+      readonly strategy: string;
+      readonly atTicks: Ticks;
+    }
+  | {
+      readonly kind: "repaired";
+      readonly version: number;
+      readonly trigger: string;
+      readonly strategy: string;
+      readonly latencyMs: number;
+      readonly affectedAgents: number;
+      readonly atTicks: Ticks;
+    }
+  | {
+      readonly kind: "local-repair";
+      readonly agentId: string;
+      readonly schedule: Schedule;
+      readonly atTicks: Ticks;
+    }
+  | {
+      readonly kind: "order";
+      readonly orderId: string;
+      readonly from: string;
+      readonly jobs: number;
+      readonly accepted: boolean;
+      readonly reason?: string;
+      readonly atTicks: Ticks;
+    }
+  | { readonly kind: "model"; readonly model: TaskModel }
+  | { readonly kind: "rejected"; readonly agentId: string; readonly reason: string }
+  | { readonly kind: "repair-failed"; readonly trigger: string; readonly error: string }
+  | {
+      readonly kind: "done";
+      readonly activityId: string;
+      readonly resourceId: string;
+      readonly startTicks: Ticks;
+      readonly endTicks: Ticks;
+      readonly quality: number;
+    }
+  | { readonly kind: "all-done"; readonly completed: number; readonly atTicks: Ticks };
+
 /** What happened, for the fleet report. */
 export interface CoordinatorRecord {
   readonly executed: Map<
@@ -172,6 +260,48 @@ export class Coordinator {
     this.finished = new Promise((resolve) => {
       this.finishedResolve = resolve;
     });
+  }
+
+  private readonly listeners: ((event: CoordinatorEvent) => void)[] = [];
+
+  /** Calls `listener` on every event from now on; returns the function that stops it. */
+  onEvent(listener: (event: CoordinatorEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  private emit(event: CoordinatorEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  /**
+   * An order from an operator outside MQTT (the dashboard), taken exactly like one from the
+   * orders topic: journalled before it is acknowledged, then scheduled by a repair.
+   */
+  submitOrder(body: Body<"order">, from: string): void {
+    const message = makeMessage("order", from, body, {
+      seq: this.seq++,
+      epoch: this.epoch,
+      at: Date.now(),
+    }) as Extract<AnyMessage, { type: "order" }>;
+    this.onReport(message);
+    this.maybeAdvance();
+  }
+
+  /**
+   * An operator marks a resource down over [from, until): journalled like a reported breakdown,
+   * and a deliberative repair moves its work around the interval.
+   */
+  markDown(resourceId: string, fromTicks: Ticks, untilTicks: Ticks, reason: string): void {
+    if (!this.index.resourceIds.has(resourceId)) throw new Error(`${resourceId} is not a resource`);
+    const interval = { resourceId, fromTicks, untilTicks };
+    this.commit({ t: "unavailable", ...interval });
+    this.unavailable.push(interval);
+    this.emit({ kind: "unavailable", ...interval, reason });
+    if (this.planned) this.deliberativeRepair(`${reason} on ${resourceId}`);
   }
 
   get currentModel(): TaskModel {
@@ -360,6 +490,7 @@ export class Coordinator {
     this.lastProgressMs = Date.now();
     if (where.kind === "agent-out" || where.kind === "agent-state")
       this.traffic(message.from).add(0, 0, 1, bytes);
+    this.emit({ kind: "message", direction: "in", type: message.type, bytes, peer: message.from });
     if (where.kind === "agent-state" && message.type === "descriptor") {
       this.onDescriptor(message.body);
     } else if (where.kind === "agent-out") {
@@ -383,6 +514,13 @@ export class Coordinator {
     this.clockMaster.setOnline(body.agentId, online);
     if (was !== online && known !== undefined)
       this.record.offline.push({ atTicks: this.nowTicks, agentId: body.agentId, online });
+    this.emit({
+      kind: "agent",
+      agentId: body.agentId,
+      online,
+      epoch: body.epoch,
+      atTicks: this.nowTicks,
+    });
   }
 
   /**
@@ -432,6 +570,7 @@ export class Coordinator {
         this.onAccept(message.from, message.body);
         return;
       case "reject":
+        this.emit({ kind: "rejected", agentId: message.from, reason: message.body.reason });
         this.logger.warn(
           { agent: message.from, reason: message.body.reason },
           "agent rejected a command",
@@ -495,6 +634,12 @@ export class Coordinator {
             : r,
         ),
       };
+      this.emit({
+        kind: "local-repair",
+        agentId,
+        schedule: this.installed,
+        atTicks: this.nowTicks,
+      });
     }
   }
 
@@ -513,6 +658,15 @@ export class Coordinator {
         affectedAgents: this.affected,
       });
       this.installing = undefined;
+      this.emit({
+        kind: "repaired",
+        version: inst.version,
+        trigger: inst.trigger,
+        strategy: inst.strategy,
+        latencyMs,
+        affectedAgents: this.affected,
+        atTicks: inst.atTicks,
+      });
       this.logger.info(
         { version: inst.version, latencyMs, trigger: inst.trigger },
         "schedule installed on every affected agent",
@@ -522,6 +676,14 @@ export class Coordinator {
   private affected = 0;
 
   private onInform(agentId: string, body: Body<"inform">): void {
+    this.emit({
+      kind: "activity",
+      agentId,
+      event: body.event,
+      activityId: body.activityId,
+      atTicks: body.atTicks,
+      ...(body.startTicks !== undefined ? { startTicks: body.startTicks } : {}),
+    });
     if (body.event !== "completed") return;
     const commands = monitorCompletion(
       {
@@ -543,6 +705,7 @@ export class Coordinator {
         case "record":
           this.commit({ t: "done", activityId: command.activityId, ...command.completion });
           this.record.executed.set(command.activityId, command.completion);
+          this.emit({ kind: "done", activityId: command.activityId, ...command.completion });
           break;
         case "forward":
           // CSC §3.1.4 window sliding across agents: the owner of an enabled activity learns it.
@@ -558,6 +721,16 @@ export class Coordinator {
   }
 
   private onFailure(agentId: string, body: Body<"failure">): void {
+    this.emit({
+      kind: "failure",
+      agentId,
+      cause: body.cause,
+      activityIds: body.activityIds,
+      fromTicks: body.fromTicks,
+      ...(body.untilTicks !== undefined ? { untilTicks: body.untilTicks } : {}),
+      ...(body.detail !== undefined ? { detail: body.detail } : {}),
+      atTicks: this.nowTicks,
+    });
     this.record.escalations.push({
       atTicks: this.nowTicks,
       agentId,
@@ -572,6 +745,7 @@ export class Coordinator {
       };
       this.commit({ t: "unavailable", ...interval });
       this.unavailable.push(interval);
+      this.emit({ kind: "unavailable", ...interval, reason: body.cause });
     }
     this.deliberativeRepair(`${body.cause} on ${agentId}`);
   }
@@ -608,6 +782,15 @@ export class Coordinator {
           });
           this.record.orders.push({ atTicks: now, orderId: body.orderId, jobs: body.jobs.length });
           this.done = false;
+          this.emit({ kind: "model", model: this.model });
+          this.emit({
+            kind: "order",
+            orderId: body.orderId,
+            from: message.from,
+            jobs: body.jobs.length,
+            accepted: true,
+            atTicks: now,
+          });
           this.options.notify?.(
             `order ${body.orderId} from ${message.from} accepted: ${body.jobs.length} jobs, ${command.delta.nodes.length - body.jobs.length} operations`,
           );
@@ -621,6 +804,15 @@ export class Coordinator {
               reason: reply.reason,
             });
             this.logger.warn({ order: body.orderId, reason: reply.reason }, "order refused");
+            this.emit({
+              kind: "order",
+              orderId: body.orderId,
+              from: message.from,
+              jobs: body.jobs.length,
+              accepted: false,
+              reason: reply.reason,
+              atTicks: now,
+            });
             this.options.notify?.(`order ${body.orderId} from ${to} refused: ${reply.reason}`);
           }
           void this.publish(topics.orderReplies(this.options.site, to), "order-reply", reply, {
@@ -659,6 +851,7 @@ export class Coordinator {
           this.commit({ t: "model", model: step.model });
           this.model = step.model;
           this.index = mustIndex(step.model);
+          this.emit({ kind: "model", model: step.model });
           for (const r of step.requests) this.sendRequest(r);
           if (step.requests.length > 0) return;
           continue;
@@ -761,6 +954,7 @@ export class Coordinator {
       version: this.version + 1,
     });
     if (!solved.ok) {
+      this.emit({ kind: "repair-failed", trigger, error: String(solved.error) });
       this.logger.error(
         { error: solved.error, trigger },
         "deliberative repair failed; keeping the current schedule",
@@ -829,6 +1023,7 @@ export class Coordinator {
     }
     this.affected = awaiting.size;
     this.installing = { version, awaiting, startedMs, trigger, strategy, atTicks };
+    this.emit({ kind: "installed", schedule: this.installed, trigger, strategy, atTicks });
     if (awaiting.size === 0) this.onAccept("", { ref: "none", scheduleVersion: version });
     const metrics = scheduleMetrics(this.index, this.installed);
     const slots = journalled.reduce((n, r) => n + r.activities.length, 0);
@@ -896,6 +1091,7 @@ export class Coordinator {
     );
     if (remaining.length === 0 && !this.done) {
       this.done = true;
+      this.emit({ kind: "all-done", completed: this.record.executed.size, atTicks: this.nowTicks });
       this.options.notify?.(
         `all done: ${this.record.executed.size}/${this.index.activities.length} activities`,
       );
@@ -1004,7 +1200,17 @@ export class Coordinator {
       ...(options.corr ? { corr: options.corr } : {}),
     }) as AnyMessage;
     try {
-      return await this.transport.publish(topic, message, { retain: options.retain ?? false });
+      const bytes = await this.transport.publish(topic, message, {
+        retain: options.retain ?? false,
+      });
+      this.emit({
+        kind: "message",
+        direction: "out",
+        type,
+        bytes,
+        ...(options.to ? { peer: options.to } : {}),
+      });
+      return bytes;
     } catch (error) {
       this.logger.error({ err: error, topic, type }, "publish failed");
       return 0;

@@ -1,6 +1,12 @@
 export { ClockMaster } from "./clock-master.js";
-export { Coordinator, type CoordinatorOptions, type CoordinatorRecord } from "./coordinator.js";
+export {
+  Coordinator,
+  type CoordinatorEvent,
+  type CoordinatorOptions,
+  type CoordinatorRecord,
+} from "./coordinator.js";
 export * from "./csc/index.js";
+export * from "./dashboard/index.js";
 export { executedSchedule } from "./executed-schedule.js";
 export {
   type CoordinatorJournal,
@@ -10,4 +16,5 @@ export {
   MemoryJournal,
   nextEpoch,
 } from "./journal.js";
+export * from "./metrics/index.js";
 export * from "./report/index.js";

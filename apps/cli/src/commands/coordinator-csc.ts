@@ -29,6 +29,8 @@ export const CoordinatorSettingsSchema = Type.Object(
     report: Type.Optional(Type.String({ minLength: 1 })),
     /** CAMPS: the journal of commitments; started again on it, the coordinator resumes. */
     journal: Type.Optional(Type.String({ minLength: 1 })),
+    /** HOST:PORT of the dashboard, /metrics and reports. */
+    http: Type.Optional(Type.String({ minLength: 1 })),
     /** CAMPS: exit once every activity is done, instead of serving on. */
     exitWhenDone: Type.Optional(Type.Boolean()),
   },

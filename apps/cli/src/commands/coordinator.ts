@@ -1,15 +1,19 @@
 import {
   Coordinator,
   type CoordinatorJournal,
+  type Dashboard,
   executedSchedule,
   FileJournal,
+  logCoordinatorEvents,
   nextEpoch,
+  parseHostPort,
+  processLogger,
+  startDashboard,
 } from "@consort/coordinator";
 import { indexModel, scheduleMetrics } from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
-import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
 import { untilSignal } from "../signals.js";
@@ -33,6 +37,8 @@ export interface CoordinatorFlags {
   readonly exitWhenDone?: boolean;
   /** C-TAEMS: where the run's result goes. */
   readonly report?: string;
+  /** HOST:PORT of the dashboard, /metrics and reports. */
+  readonly http?: string;
 }
 
 /**
@@ -41,7 +47,8 @@ export interface CoordinatorFlags {
  * scenario's agents, plans, installs, monitors and repairs, and keeps serving (orders, repairs)
  * until SIGINT / SIGTERM, or until every activity is done with --exit-when-done. With --journal it
  * journals its commitments and, started again on the same journal, resumes where it stood.
- * The password comes from CONSORT_COORDINATOR_PASSWORD, never from a flag.
+ * The password comes from CONSORT_COORDINATOR_PASSWORD, never from a flag. With --http it serves
+ * the dashboard; an operator with the token in CONSORT_OPERATOR_TOKEN may act from it.
  */
 export async function coordinatorCommand(
   flags: CoordinatorFlags,
@@ -49,7 +56,13 @@ export async function coordinatorCommand(
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
   if (isCtaemsNetwork(problem)) return cscCoordinatorCommand(problem, flags, out);
-  const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" });
+  const logger = processLogger("coordinator");
+  let http: { host: string; port: number } | undefined;
+  try {
+    http = flags.http !== undefined ? parseHostPort(flags.http) : undefined;
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.usage);
+  }
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
   const say = (line: string) => out.write(`consort coordinator: ${line}\n`);
   let journal: CoordinatorJournal | undefined;
@@ -105,7 +118,31 @@ export async function coordinatorCommand(
     },
     logger,
   );
+  logCoordinatorEvents(coordinator, logger);
+  let dashboard: Dashboard | undefined;
+  if (http) {
+    const token = process.env.CONSORT_OPERATOR_TOKEN;
+    try {
+      // Before start: the read model sees the agents' retained descriptors and the first plan.
+      dashboard = await startDashboard(coordinator, {
+        ...http,
+        site: flags.site,
+        stats: transport.stats,
+        logger,
+        ...(token ? { operatorToken: token } : {}),
+      });
+    } catch (error) {
+      await transport.drop();
+      clock.stop();
+      journal?.close();
+      throw new CliError(`--http ${flags.http}: ${(error as Error).message}`, EXIT.software);
+    }
+    say(
+      `dashboard at ${dashboard.url}/ (${token ? "operator token from CONSORT_OPERATOR_TOKEN" : "read-only: no CONSORT_OPERATOR_TOKEN"}), metrics at ${dashboard.url}/metrics`,
+    );
+  }
   const stop = async () => {
+    await dashboard?.close();
     await transport.close();
     clock.stop();
     journal?.close();
@@ -114,11 +151,16 @@ export async function coordinatorCommand(
     await coordinator.start();
   } catch (error) {
     // A refused subscription (another site's broker): one line, and nothing left to hang on.
+    await dashboard?.close();
     await transport.drop();
     clock.stop();
     journal?.close();
     throw new CliError((error as Error).message, EXIT.software);
   }
+  logger.info(
+    { site: flags.site, broker: flags.broker, epoch: coordinator.sessionEpoch },
+    "coordinator started",
+  );
   const resumed = coordinator.resumed;
   if (resumed)
     say(

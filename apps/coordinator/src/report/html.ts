@@ -8,6 +8,7 @@ import type {
   FleetReport,
   Objectives,
   ReportDisruption,
+  ReportJob,
   ReportRepair,
   TrafficFigure,
 } from "./types.js";
@@ -29,6 +30,7 @@ export function renderHtmlReport(report: FleetReport): string {
     renderObjectives(report),
     `<section class="gantt-section"><h2>Schedule as executed</h2>${gantt.legend}`,
     `<div class="gantt-scroll">${gantt.svg}</div></section>`,
+    renderJobs(report.jobs),
     renderDisruptions(report.disruptions),
     renderRepairs(report.repairs),
     renderTraffic(report),
@@ -109,6 +111,35 @@ function objectiveRatio(fleet: number, ref: number): number | undefined {
   if (!Number.isFinite(fleet) || !Number.isFinite(ref)) return undefined;
   if (ref === 0) return fleet === 0 ? 1 : undefined;
   return fleet / ref;
+}
+
+function renderJobs(list: readonly ReportJob[] | undefined): string {
+  if (!list || list.length === 0) return "";
+  const withDue = list.filter((j) => j.dueTicks !== undefined);
+  const late = list.filter((j) => (j.latenessTicks ?? 0) > 0);
+  // Latest first: the jobs a reader asks about.
+  const sorted = [...list].sort(
+    (a, b) => (b.latenessTicks ?? -1) - (a.latenessTicks ?? -1) || naturalCompare(a.jobId, b.jobId),
+  );
+  const rows = sorted
+    .map((j) => {
+      const lateness =
+        j.latenessTicks === undefined
+          ? j.endTicks === undefined
+            ? "not done"
+            : ""
+          : j.latenessTicks > 0
+            ? `<b class="late">+${fmtNum(j.latenessTicks)}</b>`
+            : '<span class="ontime">on time</span>';
+      return `<tr><td>${esc(j.jobId)}</td><td class="num">${j.dueTicks === undefined ? "" : fmtNum(j.dueTicks)}</td><td class="num">${j.endTicks === undefined ? "" : fmtNum(j.endTicks)}</td><td class="num">${lateness}</td></tr>`;
+    })
+    .join("");
+  return [
+    `<section><h2>Jobs (${fmtInt(list.length)})</h2>`,
+    `<p class="stats">${fmtInt(withDue.length)} with a due date, <b>${fmtInt(late.length)} late</b>, total lateness <b>${fmtNum(late.reduce((n, j) => n + (j.latenessTicks ?? 0), 0))}</b> ticks.</p>`,
+    '<table><thead><tr><th scope="col">Job</th><th scope="col" class="num">Due</th><th scope="col" class="num">End</th><th scope="col" class="num">Lateness</th></tr></thead>',
+    `<tbody>${rows}</tbody></table></section>`,
+  ].join("");
 }
 
 function renderDisruptions(list: readonly ReportDisruption[]): string {
@@ -232,11 +263,17 @@ const AXIS_H = 20;
 function renderGantt(r: FleetReport): GanttParts {
   const bars = r.executed;
 
-  // Rows: every resource that ran something or was down, in natural order.
+  // Rows: the given resource order first (every resource, even an idle one), then any other
+  // resource that ran something or was down, in natural order.
   const resourceSet = new Set<string>();
   for (const b of bars) resourceSet.add(b.resourceId);
   for (const d of r.downtime) resourceSet.add(d.resourceId);
-  const resources = [...resourceSet].sort(naturalCompare);
+  const ordered = [...new Set(r.resourceOrder ?? [])];
+  const listed = new Set(ordered);
+  const resources = [
+    ...ordered,
+    ...[...resourceSet].filter((id) => !listed.has(id)).sort(naturalCompare),
+  ];
   const rowOf = new Map<string, number>();
   for (const [i, id] of resources.entries()) rowOf.set(id, i);
   const nRows = Math.max(1, resources.length);
@@ -263,6 +300,9 @@ function renderGantt(r: FleetReport): GanttParts {
   }
   for (const d of r.disruptions) {
     if (Number.isFinite(d.atTicks)) t1 = Math.max(t1, d.atTicks);
+  }
+  for (const j of r.jobs ?? []) {
+    if (j.dueTicks !== undefined && Number.isFinite(j.dueTicks)) t1 = Math.max(t1, j.dueTicks);
   }
   if (!(t1 > t0)) t1 = t0 + 1;
   const span = t1 - t0;
@@ -364,6 +404,7 @@ function renderGantt(r: FleetReport): GanttParts {
   const barParts: string[] = [];
   const overParts: string[] = [];
   let failed = 0;
+  let aborted = 0;
   for (const b of bars) {
     const row = rowOf.get(b.resourceId);
     const job = jobs.get(b.jobId);
@@ -374,12 +415,18 @@ function renderGantt(r: FleetReport): GanttParts {
     const w = Math.max(1, (e - s) * k);
     const y = plotTop + row * rowH + pad;
     const isFailed = b.status === "failed";
+    const isAborted = b.status === "aborted";
     if (isFailed) failed++;
-    const tip = `${b.activityId}\njob ${b.jobId} \u00b7 ${b.resourceId}\n${fmtNumPlain(s)}\u2013${fmtNumPlain(e)} (${fmtNumPlain(e - s)} ticks) \u00b7 ${b.status}`;
+    if (isAborted) aborted++;
+    const what =
+      b.status === "completed"
+        ? "completed"
+        : `${b.status} attempt (${isFailed ? "cut short, run again later" : "stopped by a new schedule"})`;
+    const tip = `${b.activityId}\njob ${b.jobId} \u00b7 ${b.resourceId}\n${fmtNumPlain(s)}\u2013${fmtNumPlain(e)} (${fmtNumPlain(e - s)} ticks) \u00b7 ${what}`;
     barParts.push(
-      `<rect class="bar ${job.cls}${isFailed ? " failed" : ""}" x="${n1(x)}" y="${y}" width="${n1(w)}" height="${barH}"><title>${esc(tip)}</title></rect>`,
+      `<rect class="bar ${job.cls}${isFailed ? " failed" : isAborted ? " aborted" : ""}" x="${n1(x)}" y="${y}" width="${n1(w)}" height="${barH}"><title>${esc(tip)}</title></rect>`,
     );
-    if (isFailed) {
+    if (isFailed || isAborted) {
       overParts.push(`<rect class="fh" x="${n1(x)}" y="${y}" width="${n1(w)}" height="${barH}"/>`);
     }
     if (barFont > 0 && w >= 24) {
@@ -396,6 +443,32 @@ function renderGantt(r: FleetReport): GanttParts {
     }
   }
   out.push(barParts.join(""), overParts.join(""));
+
+  // Due dates: a diamond on the row of the job's last operation (a completed bar, else any).
+  const lastBar = new Map<string, (typeof bars)[number]>();
+  for (const b of bars) {
+    const l = lastBar.get(b.jobId);
+    const better =
+      !l ||
+      (b.status === "completed" && l.status !== "completed") ||
+      (b.status === l.status && b.endTicks >= l.endTicks);
+    if (better) lastBar.set(b.jobId, b);
+  }
+  const dueParts: string[] = [];
+  for (const j of r.jobs ?? []) {
+    const b = lastBar.get(j.jobId);
+    const row = b ? rowOf.get(b.resourceId) : undefined;
+    if (j.dueTicks === undefined || row === undefined || !Number.isFinite(j.dueTicks)) continue;
+    const cx = X(j.dueTicks);
+    const cy = plotTop + row * rowH + rowH / 2;
+    const d = Math.max(3, Math.round(rowH * 0.22));
+    const late = (j.latenessTicks ?? 0) > 0;
+    const tip = `job ${j.jobId} due ${fmtNumPlain(j.dueTicks)}${j.endTicks === undefined ? "" : `, ended ${fmtNumPlain(j.endTicks)}`}${j.latenessTicks === undefined ? "" : late ? `, late by ${fmtNumPlain(j.latenessTicks)}` : ", on time"}`;
+    dueParts.push(
+      `<path class="due${late ? " late" : ""}" d="M${n1(cx)} ${n1(cy - d)}l${d} ${d}-${d} ${d}-${d}-${d}z"><title>${esc(tip)}</title></path>`,
+    );
+  }
+  out.push(dueParts.join(""));
 
   if (bars.length === 0) {
     out.push(
@@ -448,7 +521,7 @@ function renderGantt(r: FleetReport): GanttParts {
   const shownJobs = jobIds.slice(0, MAX_LEGEND_JOBS);
   const moreJobs = jobIds.length - shownJobs.length;
   const legend = [
-    `<p class="note">${fmtInt(bars.length)} activities on ${fmtInt(resources.length)} resources${failed > 0 ? `, <b>${fmtInt(failed)} failed</b>` : ""}; ${fmtInt(r.downtime.length)} downtime intervals; ${fmtInt(r.disruptions.length)} disruptions. Hover a bar, band or marker for details.${plotW + plotLeft + 40 > BASE_CHART_WIDTH ? " The chart scrolls sideways." : ""}</p>`,
+    `<p class="note">${fmtInt(bars.length)} activities on ${fmtInt(resources.length)} resources${failed > 0 ? `, <b>${fmtInt(failed)} failed</b>` : ""}${aborted > 0 ? `, <b>${fmtInt(aborted)} aborted</b>` : ""}; ${fmtInt(r.downtime.length)} downtime intervals; ${fmtInt(r.disruptions.length)} disruptions. Hover a bar, band or marker for details.${plotW + plotLeft + 40 > BASE_CHART_WIDTH ? " The chart scrolls sideways." : ""}</p>`,
     '<div class="legend">',
     shownJobs
       .map(
@@ -456,7 +529,11 @@ function renderGantt(r: FleetReport): GanttParts {
       )
       .join(""),
     moreJobs > 0 ? `<span class="li more">and ${fmtInt(moreJobs)} more jobs</span>` : "",
-    '<span class="li"><span class="sw sw-failed"></span>failed</span>',
+    '<span class="li"><span class="sw sw-failed"></span>failed attempt</span>',
+    aborted > 0 ? '<span class="li"><span class="sw sw-aborted"></span>aborted attempt</span>' : "",
+    (r.jobs ?? []).some((j) => j.dueTicks !== undefined)
+      ? '<span class="li"><span class="sw-due">\u25c6</span>due date (red: late)</span>'
+      : "",
     '<span class="li"><span class="sw sw-down"></span>downtime</span>',
     ...DISRUPTION_KINDS.map(
       (kind) =>
@@ -751,6 +828,10 @@ span.k-breakdown{background:#c62828}span.k-overrun{background:#e65100}span.k-rus
 .gantt .bar{stroke:#fff;stroke-width:.6;rx:2px}
 .gantt .bar:hover{stroke:#000;stroke-width:1.5}
 .gantt .bar.failed{stroke:#c62828;stroke-width:2}
+.gantt .bar.aborted{stroke:#6d4c41;stroke-width:2;stroke-dasharray:4 2}
+.sw-aborted{background:repeating-linear-gradient(135deg,#6d4c41 0 2px,#fff 2px 5px)}
+.gantt .due{fill:#5e35b1;stroke:#fff;stroke-width:1}.gantt .due.late{fill:#c62828}
+.sw-due{color:#5e35b1;margin-right:4px}.late{color:#c62828}.ontime{color:#2e7d32}
 .gantt .fh{fill:url(#g-fail);pointer-events:none}
 .gantt .down{fill:url(#g-down)}
 .gantt .bl{fill:#111;pointer-events:none}.gantt .bl.w{fill:#fff}

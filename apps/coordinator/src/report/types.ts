@@ -46,6 +46,17 @@ export interface FleetReport {
     readonly untilTicks: number;
     readonly reason: string;
   }[];
+  /** Jobs with their due dates and, once done, their end and lateness (ticks past due). */
+  readonly jobs?: readonly ReportJob[];
+  /** Rows of the Gantt chart in this order (resource or routing order); others follow. */
+  readonly resourceOrder?: readonly string[];
+}
+
+export interface ReportJob {
+  readonly jobId: string;
+  readonly dueTicks?: number;
+  readonly endTicks?: number;
+  readonly latenessTicks?: number;
 }
 
 export interface Objectives {
@@ -93,7 +104,8 @@ export interface ExecutedBar {
   readonly jobId: string;
   readonly startTicks: number;
   readonly endTicks: number;
-  readonly status: "completed" | "failed";
+  /** `failed`: cut short (a breakdown under it); `aborted`: stopped by a new schedule. */
+  readonly status: "completed" | "failed" | "aborted";
   /** The quality its outcome gave, before the tree's rules (window, enablers). */
   readonly quality?: number;
 }

@@ -1,0 +1,91 @@
+import type { MessageStats } from "@consort/protocol";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Coordinator } from "../coordinator.js";
+
+/**
+ * The coordinator's Prometheus metrics, fed by its events: agents online, activities completed,
+ * repairs by strategy and their latency, messages by type and direction, and drops by reason
+ * (from the transport's own counts, read at scrape time).
+ */
+export interface CoordinatorMetrics {
+  readonly registry: Registry;
+  /** The exposition text for `/metrics`. */
+  text(): Promise<string>;
+  readonly contentType: string;
+  close(): void;
+}
+
+export function coordinatorMetrics(
+  coordinator: Coordinator,
+  stats?: MessageStats,
+): CoordinatorMetrics {
+  const registry = new Registry();
+  const online = new Map<string, boolean>();
+  new Gauge({
+    name: "consort_agents_online",
+    help: "Agents whose last descriptor said online.",
+    registers: [registry],
+    collect() {
+      this.set([...online.values()].filter(Boolean).length);
+    },
+  });
+  const completed = new Counter({
+    name: "consort_activities_completed_total",
+    help: "Activities reported completed and recorded.",
+    registers: [registry],
+  });
+  const repairs = new Counter({
+    name: "consort_repairs_total",
+    help: "Schedules installed on every affected agent, by the step that settled them.",
+    labelNames: ["strategy"],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "consort_repair_latency_seconds",
+    help: "From what set a repair off to its schedule accepted by every affected agent.",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const messages = new Counter({
+    name: "consort_messages_total",
+    help: "Messages the coordinator sent (out) and took in (in), by type.",
+    labelNames: ["type", "direction"],
+    registers: [registry],
+  });
+  new Counter({
+    name: "consort_messages_dropped_total",
+    help: "Messages the coordinator's transport dropped, by reason.",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      if (!stats) return;
+      this.reset();
+      for (const [reason, n] of stats.dropped) this.inc({ reason }, n);
+    },
+  });
+  const stop = coordinator.onEvent((e) => {
+    switch (e.kind) {
+      case "agent":
+        online.set(e.agentId, e.online);
+        break;
+      case "done":
+        completed.inc();
+        break;
+      case "repaired":
+        repairs.inc({ strategy: e.strategy });
+        latency.observe(e.latencyMs / 1000);
+        break;
+      case "message":
+        messages.inc({ type: e.type, direction: e.direction });
+        break;
+      default:
+        break;
+    }
+  });
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    close: stop,
+  };
+}
