@@ -267,7 +267,10 @@ export async function createBroker(
         // A will left in persistence by a broker that died; it was vetted at its CONNECT.
         return callback(parseTopic(packet.topic)?.site === cfg.site ? null : new Error("refused"));
       }
-      const violation = publishViolation(packet);
+      // The last will is published by the broker itself at the client's end: it has no packet id
+      // (it never travelled as a PUBLISH), and was vetted at CONNECT.
+      const isWill = packet === (client as { will?: unknown }).will;
+      const violation = isWill ? undefined : publishViolation(packet);
       if (violation !== undefined) {
         counters.protocolViolations += 1;
         log.warn(

@@ -360,6 +360,27 @@ describe("MQTT 3.1.1 rules that aedes does not check", () => {
     expect(await firstAnswer(ok)).toBe(0);
   });
 
+  it("still delivers a QoS 1 last will, which has no packet id of its own", async () => {
+    const broker = await start();
+    const coord = await connect(broker.url, "coord");
+    const seen: string[] = [];
+    coord.on("message", (_t, p) => seen.push(p.toString()));
+    await coord.subscribeAsync(topics.agentState(S, "m1"), { qos: 1 });
+    const socket = await rawSocket(broker.tcp.port);
+    socket.write(
+      connectPacket({
+        clientId: "m1",
+        ...login,
+        will: { topic: topics.agentState(S, "m1"), qos: 1 },
+      }),
+    );
+    expect(await firstAnswer(socket)).toBe(0);
+    socket.destroy(); // gone without DISCONNECT: the broker publishes the will
+    const deadline = Date.now() + 5000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(["gone"]);
+  });
+
   it("closes a client that sends a QoS 1 PUBLISH with packet id 0 (MQTT-2.3.1-1), without forwarding it", async () => {
     const broker = await start();
     const coord = await connect(broker.url, "coord");
