@@ -245,6 +245,16 @@ function program(result: { code: number }): Command {
       "journal of commitments; started again on it, the coordinator resumes",
     )
     .option("--exit-when-done", "exit once every activity is done, instead of serving on")
+    .option(
+      "--lease-ms <ms>",
+      "the leader's lease: renewed every third of it; a standby takes over after this long without a renewal",
+      positiveNumber("--lease-ms", "milliseconds"),
+      3000,
+    )
+    .option(
+      "--standby",
+      "wait as a standby on the same --journal: take over, in a higher epoch, once the leader's lease lapses",
+    )
     .action(
       async (options: {
         scenario: string;
@@ -258,6 +268,8 @@ function program(result: { code: number }): Command {
         waitAgents: number;
         journal?: string;
         exitWhenDone?: boolean;
+        leaseMs?: number;
+        standby?: boolean;
       }) => {
         result.code = await coordinatorCommand(options, process.stdout);
       },

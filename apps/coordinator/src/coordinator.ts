@@ -78,6 +78,14 @@ export interface CoordinatorOptions {
   readonly compactAbove?: number;
   /** One line for a person on what happened (orders taken or refused, work all done, resumed). */
   readonly notify?: (line: string) => void;
+  /**
+   * The leader's lease: its state (with its fencing epoch) is renewed on the coordinator-state
+   * channel every third of it, and a standby takes over once it has heard nothing for longer.
+   * Without it (simulated runs), the state is published once.
+   */
+  readonly leaseMs?: number;
+  /** The lowest epoch this session may use (a standby taking over: above the lease it saw). */
+  readonly minEpoch?: number;
 }
 
 /** What happened, for the fleet report. */
@@ -191,27 +199,98 @@ export class Coordinator {
    * Resumes from the journal (if any), opens a new session epoch, then listens. Messages queued
    * by the broker while the coordinator was away (a persistent session) meet the resumed state.
    */
-  async start(): Promise<void> {
+  async start(backlog: readonly [AnyMessage, string, number][] = []): Promise<void> {
     const journal = this.options.journal;
+    this.epoch = Math.max(this.epoch, this.options.minEpoch ?? 0);
     if (journal) {
       this.replay(journal.records);
-      this.epoch = nextEpoch(journal.records);
+      this.epoch = Math.max(nextEpoch(journal.records), this.options.minEpoch ?? 0);
       // A long-lived coordinator's journal would grow without end: start from its state instead.
       if (journal.records.length > (this.options.compactAbove ?? 10_000))
         journal.rewrite(compactJournal(journal.records));
       journal.append({ t: "epoch", epoch: this.epoch });
     }
     this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
+    // What a standby heard while the leader was silent: reports the frozen leader never handled.
+    for (const [message, topic, bytes] of backlog) this.onMessage(message, topic, bytes);
     const { site } = this.options;
     await this.transport.subscribe(topics.filters.allAgentStates(site));
     await this.transport.subscribe(topics.filters.allAgentOut(site));
     await this.transport.subscribe(topics.orders(site));
-    await this.publish(
-      topics.coordinatorState(site),
+    await this.transport.subscribe(topics.coordinatorState(site));
+    await this.publishLease();
+    const leaseMs = this.options.leaseMs;
+    if (leaseMs !== undefined) {
+      this.renewedAtMs = Date.now();
+      this.renewal = setInterval(() => this.renew(leaseMs), Math.max(50, Math.floor(leaseMs / 3)));
+    }
+  }
+
+  private renewal: ReturnType<typeof setInterval> | undefined;
+  private renewedAtMs = 0;
+  private stepped: string | undefined;
+  private steppedResolve: ((reason: string) => void) | undefined;
+  /** Resolves with the reason once this coordinator has stepped down (a newer leader). */
+  readonly steppedDown: Promise<string> = new Promise((resolve) => {
+    this.steppedResolve = resolve;
+  });
+
+  private publishLease(): Promise<number> {
+    return this.publish(
+      topics.coordinatorState(this.options.site),
       "coordinator-state",
-      { coordinatorId: this.options.coordinatorId, status: "online", epoch: this.epoch },
+      {
+        coordinatorId: this.options.coordinatorId,
+        status: "online",
+        epoch: this.epoch,
+        ...(this.options.leaseMs !== undefined ? { leaseMs: this.options.leaseMs } : {}),
+      },
       { retain: true },
     );
+  }
+
+  /**
+   * Renews the lease; but a renewal due long ago means this process was not running (paused,
+   * swapped out) and may have been replaced: it skips one renewal, so that a newer leader's state
+   * (queued for it) is heard before it claims the channel again. Agents fence off whatever it
+   * sends meanwhile.
+   */
+  private renew(leaseMs: number): void {
+    if (this.stepped) return;
+    const now = Date.now();
+    const overdue = now - this.renewedAtMs > leaseMs;
+    this.renewedAtMs = now;
+    if (overdue) {
+      this.logger.warn({ leaseMs }, "lease renewal overdue: checking for a newer leader first");
+      return;
+    }
+    void this.publishLease();
+  }
+
+  /** Stops commanding for good: a coordinator with a higher epoch leads now. */
+  stepDown(reason: string): void {
+    if (this.stepped) return;
+    this.stepped = reason;
+    if (this.renewal) clearInterval(this.renewal);
+    this.renewal = undefined;
+    this.options.notify?.(`stepped down: ${reason}`);
+    this.steppedResolve?.(reason);
+  }
+
+  /** Stops renewing the lease (the process is stopping). */
+  stopLease(): void {
+    if (this.renewal) clearInterval(this.renewal);
+    this.renewal = undefined;
+  }
+
+  private onCoordinatorState(message: AnyMessage): void {
+    if (message.type !== "coordinator-state" || message.from === this.options.coordinatorId) return;
+    const body = message.body;
+    if (body.status === "online" && body.epoch > this.epoch)
+      this.stepDown(`${body.coordinatorId} leads in epoch ${body.epoch} (this one: ${this.epoch})`);
+    else if (body.epoch < this.epoch && !this.stepped)
+      // A replaced leader's late renewal or last will overwrote the retained state: claim it back.
+      void this.publishLease();
   }
 
   /** The session epoch in force (1 without a journal). */
@@ -235,6 +314,20 @@ export class Coordinator {
     if (!this.installed) return false;
     this.planned = true;
     this.deliberativeRepair("resumed from the journal", true);
+    this.checkFinished();
+    return true;
+  }
+
+  /**
+   * A standby that took over: re-installs the journalled schedule unchanged, under a new version,
+   * on every agent (each learns the new epoch; its slots do not move). Returns false when there
+   * is nothing to resume (plan from scratch).
+   */
+  takeOver(): boolean {
+    if (!this.installed) return false;
+    this.planned = true;
+    const now = this.nowTicks;
+    this.install(this.installed, "took over", "journalled schedule", Date.now(), now, true);
     this.checkFinished();
     return true;
   }
@@ -298,9 +391,18 @@ export class Coordinator {
     };
   }
 
-  /** Appends a commitment before anything is sent on its strength. */
+  /**
+   * Appends a commitment before anything is sent on its strength. A journal another coordinator
+   * has written to since (a standby that took over on the shared file) fences this one off.
+   */
   private commit(record: CoordinatorJournalRecord): void {
-    this.options.journal?.append(record);
+    const journal = this.options.journal;
+    if (!journal || this.stepped) return;
+    if (journal.writtenByOthers?.()) {
+      this.stepDown("another coordinator has written to the journal");
+      return;
+    }
+    journal.append(record);
   }
 
   /** Resolves once these agents have announced themselves online. */
@@ -356,7 +458,11 @@ export class Coordinator {
 
   private onMessage(message: AnyMessage, topic: string, bytes: number): void {
     const where = parseTopic(topic);
-    if (!where) return;
+    if (!where || this.stepped) return;
+    if (where.kind === "coordinator-state") {
+      this.onCoordinatorState(message);
+      return;
+    }
     this.lastProgressMs = Date.now();
     if (where.kind === "agent-out" || where.kind === "agent-state")
       this.traffic(message.from).add(0, 0, 1, bytes);
@@ -996,6 +1102,7 @@ export class Coordinator {
     body: Body<T>,
     options: { retain?: boolean; to?: string; corr?: string } = {},
   ): Promise<number> {
+    if (this.stepped) return 0;
     const message = makeMessage(type, this.options.coordinatorId, body, {
       seq: this.seq++,
       epoch: this.epoch,

@@ -4,6 +4,7 @@ import {
   answerRequest,
   type Clock,
   type EnvironmentEvent,
+  fenceEpoch,
   type Interval,
   isStale,
   type LocalHeuristic,
@@ -74,6 +75,8 @@ export class SchedulerAgent {
   private sentCount = 0;
   private readonly pending = new Set<Promise<void>>();
   private epoch = 0;
+  /** The highest coordinator (fencing) epoch seen, journalled with the command that carried it. */
+  private coordinatorEpoch = 0;
   private step = -1;
   private stopped = false;
 
@@ -95,6 +98,9 @@ export class SchedulerAgent {
     const { transport } = this.ports;
     transport.onMessage((message, topic) => this.onMessage(message, topic));
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
+    // The leader's lease (retained): a new leader's epoch fences off the old one's commands even
+    // before the new one has sent this agent anything.
+    await transport.subscribe(topics.coordinatorState(this.identity.site));
     if (this.ports.lockstep) await transport.subscribe(topics.clock(this.identity.site));
     // Messages written to the outbox but never acknowledged go out again, with their own seq.
     for (const record of unacked) this.track(this.publishRecorded(record));
@@ -146,6 +152,10 @@ export class SchedulerAgent {
           this.epoch = r.epoch;
           break;
         case "command":
+          this.coordinatorEpoch = Math.max(this.coordinatorEpoch, r.message.epoch ?? 0);
+          // A leader's announcement is journalled for its epoch only: it is not a command
+          // (the clock master's received count must not see it).
+          if (r.message.type === "coordinator-state") break;
           this.commands.add(r.id);
           this.apply(r.message, false);
           break;
@@ -186,6 +196,14 @@ export class SchedulerAgent {
       return;
     }
     const where = parseTopic(topic);
+    if (message.type === "coordinator-state") {
+      if (where?.site !== this.identity.site || message.body.status !== "online") return;
+      if (message.body.epoch <= this.coordinatorEpoch) return;
+      // A new leader: its epoch is journalled (as the message that announced it) before it counts.
+      this.ports.journal.append({ t: "command", id: message.id, message });
+      this.coordinatorEpoch = message.body.epoch;
+      return;
+    }
     // Only this site's inbox: a broker shared across runs may still hold another site's queue.
     if (
       where?.kind !== "agent-in" ||
@@ -195,6 +213,15 @@ export class SchedulerAgent {
       return;
     if (this.commands.has(message.id)) return; // a redelivery of a command already journalled
     this.commands.add(message.id);
+    // Fencing: a replaced leader (paused, partitioned, its queue flushed late) is refused.
+    const fence = fenceEpoch(this.coordinatorEpoch, message.epoch);
+    if (!fence.accept) {
+      if (message.type !== "accept" && message.type !== "reject")
+        this.send("reject", { ref: message.id, reason: fence.reason });
+      this.afterWork();
+      return;
+    }
+    this.coordinatorEpoch = fence.highest;
     // Journal first: a command is ours once it is on disk, and only then do we act or answer.
     this.ports.journal.append({ t: "command", id: message.id, message });
     this.apply(message, true);
