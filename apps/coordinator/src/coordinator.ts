@@ -284,7 +284,8 @@ export class Coordinator {
   }
 
   private onCoordinatorState(message: AnyMessage): void {
-    if (message.type !== "coordinator-state" || message.from === this.options.coordinatorId) return;
+    // Its own state comes back too; a leader and its standby may share a user, not an epoch.
+    if (message.type !== "coordinator-state" || message.body.epoch === this.epoch) return;
     const body = message.body;
     if (body.status === "online" && body.epoch > this.epoch)
       this.stepDown(`${body.coordinatorId} leads in epoch ${body.epoch} (this one: ${this.epoch})`);

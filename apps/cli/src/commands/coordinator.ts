@@ -82,7 +82,8 @@ export async function coordinatorCommand(
   try {
     transport = await MqttTransport.connect({
       url: flags.broker,
-      clientId: flags.username,
+      // A standby logs in as the same user (the coordinator role) on a client id of its own.
+      clientId: flags.standby ? `${flags.username}@standby` : flags.username,
       username: flags.username,
       ...(password ? { password } : {}),
       // With a journal, a persistent session: reports sent while it was down wait for it.
