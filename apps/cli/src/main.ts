@@ -252,6 +252,12 @@ function program(result: { code: number }): Command {
       3000,
     )
     .option(
+      "--agent-lease-ms <ms>",
+      "an agent offline (its last will) this long has its unstarted operations with an alternative resource reassigned",
+      positiveNumber("--agent-lease-ms", "milliseconds"),
+      10_000,
+    )
+    .option(
       "--standby",
       "wait as a standby on the same --journal: take over, in a higher epoch, once the leader's lease lapses",
     )
@@ -269,6 +275,7 @@ function program(result: { code: number }): Command {
         journal?: string;
         exitWhenDone?: boolean;
         leaseMs?: number;
+        agentLeaseMs?: number;
         standby?: boolean;
       }) => {
         result.code = await coordinatorCommand(options, process.stdout);

@@ -10,9 +10,11 @@ import {
   intakeOrder,
   type JobShopObjective,
   type LocalSchedule,
+  lostResourceInterval,
   type ModelIndex,
   monitorCompletion,
   nextRepairStep,
+  operationsToReassign,
   queuedLoad,
   type RepairLoopState,
   type RepairRequest,
@@ -84,6 +86,11 @@ export interface CoordinatorOptions {
    * Without it (simulated runs), the state is published once.
    */
   readonly leaseMs?: number;
+  /**
+   * On the wall clock: an agent offline (its last will) for longer than this has its unstarted
+   * operations that have an alternative resource reassigned (problem adjustment). Off without it.
+   */
+  readonly agentLeaseMs?: number;
   /** The lowest epoch this session may use (a standby taking over: above the lease it saw). */
   readonly minEpoch?: number;
 }
@@ -281,6 +288,8 @@ export class Coordinator {
   stopLease(): void {
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = undefined;
+    for (const t of this.agentLeases.values()) clearTimeout(t);
+    this.agentLeases.clear();
   }
 
   private onCoordinatorState(message: AnyMessage): void {
@@ -490,6 +499,67 @@ export class Coordinator {
     this.clockMaster.setOnline(body.agentId, online);
     if (was !== online && known !== undefined)
       this.record.offline.push({ atTicks: this.nowTicks, agentId: body.agentId, online });
+    if (this.options.lockstep || this.options.agentLeaseMs === undefined) return;
+    if (!online && was) this.armAgentLease(body.agentId, this.options.agentLeaseMs);
+    // Back after a spell offline, or holding its work after a pause: the schedule in force.
+    if (online && known !== undefined) this.reconcile(body.agentId);
+  }
+
+  private readonly agentLeases = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** The wall-clock wait before a silent agent's work moves: the timeout, then the next step. */
+  private armAgentLease(agentId: string, leaseMs: number): void {
+    clearTimeout(this.agentLeases.get(agentId));
+    const timer = setTimeout(() => {
+      this.agentLeases.delete(agentId);
+      if (!this.clockMaster.isOnline(agentId) && !this.stepped) this.reassignLost(agentId);
+    }, leaseMs);
+    timer.unref();
+    this.agentLeases.set(agentId, timer);
+  }
+
+  /**
+   * An agent offline past its lease: its unstarted operations with an alternative resource move
+   * (the resource is closed from the end of what it may still be running, then a deliberative
+   * re-solve places them). What may have started stays with it.
+   */
+  private reassignLost(agentId: string): void {
+    if (!this.installed || this.done) return;
+    const now = this.nowTicks;
+    const { reassign, keep } = operationsToReassign(
+      this.index,
+      this.installed,
+      this.record.executed,
+      agentId,
+      now,
+    );
+    if (reassign.length === 0) return;
+    const closed = lostResourceInterval(this.installed, keep, agentId, now);
+    this.commit({ t: "unavailable", ...closed });
+    this.unavailable.push(closed);
+    this.options.notify?.(
+      `${agentId} offline past its lease: ${reassign.length} unstarted operations reassigned (${reassign.join(", ")})`,
+    );
+    this.deliberativeRepair(`${agentId} offline past its lease`, false, new Set(reassign));
+  }
+
+  /**
+   * An agent back after a spell offline: it gets its part of the schedule in force, which ends
+   * any hold on its unstarted work (what was reassigned is no longer in it).
+   */
+  private reconcile(agentId: string): void {
+    clearTimeout(this.agentLeases.get(agentId));
+    this.agentLeases.delete(agentId);
+    if (!this.installed) return;
+    const mine = this.installed.resources.find((r) => r.resourceId === agentId);
+    this.sendTo(agentId, "install", {
+      scheduleVersion: this.installed.version,
+      slots: (mine?.activities ?? []).map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    });
   }
 
   /**
@@ -848,14 +918,20 @@ export class Coordinator {
   }
 
   /** Deliberative repair (CAMPS problem adjustment by central re-solve) after an escalation. */
-  private deliberativeRepair(trigger: string, toEveryAgent = false): void {
+  private deliberativeRepair(
+    trigger: string,
+    toEveryAgent = false,
+    /** Activities free to move to another resource (a lost agent's). */
+    unpin: ReadonlySet<string> = new Set(),
+  ): void {
     const started = Date.now();
     const now = this.nowTicks;
     const frozen = this.frozenSlots(now);
     const resourceOf: Record<string, string> = {};
     if (this.installed)
       for (const r of this.installed.resources)
-        for (const a of r.activities) resourceOf[a.activityId] = r.resourceId;
+        for (const a of r.activities)
+          if (!unpin.has(a.activityId)) resourceOf[a.activityId] = r.resourceId;
     const solved = reoptimize(this.index, {
       nowTicks: now,
       frozen,

@@ -45,6 +45,8 @@ export interface AgentPorts {
   readonly logger: Logger;
   /** Set in lock-step simulated runs: the clock the clock master's `clock` messages drive. */
   readonly lockstep?: SimulatedClock;
+  /** The agent's lease on the wall clock (see settings): out of contact longer, it holds. */
+  readonly leaseMs?: number;
 }
 
 type Wire<T extends MessageType> = Body<T>;
@@ -79,6 +81,11 @@ export class SchedulerAgent {
   private coordinatorEpoch = 0;
   private step = -1;
   private stopped = false;
+  /** Last wall-clock instant the broker connection was known up (the lease's reference). */
+  private lastContactMs = Date.now();
+  /** Out of contact past the lease: nothing new starts until the coordinator's install. */
+  private holding: { announced: boolean } | undefined;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly identity: AgentIdentity,
@@ -106,6 +113,37 @@ export class SchedulerAgent {
     for (const record of unacked) this.track(this.publishRecorded(record));
     this.descriptor("online");
     await this.flush();
+    const leaseMs = this.ports.leaseMs;
+    if (leaseMs !== undefined) {
+      this.lastContactMs = Date.now();
+      this.watchdog = setInterval(() => this.watch(leaseMs), 200);
+      this.watchdog.unref();
+    }
+  }
+
+  /**
+   * The agent's side of its lease. Out of contact longer than the lease (a partition, or the
+   * process stopped), the coordinator may have reassigned its unstarted work: it holds, says it
+   * is online again once connected, and resumes on the coordinator's install.
+   */
+  private watch(leaseMs: number): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    if (!this.holding && now - this.lastContactMs > leaseMs) this.hold();
+    if (!this.ports.transport.connected) return;
+    if (!this.holding) this.lastContactMs = now;
+    else if (!this.holding.announced) {
+      this.holding.announced = true;
+      this.descriptor("online");
+    }
+  }
+
+  private hold(): void {
+    this.holding = { announced: false };
+    this.ports.logger.warn(
+      { leaseMs: this.ports.leaseMs },
+      "out of contact past the lease: holding unstarted work until the coordinator reconciles",
+    );
   }
 
   /** The retained descriptor; the last will (set at connect) says the same with "offline". */
@@ -132,6 +170,7 @@ export class SchedulerAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const t of this.timers.values()) this.ports.clock.cancel(t);
     this.descriptor("offline");
     await this.flush();
@@ -359,6 +398,11 @@ export class SchedulerAgent {
     if (!live) return;
     this.ports.journal.append({ t: "schedule", version: this.version, slots: body.slots });
     this.send("accept", { ref: id, scheduleVersion: this.version });
+    // Reconciled: the schedule in force no longer holds what was reassigned.
+    if (this.holding?.announced) {
+      this.holding = undefined;
+      this.lastContactMs = Date.now();
+    }
     this.armTimers();
     this.tryStartNext();
   }
@@ -416,6 +460,11 @@ export class SchedulerAgent {
    */
   private tryStartNext(): void {
     if (this.running || this.stopped) return;
+    // Checked here too: after a pause, overdue start timers may run before the watchdog.
+    const leaseMs = this.ports.leaseMs;
+    if (leaseMs !== undefined && !this.holding && Date.now() - this.lastContactMs > leaseMs)
+      this.hold();
+    if (this.holding) return;
     const now = this.ports.clock.now();
     const next = this.slots.find(
       (s) => !this.finished.has(s.activityId) && !this.started.has(s.activityId),

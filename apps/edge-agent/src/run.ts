@@ -58,7 +58,8 @@ export async function runAgent(
     "descriptor",
     identity.agentId,
     SchedulerAgent.descriptor(identity, "offline", epoch),
-    { seq: 0, at: 0 },
+    // Beyond any seq of the session and keyed by its epoch: not dropped as a repeat of seq 0.
+    { seq: 2 ** 40, epoch, at: 0 },
   );
   const transport = await MqttTransport.connect({
     url: settings.broker,
@@ -75,11 +76,22 @@ export async function runAgent(
     },
     logger,
     // A board may boot before its broker: keep trying, until told to stop.
+    ...(settings.leaseMs !== undefined
+      ? { keepaliveSeconds: Math.max(1, Math.floor(settings.leaseMs / 3000)) }
+      : {}),
     retry: { maxDelayMs: 10_000, ...(options.signal ? { signal: options.signal } : {}) },
   });
   const agent = new SchedulerAgent(
     identity,
-    { transport, journal, clock, resource, logger, ...(lockstep ? { lockstep } : {}) },
+    {
+      transport,
+      journal,
+      clock,
+      resource,
+      logger,
+      ...(lockstep ? { lockstep } : {}),
+      ...(settings.leaseMs !== undefined && !lockstep ? { leaseMs: settings.leaseMs } : {}),
+    },
     settings.heuristic,
   );
   await agent.start();

@@ -37,12 +37,16 @@ export interface CoordinatorFlags {
   readonly exitWhenDone?: boolean;
   /** The leader's lease in milliseconds (renewed every third of it). */
   readonly leaseMs?: number;
+  /** How long an agent may be offline before its unstarted work is reassigned. */
+  readonly agentLeaseMs?: number;
   /** Wait as a standby: take over when the leader's lease lapses. */
   readonly standby?: boolean;
 }
 
 /** The default lease: a standby takes over after this long without a renewal. */
 export const DEFAULT_LEASE_MS = 3000;
+/** The default agent lease: offline this long, an agent's unstarted work moves. */
+export const DEFAULT_AGENT_LEASE_MS = 10_000;
 
 /**
  * `consort coordinator`: the manager, planner and deliberative repair for a deployment, on the
@@ -135,6 +139,7 @@ export async function coordinatorCommand(
       ...(journal ? { journal } : {}),
       notify: say,
       leaseMs,
+      agentLeaseMs: flags.agentLeaseMs ?? DEFAULT_AGENT_LEASE_MS,
       ...(minEpoch !== undefined ? { minEpoch } : {}),
     },
     logger,

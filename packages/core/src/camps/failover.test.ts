@@ -102,6 +102,12 @@ describe("which work of a lost agent is reassigned", () => {
     expect(r.keep).toEqual(["j.o0"]);
     expect(r.reassign).toEqual(["j.o1", "k.o0"]);
   });
+  it("an operation with no alternative resource stays with its agent", () => {
+    // j.o0 runs on m1 only: not started at tick -1 (planned at 0), yet it cannot move.
+    const r = operationsToReassign(index, installed, new Map(), "m1", -1);
+    expect(r.keep).toEqual(["j.o0"]);
+    expect(r.reassign).toEqual(["j.o1", "k.o0"]);
+  });
   it("nothing to move for an agent with no installed work", () => {
     expect(operationsToReassign(index, installed, new Map(), "m2", 3)).toEqual({
       reassign: [],

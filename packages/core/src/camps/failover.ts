@@ -11,8 +11,9 @@ import type { ResourceInterval } from "./types.js";
 
 /**
  * A lost agent's work that is moved to other resources: its operations in the installed
- * schedule that are not done and cannot have started (their planned start is still ahead, or a
- * predecessor is not done). What may have started stays with it: moving it could run it twice.
+ * schedule that are not done, cannot have started (their planned start is still ahead, or a
+ * predecessor is not done) and have an alternative resource. What may have started stays with
+ * it: moving it could run it twice.
  */
 export function operationsToReassign(
   index: ModelIndex,
@@ -28,11 +29,14 @@ export function operationsToReassign(
       .filter((s) => s.resourceId === lostResourceId && !executed.has(s.activityId))
       .map((s) => s.activityId),
   );
+  const alternatives = new Map(index.activities.map((a) => [a.id, a.resources.length > 1]));
   const reassign: string[] = [];
   const keep: string[] = [];
   for (const a of mine.activities) {
     if (executed.has(a.activityId)) continue;
-    (mayHaveStarted.has(a.activityId) ? keep : reassign).push(a.activityId);
+    // Without an alternative resource it can only wait for its agent to come back.
+    const movable = !mayHaveStarted.has(a.activityId) && alternatives.get(a.activityId) === true;
+    (movable ? reassign : keep).push(a.activityId);
   }
   return { reassign, keep };
 }
