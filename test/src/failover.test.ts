@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AnyMessage, topics } from "@consort/protocol";
@@ -15,6 +15,7 @@ const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-failover-"));
 const children: ChildProcess[] = [];
 const LEASE_MS = 1500;
+const AGENT_LEASE_MS = 3000;
 
 function start(args: string[]) {
   const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -49,7 +50,7 @@ afterAll(() => {
       c.kill("SIGKILL");
     }
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
 });
 
 type AgentRecord =
@@ -80,6 +81,112 @@ function staleApplied(records: readonly AgentRecord[]): AnyMessage[] {
   }
   return out;
 }
+
+describe("no stranded work: an agent partitioned past its lease", () => {
+  it("has its unstarted operations reassigned, each run exactly once; it rejoins without running them", async () => {
+    const sub = join(dir, "partition");
+    mkdirSync(sub);
+    writeFileSync(
+      join(sub, "cell.yaml"),
+      [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+        "  - { id: b, operations: [{ resources: [m1, m3], duration: 10 }] }",
+        "  - { id: c, operations: [{ resources: [m1, m3], duration: 10 }] }",
+        "  - { id: d, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3], duration: 10 }] }",
+        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+        "",
+      ].join("\n"),
+    );
+    const broker = start(["broker", "--port", "0", "--site", "cell", "--anonymous"]);
+    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const epochMs = Date.now() + 2500;
+    const agents = Object.fromEntries(
+      ["m1", "m2", "m3"].map((id) => {
+        const config = join(sub, `${id}.yaml`);
+        writeFileSync(
+          config,
+          [
+            `agentId: ${id}`,
+            "site: cell",
+            `broker: ${url}`,
+            `journal: ${join(sub, `${id}.journal`)}`,
+            "clock: wall",
+            `epochMs: ${epochMs}`,
+            "tickMs: 100",
+            `leaseMs: ${AGENT_LEASE_MS}`,
+            "logLevel: warn",
+            "simulation: { trialKey: 7, disruptions: [] }",
+            "",
+          ].join("\n"),
+        );
+        return [id, start(["agent", "--config", config])];
+      }),
+    );
+    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 15_000);
+    const coordinator = start([
+      "coordinator",
+      ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "cell"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(sub, "coordinator.journal"), "--agent-lease-ms", "1000"],
+    ]);
+    await waitFor(coordinator.output, /plan installed/, 20_000);
+    // Partition m1 (SIGSTOP: it neither sends nor hears anything) once its first operation runs.
+    await new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now()) + 300));
+    const m1 = agents.m1!;
+    m1.child.kill("SIGSTOP");
+    const frozenAt = Date.now();
+    const [, moved] = await waitFor(
+      coordinator.output,
+      /m1 offline past its lease: \d+ unstarted operations reassigned \(([^)]*)\)/,
+      15_000,
+    );
+    const reassigned = moved!.split(", ").map((m) => m.split(" -> ")[0]!);
+    console.log(`reassigned ${reassigned.join(", ")} ${Date.now() - frozenAt} ms after SIGSTOP`);
+    expect(reassigned.length).toBeGreaterThan(0);
+    // Past its own lease too, then back.
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, AGENT_LEASE_MS + 1000 - (Date.now() - frozenAt))),
+    );
+    m1.child.kill("SIGCONT");
+    await waitFor(coordinator.output, /all done: 7\/7 activities/, 30_000).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\n${Object.entries(agents)
+          .map(([id, a]) => `${id}: ${a.output()}`)
+          .join("\n")}`,
+      );
+    });
+    // Let the returned agent settle: it must not run what moved, even given time.
+    await new Promise((r) => setTimeout(r, 1500));
+    coordinator.child.kill("SIGTERM");
+    expect(await coordinator.exited).toBe(0);
+    for (const a of Object.values(agents)) {
+      a.child.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+    }
+    broker.child.kill("SIGTERM");
+
+    const journal = (id: string) =>
+      readFileSync(join(sub, `${id}.journal`), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as { t: string; activityId?: string });
+    const runs = (id: string, t: string) =>
+      journal(id)
+        .filter((r) => r.t === t)
+        .map((r) => r.activityId!);
+    const completions = ["m1", "m2", "m3"].flatMap((id) => runs(id, "complete")).sort();
+    // Each operation ran exactly once, across the three journals.
+    expect(completions).toEqual(["a.o0", "a.o1", "b.o0", "c.o0", "d.o0", "d.o1", "e.o0"]);
+    // The returned agent started none of what was reassigned.
+    const m1Started = runs("m1", "start");
+    for (const id of reassigned) expect(m1Started).not.toContain(id);
+    // And it came back: it announced itself online again and accepted the schedule in force.
+    expect(m1.output()).toMatch(/holding unstarted work/);
+  }, 90_000);
+});
 
 describe("coordinator failover: lease, standby, fencing", () => {
   it("a standby takes over a frozen leader within lease + 2 s; the thawed leader is fenced off and steps down", async () => {

@@ -1,5 +1,6 @@
 import {
   type Assignment,
+  activityPrecedences,
   applyOrder,
   assignOperations,
   type Clock,
@@ -10,7 +11,6 @@ import {
   intakeOrder,
   type JobShopObjective,
   type LocalSchedule,
-  lostResourceInterval,
   type ModelIndex,
   monitorCompletion,
   nextRepairStep,
@@ -20,6 +20,7 @@ import {
   type RepairRequest,
   type ResourceInterval,
   type ResourceSlot,
+  reassignTargets,
   receiveLocalSchedule,
   reoptimize,
   type Schedule,
@@ -533,14 +534,32 @@ export class Coordinator {
       agentId,
       now,
     );
-    if (reassign.length === 0) return;
-    const closed = lostResourceInterval(this.installed, keep, agentId, now);
-    this.commit({ t: "unavailable", ...closed });
-    this.unavailable.push(closed);
+    if (reassign.length === 0) {
+      this.options.notify?.(
+        `${agentId} offline past its lease: nothing to reassign (${keep.length} operations may have started or have no alternative)`,
+      );
+      return;
+    }
+    const targets = reassignTargets(this.index, this.installed, reassign, agentId);
     this.options.notify?.(
-      `${agentId} offline past its lease: ${reassign.length} unstarted operations reassigned (${reassign.join(", ")})`,
+      `${agentId} offline past its lease: ${reassign.length} unstarted operations reassigned (${reassign.map((id) => `${id} -> ${targets[id]}`).join(", ")})`,
     );
-    this.deliberativeRepair(`${agentId} offline past its lease`, false, new Set(reassign));
+    this.deliberativeRepair(`${agentId} offline past its lease`, false, targets);
+    // Completions forwarded to the lost agent are owed to the new owners (their enablers).
+    const { predecessors } = activityPrecedences(this.index);
+    for (const [id, to] of Object.entries(targets))
+      for (const p of predecessors.get(id) ?? []) {
+        const done = this.record.executed.get(p);
+        if (!done || done.resourceId === to) continue;
+        this.sendTo(to, "inform", {
+          event: "completed",
+          activityId: p,
+          atTicks: done.endTicks,
+          startTicks: done.startTicks,
+          quality: done.quality,
+          scheduleVersion: this.version,
+        });
+      }
   }
 
   /**
@@ -921,17 +940,18 @@ export class Coordinator {
   private deliberativeRepair(
     trigger: string,
     toEveryAgent = false,
-    /** Activities free to move to another resource (a lost agent's). */
-    unpin: ReadonlySet<string> = new Set(),
+    /** Activities moved to another resource (a lost agent's), and where. */
+    moved: Readonly<Record<string, string>> = {},
   ): void {
     const started = Date.now();
     const now = this.nowTicks;
-    const frozen = this.frozenSlots(now);
+    // What moves to another resource cannot have started (operationsToReassign): not frozen.
+    const frozen = this.frozenSlots(now).filter((f) => moved[f.activityId] === undefined);
     const resourceOf: Record<string, string> = {};
     if (this.installed)
       for (const r of this.installed.resources)
         for (const a of r.activities)
-          if (!unpin.has(a.activityId)) resourceOf[a.activityId] = r.resourceId;
+          resourceOf[a.activityId] = moved[a.activityId] ?? r.resourceId;
     const solved = reoptimize(this.index, {
       nowTicks: now,
       frozen,

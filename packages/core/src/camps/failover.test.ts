@@ -3,7 +3,7 @@ import { indexModel } from "../model/model-index.js";
 import type { TaskModel } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import type { ReportedCompletion } from "./execution-monitor.js";
-import { lostResourceInterval, operationsToReassign } from "./failover.js";
+import { operationsToReassign, reassignTargets } from "./failover.js";
 import { fenceEpoch, leaseLapsed, takeoverEpoch } from "./fencing.js";
 
 describe("the coordinator's lease", () => {
@@ -93,14 +93,17 @@ describe("which work of a lost agent is reassigned", () => {
     // k.o0 planned at 6 (cannot have started).
     const r = operationsToReassign(index, installed, new Map([["j.o0", done(0, 2)]]), "m1", 3);
     expect(r).toEqual({ reassign: ["k.o0"], keep: ["j.o1"] });
-    // The lost resource is closed from the planned end of what it keeps, for good.
-    const closed = lostResourceInterval(installed, r.keep, "m1", 3);
-    expect(closed).toEqual({ resourceId: "m1", fromTicks: 4, untilTicks: Number.MAX_SAFE_INTEGER });
+    // It goes to its alternative, the only other resource here.
+    expect(reassignTargets(index, installed, r.reassign, "m1")).toEqual({ "k.o0": "m2" });
   });
   it("an operation whose predecessor is not done cannot have started, even past its planned start", () => {
     const r = operationsToReassign(index, installed, new Map(), "m1", 3);
     expect(r.keep).toEqual(["j.o0"]);
     expect(r.reassign).toEqual(["j.o1", "k.o0"]);
+  });
+  it("of a sequence whose planned starts have all passed, only the first undone one may run", () => {
+    const r = operationsToReassign(index, installed, new Map([["j.o0", done(0, 2)]]), "m1", 7);
+    expect(r).toEqual({ reassign: ["k.o0"], keep: ["j.o1"] });
   });
   it("an operation with no alternative resource stays with its agent", () => {
     // j.o0 runs on m1 only: not started at tick -1 (planned at 0), yet it cannot move.

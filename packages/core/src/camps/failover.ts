@@ -2,7 +2,6 @@ import type { ModelIndex } from "../model/model-index.js";
 import type { Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import { frozenSlots, type ReportedCompletion } from "./execution-monitor.js";
-import type { ResourceInterval } from "./types.js";
 
 /**
  * Which work of a lost agent moves elsewhere (issue 12, no stranded work). Pure: times are
@@ -11,8 +10,10 @@ import type { ResourceInterval } from "./types.js";
 
 /**
  * A lost agent's work that is moved to other resources: its operations in the installed
- * schedule that are not done, cannot have started (their planned start is still ahead, or a
- * predecessor is not done) and have an alternative resource. What may have started stays with
+ * schedule that are not done, cannot have started (not the first undone one of its sequence, or
+ * its planned start is still ahead, or a predecessor is not done) and have an alternative
+ * resource. A completion report still in flight when the agent was cut off is the limit: the
+ * planner then believes the operation after it has not started. What may have started stays with
  * it: moving it could run it twice.
  */
 export function operationsToReassign(
@@ -24,11 +25,17 @@ export function operationsToReassign(
 ): { readonly reassign: readonly string[]; readonly keep: readonly string[] } {
   const mine = installed?.resources.find((r) => r.resourceId === lostResourceId);
   if (!mine) return { reassign: [], keep: [] };
-  const mayHaveStarted = new Set(
+  // An agent runs its sequence in order, one operation at a time: of what is not done, only the
+  // first in that order can be running (if its time has come and its predecessors are done).
+  const frozen = new Set(
     frozenSlots(index, installed, executed, [], nowTicks)
       .filter((s) => s.resourceId === lostResourceId && !executed.has(s.activityId))
       .map((s) => s.activityId),
   );
+  const first = [...mine.activities]
+    .filter((a) => !executed.has(a.activityId))
+    .sort((a, b) => (a.startTicks ?? 0) - (b.startTicks ?? 0))[0];
+  const mayHaveStarted = new Set(first && frozen.has(first.activityId) ? [first.activityId] : []);
   const alternatives = new Map(index.activities.map((a) => [a.id, a.resources.length > 1]));
   const reassign: string[] = [];
   const keep: string[] = [];
@@ -42,20 +49,38 @@ export function operationsToReassign(
 }
 
 /**
- * The unavailability that keeps new work off a lost resource: from when what it may still be
- * running ends (planned), for good. The planner's problem adjustment then places its reassigned
- * operations on their alternative resources.
+ * Where each reassigned operation goes: the alternative resource (not the lost one) with the
+ * least installed work, ties to the earlier in the operation's list. The deliberative re-solve
+ * then times them there; nothing else moves resource.
  */
-export function lostResourceInterval(
+export function reassignTargets(
+  index: ModelIndex,
   installed: Schedule | undefined,
-  keep: readonly string[],
+  reassign: readonly string[],
   lostResourceId: string,
-  nowTicks: Ticks,
-): ResourceInterval {
-  const mine = installed?.resources.find((r) => r.resourceId === lostResourceId);
-  let from = nowTicks;
-  for (const a of mine?.activities ?? [])
-    if (keep.includes(a.activityId))
-      from = Math.max(from, (a.startTicks ?? nowTicks) + (a.durationTicks ?? 0));
-  return { resourceId: lostResourceId, fromTicks: from, untilTicks: Number.MAX_SAFE_INTEGER };
+): Record<string, string> {
+  const load = new Map<string, number>();
+  for (const r of installed?.resources ?? [])
+    load.set(
+      r.resourceId,
+      r.activities.reduce((n, a) => n + (a.durationTicks ?? 0), 0),
+    );
+  const byId = new Map(index.activities.map((a) => [a.id, a]));
+  const out: Record<string, string> = {};
+  for (const id of reassign) {
+    const activity = byId.get(id);
+    if (!activity) continue;
+    let best: string | undefined;
+    for (const r of activity.resources) {
+      if (r === lostResourceId) continue;
+      if (best === undefined || (load.get(r) ?? 0) < (load.get(best) ?? 0)) best = r;
+    }
+    if (best === undefined) continue;
+    out[id] = best;
+    const duration = installed?.resources
+      .flatMap((r) => r.activities)
+      .find((a) => a.activityId === id)?.durationTicks;
+    load.set(best, (load.get(best) ?? 0) + (duration ?? 0));
+  }
+  return out;
 }
