@@ -142,7 +142,10 @@ describe("no stranded work: an agent partitioned past its lease", () => {
       coordinator.output,
       /m1 offline past its lease: \d+ unstarted operations reassigned \(([^)]*)\)/,
       15_000,
-    );
+    ).catch((error: Error) => {
+      // The broker's log says whether m1's last will went out (the coordinator's only signal).
+      throw new Error(`${error.message}\nbroker: ${broker.output()}\nm1: ${m1.output()}`);
+    });
     const reassigned = moved!.split(", ").map((m) => m.split(" -> ")[0]!);
     console.log(`reassigned ${reassigned.join(", ")} ${Date.now() - frozenAt} ms after SIGSTOP`);
     expect(reassigned.length).toBeGreaterThan(0);
