@@ -319,6 +319,22 @@ function program(result: { code: number }): Command {
       "--http <host:port>",
       "serve the dashboard, /metrics and reports there (port 0: any free one); the operator's token comes from CONSORT_OPERATOR_TOKEN",
     )
+    .option(
+      "--lease-ms <ms>",
+      "the leader's lease: renewed every third of it; a standby takes over after this long without a renewal",
+      positiveNumber("--lease-ms", "milliseconds"),
+      3000,
+    )
+    .option(
+      "--agent-lease-ms <ms>",
+      "an agent offline (its last will) this long has its unstarted operations with an alternative resource reassigned",
+      positiveNumber("--agent-lease-ms", "milliseconds"),
+      10_000,
+    )
+    .option(
+      "--standby",
+      "wait as a standby on the same --journal: take over, in a higher epoch, once the leader's lease lapses",
+    )
     .action(
       async (
         options: {
@@ -335,6 +351,9 @@ function program(result: { code: number }): Command {
           waitAgents: number;
           journal?: string;
           exitWhenDone?: boolean;
+          leaseMs?: number;
+          agentLeaseMs?: number;
+          standby?: boolean;
         },
         command: Command,
       ) => {

@@ -1,5 +1,6 @@
 import {
   type Assignment,
+  activityPrecedences,
   applyOrder,
   assignOperations,
   type Clock,
@@ -13,11 +14,13 @@ import {
   type ModelIndex,
   monitorCompletion,
   nextRepairStep,
+  operationsToReassign,
   queuedLoad,
   type RepairLoopState,
   type RepairRequest,
   type ResourceInterval,
   type ResourceSlot,
+  reassignTargets,
   receiveLocalSchedule,
   reoptimize,
   type Schedule,
@@ -78,6 +81,19 @@ export interface CoordinatorOptions {
   readonly compactAbove?: number;
   /** One line for a person on what happened (orders taken or refused, work all done, resumed). */
   readonly notify?: (line: string) => void;
+  /**
+   * The leader's lease: its state (with its fencing epoch) is renewed on the coordinator-state
+   * channel every third of it, and a standby takes over once it has heard nothing for longer.
+   * Without it (simulated runs), the state is published once.
+   */
+  readonly leaseMs?: number;
+  /**
+   * On the wall clock: an agent offline (its last will) for longer than this has its unstarted
+   * operations that have an alternative resource reassigned (problem adjustment). Off without it.
+   */
+  readonly agentLeaseMs?: number;
+  /** The lowest epoch this session may use (a standby taking over: above the lease it saw). */
+  readonly minEpoch?: number;
 }
 
 /**
@@ -321,27 +337,101 @@ export class Coordinator {
    * Resumes from the journal (if any), opens a new session epoch, then listens. Messages queued
    * by the broker while the coordinator was away (a persistent session) meet the resumed state.
    */
-  async start(): Promise<void> {
+  async start(backlog: readonly [AnyMessage, string, number][] = []): Promise<void> {
     const journal = this.options.journal;
+    this.epoch = Math.max(this.epoch, this.options.minEpoch ?? 0);
     if (journal) {
       this.replay(journal.records);
-      this.epoch = nextEpoch(journal.records);
+      this.epoch = Math.max(nextEpoch(journal.records), this.options.minEpoch ?? 0);
       // A long-lived coordinator's journal would grow without end: start from its state instead.
       if (journal.records.length > (this.options.compactAbove ?? 10_000))
         journal.rewrite(compactJournal(journal.records));
       journal.append({ t: "epoch", epoch: this.epoch });
     }
     this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
+    // What a standby heard while the leader was silent: reports the frozen leader never handled.
+    for (const [message, topic, bytes] of backlog) this.onMessage(message, topic, bytes);
     const { site } = this.options;
     await this.transport.subscribe(topics.filters.allAgentStates(site));
     await this.transport.subscribe(topics.filters.allAgentOut(site));
     await this.transport.subscribe(topics.orders(site));
-    await this.publish(
-      topics.coordinatorState(site),
+    await this.transport.subscribe(topics.coordinatorState(site));
+    await this.publishLease();
+    const leaseMs = this.options.leaseMs;
+    if (leaseMs !== undefined) {
+      this.renewedAtMs = Date.now();
+      this.renewal = setInterval(() => this.renew(leaseMs), Math.max(50, Math.floor(leaseMs / 3)));
+    }
+  }
+
+  private renewal: ReturnType<typeof setInterval> | undefined;
+  private renewedAtMs = 0;
+  private stepped: string | undefined;
+  private steppedResolve: ((reason: string) => void) | undefined;
+  /** Resolves with the reason once this coordinator has stepped down (a newer leader). */
+  readonly steppedDown: Promise<string> = new Promise((resolve) => {
+    this.steppedResolve = resolve;
+  });
+
+  private publishLease(): Promise<number> {
+    return this.publish(
+      topics.coordinatorState(this.options.site),
       "coordinator-state",
-      { coordinatorId: this.options.coordinatorId, status: "online", epoch: this.epoch },
+      {
+        coordinatorId: this.options.coordinatorId,
+        status: "online",
+        epoch: this.epoch,
+        ...(this.options.leaseMs !== undefined ? { leaseMs: this.options.leaseMs } : {}),
+      },
       { retain: true },
     );
+  }
+
+  /**
+   * Renews the lease; but a renewal due long ago means this process was not running (paused,
+   * swapped out) and may have been replaced: it skips one renewal, so that a newer leader's state
+   * (queued for it) is heard before it claims the channel again. Agents fence off whatever it
+   * sends meanwhile.
+   */
+  private renew(leaseMs: number): void {
+    if (this.stepped) return;
+    const now = Date.now();
+    const overdue = now - this.renewedAtMs > leaseMs;
+    this.renewedAtMs = now;
+    if (overdue) {
+      this.logger.warn({ leaseMs }, "lease renewal overdue: checking for a newer leader first");
+      return;
+    }
+    void this.publishLease();
+  }
+
+  /** Stops commanding for good: a coordinator with a higher epoch leads now. */
+  stepDown(reason: string): void {
+    if (this.stepped) return;
+    this.stepped = reason;
+    if (this.renewal) clearInterval(this.renewal);
+    this.renewal = undefined;
+    this.options.notify?.(`stepped down: ${reason}`);
+    this.steppedResolve?.(reason);
+  }
+
+  /** Stops renewing the lease (the process is stopping). */
+  stopLease(): void {
+    if (this.renewal) clearInterval(this.renewal);
+    this.renewal = undefined;
+    for (const t of this.agentLeases.values()) clearTimeout(t);
+    this.agentLeases.clear();
+  }
+
+  private onCoordinatorState(message: AnyMessage): void {
+    // Its own state comes back too; a leader and its standby may share a user, not an epoch.
+    if (message.type !== "coordinator-state" || message.body.epoch === this.epoch) return;
+    const body = message.body;
+    if (body.status === "online" && body.epoch > this.epoch)
+      this.stepDown(`${body.coordinatorId} leads in epoch ${body.epoch} (this one: ${this.epoch})`);
+    else if (body.epoch < this.epoch && !this.stepped)
+      // A replaced leader's late renewal or last will overwrote the retained state: claim it back.
+      void this.publishLease();
   }
 
   /** The session epoch in force (1 without a journal). */
@@ -365,6 +455,20 @@ export class Coordinator {
     if (!this.installed) return false;
     this.planned = true;
     this.deliberativeRepair("resumed from the journal", true);
+    this.checkFinished();
+    return true;
+  }
+
+  /**
+   * A standby that took over: re-installs the journalled schedule unchanged, under a new version,
+   * on every agent (each learns the new epoch; its slots do not move). Returns false when there
+   * is nothing to resume (plan from scratch).
+   */
+  takeOver(): boolean {
+    if (!this.installed) return false;
+    this.planned = true;
+    const now = this.nowTicks;
+    this.install(this.installed, "took over", "journalled schedule", Date.now(), now, true);
     this.checkFinished();
     return true;
   }
@@ -428,9 +532,18 @@ export class Coordinator {
     };
   }
 
-  /** Appends a commitment before anything is sent on its strength. */
+  /**
+   * Appends a commitment before anything is sent on its strength. A journal another coordinator
+   * has written to since (a standby that took over on the shared file) fences this one off.
+   */
   private commit(record: CoordinatorJournalRecord): void {
-    this.options.journal?.append(record);
+    const journal = this.options.journal;
+    if (!journal || this.stepped) return;
+    if (journal.writtenByOthers?.()) {
+      this.stepDown("another coordinator has written to the journal");
+      return;
+    }
+    journal.append(record);
   }
 
   /** Resolves once these agents have announced themselves online. */
@@ -486,7 +599,11 @@ export class Coordinator {
 
   private onMessage(message: AnyMessage, topic: string, bytes: number): void {
     const where = parseTopic(topic);
-    if (!where) return;
+    if (!where || this.stepped) return;
+    if (where.kind === "coordinator-state") {
+      this.onCoordinatorState(message);
+      return;
+    }
     this.lastProgressMs = Date.now();
     if (where.kind === "agent-out" || where.kind === "agent-state")
       this.traffic(message.from).add(0, 0, 1, bytes);
@@ -520,6 +637,85 @@ export class Coordinator {
       online,
       epoch: body.epoch,
       atTicks: this.nowTicks,
+    });
+    if (this.options.lockstep || this.options.agentLeaseMs === undefined) return;
+    if (!online && was) this.armAgentLease(body.agentId, this.options.agentLeaseMs);
+    // Back after a spell offline, or holding its work after a pause: the schedule in force.
+    if (online && known !== undefined) this.reconcile(body.agentId);
+  }
+
+  private readonly agentLeases = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** The wall-clock wait before a silent agent's work moves: the timeout, then the next step. */
+  private armAgentLease(agentId: string, leaseMs: number): void {
+    clearTimeout(this.agentLeases.get(agentId));
+    const timer = setTimeout(() => {
+      this.agentLeases.delete(agentId);
+      if (!this.clockMaster.isOnline(agentId) && !this.stepped) this.reassignLost(agentId);
+    }, leaseMs);
+    timer.unref();
+    this.agentLeases.set(agentId, timer);
+  }
+
+  /**
+   * An agent offline past its lease: its unstarted operations with an alternative resource move
+   * (the resource is closed from the end of what it may still be running, then a deliberative
+   * re-solve places them). What may have started stays with it.
+   */
+  private reassignLost(agentId: string): void {
+    if (!this.installed || this.done) return;
+    const now = this.nowTicks;
+    const { reassign, keep } = operationsToReassign(
+      this.index,
+      this.installed,
+      this.record.executed,
+      agentId,
+      now,
+    );
+    if (reassign.length === 0) {
+      this.options.notify?.(
+        `${agentId} offline past its lease: nothing to reassign (${keep.length} operations may have started or have no alternative)`,
+      );
+      return;
+    }
+    const targets = reassignTargets(this.index, this.installed, reassign, agentId);
+    this.options.notify?.(
+      `${agentId} offline past its lease: ${reassign.length} unstarted operations reassigned (${reassign.map((id) => `${id} -> ${targets[id]}`).join(", ")})`,
+    );
+    this.deliberativeRepair(`${agentId} offline past its lease`, false, targets);
+    // Completions forwarded to the lost agent are owed to the new owners (their enablers).
+    const { predecessors } = activityPrecedences(this.index);
+    for (const [id, to] of Object.entries(targets))
+      for (const p of predecessors.get(id) ?? []) {
+        const done = this.record.executed.get(p);
+        if (!done || done.resourceId === to) continue;
+        this.sendTo(to, "inform", {
+          event: "completed",
+          activityId: p,
+          atTicks: done.endTicks,
+          startTicks: done.startTicks,
+          quality: done.quality,
+          scheduleVersion: this.version,
+        });
+      }
+  }
+
+  /**
+   * An agent back after a spell offline: it gets its part of the schedule in force, which ends
+   * any hold on its unstarted work (what was reassigned is no longer in it).
+   */
+  private reconcile(agentId: string): void {
+    clearTimeout(this.agentLeases.get(agentId));
+    this.agentLeases.delete(agentId);
+    if (!this.installed) return;
+    const mine = this.installed.resources.find((r) => r.resourceId === agentId);
+    this.sendTo(agentId, "install", {
+      scheduleVersion: this.installed.version,
+      slots: (mine?.activities ?? []).map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
     });
   }
 
@@ -934,14 +1130,21 @@ export class Coordinator {
   }
 
   /** Deliberative repair (CAMPS problem adjustment by central re-solve) after an escalation. */
-  private deliberativeRepair(trigger: string, toEveryAgent = false): void {
+  private deliberativeRepair(
+    trigger: string,
+    toEveryAgent = false,
+    /** Activities moved to another resource (a lost agent's), and where. */
+    moved: Readonly<Record<string, string>> = {},
+  ): void {
     const started = Date.now();
     const now = this.nowTicks;
-    const frozen = this.frozenSlots(now);
+    // What moves to another resource cannot have started (operationsToReassign): not frozen.
+    const frozen = this.frozenSlots(now).filter((f) => moved[f.activityId] === undefined);
     const resourceOf: Record<string, string> = {};
     if (this.installed)
       for (const r of this.installed.resources)
-        for (const a of r.activities) resourceOf[a.activityId] = r.resourceId;
+        for (const a of r.activities)
+          resourceOf[a.activityId] = moved[a.activityId] ?? r.resourceId;
     const solved = reoptimize(this.index, {
       nowTicks: now,
       frozen,
@@ -1192,6 +1395,7 @@ export class Coordinator {
     body: Body<T>,
     options: { retain?: boolean; to?: string; corr?: string } = {},
   ): Promise<number> {
+    if (this.stepped) return 0;
     const message = makeMessage(type, this.options.coordinatorId, body, {
       seq: this.seq++,
       epoch: this.epoch,

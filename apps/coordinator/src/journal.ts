@@ -1,10 +1,12 @@
 import {
   closeSync,
   fdatasyncSync,
+  fstatSync,
   fsyncSync,
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   truncateSync,
   writeSync,
 } from "node:fs";
@@ -78,6 +80,8 @@ export class CoordinatorJournalError extends Error {
 export interface CoordinatorJournal {
   readonly records: readonly CoordinatorJournalRecord[];
   append(record: CoordinatorJournalRecord): void;
+  /** Whether another process has written to it since this one opened it (a shared file). */
+  writtenByOthers?(): boolean;
   /** Replaces every record with `records` (which must replay to the same state), atomically. */
   rewrite(records: readonly CoordinatorJournalRecord[]): void;
   close(): void;
@@ -97,7 +101,11 @@ export class FileJournal implements CoordinatorJournal {
     readonly records: CoordinatorJournalRecord[],
   ) {
     this.fd = openSync(path, "a");
+    this.size = fstatSync(this.fd).size;
   }
+
+  /** The file's size as this process left it. */
+  private size: number;
 
   static open(path: string, options: { sync: boolean } = { sync: true }): FileJournal {
     let text = "";
@@ -122,7 +130,7 @@ export class FileJournal implements CoordinatorJournal {
   }
 
   append(record: CoordinatorJournalRecord): void {
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    this.size += writeSync(this.fd, `${JSON.stringify(record)}\n`);
     if (this.sync) fdatasyncSync(this.fd);
     this.records.push(record);
   }
@@ -152,7 +160,19 @@ export class FileJournal implements CoordinatorJournal {
       }
     }
     this.fd = openSync(this.path, "a");
+    this.size = fstatSync(this.fd).size;
     this.records.splice(0, this.records.length, ...records);
+  }
+
+  /** Another writer appended (the size moved) or replaced the file (compaction: a new inode). */
+  writtenByOthers(): boolean {
+    const mine = fstatSync(this.fd);
+    if (mine.size !== this.size) return true;
+    try {
+      return statSync(this.path).ino !== mine.ino;
+    } catch {
+      return true;
+    }
   }
 
   close(): void {

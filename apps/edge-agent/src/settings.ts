@@ -97,6 +97,12 @@ export const AgentSettingsSchema = Type.Object(
     heuristic: Type.Union([Type.Literal("greedy"), Type.Literal("least-constraining")]),
     /** How long to keep trying to reach the broker at startup (a board may boot first); 0: once. */
     connectRetrySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * The agent's lease (ms, wall clock): its broker keepalive is a third of it, so its last will
+     * goes out well within it; out of contact for longer, it starts nothing new until the
+     * coordinator has sent it the schedule in force (its work may have been reassigned).
+     */
+    leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
     simulation: Type.Optional(SimulationSettings),
     logLevel: Type.Union(
       ["fatal", "error", "warn", "info", "debug", "silent"].map((l) => Type.Literal(l)),

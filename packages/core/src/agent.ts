@@ -6,6 +6,7 @@
  * Everything here is also exported by `@consort/core`.
  */
 export { answerRequest } from "./camps/answer-request.js";
+export { type FenceVerdict, fenceEpoch } from "./camps/fencing.js";
 export type { LocalRepairInput, LocalRepairResult } from "./camps/local-repair.js";
 export { repairLocally } from "./camps/local-repair.js";
 export type { LocalHeuristic } from "./camps/local-scheduler.js";

@@ -150,7 +150,8 @@ export const CHANNELS = {
   }),
   "coordinator-state": channel({
     address: "consort/v1/{site}/coordinator/state",
-    description: "Coordinator lease and liveness (retained).",
+    description:
+      "Coordinator lease and liveness (retained): the leader's fencing epoch and lease, renewed within the lease; its last will says offline.",
     messages: ["coordinator-state"],
     publishers: [{ role: "coordinator" }],
     subscribers: [{ role: "agent" }, { role: "coordinator" }, { role: "operator" }],

@@ -250,7 +250,18 @@ export const bodies = {
     {
       coordinatorId: Id,
       status: Type.Union([Type.Literal("online"), Type.Literal("offline")]),
-      epoch: Type.Integer({ minimum: 0 }),
+      epoch: Type.Integer({
+        minimum: 0,
+        description: "the leader's fencing epoch; agents refuse commands from a lower one",
+      }),
+      leaseMs: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 3_600_000,
+          description:
+            "the lease: the leader renews this state at least this often; a standby takes over once it has heard nothing for longer",
+        }),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -31,6 +31,12 @@ export const CoordinatorSettingsSchema = Type.Object(
     journal: Type.Optional(Type.String({ minLength: 1 })),
     /** HOST:PORT of the dashboard, /metrics and reports. */
     http: Type.Optional(Type.String({ minLength: 1 })),
+    /** CAMPS: the leader's lease, ms (renewed every third of it). */
+    leaseMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** CAMPS: how long an agent may be offline before its unstarted work is reassigned, ms. */
+    agentLeaseMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** CAMPS: wait as a standby and take over when the leader's lease lapses. */
+    standby: Type.Optional(Type.Boolean()),
     /** CAMPS: exit once every activity is done, instead of serving on. */
     exitWhenDone: Type.Optional(Type.Boolean()),
   },

@@ -10,9 +10,15 @@ import {
   processLogger,
   startDashboard,
 } from "@consort/coordinator";
-import { indexModel, scheduleMetrics } from "@consort/core";
+import {
+  indexModel,
+  type LeaseSeen,
+  leaseLapsed,
+  scheduleMetrics,
+  takeoverEpoch,
+} from "@consort/core";
 import { WallClock } from "@consort/edge-agent";
-import { topics } from "@consort/protocol";
+import { type AnyMessage, parseTopic, topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { CliError, EXIT } from "../errors.js";
 import { loadProblem } from "../load-problem.js";
@@ -39,7 +45,18 @@ export interface CoordinatorFlags {
   readonly report?: string;
   /** HOST:PORT of the dashboard, /metrics and reports. */
   readonly http?: string;
+  /** The leader's lease in milliseconds (renewed every third of it). */
+  readonly leaseMs?: number;
+  /** How long an agent may be offline before its unstarted work is reassigned. */
+  readonly agentLeaseMs?: number;
+  /** Wait as a standby: take over when the leader's lease lapses. */
+  readonly standby?: boolean;
 }
+
+/** The default lease: a standby takes over after this long without a renewal. */
+export const DEFAULT_LEASE_MS = 3000;
+/** The default agent lease: offline this long, an agent's unstarted work moves. */
+export const DEFAULT_AGENT_LEASE_MS = 10_000;
 
 /**
  * `consort coordinator`: the manager, planner and deliberative repair for a deployment, on the
@@ -65,24 +82,34 @@ export async function coordinatorCommand(
   }
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
   const say = (line: string) => out.write(`consort coordinator: ${line}\n`);
-  let journal: CoordinatorJournal | undefined;
-  if (flags.journal) {
+  const leaseMs = flags.leaseMs ?? DEFAULT_LEASE_MS;
+  const openJournal = (): CoordinatorJournal | undefined => {
+    if (!flags.journal) return undefined;
     try {
-      journal = FileJournal.open(flags.journal);
+      return FileJournal.open(flags.journal);
     } catch (error) {
       throw new CliError(`journal ${(error as Error).message}`, EXIT.dataError);
     }
-  } else say("no --journal: accepted orders and schedules will not survive a restart");
+  };
+  if (flags.standby && !flags.journal)
+    throw new CliError(
+      "--standby needs --journal (the leader's journal it resumes from)",
+      EXIT.usage,
+    );
+  // A standby reads the journal only when it takes over: until then the leader writes it.
+  let journal = flags.standby ? undefined : openJournal();
+  if (!flags.journal) say("no --journal: accepted orders and schedules will not survive a restart");
   const epoch = journal ? nextEpoch(journal.records) : 1;
   let transport: MqttTransport;
   try {
     transport = await MqttTransport.connect({
       url: flags.broker,
-      clientId: flags.username,
+      // A standby logs in as the same user (the coordinator role) on a client id of its own.
+      clientId: flags.standby ? `${flags.username}@standby` : flags.username,
       username: flags.username,
       ...(password ? { password } : {}),
       // With a journal, a persistent session: reports sent while it was down wait for it.
-      clean: journal === undefined,
+      clean: flags.journal === undefined,
       will: {
         topic: topics.coordinatorState(flags.site),
         message: makeMessage(
@@ -102,6 +129,20 @@ export async function coordinatorCommand(
     throw new CliError((error as Error).message, EXIT.software);
   }
   const clock = new WallClock(flags.epochMs ?? Date.now(), flags.tickMs);
+  let minEpoch: number | undefined;
+  let backlog: [AnyMessage, string, number][] = [];
+  if (flags.standby) {
+    const waited = await standBy(transport, flags.site, leaseMs, say);
+    if (waited.signal) {
+      await transport.close();
+      clock.stop();
+      say(`stopped on ${waited.signal} as a standby`);
+      return EXIT.ok;
+    }
+    journal = openJournal();
+    minEpoch = takeoverEpoch(waited.seenEpoch, journal ? nextEpoch(journal.records) : 1);
+    backlog = waited.backlog;
+  }
   const coordinator = new Coordinator(
     problem.model,
     transport,
@@ -115,6 +156,9 @@ export async function coordinatorCommand(
       clock,
       ...(journal ? { journal } : {}),
       notify: say,
+      leaseMs,
+      agentLeaseMs: flags.agentLeaseMs ?? DEFAULT_AGENT_LEASE_MS,
+      ...(minEpoch !== undefined ? { minEpoch } : {}),
     },
     logger,
   );
@@ -142,13 +186,14 @@ export async function coordinatorCommand(
     );
   }
   const stop = async () => {
+    coordinator.stopLease();
     await dashboard?.close();
     await transport.close();
     clock.stop();
     journal?.close();
   };
   try {
-    await coordinator.start();
+    await coordinator.start(backlog);
   } catch (error) {
     // A refused subscription (another site's broker): one line, and nothing left to hang on.
     await dashboard?.close();
@@ -174,7 +219,15 @@ export async function coordinatorCommand(
     await stop();
     throw new CliError((error as Error).message, EXIT.software);
   }
-  if (coordinator.resume()) say(`schedule in force at tick ${coordinator.nowTicks}; executing`);
+  if (flags.standby) {
+    if (coordinator.takeOver())
+      say(`journalled schedule re-installed at tick ${coordinator.nowTicks}; executing`);
+    else {
+      coordinator.plan();
+      say(`plan installed at tick ${coordinator.nowTicks}; executing`);
+    }
+  } else if (coordinator.resume())
+    say(`schedule in force at tick ${coordinator.nowTicks}; executing`);
   else {
     coordinator.plan();
     say(`plan installed at tick ${coordinator.nowTicks}; executing`);
@@ -182,9 +235,11 @@ export async function coordinatorCommand(
   say(`taking orders on ${topics.orders(flags.site)}`);
   const outcome = await Promise.race([
     ...(flags.exitWhenDone ? [coordinator.finished.then(() => "finished" as const)] : []),
+    coordinator.steppedDown.then(() => "stepped down" as const),
     untilSignal(),
   ]);
   await stop();
+  if (outcome === "stepped down") return EXIT.ok;
   // Counted on the model as it is now: accepted orders added activities to the scenario's.
   const model = coordinator.currentModel;
   const index = indexModel(model);
@@ -195,4 +250,69 @@ export async function coordinatorCommand(
     `${outcome === "finished" ? "all done" : `stopped on ${outcome}`}: ${executed.size}/${total} activities, makespan ${m?.makespanTicks ?? "?"}, weighted tardiness ${m?.totalWeightedTardiness ?? "?"}, ${coordinator.record.repairs.length} schedules installed`,
   );
   return EXIT.ok;
+}
+
+/**
+ * A standby's wait: it watches the leader's lease on the coordinator-state channel and returns
+ * once it has lapsed (no renewal for longer than the lease, or the leader's last will), with
+ * the highest epoch seen. Reports from the agents and orders arriving meanwhile are kept (the
+ * last two leases' worth): those that reached a leader that was already frozen are handled by
+ * the new one.
+ */
+async function standBy(
+  transport: MqttTransport,
+  site: string,
+  leaseMs: number,
+  say: (line: string) => void,
+): Promise<{ seenEpoch: number; backlog: [AnyMessage, string, number][]; signal?: string }> {
+  let seen: (LeaseSeen & { holder: string }) | undefined;
+  let backlog: [AnyMessage, string, number, number][] = [];
+  let tookOver = false;
+  transport.onMessage((message, topic, bytes) => {
+    if (tookOver) return; // the coordinator has its own handler from then on
+    const now = Date.now();
+    if (parseTopic(topic)?.kind === "coordinator-state") {
+      if (message.type !== "coordinator-state") return;
+      const b = message.body;
+      if (b.status === "online" && b.epoch >= (seen?.epoch ?? 0))
+        seen = {
+          epoch: b.epoch,
+          leaseMs: b.leaseMs ?? leaseMs,
+          renewedAtMs: now,
+          holder: b.coordinatorId,
+        };
+      else if (b.status === "offline" && seen && b.coordinatorId === seen.holder)
+        seen = { ...seen, released: true };
+      return;
+    }
+    backlog.push([message, topic, bytes, now]);
+    const keep = now - 2 * leaseMs - 1000;
+    if (backlog.length > 0 && backlog[0]![3] < keep) backlog = backlog.filter((m) => m[3] >= keep);
+  });
+  await transport.subscribe(topics.coordinatorState(site));
+  await transport.subscribe(topics.filters.allAgentStates(site));
+  await transport.subscribe(topics.filters.allAgentOut(site));
+  await transport.subscribe(topics.orders(site));
+  const startedMs = Date.now();
+  say(`standing by: taking over when the leader's lease (${leaseMs} ms) lapses`);
+  let signal: string | undefined;
+  const signalled = untilSignal().then((s) => {
+    signal = s;
+  });
+  void signalled;
+  for (;;) {
+    if (signal) return { seenEpoch: seen?.epoch ?? 0, backlog: [], signal };
+    const now = Date.now();
+    // At start, give a retained lease time to arrive before counting its absence.
+    if (now - startedMs > leaseMs && leaseLapsed(seen, now)) {
+      say(
+        seen
+          ? `taking over: the lease of ${seen.holder} (epoch ${seen.epoch}) ${seen.released ? "was released" : `lapsed ${now - seen.renewedAtMs} ms after its last renewal`}`
+          : "taking over: no leader seen",
+      );
+      tookOver = true;
+      return { seenEpoch: seen?.epoch ?? 0, backlog: backlog.map(([m, t, b]) => [m, t, b]) };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

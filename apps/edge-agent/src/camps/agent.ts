@@ -4,6 +4,7 @@ import {
   answerRequest,
   type Clock,
   type EnvironmentEvent,
+  fenceEpoch,
   type Interval,
   isStale,
   type LocalHeuristic,
@@ -44,6 +45,8 @@ export interface AgentPorts {
   readonly logger: Logger;
   /** Set in lock-step simulated runs: the clock the clock master's `clock` messages drive. */
   readonly lockstep?: SimulatedClock;
+  /** The agent's lease on the wall clock (see settings): out of contact longer, it holds. */
+  readonly leaseMs?: number;
 }
 
 type Wire<T extends MessageType> = Body<T>;
@@ -80,8 +83,15 @@ export class SchedulerAgent {
   private sentCount = 0;
   private readonly pending = new Set<Promise<void>>();
   private epoch = 0;
+  /** The highest coordinator (fencing) epoch seen, journalled with the command that carried it. */
+  private coordinatorEpoch = 0;
   private step = -1;
   private stopped = false;
+  /** Last wall-clock instant the broker connection was known up (the lease's reference). */
+  private lastContactMs = Date.now();
+  /** Out of contact past the lease: nothing new starts until the coordinator's install. */
+  private holding: { announced: boolean } | undefined;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly identity: AgentIdentity,
@@ -101,11 +111,45 @@ export class SchedulerAgent {
     const { transport } = this.ports;
     transport.onMessage((message, topic) => this.onMessage(message, topic));
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
+    // The leader's lease (retained): a new leader's epoch fences off the old one's commands even
+    // before the new one has sent this agent anything.
+    await transport.subscribe(topics.coordinatorState(this.identity.site));
     if (this.ports.lockstep) await transport.subscribe(topics.clock(this.identity.site));
     // Messages written to the outbox but never acknowledged go out again, with their own seq.
     for (const record of unacked) this.track(this.publishRecorded(record));
     this.descriptor("online");
     await this.flush();
+    const leaseMs = this.ports.leaseMs;
+    if (leaseMs !== undefined) {
+      this.lastContactMs = Date.now();
+      this.watchdog = setInterval(() => this.watch(leaseMs), 200);
+      this.watchdog.unref();
+    }
+  }
+
+  /**
+   * The agent's side of its lease. Out of contact longer than the lease (a partition, or the
+   * process stopped), the coordinator may have reassigned its unstarted work: it holds, says it
+   * is online again once connected, and resumes on the coordinator's install.
+   */
+  private watch(leaseMs: number): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    if (!this.holding && now - this.lastContactMs > leaseMs) this.hold();
+    if (!this.ports.transport.connected) return;
+    if (!this.holding) this.lastContactMs = now;
+    else if (!this.holding.announced) {
+      this.holding.announced = true;
+      this.descriptor("online");
+    }
+  }
+
+  private hold(): void {
+    this.holding = { announced: false };
+    this.ports.logger.warn(
+      { leaseMs: this.ports.leaseMs },
+      "out of contact past the lease: holding unstarted work until the coordinator reconciles",
+    );
   }
 
   /** The retained descriptor; the last will (set at connect) says the same with "offline". */
@@ -132,6 +176,7 @@ export class SchedulerAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const t of this.timers.values()) this.ports.clock.cancel(t);
     this.descriptor("offline");
     await this.flush();
@@ -152,6 +197,10 @@ export class SchedulerAgent {
           this.epoch = r.epoch;
           break;
         case "command":
+          this.coordinatorEpoch = Math.max(this.coordinatorEpoch, r.message.epoch ?? 0);
+          // A leader's announcement is journalled for its epoch only: it is not a command
+          // (the clock master's received count must not see it).
+          if (r.message.type === "coordinator-state") break;
           this.commands.add(r.id);
           this.apply(r.message, false);
           break;
@@ -192,6 +241,14 @@ export class SchedulerAgent {
       return;
     }
     const where = parseTopic(topic);
+    if (message.type === "coordinator-state") {
+      if (where?.site !== this.identity.site || message.body.status !== "online") return;
+      if (message.body.epoch <= this.coordinatorEpoch) return;
+      // A new leader: its epoch is journalled (as the message that announced it) before it counts.
+      this.ports.journal.append({ t: "command", id: message.id, message });
+      this.coordinatorEpoch = message.body.epoch;
+      return;
+    }
     // Only this site's inbox: a broker shared across runs may still hold another site's queue.
     if (
       where?.kind !== "agent-in" ||
@@ -201,6 +258,15 @@ export class SchedulerAgent {
       return;
     if (this.commands.has(message.id)) return; // a redelivery of a command already journalled
     this.commands.add(message.id);
+    // Fencing: a replaced leader (paused, partitioned, its queue flushed late) is refused.
+    const fence = fenceEpoch(this.coordinatorEpoch, message.epoch);
+    if (!fence.accept) {
+      if (message.type !== "accept" && message.type !== "reject")
+        this.send("reject", { ref: message.id, reason: fence.reason });
+      this.afterWork();
+      return;
+    }
+    this.coordinatorEpoch = fence.highest;
     // Journal first: a command is ours once it is on disk, and only then do we act or answer.
     this.ports.journal.append({ t: "command", id: message.id, message });
     this.apply(message, true);
@@ -322,6 +388,11 @@ export class SchedulerAgent {
     if (!live) return;
     this.ports.journal.append({ t: "schedule", version: this.version, slots: body.slots });
     this.send("accept", { ref: id, scheduleVersion: this.version });
+    // Reconciled: the schedule in force no longer holds what was reassigned.
+    if (this.holding?.announced) {
+      this.holding = undefined;
+      this.lastContactMs = Date.now();
+    }
     this.armTimers();
     this.tryStartNext();
   }
@@ -379,6 +450,11 @@ export class SchedulerAgent {
    */
   private tryStartNext(): void {
     if (this.running || this.stopped) return;
+    // Checked here too: after a pause, overdue start timers may run before the watchdog.
+    const leaseMs = this.ports.leaseMs;
+    if (leaseMs !== undefined && !this.holding && Date.now() - this.lastContactMs > leaseMs)
+      this.hold();
+    if (this.holding) return;
     const now = this.ports.clock.now();
     const next = this.slots.find(
       (s) => !this.finished.has(s.activityId) && !this.started.has(s.activityId),

@@ -46,7 +46,8 @@ export async function runCampsAgent(
     "descriptor",
     identity.agentId,
     SchedulerAgent.descriptor(identity, "offline", epoch),
-    { seq: 0, at: 0 },
+    // Beyond any seq of the session and keyed by its epoch: not dropped as a repeat of seq 0.
+    { seq: 2 ** 40, epoch, at: 0 },
   );
   let transport: MqttTransport;
   try {
@@ -63,6 +64,9 @@ export async function runCampsAgent(
           retain: true,
         },
         logger,
+        ...(settings.leaseMs !== undefined
+          ? { keepaliveSeconds: Math.max(1, Math.floor(settings.leaseMs / 3000)) }
+          : {}),
       },
       (settings.connectRetrySeconds ?? CONNECT_RETRY_SECONDS) * 1000,
       (line) => logger.warn({ agentId: hosted.agentId }, line),
@@ -73,7 +77,15 @@ export async function runCampsAgent(
   }
   const agent = new SchedulerAgent(
     identity,
-    { transport, journal, clock, resource, logger, ...(lockstep ? { lockstep } : {}) },
+    {
+      transport,
+      journal,
+      clock,
+      resource,
+      logger,
+      ...(lockstep ? { lockstep } : {}),
+      ...(settings.leaseMs !== undefined && !lockstep ? { leaseMs: settings.leaseMs } : {}),
+    },
     settings.heuristic,
   );
   await agent.start();

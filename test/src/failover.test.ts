@@ -1,0 +1,314 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AnyMessage, topics } from "@consort/protocol";
+import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "./run-cli.js";
+
+// Coordinator failover with real processes: `consort broker`, two `consort agent`s, a leader and
+// a `--standby` coordinator on the same journal file. The leader is frozen (SIGSTOP) past its
+// lease; the standby takes over in a higher epoch; the leader is thawed (SIGCONT) and steps down;
+// the agents refuse whatever carries the old epoch. Counted from the agents' journals.
+const bin = join(repoRoot, "apps/cli/bin/consort.js");
+const dir = mkdtempSync(join(tmpdir(), "consort-failover-"));
+const children: ChildProcess[] = [];
+const LEASE_MS = 1500;
+const AGENT_LEASE_MS = 3000;
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let text = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, output: () => text, exited };
+}
+
+async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
+  const started = Date.now();
+  for (;;) {
+    const m = pattern.exec(output());
+    if (m) return [...m];
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+afterAll(() => {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill("SIGCONT");
+      c.kill("SIGKILL");
+    }
+  }
+  if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+});
+
+type AgentRecord =
+  | { t: "command"; id: string; message: AnyMessage }
+  | { t: "out"; message: AnyMessage }
+  | { t: "complete"; activityId: string }
+  | { t: string };
+
+const journalOf = (id: string): AgentRecord[] =>
+  readFileSync(join(dir, `${id}.journal`), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as AgentRecord);
+
+/**
+ * Commands an agent acted on although a higher coordinator epoch was already in its journal:
+ * the conflicting assignments a replaced leader could cause.
+ */
+function staleApplied(records: readonly AgentRecord[]): AnyMessage[] {
+  let highest = 0;
+  const out: AnyMessage[] = [];
+  for (const r of records) {
+    if (r.t !== "command") continue;
+    const m = (r as { message: AnyMessage }).message;
+    const e = m.epoch ?? 0;
+    if (e < highest) out.push(m);
+    highest = Math.max(highest, e);
+  }
+  return out;
+}
+
+describe("no stranded work: an agent partitioned past its lease", () => {
+  it("has its unstarted operations reassigned, each run exactly once; it rejoins without running them", async () => {
+    const sub = join(dir, "partition");
+    mkdirSync(sub);
+    writeFileSync(
+      join(sub, "cell.yaml"),
+      [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+        "  - { id: b, operations: [{ resources: [m1, m3], duration: 10 }] }",
+        "  - { id: c, operations: [{ resources: [m1, m3], duration: 10 }] }",
+        "  - { id: d, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3], duration: 10 }] }",
+        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+        "",
+      ].join("\n"),
+    );
+    const broker = start(["broker", "--port", "0", "--site", "cell", "--anonymous"]);
+    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const epochMs = Date.now() + 2500;
+    const agents = Object.fromEntries(
+      ["m1", "m2", "m3"].map((id) => {
+        const config = join(sub, `${id}.yaml`);
+        writeFileSync(
+          config,
+          [
+            `agentId: ${id}`,
+            "site: cell",
+            `broker: ${url}`,
+            `journal: ${join(sub, `${id}.journal`)}`,
+            "clock: wall",
+            `epochMs: ${epochMs}`,
+            "tickMs: 100",
+            `leaseMs: ${AGENT_LEASE_MS}`,
+            "logLevel: warn",
+            "simulation: { trialKey: 7, disruptions: [] }",
+            "",
+          ].join("\n"),
+        );
+        return [id, start(["agent", "--config", config])];
+      }),
+    );
+    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 15_000);
+    const coordinator = start([
+      "coordinator",
+      ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "cell"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(sub, "coordinator.journal"), "--agent-lease-ms", "1000"],
+    ]);
+    await waitFor(coordinator.output, /plan installed/, 20_000);
+    // Partition m1 (SIGSTOP: it neither sends nor hears anything) once its first operation runs.
+    await new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now()) + 300));
+    const m1 = agents.m1!;
+    m1.child.kill("SIGSTOP");
+    const frozenAt = Date.now();
+    const [, moved] = await waitFor(
+      coordinator.output,
+      /m1 offline past its lease: \d+ unstarted operations reassigned \(([^)]*)\)/,
+      15_000,
+    ).catch((error: Error) => {
+      // The broker's log says whether m1's last will went out (the coordinator's only signal).
+      throw new Error(`${error.message}\nbroker: ${broker.output()}\nm1: ${m1.output()}`);
+    });
+    const reassigned = moved!.split(", ").map((m) => m.split(" -> ")[0]!);
+    console.log(`reassigned ${reassigned.join(", ")} ${Date.now() - frozenAt} ms after SIGSTOP`);
+    expect(reassigned.length).toBeGreaterThan(0);
+    // Past its own lease too, then back.
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, AGENT_LEASE_MS + 1000 - (Date.now() - frozenAt))),
+    );
+    m1.child.kill("SIGCONT");
+    await waitFor(coordinator.output, /all done: 7\/7 activities/, 30_000).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\n${Object.entries(agents)
+          .map(([id, a]) => `${id}: ${a.output()}`)
+          .join("\n")}`,
+      );
+    });
+    // Let the returned agent settle: it must not run what moved, even given time.
+    await new Promise((r) => setTimeout(r, 1500));
+    coordinator.child.kill("SIGTERM");
+    expect(await coordinator.exited).toBe(0);
+    for (const a of Object.values(agents)) {
+      a.child.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+    }
+    broker.child.kill("SIGTERM");
+
+    const journal = (id: string) =>
+      readFileSync(join(sub, `${id}.journal`), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as { t: string; activityId?: string });
+    const runs = (id: string, t: string) =>
+      journal(id)
+        .filter((r) => r.t === t)
+        .map((r) => r.activityId!);
+    const completions = ["m1", "m2", "m3"].flatMap((id) => runs(id, "complete")).sort();
+    // Each operation ran exactly once, across the three journals.
+    expect(completions).toEqual(["a.o0", "a.o1", "b.o0", "c.o0", "d.o0", "d.o1", "e.o0"]);
+    // The returned agent started none of what was reassigned.
+    const m1Started = runs("m1", "start");
+    for (const id of reassigned) expect(m1Started).not.toContain(id);
+    // And it came back: it announced itself online again and accepted the schedule in force.
+    expect(m1.output()).toMatch(/holding unstarted work/);
+  }, 90_000);
+});
+
+describe("coordinator failover: lease, standby, fencing", () => {
+  it("a standby takes over a frozen leader within lease + 2 s; the thawed leader is fenced off and steps down", async () => {
+    writeFileSync(
+      join(dir, "cell.yaml"),
+      [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 12 }, { resource: m2, duration: 8 }] }",
+        "  - { id: b, operations: [{ resource: m2, duration: 12 }, { resource: m1, duration: 8 }] }",
+        "  - { id: c, operations: [{ resource: m1, duration: 10 }, { resource: m2, duration: 10 }] }",
+        "",
+      ].join("\n"),
+    );
+    const broker = start(["broker", "--port", "0", "--site", "plant", "--anonymous"]);
+    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const epochMs = Date.now() + 2000;
+    const agents = ["m1", "m2"].map((id) => {
+      const config = join(dir, `${id}.yaml`);
+      writeFileSync(
+        config,
+        [
+          `agentId: ${id}`,
+          "site: plant",
+          `broker: ${url}`,
+          `journal: ${join(dir, `${id}.journal`)}`,
+          "clock: wall",
+          `epochMs: ${epochMs}`,
+          "tickMs: 100",
+          "logLevel: warn",
+          "simulation: { trialKey: 7, disruptions: [] }",
+          "",
+        ].join("\n"),
+      );
+      return start(["agent", "--config", config]);
+    });
+    for (const a of agents) await waitFor(a.output, /online at/, 15_000);
+    const common = [
+      ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "plant"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(dir, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
+    ];
+    const leader = start(["coordinator", ...common]);
+    await waitFor(leader.output, /plan installed/, 20_000);
+    const standby = start(["coordinator", ...common, "--standby"]);
+    await waitFor(standby.output, /standing by/, 15_000);
+    // The standby must not take over a live leader: a few leases pass with it standing by.
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    expect(standby.output()).not.toMatch(/taking over:/);
+
+    // Freeze the leader mid-run (operations running, more to come).
+    const frozenAt = Date.now();
+    leader.child.kill("SIGSTOP");
+    await waitFor(
+      standby.output,
+      /taking over: the lease of coordinator \(epoch 1\) lapsed/,
+      10_000,
+    );
+    const takeoverMs = Date.now() - frozenAt;
+    console.log(`takeover ${takeoverMs} ms after SIGSTOP (lease ${LEASE_MS} ms)`);
+    expect(takeoverMs).toBeLessThanOrEqual(LEASE_MS + 2000);
+    await waitFor(standby.output, /journalled schedule re-installed/, 10_000);
+
+    // What the frozen leader had queued reaches an agent late (a stand-in for its client's
+    // outgoing queue flushed after a partition): an install of epoch 1, refused as stale.
+    const late = await MqttTransport.connect({
+      url,
+      clientId: "coordinator@late",
+      username: "coordinator",
+    });
+    await late.publish(
+      topics.agentIn("plant", "m1"),
+      makeMessage(
+        "install",
+        "coordinator",
+        { scheduleVersion: 999, slots: [] },
+        { seq: 10_000, epoch: 1, at: Date.now(), to: "m1" },
+      ) as AnyMessage,
+    );
+    await late.close();
+
+    // Thaw the leader: it hears the new leader's epoch and steps down (exit 0).
+    await new Promise((r) => setTimeout(r, 500));
+    leader.child.kill("SIGCONT");
+    const [steppedDown] = await waitFor(leader.output, /stepped down: .*/, 10_000);
+    console.log(steppedDown);
+    expect(await leader.exited).toBe(0);
+
+    await waitFor(standby.output, /all done: 6\/6 activities/, 30_000);
+    standby.child.kill("SIGTERM");
+    expect(await standby.exited).toBe(0);
+    for (const a of agents) {
+      a.child.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+    }
+    broker.child.kill("SIGTERM");
+
+    const journals = { m1: journalOf("m1"), m2: journalOf("m2") };
+    // 0 conflicting assignments: no agent acted on a command from an epoch below one it knew.
+    const conflicting = Object.values(journals).flatMap(staleApplied);
+    expect(conflicting).toEqual([]);
+    // The late epoch-1 install was refused, saying why.
+    const rejects = Object.values(journals)
+      .flat()
+      .filter((r): r is { t: "out"; message: AnyMessage } => r.t === "out")
+      .map((r) => r.message)
+      .filter((m) => m.type === "reject" && /stale epoch/.test(JSON.stringify(m.body)));
+    console.log(`stale-epoch rejects in the agents' journals: ${rejects.length}`);
+    expect(rejects.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(rejects[0]!.body)).toMatch(
+      /stale epoch: command from coordinator epoch 1, epoch 2 is in force/,
+    );
+    // The agents took epoch 2 from the new leader, and each operation ran exactly once.
+    const completions = Object.values(journals)
+      .flat()
+      .filter((r): r is { t: "complete"; activityId: string } => r.t === "complete")
+      .map((r) => r.activityId)
+      .sort();
+    expect(completions).toEqual(["a.o0", "a.o1", "b.o0", "b.o1", "c.o0", "c.o1"]);
+  }, 90_000);
+});
