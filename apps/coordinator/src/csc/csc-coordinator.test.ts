@@ -72,6 +72,17 @@ describe("CscCoordinator on the wall clock", () => {
     const t = new Recorder();
     const csc = new CscCoordinator(index, initial, t, { site, seqBase: 1000 });
     expect(csc.agents("consort")).toEqual(["a", "b"]);
+    // Ticks go only to agents whose descriptor says they are online.
+    for (const agentId of ["a", "b"])
+      csc.receive(
+        makeMessage(
+          "descriptor",
+          agentId,
+          { agentId, resourceId: agentId, status: "online", epoch: 1, software: "test" },
+          { seq: 0, at: 0 },
+        ),
+        topics.agentState(site, agentId),
+      );
     const run = csc.run("consort", 0, 7, {
       clock: { kind: "wall", tickMs: 20 },
       onTick: (tick) => {
