@@ -1,30 +1,30 @@
 import { MqttTransport, type TransportOptions } from "@consort/protocol/mqtt";
 
-/** What a refused login says: retrying would only be refused again. */
-const REFUSED = /not authori[sz]ed|bad user ?name or password|identifier rejected/i;
-
 /**
  * Connects to the broker, and keeps trying for up to `retryForMs` while it cannot be reached (a
- * board may boot before its broker): waits of 0.5 s, doubling up to 30 s, each one logged. A
- * refused login is not retried. The last error is thrown once the time is up.
+ * board may boot before its broker): the transport's capped exponential backoff, each wait logged
+ * at info on `options.logger`. A refused login is not retried. `retryForMs` 0: one attempt.
  */
 export async function connectPatiently(
   options: TransportOptions,
   retryForMs: number,
-  log: (message: string) => void,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<MqttTransport> {
-  const deadline = Date.now() + retryForMs;
-  let delay = 500;
-  for (;;) {
-    try {
-      return await MqttTransport.connect(options);
-    } catch (error) {
-      const message = (error as Error).message;
-      if (REFUSED.test(message) || Date.now() + delay > deadline) throw error;
-      log(`cannot reach the broker at ${options.url} (${message}); trying again in ${delay} ms`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 30_000);
-    }
+  if (retryForMs <= 0) return MqttTransport.connect(options);
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(), retryForMs);
+  timer.unref();
+  try {
+    return await MqttTransport.connect({
+      ...options,
+      retry: { maxDelayMs: 30_000, signal: giveUp.signal },
+    });
+  } catch (error) {
+    if (giveUp.signal.aborted)
+      throw new Error(
+        `could not reach the broker at ${options.url} for ${Math.round(retryForMs / 1000)} s (connectRetrySeconds)`,
+      );
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }

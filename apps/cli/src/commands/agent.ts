@@ -22,27 +22,25 @@ export async function agentCommand(flags: AgentFlags, out: NodeJS.WriteStream): 
     ...(flags.journal !== undefined ? { journal: flags.journal } : {}),
   });
   if (!settings.ok) throw new CliError(settings.error, EXIT.dataError);
-  // Listen from the start: a signal while the broker is still awaited stops the retries at once.
-  const stop = new AbortController();
-  const stopped = untilSignal().then((signal) => {
-    stop.abort();
-    return signal;
-  });
-  let running: Awaited<ReturnType<typeof runAgent>>;
-  try {
-    running = await runAgent(settings.value, undefined, (agentId, error) => {
-      // An agent that cannot go on stops the process at once, as a crash would: its journal
-      // keeps what it had, and a supervisor restarts it.
-      process.stderr.write(`consort agent: ${agentId}: ${error.message}\n`);
-      process.exit(EXIT.software);
-    });
-  } catch (error) {
-    if (stop.signal.aborted) {
-      out.write(`consort agent ${settings.value.agentId}: stopped on ${await stopped}\n`);
-      return EXIT.ok;
-    }
-    throw new CliError((error as Error).message, EXIT.software);
+  // Listen from the start: a signal while the broker is still awaited stops at once.
+  const stopped = untilSignal();
+  const starting = runAgent(settings.value, undefined, (agentId, error) => {
+    // An agent that cannot go on stops the process at once, as a crash would: its journal
+    // keeps what it had, and a supervisor restarts it.
+    process.stderr.write(`consort agent: ${agentId}: ${error.message}\n`);
+    process.exit(EXIT.software);
+  }).then(
+    (running) => ({ running }),
+    (error: Error) => ({ error }),
+  );
+  const first = await Promise.race([starting, stopped.then((signal) => ({ signal }))]);
+  if ("signal" in first) {
+    // Still waiting for the broker: nothing was said yet, and retries are not waited for.
+    out.write(`consort agent: stopped on ${first.signal} while starting\n`);
+    process.exit(EXIT.ok);
   }
+  if ("error" in first) throw new CliError(first.error.message, EXIT.software);
+  const { running } = first;
   const who = running.agents.map((a) => a.agentId).join(", ");
   out.write(
     `consort agent ${who}: online at ${settings.value.broker} (site ${settings.value.site})\n`,

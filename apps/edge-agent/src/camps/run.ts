@@ -69,7 +69,6 @@ export async function runCampsAgent(
           : {}),
       },
       (settings.connectRetrySeconds ?? CONNECT_RETRY_SECONDS) * 1000,
-      (line) => logger.warn({ agentId: hosted.agentId }, line),
     );
   } catch (error) {
     journal.close();

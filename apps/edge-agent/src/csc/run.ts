@@ -50,7 +50,6 @@ export async function runCscAgent(
         logger,
       },
       (settings.connectRetrySeconds ?? CONNECT_RETRY_SECONDS) * 1000,
-      (line) => logger.warn({ agentId: hosted.agentId }, line),
     );
   } catch (error) {
     journal.close();
