@@ -83,7 +83,8 @@ describe("a coordinator that takes an order during its run", () => {
     const coordinator = start([
       "coordinator",
       ...["--scenario", join(dir, "one.yaml"), "--broker", url, "--site", "plant"],
-      ...["--epoch-ms", String(epochMs), "--tick-ms", "50", "--wait-agents", "20", "--exit-when-done"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "50"],
+      ...["--wait-agents", "20", "--exit-when-done"],
     ]);
     await waitFor(coordinator.output, /plan installed/, 20_000);
     const operator = await MqttTransport.connect({
