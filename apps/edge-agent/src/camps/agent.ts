@@ -82,6 +82,8 @@ export class SchedulerAgent {
   private epoch = 0;
   private step = -1;
   private stopped = false;
+  /** Inbox messages refused: retained replays, commands addressed to another agent. */
+  private refusedCount = 0;
 
   constructor(
     readonly identity: AgentIdentity,
@@ -99,7 +101,9 @@ export class SchedulerAgent {
     // session's queue (time moving on, new commands) must find the machine as it really is.
     this.resumeExecution();
     const { transport } = this.ports;
-    transport.onMessage((message, topic) => this.onMessage(message, topic));
+    transport.onMessage((message, topic, _bytes, retained) =>
+      this.onMessage(message, topic, retained),
+    );
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
     if (this.ports.lockstep) await transport.subscribe(topics.clock(this.identity.site));
     // Messages written to the outbox but never acknowledged go out again, with their own seq.
@@ -184,8 +188,13 @@ export class SchedulerAgent {
 
   // ---- messages in ----------------------------------------------------------------------------
 
-  private onMessage(message: AnyMessage, topic: string): void {
+  private onMessage(message: AnyMessage, topic: string, retained = false): void {
     if (this.stopped) return;
+    // A retained message on a command channel is a replay of someone's old order, not a command.
+    if (retained) {
+      this.refusedCount++;
+      return;
+    }
     if (message.type === "clock") {
       if (parseTopic(topic)?.site !== this.identity.site) return;
       this.onClock(message.body);
@@ -199,6 +208,15 @@ export class SchedulerAgent {
       where.agentId !== this.identity.agentId
     )
       return;
+    // Addressed to another agent (a copy of its command in our inbox): not ours to act on or count.
+    if (message.to !== undefined && message.to !== this.identity.agentId) {
+      this.refusedCount++;
+      this.ports.logger.warn(
+        { id: message.id, to: message.to, type: message.type },
+        "dropped a command addressed to another agent",
+      );
+      return;
+    }
     if (this.commands.has(message.id)) return; // a redelivery of a command already journalled
     this.commands.add(message.id);
     // Journal first: a command is ours once it is on disk, and only then do we act or answer.
@@ -626,6 +644,7 @@ export class SchedulerAgent {
       slots: this.slots,
       finished: Object.fromEntries(this.finished),
       started: Object.fromEntries(this.started),
+      refused: this.refusedCount,
     };
   }
 }
