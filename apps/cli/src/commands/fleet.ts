@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type FleetReport, renderHtmlReport } from "@consort/coordinator";
@@ -49,6 +58,14 @@ export async function fleetCommand(
   err: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
+  // Refused before any process starts: a run must not end in a stall or lose its report.
+  const agents = problem.model.resources.length;
+  if (flags.offline > agents)
+    throw new CliError(
+      `--offline ${flags.offline}: more agents taken offline than the ${agents} of ${flags.scenario}`,
+      EXIT.usage,
+    );
+  mustBeWritableDir(flags.out, "--out");
   if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
     throw new CliError(
@@ -212,6 +229,23 @@ async function cscFleet(
     );
   }
   return report.feasible && report.completed === report.activities ? EXIT.ok : EXIT.software;
+}
+
+/** Creates `dir` if need be and checks a file can be written in it, or says why not in one line. */
+function mustBeWritableDir(dir: string, flag: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOTDIR" || code === "EEXIST"
+        ? "a file is in the way of the folder"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : (code ?? (error as Error).message);
+    throw new CliError(`${flag} ${dir}: cannot write reports there (${why})`, EXIT.usage);
+  }
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-");
