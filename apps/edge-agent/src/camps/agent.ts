@@ -190,11 +190,6 @@ export class SchedulerAgent {
 
   private onMessage(message: AnyMessage, topic: string, retained = false): void {
     if (this.stopped) return;
-    // A retained message on a command channel is a replay of someone's old order, not a command.
-    if (retained) {
-      this.refusedCount++;
-      return;
-    }
     if (message.type === "clock") {
       if (parseTopic(topic)?.site !== this.identity.site) return;
       this.onClock(message.body);
@@ -208,6 +203,11 @@ export class SchedulerAgent {
       where.agentId !== this.identity.agentId
     )
       return;
+    // A retained message on the command channel is a replay of an old order, not a command.
+    if (retained) {
+      this.refusedCount++;
+      return;
+    }
     // Addressed to another agent (a copy of its command in our inbox): not ours to act on or count.
     if (message.to !== undefined && message.to !== this.identity.agentId) {
       this.refusedCount++;
