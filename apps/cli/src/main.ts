@@ -61,12 +61,23 @@ const nonNegative = (name: string) => (value: string) => {
     );
   return n;
 };
-const integer = (name: string, min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new InvalidArgumentError(`${name} must be an integer >= ${min}, not "${value}"`);
-  return n;
-};
+/**
+ * An integer flag. Beyond 2^53 a double rounds (99999999999999999999 reads as 1e20), so only
+ * exact integers are taken, and `max` bounds what would exhaust memory or time.
+ */
+const integer =
+  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(
+        `${name} must be an integer from ${min} to ${max}, not "${value}"`,
+      );
+    return n;
+  };
+
+/** Disruptions a fleet run may draw, each: a handful per resource is already a hard day. */
+const MAX_DISRUPTIONS = 1000;
 
 const sizes = (value: string): number[] => {
   const list = value.split(",").map((v) => Number(v.trim()));
@@ -164,10 +175,30 @@ function program(result: { code: number }): Command {
         .default("twt"),
     )
     .option("--out <dir>", "where the reports go", "reports")
-    .option("--breakdowns <n>", "machine breakdowns to draw", integer("--breakdowns", 0), 2)
-    .option("--overruns <n>", "operations that overrun", integer("--overruns", 0), 1)
-    .option("--rush-orders <n>", "rush orders that arrive", integer("--rush-orders", 0), 1)
-    .option("--offline <n>", "agents killed and restarted", integer("--offline", 0), 1)
+    .option(
+      "--breakdowns <n>",
+      "machine breakdowns to draw",
+      integer("--breakdowns", 0, MAX_DISRUPTIONS),
+      2,
+    )
+    .option(
+      "--overruns <n>",
+      "operations that overrun",
+      integer("--overruns", 0, MAX_DISRUPTIONS),
+      1,
+    )
+    .option(
+      "--rush-orders <n>",
+      "rush orders that arrive",
+      integer("--rush-orders", 0, MAX_DISRUPTIONS),
+      1,
+    )
+    .option(
+      "--offline <n>",
+      "agents killed and restarted",
+      integer("--offline", 0, MAX_DISRUPTIONS),
+      1,
+    )
     .addOption(
       new Option("--clock <clock>", "C-TAEMS networks: lock-step simulated time or the wall clock")
         .choices(["lockstep", "wall"])

@@ -14,6 +14,9 @@ const { loadAgentSettings } = await import("./settings.js");
 const { runHost } = await import("./host.js");
 const { default: pino } = await import("pino");
 
+/** How long a stop waits for the broker to take the agents' farewells. */
+const STOP_GRACE_MS = 1500;
+
 function fail(message: string, code: number): number {
   process.stderr.write(`consort agent: ${message}\n`);
   return code;
@@ -58,7 +61,17 @@ async function main(): Promise<number> {
     // An agent cannot go on: stop at once, as a crash would; its journal keeps what it had.
     return fail(ended.line, 70);
   }
-  await running.close();
+  // Saying offline needs the broker; while it is unreachable the flush would wait for ever. The
+  // journal is written synchronously, so stopping without the farewell loses nothing (the broker
+  // publishes the last will instead).
+  const closed = await Promise.race([
+    running.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_GRACE_MS).unref()),
+  ]);
+  if (!closed)
+    process.stderr.write(
+      `consort agent: the broker did not acknowledge the offline descriptor within ${STOP_GRACE_MS} ms; stopping without it\n`,
+    );
   const who = running.agents.map((a) => a.agentId);
   process.stderr.write(
     `consort agent ${who.length === 1 ? who[0] : `(${who.length} agents)`}: stopped on ${ended.signal}\n`,

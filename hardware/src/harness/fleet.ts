@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -57,8 +57,21 @@ export interface FleetOptions {
   readonly onProgress?: (p: { nowTicks: number; completed: number; activities: number }) => void;
 }
 
+/**
+ * What the journals prove: `lost` activities of the final model that no agent journalled as
+ * completed; `duplicated` activities journalled as completed more than once, or started again
+ * without a failure in between (a run done twice).
+ */
+export interface Integrity {
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly lostIds: readonly string[];
+  readonly duplicatedIds: readonly string[];
+}
+
 export interface FleetResult {
   readonly report: FleetReport;
+  readonly integrity: Integrity;
   readonly disruptions: readonly Disruption[];
   readonly schedule: Schedule;
 }
@@ -148,7 +161,8 @@ function figures(sent: Tally, received: Tally): Record<string, TrafficFigure> {
  */
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   let trafficFigures: FleetReport["coordinatorTraffic"];
-  const logger = options.logger ?? pino({ level: "warn" });
+  // Logs go to stderr: stdout may carry the run's one JSON object.
+  const logger = options.logger ?? pino({ level: "warn" }, pino.destination(2));
   const started = performance.now();
   const model = options.model;
   mustIndex(model); // refuse an invalid model before starting any process
@@ -196,7 +210,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   let processes = 0;
   const stderr: string[] = [];
   mkdirSync(options.runDir, { recursive: true });
+  // Set once teardown begins: nothing scheduled during the run may start or publish after it.
+  let tornDown = false;
   const spawnAgent = (resourceId: string): void => {
+    if (tornDown) return;
     const mine = script.filter(
       (d) =>
         (d.kind === "breakdown" && d.resourceId === resourceId) ||
@@ -260,23 +277,30 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     for (const d of script) {
       if (d.kind === "rush-order") {
         coordinator.timers.at(d.atTicks, () => {
+          if (tornDown) return;
           coordinator.expectOrder();
           const order = orderOf(
             d.delta.addNodes ?? [],
             d.delta.addLinks ?? [],
             `rush-${d.atTicks}`,
           );
-          void operator.publish(
-            topics.orders(options.site),
-            makeMessage("order", "operator", order, { seq: operatorSeq++, at: Date.now() }),
-          );
+          operator
+            .publish(
+              topics.orders(options.site),
+              makeMessage("order", "operator", order, { seq: operatorSeq++, at: Date.now() }),
+            )
+            .catch((error: unknown) =>
+              logger.warn({ err: error }, "the rush order could not be published"),
+            );
         });
       } else if (d.kind === "offline") {
         coordinator.timers.at(d.fromTicks, () => {
+          if (tornDown) return;
           children.get(d.resourceId)?.kill("SIGKILL");
           coordinator.lost(d.resourceId);
         });
         coordinator.timers.at(d.untilTicks, () => {
+          if (tornDown) return;
           coordinator.expect(d.resourceId);
           spawnAgent(d.resourceId);
         });
@@ -310,12 +334,20 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       });
     });
   } finally {
+    tornDown = true;
     for (const child of children.values()) child.kill("SIGTERM");
     await Promise.all(
       [...children.values()].map((c) =>
         c.exitCode !== null || c.signalCode !== null
           ? Promise.resolve()
-          : new Promise((r) => c.once("exit", r)),
+          : new Promise<void>((r) => {
+              // An agent that does not stop on SIGTERM must not keep the run from ending.
+              const hard = setTimeout(() => c.kill("SIGKILL"), 5000);
+              c.once("exit", () => {
+                clearTimeout(hard);
+                r();
+              });
+            }),
       ),
     );
     await operator.close();
@@ -417,7 +449,54 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     })),
     downtime,
   };
-  return { report, disruptions: script, schedule };
+  const integrity = journalIntegrity(
+    options.runDir,
+    resources,
+    finalIndex.activities.map((a) => a.id),
+  );
+  return { report, integrity, disruptions: script, schedule };
+}
+
+/**
+ * Integrity from the agents' journals (the commitments on disk, not the coordinator's view):
+ * every activity of the final model completed exactly once, none run twice.
+ */
+export function journalIntegrity(
+  runDir: string,
+  agentIds: readonly string[],
+  activityIds: readonly string[],
+): Integrity {
+  const completions = new Map<string, number>();
+  const reruns = new Set<string>();
+  for (const agentId of agentIds) {
+    const file = join(runDir, `${agentId}.journal`);
+    if (!existsSync(file)) continue;
+    // A start is open until it completes or fails; a second start while open is a second run.
+    const open = new Set<string>();
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      let r: { t?: string; activityId?: string };
+      try {
+        r = JSON.parse(line);
+      } catch {
+        continue; // a torn last line of a killed agent: nothing was acted on for it
+      }
+      if (r.activityId === undefined) continue;
+      if (r.t === "start") {
+        if (open.has(r.activityId) || completions.has(r.activityId)) reruns.add(r.activityId);
+        open.add(r.activityId);
+      } else if (r.t === "fail") open.delete(r.activityId);
+      else if (r.t === "complete") {
+        open.delete(r.activityId);
+        completions.set(r.activityId, (completions.get(r.activityId) ?? 0) + 1);
+      }
+    }
+  }
+  const lostIds = activityIds.filter((id) => !completions.has(id));
+  const duplicatedIds = [
+    ...new Set([...[...completions].filter(([, n]) => n > 1).map(([id]) => id), ...reruns]),
+  ].sort();
+  return { lost: lostIds.length, duplicated: duplicatedIds.length, lostIds, duplicatedIds };
 }
 
 function mustIndex(model: TaskModel) {

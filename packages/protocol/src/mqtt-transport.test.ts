@@ -3,7 +3,7 @@ import { Aedes } from "aedes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransportError } from "./errors.js";
 import { MqttTransport, makeMessage } from "./mqtt-transport.js";
-import { topics } from "./topics.js";
+import { parseTopic, topics } from "./topics.js";
 
 // A bare aedes broker on an ephemeral loopback port: the transport is tested against a real
 // broker, never a mock. (The broker app with authentication and ACLs has its own tests.)
@@ -74,6 +74,42 @@ describe("MqttTransport", () => {
     await sender.publish(inbox, accept(2, 0)); // the coordinator restarted: its seq is 0 again
     await until(() => got.length >= 3 && receiver.stats.totals().dropped >= 1);
     expect(got).toEqual(["coordinator:1:0", "coordinator:1:1", "coordinator:2:0"]);
+    await sender.close();
+    await receiver.close();
+  });
+  it("keeps another site's queued message from hiding this site's commands (dedup by site)", async () => {
+    const receiver = await MqttTransport.connect({ url, clientId: "lathe-sites" });
+    const sender = await MqttTransport.connect({ url, clientId: "coordinator-sites" });
+    const got: string[] = [];
+    receiver.onMessage((m, topic) => got.push(`${parseTopic(topic)?.site}:${m.seq}`));
+    await receiver.subscribe(topics.agentIn("run-a", "lathe"));
+    await receiver.subscribe(topics.agentIn("run-b", "lathe"));
+    const accept = (seq: number) =>
+      makeMessage("accept", "coordinator", { ref: "r" }, { seq, at: 0, epoch: 1 });
+    // An earlier run's message, still queued, arrives first with the same sender, epoch and seq.
+    await sender.publish(topics.agentIn("run-a", "lathe"), accept(1));
+    await sender.publish(topics.agentIn("run-b", "lathe"), accept(0));
+    await sender.publish(topics.agentIn("run-b", "lathe"), accept(1));
+    await until(() => got.length >= 3, 2000).catch(() => {});
+    expect(got).toEqual(["run-a:1", "run-b:0", "run-b:1"]);
+    await sender.close();
+    await receiver.close();
+  });
+  it("tells handlers which messages are retained", async () => {
+    const sender = await MqttTransport.connect({ url, clientId: "operator-retained" });
+    const inbox = topics.agentIn("s", "retained-lathe");
+    await sender.publish(
+      inbox,
+      makeMessage("accept", "coordinator", { ref: "r" }, { seq: 0, at: 0, epoch: 9 }),
+      { retain: true },
+    );
+    const receiver = await MqttTransport.connect({ url, clientId: "retained-lathe" });
+    const got: boolean[] = [];
+    receiver.onMessage((_m, _t, _b, retained) => got.push(retained));
+    await receiver.subscribe(inbox);
+    await until(() => got.length >= 1);
+    expect(got).toEqual([true]);
+    await sender.publishRaw(inbox, Buffer.alloc(0), { retain: true }); // clear it
     await sender.close();
     await receiver.close();
   });

@@ -84,7 +84,13 @@ const CONNACK_REFUSALS: Readonly<Record<number, string>> = {
   5: "not authorized (the broker serves another site, or the last will is on a topic this user may not publish)",
 };
 
-export type MessageHandler = (message: AnyMessage, topic: string, bytes: number) => void;
+/** `retained` is true for a retained message the broker replays on subscribing: state, not news. */
+export type MessageHandler = (
+  message: AnyMessage,
+  topic: string,
+  bytes: number,
+  retained: boolean,
+) => void;
 
 /**
  * The Transport port over mqtt.js: validated publish and subscribe of Consort messages.
@@ -210,10 +216,15 @@ export class MqttTransport {
     this.handlers.push(handler);
     if (this.handlers.length === 1) {
       const held = this.held.splice(0);
-      for (const h of held) handler(h.message, h.topic, h.bytes);
+      for (const h of held) handler(h.message, h.topic, h.bytes, h.retained);
     }
   }
-  private readonly held: { message: AnyMessage; topic: string; bytes: number }[] = [];
+  private readonly held: {
+    message: AnyMessage;
+    topic: string;
+    bytes: number;
+    retained: boolean;
+  }[] = [];
 
   /** Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. */
   async subscribe(filter: string): Promise<void> {
@@ -278,13 +289,17 @@ export class MqttTransport {
       return;
     }
     // Retained state is re-sent on every subscription; it is state, not a command, so it is not deduplicated.
-    if (!retained && !this.dedup.firstTime(dedupSender(message), message.seq)) {
+    // Keyed by site too: a broker shared across runs may still queue another site's messages from
+    // the same sender, whose seqs must not hide this site's.
+    const site = parseTopic(topic)?.site ?? "";
+    if (!retained && !this.dedup.firstTime(`${site}/${dedupSender(message)}`, message.seq)) {
       this.stats.countDropped("duplicate");
       return;
     }
     this.stats.countReceived(message.type, payload.byteLength, parseTopic(topic)?.kind);
-    if (this.handlers.length === 0) this.held.push({ message, topic, bytes: payload.byteLength });
-    for (const handler of this.handlers) handler(message, topic, payload.byteLength);
+    if (this.handlers.length === 0)
+      this.held.push({ message, topic, bytes: payload.byteLength, retained });
+    for (const handler of this.handlers) handler(message, topic, payload.byteLength, retained);
   }
 }
 

@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type FleetReport, renderHtmlReport } from "@consort/coordinator";
@@ -49,6 +58,14 @@ export async function fleetCommand(
   err: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
+  // Refused before any process starts: a run must not end in a stall or lose its report.
+  const agents = problem.model.resources.length;
+  if (flags.offline > agents)
+    throw new CliError(
+      `--offline ${flags.offline}: more agents taken offline than the ${agents} of ${flags.scenario}`,
+      EXIT.usage,
+    );
+  mustBeWritableDir(flags.out, "--out");
   if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
     throw new CliError(
@@ -108,9 +125,13 @@ export async function fleetCommand(
   }
   bar?.stop();
   const { report } = result;
+  const integrity = { lost: result.integrity.lost, duplicated: result.integrity.duplicated };
   mkdirSync(flags.out, { recursive: true });
   const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
-  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    `${base}.json`,
+    `${JSON.stringify({ ...report, integrity: result.integrity }, null, 2)}\n`,
+  );
   writeFileSync(`${base}.html`, renderHtmlReport(report));
   if (flags.json) {
     out.write(
@@ -122,6 +143,7 @@ export async function fleetCommand(
         activities: report.activities,
         completed: report.completed,
         feasible: report.feasible,
+        integrity,
         disruptions: report.disruptions.length,
         repairs: report.repairs.length,
         localRepairs: report.localRepairs,
@@ -136,8 +158,11 @@ export async function fleetCommand(
         ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
     );
-  } else out.write(summary(report, base));
-  return report.feasible && report.completed === report.activities ? EXIT.ok : EXIT.software;
+  } else out.write(summary(report, base, integrity));
+  const intact = integrity.lost === 0 && integrity.duplicated === 0;
+  return report.feasible && intact && report.completed === report.activities
+    ? EXIT.ok
+    : EXIT.software;
 }
 
 /** `consort fleet` on a C-TAEMS network: one trial of Consort, agents as processes. */
@@ -214,9 +239,30 @@ async function cscFleet(
   return report.feasible && report.completed === report.activities ? EXIT.ok : EXIT.software;
 }
 
+/** Creates `dir` if need be and checks a file can be written in it, or says why not in one line. */
+function mustBeWritableDir(dir: string, flag: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOTDIR" || code === "EEXIST"
+        ? "a file is in the way of the folder"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : (code ?? (error as Error).message);
+    throw new CliError(`${flag} ${dir}: cannot write reports there (${why})`, EXIT.usage);
+  }
+}
+
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-");
 
-function summary(r: FleetReport, base: string): string {
+function summary(
+  r: FleetReport,
+  base: string,
+  integrity: { lost: number; duplicated: number },
+): string {
   const o = r.objectives;
   const ref = r.reference;
   const latencies = r.repairs.map((x) => x.latencyMs);
@@ -225,6 +271,7 @@ function summary(r: FleetReport, base: string): string {
     `${r.scenario}: ${r.agents} agents in ${r.processes} processes over MQTT, seed ${r.seed}`,
     `  completed   ${r.completed}/${r.activities} activities by tick ${r.endTicks}, in ${r.wallSeconds.toFixed(1)} s (${Math.round(r.ticksPerSecond)} ticks/s)`,
     `  feasible    ${r.feasible ? "yes (checked independently)" : `NO: ${r.violations.slice(0, 3).join("; ")}`}`,
+    `  integrity   ${integrity.lost} lost, ${integrity.duplicated} run twice (from the agents' journals)`,
     `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}, root quality ${o.quality}`,
     `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (a heuristic: the reference solver run afterwards on what happened, ${ref.solverSeconds.toFixed(1)} s; the fleet can beat it)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,

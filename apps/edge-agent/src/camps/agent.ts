@@ -92,6 +92,8 @@ export class SchedulerAgent {
   /** Out of contact past the lease: nothing new starts until the coordinator's install. */
   private holding: { announced: boolean } | undefined;
   private watchdog: ReturnType<typeof setInterval> | undefined;
+  /** Inbox messages refused: retained replays, commands addressed to another agent. */
+  private refusedCount = 0;
 
   constructor(
     readonly identity: AgentIdentity,
@@ -109,7 +111,9 @@ export class SchedulerAgent {
     // session's queue (time moving on, new commands) must find the machine as it really is.
     this.resumeExecution();
     const { transport } = this.ports;
-    transport.onMessage((message, topic) => this.onMessage(message, topic));
+    transport.onMessage((message, topic, _bytes, retained) =>
+      this.onMessage(message, topic, retained),
+    );
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
     // The leader's lease (retained): a new leader's epoch fences off the old one's commands even
     // before the new one has sent this agent anything.
@@ -233,7 +237,7 @@ export class SchedulerAgent {
 
   // ---- messages in ----------------------------------------------------------------------------
 
-  private onMessage(message: AnyMessage, topic: string): void {
+  private onMessage(message: AnyMessage, topic: string, retained = false): void {
     if (this.stopped) return;
     if (message.type === "clock") {
       if (parseTopic(topic)?.site !== this.identity.site) return;
@@ -256,6 +260,20 @@ export class SchedulerAgent {
       where.agentId !== this.identity.agentId
     )
       return;
+    // A retained message on the command channel is a replay of an old order, not a command.
+    if (retained) {
+      this.refusedCount++;
+      return;
+    }
+    // Addressed to another agent (a copy of its command in our inbox): not ours to act on or count.
+    if (message.to !== undefined && message.to !== this.identity.agentId) {
+      this.refusedCount++;
+      this.ports.logger.warn(
+        { id: message.id, to: message.to, type: message.type },
+        "dropped a command addressed to another agent",
+      );
+      return;
+    }
     if (this.commands.has(message.id)) return; // a redelivery of a command already journalled
     this.commands.add(message.id);
     // Fencing: a replaced leader (paused, partitioned, its queue flushed late) is refused.
@@ -702,6 +720,7 @@ export class SchedulerAgent {
       slots: this.slots,
       finished: Object.fromEntries(this.finished),
       started: Object.fromEntries(this.started),
+      refused: this.refusedCount,
     };
   }
 }

@@ -230,6 +230,13 @@ jobs:
     expect(first(text.replace("twelve", "-3"))).toBe(
       "plant.yaml:8:19: jobs[0].operations[1].duration: must be a positive integer, found -3",
     );
+    // Numbers a double cannot hold exactly, or that would overflow sums of times, are refused.
+    expect(first(text.replace("twelve", "1e308"))).toBe(
+      "plant.yaml:8:19: jobs[0].operations[1].duration: must be a positive integer at most 1,000,000,000, found 1e+308",
+    );
+    expect(first(text.replace("twelve", "99999999999999999999"))).toBe(
+      "plant.yaml:8:19: jobs[0].operations[1].duration: must be a positive integer at most 1,000,000,000, found 100000000000000000000",
+    );
     expect(first(text.replace("twelve", "[{ value: 2, probability: 1.5 }]"))).toBe(
       "plant.yaml:8:45: jobs[0].operations[1].duration[0].probability: must be a number in (0, 1], found 1.5",
     );

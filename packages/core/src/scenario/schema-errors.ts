@@ -179,9 +179,17 @@ function* translate(error: ValueError): Generator<SchemaIssue> {
     (typeof error.value === "number" || typeof error.value === "boolean")
       ? ` (quote it: "${String(error.value)}")`
       : "";
+  const max = field(error.schema, "maximum");
+  const bound =
+    field(error.schema, "type") === "integer" &&
+    typeof max === "number" &&
+    typeof error.value === "number" &&
+    error.value > max
+      ? ` at most ${max.toLocaleString("en")}`
+      : "";
   yield {
     path,
-    message: `must be ${describeSchema(error.schema)}, found ${showValue(error.value)}${quote}`,
+    message: `must be ${describeSchema(error.schema)}${bound}, found ${showValue(error.value)}${quote}`,
     at: "value",
   };
 }

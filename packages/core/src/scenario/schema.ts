@@ -15,7 +15,15 @@ const strict = { additionalProperties: false } as const;
 
 const Id = (description: string) => Type.String({ minLength: 1, description });
 
-const Ticks = (description: string) => Type.Integer({ minimum: 0, description });
+/**
+ * The largest time in ticks a scenario may give (a billion: about 1,900 years of minutes). Beyond
+ * it sums of times stop being exact integers, and 1e308 or 99999999999999999999 would be read as
+ * a rounded number and fail far from the file.
+ */
+export const MAX_SCENARIO_TICKS = 1_000_000_000;
+
+const Ticks = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: MAX_SCENARIO_TICKS, description });
 
 const Probability = Type.Number({
   exclusiveMinimum: 0,
@@ -41,7 +49,7 @@ const distribution = <T extends TSchema>(value: T, what: string, fixedDescriptio
   );
 
 const Duration = distribution(
-  Type.Integer({ minimum: 1, description: "Duration in ticks." }),
+  Type.Integer({ minimum: 1, maximum: MAX_SCENARIO_TICKS, description: "Duration in ticks." }),
   "duration",
   "How long the activity runs, in ticks (positive integers).",
 );

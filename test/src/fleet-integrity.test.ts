@@ -1,0 +1,110 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { journalIntegrity } from "@consort/hardware/harness";
+import { describe, expect, it } from "vitest";
+import { repoRoot, runCli } from "./run-cli.js";
+
+const out = mkdtempSync(join(tmpdir(), "consort-fleet-integrity-"));
+const bin = fileURLToPath(new URL("../../apps/cli/bin/consort.js", import.meta.url));
+
+describe("integrity from the agents' journals", () => {
+  it("counts an activity never completed as lost, and one run twice as duplicated", () => {
+    const dir = mkdtempSync(join(tmpdir(), "consort-journals-"));
+    const lines = (records: object[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
+    writeFileSync(
+      join(dir, "saw.journal"),
+      lines([
+        { t: "start", activityId: "a", atTicks: 0, durationTicks: 2 },
+        { t: "complete", activityId: "a", atTicks: 2, quality: 1 },
+        // failed, then run again: one run, not two
+        { t: "start", activityId: "b", atTicks: 2, durationTicks: 2 },
+        { t: "fail", activityId: "b", atTicks: 3, reason: "jam" },
+        { t: "start", activityId: "b", atTicks: 4, durationTicks: 2 },
+        { t: "complete", activityId: "b", atTicks: 6, quality: 1 },
+      ]) + '{"t":"start","activ', // the torn last line of a killed agent
+    );
+    writeFileSync(
+      join(dir, "mill.journal"),
+      lines([
+        { t: "start", activityId: "a", atTicks: 3, durationTicks: 2 },
+        { t: "complete", activityId: "a", atTicks: 5, quality: 1 },
+      ]),
+    );
+    expect(journalIntegrity(dir, ["saw", "mill", "gone"], ["a", "b", "c"])).toEqual({
+      lost: 1,
+      duplicated: 1,
+      lostIds: ["c"],
+      duplicatedIds: ["a"],
+    });
+  });
+
+  it("consort fleet --json: exactly one JSON object on stdout, with nothing lost or run twice", async () => {
+    const run = await runCli(["fleet", "--seed", "3", "--json", "--out", out], {
+      timeoutMs: 90_000,
+    });
+    expect(run.code, run.stderr.slice(-1000)).toBe(0);
+    expect(run.stdout.endsWith("}\n")).toBe(true);
+    expect(run.stdout.trim().split("\n")).toHaveLength(1);
+    const report = JSON.parse(run.stdout) as { integrity: unknown; feasible: boolean };
+    expect(report.feasible).toBe(true);
+    expect(report.integrity).toEqual({ lost: 0, duplicated: 0 });
+  }, 100_000);
+});
+
+describe("consort fleet after a stall", () => {
+  it("exits: an agent frozen with SIGSTOP stalls the run, which ends with one line and code 70", async () => {
+    const child = spawn(process.execPath, [bin, "fleet", "--seed", "3", "--json", "--out", out], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
+    // Wait for the agent processes, then freeze one: the lock-step clock waits for it for ever.
+    let agents: number[] = [];
+    for (let i = 0; i < 100 && agents.length < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        agents = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], {
+          encoding: "utf8",
+        })
+          .split("\n")
+          .map((l) => Number(l.trim()))
+          .filter((n) => n > 0);
+      } catch {
+        agents = [];
+      }
+    }
+    expect(agents.length).toBe(5);
+    await new Promise((r) => setTimeout(r, 2500)); // online, and the run under way
+    const frozen = agents[0]!;
+    process.kill(frozen, "SIGSTOP");
+    try {
+      const code = await Promise.race([
+        exited,
+        new Promise<"hung">((r) => setTimeout(() => r("hung"), 60_000)),
+      ]);
+      expect(code).toBe(70);
+      expect(stdout).toBe("");
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toMatch(/stalled/);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      for (const pid of [frozen, child.pid!])
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+    }
+  }, 90_000);
+});
