@@ -113,6 +113,9 @@ export class DeliberativeClient {
     ): { worth: number; cost: number; lowered: string[] } | undefined => {
       const preempts = first && busyUntil > latest;
       if (!first && busyUntil > latest) return undefined;
+      // A running method an enables source still needs is not displaced: what it enables lies
+      // outside the path its importance is measured on, and would be lost with it.
+      if (preempts && s.running !== undefined && s.enablingNeeds(s.running)) return undefined;
       let t = preempts ? s.tick : busyUntil;
       let cost = preempts && s.running !== undefined ? s.runningValue(s.running) : 0;
       let worth = 0;
