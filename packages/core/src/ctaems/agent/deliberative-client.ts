@@ -140,6 +140,9 @@ export class DeliberativeClient {
           continue;
         }
         const at = Math.max(t, e.earliest, this.view.release(mid));
+        // A synchronized start pushed past its planned tick breaks its group, though the
+        // method alone still looks on time.
+        if (s.syncOf.has(mid) && at > e.earliest) return undefined;
         const after = profileAt(mid, at, Math.min(e.latest, this.view.latestStart(mid)));
         const loss = s.gain(mid, s.profiles.get(mid)?.cur ?? NOTHING) - s.gain(mid, after);
         // Under "install first", one planned to start before it must give way.

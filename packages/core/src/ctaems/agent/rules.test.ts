@@ -85,3 +85,41 @@ describe("deliberative installs on the agent's side", () => {
     expect(outs.find((o) => o.abort !== undefined)?.abort).toBe("src");
   });
 });
+
+describe("deliberative installs and synchronized starts", () => {
+  // "x" (a's, 8 ticks, worth 20) is installed at tick 1 (before a improvises) to start at 4; a's
+  // "y1" is planned at 10 with b's "y2". Under a syncsum, "y1" must start at 10 with "y2"; under
+  // a sum, a later start is free.
+  const run = (qaf: "syncsum" | "sum") => {
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["x"]),
+      task("Y", qaf, ["y1", "y2"]),
+      act("x", "a", 8, 20),
+      act("y1", "a", 3, 2),
+      act("y2", "b", 3, 2),
+    ]);
+    const setups = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 10],
+        ["b", "y2", 10],
+      ]),
+      "consort",
+    );
+    const setup = setups.get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs = drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [install("a", "x", 4)]]]));
+    return outs
+      .flatMap((o) => o.messages)
+      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+  };
+
+  it("an install that would push a synchronized start past its tick is refused", () => {
+    expect(run("syncsum")).toEqual([false]);
+  });
+
+  it("the same install is taken where the later start costs nothing", () => {
+    expect(run("sum")).toEqual([true]);
+  });
+});
