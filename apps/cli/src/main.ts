@@ -542,7 +542,11 @@ function program(result: { code: number }): Command {
         .default("backup"),
     )
     .option("--trials <n>", "trials per scenario", integer("--trials", 1), 20)
-    .option("--seed <n>", "suite and trial seed", integer("--seed", 0), 1)
+    .option("--seed <n>", "one suite and trial seed (instead of --seeds)", integer("--seed", 0))
+    .option(
+      "--seeds <list>",
+      "comma-separated suite and trial seeds, each reported and pooled (default 1,2,3)",
+    )
     .option(
       "--pos-limit <seconds>",
       "POS time limit per trial; 0 skips POS",
@@ -567,7 +571,8 @@ function program(result: { code: number }): Command {
       async (options: {
         suite: "backup" | "random";
         trials: number;
-        seed: number;
+        seed?: number;
+        seeds?: string;
         posLimit: number;
         distributed: boolean;
         only?: string;

@@ -1,7 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { meanCi, pairedDifference } from "./bench-ctaems.js";
+import {
+  benchSeeds,
+  meanCi,
+  pairedDifference,
+  type ScenarioRow,
+  summarize,
+} from "./bench-ctaems.js";
 
 describe("bench ctaems statistics", () => {
   it("mean with a 95% half-width from the sample standard deviation", () => {
@@ -23,6 +29,39 @@ describe("bench ctaems statistics", () => {
   });
 });
 
+describe("bench ctaems seeds", () => {
+  it("several seeds by default; --seed picks one, --seeds a list", () => {
+    expect(benchSeeds({})).toEqual([1, 2, 3]);
+    expect(benchSeeds({ seed: 7 })).toEqual([7]);
+    expect(benchSeeds({ seed: 7, seeds: "3, 4,4,5" })).toEqual([3, 4, 5]);
+    expect(() => benchSeeds({ seeds: "1,x" })).toThrow(/--seeds: "x"/);
+  });
+
+  it("summarizes wins, ties, losses, the worst loss and Consort / POS", () => {
+    const row = (name: string, bos: number, consort: number, pos?: number): ScenarioRow =>
+      ({
+        name,
+        seed: 1,
+        trials: 2,
+        bos: { mean: bos, ci: 0 },
+        consort: { mean: consort, ci: 0 },
+        consortOverBos: pairedDifference([consort, consort], [bos, bos]),
+        ...(pos ? { consortOverPos: consort / pos } : {}),
+      }) as unknown as ScenarioRow;
+    const s = summarize([
+      row("a", 10, 12, 12),
+      row("b", 10, 10, 20),
+      row("c", 50, 45),
+      row("d", 10, 8),
+    ]);
+    expect(s).toMatchObject({ scenarios: 4, wins: 1, ties: 1, losses: 2, significant: 1 });
+    expect(s.worstLossPct).toBeCloseTo(20, 10);
+    expect(s.worstLoss).toEqual(["d", "c"]);
+    expect(s.consortOverPos).toBeCloseTo(0.75, 10);
+    expect(summarize([row("a", 10, 10)])).toMatchObject({ worstLossPct: 0, consortOverPos: null });
+  });
+});
+
 const consort = fileURLToPath(new URL("../../bin/consort.js", import.meta.url));
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [consort, ...args], { encoding: "utf8", timeout: 300_000 });
@@ -36,6 +75,8 @@ describe("consort bench ctaems", () => {
       "backup",
       "--only",
       "backup-w1",
+      "--seed",
+      "1",
       "--trials",
       "2",
       "--pos-limit",

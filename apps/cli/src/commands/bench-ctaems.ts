@@ -23,7 +23,10 @@ import { CliError, EXIT } from "../errors.js";
 export interface BenchCtaemsFlags {
   readonly suite: "backup" | "random";
   readonly trials: number;
-  readonly seed: number;
+  /** One seed (scenario and trial seeds); overrides the default seed list. */
+  readonly seed?: number;
+  /** Comma-separated seeds; each draws its own scenarios and trials (default 1,2,3). */
+  readonly seeds?: string;
   readonly distributed: boolean;
   /** Only these scenarios (comma-separated names). */
   readonly only?: string;
@@ -62,8 +65,61 @@ export function pairedDifference(
   };
 }
 
+/** The seeds a bench runs over: `--seeds`, else `--seed`, else 1, 2, 3. */
+export function benchSeeds(flags: { seed?: number; seeds?: string }): number[] {
+  if (flags.seeds !== undefined) {
+    const parts = flags.seeds.split(",").map((x) => x.trim());
+    const bad = parts.find((x) => !/^\d+$/.test(x));
+    if (bad !== undefined || parts.length === 0)
+      throw new CliError(
+        `--seeds: "${bad ?? ""}" is not a non-negative integer (give e.g. 1,2,3)`,
+        EXIT.usage,
+      );
+    return [...new Set(parts.map(Number))];
+  }
+  return flags.seed !== undefined ? [flags.seed] : [...DEFAULT_SEEDS];
+}
+
+/** Seeds a bench runs over unless told otherwise: a result must hold on more than one. */
+export const DEFAULT_SEEDS = [1, 2, 3] as const;
+
+/** Wins, ties and losses over BOS, the worst loss and Consort / POS, of some scenario rows. */
+export interface SeedSummary {
+  readonly scenarios: number;
+  readonly wins: number;
+  readonly ties: number;
+  readonly losses: number;
+  /** Scenarios whose Consort mean beats BOS's significantly (paired, 95%). */
+  readonly significant: number;
+  /** The worst loss as a percentage of BOS's mean (0 without losses). */
+  readonly worstLossPct: number;
+  readonly worstLoss: readonly string[];
+  /** Consort / POS averaged over the scenarios (null without POS). */
+  readonly consortOverPos: number | null;
+}
+
+export function summarize(rows: readonly ScenarioRow[]): SeedSummary {
+  const wins = rows.filter((r) => r.consortOverBos.mean > 1e-9).length;
+  const lossRows = rows.filter((r) => r.consortOverBos.mean < -1e-9);
+  const ratios = rows.flatMap((r) => (r.consortOverPos !== undefined ? [r.consortOverPos] : []));
+  const lossPct = (r: ScenarioRow) => (100 * -r.consortOverBos.mean) / Math.max(1e-9, r.bos.mean);
+  return {
+    scenarios: rows.length,
+    wins,
+    ties: rows.length - wins - lossRows.length,
+    losses: lossRows.length,
+    significant: rows.filter((r) => r.consortOverBos.significant && r.consortOverBos.mean > 0)
+      .length,
+    worstLossPct: lossRows.reduce((m, r) => Math.max(m, lossPct(r)), 0),
+    worstLoss: [...lossRows].sort((a, b) => lossPct(b) - lossPct(a)).map((r) => r.name),
+    consortOverPos: ratios.length > 0 ? ratios.reduce((a, b) => a + b, 0) / ratios.length : null,
+  };
+}
+
 export interface ScenarioRow {
   readonly name: string;
+  /** The seed that drew the scenario and its trials. */
+  readonly seed: number;
   readonly trials: number;
   readonly initial: { mean: number; ci: number };
   readonly bos: { mean: number; ci: number };
@@ -92,6 +148,7 @@ export interface ScenarioRow {
 
 async function runScenario(
   scenario: CtaemsScenario,
+  seed: number,
   flags: BenchCtaemsFlags,
   solver: MipSolver | undefined,
 ): Promise<ScenarioRow> {
@@ -120,9 +177,9 @@ async function runScenario(
   let control = 0;
   const walls: number[] = [];
   try {
-    for (const [trial, seed] of trialSeeds(flags.seed, flags.trials).entries()) {
+    for (const [trial, trialSeed] of trialSeeds(seed, flags.trials).entries()) {
       // One key per trial: every strategy, and the prescient solver, meet the same outcomes.
-      const key = trialKey(createRng(seed));
+      const key = trialKey(createRng(trialSeed));
       for (const s of strategies) {
         const r = runStrategy(index, scenario.initial, s, key);
         let quality = r.rootQuality;
@@ -149,7 +206,7 @@ async function runScenario(
         if (s === "consort") messages += sent;
       }
       if (solver) {
-        const outcomes = sampleOutcomes(index.model, createRng(seed));
+        const outcomes = sampleOutcomes(index.model, createRng(trialSeed));
         const p = await prescientOptimal(index, outcomes, solver, {
           timeLimitSeconds: flags.posLimit,
         });
@@ -166,6 +223,7 @@ async function runScenario(
   const posCi = pos.length > 0 ? meanCi(pos) : undefined;
   return {
     name: scenario.name,
+    seed,
     trials: flags.trials,
     initial: meanCi(results.initial),
     bos: meanCi(results.bos),
@@ -193,73 +251,92 @@ async function runScenario(
 const f = (x: { mean: number; ci: number } | undefined, digits = 2): string =>
   x === undefined ? "–" : `${x.mean.toFixed(digits)} ± ${x.ci.toFixed(digits)}`;
 
-/** `consort bench ctaems`: initial schedule, BOS, Consort and POS on the CSC suites. */
+/** `consort bench ctaems`: initial schedule, BOS, Consort and POS on the CSC suites, over seeds. */
 export async function benchCtaemsCommand(
   flags: BenchCtaemsFlags,
   out: NodeJS.WriteStream,
   err: NodeJS.WriteStream,
 ): Promise<number> {
-  const suite = flags.suite === "backup" ? backupSuite(flags.seed) : randomSuite(flags.seed);
+  const seeds = benchSeeds(flags);
+  const suiteOf = (seed: number) =>
+    flags.suite === "backup" ? backupSuite(seed) : randomSuite(seed);
   const names = flags.only?.split(",").map((n) => n.trim());
-  const unknown = names?.filter((n) => !suite.some((s) => s.name === n)) ?? [];
+  const first = suiteOf(seeds[0] ?? 1);
+  const unknown = names?.filter((n) => !first.some((s) => s.name === n)) ?? [];
   if (unknown.length > 0)
     throw new CliError(
-      `--only: no ${flags.suite} scenario is named ${unknown.map((n) => `"${n}"`).join(", ")} (they are named like ${suite[0]?.name})`,
+      `--only: no ${flags.suite} scenario is named ${unknown.map((n) => `"${n}"`).join(", ")} (they are named like ${first[0]?.name})`,
       EXIT.usage,
     );
-  const scenarios = names === undefined ? suite : suite.filter((s) => names.includes(s.name));
   const solver = flags.posLimit > 0 ? createHighsSolver() : undefined;
-  const rows: ScenarioRow[] = [];
-  for (const scenario of scenarios) {
-    const row = await runScenario(scenario, flags, solver);
-    rows.push(row);
-    err.write(
-      `${row.name}: initial ${f(row.initial)}, BOS ${f(row.bos)}, Consort ${f(row.consort)}, POS ${f(row.pos)}, ${row.seconds.toFixed(1)} s\n`,
-    );
+  const perSeed: { seed: number; rows: ScenarioRow[]; summary: SeedSummary }[] = [];
+  for (const seed of seeds) {
+    const suite = suiteOf(seed);
+    const scenarios = names === undefined ? suite : suite.filter((s) => names.includes(s.name));
+    const rows: ScenarioRow[] = [];
+    for (const scenario of scenarios) {
+      const row = await runScenario(scenario, seed, flags, solver);
+      rows.push(row);
+      err.write(
+        `seed ${seed} ${row.name}: initial ${f(row.initial)}, BOS ${f(row.bos)}, Consort ${f(row.consort)}, POS ${f(row.pos)}, ${row.seconds.toFixed(1)} s\n`,
+      );
+    }
+    perSeed.push({ seed, rows, summary: summarize(rows) });
   }
-  const wins = rows.filter((r) => r.consortOverBos.mean > 1e-9);
-  const losses = rows.filter((r) => r.consortOverBos.mean < -1e-9);
-  const ties = rows.length - wins.length - losses.length;
-  const significant = rows.filter((r) => r.consortOverBos.significant && r.consortOverBos.mean > 0);
-  const ratios = rows.flatMap((r) => (r.consortOverPos !== undefined ? [r.consortOverPos] : []));
-  const meanRatio =
-    ratios.length > 0 ? ratios.reduce((a, b) => a + b, 0) / ratios.length : undefined;
-  const worstLoss = losses.reduce(
-    (m, r) => Math.min(m, r.consortOverBos.mean / Math.max(1e-9, r.bos.mean)),
-    0,
-  );
-  const command = `consort bench ctaems --suite ${flags.suite} --trials ${flags.trials} --seed ${flags.seed}${flags.posLimit !== 60 ? ` --pos-limit ${flags.posLimit}` : ""}${flags.only !== undefined ? ` --only ${flags.only}` : ""}${flags.distributed ? " --distributed" : ""}`;
-  const dist = rows.flatMap((r) => (r.distributed ? [r.distributed] : []));
+  const all = perSeed.flatMap((p) => p.rows);
+  const pooled = summarize(all);
+  const seedFlag =
+    flags.seeds !== undefined
+      ? ` --seeds ${seeds.join(",")}`
+      : flags.seed !== undefined
+        ? ` --seed ${flags.seed}`
+        : "";
+  const command = `consort bench ctaems --suite ${flags.suite} --trials ${flags.trials}${seedFlag}${flags.posLimit !== 60 ? ` --pos-limit ${flags.posLimit}` : ""}${flags.only !== undefined ? ` --only ${flags.only}` : ""}${flags.distributed ? " --distributed" : ""}`;
+  const dist = all.flatMap((r) => (r.distributed ? [r.distributed] : []));
   const identical = dist.reduce((n, d) => n + d.identical, 0);
   const distRuns = dist.reduce((n, d) => n + d.runs, 0);
-  const table = [
-    `| scenario | initial | BOS | Consort | POS | Consort − BOS (paired, 95%) | significant | Consort / POS | messages per agent |${flags.distributed ? " KiB per agent | Consort trial wall ms (median) | identical to in-process |" : ""}`,
-    `|---|---:|---:|---:|---:|---:|---|---:|---:|${flags.distributed ? "---:|---:|---:|" : ""}`,
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${f(r.initial)} | ${f(r.bos)} | ${f(r.consort)} | ${f(r.pos)} | ${r.consortOverBos.mean.toFixed(2)} ± ${r.consortOverBos.ci.toFixed(2)} | ${r.consortOverBos.significant ? "yes" : "no"} | ${r.consortOverPos !== undefined ? r.consortOverPos.toFixed(3) : "–"} | ${r.messages.toFixed(0)} |${r.distributed ? ` ${(r.distributed.bytesPerAgent / 1024).toFixed(1)} | ${r.distributed.consortWallMs.toFixed(0)} | ${r.distributed.identical} / ${r.distributed.runs} |` : ""}`,
+  const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(0)}%`;
+  const seedTable = [
+    "| seed | scenarios | wins over BOS | ties | losses | worst loss (% of BOS) | Consort / POS |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...[
+      ...perSeed.map((p) => ({ label: String(p.seed), s: p.summary })),
+      { label: "pooled", s: pooled },
+    ].map(
+      ({ label, s }) =>
+        `| ${label} | ${s.scenarios} | ${s.wins} (${pct(s.wins, s.scenarios)}) | ${s.ties} | ${s.losses} | ${s.worstLossPct.toFixed(1)}%${s.worstLoss[0] ? ` (${s.worstLoss[0]})` : ""} | ${s.consortOverPos === null ? "–" : s.consortOverPos.toFixed(3)} |`,
     ),
   ].join("\n");
+  const scenarioTable = (rows: readonly ScenarioRow[]) =>
+    [
+      `| scenario | initial | BOS | Consort | POS | Consort − BOS (paired, 95%) | significant | Consort / POS | messages per agent |${flags.distributed ? " KiB per agent | Consort trial wall ms (median) | identical to in-process |" : ""}`,
+      `|---|---:|---:|---:|---:|---:|---|---:|---:|${flags.distributed ? "---:|---:|---:|" : ""}`,
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${f(r.initial)} | ${f(r.bos)} | ${f(r.consort)} | ${f(r.pos)} | ${r.consortOverBos.mean.toFixed(2)} ± ${r.consortOverBos.ci.toFixed(2)} | ${r.consortOverBos.significant ? "yes" : "no"} | ${r.consortOverPos !== undefined ? r.consortOverPos.toFixed(3) : "–"} | ${r.messages.toFixed(0)} |${r.distributed ? ` ${(r.distributed.bytesPerAgent / 1024).toFixed(1)} | ${r.distributed.consortWallMs.toFixed(0)} | ${r.distributed.identical} / ${r.distributed.runs} |` : ""}`,
+      ),
+    ].join("\n");
   const summary = [
-    `Consort's mean beats BOS's in ${wins.length} of ${rows.length} scenarios (${((100 * wins.length) / rows.length).toFixed(0)}%; significantly, paired at 95%, in ${significant.length}); it ties in ${ties} and loses in ${losses.length}${losses.length > 0 ? ` (worst loss ${(100 * -worstLoss).toFixed(1)}% of BOS's mean: ${losses.map((r) => r.name).join(", ")})` : ""}.`,
-    meanRatio !== undefined
-      ? `Consort / POS, averaged over scenarios: ${meanRatio.toFixed(3)}. POS trials solved to proven optimality: ${rows.reduce((s, r) => s + (r.pos?.optimal ?? 0), 0)} of ${rows.length * flags.trials}; largest gap ${Math.max(...rows.map((r) => r.pos?.maxGap ?? 0)).toFixed(4)}.`
+    `Over ${seeds.length} seed${seeds.length > 1 ? "s" : ""} (${seeds.join(", ")}; each draws its own scenarios and trials), Consort's mean beats BOS's in ${pooled.wins} of ${pooled.scenarios} scenarios (${pct(pooled.wins, pooled.scenarios)}; significantly, paired at 95%, in ${pooled.significant}); it ties in ${pooled.ties} and loses in ${pooled.losses}${pooled.losses > 0 ? ` (worst loss ${pooled.worstLossPct.toFixed(1)}% of BOS's mean)` : ""}.`,
+    pooled.consortOverPos !== null
+      ? `Consort / POS, averaged over scenarios and seeds: ${pooled.consortOverPos.toFixed(3)}. POS trials solved to proven optimality: ${all.reduce((s, r) => s + (r.pos?.optimal ?? 0), 0)} of ${all.length * flags.trials}; largest gap ${Math.max(...all.map((r) => r.pos?.maxGap ?? 0)).toFixed(4)}.`
       : "POS not computed (--pos-limit 0).",
   ].join("\n");
   const section = [
-    `## C-TAEMS: ${flags.suite === "backup" ? "CSC §5 backup problem, W = 1…10" : `random set, ${rows.length} scenarios (NLE-chain class × failure class × window overlap)`}`,
+    `## C-TAEMS: ${flags.suite === "backup" ? "CSC §5 backup problem, W = 1…10" : `random set, ${perSeed[0]?.rows.length ?? 0} scenarios per seed (NLE-chain class × failure class × window overlap)`}`,
     "",
     `Command: \`${command}\`  `,
     `Machine: ${machineLine()}  `,
     flags.distributed
-      ? `Distributed: an embedded aedes broker on loopback, one agent process per agent (${rows[0]?.agents ?? 0} processes for each scenario), agents talking to each other on their own peer topics; the bench process is the clock master of the lock-step run and hosts the deliberative scheduler. Every run was also made in-process on the same trial: ${identical} of ${distRuns} runs (trial × strategy) were identical (root quality, executed activities and their times, message counts).`
+      ? `Distributed: an embedded aedes broker on loopback, one agent process per agent (${all[0]?.agents ?? 0} processes for each scenario), agents talking to each other on their own peer topics; the bench process is the clock master of the lock-step run and hosts the deliberative scheduler. Every run was also made in-process on the same trial: ${identical} of ${distRuns} runs (trial × strategy) were identical (root quality, executed activities and their times, message counts).`
       : "In-process.",
     "",
     `Lock-step (a message sent at one tick is read at the next). Every strategy and the prescient solver meet the same sampled outcomes in a trial (common random numbers). Means ± 95% half-widths over ${flags.trials} trials. Consort = CSC agents (profiles to link neighbours, window sliding, opportunistic scheduler, downgrader) with the coordinator's deliberative scheduler; BOS = each agent's best local decision, no messages; POS = time-indexed MIP on the known outcomes (HiGHS).`,
     "",
     summary,
     "",
-    table,
+    seedTable,
+    ...perSeed.flatMap((p) => ["", `### Seed ${p.seed}`, "", scenarioTable(p.rows)]),
   ].join("\n");
   if (flags.out)
     await writeSection(
@@ -267,6 +344,26 @@ export async function benchCtaemsCommand(
       `ctaems-${flags.suite}${flags.distributed ? "-distributed" : ""}`,
       section,
     );
+  const scenarioJson = (r: ScenarioRow) => ({
+    name: r.name,
+    seed: r.seed,
+    initial: r.initial.mean,
+    bos: r.bos.mean,
+    consort: r.consort.mean,
+    pos: r.pos?.mean ?? null,
+    messages: r.messages,
+    ci: {
+      initial: r.initial.ci,
+      bos: r.bos.ci,
+      consort: r.consort.ci,
+      pos: r.pos?.ci ?? null,
+    },
+    consortMinusBos: r.consortOverBos,
+    consortOverPos: r.consortOverPos ?? null,
+    agents: r.agents,
+    seconds: r.seconds,
+    ...(r.distributed ? { distributed: r.distributed } : {}),
+  });
   if (flags.json)
     out.write(
       `${JSON.stringify({
@@ -275,31 +372,16 @@ export async function benchCtaemsCommand(
         command,
         machine: machineLine(),
         trials: flags.trials,
-        seed: flags.seed,
-        wins: wins.length,
-        ties,
-        losses: losses.length,
-        consortOverPos: meanRatio ?? null,
+        seeds,
+        // Pooled over every seed's scenarios.
+        wins: pooled.wins,
+        ties: pooled.ties,
+        losses: pooled.losses,
+        worstLossPct: pooled.worstLossPct,
+        consortOverPos: pooled.consortOverPos,
+        perSeed: perSeed.map((p) => ({ seed: p.seed, ...p.summary })),
         ...(flags.distributed ? { distributed: { identical, runs: distRuns } } : {}),
-        scenarios: rows.map((r) => ({
-          name: r.name,
-          initial: r.initial.mean,
-          bos: r.bos.mean,
-          consort: r.consort.mean,
-          pos: r.pos?.mean ?? null,
-          messages: r.messages,
-          ci: {
-            initial: r.initial.ci,
-            bos: r.bos.ci,
-            consort: r.consort.ci,
-            pos: r.pos?.ci ?? null,
-          },
-          consortMinusBos: r.consortOverBos,
-          consortOverPos: r.consortOverPos ?? null,
-          agents: r.agents,
-          seconds: r.seconds,
-          ...(r.distributed ? { distributed: r.distributed } : {}),
-        })),
+        scenarios: all.map(scenarioJson),
       })}\n`,
     );
   else out.write(`${section}\n`);

@@ -113,6 +113,9 @@ export class DeliberativeClient {
     ): { worth: number; cost: number; lowered: string[] } | undefined => {
       const preempts = first && busyUntil > latest;
       if (!first && busyUntil > latest) return undefined;
+      // A running method an enables source still needs is not displaced: what it enables lies
+      // outside the path its importance is measured on, and would be lost with it.
+      if (preempts && s.running !== undefined && s.enablingNeeds(s.running)) return undefined;
       let t = preempts ? s.tick : busyUntil;
       let cost = preempts && s.running !== undefined ? s.runningValue(s.running) : 0;
       let worth = 0;
@@ -137,6 +140,9 @@ export class DeliberativeClient {
           continue;
         }
         const at = Math.max(t, e.earliest, this.view.release(mid));
+        // A synchronized start pushed past its planned tick breaks its group, though the
+        // method alone still looks on time.
+        if (s.syncOf.has(mid) && at > e.earliest) return undefined;
         const after = profileAt(mid, at, Math.min(e.latest, this.view.latestStart(mid)));
         const loss = s.gain(mid, s.profiles.get(mid)?.cur ?? NOTHING) - s.gain(mid, after);
         // Under "install first", one planned to start before it must give way.

@@ -319,6 +319,40 @@ export class StateManager {
 
   // ---- the running method -----------------------------------------------------------------
 
+  /** Whether target `t` can still be enabled once `source` accrues: no other enabler is lost. */
+  private enableable(t: string, source: string): boolean {
+    for (const other of this.view.sourcesOf(t)) {
+      if (other === source) continue;
+      const st = this.source(other);
+      if (st.failed || (st.at === undefined && st.p <= 0)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether an enables source still waits on method `id`: a source at or above it has not
+   * accrued yet, and cannot without it (every node between them is a min, or no other child of
+   * it can still succeed). What such a method enables is not on the path its importance is
+   * measured on, so its importance alone undervalues it. A target whose other enablers are
+   * failed, or planned by no one, does not wait on it.
+   */
+  enablingNeeds(id: string): boolean {
+    let child = id;
+    for (let n: string | undefined = id; n !== undefined; n = this.view.parent.get(n)) {
+      if (n !== id) {
+        const node = this.view.nodes.get(n);
+        if (node?.kind !== "task") return false;
+        if (node.qaf !== "min")
+          for (const [cid, k] of this.childProfiles(n, this.profiles))
+            if (cid !== child && (k.acc !== undefined || k.pot.p > 0)) return false;
+      }
+      if (this.profiles.get(n)?.acc !== undefined) return false;
+      if (this.view.targetsOf(n).some((t) => this.enableable(t, n))) return true;
+      child = n;
+    }
+    return false;
+  }
+
   /** Expected ticks until the running method `id` ends, given how long it has run. */
   remaining(id: string): number {
     const a = this.view.activity(id);

@@ -85,6 +85,16 @@ export class LocalView {
     return false;
   }
 
+  /** The targets of the enables links from `id` this agent sees. */
+  targetsOf(id: string): string[] {
+    return this.view.links.flatMap((l) => (l.kind === "enables" && l.from === id ? [l.to] : []));
+  }
+
+  /** The sources of the enables links into `id` this agent sees. */
+  sourcesOf(id: string): string[] {
+    return this.view.links.flatMap((l) => (l.kind === "enables" && l.to === id ? [l.from] : []));
+  }
+
   /** Applies an announced model change to a node of the view (one it does not see is ignored). */
   change(ev: Extract<AgentEvent, { kind: "changed" }>): void {
     const node = this.nodes.get(ev.nodeId);

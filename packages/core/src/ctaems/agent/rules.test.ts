@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
+import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
+import { DELIBERATIVE_ADDRESS, setupsFor } from "../experiment.js";
+import type { PeerMessage } from "../messages.js";
+
+/** Steps one agent alone through ticks 0..last, handing it `inbox` at the tick given. */
+function drive(
+  agent: SchedulerAgentCsc,
+  last: number,
+  inbox: Map<number, PeerMessage[]> = new Map(),
+): TickOutput[] {
+  const outs: TickOutput[] = [];
+  for (let tick = 0; tick <= last; tick++)
+    outs.push(agent.step({ tick, events: [], inbox: inbox.get(tick) ?? [] }));
+  return outs;
+}
+
+const install = (to: string, activity: string, at: number): PeerMessage =>
+  ({
+    from: DELIBERATIVE_ADDRESS,
+    to,
+    seq: 1,
+    body: { type: "install", lock: 1, activity, earliest: at, latest: at },
+  }) as PeerMessage;
+
+describe("deliberative installs on the agent's side", () => {
+  // "src" (a's, 10 ticks) enables "later" (b's, worth 30); "rival" is worth more than "src" on
+  // its own path, and must start by 6.
+  // With `unplanned`, "later" also needs "O", which a does not plan.
+  const network = (enables: boolean, unplanned = false) =>
+    build(
+      [
+        task("root", "sum", ["S", "R", "O", "later"]),
+        task("S", "max", ["src"]),
+        task("R", "max", ["rival"]),
+        task("O", "max", ["o"]),
+        act("src", "a", 10, 5),
+        act("rival", "a", 4, 20, { deadlineTicks: 10 }),
+        act("o", "a", 3, 1),
+        act("later", "b", 3, 30),
+      ],
+      [
+        ...(enables ? [{ kind: "enables" as const, from: "S", to: "later" }] : []),
+        ...(unplanned ? [{ kind: "enables" as const, from: "O", to: "later" }] : []),
+      ],
+    );
+  const run = (enables: boolean, unplanned = false) => {
+    const index = network(enables, unplanned);
+    const setups = setupsFor(
+      index,
+      plan([
+        ["a", "src", 0],
+        ["b", "later", 12],
+      ]),
+      "consort",
+    );
+    const setup = setups.get("a");
+    if (!setup) throw new Error("no setup for a");
+    const agent = new SchedulerAgentCsc(setup);
+    return drive(agent, 6, new Map([[4, [install("a", "rival", 5)]]]));
+  };
+  const answer = (outs: TickOutput[]) =>
+    outs
+      .flatMap((o) => o.messages)
+      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+
+  it("a running enables source is not displaced by an install, however important", () => {
+    const outs = run(true);
+    expect(outs[0]?.start).toBe("src");
+    expect(answer(outs)).toEqual([false]);
+    expect(outs.some((o) => o.abort !== undefined)).toBe(false);
+  });
+
+  it("a running enables source gives way when what it enables is lost anyway (another enabler is not planned)", () => {
+    const outs = run(true, true);
+    expect(answer(outs)).toEqual([true]);
+    expect(outs.find((o) => o.abort !== undefined)?.abort).toBe("src");
+  });
+
+  it("a running method that enables nothing gives way to a clearly more important install", () => {
+    const outs = run(false);
+    expect(outs[0]?.start).toBe("src");
+    expect(answer(outs)).toEqual([true]);
+    expect(outs.find((o) => o.abort !== undefined)?.abort).toBe("src");
+  });
+});
+
+describe("deliberative installs and synchronized starts", () => {
+  // "x" (a's, 8 ticks, worth 20) is installed at tick 1 (before a improvises) to start at 4; a's
+  // "y1" is planned at 10 with b's "y2". Under a syncsum, "y1" must start at 10 with "y2"; under
+  // a sum, a later start is free.
+  const run = (qaf: "syncsum" | "sum") => {
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["x"]),
+      task("Y", qaf, ["y1", "y2"]),
+      act("x", "a", 8, 20),
+      act("y1", "a", 3, 2),
+      act("y2", "b", 3, 2),
+    ]);
+    const setups = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 10],
+        ["b", "y2", 10],
+      ]),
+      "consort",
+    );
+    const setup = setups.get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs = drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [install("a", "x", 4)]]]));
+    return outs
+      .flatMap((o) => o.messages)
+      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+  };
+
+  it("an install that would push a synchronized start past its tick is refused", () => {
+    expect(run("syncsum")).toEqual([false]);
+  });
+
+  it("the same install is taken where the later start costs nothing", () => {
+    expect(run("sum")).toEqual([true]);
+  });
+});
