@@ -71,7 +71,9 @@ const integer =
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < min || n > max)
       throw new InvalidArgumentError(
-        `${name} must be an integer from ${min} to ${max}, not "${value}"`,
+        max === Number.MAX_SAFE_INTEGER
+          ? `${name} must be an integer >= ${min}, not "${value}"`
+          : `${name} must be an integer from ${min} to ${max}, not "${value}"`,
       );
     return n;
   };
