@@ -267,6 +267,7 @@ async function standBy(
 ): Promise<{ seenEpoch: number; backlog: [AnyMessage, string, number][]; signal?: string }> {
   let seen: (LeaseSeen & { holder: string }) | undefined;
   let backlog: [AnyMessage, string, number, number][] = [];
+  const states = new Map<string, [AnyMessage, string, number]>();
   let tookOver = false;
   transport.onMessage((message, topic, bytes) => {
     if (tookOver) return; // the coordinator has its own handler from then on
@@ -283,6 +284,12 @@ async function standBy(
         };
       else if (b.status === "offline" && seen && b.coordinatorId === seen.holder)
         seen = { ...seen, released: true };
+      return;
+    }
+    // Each agent's latest descriptor is kept however old: it is retained, so the coordinator's
+    // own subscription would only bring it again as a repeat, which deduplication drops.
+    if (message.type === "descriptor") {
+      states.set(topic, [message, topic, bytes]);
       return;
     }
     backlog.push([message, topic, bytes, now]);
@@ -311,7 +318,13 @@ async function standBy(
           : "taking over: no leader seen",
       );
       tookOver = true;
-      return { seenEpoch: seen?.epoch ?? 0, backlog: backlog.map(([m, t, b]) => [m, t, b]) };
+      return {
+        seenEpoch: seen?.epoch ?? 0,
+        backlog: [
+          ...states.values(),
+          ...backlog.map(([m, t, b]): [AnyMessage, string, number] => [m, t, b]),
+        ],
+      };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
