@@ -39,8 +39,13 @@ export interface AgentPorts {
   readonly transport: MqttTransport;
   readonly journal: Journal;
   readonly clock: Clock;
-  /** The resource: a simulated one here; hardware adapters implement the same surface. */
-  readonly resource: SimulatedResource;
+  /** The resource: a simulated one, or a device adapter behind `DeviceResource`. */
+  readonly resource: Pick<
+    SimulatedResource,
+    "subscribe" | "start" | "resume" | "abort" | "learn" | "realizedDuration" | "brokenAt"
+  >;
+  /** Lock-step: resolves once no device news is awaited (the agent reports idle after it). */
+  readonly settle?: () => Promise<void>;
   readonly logger: Logger;
   /** Set in lock-step simulated runs: the clock the clock master's `clock` messages drive. */
   readonly lockstep?: SimulatedClock;
@@ -559,7 +564,7 @@ export class SchedulerAgent {
     sim.advanceTo(sim.now()); // events due now (e.g. a start just made) are handled in this step
     const step = this.step;
     // Wait for what is in flight now (not for later idle reports, which would wait for this one).
-    const inflight = [...this.pending];
+    const inflight = [...this.pending, ...(this.ports.settle ? [this.ports.settle()] : [])];
     void Promise.all(inflight).then(() => {
       if (this.stopped || step !== this.step) return;
       const next = sim.nextEventTime();
