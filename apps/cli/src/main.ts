@@ -184,8 +184,24 @@ function program(result: { code: number }): Command {
       "--keep-journals <dir>",
       "keep the agents' journals in this folder (empty or new); by default they are removed after the run",
     )
+    .addOption(
+      new Option(
+        "--environment <kind>",
+        "what each agent drives: its simulated resource, or an emulated device of the rig through that adapter",
+      )
+        .choices(["sim", "opcua", "modbus", "vda5050"])
+        .default("sim"),
+    )
+    .option(
+      "--fault <fault>",
+      "device environments: a fault injected into an activity's first run, KIND@ACTIVITY[#ATTEMPT] with KIND disconnect, stall, fault:CODE or slow:MS (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(
       async (options: {
+        environment: "sim" | "opcua" | "modbus" | "vda5050";
+        fault: string[];
         scenario: string;
         seed: number;
         broker?: string;

@@ -46,9 +46,21 @@ export class DeviceResource {
       readonly trialKey?: number;
       readonly lockstep: boolean;
       readonly stallGraceMs: number;
+      /** Scripted breakdowns of a simulated run (a rig's devices do not break down by script). */
+      readonly overruns?: readonly { activityId: string; factor?: number; extraTicks?: number }[];
+      readonly breakdowns?: readonly { fromTicks: Ticks; untilTicks: Ticks }[];
     },
   ) {
     device.subscribe((event) => this.onDevice(event));
+    for (const b of options.breakdowns ?? [])
+      clock.at(b.fromTicks, () => {
+        this.emit({ kind: "unavailable", resourceId, ...b, reason: "breakdown" });
+        const run = this.run;
+        if (run && !run.ended && run.startTicks < b.fromTicks) {
+          this.fail(run, "breakdown");
+          this.device.abort(run.activityId);
+        }
+      });
   }
 
   learn(activity: ActivityNode): void {
@@ -63,12 +75,15 @@ export class DeviceResource {
   realizedDuration(activityId: string): Ticks | undefined {
     const activity = this.activities.get(activityId);
     if (!activity || this.options.trialKey === undefined) return undefined;
-    return sampleOutcome(activity, this.options.trialKey).durationTicks;
+    let d = sampleOutcome(activity, this.options.trialKey).durationTicks;
+    for (const x of this.options.overruns ?? [])
+      if (x.activityId === activityId) d = Math.ceil(d * (x.factor ?? 1)) + (x.extraTicks ?? 0);
+    return d;
   }
 
   /** A device reports its own faults as failures: no scripted breakdowns here. */
-  brokenAt(_time: Ticks): undefined {
-    return undefined;
+  brokenAt(time: Ticks): { fromTicks: Ticks; untilTicks: Ticks } | undefined {
+    return this.options.breakdowns?.find((b) => b.fromTicks <= time && time < b.untilTicks);
   }
 
   start(activityId: string): void {

@@ -55,7 +55,17 @@ export async function runCampsAgent(
       log: (line) => logger.warn({ agentId: identity.agentId, device: device.value?.kind }, line),
     });
     resource = new DeviceResource(identity.resourceId, clock, adapter, {
-      ...(hosted.simulation ? { trialKey: hosted.simulation.trialKey } : {}),
+      ...(hosted.simulation
+        ? {
+            trialKey: hosted.simulation.trialKey,
+            overruns: hosted.simulation.disruptions.flatMap((d) =>
+              d.kind === "overrun" ? [d] : [],
+            ),
+            breakdowns: hosted.simulation.disruptions.flatMap((d) =>
+              d.kind === "breakdown" && d.resourceId === identity.resourceId ? [d] : [],
+            ),
+          }
+        : {}),
       lockstep: lockstep !== undefined,
       stallGraceMs: 3000,
     });
