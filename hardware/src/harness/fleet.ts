@@ -277,9 +277,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       if (kind === "vda5050") deviceBroker = await startDeviceBroker();
       const { startRig } = await import("../rig/rig.js");
       const overruns = script.flatMap((d) => (d.kind === "overrun" ? [d] : []));
+      // Rush orders' operations too: the devices must know every activity they may be asked to run.
+      const rushNodes = script.flatMap((d) =>
+        d.kind === "rush-order" ? [...(d.delta.addNodes ?? [])] : [],
+      );
       rig = await startRig({
         kind,
-        model,
+        model: { resources: model.resources, nodes: [...model.nodes, ...rushNodes] },
         trialKey: key,
         tickMs: RIG_TICK_MS,
         faults: options.faults ?? [],
@@ -287,7 +291,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         pkiDir: join(options.runDir, "pki"),
         // The devices wait on the clock master's time, so a run ends on the simulator's tick.
         timers: clockTimers(coordinator.timers, RIG_TICK_MS),
-        outcome: overrunOutcomes(model, key, overruns),
+        outcome: overrunOutcomes([...model.nodes, ...rushNodes], key, overruns),
       });
       for (const d of rig.devices) deviceSettings.set(d.resourceId, d.settings);
     }
@@ -649,11 +653,11 @@ const RIG_TICK_MS = 1000;
 
 /** The simulator's outcomes, overruns included, so a device runs exactly as long as it would. */
 function overrunOutcomes(
-  model: TaskModel,
+  nodes: TaskModel["nodes"],
   key: number,
   overruns: readonly { activityId: string; factor?: number; extraTicks?: number }[],
 ) {
-  const activities = model.nodes.filter((n) => n.kind === "activity");
+  const activities = nodes.filter((n) => n.kind === "activity");
   const sampled = sampledOutcomes(activities, key, RIG_TICK_MS);
   return (activityId: string) => {
     const o = sampled(activityId);

@@ -67,7 +67,7 @@ export async function runCampsAgent(
           }
         : {}),
       lockstep: lockstep !== undefined,
-      stallGraceMs: 3000,
+      stallGraceMs: 8000,
     });
   } else {
     const simulation = hosted.simulation!;
