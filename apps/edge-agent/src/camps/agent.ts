@@ -564,8 +564,10 @@ export class SchedulerAgent {
     sim.advanceTo(sim.now()); // events due now (e.g. a start just made) are handled in this step
     const step = this.step;
     // Wait for what is in flight now (not for later idle reports, which would wait for this one).
-    const inflight = [...this.pending, ...(this.ports.settle ? [this.ports.settle()] : [])];
-    void Promise.all(inflight).then(() => {
+    const inflight = [...this.pending];
+    void Promise.all(inflight).then(async () => {
+      // Device news awaited now (a start to confirm, an end to see) keeps the clock where it is.
+      await this.ports.settle?.();
       if (this.stopped || step !== this.step) return;
       const next = sim.nextEventTime();
       this.send("idle", {

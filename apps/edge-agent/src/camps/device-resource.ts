@@ -102,8 +102,8 @@ export class DeviceResource {
   }
 
   /** Resolves when no device news is awaited (lock-step: before the agent reports idle). */
-  settle(): Promise<void> {
-    return this.gate?.promise ?? Promise.resolve();
+  async settle(): Promise<void> {
+    while (this.gate) await this.gate.promise;
   }
 
   async close(): Promise<void> {
@@ -174,6 +174,8 @@ export class DeviceResource {
   private complete(run: Run, quality: number): void {
     run.ended = true;
     clearTimeout(this.stallTimer);
+    // Released first: the agent may start the next run (and hold again) inside the emit.
+    this.release();
     this.emit({
       kind: "completed",
       activityId: run.activityId,
@@ -181,12 +183,12 @@ export class DeviceResource {
       atTicks: run.expectedEnd ?? this.clock.now(),
       quality,
     });
-    this.release();
   }
 
   private fail(run: Run, reason: string): void {
     run.ended = true;
     clearTimeout(this.stallTimer);
+    this.release();
     this.emit({
       kind: "failed",
       activityId: run.activityId,
@@ -194,7 +196,6 @@ export class DeviceResource {
       atTicks: this.clock.now(),
       reason,
     });
-    this.release();
   }
 
   private emit(event: EnvironmentEvent): void {
