@@ -54,7 +54,13 @@ export class DeviceResource {
     device.subscribe((event) => this.onDevice(event));
     for (const b of options.breakdowns ?? [])
       clock.at(b.fromTicks, () => {
-        this.emit({ kind: "unavailable", resourceId, ...b, reason: "breakdown" });
+        this.emit({
+          kind: "unavailable",
+          resourceId,
+          fromTicks: b.fromTicks,
+          untilTicks: b.untilTicks,
+          reason: "breakdown",
+        });
         const run = this.run;
         if (run && !run.ended && run.startTicks < b.fromTicks) {
           this.fail(run, "breakdown");
