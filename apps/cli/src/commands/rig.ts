@@ -82,7 +82,7 @@ function endpointOf(s: Record<string, unknown>): string {
   return `${s.broker} ${s.manufacturer ?? ""}/${s.serialNumber ?? ""}`.trim();
 }
 
-async function embeddedBroker(): Promise<{ url: string; close(): Promise<void> }> {
+export async function embeddedBroker(): Promise<{ url: string; close(): Promise<void> }> {
   const { Aedes } = await import("aedes");
   const aedes = await Aedes.createBroker();
   const server = createServer({ noDelay: true }, aedes.handle);
