@@ -397,6 +397,9 @@ export async function benchFootprintCommand(
       );
     }
     // One agent per adapter, driving an emulated device of the rig on loopback (wall clock).
+    // node-opcua writes its warnings with console.log: keep stdout for the report.
+    const log = console.log;
+    console.log = (...args: unknown[]) => console.error(...args);
     for (const kind of ADAPTERS) {
       const agentId = `fp-${kind}`;
       // The vehicle's own broker: the agents' broker admits only Consort topics.
@@ -427,6 +430,7 @@ export async function benchFootprintCommand(
         await vehicles?.close();
       }
     }
+    console.log = log;
   } catch (error) {
     throw new CliError(`footprint run failed: ${(error as Error).message}`, EXIT.software);
   } finally {
