@@ -107,6 +107,9 @@ export async function fleetCommand(
       : undefined;
   bar?.start(problem.index.activities.length, 0, { tick: 0 });
   let result: Awaited<ReturnType<typeof runFleet>>;
+  // The rig's OPC UA server (node-opcua) writes its warnings with console.log: stdout is the report's.
+  const log = console.log;
+  console.log = (...args: unknown[]) => console.error(...args);
   try {
     result = await runFleet({
       scenarioName: problem.model.name,
@@ -139,6 +142,7 @@ export async function fleetCommand(
     bar?.stop();
     throw new CliError(`fleet run failed: ${(error as Error).message}`, EXIT.software);
   } finally {
+    console.log = log;
     if (keep === undefined) rmSync(runDir, { recursive: true, force: true });
   }
   bar?.stop();
