@@ -293,7 +293,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         timers: clockTimers(coordinator.timers, RIG_TICK_MS),
         outcome: overrunOutcomes([...model.nodes, ...rushNodes], key, overruns),
       });
-      for (const d of rig.devices) deviceSettings.set(d.resourceId, d.settings);
+      for (const d of rig.devices)
+        deviceSettings.set(
+          d.resourceId,
+          // Lock-step runs end milliseconds after they start: a sampled `done` could read true
+          // before and after a run and never notify. Exception-based sampling reports each change.
+          d.settings.kind === "opcua" ? { ...d.settings, samplingIntervalMs: 0 } : d.settings,
+        );
     }
     await coordinator.start();
     for (const r of resources) spawnAgent(r);
