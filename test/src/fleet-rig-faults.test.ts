@@ -85,4 +85,26 @@ describe("consort fleet --environment: agents drive the rig's emulated devices t
     },
     300_000,
   );
+
+  it("on lock-step time each adapter gives the simulator's objectives for the same seed", async () => {
+    const objectives = async (environment: string) => {
+      const out = mkdtempSync(join(tmpdir(), "consort-rig-out-"));
+      const args = ["fleet", "--json", "--seed", "3", "--environment", environment, "--out", out];
+      const run = await runCli(args, { timeoutMs: 120_000 });
+      expect(run.code, run.stderr.slice(-2000)).toBe(0);
+      const lines = run.stdout.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      const r = JSON.parse(lines[0]!) as {
+        feasible: boolean;
+        completed: number;
+        activities: number;
+        objectives: unknown;
+      };
+      expect(r.feasible).toBe(true);
+      expect(r.completed).toBe(r.activities);
+      return r.objectives;
+    };
+    const sim = await objectives("sim");
+    for (const kind of ["modbus", "vda5050", "opcua"]) expect(await objectives(kind)).toEqual(sim);
+  }, 400_000);
 });
