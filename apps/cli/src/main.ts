@@ -14,6 +14,7 @@ import { CoordinatorSettingsSchema } from "./commands/coordinator-csc.js";
 import { fleetCommand } from "./commands/fleet.js";
 import { hashPasswordCommand } from "./commands/hash-password.js";
 import { orderSubmitCommand } from "./commands/order.js";
+import { rigCommand } from "./commands/rig.js";
 import { solveCommand } from "./commands/solve.js";
 import { CliError, EXIT } from "./errors.js";
 import { INPUT_FORMATS, type InputFormat } from "./load-problem.js";
@@ -217,8 +218,24 @@ function program(result: { code: number }): Command {
       "--keep-journals <dir>",
       "keep the agents' journals in this folder (empty or new); by default they are removed after the run",
     )
+    .addOption(
+      new Option(
+        "--environment <kind>",
+        "what each agent drives: its simulated resource, or an emulated device of the rig through that adapter",
+      )
+        .choices(["sim", "opcua", "modbus", "vda5050"])
+        .default("sim"),
+    )
+    .option(
+      "--fault <fault>",
+      "device environments: a fault injected into an activity's first run, KIND@ACTIVITY[#ATTEMPT] with KIND disconnect, stall, fault:CODE or slow:MS (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(
       async (options: {
+        environment: "sim" | "opcua" | "modbus" | "vda5050";
+        fault: string[];
         scenario: string;
         seed: number;
         broker?: string;
@@ -235,6 +252,57 @@ function program(result: { code: number }): Command {
         keepJournals?: string;
       }) => {
         result.code = await fleetCommand(options, process.stdout, process.stderr);
+      },
+    );
+
+  root
+    .command("rig")
+    .description(
+      "The hardware-in-the-loop rig alone: one emulated device per resource of a scenario on loopback\n" +
+        "(an OPC UA server, a Modbus TCP server or a VDA 5050 vehicle), with the simulator's outcomes for the\n" +
+        "seed's trial and faults on demand. Prints each device's endpoint; runs until interrupted.",
+    )
+    .requiredOption("--scenario <file>", "scenario or job-shop file")
+    .addOption(
+      new Option("--kind <kind>", "the devices' protocol")
+        .choices(["modbus", "opcua", "vda5050"])
+        .makeOptionMandatory(),
+    )
+    .option(
+      "--seed <n>",
+      "seed of the sampled outcomes (as consort fleet)",
+      integer("--seed", 0),
+      1,
+    )
+    .option(
+      "--tick-ms <ms>",
+      "wall-clock length of a tick",
+      positiveNumber("--tick-ms", "milliseconds"),
+      1000,
+    )
+    .option(
+      "--fault <fault>",
+      "a fault, KIND@ACTIVITY[#ATTEMPT] with KIND disconnect, stall, fault:CODE or slow:MS (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option("--broker <url>", "VDA 5050: the vehicles' MQTT broker (default: an embedded one)")
+    .option("--json", "print one JSON object: each device's endpoint and adapter settings", false)
+    .action(
+      async (options: {
+        scenario: string;
+        kind: "modbus" | "opcua" | "vda5050";
+        seed: number;
+        tickMs: number;
+        fault: string[];
+        broker?: string;
+        json: boolean;
+      }) => {
+        const stop = new Promise<void>((resolve) => {
+          process.once("SIGINT", () => resolve());
+          process.once("SIGTERM", () => resolve());
+        });
+        result.code = await rigCommand(options, process.stdout, stop);
       },
     );
 

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { type EnvironmentSettings, parseEnvironmentSettings } from "@consort/hardware";
 import { loadSettings, type SettingsResult } from "@consort/protocol/settings";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
@@ -104,6 +105,19 @@ export const AgentSettingsSchema = Type.Object(
      */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
     simulation: Type.Optional(SimulationSettings),
+    /**
+     * CAMPS: what the agent's resource is: `sim` (the simulated resource, from `simulation`) or a
+     * device adapter (`modbus`, `opcua`, `vda5050`: endpoint, points, credentials, checked
+     * against @consort/hardware's schema of that kind).
+     */
+    environment: Type.Optional(
+      Type.Object(
+        {
+          kind: Type.Union(["sim", "modbus", "opcua", "vda5050"].map((k) => Type.Literal(k))),
+        },
+        { additionalProperties: true },
+      ),
+    ),
     logLevel: Type.Union(
       ["fatal", "error", "warn", "info", "debug", "silent"].map((l) => Type.Literal(l)),
     ),
@@ -147,6 +161,9 @@ export const AGENT_ENV: Readonly<Record<string, string>> = {
   CONSORT_LOG_LEVEL: "logLevel",
 };
 
+/** The device's password, kept out of settings files: OPC UA user or VDA 5050 broker login. */
+export const DEVICE_PASSWORD_ENV = "CONSORT_DEVICE_PASSWORD";
+
 /** Settings from every source, checked; `hostedAgents` then says whom the process runs. */
 export async function loadAgentSettings(
   file: string | undefined,
@@ -186,8 +203,39 @@ export async function loadAgentSettings(
     flags: { ...(passwords ? { passwords } : {}), ...flags },
   });
   if (!loaded.ok) return { ok: false, error: explain(loaded.error) };
+  const device = deviceSettings(loaded.value, env);
+  if (!device.ok) return { ok: false, error: `${file ?? "settings"}: ${device.error}` };
+  if (device.value) (loaded.value as { environment?: unknown }).environment = device.value;
   const hosted = hostedAgents(loaded.value);
   return hosted.ok ? loaded : { ok: false, error: `${file ?? "settings"}: ${hosted.error}` };
+}
+
+/**
+ * The device adapter's settings, checked by its kind's schema (defaults filled), with the
+ * device password from the environment when set; undefined for the simulated resource.
+ */
+export function deviceSettings(
+  settings: AgentSettings,
+  env: NodeJS.ProcessEnv = {},
+): { ok: true; value?: EnvironmentSettings } | { ok: false; error: string } {
+  const raw = settings.environment;
+  if (raw === undefined || raw.kind === "sim") return { ok: true };
+  const input: Record<string, unknown> = { ...raw };
+  const password = env[DEVICE_PASSWORD_ENV];
+  if (password !== undefined && password !== "") {
+    if (raw.kind === "vda5050") input.password = password;
+    else if (raw.kind === "opcua") {
+      const user = input.user as { userName?: unknown } | undefined;
+      if (!user?.userName)
+        return {
+          ok: false,
+          error: `${DEVICE_PASSWORD_ENV} is set but environment.user.userName is not`,
+        };
+      input.user = { ...user, password };
+    } else return { ok: false, error: `${DEVICE_PASSWORD_ENV} is set but Modbus has no password` };
+  }
+  const parsed = parseEnvironmentSettings(input, "environment");
+  return parsed.ok ? { ok: true, value: parsed.value } : { ok: false, error: parsed.error };
 }
 
 /** One agent the process runs, with everything resolved. */

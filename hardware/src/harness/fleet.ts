@@ -34,6 +34,9 @@ import {
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino, { type Logger } from "pino";
+import type { EnvironmentSettings } from "../adapters/index.js";
+import { clockTimers, sampledOutcomes } from "../rig/machine.js";
+import type { Rig, RigFault, RigKind } from "../rig/rig.js";
 
 export interface FleetOptions {
   readonly scenarioName: string;
@@ -55,6 +58,13 @@ export interface FleetOptions {
   readonly stallMs: number;
   readonly logger?: Logger;
   readonly onProgress?: (p: { nowTicks: number; completed: number; activities: number }) => void;
+  /**
+   * What each agent drives: its simulated resource (`sim`, the default), or an emulated device
+   * of the rig speaking `modbus`, `opcua` or `vda5050`, through that adapter.
+   */
+  readonly environment?: "sim" | RigKind;
+  /** Faults the rig injects (device environments only). */
+  readonly faults?: readonly RigFault[];
 }
 
 /**
@@ -100,6 +110,7 @@ export interface LockstepAgentSettings {
   readonly heuristic: "greedy";
   readonly logLevel: "warn";
   readonly simulation: { trialKey: number; disruptions: readonly AgentDisruption[] };
+  readonly environment?: EnvironmentSettings;
 }
 
 /**
@@ -206,6 +217,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const credentials = (user: string, password: string) =>
     external ? { username: user } : { username: user, password };
 
+  // Device environments: the rig's emulated devices, one per resource, on the clock master's time.
+  let rig: Rig | undefined;
+  let deviceBroker: { url: string; close(): Promise<void> } | undefined;
+  const deviceSettings = new Map<string, EnvironmentSettings>();
+
   const children = new Map<string, ChildProcess>();
   let processes = 0;
   const stderr: string[] = [];
@@ -219,14 +235,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         (d.kind === "breakdown" && d.resourceId === resourceId) ||
         (d.kind === "overrun" && agentMayRun(model, resourceId, d.activityId)),
     );
-    const settings = lockstepAgentSettings({
-      agentId: resourceId,
-      site: options.site,
-      broker: url!,
-      runDir: options.runDir,
-      trialKey: key,
-      disruptions: mine as AgentDisruption[],
-    });
+    const device = deviceSettings.get(resourceId);
+    const settings = {
+      ...lockstepAgentSettings({
+        agentId: resourceId,
+        site: options.site,
+        broker: url!,
+        runDir: options.runDir,
+        trialKey: key,
+        disruptions: mine as AgentDisruption[],
+      }),
+      ...(device ? { environment: device } : {}),
+    };
     const file = join(options.runDir, `${resourceId}.settings.json`);
     writeFileSync(file, JSON.stringify(settings, null, 2));
     const child = spawn(process.execPath, [agentProgram(), "--config", file], {
@@ -269,6 +289,35 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   );
   let operatorSeq = 0;
   try {
+    const kind = options.environment ?? "sim";
+    if (kind !== "sim") {
+      if (kind === "vda5050") deviceBroker = await startDeviceBroker();
+      const { startRig } = await import("../rig/rig.js");
+      const overruns = script.flatMap((d) => (d.kind === "overrun" ? [d] : []));
+      // Rush orders' operations too: the devices must know every activity they may be asked to run.
+      const rushNodes = script.flatMap((d) =>
+        d.kind === "rush-order" ? [...(d.delta.addNodes ?? [])] : [],
+      );
+      rig = await startRig({
+        kind,
+        model: { resources: model.resources, nodes: [...model.nodes, ...rushNodes] },
+        trialKey: key,
+        tickMs: RIG_TICK_MS,
+        faults: options.faults ?? [],
+        ...(deviceBroker ? { broker: deviceBroker.url } : {}),
+        pkiDir: join(options.runDir, "pki"),
+        // The devices wait on the clock master's time, so a run ends on the simulator's tick.
+        timers: clockTimers(coordinator.timers, RIG_TICK_MS),
+        outcome: overrunOutcomes([...model.nodes, ...rushNodes], key, overruns),
+      });
+      for (const d of rig.devices)
+        deviceSettings.set(
+          d.resourceId,
+          // Lock-step runs end milliseconds after they start: a sampled `done` could read true
+          // before and after a run and never notify. Exception-based sampling reports each change.
+          d.settings.kind === "opcua" ? { ...d.settings, samplingIntervalMs: 0 } : d.settings,
+        );
+    }
     await coordinator.start();
     for (const r of resources) spawnAgent(r);
     await coordinator.waitForAgents(resources, 30_000);
@@ -356,6 +405,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       byTopic: figures(transport.stats.sentByTopic, transport.stats.receivedByTopic),
     };
     await transport.close();
+    await rig?.close();
+    await deviceBroker?.close();
     await broker?.close();
   }
   const wallSeconds = (performance.now() - started) / 1000;
@@ -680,4 +731,43 @@ function describeDisruption(d: Disruption): FleetReport["disruptions"][number] {
     default:
       return { kind: "overrun", atTicks: 0, detail: d.kind };
   }
+}
+
+/** Length of a tick for the rig's devices (their durations are whole ticks of it). */
+const RIG_TICK_MS = 1000;
+
+/** The simulator's outcomes, overruns included, so a device runs exactly as long as it would. */
+function overrunOutcomes(
+  nodes: TaskModel["nodes"],
+  key: number,
+  overruns: readonly { activityId: string; factor?: number; extraTicks?: number }[],
+) {
+  const activities = nodes.filter((n) => n.kind === "activity");
+  const sampled = sampledOutcomes(activities, key, RIG_TICK_MS);
+  return (activityId: string) => {
+    const o = sampled(activityId);
+    if (!o) return undefined;
+    let ticks = Math.round(o.durationMs / RIG_TICK_MS);
+    for (const x of overruns)
+      if (x.activityId === activityId)
+        ticks = Math.ceil(ticks * (x.factor ?? 1)) + (x.extraTicks ?? 0);
+    return { durationMs: ticks * RIG_TICK_MS, quality: o.quality };
+  };
+}
+
+/** The vehicles' own MQTT broker (VDA 5050 traffic stays off the agents' broker and its ACL). */
+async function startDeviceBroker(): Promise<{ url: string; close(): Promise<void> }> {
+  const { Aedes } = await import("aedes");
+  const { createServer } = await import("node:net");
+  const aedes = await Aedes.createBroker();
+  const server = createServer({ noDelay: true }, aedes.handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

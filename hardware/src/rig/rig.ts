@@ -1,7 +1,13 @@
 import { join } from "node:path";
 import type { ActivityNode, TaskModel } from "@consort/core/agent";
 import type { EnvironmentSettings } from "../adapters/index.js";
-import { type DeviceFault, type DeviceTimers, type FaultPlan, sampledOutcomes } from "./machine.js";
+import {
+  type DeviceFault,
+  type DeviceTimers,
+  type FaultPlan,
+  type OutcomeFunction,
+  sampledOutcomes,
+} from "./machine.js";
 import type { OpcuaHost } from "./opcua-device.js";
 
 export type RigKind = "modbus" | "opcua" | "vda5050";
@@ -26,6 +32,8 @@ export interface RigOptions {
   readonly broker?: string;
   /** OPC UA servers keep their certificates under this folder. */
   readonly pkiDir?: string;
+  /** Each run's outcome instead of the sampled one (e.g. with the scenario's overruns). */
+  readonly outcome?: OutcomeFunction;
   /** How the devices' runs wait (`clockTimers` for a lock-step clock); default: the wall clock. */
   readonly timers?: DeviceTimers;
 }
@@ -51,7 +59,7 @@ export interface Rig {
  */
 export async function startRig(options: RigOptions): Promise<Rig> {
   const activities = options.model.nodes.filter((n): n is ActivityNode => n.kind === "activity");
-  const outcome = sampledOutcomes(activities, options.trialKey, options.tickMs);
+  const outcome = options.outcome ?? sampledOutcomes(activities, options.trialKey, options.tickMs);
   // Attempts count across the rig: a retry on an alternative resource is the second attempt.
   const attempts = new Map<string, number>();
   const faults: FaultPlan = (activityId) => {

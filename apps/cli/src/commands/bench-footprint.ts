@@ -7,13 +7,16 @@ import { performance } from "node:perf_hooks";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import { Coordinator } from "@consort/coordinator";
 import { createRng, type JobShopInstance, jobShopToModel, type TaskModel } from "@consort/core";
+import type { EnvironmentSettings } from "@consort/hardware";
 import { agentProgram, lockstepAgentSettings } from "@consort/hardware/harness";
+import { startRig } from "@consort/hardware/rig";
 import { topics } from "@consort/protocol";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import pino from "pino";
 import { machineLine, median, writeSection } from "../bench-report.js";
 import { CliError, EXIT } from "../errors.js";
 import { type Memory, readMemory, rssNow } from "../proc.js";
+import { embeddedBroker } from "./rig.js";
 
 export { type Memory, readMemory } from "../proc.js";
 
@@ -141,15 +144,19 @@ async function runAgentProcess(
   lean: boolean,
   settleMs: number,
   busy: (pid: number) => Promise<void>,
+  environment?: EnvironmentSettings,
 ): Promise<{ onlineMs: number; idle: Memory }> {
-  const settings = lockstepAgentSettings({
-    agentId,
-    site: bench.site,
-    broker: bench.broker.url,
-    runDir: bench.dir,
-    trialKey: 1,
-    disruptions: [],
-  });
+  const settings = {
+    ...lockstepAgentSettings({
+      agentId,
+      site: bench.site,
+      broker: bench.broker.url,
+      runDir: bench.dir,
+      trialKey: 1,
+      disruptions: [],
+    }),
+    ...(environment ? { environment } : {}),
+  };
   const file = join(bench.dir, `${agentId}.settings.json`);
   writeFileSync(file, JSON.stringify(settings));
   const stderr: string[] = [];
@@ -297,6 +304,9 @@ export function summarize(rows: readonly FootprintRun[]): FootprintSummary {
   };
 }
 
+/** The device adapters measured beside the simulated agent. */
+const ADAPTERS = ["modbus", "vda5050", "opcua"] as const;
+
 /** `consort bench footprint`: an edge agent's memory and start-up time beside bare node. */
 export async function benchFootprintCommand(
   flags: BenchFootprintFlags,
@@ -306,10 +316,10 @@ export async function benchFootprintCommand(
   if (process.platform !== "linux")
     throw new CliError("bench footprint reads /proc: it runs on Linux only", EXIT.software);
   const site = "footprint";
-  const ids = Array.from({ length: flags.runs }, (_, i) => [
-    `fp-${i + 1}`,
-    `fp-${i + 1}-full`,
-  ]).flat();
+  const ids = [
+    ...Array.from({ length: flags.runs }, (_, i) => [`fp-${i + 1}`, `fp-${i + 1}-full`]).flat(),
+    ...ADAPTERS.map((k) => `fp-${k}`),
+  ];
   const passwords = new Map(ids.map((id) => [id, randomBytes(12).toString("base64url")]));
   const coordinatorPassword = randomBytes(12).toString("base64url");
   const operatorPassword = randomBytes(12).toString("base64url");
@@ -352,6 +362,7 @@ export async function benchFootprintCommand(
   await observer.subscribe(topics.filters.allAgentStates(site));
 
   const rows: FootprintRun[] = [];
+  const adapters: { kind: (typeof ADAPTERS)[number]; onlineMs: number; idle: Memory }[] = [];
   try {
     for (let run = 1; run <= flags.runs; run++) {
       const bare = await runBare(flags.settleMs);
@@ -385,6 +396,41 @@ export async function benchFootprintCommand(
         `run ${run}/${flags.runs}: bare ${mib(row.bareIdle.rssKiB)} MiB, ready ${row.bareReadyMs.toFixed(0)} ms; agent idle ${mib(row.agentIdle.rssKiB)} MiB, busy ${mib(row.agentBusyRssKiB)} MiB (${row.busyActivities} activities in ${(row.busyMs / 1000).toFixed(1)} s), online ${row.agentOnlineMs.toFixed(0)} ms; lean off ${mib(row.fullIdle.rssKiB)} MiB, online ${row.fullOnlineMs.toFixed(0)} ms\n`,
       );
     }
+    // One agent per adapter, driving an emulated device of the rig on loopback (wall clock).
+    // node-opcua writes its warnings with console.log: keep stdout for the report.
+    const log = console.log;
+    console.log = (...args: unknown[]) => console.error(...args);
+    for (const kind of ADAPTERS) {
+      const agentId = `fp-${kind}`;
+      // The vehicle's own broker: the agents' broker admits only Consort topics.
+      const vehicles = kind === "vda5050" ? await embeddedBroker() : undefined;
+      const rig = await startRig({
+        kind,
+        model: busyShop(agentId, 1, 1),
+        trialKey: 1,
+        tickMs: 1000,
+        ...(vehicles ? { broker: vehicles.url } : {}),
+        pkiDir: join(dir, "pki"),
+      });
+      try {
+        const r = await runAgentProcess(
+          bench,
+          agentId,
+          true,
+          flags.settleMs,
+          async () => {},
+          rig.devices[0]!.settings,
+        );
+        adapters.push({ kind, onlineMs: r.onlineMs, idle: r.idle });
+        err.write(
+          `adapter ${kind}: idle ${mib(r.idle.rssKiB)} MiB, online ${r.onlineMs.toFixed(0)} ms\n`,
+        );
+      } finally {
+        await rig.close();
+        await vehicles?.close();
+      }
+    }
+    console.log = log;
   } catch (error) {
     throw new CliError(`footprint run failed: ${(error as Error).message}`, EXIT.software);
   } finally {
@@ -426,6 +472,15 @@ export async function benchFootprintCommand(
     `| edge agent: spawn to online | ${s.agentOnlineMs.toFixed(0)} |`,
     `| edge agent, \`CONSORT_AGENT_LEAN=0\`: spawn to online | ${s.fullOnlineMs.toFixed(0)} |`,
     `| busy phase: plan to last activity run (${rows[0]?.busyActivities ?? 0} activities) | ${s.busyMs.toFixed(0)} |`,
+    "",
+    "Per device adapter (one round each, after the rounds above): the same agent with an `environment` setting, driving an emulated device of the rig (`startRig`) on loopback; only that adapter is loaded. Idle RSS after online, relative to bare node's median; online: spawn to the descriptor, the adapter's connection included.",
+    "",
+    "| adapter | RSS MiB | RSS / bare | online ms |",
+    "|---|---:|---:|---:|",
+    ...adapters.map(
+      (a) =>
+        `| ${a.kind} | ${mib(a.idle.rssKiB)} | ${(a.idle.rssKiB / s.bareRssKiB).toFixed(2)}x | ${a.onlineMs.toFixed(0)} |`,
+    ),
   ].join("\n");
   if (flags.out) await writeSection(flags.out, "footprint", section);
   if (flags.json)
@@ -440,6 +495,10 @@ export async function benchFootprintCommand(
         targets: FOOTPRINT_TARGETS,
         summary: s,
         rounds: rows,
+        adapters: adapters.map((a) => ({
+          ...a,
+          rssRatio: a.idle.rssKiB / s.bareRssKiB,
+        })),
       })}\n`,
     );
   else out.write(`${section}\n`);

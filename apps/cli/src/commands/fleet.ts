@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { type FleetReport, renderHtmlReport } from "@consort/coordinator";
 import { modelToJobShop } from "@consort/core";
 import { type CscFleetReport, runCscFleet, runFleet } from "@consort/hardware/harness";
+import type { DeviceFault, RigFault } from "@consort/hardware/rig";
 import cliProgress from "cli-progress";
 import { percentile } from "../bench-report.js";
 import { CliError, EXIT } from "../errors.js";
@@ -36,6 +37,37 @@ export interface FleetFlags {
   readonly json: boolean;
   /** Keep the agents' journals in this folder (empty or absent); otherwise they go with the run. */
   readonly keepJournals?: string;
+  /** What each agent drives (default: its simulated resource). */
+  readonly environment?: "sim" | "opcua" | "modbus" | "vda5050";
+  /** Device faults, `KIND@ACTIVITY[#ATTEMPT]`. */
+  readonly fault?: readonly string[];
+}
+
+/** `disconnect@J1-op1`, `stall@J2-op3#2`, `fault:17@J1-op2`, `slow:500@J3-op1`: one rig fault. */
+export function parseFault(text: string): RigFault {
+  const m = /^(disconnect|stall|fault|slow)(?::(\d+))?@([^#]+)(?:#(\d+))?$/.exec(text);
+  if (!m)
+    throw new CliError(
+      `--fault ${text}: expected KIND@ACTIVITY[#ATTEMPT], KIND one of disconnect, stall, fault:CODE, slow:MS`,
+      EXIT.usage,
+    );
+  const [, kind, arg, activityId, attempt] = m as unknown as [
+    string,
+    string,
+    string | undefined,
+    string,
+    string | undefined,
+  ];
+  const n = arg === undefined ? undefined : Number(arg);
+  const fault: DeviceFault =
+    kind === "disconnect"
+      ? { kind: "disconnect" }
+      : kind === "stall"
+        ? { kind: "stall" }
+        : kind === "fault"
+          ? { kind: "fault", code: n ?? 1 }
+          : { kind: "slow", delayMs: n ?? 500 };
+  return { activityId, fault, ...(attempt ? { attempt: Number(attempt) } : {}) };
 }
 
 /**
@@ -92,6 +124,9 @@ export async function fleetCommand(
       : undefined;
   bar?.start(problem.index.activities.length, 0, { tick: 0 });
   let result: Awaited<ReturnType<typeof runFleet>>;
+  // The rig's OPC UA server (node-opcua) writes its warnings with console.log: stdout is the report's.
+  const log = console.log;
+  console.log = (...args: unknown[]) => console.error(...args);
   try {
     result = await runFleet({
       scenarioName: problem.model.name,
@@ -112,6 +147,9 @@ export async function fleetCommand(
         offlines: flags.offline,
       },
       stallMs: 20_000,
+      ...(flags.environment && flags.environment !== "sim"
+        ? { environment: flags.environment, faults: (flags.fault ?? []).map(parseFault) }
+        : {}),
       onProgress: (p) => {
         bar?.setTotal(p.activities);
         bar?.update(p.completed, { tick: p.nowTicks });
@@ -121,6 +159,7 @@ export async function fleetCommand(
     bar?.stop();
     throw new CliError(`fleet run failed: ${(error as Error).message}`, EXIT.software);
   } finally {
+    console.log = log;
     if (keep === undefined) rmSync(runDir, { recursive: true, force: true });
   }
   bar?.stop();

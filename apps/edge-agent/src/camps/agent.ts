@@ -40,8 +40,13 @@ export interface AgentPorts {
   readonly transport: MqttTransport;
   readonly journal: Journal;
   readonly clock: Clock;
-  /** The resource: a simulated one here; hardware adapters implement the same surface. */
-  readonly resource: SimulatedResource;
+  /** The resource: a simulated one, or a device adapter behind `DeviceResource`. */
+  readonly resource: Pick<
+    SimulatedResource,
+    "subscribe" | "start" | "resume" | "abort" | "learn" | "realizedDuration" | "brokenAt"
+  >;
+  /** Lock-step: resolves once no device news is awaited (the agent reports idle after it). */
+  readonly settle?: () => Promise<void>;
   readonly logger: Logger;
   /** Set in lock-step simulated runs: the clock the clock master's `clock` messages drive. */
   readonly lockstep?: SimulatedClock;
@@ -654,7 +659,9 @@ export class SchedulerAgent {
     const step = this.step;
     // Wait for what is in flight now (not for later idle reports, which would wait for this one).
     const inflight = [...this.pending];
-    void Promise.all(inflight).then(() => {
+    void Promise.all(inflight).then(async () => {
+      // Device news awaited now (a start to confirm, an end to see) keeps the clock where it is.
+      await this.ports.settle?.();
       if (this.stopped || step !== this.step) return;
       const next = sim.nextEventTime();
       this.send("idle", {

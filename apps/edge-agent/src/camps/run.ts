@@ -5,8 +5,14 @@ import type { Logger } from "pino";
 import { WallClock } from "../clocks/wall-clock.js";
 import { Journal } from "../journal.js";
 import { connectPatiently } from "../session.js";
-import { type AgentSettings, CONNECT_RETRY_SECONDS, type HostedAgent } from "../settings.js";
+import {
+  type AgentSettings,
+  CONNECT_RETRY_SECONDS,
+  deviceSettings,
+  type HostedAgent,
+} from "../settings.js";
 import { SchedulerAgent } from "./agent.js";
+import { DeviceResource } from "./device-resource.js";
 import { SimulatedResource } from "./sim-resource.js";
 
 export interface RunningCampsAgent {
@@ -22,9 +28,11 @@ export async function runCampsAgent(
   settings: AgentSettings,
   logger: Logger,
 ): Promise<RunningCampsAgent> {
-  if (!hosted.simulation) {
+  const device = deviceSettings(settings);
+  if (!device.ok) throw new Error(device.error);
+  if (!device.value && !hosted.simulation) {
     throw new Error(
-      "no resource adapter: set `simulation` (a hardware adapter is not available in this version)",
+      "no resource: set `simulation` (the simulated resource) or `environment` (a device adapter)",
     );
   }
   const identity = {
@@ -35,12 +43,41 @@ export async function runCampsAgent(
   const journal = Journal.open(hosted.journal, { sync: settings.journalSync });
   const lockstep = settings.clock === "lockstep" ? new SimulatedClock(0) : undefined;
   const clock = lockstep ?? new WallClock(settings.epochMs, settings.tickMs);
-  const resource = new SimulatedResource(
-    identity.resourceId,
-    clock,
-    hosted.simulation.trialKey,
-    hosted.simulation.disruptions,
-  );
+  let resource: SimulatedResource | DeviceResource;
+  if (device.value) {
+    // Only the configured adapter (and its protocol library) is loaded.
+    const { createEnvironment } = await import("@consort/hardware");
+    const adapter = await createEnvironment(device.value, {
+      resourceId: identity.resourceId,
+      now: () => clock.now(),
+      // Lock-step: the agent's clock decides when a run is overdue (DeviceResource), not wall time.
+      ...(lockstep ? { runTimeoutMs: () => 24 * 3600_000 } : {}),
+      log: (line) => logger.warn({ agentId: identity.agentId, device: device.value?.kind }, line),
+    });
+    resource = new DeviceResource(identity.resourceId, clock, adapter, {
+      ...(hosted.simulation
+        ? {
+            trialKey: hosted.simulation.trialKey,
+            overruns: hosted.simulation.disruptions.flatMap((d) =>
+              d.kind === "overrun" ? [d] : [],
+            ),
+            breakdowns: hosted.simulation.disruptions.flatMap((d) =>
+              d.kind === "breakdown" && d.resourceId === identity.resourceId ? [d] : [],
+            ),
+          }
+        : {}),
+      lockstep: lockstep !== undefined,
+      stallGraceMs: 8000,
+    });
+  } else {
+    const simulation = hosted.simulation!;
+    resource = new SimulatedResource(
+      identity.resourceId,
+      clock,
+      simulation.trialKey,
+      simulation.disruptions,
+    );
+  }
   const epoch = SchedulerAgent.nextEpoch(journal.records);
   const will = makeMessage(
     "descriptor",
@@ -72,6 +109,7 @@ export async function runCampsAgent(
     );
   } catch (error) {
     journal.close();
+    if (resource instanceof DeviceResource) await resource.close();
     throw error;
   }
   const agent = new SchedulerAgent(
@@ -84,6 +122,7 @@ export async function runCampsAgent(
       logger,
       ...(lockstep ? { lockstep } : {}),
       ...(settings.leaseMs !== undefined && !lockstep ? { leaseMs: settings.leaseMs } : {}),
+      ...(resource instanceof DeviceResource ? { settle: () => resource.settle() } : {}),
     },
     settings.heuristic,
   );
@@ -95,6 +134,7 @@ export async function runCampsAgent(
     close: async () => {
       await agent.stop();
       await transport.close();
+      if (resource instanceof DeviceResource) await resource.close();
       if (clock instanceof WallClock) clock.stop();
       journal.close();
     },
