@@ -232,3 +232,53 @@ describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
     expect(coordinator.output()).toMatch(/"msg":"resource down"/);
   });
 });
+
+describe.skipIf(!haveChromium)("consort fleet --http in headless Chromium", () => {
+  it("shows a row for every resource of the default scenario, advancing while the run goes on, and serves /metrics", async () => {
+    const fleet = start([
+      "fleet",
+      ...["--scenario", join(repoRoot, "scenarios/default.yaml"), "--seed", "3"],
+      ...["--http", "127.0.0.1:0", "--linger", "5", "--json"],
+      ...["--out", join(dir, "fleet-reports")],
+    ]);
+    const http = (await waitFor(fleet.output, /dashboard at (http:\/\/[\d.]+:\d+)\//, 30_000))[1]!;
+    browser ??= await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${http}/`);
+    await page.waitForSelector("#gantt g.row rect.planned, #gantt g.row rect.executed", {
+      timeout: 20_000,
+    });
+    const rows = await page.$$eval("#gantt g.row", (gs) =>
+      gs.map((g) => g.getAttribute("data-resource")),
+    );
+    // The default scenario's machines.
+    expect([...rows].sort()).toEqual(["drill", "lathe", "mill", "paint", "saw"]);
+    const state = (p: Page) =>
+      p.evaluate(() => ({
+        now: Number(document.getElementById("gantt")!.getAttribute("data-now")),
+        executed: document.querySelectorAll("#gantt rect.executed").length,
+      }));
+    const first = await state(page);
+    const shot1 = await page.screenshot();
+    await page.waitForFunction(
+      (before) =>
+        document.querySelectorAll("#gantt rect.executed").length > before.executed &&
+        Number(document.getElementById("gantt")!.getAttribute("data-now")) > before.now,
+      first,
+      { timeout: 20_000 },
+    );
+    const shot2 = await page.screenshot();
+    expect(shot2.equals(shot1)).toBe(false);
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    expect(Number(/^consort_agents_online (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^consort_activities_completed_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(
+      0,
+    );
+    expect(metrics).toMatch(/^consort_messages_total\{type="clock",direction="out"\} [1-9]/m);
+    await page.close();
+  }, 90_000);
+});

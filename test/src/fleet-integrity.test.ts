@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +51,24 @@ describe("integrity from the agents' journals", () => {
     const report = JSON.parse(run.stdout) as { integrity: unknown; feasible: boolean };
     expect(report.feasible).toBe(true);
     expect(report.integrity).toEqual({ lost: 0, duplicated: 0 });
+    // The report shows what the breakdowns cut short (from the agents' journals), the jobs' due
+    // dates and their lateness.
+    const file = JSON.parse(readFileSync(join(out, "fleet-machining-cell-seed3.json"), "utf8")) as {
+      executed: { activityId: string; status: string; startTicks: number; endTicks: number }[];
+      jobs: { jobId: string; dueTicks?: number; endTicks?: number; latenessTicks?: number }[];
+    };
+    const failed = file.executed.filter((e) => e.status === "failed");
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed) {
+      expect(f.endTicks).toBeGreaterThan(f.startTicks);
+      // The interrupted activity ran again, to completion.
+      expect(
+        file.executed.some((e) => e.activityId === f.activityId && e.status === "completed"),
+      ).toBe(true);
+    }
+    const late = file.jobs.filter((j) => (j.latenessTicks ?? 0) > 0);
+    expect(late.length).toBeGreaterThan(0);
+    for (const j of late) expect(j.latenessTicks).toBe(j.endTicks! - j.dueTicks!);
   }, 100_000);
 });
 

@@ -232,8 +232,20 @@ function program(result: { code: number }): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      "--http <host:port>",
+      "serve the coordinator's dashboard and /metrics while the run goes on (lock-step time is then paced at 50 ms a tick for the eye)",
+    )
+    .option(
+      "--linger <seconds>",
+      "with --http: keep serving this long after the run",
+      nonNegative("--linger"),
+      0,
+    )
     .action(
       async (options: {
+        http?: string;
+        linger: number;
         environment: "sim" | "opcua" | "modbus" | "vda5050";
         fault: string[];
         scenario: string;

@@ -67,6 +67,11 @@ export interface CoordinatorOptions {
   readonly urgentRepairIterations?: number;
   /** Lock-step simulated time: the coordinator is the clock master. */
   readonly lockstep: boolean;
+  /**
+   * Lock-step, watched by a person (the dashboard): at least this many wall milliseconds per
+   * simulated tick, at most 2 s per step. Decisions and outcomes are the same, only slower.
+   */
+  readonly paceMs?: number;
   /** The wall clock of a deployment (when not lock-step): node-schedule ticks shared with the agents. */
   readonly clock?: Clock;
   /** Re-solve centrally when that beats the negotiated plan by more than this fraction. Default 0.05. */
@@ -1337,11 +1342,36 @@ export class Coordinator {
         );
         return;
       }
+      if (this.paced(next)) return;
       const body = this.clockMaster.advance(next);
+      this.lastAdvanceMs = Date.now();
       this.timers.advanceTo(body.nowTicks);
       this.publishClock(body);
       return;
     }
+  }
+
+  private lastAdvanceMs = 0;
+  private paceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Whether the step to `next` must wait for the wall clock (`paceMs`); if so, it is armed. */
+  private paced(next: Ticks): boolean {
+    const paceMs = this.options.paceMs;
+    if (paceMs === undefined || paceMs <= 0) return false;
+    if (this.paceTimer !== undefined) return true;
+    const dueMs =
+      this.lastAdvanceMs + Math.min(2000, Math.max(1, next - this.clockMaster.nowTicks) * paceMs);
+    const waitMs = dueMs - Date.now();
+    if (waitMs <= 0) return false;
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = undefined;
+      // Waiting on the clock is progress, not a stall.
+      this.lastProgressMs = Date.now();
+      this.lastAdvanceMs = 0;
+      this.maybeAdvance();
+    }, waitMs);
+    this.paceTimer.unref?.();
+    return true;
   }
 
   /** Milliseconds since anything arrived (to detect a stuck run). */

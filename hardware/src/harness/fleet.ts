@@ -7,9 +7,13 @@ import { performance } from "node:perf_hooks";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import {
   Coordinator,
+  type ExecutedBar,
   executedSchedule,
   type FleetReport,
   type Objectives,
+  parseHostPort,
+  reportJobs,
+  startDashboard,
   type TrafficFigure,
 } from "@consort/coordinator";
 import {
@@ -65,6 +69,17 @@ export interface FleetOptions {
   readonly environment?: "sim" | RigKind;
   /** Faults the rig injects (device environments only). */
   readonly faults?: readonly RigFault[];
+  /** Serve the coordinator's dashboard and /metrics at HOST:PORT while the run goes on. */
+  readonly http?: string;
+  /** With `http`: keep serving this long after the run (seconds). */
+  readonly lingerSeconds?: number;
+  /**
+   * Lock-step time paced for a person watching: at least this many wall milliseconds per
+   * simulated tick (default 0; 50 with `http`). The run's outcome is the same, only slower.
+   */
+  readonly paceMs?: number;
+  /** Where to say where the dashboard is (default: stderr). */
+  readonly say?: (line: string) => void;
 }
 
 /**
@@ -284,9 +299,28 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       repairIterations: 1000,
       urgentRepairIterations: 300,
       lockstep: true,
+      ...((options.paceMs ?? (options.http ? 50 : 0)) > 0
+        ? { paceMs: options.paceMs ?? (options.http ? 50 : 0) }
+        : {}),
     },
     logger,
   );
+  const dashboard =
+    options.http !== undefined
+      ? await startDashboard(coordinator, {
+          ...parseHostPort(options.http),
+          site: options.site,
+          stats: transport.stats,
+          ...(process.env.CONSORT_OPERATOR_TOKEN
+            ? { operatorToken: process.env.CONSORT_OPERATOR_TOKEN }
+            : {}),
+          logger,
+        })
+      : undefined;
+  if (dashboard)
+    (options.say ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+      `consort fleet: dashboard at ${dashboard.url}/, metrics at ${dashboard.url}/metrics`,
+    );
   let operatorSeq = 0;
   try {
     const kind = options.environment ?? "sim";
@@ -408,6 +442,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     await rig?.close();
     await deviceBroker?.close();
     await broker?.close();
+    if (dashboard) {
+      // The run is over; its last picture stays up for whoever is watching.
+      await new Promise((r) => setTimeout(r, (options.lingerSeconds ?? 0) * 1000));
+      await dashboard.close();
+    }
   }
   const wallSeconds = (performance.now() - started) / 1000;
 
@@ -489,16 +528,25 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     bytes,
     perAgent,
     ...(trafficFigures ? { coordinatorTraffic: trafficFigures } : {}),
-    executed: [...executed.entries()].map(([activityId, e]) => ({
-      resourceId: e.resourceId,
-      activityId,
-      jobId: jobOf(activityId),
-      startTicks: e.startTicks,
-      endTicks: e.endTicks,
-      status: "completed" as const,
-      quality: e.quality,
-    })),
+    executed: [
+      // Attempts cut short (a breakdown under them), from the agents' own journals.
+      ...journalAttempts(options.runDir, resources).map((a) => ({
+        ...a,
+        jobId: jobOf(a.activityId),
+      })),
+      ...[...executed.entries()].map(([activityId, e]) => ({
+        resourceId: e.resourceId,
+        activityId,
+        jobId: jobOf(activityId),
+        startTicks: e.startTicks,
+        endTicks: e.endTicks,
+        status: "completed" as const,
+        quality: e.quality,
+      })),
+    ],
     downtime,
+    jobs: reportJobs(finalModel, executed),
+    resourceOrder: model.resources.map((r) => r.id),
   };
   const integrity = journalIntegrity(
     options.runDir,
@@ -506,6 +554,47 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     finalIndex.activities.map((a) => a.id),
   );
   return { report, integrity, disruptions: script, schedule };
+}
+
+/**
+ * The attempts the agents journalled as failed (started, then failed before completing): each
+ * one's resource, activity and interval, for the report's chart.
+ */
+export function journalAttempts(
+  runDir: string,
+  agentIds: readonly string[],
+): Omit<ExecutedBar, "jobId">[] {
+  const out: Omit<ExecutedBar, "jobId">[] = [];
+  for (const agentId of agentIds) {
+    const file = join(runDir, `${agentId}.journal`);
+    if (!existsSync(file)) continue;
+    const open = new Map<string, number>();
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      let r: { t?: string; activityId?: string; atTicks?: number };
+      try {
+        r = JSON.parse(line);
+      } catch {
+        continue; // a torn last line of a killed agent
+      }
+      if (r.activityId === undefined || r.atTicks === undefined) continue;
+      if (r.t === "start") open.set(r.activityId, r.atTicks);
+      else if (r.t === "complete") open.delete(r.activityId);
+      else if (r.t === "fail") {
+        const from = open.get(r.activityId);
+        open.delete(r.activityId);
+        if (from !== undefined && r.atTicks > from)
+          out.push({
+            resourceId: agentId,
+            activityId: r.activityId,
+            startTicks: from,
+            endTicks: r.atTicks,
+            status: "failed",
+          });
+      }
+    }
+  }
+  return out;
 }
 
 /**

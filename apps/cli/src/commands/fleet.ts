@@ -41,6 +41,10 @@ export interface FleetFlags {
   readonly environment?: "sim" | "opcua" | "modbus" | "vda5050";
   /** Device faults, `KIND@ACTIVITY[#ATTEMPT]`. */
   readonly fault?: readonly string[];
+  /** HOST:PORT of the coordinator's dashboard and /metrics while the run goes on. */
+  readonly http?: string;
+  /** With --http: seconds the dashboard stays up after the run. */
+  readonly linger?: number;
 }
 
 /** `disconnect@J1-op1`, `stall@J2-op3#2`, `fault:17@J1-op2`, `slow:500@J3-op1`: one rig fault. */
@@ -98,7 +102,14 @@ export async function fleetCommand(
       EXIT.usage,
     );
   mustBeWritableDir(flags.out, "--out");
-  if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
+  if (isCtaemsNetwork(problem)) {
+    if (flags.http !== undefined)
+      throw new CliError(
+        `${flags.scenario}: --http serves the job-shop coordinator's dashboard; a C-TAEMS network run has none yet`,
+        EXIT.usage,
+      );
+    return cscFleet(problem, flags, out, err);
+  }
   if (flags.clock === "wall")
     throw new CliError(
       `${flags.scenario}: --clock wall runs C-TAEMS networks; a job shop runs on lock-step time`,
@@ -147,6 +158,13 @@ export async function fleetCommand(
         offlines: flags.offline,
       },
       stallMs: 20_000,
+      ...(flags.http !== undefined
+        ? {
+            http: flags.http,
+            lingerSeconds: flags.linger ?? 0,
+            say: (line: string) => err.write(`${line}\n`),
+          }
+        : {}),
       ...(flags.environment && flags.environment !== "sim"
         ? { environment: flags.environment, faults: (flags.fault ?? []).map(parseFault) }
         : {}),
