@@ -51,6 +51,7 @@ export {
   type RefusalReason,
 } from "./errors.js";
 export { type FrameVerdict, MqttFrameMeter } from "./frame-meter.js";
+export { type BrokerMetrics, serveBrokerMetrics } from "./metrics.js";
 export {
   DEFAULT_SCRYPT,
   hashPassword,

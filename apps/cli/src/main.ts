@@ -335,6 +335,7 @@ function program(result: { code: number }): Command {
       "--redis <url>",
       "keep sessions and queues in Redis and share routing with other brokers",
     )
+    .option("--metrics <host:port>", "serve the broker's counters for Prometheus at /metrics there")
     .action(
       async (options: {
         config?: string;
@@ -345,6 +346,7 @@ function program(result: { code: number }): Command {
         users?: string;
         anonymous?: boolean;
         redis?: string;
+        metrics?: string;
       }) => {
         result.code = await brokerCommand(options, process.stdout);
       },

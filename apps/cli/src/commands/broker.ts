@@ -1,4 +1,9 @@
-import { type BrokerConfigInput, createBroker, loadBrokerConfig } from "@consort/broker";
+import {
+  type BrokerConfigInput,
+  createBroker,
+  loadBrokerConfig,
+  serveBrokerMetrics,
+} from "@consort/broker";
 import pino from "pino";
 import { CliError, EXIT } from "../errors.js";
 import { untilSignal } from "../signals.js";
@@ -12,6 +17,8 @@ export interface BrokerFlags {
   readonly users?: string;
   readonly anonymous?: boolean;
   readonly redis?: string;
+  /** HOST:PORT of a Prometheus exposition of the broker's counters (`/metrics`). */
+  readonly metrics?: string;
 }
 
 /** `consort broker`: the MQTT broker alone, for a real deployment. Runs until SIGINT / SIGTERM. */
@@ -40,10 +47,26 @@ export async function brokerCommand(flags: BrokerFlags, out: NodeJS.WriteStream)
   } catch (error) {
     throw new CliError((error as Error).message, EXIT.software);
   }
+  let metrics: Awaited<ReturnType<typeof serveBrokerMetrics>> | undefined;
+  if (flags.metrics !== undefined) {
+    const m = /^(.+):(\d{1,5})$/.exec(flags.metrics);
+    if (!m || Number(m[2]) > 65535) {
+      await broker.close();
+      throw new CliError(`--metrics must be HOST:PORT, not "${flags.metrics}"`, EXIT.usage);
+    }
+    try {
+      metrics = await serveBrokerMetrics(broker, m[1]!.replace(/^\[|\]$/g, ""), Number(m[2]));
+    } catch (error) {
+      await broker.close();
+      throw new CliError(`--metrics ${flags.metrics}: ${(error as Error).message}`, EXIT.software);
+    }
+  }
   out.write(
     `consort broker: site ${config.value.site}, ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ""}${config.value.redis !== undefined ? " (sessions in Redis)" : ""}${config.value.anonymous ? " (dev mode: loopback clients without passwords)" : ""}\n`,
   );
+  if (metrics) out.write(`consort broker: metrics at ${metrics.url}/metrics\n`);
   const signal = await untilSignal();
+  await metrics?.close();
   await broker.close();
   out.write(`consort broker: stopped on ${signal}\n`);
   return EXIT.ok;
