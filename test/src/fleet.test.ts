@@ -66,10 +66,16 @@ describe("consort fleet (a broker, the coordinator and one agent process per res
     expect(r.messages).toBeGreaterThan(0);
     expect(r.bytes).toBeGreaterThan(r.messages);
     const html = readFileSync(r.report.html, "utf8");
-    expect(html).toContain("<svg");
-    expect(html.match(/<rect class="bar/g)?.length).toBe(r.completed);
     const json = JSON.parse(readFileSync(r.report.json, "utf8"));
-    expect(json.executed).toHaveLength(r.completed);
+    expect(html).toContain("<svg");
+    // A bar for every completed run, and one for every attempt a breakdown cut short.
+    const failedBars = (json.executed as { status: string }[]).filter(
+      (e) => e.status === "failed",
+    ).length;
+    expect(html.match(/<rect class="bar/g)?.length).toBe(r.completed + failedBars);
+    expect(
+      (json.executed as { status: string }[]).filter((e) => e.status === "completed"),
+    ).toHaveLength(r.completed);
     // The coordinator's own traffic, by type and by topic: it commands on agents' inboxes,
     // masters the clock, and hears the agents' reports.
     const byTopic = json.coordinatorTraffic.byTopic;
