@@ -278,6 +278,21 @@ export class CtaemsWorld {
     });
   }
 
+  /** What has ended and what runs now (for an observer's view of the run as it goes). */
+  progress(): {
+    readonly executed: readonly ExecutedActivity[];
+    readonly running: readonly { activityId: string; owner: string; startTicks: Ticks }[];
+  } {
+    return {
+      executed: [...this.executed],
+      running: [...this.running.values()].map((r) => ({
+        activityId: r.activityId,
+        owner: r.owner,
+        startTicks: r.start,
+      })),
+    };
+  }
+
   /** Whether the run is over: past the horizon and nothing running. */
   finished(t: Ticks): boolean {
     return t > this.horizon && this.running.size === 0;

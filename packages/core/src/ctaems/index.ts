@@ -8,3 +8,4 @@ export * from "./pos/index.js";
 export * from "./profiles.js";
 export * from "./setup.js";
 export * from "./setup-parse.js";
+export * from "./tree-view.js";
