@@ -111,7 +111,46 @@ export interface CscRunOptions {
   readonly clock?: CscClock;
   /** Told after every tick opened (for progress bars and logs). */
   readonly onTick?: (tick: number, world: CtaemsWorld) => void;
+  /**
+   * Lock-step: wall time to wait after each tick (for a person watching the dashboard). The
+   * run's outcome is the same, only slower.
+   */
+  readonly paceMs?: number;
 }
+
+/**
+ * What the C-TAEMS coordinator tells an observer (the dashboard) as a run goes: a trial begins
+ * (its world and the schedule its agents start from), a tick has been applied, an agent came or
+ * went, and what reached and left the deliberative scheduler (escalations in, installs out).
+ */
+export type CscEvent =
+  | {
+      readonly kind: "trial";
+      readonly trial: number;
+      readonly strategy: Strategy;
+      readonly world: CtaemsWorld;
+      readonly initial: Schedule;
+      readonly agents: readonly string[];
+    }
+  | { readonly kind: "tick"; readonly tick: number; readonly world: CtaemsWorld }
+  | {
+      readonly kind: "agent";
+      readonly agentId: string;
+      readonly online: boolean;
+      readonly epoch: number;
+    }
+  | {
+      readonly kind: "scheduler-in";
+      readonly tick: number;
+      readonly from: string;
+      readonly body: PeerBody;
+    }
+  | {
+      readonly kind: "scheduler-out";
+      readonly tick: number;
+      readonly to: string;
+      readonly body: PeerBody;
+    };
 
 type Waiter = { check: () => boolean; resolve: () => void; reject: (e: Error) => void };
 
@@ -165,6 +204,7 @@ export class CscCoordinator {
   private outSeq: number;
   private wall: WallRun | undefined;
   private readonly coordinatorId: string;
+  private readonly listeners = new Set<(e: CscEvent) => void>();
 
   constructor(
     readonly index: ModelIndex,
@@ -174,6 +214,21 @@ export class CscCoordinator {
   ) {
     this.outSeq = options.seqBase ?? 0;
     this.coordinatorId = options.coordinatorId ?? COORDINATOR_PEER;
+  }
+
+  /** Calls `listener` with every event; returns the function that stops it. */
+  onEvent(listener: (e: CscEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: CscEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** The transport's message counts by type (for an observer's rates). */
+  get trafficStats(): CscTransport["stats"] {
+    return this.transport.stats;
   }
 
   /** The topic filters whose messages `receive` expects. */
@@ -218,6 +273,7 @@ export class CscCoordinator {
       this.epochs.set(agentId, epoch);
       if (status === "online") this.online.add(agentId);
       else this.online.delete(agentId);
+      this.emit({ kind: "agent", agentId, online: status === "online", epoch });
     } else if (message.type === "csc-step" && where?.kind === "agent-out") {
       if (this.wall) {
         this.answerNow(where.agentId, message.body);
@@ -383,6 +439,7 @@ export class CscCoordinator {
       lapStart = now;
     };
     lap("worldMs"); // building the world
+    this.emit({ kind: "trial", trial, strategy, world, initial: this.initial, agents });
     await this.sendSetups(strategy, trial);
     lap("publishMs");
     let t = 0;
@@ -415,6 +472,7 @@ export class CscCoordinator {
         const inbox = sortInbox(this.toCoordinator.get(inboxKey) ?? []);
         this.toCoordinator.delete(inboxKey);
         const out = deliberative.step({ tick: t, events: [], inbox });
+        this.tellScheduler(t, inbox, out.messages);
         lap("deliberativeMs");
         const sends: Promise<number>[] = [];
         for (const m of out.messages) {
@@ -465,6 +523,9 @@ export class CscCoordinator {
       sections.worldMs += worldMs;
       sections.answersMs -= worldMs;
       options.onTick?.(t, world);
+      this.emit({ kind: "tick", tick: t, world });
+      if (options.paceMs !== undefined && options.paceMs > 0)
+        await new Promise((r) => setTimeout(r, options.paceMs));
     }
     lap("answersMs");
     traffic.bytes = bytes;
@@ -485,6 +546,17 @@ export class CscCoordinator {
       refused: [],
       aborted,
     };
+  }
+
+  /** Tells listeners what reached the deliberative scheduler at tick `t`, and what it sent. */
+  private tellScheduler(
+    t: number,
+    inbox: readonly PeerMessage[],
+    out: readonly { to: string; body: PeerBody }[],
+  ): void {
+    if (this.listeners.size === 0) return;
+    for (const m of inbox) this.emit({ kind: "scheduler-in", tick: t, from: m.from, body: m.body });
+    for (const m of out) this.emit({ kind: "scheduler-out", tick: t, to: m.to, body: m.body });
   }
 
   private countAnswer(
@@ -563,6 +635,7 @@ export class CscCoordinator {
     const controlBytesBefore = controlBytesNow();
     const stepsBefore = stats.received.get("csc-step")?.messages ?? 0;
     const sections = { worldMs: 0, deliberativeMs: 0, publishMs: 0, waitMs: 0, answersMs: 0 };
+    this.emit({ kind: "trial", trial, strategy, world, initial: this.initial, agents });
     await this.sendSetups(strategy, trial);
     this.wall = run;
     const limit = options.maxTicks ?? world.horizon + 1000;
@@ -609,6 +682,7 @@ export class CscCoordinator {
           const inbox = sortInbox(run.inbox.splice(0));
           const before = performance.now();
           const out = deliberative.step({ tick: t, events: [], inbox });
+          this.tellScheduler(t, inbox, out.messages);
           sections.deliberativeMs += performance.now() - before;
           for (const m of out.messages) {
             add(run.traffic.byRecipient, m.to, 1);
@@ -635,6 +709,7 @@ export class CscCoordinator {
         );
         sections.publishMs += performance.now() - lapStart;
         options.onTick?.(t, world);
+        this.emit({ kind: "tick", tick: t, world });
       }
     } finally {
       this.wall = undefined;

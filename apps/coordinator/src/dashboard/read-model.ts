@@ -76,7 +76,15 @@ export interface OrderView {
 export interface TimelineEntry {
   readonly atTicks: Ticks;
   readonly atMs: number;
-  readonly kind: "disruption" | "repair" | "local-repair" | "order" | "agent" | "repair-failed";
+  readonly kind:
+    | "disruption"
+    | "repair"
+    | "local-repair"
+    | "order"
+    | "agent"
+    | "repair-failed"
+    /** C-TAEMS: an agent told the deliberative scheduler a node's probability fell too low. */
+    | "escalation";
   readonly text: string;
   /** For a repair: which CAMPS step settled it, what set it off, and the version installed. */
   readonly strategy?: string;

@@ -4,8 +4,15 @@ import { makeMessage } from "@consort/protocol/mqtt";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Coordinator } from "../coordinator.js";
-import { type CoordinatorMetrics, coordinatorMetrics } from "../metrics/metrics.js";
+import type { CscCoordinator } from "../csc/csc-coordinator.js";
+import {
+  type CoordinatorMetrics,
+  coordinatorMetrics,
+  cscCoordinatorMetrics,
+} from "../metrics/metrics.js";
 import { renderHtmlReport } from "../report/html.js";
+import type { FleetReport } from "../report/types.js";
+import { CscDashboardReadModel } from "./csc-read-model.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./page.js";
 import { DashboardReadModel } from "./read-model.js";
 
@@ -26,12 +33,32 @@ export interface DashboardOptions {
   readonly tickMs?: number;
 }
 
-export interface Dashboard {
+export interface Dashboard<R = DashboardReadModel> {
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
-  readonly readModel: DashboardReadModel;
+  readonly readModel: R;
   readonly metrics: CoordinatorMetrics;
   close(): Promise<void>;
+}
+
+/** What the server needs of a read model, whichever family's coordinator feeds it. */
+interface ReadModelSource {
+  snapshot(): unknown;
+  onChange(listener: () => void): () => void;
+  report(fromTicks: number, untilTicks: number): FleetReport;
+  close(): void;
+}
+
+/** An operator's actions on a job-shop coordinator (a C-TAEMS run has none). */
+interface OperatorActions {
+  submitOrder(body: Body<"order">): Promise<{ accepted: boolean; reason?: string }>;
+  /** An error line (status 400 or 404) or the interval marked down. */
+  markDown(
+    id: string,
+    body: { fromTicks?: number; untilTicks?: number; durationTicks?: number; reason?: string },
+  ):
+    | { error: string; status: number }
+    | { resourceId: string; fromTicks: number; untilTicks: number };
 }
 
 /**
@@ -47,10 +74,62 @@ export async function startDashboard(
 ): Promise<Dashboard> {
   const readModel = new DashboardReadModel(coordinator, options.site);
   const metrics = coordinatorMetrics(coordinator, options.stats);
+  const actions: OperatorActions = {
+    submitOrder(body) {
+      const answer = new Promise<{ accepted: boolean; reason?: string }>((resolve) => {
+        const stop = coordinator.onEvent((e) => {
+          if (e.kind === "order" && e.orderId === body.orderId) {
+            stop();
+            resolve({ accepted: e.accepted, ...(e.reason ? { reason: e.reason } : {}) });
+          }
+        });
+        setTimeout(() => {
+          stop();
+          resolve({ accepted: false, reason: "no answer from the manager within 10 s" });
+        }, 10_000).unref();
+      });
+      coordinator.submitOrder(body, "dashboard");
+      return answer;
+    },
+    markDown(id, b) {
+      const from = b.fromTicks ?? coordinator.nowTicks;
+      const until = b.untilTicks ?? from + (b.durationTicks ?? 10);
+      if (!Number.isInteger(from) || !Number.isInteger(until) || until <= from)
+        return { status: 400, error: "fromTicks < untilTicks, both whole ticks" };
+      if (!coordinator.currentModel.resources.some((r) => r.id === id))
+        return { status: 404, error: `${id} is not a resource of this site` };
+      coordinator.markDown(id, from, until, b.reason ?? "marked down by the operator");
+      return { resourceId: id, fromTicks: from, untilTicks: until };
+    },
+  };
+  return serve(readModel, metrics, options, actions);
+}
+
+/**
+ * The dashboard of a C-TAEMS run's coordinator: the same page, Gantt of each agent's methods,
+ * and the root quality so far with each node's probability and criticality on the task tree; a
+ * timeline of the nodes whose probability fell and what the deliberative scheduler installed
+ * where; `/metrics` and a report for a period. Read-only: a C-TAEMS run takes no orders.
+ */
+export async function startCscDashboard(
+  coordinator: CscCoordinator,
+  options: DashboardOptions,
+): Promise<Dashboard<CscDashboardReadModel>> {
+  const readModel = new CscDashboardReadModel(coordinator, options.site);
+  const metrics = cscCoordinatorMetrics(coordinator, () => readModel.tree.rootQuality);
+  return serve(readModel, metrics, options);
+}
+
+async function serve<R extends ReadModelSource>(
+  readModel: R,
+  metrics: CoordinatorMetrics,
+  options: DashboardOptions,
+  actions?: OperatorActions,
+): Promise<Dashboard<R>> {
   const app: FastifyInstance = Fastify({ logger: false });
   const tickMs = options.tickMs ?? 1000;
   const operator = (req: FastifyRequest): boolean => {
-    const token = options.operatorToken;
+    const token = actions ? options.operatorToken : undefined;
     if (!token) return false;
     const header = req.headers.authorization ?? "";
     const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
@@ -75,7 +154,7 @@ export async function startDashboard(
   app.get("/api/snapshot", async () => readModel.snapshot());
   app.get("/api/whoami", async (req) => ({
     operator: operator(req),
-    canOperate: options.operatorToken !== undefined,
+    canOperate: actions !== undefined && options.operatorToken !== undefined,
   }));
   app.get("/metrics", async (_req, reply) =>
     reply.type(metrics.contentType).send(await metrics.text()),
@@ -134,20 +213,7 @@ export async function startDashboard(
     } catch (error) {
       return reply.code(400).send({ error: (error as Error).message });
     }
-    const reply$ = new Promise<{ accepted: boolean; reason?: string }>((resolve) => {
-      const stop = coordinator.onEvent((e) => {
-        if (e.kind === "order" && e.orderId === body.orderId) {
-          stop();
-          resolve({ accepted: e.accepted, ...(e.reason ? { reason: e.reason } : {}) });
-        }
-      });
-      setTimeout(() => {
-        stop();
-        resolve({ accepted: false, reason: "no answer from the manager within 10 s" });
-      }, 10_000).unref();
-    });
-    coordinator.submitOrder(body, "dashboard");
-    const answer = await reply$;
+    const answer = await actions!.submitOrder(body);
     options.logger?.info({ order: body.orderId, ...answer }, "order from the dashboard");
     return reply.code(answer.accepted ? 200 : 422).send(answer);
   });
@@ -160,15 +226,13 @@ export async function startDashboard(
       durationTicks?: number;
       reason?: string;
     };
-    const from = b.fromTicks ?? coordinator.nowTicks;
-    const until = b.untilTicks ?? from + (b.durationTicks ?? 10);
-    if (!Number.isInteger(from) || !Number.isInteger(until) || until <= from)
-      return reply.code(400).send({ error: "fromTicks < untilTicks, both whole ticks" });
-    if (!coordinator.currentModel.resources.some((r) => r.id === id))
-      return reply.code(404).send({ error: `${id} is not a resource of this site` });
-    coordinator.markDown(id, from, until, b.reason ?? "marked down by the operator");
-    options.logger?.warn({ resource: id, from, until }, "resource marked down from the dashboard");
-    return { resourceId: id, fromTicks: from, untilTicks: until };
+    const done = actions!.markDown(id, b);
+    if ("error" in done) return reply.code(done.status).send({ error: done.error });
+    options.logger?.warn(
+      { resource: id, from: done.fromTicks, until: done.untilTicks },
+      "resource marked down from the dashboard",
+    );
+    return done;
   });
 
   const address = await app.listen({ host: options.host, port: options.port });

@@ -1,3 +1,3 @@
 export { logCoordinatorEvents } from "./log-events.js";
 export { processLogger } from "./logger.js";
-export { type CoordinatorMetrics, coordinatorMetrics } from "./metrics.js";
+export { type CoordinatorMetrics, coordinatorMetrics, cscCoordinatorMetrics } from "./metrics.js";

@@ -1,6 +1,8 @@
+import type { CtaemsWorld } from "@consort/core";
 import type { MessageStats } from "@consort/protocol";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Coordinator } from "../coordinator.js";
+import type { CscCoordinator } from "../csc/csc-coordinator.js";
 
 /**
  * The coordinator's Prometheus metrics, fed by its events: agents online, activities completed,
@@ -80,6 +82,84 @@ export function coordinatorMetrics(
         break;
       default:
         break;
+    }
+  });
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    close: stop,
+  };
+}
+
+/**
+ * The C-TAEMS coordinator's Prometheus metrics: agents online, methods ended, the deliberative
+ * scheduler's installs (its repairs) and escalations, messages by type and direction (from the
+ * transport's counts at scrape time), and the root quality so far.
+ */
+export function cscCoordinatorMetrics(
+  coordinator: CscCoordinator,
+  rootQuality: () => number,
+): CoordinatorMetrics {
+  const registry = new Registry();
+  const online = new Map<string, boolean>();
+  let world: CtaemsWorld | undefined;
+  new Gauge({
+    name: "consort_agents_online",
+    help: "Agents whose last descriptor said online.",
+    registers: [registry],
+    collect() {
+      this.set([...online.values()].filter(Boolean).length);
+    },
+  });
+  new Counter({
+    name: "consort_activities_completed_total",
+    help: "Methods that ended (ran to success or failure, or were aborted) in the current trial.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(world?.progress().executed.length ?? 0);
+    },
+  });
+  new Gauge({
+    name: "consort_root_quality",
+    help: "Root quality of the task tree so far (CSC §2, on what has run).",
+    registers: [registry],
+    collect() {
+      this.set(rootQuality());
+    },
+  });
+  const repairs = new Counter({
+    name: "consort_repairs_total",
+    help: "Methods the deliberative scheduler installed on an agent.",
+    labelNames: ["strategy"],
+    registers: [registry],
+  });
+  const escalations = new Counter({
+    name: "consort_escalations_total",
+    help: "Nodes agents escalated to the deliberative scheduler (probability below threshold).",
+    registers: [registry],
+  });
+  new Counter({
+    name: "consort_messages_total",
+    help: "Messages the coordinator sent (out) and took in (in), by type.",
+    labelNames: ["type", "direction"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const stats = coordinator.trafficStats;
+      for (const [type, c] of stats.sent) this.inc({ type, direction: "out" }, c.messages);
+      for (const [type, c] of stats.received) this.inc({ type, direction: "in" }, c.messages);
+    },
+  });
+  const stop = coordinator.onEvent((e) => {
+    if (e.kind === "agent") online.set(e.agentId, e.online);
+    else if (e.kind === "trial" || e.kind === "tick") world = e.world;
+    else if (e.kind === "scheduler-out" && e.body.type === "install")
+      repairs.inc({ strategy: "deliberative" });
+    else if (e.kind === "scheduler-in") {
+      if (e.body.type === "escalate") escalations.inc();
+      else if (e.body.type === "summary") escalations.inc(e.body.escalations.length);
     }
   });
   return {

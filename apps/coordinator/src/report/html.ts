@@ -10,6 +10,7 @@ import type {
   ReportDisruption,
   ReportJob,
   ReportRepair,
+  ReportTreeNode,
   TrafficFigure,
 } from "./types.js";
 
@@ -31,6 +32,7 @@ export function renderHtmlReport(report: FleetReport): string {
     `<section class="gantt-section"><h2>Schedule as executed</h2>${gantt.legend}`,
     `<div class="gantt-scroll">${gantt.svg}</div></section>`,
     renderJobs(report.jobs),
+    renderTaskTree(report.taskTree),
     renderDisruptions(report.disruptions),
     renderRepairs(report.repairs),
     renderTraffic(report),
@@ -138,6 +140,24 @@ function renderJobs(list: readonly ReportJob[] | undefined): string {
     `<section><h2>Jobs (${fmtInt(list.length)})</h2>`,
     `<p class="stats">${fmtInt(withDue.length)} with a due date, <b>${fmtInt(late.length)} late</b>, total lateness <b>${fmtNum(late.reduce((n, j) => n + (j.latenessTicks ?? 0), 0))}</b> ticks.</p>`,
     '<table><thead><tr><th scope="col">Job</th><th scope="col" class="num">Due</th><th scope="col" class="num">End</th><th scope="col" class="num">Lateness</th></tr></thead>',
+    `<tbody>${rows}</tbody></table></section>`,
+  ].join("");
+}
+
+function renderTaskTree(list: readonly ReportTreeNode[] | undefined): string {
+  if (!list || list.length === 0) return "";
+  const most = Math.max(1e-9, ...list.map((n) => n.criticality));
+  const rows = list
+    .map(
+      (n) =>
+        `<tr><td><span style="padding-left:${n.depth * 1.2}em" title="${esc(n.id)}">${esc(n.id)}</span></td><td>${esc(n.kind === "task" ? (n.qaf ?? "") : (n.owner ?? ""))}</td><td>${esc(n.status)}</td><td class="num">${fmtFixed(n.probability, 2)}</td><td class="num">${fmtNum(n.criticality, 2)} <span class="bar" style="width:${n1((40 * n.criticality) / most)}px"></span></td><td class="num">${fmtNum(n.quality)}</td></tr>`,
+    )
+    .join("");
+  return [
+    `<section><h2>Task tree (${fmtInt(list.length)} nodes)</h2>`,
+    '<p class="note">Probability: of earning quality, from what ran and what was planned. Criticality: the expected root quality if the node succeeds minus if it earns nothing.</p>',
+    "<table>",
+    '<thead><tr><th scope="col">Node</th><th scope="col">QAF / agent</th><th scope="col">Status</th><th scope="col" class="num">Probability</th><th scope="col" class="num">Criticality</th><th scope="col" class="num">Quality</th></tr></thead>',
     `<tbody>${rows}</tbody></table></section>`,
   ].join("");
 }
@@ -838,6 +858,7 @@ span.k-breakdown{background:#c62828}span.k-overrun{background:#e65100}span.k-rus
 .gantt .end{stroke:#1d2430;stroke-width:1.2;stroke-dasharray:5 3}
 .gantt .dis line{stroke-width:1.6;stroke-opacity:.85}
 .gantt .ml{font-size:10.5px;font-weight:600}
+span.bar{display:inline-block;height:8px;background:#b07aa1;vertical-align:middle}
 .gantt .empty-chart{font-size:13px;text-anchor:middle;fill:var(--muted);font-style:italic}
 .k-breakdown line{stroke:#c62828}.gantt .k-breakdown text{fill:#c62828}
 .k-overrun line{stroke:#e65100}.gantt .k-overrun text{fill:#e65100}

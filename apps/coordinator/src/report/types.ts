@@ -50,6 +50,23 @@ export interface FleetReport {
   readonly jobs?: readonly ReportJob[];
   /** Rows of the Gantt chart in this order (resource or routing order); others follow. */
   readonly resourceOrder?: readonly string[];
+  /** C-TAEMS: the task tree at the report's end, parents first. */
+  readonly taskTree?: readonly ReportTreeNode[];
+}
+
+/** A node of a C-TAEMS task tree in a report: its odds, its weight to the root, its quality. */
+export interface ReportTreeNode {
+  readonly id: string;
+  readonly depth: number;
+  readonly kind: "task" | "activity";
+  readonly qaf?: string;
+  readonly owner?: string;
+  readonly status: string;
+  /** Probability of earning quality, as things stood. */
+  readonly probability: number;
+  /** Expected root quality if it succeeds minus if it earns nothing. */
+  readonly criticality: number;
+  readonly quality: number;
 }
 
 export interface ReportJob {
@@ -69,7 +86,8 @@ export interface Objectives {
 }
 
 export interface ReportDisruption {
-  readonly kind: "breakdown" | "overrun" | "rush-order" | "offline";
+  /** `probability-drop`: a C-TAEMS node's odds of earning quality fell (a method failed, say). */
+  readonly kind: "breakdown" | "overrun" | "rush-order" | "offline" | "probability-drop";
   readonly atTicks: number;
   readonly untilTicks?: number;
   readonly resourceId?: string;
