@@ -234,7 +234,7 @@ function program(result: { code: number }): Command {
     )
     .option(
       "--http <host:port>",
-      "serve the coordinator's dashboard and /metrics while the run goes on (lock-step time is then paced at 50 ms a tick for the eye)",
+      "serve the coordinator's dashboard and /metrics while the run goes on (lock-step time is then paced for the eye: 50 ms a tick for a job shop, about 20 s a run for a C-TAEMS network)",
     )
     .option(
       "--linger <seconds>",

@@ -1,6 +1,13 @@
 import { performance } from "node:perf_hooks";
-import { type CscBreakdown, type CscClock, cscOutcome } from "@consort/coordinator";
 import {
+  type CscBreakdown,
+  type CscClock,
+  cscOutcome,
+  parseHostPort,
+  startCscDashboard,
+} from "@consort/coordinator";
+import {
+  CtaemsWorld,
   createRng,
   initialScheduleOf,
   type ModelIndex,
@@ -22,6 +29,17 @@ export interface CscFleetOptions {
   /** Lock-step: give up when a tick's answers have not come in this long. */
   readonly stallMs: number;
   readonly onProgress?: (p: { nowTicks: number; horizon: number }) => void;
+  /** Serve the coordinator's dashboard and /metrics at HOST:PORT while the run goes on. */
+  readonly http?: string;
+  /** With `http`: keep serving this long after the run (seconds). */
+  readonly lingerSeconds?: number;
+  /**
+   * Lock-step: wall time per tick, for a person watching (default 0; with `http`, what makes
+   * the run last about 20 s, 20 to 250 ms a tick). The run's outcome is the same, only slower.
+   */
+  readonly paceMs?: number;
+  /** Where to say where the dashboard is (default: stderr). */
+  readonly say?: (line: string) => void;
 }
 
 /** A C-TAEMS fleet run's report: the job-shop fleet report's keys, in C-TAEMS terms. */
@@ -90,6 +108,25 @@ export async function runCscFleet(options: CscFleetOptions): Promise<CscFleetRep
     ...(options.site !== undefined ? { site: options.site } : {}),
     tickTimeoutMs: options.stallMs,
   });
+  // Started before the first tick, so the read model sees the trial begin and the agents' ticks.
+  const dashboard =
+    options.http !== undefined
+      ? await startCscDashboard(cluster.coordinator, {
+          ...parseHostPort(options.http),
+          site: options.site ?? "ctaems",
+        }).catch(async (error: Error) => {
+          await cluster.close();
+          throw error;
+        })
+      : undefined;
+  if (dashboard)
+    (options.say ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+      `consort fleet: dashboard at ${dashboard.url}/, metrics at ${dashboard.url}/metrics`,
+    );
+  const horizon = new CtaemsWorld(index, key, new Map(), [], 0).horizon;
+  const paceMs =
+    options.paceMs ??
+    (dashboard ? Math.min(250, Math.max(20, Math.round(20_000 / Math.max(1, horizon)))) : 0);
   const clock: CscClock =
     options.clock === "wall"
       ? { kind: "wall", tickMs: options.tickMs ?? 1000 }
@@ -99,6 +136,7 @@ export async function runCscFleet(options: CscFleetOptions): Promise<CscFleetRep
     r = await cluster
       .run("consort", 0, key, {
         clock,
+        ...(options.clock === "lockstep" && paceMs > 0 ? { paceMs } : {}),
         onTick: (t, world) => options.onProgress?.({ nowTicks: t, horizon: world.horizon }),
       })
       .catch((error: Error) => {
@@ -108,6 +146,11 @@ export async function runCscFleet(options: CscFleetOptions): Promise<CscFleetRep
       });
   } finally {
     await cluster.close();
+    if (dashboard) {
+      // The run is over; its last picture stays up for whoever is watching.
+      await new Promise((r) => setTimeout(r, (options.lingerSeconds ?? 0) * 1000));
+      await dashboard.close();
+    }
   }
   const outcome = cscOutcome(index, r.executed, r.aborted, r.ticks, r.world.finished(r.ticks));
   const local = runStrategy(index, initial, "consort", key);

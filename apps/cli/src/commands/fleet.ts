@@ -102,14 +102,7 @@ export async function fleetCommand(
       EXIT.usage,
     );
   mustBeWritableDir(flags.out, "--out");
-  if (isCtaemsNetwork(problem)) {
-    if (flags.http !== undefined)
-      throw new CliError(
-        `${flags.scenario}: --http serves the job-shop coordinator's dashboard; a C-TAEMS network run has none yet`,
-        EXIT.usage,
-      );
-    return cscFleet(problem, flags, out, err);
-  }
+  if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
     throw new CliError(
       `${flags.scenario}: --clock wall runs C-TAEMS networks; a job shop runs on lock-step time`,
@@ -260,6 +253,13 @@ async function cscFleet(
       clock,
       ...(flags.tickMs !== undefined ? { tickMs: flags.tickMs } : {}),
       stallMs: 20_000,
+      ...(flags.http !== undefined
+        ? {
+            http: flags.http,
+            lingerSeconds: flags.linger ?? 0,
+            say: (line: string) => err.write(`${line}\n`),
+          }
+        : {}),
       onProgress: (p) => {
         bar?.setTotal(p.horizon);
         bar?.update(p.nowTicks);

@@ -256,6 +256,11 @@ export class CscCoordinator {
     return [...this.setups(strategy).keys()].sort();
   }
 
+  /** The session epoch of an agent's latest descriptor, if one came. */
+  epochOf(agentId: string): number | undefined {
+    return this.epochs.get(agentId);
+  }
+
   /** Whether an agent's retained descriptor says it is online. */
   isOnline(agentId: string): boolean {
     return this.online.has(agentId);

@@ -92,6 +92,12 @@ export class CscDashboardReadModel {
     this.agentIds = coordinator.agents();
     this.startedMs = now();
     this.planFrom(coordinator.initial);
+    // Agents that came online before the dashboard did (their retained descriptors).
+    for (const agentId of this.agentIds) {
+      const epoch = coordinator.epochOf(agentId);
+      if (epoch !== undefined)
+        this.agents.set(agentId, { agentId, online: coordinator.isOnline(agentId), epoch });
+    }
     this.view = this.compute(0);
     this.stop = coordinator.onEvent((e) => this.apply(e));
   }

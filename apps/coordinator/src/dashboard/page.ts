@@ -1,6 +1,7 @@
 /**
  * The dashboard page, its script and style, served by the coordinator itself: no CDN, no fonts,
- * no network beyond the coordinator. The Gantt chart is plain SVG drawn from each snapshot.
+ * no network beyond the coordinator. The Gantt chart, and for a C-TAEMS run the root quality's
+ * curve, are plain SVG drawn from each snapshot; the task tree is a table with bars.
  */
 
 export const DASHBOARD_HTML = `<!doctype html>
@@ -10,19 +11,25 @@ export const DASHBOARD_HTML = `<!doctype html>
 <link rel="stylesheet" href="/assets/dashboard.css">
 </head><body>
 <header><h1>Consort <span id="site"></span></h1>
-<div id="facts"><span id="now"></span> <span id="progress"></span> <span id="version"></span> <span id="conn" class="off">connecting</span></div></header>
+<div id="facts"><span id="now"></span> <span id="progress"></span> <span id="version"></span> <span id="quality"></span> <span id="conn" class="off">connecting</span></div></header>
 <main>
+<section id="ctaems" hidden><h2>Root quality so far</h2>
+<div class="legend"><span class="sw q-so-far"></span>root quality so far <span class="sw q-expected"></span>expected (what ran, plus what is planned at its odds)</div>
+<svg id="quality-chart" xmlns="http://www.w3.org/2000/svg"></svg>
+<h2>Task tree</h2>
+<p class="note">Probability: of earning quality, from what ran, what runs and what is planned (enablers included). Criticality: the expected root quality if the node succeeds minus if it earns nothing.</p>
+<table id="tree"><thead><tr><th>node</th><th>QAF / agent</th><th>status</th><th>probability</th><th>criticality</th><th>quality</th></tr></thead><tbody></tbody></table></section>
 <section id="gantt-section"><h2>Schedule per resource</h2>
 <div class="legend"><span class="sw planned"></span>planned <span class="sw executed"></span>executed <span class="sw failed"></span>failed / aborted attempt <span class="sw down"></span>down <span class="sw now"></span>now <span class="sw due">&#9670;</span>due date</div>
 <div id="gantt-wrap"><svg id="gantt" xmlns="http://www.w3.org/2000/svg"></svg></div></section>
 <div class="cols">
 <section><h2>Agents</h2><table id="agents"><thead><tr><th>agent</th><th>status</th><th>epoch</th><th>last seen</th><th>now running</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Jobs</h2><table id="jobs"><thead><tr><th>job</th><th>done</th><th>due</th><th>end</th><th>lateness</th></tr></thead><tbody></tbody></table></section>
+<section id="jobs-section"><h2>Jobs</h2><table id="jobs"><thead><tr><th>job</th><th>done</th><th>due</th><th>end</th><th>lateness</th></tr></thead><tbody></tbody></table></section>
 </div>
 <div class="cols">
 <section><h2>Disruptions and repairs</h2><ol id="timeline"></ol></section>
 <section><h2>Messages</h2><table id="rates"><thead><tr><th>type</th><th>dir</th><th>total</th><th>msg/s</th><th>B/s</th></tr></thead><tbody></tbody></table>
-<h2>Orders</h2><table id="orders"><thead><tr><th>order</th><th>from</th><th>jobs</th><th>answer</th></tr></thead><tbody></tbody></table></section>
+<h2 class="orders">Orders</h2><table id="orders" class="orders"><thead><tr><th>order</th><th>from</th><th>jobs</th><th>answer</th></tr></thead><tbody></tbody></table></section>
 </div>
 <section id="operator"><h2>Operator</h2>
 <p id="mode">Read-only.</p>
@@ -71,6 +78,13 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.late{color:#b71c1c;fo
 #timeline{max-height:18em;overflow-y:auto;font-size:13px;padding-left:1.5em}#timeline li{margin:.15em 0}
 #timeline .k-disruption{color:#b71c1c}#timeline .k-repair{color:#1b5e20}#timeline .k-local-repair{color:#33691e}
 #timeline .strategy{font-weight:600}
+#timeline .k-escalation{color:#6a1b9a}.note{font-size:12px;color:#555;margin:.2em 0}
+#quality-chart{border:1px solid #e3e6eb;background:#fff}#quality-chart .so-far{fill:none;stroke:#2e7d32;stroke-width:2}
+#quality-chart .expected{fill:none;stroke:#5470a8;stroke-width:1.5;stroke-dasharray:4 3}#quality-chart text{font-size:11px;fill:#777}
+#quality-chart .grid{stroke:#eee}.sw.q-so-far{background:#2e7d32;height:3px}.sw.q-expected{border-top:2px dashed #5470a8;height:0}
+#tree td.bar{width:14em}#tree .b{display:inline-block;height:9px;vertical-align:middle;margin-left:6px}
+#tree .bp{background:#4e79a7}#tree .bc{background:#b07aa1}#tree tr.task td:first-child{font-weight:600}
+#tree .s-failed{color:#b71c1c}#tree .s-succeeded{color:#2e7d32}#tree .s-running{color:#e65100}#tree .s-unplanned{color:#888}
 form label{margin-right:.8em}input{width:8em}#ops{width:12em}form{margin:.4em 0}
 `;
 
@@ -153,12 +167,61 @@ export const DASHBOARD_JS = `"use strict";
   function niceStep(raw) { const p = Math.pow(10, Math.floor(Math.log10(Math.max(raw, 1e-9)))); const f = raw / p; return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p; }
   const ago = (ms) => ms === undefined ? "" : Math.max(0, Math.round((Date.now() - ms) / 1000)) + " s ago";
 
+  function drawQuality(c) {
+    const svg = $("quality-chart");
+    const width = Math.max(500, Math.min(900, $("ctaems").clientWidth - 4)), height = 140, left = 40, bottom = 20, top = 8;
+    svg.setAttribute("width", width); svg.setAttribute("height", height);
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("data-root-quality", c.rootQuality);
+    svg.replaceChildren();
+    const h = c.history;
+    const maxT = Math.max(10, c.horizon, ...h.map((p) => p.tick));
+    const maxQ = Math.max(1, ...h.map((p) => Math.max(p.rootQuality, p.expected)));
+    const X = (t) => left + (t / maxT) * (width - left - 10);
+    const Y = (q) => height - bottom - (q / maxQ) * (height - bottom - top);
+    const step = niceStep(maxQ / 3);
+    for (let q = 0; q <= maxQ + 1e-9; q += step) {
+      svg.appendChild(el("line", { class: "grid", x1: left, x2: width - 10, y1: Y(q), y2: Y(q) }));
+      svg.appendChild(el("text", { x: 4, y: Y(q) + 4 }, String(Math.round(q * 100) / 100)));
+    }
+    svg.appendChild(el("text", { x: width - 60, y: height - 4 }, "tick " + maxT));
+    const path = (key) => h.map((p, i) => (i ? "L" : "M") + X(p.tick).toFixed(1) + " " + Y(p[key]).toFixed(1)).join("");
+    if (h.length > 0) {
+      svg.appendChild(tip(el("path", { class: "expected", d: path("expected") }), "expected root quality, now " + c.expectedRootQuality));
+      svg.appendChild(tip(el("path", { class: "so-far", d: path("rootQuality") }), "root quality so far, now " + c.rootQuality));
+    }
+  }
+  function drawTree(c) {
+    const most = Math.max(1e-9, ...c.tree.map((n) => n.criticality));
+    fill("tree", c.tree.map((n) => {
+      const tr = document.createElement("tr");
+      tr.dataset.node = n.id; tr.dataset.p = String(n.p); tr.dataset.criticality = String(n.criticality);
+      tr.className = n.kind;
+      const name = cell(tr, n.id); name.style.paddingLeft = (0.3 + n.depth * 1.2) + "em"; name.title = n.id;
+      cell(tr, n.kind === "task" ? n.qaf : n.owner);
+      cell(tr, n.status, "s-" + n.status);
+      const p = cell(tr, n.p.toFixed(2), "num bar"); const pb = document.createElement("span"); pb.className = "b bp"; pb.style.width = Math.round(n.p * 80) + "px"; p.appendChild(pb);
+      const k = cell(tr, String(n.criticality), "num bar"); const kb = document.createElement("span"); kb.className = "b bc"; kb.style.width = Math.round((n.criticality / most) * 80) + "px"; k.appendChild(kb);
+      cell(tr, n.quality, "num");
+      return tr;
+    }));
+  }
+
   function render(s) {
     snap = s;
+    const ct = s.family === "ctaems" ? s.ctaems : undefined;
     $("site").textContent = "site " + s.site;
-    $("now").textContent = "tick " + s.nowTicks;
-    $("progress").textContent = s.completed + "/" + s.activities + " activities done";
-    $("version").textContent = "schedule v" + s.version;
+    $("now").textContent = "tick " + s.nowTicks + (ct ? " of " + ct.horizon : "");
+    $("progress").textContent = s.completed + "/" + s.activities + (ct ? " methods ended" : " activities done");
+    $("version").textContent = ct ? "trial " + s.version : "schedule v" + s.version;
+    $("quality").textContent = ct ? "root quality " + ct.rootQuality + " (expected " + ct.expectedRootQuality + ")" : "";
+    $("ctaems").hidden = !ct;
+    $("jobs-section").hidden = !!ct;
+    for (const e of document.querySelectorAll(".orders")) e.hidden = !!ct;
+    if (ct) {
+      drawQuality(ct); drawTree(ct);
+      if (document.body.dataset.operator !== "yes") $("mode").textContent = "Read-only: a C-TAEMS run takes no orders.";
+    }
     drawGantt(s);
     fill("agents", s.agents.map((a) => { const tr = document.createElement("tr"); tr.dataset.agent = a.agentId; cell(tr, a.agentId); cell(tr, a.online ? "online" : "offline", a.online ? "ok" : "late"); cell(tr, a.epoch); cell(tr, ago(a.lastSeenMs)); cell(tr, a.current || "idle"); return tr; }));
     fill("jobs", s.jobs.map((j) => { const tr = document.createElement("tr"); tr.dataset.job = j.jobId; cell(tr, j.jobId); cell(tr, j.done + "/" + j.operations, "num"); cell(tr, j.dueTicks, "num"); cell(tr, j.endTicks !== undefined ? j.endTicks : j.plannedEndTicks !== undefined ? "~" + j.plannedEndTicks : "", "num"); cell(tr, j.latenessTicks === undefined ? "" : j.latenessTicks > 0 ? "+" + j.latenessTicks + (j.endTicks === undefined ? " (planned)" : "") : "on time", j.latenessTicks > 0 ? "num late" : "num ok"); return tr; }));
@@ -181,7 +244,7 @@ export const DASHBOARD_JS = `"use strict";
     const w = await r.json();
     $("controls").hidden = !w.operator;
     $("login").hidden = w.operator || !w.canOperate;
-    $("mode").textContent = w.operator ? "Signed in as the operator." : w.canOperate ? "Read-only: sign in with the operator token to submit orders or mark a resource down." : "Read-only: this coordinator has no operator token.";
+    $("mode").textContent = w.operator ? "Signed in as the operator." : w.canOperate ? "Read-only: sign in with the operator token to submit orders or mark a resource down." : snap && snap.family === "ctaems" ? "Read-only: a C-TAEMS run takes no orders." : "Read-only: this coordinator has no operator token.";
     document.body.dataset.operator = w.operator ? "yes" : "no";
   }
   async function post(path, body) {

@@ -119,7 +119,14 @@ describe("the task tree as the coordinator sees it", () => {
       }),
     );
     expect(scouted.rootQuality).toBe(30);
-    expect(node(scouted, "drill")).toMatchObject({ status: "succeeded", p: 1, quality: 20 });
+    expect(node(scouted, "drill")).toMatchObject({
+      status: "succeeded",
+      p: 1,
+      quality: 20,
+      criticality: 0,
+    });
+    // The image is still open, and on it alone the rest of the root's quality hangs.
+    expect(node(scouted, "image").criticality).toBeCloseTo(8);
     expect(probabilityDrops(before, scouted)).toEqual([]);
   });
 

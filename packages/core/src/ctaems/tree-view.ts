@@ -49,7 +49,8 @@ export interface TreeNodeView {
   readonly quality: number;
   /**
    * How much the root's expected quality hangs on this node: the expected root quality if it
-   * succeeds minus that if it earns nothing, everything else as planned (enablers included).
+   * succeeds minus that if it earns nothing, everything else as planned (enablers included);
+   * 0 once it is settled (succeeded or failed).
    */
   readonly criticality: number;
 }
@@ -195,8 +196,12 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
     const n = index.nodes.get(id)!;
     const tp = now.get(id) ?? NOTHING;
     const v = tp.p > 0 ? tp.v : (nominal.get(id) ?? 0);
+    const st = status.get(id) ?? "unplanned";
+    // A settled node has nothing left at stake: what it earned is final.
     const criticality =
-      rootValue(evaluate({ id, tp: { p: 1, v } })) - rootValue(evaluate({ id, tp: NOTHING }));
+      st === "succeeded" || st === "failed"
+        ? 0
+        : rootValue(evaluate({ id, tp: { p: 1, v } })) - rootValue(evaluate({ id, tp: NOTHING }));
     const parent = index.parent.get(id);
     let depth = 0;
     for (let p = parent; p !== undefined; p = index.parent.get(p)) depth++;
@@ -206,7 +211,7 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
       ...(parent !== undefined ? { parent } : {}),
       depth,
       ...(n.kind === "task" ? { qaf: n.qaf } : { owner: n.resources[0] ?? "" }),
-      status: status.get(id) ?? "unplanned",
+      status: st,
       p: tp.p,
       v: tp.v,
       quality: quality.quality.get(id) ?? 0,
