@@ -133,6 +133,8 @@ export type CscEvent =
       readonly agents: readonly string[];
     }
   | { readonly kind: "tick"; readonly tick: number; readonly world: CtaemsWorld }
+  /** An agent answered a tick. */
+  | { readonly kind: "heard"; readonly agentId: string }
   | {
       readonly kind: "agent";
       readonly agentId: string;
@@ -280,6 +282,7 @@ export class CscCoordinator {
       else this.online.delete(agentId);
       this.emit({ kind: "agent", agentId, online: status === "online", epoch });
     } else if (message.type === "csc-step" && where?.kind === "agent-out") {
+      if (this.listeners.size > 0) this.emit({ kind: "heard", agentId: where.agentId });
       if (this.wall) {
         this.answerNow(where.agentId, message.body);
         return;

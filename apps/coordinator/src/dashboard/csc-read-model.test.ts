@@ -205,7 +205,7 @@ describe("the dashboard's read model of a C-TAEMS run", () => {
     expect(after.ctaems).toMatchObject({ escalations: 1, installs: 1, refused: 0 });
 
     // The Gantt: a1 ran and failed on a, a2 ran on b after the install.
-    expect(after.executed.find((b) => b.activityId === "a1")).toMatchObject({
+    expect(after.attempts.find((b) => b.activityId === "a1")).toMatchObject({
       resourceId: "a",
       status: "failed",
     });

@@ -169,6 +169,11 @@ export class CscDashboardReadModel {
           });
         break;
       }
+      case "heard": {
+        const a = this.agents.get(e.agentId);
+        if (a) this.agents.set(e.agentId, { ...a, lastSeenMs: this.now() });
+        return; // the page sees it on its next tick; no change event per answer
+      }
       case "tick":
         this.world = e.world;
         this.onTick(e.tick);
@@ -200,12 +205,15 @@ export class CscDashboardReadModel {
     if (!before) return;
     const drops = probabilityDrops(before, after, DROP_THRESHOLD);
     if (drops.length === 0) return;
-    const failed = drops.filter((d) => d.status === "failed").map((d) => d.nodeId);
     const methods = new Set(this.index.activities.map((a) => a.id));
+    const ended = new Map(this.world?.progress().executed.map((x) => [x.activityId, x]));
+    const failed = drops
+      .filter((d) => d.status === "failed" && methods.has(d.nodeId))
+      .map(
+        (d) => `${d.nodeId} ${this.aborted(ended.get(d.nodeId)) ? "aborted" : "earned nothing"}`,
+      );
     const cause =
-      failed.filter((id) => methods.has(id)).length > 0
-        ? `${failed.filter((id) => methods.has(id)).join(", ")} earned nothing`
-        : "less time left, or an enabler's odds fell";
+      failed.length > 0 ? failed.join(", ") : "less time left, or an enabler's odds fell";
     const text = `probability fell: ${drops
       .slice(0, 6)
       .map((d) => `${d.nodeId} ${d.from.toFixed(2)}\u2192${d.to.toFixed(2)}`)
@@ -339,6 +347,13 @@ export class CscDashboardReadModel {
       .sort((a, b) => b.total - a.total);
   }
 
+  /** Whether a run ended before any of its outcomes could (its agent stopped it). */
+  private aborted(e: { activityId: string; startTicks: number; endTicks: number } | undefined) {
+    const node = e && this.index.nodes.get(e.activityId);
+    if (!e || node?.kind !== "activity") return false;
+    return e.endTicks - e.startTicks < Math.min(...node.duration.map((o) => o.value));
+  }
+
   /** The top-level task a method serves (the root's child above it), for colouring. */
   private jobOf(id: string): string {
     const root = this.index.model.root;
@@ -367,14 +382,7 @@ export class CscDashboardReadModel {
       // Aborted: stopped before its time (quality 0 and shorter than any outcome); failed: ran
       // and earned nothing (by its outcome or the tree's rules).
       const earned = byId.get(e.activityId)?.quality ?? e.quality;
-      const shortest =
-        node?.kind === "activity" ? Math.min(...node.duration.map((o) => o.value)) : 0;
-      const status =
-        e.endTicks - e.startTicks < shortest
-          ? "aborted"
-          : earned > 0
-            ? "completed"
-            : ("failed" as const);
+      const status = this.aborted(e) ? "aborted" : earned > 0 ? "completed" : ("failed" as const);
       return {
         resourceId: owner,
         activityId: e.activityId,
@@ -428,8 +436,9 @@ export class CscDashboardReadModel {
       resources: this.agentIds,
       agents,
       planned,
-      executed: executed.filter((b) => b.status !== "aborted"),
-      attempts: executed.filter((b) => b.status === "aborted"),
+      executed: executed.filter((b) => b.status === "completed"),
+      // Runs that earned nothing or were stopped: drawn as failed attempts.
+      attempts: executed.filter((b) => b.status !== "completed"),
       downtime: [],
       jobs: [],
       orders: [],

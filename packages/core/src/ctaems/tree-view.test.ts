@@ -66,6 +66,9 @@ describe("the task tree as the coordinator sees it", () => {
     expect(node(v, "scout").criticality).toBeCloseTo(30);
     expect(node(v, "drill").criticality).toBeCloseTo(20);
     expect(node(v, "scout").criticality).toBeGreaterThan(node(v, "drill").criticality);
+    // The root: its whole expected quality (it earns about 23 when it earns anything).
+    expect(node(v, "root").criticality).toBeCloseTo(node(v, "root").v);
+    expect(node(v, "root").criticality).toBeGreaterThan(20);
     // An unplanned method is still worth something if it were run: the drill's backup under
     // the max (its failure costs nothing now, its success would give the max 12 at the scout's odds).
     expect(node(v, "d2").criticality).toBeGreaterThan(0);

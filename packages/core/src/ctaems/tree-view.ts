@@ -141,7 +141,10 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
     const memo = new Map<string, TwoPoint>();
     const visiting = new Set<string>();
     const profile = (id: string): TwoPoint => {
-      if (fixed?.id === id) return fixed.tp;
+      if (fixed?.id === id) {
+        memo.set(id, fixed.tp);
+        return fixed.tp;
+      }
       const m = memo.get(id);
       if (m) return m;
       // An enables cycle would be a model error (indexModel refuses one): read it as nothing.
