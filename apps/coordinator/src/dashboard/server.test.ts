@@ -193,6 +193,10 @@ describe("the dashboard server", () => {
       expect(report).toContain("<h2>Jobs (2)</h2>");
       expect(report).not.toMatch(/<script/i);
       expect((await get("/report?from=x")).status).toBe(400);
+      const period = await get("/report?from=0&to=100");
+      expect(period.headers.get("content-disposition")).toBe(
+        'attachment; filename="consort-report-0-100.html"',
+      );
     } finally {
       await dashboard.close();
       await agent.close();

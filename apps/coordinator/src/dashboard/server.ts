@@ -160,17 +160,18 @@ async function serve<R extends ReadModelSource>(
     reply.type(metrics.contentType).send(await metrics.text()),
   );
   app.get("/report", async (req, reply) => {
-    const q = req.query as { from?: string; until?: string };
+    // `to` is taken for `until` too (the word a reader of a period may try first).
+    const q = req.query as { from?: string; until?: string; to?: string };
+    const end = q.until ?? q.to;
     const from = q.from !== undefined && q.from !== "" ? Number(q.from) : 0;
-    const until =
-      q.until !== undefined && q.until !== "" ? Number(q.until) : Number.POSITIVE_INFINITY;
+    const until = end !== undefined && end !== "" ? Number(end) : Number.POSITIVE_INFINITY;
     if (!Number.isFinite(from) || Number.isNaN(until))
       return reply.code(400).send({ error: "from and until are tick counts" });
     return reply
       .type("text/html; charset=utf-8")
       .header(
         "content-disposition",
-        `attachment; filename="consort-report-${from}-${q.until ?? "now"}.html"`,
+        `attachment; filename="consort-report-${from}-${Number.isFinite(until) ? until : "now"}.html"`,
       )
       .send(renderHtmlReport(readModel.report(from, until)));
   });
