@@ -125,10 +125,14 @@ describe("a C-TAEMS deployment on the wall clock", () => {
         `tickMs: ${tickMs}`,
         "waitAgents: 20",
         `report: ${report}`,
+        "http: 127.0.0.1:0",
         "",
       ].join("\n"),
     );
     const coordinator = start(["coordinator", "--config", coordinatorConfig]);
+    const http = (
+      await waitFor(coordinator.output, /dashboard at (http:\/\/127\.0\.0\.1:\d+)\//, 30_000)
+    )[1]!;
     await waitFor(coordinator.output, /running Consort on the wall clock/, 30_000);
     // Mid-run, while rover2 runs b1 (a1 ends at tick 3; b1 runs about ticks 3..9): kill it hard.
     await sleep(6 * tickMs);
@@ -138,6 +142,31 @@ describe("a C-TAEMS deployment on the wall clock", () => {
     await sleep(3 * tickMs);
     const again = start(["agent", "--config", join(dir, "rover2.yaml")]);
     await waitFor(again.output, /online/, 20_000);
+    // The dashboard saw it go and come back, in a new session epoch (its descriptor may reach
+    // the coordinator a moment after the agent says it is online).
+    type Snapshot = {
+      family: string;
+      agents: { agentId: string; online: boolean; epoch?: number }[];
+      timeline: { text: string }[];
+      ctaems: { tree: { id: string; p: number }[] };
+    };
+    let snapshot: Snapshot;
+    for (let tries = 0; ; tries++) {
+      snapshot = (await (await fetch(`${http}/api/snapshot`)).json()) as Snapshot;
+      const back = snapshot.agents.find((a) => a.agentId === "rover2");
+      if ((back?.online && (back.epoch ?? 0) > 1) || tries > 50) break;
+      await sleep(100);
+    }
+    expect(snapshot.family).toBe("ctaems");
+    const rover2 = snapshot.agents.find((a) => a.agentId === "rover2");
+    expect(rover2?.online).toBe(true);
+    expect(rover2?.epoch).toBeGreaterThan(1);
+    expect(snapshot.timeline.map((t) => t.text)).toContainEqual(
+      expect.stringMatching(/^rover2 offline/),
+    );
+    expect(snapshot.ctaems.tree.map((n) => n.id)).toEqual(
+      expect.arrayContaining(["a1", "b1", "b2", "c1"]),
+    );
 
     const code = await Promise.race([coordinator.exited, sleep(60_000).then(() => "timeout")]);
     expect(code, coordinator.output()).toBe(0);

@@ -1,5 +1,11 @@
 import { writeFileSync } from "node:fs";
-import { CscCoordinator, cscOutcome } from "@consort/coordinator";
+import {
+  CscCoordinator,
+  cscOutcome,
+  type Dashboard,
+  parseHostPort,
+  startCscDashboard,
+} from "@consort/coordinator";
 import { createRng, initialScheduleOf, trialKey } from "@consort/core";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import { type Static, Type } from "@sinclair/typebox";
@@ -55,13 +61,19 @@ export async function cscCoordinatorCommand(
   problem: LoadedProblem,
   flags: Pick<
     CoordinatorSettings,
-    "broker" | "site" | "username" | "seed" | "tickMs" | "waitAgents" | "report"
+    "broker" | "site" | "username" | "seed" | "tickMs" | "waitAgents" | "report" | "http"
   >,
   out: NodeJS.WriteStream,
 ): Promise<number> {
   const logger = pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" });
   const password = process.env.CONSORT_COORDINATOR_PASSWORD;
   const say = (line: string) => out.write(`consort coordinator: ${line}\n`);
+  let http: { host: string; port: number } | undefined;
+  try {
+    http = flags.http !== undefined ? parseHostPort(flags.http) : undefined;
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.usage);
+  }
   let transport: MqttTransport;
   try {
     transport = await MqttTransport.connect({
@@ -85,7 +97,19 @@ export async function cscCoordinatorCommand(
     // Above any sequence number an earlier life of this coordinator used.
     seqBase: Date.now(),
   });
+  let dashboard: Dashboard<unknown> | undefined;
   try {
+    // Before the agents are awaited: the read model sees them come online.
+    if (http) {
+      dashboard = await startCscDashboard(csc, { ...http, site: flags.site }).catch(
+        (error: Error) => {
+          throw new CliError(`--http ${flags.http}: ${error.message}`, EXIT.software);
+        },
+      );
+      say(
+        `dashboard at ${dashboard.url}/ (read-only: a C-TAEMS run takes no orders), metrics at ${dashboard.url}/metrics`,
+      );
+    }
     transport.onMessage((m, topic) => csc.receive(m, topic));
     for (const filter of csc.subscriptions()) await transport.subscribe(filter);
     const agents = csc.agents("consort");
@@ -134,8 +158,10 @@ export async function cscCoordinatorCommand(
     );
     return o.feasible && o.completed === o.activities ? EXIT.ok : EXIT.software;
   } catch (error) {
+    if (error instanceof CliError) throw error;
     throw new CliError((error as Error).message, EXIT.software);
   } finally {
+    await dashboard?.close();
     await transport.close();
   }
 }
