@@ -152,7 +152,7 @@ describe("the dashboard's read model of a C-TAEMS run", () => {
     expect(before.family).toBe("ctaems");
     expect(before.ctaems.tree.map((n) => n.id)).toEqual(["root", "A", "a1", "a2", "c1"]);
     expect(before.ctaems.tree.every((n) => typeof n.p === "number")).toBe(true);
-    expect(before.ctaems.tree.find((n) => n.id === "a1")?.p).toBe(1);
+    expect(before.ctaems.tree.find((n) => n.id === "a1")).toMatchObject({ p: 1, criticality: 10 });
     // The backup is not planned: nothing for it yet, but worth 6 to the root were it to run.
     expect(before.ctaems.tree.find((n) => n.id === "a2")).toMatchObject({
       p: 0,

@@ -28,7 +28,7 @@ export interface CtaemsView {
     readonly rootQuality: number;
     readonly expected: number;
   }[];
-  readonly tree: readonly TreeNodeView[];
+  readonly tree: readonly (TreeNodeView & { readonly criticality: number })[];
   readonly horizon: number;
   readonly escalations: number;
   readonly installs: number;
@@ -76,7 +76,11 @@ export class CscDashboardReadModel {
   private readonly repairs: ReportRepair[] = [];
   private readonly disruptions: ReportDisruption[] = [];
   private history: { tick: number; rootQuality: number; expected: number }[] = [];
+  /** The tree's probabilities, as of the last tick. */
   private view: TreeView | undefined;
+  /** The criticalities, recomputed at most every `criticalityEveryMs` (they cost far more). */
+  private critical: { tick: number; atMs: number; byId: Map<string, number> } | undefined;
+  private readonly criticalityEveryMs: number;
   private counts = { escalations: 0, installs: 0, refused: 0 };
   private readonly rateSamples: { atMs: number; totals: Map<string, [number, number]> }[] = [];
   private readonly listeners = new Set<() => void>();
@@ -87,7 +91,9 @@ export class CscDashboardReadModel {
     private readonly coordinator: CscCoordinator,
     private readonly site: string,
     private readonly now: () => number = Date.now,
+    options: { readonly criticalityEveryMs?: number } = {},
   ) {
+    this.criticalityEveryMs = options.criticalityEveryMs ?? 1000;
     this.index = coordinator.index;
     this.agentIds = coordinator.agents();
     this.startedMs = now();
@@ -124,19 +130,18 @@ export class CscDashboardReadModel {
     if (this.timeline.length > TIMELINE_LIMIT) this.timeline.shift();
   }
 
-  private compute(tick: number): TreeView {
+  private compute(tick: number, criticality = false): TreeView {
     const progress = this.world?.progress() ?? { executed: [], running: [] };
     const started = new Set([
       ...progress.executed.map((e) => e.activityId),
       ...progress.running.map((r) => r.activityId),
     ]);
     const planned = new Map([...this.planned].filter(([id]) => !started.has(id)));
-    return taskTreeView(this.world?.model ?? this.index, {
-      tick,
-      executed: progress.executed,
-      running: progress.running,
-      planned,
-    });
+    return taskTreeView(
+      this.world?.model ?? this.index,
+      { tick, executed: progress.executed, running: progress.running, planned },
+      { criticality },
+    );
   }
 
   private apply(e: CscEvent): void {
@@ -150,6 +155,7 @@ export class CscDashboardReadModel {
         this.installs.clear();
         this.locks.clear();
         this.history = [];
+        this.critical = undefined;
         this.view = this.compute(0);
         break;
       case "agent": {
@@ -372,9 +378,20 @@ export class CscDashboardReadModel {
     return this.view;
   }
 
+  /** Each node's criticality, fresh unless computed less than `criticalityEveryMs` ago. */
+  private criticalities(): Map<string, number> {
+    const c = this.critical;
+    if (c && (c.tick === this.tick || this.now() - c.atMs < this.criticalityEveryMs)) return c.byId;
+    const view = this.compute(this.tick, true);
+    const byId = new Map(view.nodes.map((n) => [n.id, n.criticality ?? 0]));
+    this.critical = { tick: this.tick, atMs: this.now(), byId };
+    return byId;
+  }
+
   snapshot(): DashboardSnapshot & { readonly family: "ctaems"; readonly ctaems: CtaemsView } {
     const progress = this.world?.progress() ?? { executed: [], running: [] };
     const view = this.tree;
+    const critical = this.criticalities();
     const byId = new Map(view.nodes.map((n) => [n.id, n]));
     const executed: ExecutedBar[] = progress.executed.map((e) => {
       const node = this.index.nodes.get(e.activityId);
@@ -454,7 +471,7 @@ export class CscDashboardReadModel {
           ...n,
           p: round(n.p),
           v: round(n.v),
-          criticality: round(n.criticality),
+          criticality: round(critical.get(n.id) ?? 0),
         })),
         horizon: this.world?.horizon ?? 0,
         ...this.counts,

@@ -65,7 +65,7 @@ describe("the task tree as the coordinator sees it", () => {
     // Scout succeeds: 10 + 20 + 8 = 38; fails: 8. The drill succeeding (enabled, then): 20.
     expect(node(v, "scout").criticality).toBeCloseTo(30);
     expect(node(v, "drill").criticality).toBeCloseTo(20);
-    expect(node(v, "scout").criticality).toBeGreaterThan(node(v, "drill").criticality);
+    expect(node(v, "scout").criticality).toBeGreaterThan(node(v, "drill").criticality ?? 0);
     // The root: its whole expected quality (it earns about 23 when it earns anything).
     expect(node(v, "root").criticality).toBeCloseTo(node(v, "root").v);
     expect(node(v, "root").criticality).toBeGreaterThan(20);
@@ -131,6 +131,14 @@ describe("the task tree as the coordinator sees it", () => {
     // The image is still open, and on it alone the rest of the root's quality hangs.
     expect(node(scouted, "image").criticality).toBeCloseTo(8);
     expect(probabilityDrops(before, scouted)).toEqual([]);
+  });
+
+  it("leaves the criticalities out when not asked for, the probabilities the same", () => {
+    const full = taskTreeView(rovers(), at(0));
+    const cheap = taskTreeView(rovers(), at(0), { criticality: false });
+    expect(cheap.nodes.map((n) => n.p)).toEqual(full.nodes.map((n) => n.p));
+    expect(cheap.nodes.every((n) => n.criticality === undefined)).toBe(true);
+    expect(cheap.expectedRootQuality).toBe(full.expectedRootQuality);
   });
 
   it("leaves small wobbles out of the drops", () => {

@@ -50,9 +50,9 @@ export interface TreeNodeView {
   /**
    * How much the root's expected quality hangs on this node: the expected root quality if it
    * succeeds minus that if it earns nothing, everything else as planned (enablers included);
-   * 0 once it is settled (succeeded or failed).
+   * 0 once it is settled (succeeded or failed). Absent when not asked for.
    */
-  readonly criticality: number;
+  readonly criticality?: number;
 }
 
 export interface TreeView {
@@ -70,10 +70,17 @@ export interface TreeView {
  * criticality, from what ran (final), what runs (its duration's odds given how long it has run),
  * and what is planned (its odds from its planned start); a method nobody plans has none. A node
  * under an enables link succeeds only if its enablers do. The same two-point profiles the agents
- * use for their own schedules (`profiles.ts`), over the whole tree. Cost: one evaluation of the
- * tree per node for the criticalities (quadratic in the nodes).
+ * use for their own schedules (`profiles.ts`), over the whole tree. A node's criticality costs
+ * the evaluation of its ancestors and of what it enables again.
  */
-export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
+export function taskTreeView(
+  index: ModelIndex,
+  state: TreeState,
+  options: {
+    /** Whether to compute the criticalities (default true); the probabilities cost far less. */
+    readonly criticality?: boolean;
+  } = {},
+): TreeView {
   const quality = evaluateQuality(index, state.executed);
   const ended = new Map(state.executed.map((e) => [e.activityId, e]));
   const running = new Map(state.running.map((r) => [r.activityId, r.startTicks]));
@@ -136,16 +143,48 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
       );
   }
 
-  /** Every node's profile, with `fixed` nodes held at a given profile. */
-  const evaluate = (fixed?: { id: string; tp: TwoPoint }): Map<string, TwoPoint> => {
+  // Whose profile each node's feeds: its parent, and the methods it enables (as a source).
+  const dependents = new Map<string, string[]>();
+  const depend = (on: string, who: string) => {
+    const list = dependents.get(on);
+    if (list) list.push(who);
+    else dependents.set(on, [who]);
+  };
+  for (const id of ids) {
+    const parent = index.parent.get(id);
+    if (parent !== undefined) depend(id, parent);
+    if (index.nodes.get(id)?.kind === "activity")
+      for (const s of enablersOf.get(id) ?? []) depend(s, id);
+  }
+
+  /**
+   * Every node's profile; with `fixed`, that node held at a given profile and only what depends
+   * on it evaluated again (the rest taken from `base`): a criticality costs the node's ancestors
+   * and what it enables, not the whole tree.
+   */
+  const evaluate = (
+    fixed?: { id: string; tp: TwoPoint },
+    base?: ReadonlyMap<string, TwoPoint>,
+  ): Map<string, TwoPoint> => {
     const memo = new Map<string, TwoPoint>();
+    let affected: Set<string> | undefined;
+    if (fixed && base) {
+      affected = new Set([fixed.id]);
+      const queue = [fixed.id];
+      while (queue.length > 0)
+        for (const d of dependents.get(queue.pop()!) ?? [])
+          if (!affected.has(d)) {
+            affected.add(d);
+            queue.push(d);
+          }
+    }
     const visiting = new Set<string>();
     const profile = (id: string): TwoPoint => {
       if (fixed?.id === id) {
         memo.set(id, fixed.tp);
         return fixed.tp;
       }
-      const m = memo.get(id);
+      const m = memo.get(id) ?? (affected && !affected.has(id) ? base?.get(id) : undefined);
       if (m) return m;
       // An enables cycle would be a model error (indexModel refuses one): read it as nothing.
       if (visiting.has(id)) return NOTHING;
@@ -168,7 +207,8 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
       memo.set(id, tp);
       return tp;
     };
-    for (const id of ids) profile(id);
+    if (fixed && base) profile(index.model.root);
+    else for (const id of ids) profile(id);
     return memo;
   };
 
@@ -202,9 +242,12 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
     const st = status.get(id) ?? "unplanned";
     // A settled node has nothing left at stake: what it earned is final.
     const criticality =
-      st === "succeeded" || st === "failed"
-        ? 0
-        : rootValue(evaluate({ id, tp: { p: 1, v } })) - rootValue(evaluate({ id, tp: NOTHING }));
+      options.criticality === false
+        ? undefined
+        : st === "succeeded" || st === "failed"
+          ? 0
+          : rootValue(evaluate({ id, tp: { p: 1, v } }, now)) -
+            rootValue(evaluate({ id, tp: NOTHING }, now));
     const parent = index.parent.get(id);
     let depth = 0;
     for (let p = parent; p !== undefined; p = index.parent.get(p)) depth++;
@@ -218,7 +261,7 @@ export function taskTreeView(index: ModelIndex, state: TreeState): TreeView {
       p: tp.p,
       v: tp.v,
       quality: quality.quality.get(id) ?? 0,
-      criticality: Math.max(0, criticality),
+      ...(criticality !== undefined ? { criticality: Math.max(0, criticality) } : {}),
     };
   });
   return {
