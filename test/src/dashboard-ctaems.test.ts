@@ -63,6 +63,15 @@ describe.skipIf(!haveChromium)(
   "consort fleet --http on a C-TAEMS network in headless Chromium",
   () => {
     it("shows every node of the task tree with a probability, the root quality rising, and a repair", async () => {
+      // The browser first: the page is up as soon as the run begins (it lasts about 20 s).
+      browser = await chromium.launch({
+        executablePath: chromiumPath,
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+      });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
       const child = spawn(
         process.execPath,
         [
@@ -85,14 +94,6 @@ describe.skipIf(!haveChromium)(
       const output = () => text;
       const http = (await waitFor(output, /dashboard at (http:\/\/[\d.]+:\d+)\//, 60_000))[1]!;
 
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        headless: true,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
-      const requests: string[] = [];
-      page.on("request", (r) => requests.push(r.url()));
       await page.goto(`${http}/`);
 
       // The task tree: every node, each with a probability in [0, 1] and a criticality.
@@ -140,6 +141,15 @@ describe.skipIf(!haveChromium)(
       await page.waitForFunction(
         () =>
           /installed \S+ on rover\d, to start in \[\d+, \d+\], under \S+/.test(
+            (document.getElementById("timeline") as unknown as { textContent: string }).textContent,
+          ),
+        undefined,
+        { timeout: 40_000 },
+      );
+      // ... and its owner's answer.
+      await page.waitForFunction(
+        () =>
+          /\[deliberative\]: rover\d took \S+/.test(
             (document.getElementById("timeline") as unknown as { textContent: string }).textContent,
           ),
         undefined,

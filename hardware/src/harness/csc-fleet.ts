@@ -35,7 +35,7 @@ export interface CscFleetOptions {
   readonly lingerSeconds?: number;
   /**
    * Lock-step: wall time per tick, for a person watching (default 0; with `http`, what makes
-   * the run last about 20 s, 20 to 250 ms a tick). The run's outcome is the same, only slower.
+   * the run last about 20 s, 20 to 400 ms a tick). The run's outcome is the same, only slower.
    */
   readonly paceMs?: number;
   /** Where to say where the dashboard is (default: stderr). */
@@ -126,7 +126,7 @@ export async function runCscFleet(options: CscFleetOptions): Promise<CscFleetRep
   const horizon = new CtaemsWorld(index, key, new Map(), [], 0).horizon;
   const paceMs =
     options.paceMs ??
-    (dashboard ? Math.min(250, Math.max(20, Math.round(20_000 / Math.max(1, horizon)))) : 0);
+    (dashboard ? Math.min(400, Math.max(20, Math.round(20_000 / Math.max(1, horizon)))) : 0);
   const clock: CscClock =
     options.clock === "wall"
       ? { kind: "wall", tickMs: options.tickMs ?? 1000 }
