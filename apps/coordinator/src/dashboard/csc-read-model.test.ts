@@ -161,11 +161,15 @@ describe("the dashboard's read model of a C-TAEMS run", () => {
     expect(before.planned.map((b) => b.activityId).sort()).toEqual(["a1", "c1"]);
 
     const qualities: number[] = [];
+    let awaited: string[] = [];
     csc.onEvent((e) => {
       if (e.kind === "tick") {
         clock += 100;
         qualities.push(model.snapshot().ctaems.rootQuality);
       }
+      // A report exported between the install and its answer lists the install as awaited.
+      if (e.kind === "scheduler-out" && e.body.type === "install")
+        awaited = model.report(0).repairs.map((r) => r.strategy);
     });
     // The primary's outcome: nothing, whatever its distribution says.
     const result = await csc.run("consort", 0, 7, {
@@ -221,6 +225,7 @@ describe("the dashboard's read model of a C-TAEMS run", () => {
     expect(report.disruptions.map((d) => d.kind)).toEqual(["probability-drop"]);
     expect(report.repairs).toHaveLength(1);
     expect(report.repairs[0]?.strategy).toBe("deliberative: a2 on b");
+    expect(awaited).toEqual(["deliberative: a2 on b (no answer yet)"]);
     const html = renderHtmlReport(report);
     expect(html).toMatch(/Task tree \(5 nodes\)/);
     expect(html).toMatch(/probability-drop/);

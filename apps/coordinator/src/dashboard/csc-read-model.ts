@@ -50,6 +50,8 @@ interface Install {
   readonly atTicks: number;
   readonly atMs: number;
   readonly why: string;
+  /** Set once its owner answered. */
+  answered?: boolean;
 }
 
 /**
@@ -74,6 +76,8 @@ export class CscDashboardReadModel {
   private readonly escalatedBy = new Map<string, string>();
   private readonly timeline: TimelineEntry[] = [];
   private readonly repairs: ReportRepair[] = [];
+  /** Every install sent, answered or not (a report of the run so far lists those awaited). */
+  private readonly sent: Install[] = [];
   private readonly disruptions: ReportDisruption[] = [];
   private history: { tick: number; rootQuality: number; expected: number }[] = [];
   /** The tree's probabilities, as of the last tick. */
@@ -268,6 +272,7 @@ export class CscDashboardReadModel {
         why,
       };
       this.installs.set(body.activity, install);
+      this.sent.push(install);
       this.locks.set(body.lock, [...(this.locks.get(body.lock) ?? []), install]);
       this.planned.set(body.activity, body.earliest);
       this.note({
@@ -295,6 +300,7 @@ export class CscDashboardReadModel {
   private answered(tick: number, agent: string, lock: number, ok: boolean): void {
     const mine = (this.locks.get(lock) ?? []).filter((i) => i.agent === agent);
     for (const i of mine) {
+      i.answered = true;
       if (!ok) {
         this.planned.delete(i.activity);
         this.installs.delete(i.activity);
@@ -519,7 +525,20 @@ export class CscDashboardReadModel {
       // quality of the plan as it stands (what ran, plus what is planned at its odds).
       reference: { ...objectives, quality: s.ctaems.expectedRootQuality, solverSeconds: 0 },
       disruptions: this.disruptions.filter((d) => inPeriod(d.atTicks, d.atTicks)),
-      repairs: this.repairs.filter((r) => inPeriod(r.atTicks, r.atTicks)),
+      repairs: [
+        ...this.repairs,
+        // Sent, and not answered yet: no latency to tell.
+        ...this.sent
+          .filter((i) => !i.answered)
+          .map((i) => ({
+            atTicks: i.atTicks,
+            trigger: i.why,
+            strategy: `deliberative: ${i.activity} on ${i.agent} (no answer yet)`,
+            version: i.lock,
+            latencyMs: Number.NaN,
+            affectedAgents: 1,
+          })),
+      ].filter((r) => inPeriod(r.atTicks, r.atTicks)),
       localRepairs: 0,
       escalations: s.ctaems.escalations,
       messages: sum("in", "total") + sum("out", "total"),
