@@ -1,6 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { SettingsResult } from "./check-settings.js";
 import type { AdapterContext, DeviceEnvironment } from "./device-environment.js";
+import { GpioSettingsSchema, parseGpioSettings } from "./gpio/settings.js";
 import { ModbusSettingsSchema, parseModbusSettings } from "./modbus/settings.js";
 import { OpcuaSettingsSchema, parseOpcuaSettings } from "./opcua/settings.js";
 import { parseSerialSettings, SerialSettingsSchema } from "./serial/settings.js";
@@ -12,9 +13,10 @@ export const EnvironmentSettingsSchema = Type.Union([
   OpcuaSettingsSchema,
   Vda5050SettingsSchema,
   SerialSettingsSchema,
+  GpioSettingsSchema,
 ]);
 export type EnvironmentSettings = Static<typeof EnvironmentSettingsSchema>;
-export const ENVIRONMENT_KINDS = ["modbus", "opcua", "vda5050", "serial"] as const;
+export const ENVIRONMENT_KINDS = ["modbus", "opcua", "vda5050", "serial", "gpio"] as const;
 
 /**
  * Checks an `environment` setting against its kind's schema (a union's first error would
@@ -34,6 +36,8 @@ export function parseEnvironmentSettings(
       return parseVda5050Settings(input, where);
     case "serial":
       return parseSerialSettings(input, where);
+    case "gpio":
+      return parseGpioSettings(input, where);
     default:
       return {
         ok: false,
@@ -59,6 +63,8 @@ export async function createEnvironment(
       return (await import("./vda5050/adapter.js")).createVda5050Environment(settings, ctx);
     case "serial":
       return (await import("./serial/adapter.js")).createSerialEnvironment(settings, ctx);
+    case "gpio":
+      return (await import("./gpio/adapter.js")).createGpioEnvironment(settings, ctx);
   }
 }
 
