@@ -108,6 +108,11 @@ export const AgentSettingsSchema = Type.Object(
      * coordinator has sent it the schedule in force (its work may have been reassigned).
      */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+    /**
+     * CAMPS: failed runs of one activity in a row (the device disconnected, stalled, timed out or
+     * faulted) after which the agent escalates to the coordinator instead of retrying (default 3).
+     */
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     simulation: Type.Optional(SimulationSettings),
     /**
      * CAMPS: what the agent's resource is: `sim` (the simulated resource, from `simulation`) or a
