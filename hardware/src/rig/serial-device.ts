@@ -24,6 +24,58 @@ export async function hasSocat(): Promise<boolean> {
 }
 
 /**
+ * Two pseudo-terminals joined by socat (`pty,raw,echo=0`), each reached through a link in `dir`:
+ * what one end writes, the other reads, as on a null-modem cable. `close` ends socat, which
+ * removes the links; both ends then see the line close.
+ */
+export class PtyPair {
+  private constructor(
+    readonly agentPath: string,
+    readonly devicePath: string,
+    private readonly socat: ChildProcess,
+  ) {}
+
+  static async open(dir: string): Promise<PtyPair> {
+    const agentPath = join(dir, "agent");
+    const devicePath = join(dir, "device");
+    const socat = spawn(
+      "socat",
+      ["-d", "-d", `pty,raw,echo=0,link=${agentPath}`, `pty,raw,echo=0,link=${devicePath}`],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let text = "";
+      const timer = setTimeout(() => reject(new Error(`socat: not ready: ${text}`)), 5000);
+      socat.once("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      socat.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`socat exited (${code}): ${text}`));
+      });
+      socat.stderr!.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        // socat -d -d says so once both ptys exist and their links are made.
+        if (text.includes("starting data transfer loop")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    return new PtyPair(agentPath, devicePath, socat);
+  }
+
+  async close(): Promise<void> {
+    const socat = this.socat;
+    if (socat.exitCode !== null || socat.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => socat.once("exit", () => resolve()));
+    socat.kill("SIGTERM");
+    await exited;
+  }
+}
+
+/**
  * An emulated machine at the far end of a serial line: socat joins two pseudo-terminals
  * (`pty,raw,echo=0`), the adapter opens one (`agentPath`) and this device the other, both
  * through serialport as they would a real port. It speaks the line protocol of
@@ -34,7 +86,7 @@ export class SerialDevice {
   readonly machine: EmulatedMachine;
   readonly agentPath: string;
   private readonly devicePath: string;
-  private socat: ChildProcess | undefined;
+  private pair: PtyPair | undefined;
   private port: SerialPort | undefined;
   private closed = false;
   /** The run whose end (DONE / FAULT) was already sent. */
@@ -100,37 +152,7 @@ export class SerialDevice {
 
   /** Starts socat and opens the device's end. */
   private async plug(): Promise<void> {
-    const socat = spawn(
-      "socat",
-      [
-        "-d",
-        "-d",
-        `pty,raw,echo=0,link=${this.agentPath}`,
-        `pty,raw,echo=0,link=${this.devicePath}`,
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    this.socat = socat;
-    await new Promise<void>((resolve, reject) => {
-      let text = "";
-      const timer = setTimeout(() => reject(new Error(`socat: not ready: ${text}`)), 5000);
-      socat.once("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      socat.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`socat exited (${code}): ${text}`));
-      });
-      socat.stderr!.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        // socat -d -d says so once both ptys exist and their links are made.
-        if (text.includes("starting data transfer loop")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    this.pair = await PtyPair.open(this.dir);
     const port = new SerialPort({ path: this.devicePath, baudRate: 115200, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((error) => (error ? reject(error) : resolve())),
@@ -146,13 +168,9 @@ export class SerialDevice {
   private async disconnectLine(): Promise<void> {
     const port = this.port;
     this.port = undefined;
-    const socat = this.socat;
-    this.socat = undefined;
-    if (socat && socat.exitCode === null && socat.signalCode === null) {
-      const exited = new Promise<void>((resolve) => socat.once("exit", () => resolve()));
-      socat.kill("SIGTERM");
-      await exited;
-    }
+    const pair = this.pair;
+    this.pair = undefined;
+    await pair?.close();
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 

@@ -149,10 +149,13 @@ export class SerialEnvironment extends DeviceEnvironment {
       throw new DeviceError("device-unavailable", `cannot open ${this.settings.path}`);
     this.program = program;
     this.seenRunning = false;
-    // The answer itself (RUNNING, REJECTED) is acted on in `onLine`, which sees it first.
+    // The answer itself (RUNNING, REJECTED, or a FAULT at once) is acted on in `onLine`, which
+    // sees it first.
     await this.request(
       { kind: "start", program },
-      (l) => (l.kind === "running" || l.kind === "rejected") && l.program === program,
+      (l) =>
+        (l.kind === "running" || l.kind === "rejected" || l.kind === "fault") &&
+        l.program === program,
     );
   }
 
@@ -205,6 +208,12 @@ export class SerialEnvironment extends DeviceEnvironment {
       case "rejected":
         return void this.fail(run, "device-rejected", line.why || "rejected");
       case "done":
+        // Only after this run's RUNNING: a late DONE of an earlier run of the same program (one
+        // that timed out, say) must not end its retry.
+        if (!this.seenRunning) {
+          this.ctx.log?.(`serial ${this.settings.path}: ignored DONE before RUNNING`);
+          return;
+        }
         return void this.complete(run, line.quality / this.settings.qualityScale);
       case "fault":
         return void this.fail(run, "device-fault", line.code);

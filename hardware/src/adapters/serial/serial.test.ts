@@ -1,6 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeviceOutcome } from "../../rig/machine.js";
-import { hasSocat, SerialDevice } from "../../rig/serial-device.js";
+import { hasSocat, PtyPair, SerialDevice } from "../../rig/serial-device.js";
 import { record, sleep, until } from "../../test-support/events.js";
 import type { AdapterContext } from "../device-environment.js";
 import { createSerialEnvironment, type SerialEnvironment } from "./adapter.js";
@@ -163,6 +166,44 @@ describe.skipIf(!socat)("serial adapter over a pseudo-terminal pair", () => {
     expect(((await log.next("failed", "A1")) as { reason: string }).reason).toMatch(
       /^device-unavailable/,
     );
+  });
+});
+
+const settingsFor = (path: string) => {
+  const r = parseSerialSettings({ kind: "serial", path, baudRate: 115200, timeoutMs: 500 });
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+
+describe.skipIf(!socat)("serial adapter against a device written by hand", () => {
+  it("ignores a DONE that comes before this run's RUNNING, and takes a FAULT at once as the answer to START", async () => {
+    const { SerialPort, ReadlineParser } = await import("serialport");
+    const dir = await mkdtemp(join(tmpdir(), "consort-serial-"));
+    const pair = await PtyPair.open(dir);
+    open.push({ close: () => rm(dir, { recursive: true, force: true }) }, pair);
+    const device = new SerialPort({ path: pair.devicePath, baudRate: 115200 });
+    open.push({ close: () => new Promise<void>((r) => device.close(() => r())) });
+    const heard: string[] = [];
+    device.pipe(new ReadlineParser({ delimiter: "\n" })).on("data", (line: string) => {
+      heard.push(line);
+      if (line === "START A1") device.write("DONE A1 0.5\nRUNNING A1\n");
+      if (line === "START A2") device.write("FAULT A2 E7\n");
+      if (line === "STATUS?") device.write("STATUS RUNNING A1\n");
+    });
+    const env = await createSerialEnvironment(
+      { ...settingsFor(pair.agentPath), heartbeatMs: 30 },
+      ctx(),
+    );
+    open.push(env);
+    const log = record(env);
+    env.start("A1");
+    await log.next("started", "A1");
+    await until(() => heard.includes("STATUS?"));
+    expect(log.ends("A1")).toEqual([]); // the early DONE did not end it
+    device.write("DONE A1 0.25\n");
+    expect(await log.next("completed", "A1")).toMatchObject({ quality: 0.25 });
+    env.start("A2");
+    expect(await log.next("failed", "A2")).toMatchObject({ reason: "device-fault: E7" });
   });
 });
 
