@@ -1,9 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createEnvironment, type EnvironmentSettings } from "@consort/hardware";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.js";
+import { repoRoot, runCli } from "./run-cli.js";
 
 // The serial rig joins each agent to its device through a socat pty pair.
 const socat = spawnSync("socat", ["-V"], { stdio: "ignore" }).status === 0;
@@ -125,4 +126,65 @@ describe("a device that fails the same activity again and again", () => {
     },
     300_000,
   );
+});
+
+describe.skipIf(!socat)("consort rig --kind serial", () => {
+  it("prints each device's port and settings; an adapter runs an activity on it; Ctrl-C removes the ptys", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "apps/cli/bin/consort.js"),
+        "rig",
+        "--scenario",
+        "examples/plant.yaml",
+        "--kind",
+        "serial",
+        "--tick-ms",
+        "20",
+        "--json",
+      ],
+      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        const timer = setTimeout(() => reject(new Error(`no JSON line: ${text}`)), 20_000);
+        child.stdout.on("data", (d: Buffer) => {
+          text += d.toString();
+          if (text.includes("\n")) {
+            clearTimeout(timer);
+            resolve(text.split("\n")[0]!);
+          }
+        });
+      });
+      const rig = JSON.parse(line) as {
+        kind: string;
+        devices: { resourceId: string; endpoint: string; environment: EnvironmentSettings }[];
+      };
+      expect(rig.kind).toBe("serial");
+      const [lathe] = rig.devices;
+      expect(lathe?.resourceId).toBe("lathe");
+      expect(lathe?.endpoint).toMatch(/^serial \/.*\/agent$/);
+      const path = (lathe!.environment as { path: string }).path;
+      const env = await createEnvironment(lathe!.environment, {
+        resourceId: "lathe",
+        now: () => 0,
+      });
+      const ends: string[] = [];
+      env.subscribe((e) => {
+        if (e.kind === "completed" || e.kind === "failed") ends.push(`${e.kind} ${e.activityId}`);
+      });
+      env.start("flange.o0");
+      for (let i = 0; i < 250 && ends.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(ends).toEqual(["completed flange.o0"]);
+      await env.close();
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  }, 60_000);
 });
