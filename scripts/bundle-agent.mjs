@@ -26,7 +26,7 @@ const args = process.argv.slice(2);
 const outIndex = args.indexOf("--out");
 const out = outIndex >= 0 ? args[outIndex + 1] : join(root, "dist/edge-agent");
 const adaptersIndex = args.indexOf("--adapters");
-const ALL_ADAPTERS = ["modbus", "opcua", "vda5050"];
+const ALL_ADAPTERS = ["modbus", "opcua", "vda5050", "serial", "gpio"];
 const adapters =
   adaptersIndex >= 0 ? args[adaptersIndex + 1].split(",").filter(Boolean) : ALL_ADAPTERS;
 for (const a of adapters)
@@ -39,7 +39,9 @@ for (const a of adapters)
 
 // Native add-ons cannot be bundled; each is optional where it is used:
 // - msgpackr-extract: msgpackr falls back to its JavaScript decoder;
-// - serialport (@serialport/bindings-cpp): modbus-serial loads it in try/catch, for serial lines only.
+// - serialport (@serialport/bindings-cpp): modbus-serial loads it in try/catch; the serial adapter
+//   needs it (prebuilt for linux x64, arm64, armv7);
+// - node-libgpiod: the GPIO adapter loads it by a name the bundler does not follow, built on the board.
 const EXTERNAL = [/^msgpackr-extract(\/|$)/, /^serialport(\/|$)/, /^@serialport\//];
 
 const main = join(root, "apps/edge-agent/dist/main.js");
@@ -122,7 +124,7 @@ cpSync(join(root, "hardware/examples"), join(out, "examples"), { recursive: true
 
 function optionalVersions() {
   const versions = {};
-  for (const name of ["msgpackr-extract", "serialport"]) {
+  for (const name of ["msgpackr-extract", "serialport", "node-libgpiod"]) {
     const pkg = join(root, "node_modules", name, "package.json");
     if (existsSync(pkg)) versions[name] = `^${JSON.parse(readFileSync(pkg, "utf8")).version}`;
   }
@@ -187,6 +189,6 @@ const lines = [
     return `  adapter ${a}: ${kib(bytes)} more, loaded only when configured`;
   }),
   `  JavaScript in all: ${kib(total)} in ${js.length} files; directory: ${kib(sizeOf(out))}`,
-  `  external, optional: msgpackr-extract, serialport`,
+  `  external, optional: msgpackr-extract, serialport, node-libgpiod`,
 ];
 process.stdout.write(`${lines.join("\n")}\n`);

@@ -9,7 +9,13 @@ const dir = join(import.meta.dirname, "..", "examples");
 describe("example agent settings", async () => {
   const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml"));
   it("covers every adapter", () => {
-    expect(files.sort()).toEqual(["agent-modbus.yaml", "agent-opcua.yaml", "agent-vda5050.yaml"]);
+    expect(files.sort()).toEqual([
+      "agent-gpio.yaml",
+      "agent-modbus.yaml",
+      "agent-opcua.yaml",
+      "agent-serial.yaml",
+      "agent-vda5050.yaml",
+    ]);
   });
   for (const file of files)
     it(`${file}: its environment block is valid`, async () => {

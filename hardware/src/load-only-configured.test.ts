@@ -46,7 +46,10 @@ const libraries = (urls: string[]) =>
   [
     ...new Set(
       urls.flatMap(
-        (u) => /node_modules\/(node-opcua-client|mqtt|modbus-serial)\//.exec(u)?.[1] ?? [],
+        (u) =>
+          /node_modules\/(node-opcua-client|mqtt|modbus-serial|serialport|node-libgpiod)\//.exec(
+            u,
+          )?.[1] ?? [],
       ),
     ),
   ].sort();
@@ -93,5 +96,45 @@ describe("an agent loads only its configured adapter", () => {
       routes: {},
     });
     expect(libraries(urls)).toEqual(["mqtt"]);
+  });
+
+  it("serial: serialport, none of the others", async () => {
+    const urls = await importsFor({
+      kind: "serial",
+      path: "/dev/consort-no-such-port",
+      baudRate: 9600,
+      dataBits: 8,
+      parity: "none",
+      stopBits: 1,
+      timeoutMs: 200,
+      heartbeatMs: 1000,
+      maxMissedHeartbeats: 3,
+      runTimeoutMs: 1000,
+      reconnect: { initialMs: 100, maxMs: 100 },
+      qualityScale: 1,
+      programs: {},
+    });
+    expect(libraries(urls)).toEqual(["serialport"]);
+  });
+
+  it("GPIO: at most node-libgpiod, none of the others", async () => {
+    const urls = await importsFor({
+      kind: "gpio",
+      chip: "gpiochip999",
+      consumer: "consort",
+      lines: {
+        start: { offset: 0, activeLow: false },
+        program: [],
+        running: { offset: 1, activeLow: false },
+        done: { offset: 2, activeLow: false },
+      },
+      pulseMs: 10,
+      pollMs: 10,
+      startTimeoutMs: 100,
+      runTimeoutMs: 1000,
+      quality: 1,
+      programs: {},
+    });
+    expect(libraries(urls).filter((l) => l !== "node-libgpiod")).toEqual([]);
   });
 });

@@ -223,7 +223,7 @@ function program(result: { code: number }): Command {
         "--environment <kind>",
         "what each agent drives: its simulated resource, or an emulated device of the rig through that adapter",
       )
-        .choices(["sim", "opcua", "modbus", "vda5050"])
+        .choices(["sim", "opcua", "modbus", "vda5050", "serial"])
         .default("sim"),
     )
     .option(
@@ -246,7 +246,7 @@ function program(result: { code: number }): Command {
       async (options: {
         http?: string;
         linger: number;
-        environment: "sim" | "opcua" | "modbus" | "vda5050";
+        environment: "sim" | "opcua" | "modbus" | "vda5050" | "serial";
         fault: string[];
         scenario: string;
         seed: number;
@@ -271,13 +271,13 @@ function program(result: { code: number }): Command {
     .command("rig")
     .description(
       "The hardware-in-the-loop rig alone: one emulated device per resource of a scenario on loopback\n" +
-        "(an OPC UA server, a Modbus TCP server or a VDA 5050 vehicle), with the simulator's outcomes for the\n" +
+        "(an OPC UA server, a Modbus TCP server, a VDA 5050 vehicle or a serial device on a pty pair), with the simulator's outcomes for the\n" +
         "seed's trial and faults on demand. Prints each device's endpoint; runs until interrupted.",
     )
     .requiredOption("--scenario <file>", "scenario or job-shop file")
     .addOption(
       new Option("--kind <kind>", "the devices' protocol")
-        .choices(["modbus", "opcua", "vda5050"])
+        .choices(["modbus", "opcua", "vda5050", "serial"])
         .makeOptionMandatory(),
     )
     .option(
@@ -303,7 +303,7 @@ function program(result: { code: number }): Command {
     .action(
       async (options: {
         scenario: string;
-        kind: "modbus" | "opcua" | "vda5050";
+        kind: "modbus" | "opcua" | "vda5050" | "serial";
         seed: number;
         tickMs: number;
         fault: string[];

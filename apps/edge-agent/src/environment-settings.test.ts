@@ -51,4 +51,25 @@ describe("the agent's environment setting", () => {
       error: `${DEVICE_PASSWORD_ENV} is set but Modbus has no password`,
     });
   });
+
+  it("accepts a serial line and GPIO lines, and refuses a device password for them", () => {
+    const serial = deviceSettings(withEnv({ kind: "serial", path: "/dev/ttyUSB0" }));
+    expect(serial.ok && serial.value).toMatchObject({ kind: "serial", baudRate: 9600 });
+    const gpio = deviceSettings(
+      withEnv({
+        kind: "gpio",
+        chip: "gpiochip0",
+        lines: { start: { offset: 17 }, running: { offset: 22 }, done: { offset: 23 } },
+      }),
+    );
+    expect(gpio.ok && gpio.value).toMatchObject({ kind: "gpio", pulseMs: 100 });
+    expect(
+      deviceSettings(withEnv({ kind: "serial", path: "/dev/ttyS0" }), {
+        [DEVICE_PASSWORD_ENV]: "x",
+      }),
+    ).toEqual({
+      ok: false,
+      error: `${DEVICE_PASSWORD_ENV} is set but a serial device has no password`,
+    });
+  });
 });

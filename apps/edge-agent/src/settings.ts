@@ -1,5 +1,9 @@
 import { join } from "node:path";
-import { type EnvironmentSettings, parseEnvironmentSettings } from "@consort/hardware";
+import {
+  ENVIRONMENT_KINDS,
+  type EnvironmentSettings,
+  parseEnvironmentSettings,
+} from "@consort/hardware";
 import { loadSettings, type SettingsResult } from "@consort/protocol/settings";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
@@ -104,16 +108,21 @@ export const AgentSettingsSchema = Type.Object(
      * coordinator has sent it the schedule in force (its work may have been reassigned).
      */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+    /**
+     * CAMPS: failed runs of one activity in a row (the device disconnected, stalled, timed out or
+     * faulted) after which the agent escalates to the coordinator instead of retrying (default 3).
+     */
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     simulation: Type.Optional(SimulationSettings),
     /**
      * CAMPS: what the agent's resource is: `sim` (the simulated resource, from `simulation`) or a
-     * device adapter (`modbus`, `opcua`, `vda5050`: endpoint, points, credentials, checked
+     * device adapter (`modbus`, `opcua`, `vda5050`, `serial`, `gpio`: endpoint, points, credentials, checked
      * against @consort/hardware's schema of that kind).
      */
     environment: Type.Optional(
       Type.Object(
         {
-          kind: Type.Union(["sim", "modbus", "opcua", "vda5050"].map((k) => Type.Literal(k))),
+          kind: Type.Union(["sim", ...ENVIRONMENT_KINDS].map((k) => Type.Literal(k))),
         },
         { additionalProperties: true },
       ),
@@ -232,7 +241,11 @@ export function deviceSettings(
           error: `${DEVICE_PASSWORD_ENV} is set but environment.user.userName is not`,
         };
       input.user = { ...user, password };
-    } else return { ok: false, error: `${DEVICE_PASSWORD_ENV} is set but Modbus has no password` };
+    } else
+      return {
+        ok: false,
+        error: `${DEVICE_PASSWORD_ENV} is set but ${raw.kind === "modbus" ? "Modbus" : `a ${raw.kind} device`} has no password`,
+      };
   }
   const parsed = parseEnvironmentSettings(input, "environment");
   return parsed.ok ? { ok: true, value: parsed.value } : { ok: false, error: parsed.error };

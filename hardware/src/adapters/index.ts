@@ -1,8 +1,10 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { SettingsResult } from "./check-settings.js";
 import type { AdapterContext, DeviceEnvironment } from "./device-environment.js";
+import { GpioSettingsSchema, parseGpioSettings } from "./gpio/settings.js";
 import { ModbusSettingsSchema, parseModbusSettings } from "./modbus/settings.js";
 import { OpcuaSettingsSchema, parseOpcuaSettings } from "./opcua/settings.js";
+import { parseSerialSettings, SerialSettingsSchema } from "./serial/settings.js";
 import { parseVda5050Settings, Vda5050SettingsSchema } from "./vda5050/settings.js";
 
 /** The agent's `environment` setting: which device protocol drives its resource, and how. */
@@ -10,9 +12,11 @@ export const EnvironmentSettingsSchema = Type.Union([
   ModbusSettingsSchema,
   OpcuaSettingsSchema,
   Vda5050SettingsSchema,
+  SerialSettingsSchema,
+  GpioSettingsSchema,
 ]);
 export type EnvironmentSettings = Static<typeof EnvironmentSettingsSchema>;
-export const ENVIRONMENT_KINDS = ["modbus", "opcua", "vda5050"] as const;
+export const ENVIRONMENT_KINDS = ["modbus", "opcua", "vda5050", "serial", "gpio"] as const;
 
 /**
  * Checks an `environment` setting against its kind's schema (a union's first error would
@@ -30,6 +34,10 @@ export function parseEnvironmentSettings(
       return parseOpcuaSettings(input, where);
     case "vda5050":
       return parseVda5050Settings(input, where);
+    case "serial":
+      return parseSerialSettings(input, where);
+    case "gpio":
+      return parseGpioSettings(input, where);
     default:
       return {
         ok: false,
@@ -53,6 +61,10 @@ export async function createEnvironment(
       return (await import("./opcua/adapter.js")).createOpcuaEnvironment(settings, ctx);
     case "vda5050":
       return (await import("./vda5050/adapter.js")).createVda5050Environment(settings, ctx);
+    case "serial":
+      return (await import("./serial/adapter.js")).createSerialEnvironment(settings, ctx);
+    case "gpio":
+      return (await import("./gpio/adapter.js")).createGpioEnvironment(settings, ctx);
   }
 }
 

@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { createEnvironment } from "../adapters/index.js";
 import { record } from "../test-support/events.js";
 import { startRig } from "./rig.js";
+import { hasSocat } from "./serial-device.js";
+
+const socat = await hasSocat();
 
 const activity = (id: string, resources: string[]): ActivityNode => ({
   id,
@@ -91,4 +94,43 @@ describe("the rig", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it.skipIf(!socat)(
+    "puts a serial device per resource, each on its own pty pair, with planned faults",
+    async () => {
+      const rig = await startRig({
+        kind: "serial",
+        model,
+        trialKey: 7,
+        tickMs: 20,
+        faults: [{ activityId: "J1-2", fault: { kind: "fault", code: 5 } }],
+      });
+      try {
+        const [m1, m2] = rig.devices;
+        let tick = 0;
+        const env1 = await createEnvironment(m1!.settings, { resourceId: "M1", now: () => tick++ });
+        const env2 = await createEnvironment(m2!.settings, { resourceId: "M2", now: () => tick++ });
+        const log1 = record(env1);
+        const log2 = record(env2);
+        env1.start("J1-1");
+        env2.start("J1-2");
+        expect(await log1.next("completed", "J1-1")).toMatchObject({
+          quality: sampleOutcome(model.nodes[0]!, 7).quality,
+        });
+        expect(await log2.next("failed", "J1-2")).toMatchObject({ reason: "device-fault: 5" });
+        env1.start("J1-2");
+        await log1.next("completed", "J1-2");
+        env1.start("J2-1"); // not M1's: its device rejects it
+        expect(await log1.next("failed", "J2-1")).toMatchObject({
+          reason: "device-rejected: UNKNOWN",
+        });
+        expect(m1!.runs).toEqual(["J1-1", "J1-2"]);
+        expect(m2!.runs).toEqual(["J1-2"]);
+        await env1.close();
+        await env2.close();
+      } finally {
+        await rig.close();
+      }
+    },
+  );
 });

@@ -10,7 +10,7 @@ import {
 } from "./machine.js";
 import type { OpcuaHost } from "./opcua-device.js";
 
-export type RigKind = "modbus" | "opcua" | "vda5050";
+export type RigKind = "modbus" | "opcua" | "vda5050" | "serial";
 
 /** A fault the rig injects: into the `attempt`-th run (default: the first) of an activity. */
 export interface RigFault {
@@ -128,6 +128,19 @@ async function startDevice(
         runs: d.machine.runs,
         inject: (f) => d.inject(f),
         close: () => d.detach(),
+      };
+    }
+    case "serial": {
+      const { SerialDevice } = await import("./serial-device.js");
+      const d = await SerialDevice.open({ outcome, faults, ...timersOf(options) });
+      return {
+        resourceId,
+        settings: d.adapterSettings({
+          heartbeatMs: Math.max(20, Math.min(250, Math.floor(options.tickMs / 4))),
+        }),
+        runs: d.machine.runs,
+        inject: (f) => d.inject(f),
+        close: () => d.close(),
       };
     }
     case "vda5050": {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -305,7 +305,7 @@ export function summarize(rows: readonly FootprintRun[]): FootprintSummary {
 }
 
 /** The device adapters measured beside the simulated agent. */
-const ADAPTERS = ["modbus", "vda5050", "opcua"] as const;
+const ADAPTERS = ["modbus", "vda5050", "opcua", "serial"] as const;
 
 /** `consort bench footprint`: an edge agent's memory and start-up time beside bare node. */
 export async function benchFootprintCommand(
@@ -401,6 +401,11 @@ export async function benchFootprintCommand(
     const log = console.log;
     console.log = (...args: unknown[]) => console.error(...args);
     for (const kind of ADAPTERS) {
+      // The serial rig's pty pairs come from socat.
+      if (kind === "serial" && spawnSync("socat", ["-V"], { stdio: "ignore" }).status !== 0) {
+        err.write("adapter serial: skipped, socat is not installed\n");
+        continue;
+      }
       const agentId = `fp-${kind}`;
       // The vehicle's own broker: the agents' broker admits only Consort topics.
       const vehicles = kind === "vda5050" ? await embeddedBroker() : undefined;

@@ -38,7 +38,7 @@ export interface FleetFlags {
   /** Keep the agents' journals in this folder (empty or absent); otherwise they go with the run. */
   readonly keepJournals?: string;
   /** What each agent drives (default: its simulated resource). */
-  readonly environment?: "sim" | "opcua" | "modbus" | "vda5050";
+  readonly environment?: "sim" | "opcua" | "modbus" | "vda5050" | "serial";
   /** Device faults, `KIND@ACTIVITY[#ATTEMPT]`. */
   readonly fault?: readonly string[];
   /** HOST:PORT of the coordinator's dashboard and /metrics while the run goes on. */

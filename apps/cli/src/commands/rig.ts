@@ -79,6 +79,7 @@ export async function rigCommand(
 function endpointOf(s: Record<string, unknown>): string {
   if (s.kind === "modbus") return `modbus-tcp://${s.host}:${s.port} unit ${s.unitId}`;
   if (s.kind === "opcua") return String(s.endpoint);
+  if (s.kind === "serial") return `serial ${s.path}`;
   return `${s.broker} ${s.manufacturer ?? ""}/${s.serialNumber ?? ""}`.trim();
 }
 

@@ -52,7 +52,15 @@ export interface AgentPorts {
   readonly lockstep?: SimulatedClock;
   /** The agent's lease on the wall clock (see settings): out of contact longer, it holds. */
   readonly leaseMs?: number;
+  /**
+   * Failed runs of one activity in a row (a device that disconnects, stalls, times out or
+   * faults) after which the agent stops retrying alone and escalates (default 3).
+   */
+  readonly maxAttempts?: number;
 }
+
+/** Failed runs of one activity in a row before the agent escalates them, by default. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
 
 type Wire<T extends MessageType> = Body<T>;
 
@@ -99,6 +107,8 @@ export class SchedulerAgent {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   /** Inbox messages refused: retained replays, commands addressed to another agent. */
   private refusedCount = 0;
+  /** Failed runs in a row of each activity since it last completed or was escalated. */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     readonly identity: AgentIdentity,
@@ -223,9 +233,12 @@ export class SchedulerAgent {
         case "complete":
           this.finished.set(r.activityId, { atTicks: r.atTicks, quality: r.quality });
           this.started.delete(r.activityId);
+          this.failures.delete(r.activityId);
           break;
         case "fail":
           this.started.delete(r.activityId);
+          // Counted as it was live: an escalation then (its message is in the outbox) reset it.
+          this.countFailure(r.activityId);
           break;
         case "out":
           outbox.set(r.message.seq, r);
@@ -545,6 +558,7 @@ export class SchedulerAgent {
         });
         this.finished.set(event.activityId, { atTicks: event.atTicks, quality: event.quality });
         this.started.delete(event.activityId);
+        this.failures.delete(event.activityId);
         this.running = undefined;
         this.send("inform", {
           event: "completed",
@@ -572,6 +586,8 @@ export class SchedulerAgent {
         });
         this.started.delete(event.activityId);
         if (this.running === event.activityId) this.running = undefined;
+        const attempts = this.countFailure(event.activityId);
+        if (attempts !== undefined) this.escalateFailures(event.activityId, attempts, event.reason);
         // The activity stays in the sequence and runs again (the restart model), from the next
         // tick at the earliest: retrying within the tick could loop on a start that fails at once.
         this.retryAt(this.ports.clock.now() + 1);
@@ -591,6 +607,43 @@ export class SchedulerAgent {
     }
     this.tryStartNext();
     this.afterWork();
+  }
+
+  /**
+   * Counts a failed run of `activityId`; returns the count when it reaches the bound (and resets
+   * it: the next runs get a bound of their own), undefined below it.
+   */
+  private countFailure(activityId: string): number | undefined {
+    const n = (this.failures.get(activityId) ?? 0) + 1;
+    if (n < (this.ports.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) {
+      this.failures.set(activityId, n);
+      return undefined;
+    }
+    this.failures.delete(activityId);
+    return n;
+  }
+
+  /**
+   * A device that failed the same activity `attempts` times in a row is not retried alone: its
+   * resource counts as broken down for the activity's planned length, and the coordinator hears
+   * it (`failure`, cause breakdown), so it can move the activity to another machine or later.
+   * The agent starts nothing on the resource meanwhile, then tries again under the schedule in
+   * force.
+   */
+  private escalateFailures(activityId: string, attempts: number, reason: string): void {
+    const now = this.ports.clock.now();
+    const slot = this.slots.find((s) => s.activityId === activityId);
+    const untilTicks = now + Math.max(1, slot?.durationTicks ?? 1);
+    this.unavailable.push({ fromTicks: now, untilTicks });
+    this.ports.logger.warn({ activityId, attempts, reason }, "device failures escalated");
+    this.send("failure", {
+      cause: "breakdown",
+      activityIds: [activityId],
+      fromTicks: now,
+      untilTicks,
+      scheduleVersion: this.version,
+      detail: `${attempts} runs failed in a row, the last: ${reason}`.slice(0, 500),
+    });
   }
 
   /** CAMPS: the agent repairs its own schedule first and escalates only what it cannot fix. */

@@ -122,6 +122,7 @@ export async function runCampsAgent(
       logger,
       ...(lockstep ? { lockstep } : {}),
       ...(settings.leaseMs !== undefined && !lockstep ? { leaseMs: settings.leaseMs } : {}),
+      ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
       ...(resource instanceof DeviceResource ? { settle: () => resource.settle() } : {}),
     },
     settings.heuristic,
