@@ -15,7 +15,6 @@ import {
   sleep,
   staleCommands,
   start,
-  startBroker,
   startRedis,
   stopAll,
   waitFor,
@@ -41,7 +40,6 @@ const SEEDS = (process.env.CONSORT_CHAOS_SEEDS ?? "1,2,3")
     return n;
   });
 
-const SITE = "chaos";
 const TICK_MS = 500;
 /** The coordinator's lease; the Done-when bound on a takeover is this plus 2 s. */
 const LEASE_MS = 2000;
@@ -103,7 +101,13 @@ class Unit {
 
   /** Everything every life of it wrote, for error messages. */
   output(): string {
-    return this.lives.map((l, i) => `--- ${this.name} life ${i + 1}\n${l.output()}`).join("\n");
+    return this.lives
+      .map((l, i) => {
+        const c = l.child;
+        const state = l.alive() ? "running" : `exited ${c.signalCode ?? `code ${c.exitCode}`}`;
+        return `--- ${this.name} life ${i + 1} (pid ${c.pid}, ${state})\n${l.output()}`;
+      })
+      .join("\n");
   }
 
   /** Stops supervising and ends the process (SIGTERM, SIGKILL after 5 s). */
@@ -158,6 +162,8 @@ interface RunResult {
 
 async function chaosRun(seed: number): Promise<RunResult> {
   const rng = createRng(seed);
+  // A site per run: the broker's Redis outlives a run, and with it each site's retained state.
+  const site = `chaos-s${seed}`;
   const dir = join(root, `seed-${seed}`);
   mkdirSync(dir);
   const scenarioFile = join(dir, "cell.yaml");
@@ -167,7 +173,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
   const port = await freePort();
   const brokerArgs = [
     "broker",
-    ...["--port", String(port), "--site", SITE, "--anonymous"],
+    ...["--port", String(port), "--site", site, "--anonymous"],
     ...(redis ? ["--redis", redis.url] : []),
   ];
   const broker = new Unit("broker", brokerArgs);
@@ -179,7 +185,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
     const config = agentConfig({
       dir,
       id,
-      site: SITE,
+      site: site,
       broker: url,
       epochMs,
       tickMs: TICK_MS,
@@ -194,7 +200,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
     for (const a of agents) await waitFor(() => a.current.output(), /online at/, 20_000);
     const common = [
       "coordinator",
-      ...["--scenario", scenarioFile, "--broker", url, "--site", SITE],
+      ...["--scenario", scenarioFile, "--broker", url, "--site", site],
       ...["--epoch-ms", String(epochMs), "--tick-ms", String(TICK_MS), "--wait-agents", "30"],
       ...["--journal", join(dir, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
       ...["--agent-lease-ms", String(AGENT_LEASE_MS), "--exit-when-done"],
