@@ -604,7 +604,9 @@ export class Coordinator {
 
   private onMessage(message: AnyMessage, topic: string, bytes: number): void {
     const where = parseTopic(topic);
-    if (!where || this.stepped) return;
+    // Only this site's channels: a persistent session on a broker that served another site (its
+    // subscriptions and queue kept in Redis) still delivers that site's reports and leases.
+    if (!where || where.site !== this.options.site || this.stepped) return;
     if (where.kind === "coordinator-state") {
       this.onCoordinatorState(message);
       return;

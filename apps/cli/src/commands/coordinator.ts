@@ -272,7 +272,10 @@ async function standBy(
   transport.onMessage((message, topic, bytes) => {
     if (tookOver) return; // the coordinator has its own handler from then on
     const now = Date.now();
-    if (parseTopic(topic)?.kind === "coordinator-state") {
+    const where = parseTopic(topic);
+    // Another site's leases and reports (a persistent session's old subscriptions) are not ours.
+    if (where?.site !== site) return;
+    if (where.kind === "coordinator-state") {
       if (message.type !== "coordinator-state") return;
       const b = message.body;
       if (b.status === "online" && b.epoch >= (seen?.epoch ?? 0))
