@@ -65,7 +65,10 @@ const SCENARIO = [
 
 const root = mkdtempSync(join(tmpdir(), "consort-chaos-"));
 const redisBin = findRedis();
-let redis: (Started & { url: string }) | undefined;
+if (redisBin === undefined)
+  console.warn(
+    "chaos: redis-server is not installed: the broker keeps sessions in memory (apt-get install redis-server)",
+  );
 
 afterAll(() => {
   stopAll();
@@ -162,13 +165,14 @@ interface RunResult {
 
 async function chaosRun(seed: number): Promise<RunResult> {
   const rng = createRng(seed);
-  // A site per run: the broker's Redis outlives a run, and with it each site's retained state.
   const site = `chaos-s${seed}`;
   const dir = join(root, `seed-${seed}`);
   mkdirSync(dir);
   const scenarioFile = join(dir, "cell.yaml");
   writeFileSync(scenarioFile, SCENARIO);
   const started = Date.now();
+  // A deployment of its own: a fresh redis-server (sessions and retained state of no earlier run).
+  const redis = redisBin !== undefined ? await startRedis(redisBin, dir) : undefined;
   // The broker on a port of its own: a restarted broker must be where the clients look for it.
   const port = await freePort();
   const brokerArgs = [
@@ -223,6 +227,8 @@ async function chaosRun(seed: number): Promise<RunResult> {
       const j = rng.int(0, i);
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
+    // Times from now on (the deployment is up; on a loaded machine that may be well past tick 0).
+    const base = Date.now();
     const at: number[] = [];
     let t = rng.int(1000, 3000);
     for (const _ of order) {
@@ -232,14 +238,14 @@ async function chaosRun(seed: number): Promise<RunResult> {
     const faults: string[] = [];
     let takeoverMs: number | undefined;
     const note = (line: string) => {
-      const ms = Date.now() - epochMs;
-      const entry = `${(ms / 1000).toFixed(1)} s (tick ${Math.floor(ms / TICK_MS)}): ${line}`;
+      const now = Date.now();
+      const entry = `${((now - base) / 1000).toFixed(1)} s (tick ${Math.floor((now - epochMs) / TICK_MS)}): ${line}`;
       faults.push(entry);
       // As it happens: a run that fails still shows where it was.
       console.log(`chaos seed ${seed}: ${entry}`);
     };
     for (const [k, fault] of order.entries()) {
-      await sleep(Math.max(0, epochMs + at[k]! - Date.now()));
+      await sleep(Math.max(0, base + at[k]! - Date.now()));
       if (done()) {
         note(`${fault}: not reached, the run was done`);
         continue;
@@ -337,6 +343,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
     );
   } finally {
     for (const u of units) await u.stop();
+    if (redis) await kill9(redis);
   }
 }
 
@@ -344,11 +351,6 @@ describe("chaos: kill -9 and SIGSTOP at seeded points of a deployment", () => {
   it.each(SEEDS)(
     "seed %i: ends feasible, nothing lost, nothing run twice; a frozen leader is replaced and fenced off",
     async (seed) => {
-      if (redis === undefined && redisBin !== undefined) redis = await startRedis(redisBin, root);
-      if (redis === undefined)
-        console.warn(
-          "chaos: redis-server is not installed: the broker keeps sessions in memory (apt-get install redis-server)",
-        );
       const r = await chaosRun(seed);
       console.log(
         [
