@@ -22,13 +22,13 @@ import {
 
 /**
  * The chaos suite: a deployment of real processes on the wall clock (`consort broker` over a
- * redis-server when there is one, a coordinator leader and a `--standby` on one journal, an agent
- * per machine) meets, at seeded random points, kill -9 of an agent, of the leader, of the standby
- * and of the broker (each restarted with the same flags, as a supervisor would), and SIGSTOP of
- * the leader past its lease then SIGCONT. Every run must end with every operation done exactly
- * once, feasibly, as the journals on disk show; a frozen leader is replaced within lease + 2 s
- * and nothing it sends after it resumes is acted on. Seeds: a fixed list, or
- * CONSORT_CHAOS_SEEDS="4,5,6".
+ * redis-server when there is one, a coordinator leader ("primary") and a `--standby`
+ * ("secondary") on one journal, an agent per machine) meets, at seeded random points, kill -9 of
+ * an agent, of the leader, of the standby and of the broker (each restarted with the same flags,
+ * as a supervisor would), and SIGSTOP of the leader past its lease then SIGCONT. Every run must
+ * end with every operation done exactly once, feasibly, as the journals on disk show; a frozen
+ * leader is replaced within lease + 2 s and nothing it sends after it resumes is acted on.
+ * Seeds: a fixed list, or CONSORT_CHAOS_SEEDS="4,5,6".
  */
 const SEEDS = (process.env.CONSORT_CHAOS_SEEDS ?? "1,2,3")
   .split(",")
@@ -40,7 +40,7 @@ const SEEDS = (process.env.CONSORT_CHAOS_SEEDS ?? "1,2,3")
     return n;
   });
 
-const TICK_MS = 500;
+const TICK_MS = 600;
 /** The coordinator's lease; the Done-when bound on a takeover is this plus 2 s. */
 const LEASE_MS = 2000;
 /** Offline this long, an agent's unstarted work moves (a restart is well within it). */
@@ -50,7 +50,7 @@ const RESTART_MS = 500;
 const MACHINES = ["m1", "m2", "m3"];
 
 // Three machines, five jobs of two or three operations (two with a choice of machine): about
-// 20 s of work at 500 ms ticks, long enough for every fault to land mid-run.
+// 24 s of work at 600 ms ticks, long enough for every fault to land mid-run.
 const SCENARIO = [
   "name: chaos-cell",
   "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
@@ -209,10 +209,10 @@ async function chaosRun(seed: number): Promise<RunResult> {
       ...["--journal", join(dir, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
       ...["--agent-lease-ms", String(AGENT_LEASE_MS), "--exit-when-done"],
     ];
-    const primary = new Unit("coordinator", common);
+    const primary = new Unit("primary", common);
     units.push(primary);
     await waitFor(() => primary.current.output(), LEADS, 30_000);
-    const secondary = new Unit("standby", [...common, "--standby"]);
+    const secondary = new Unit("secondary", [...common, "--standby"]);
     units.push(secondary);
     await waitFor(() => secondary.current.output(), /standing by/, 20_000);
     const coordinators = [primary, secondary];
@@ -294,7 +294,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
     }
     const finished = await until("end of the run", 90_000, done);
     const seconds = (Date.now() - started) / 1000;
-    for (const u of units) await u.stop();
+    await Promise.all(units.map((u) => u.stop()));
 
     // Proven from the journals on disk.
     const parsed = parseScenario(SCENARIO, scenarioFile);
@@ -342,7 +342,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
       `${(error as Error).message}\n${units.map((u) => u.output().slice(-4000)).join("\n")}`,
     );
   } finally {
-    for (const u of units) await u.stop();
+    await Promise.all(units.map((u) => u.stop()));
     if (redis) await kill9(redis);
   }
 }
