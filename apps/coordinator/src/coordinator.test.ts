@@ -195,6 +195,40 @@ describe("the coordinator's site", () => {
   });
 });
 
+describe("a coordinator whose journal another has written to", () => {
+  it("steps down without recording or declaring what it can no longer journal", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "consort-deposed-")), "coordinator.journal");
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@deposed" });
+    const said: string[] = [];
+    const coordinator = new Coordinator(
+      model,
+      transport,
+      { ...options, site: "u", journal: FileJournal.open(path), notify: (l) => said.push(l) },
+      logger,
+    );
+    await coordinator.start();
+    // A successor took the journal over (a standby, or this coordinator restarted elsewhere).
+    FileJournal.open(path).append({ t: "epoch", epoch: 9 });
+    const agent = await MqttTransport.connect({ url, clientId: "m1@deposed" });
+    await agent.publish(
+      topics.agentOut("u", "m1"),
+      makeMessage(
+        "inform",
+        "m1",
+        { event: "completed", activityId: "a.o0", atTicks: 2, quality: 1, scheduleVersion: 1 },
+        { seq: 1, at: 0 },
+      ),
+    );
+    expect(await coordinator.steppedDown).toMatch(/another coordinator has written/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(coordinator.record.executed.size).toBe(0);
+    expect(said.filter((l) => /all done/.test(l))).toEqual([]);
+    coordinator.stopLease();
+    await agent.close();
+    await transport.close();
+  });
+});
+
 describe("compactJournal", () => {
   const delta = (orderId: string) => ({ orderId, jobIds: [], nodes: [], links: [] });
   it("keeps the orders, the last schedule, the highest version and each completion once", () => {
