@@ -219,7 +219,10 @@ async function chaosRun(seed: number): Promise<RunResult> {
     const done = () =>
       coordinators
         .flatMap((u) => u.lives)
-        .find((l) => /all done: \d+\/\d+ activities/.test(l.output()));
+        .find(
+          (l) =>
+            /all done: \d+\/\d+ activities/.test(l.output()) && !/stepped down/.test(l.output()),
+        );
 
     // The faults in a seeded order at seeded times (from tick 0 on, a few seconds apart).
     const order: Fault[] = ["agent", "coordinator", "standby", "broker", "freeze"];
