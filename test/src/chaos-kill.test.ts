@@ -64,10 +64,11 @@ const SCENARIO = [
 ].join("\n");
 
 const root = mkdtempSync(join(tmpdir(), "consort-chaos-"));
-const redisBin = findRedis();
+// CONSORT_CHAOS_REDIS=0 runs the broker in memory even where redis-server is installed.
+const redisBin = process.env.CONSORT_CHAOS_REDIS === "0" ? undefined : findRedis();
 if (redisBin === undefined)
   console.warn(
-    "chaos: redis-server is not installed: the broker keeps sessions in memory (apt-get install redis-server)",
+    `chaos: the broker keeps sessions in memory (${process.env.CONSORT_CHAOS_REDIS === "0" ? "CONSORT_CHAOS_REDIS=0" : "redis-server is not installed: apt-get install redis-server"}): a broker kill -9 loses them`,
   );
 
 afterAll(() => {
@@ -146,6 +147,12 @@ async function until<T>(what: string, ms: number, probe: () => T | undefined): P
   }
 }
 
+const pick = (r: { resourceId: string; startTicks: number; endTicks: number }) => ({
+  resourceId: r.resourceId,
+  startTicks: r.startTicks,
+  endTicks: r.endTicks,
+});
+
 type Fault = "agent" | "coordinator" | "standby" | "broker" | "freeze";
 
 interface RunResult {
@@ -189,7 +196,7 @@ async function chaosRun(seed: number): Promise<RunResult> {
     const config = agentConfig({
       dir,
       id,
-      site: site,
+      site,
       broker: url,
       epochMs,
       tickMs: TICK_MS,
@@ -306,25 +313,50 @@ async function chaosRun(seed: number): Promise<RunResult> {
       .split("\n")
       .filter((l) => l.trim() !== "")
       .map((l) => JSON.parse(l) as CoordinatorJournalRecord);
+    type Run = { resourceId: string; startTicks: number; endTicks: number };
     let model: TaskModel = parsed.value.model;
-    const executed = new Map<
-      string,
-      { resourceId: string; startTicks: number; endTicks: number }
-    >();
+    const recorded = new Map<string, Run>();
     for (const r of records) {
       if (r.t === "model") model = r.model;
-      if (r.t === "done") executed.set(r.activityId, r);
+      if (r.t === "done") recorded.set(r.activityId, r);
     }
     const index = indexModel(model);
     if (!index.ok) throw new Error("the journalled model does not index");
     const activityIds = index.value.activities.map((a) => a.id);
     const integrity = journalIntegrity(dir, MACHINES, activityIds);
-    const violations = checkSchedule(index.value, executedSchedule(model, executed), {
-      requireAll: true,
-    }).map((v) => v.reason);
-    const conflicting = MACHINES.flatMap((m) =>
-      staleCommands(agentJournal(join(dir, `${m}.journal`))),
-    ).length;
+    // What ran, as the agents journalled it (each start to its completion), checked against
+    // the model; and the coordinator's record of it must say the same.
+    const journals = new Map(MACHINES.map((m) => [m, agentJournal(join(dir, `${m}.journal`))]));
+    const ran = new Map<string, Run>();
+    for (const [m, journal] of journals) {
+      const open = new Map<string, number>();
+      for (const r of journal) {
+        if (!("activityId" in r)) continue;
+        if (r.t === "start") open.set(r.activityId, r.atTicks);
+        else if (r.t === "fail") open.delete(r.activityId);
+        else if (r.t === "complete" && open.has(r.activityId))
+          ran.set(r.activityId, {
+            resourceId: m,
+            startTicks: open.get(r.activityId)!,
+            endTicks: r.atTicks,
+          });
+      }
+    }
+    const violations = [
+      ...checkSchedule(index.value, executedSchedule(model, ran), { requireAll: true }).map(
+        (v) => v.reason,
+      ),
+      ...[...ran]
+        .filter(
+          ([id, r]) =>
+            JSON.stringify(recorded.get(id) && pick(recorded.get(id)!)) !== JSON.stringify(r),
+        )
+        .map(
+          ([id, r]) =>
+            `${id}: ran ${JSON.stringify(r)}, the coordinator recorded ${JSON.stringify(recorded.get(id))}`,
+        ),
+    ];
+    const conflicting = [...journals.values()].flatMap(staleCommands).length;
     console.log(finished.output().match(/all done: .*/)?.[0]);
     return {
       seed,
