@@ -7,6 +7,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   agentConfig,
   agentJournal,
+  freePort,
+  kill9,
+  sleep,
   staleCommands,
   start,
   startBroker,
@@ -233,5 +236,48 @@ describe("coordinator failover: lease, standby, fencing", () => {
       .map((r) => r.activityId)
       .sort();
     expect(completions).toEqual(["a.o0", "a.o1", "b.o0", "b.o1", "c.o0", "c.o1"]);
+  }, 90_000);
+});
+
+describe("a standby across a broker restart", () => {
+  it("does not take over a live leader whose renewals it could not hear while the broker was down", async () => {
+    const sub = join(dir, "broker-restart");
+    mkdirSync(sub);
+    writeFileSync(
+      join(sub, "cell.yaml"),
+      "name: cell\nresources: [{ id: m1 }]\njobs:\n  - { id: a, operations: [{ resource: m1, duration: 300 }] }\n",
+    );
+    const port = await freePort();
+    const first = await startBroker({ site: "relay", port });
+    const url = first.url;
+    const epochMs = Date.now() + 2000;
+    const config = agentConfig({
+      dir: sub,
+      id: "m1",
+      site: "relay",
+      broker: url,
+      epochMs,
+      tickMs: 100,
+      extra: ["connectRetrySeconds: 30"],
+    });
+    const agent = start(["agent", "--config", config]);
+    await waitFor(agent.output, /online at/, 30_000);
+    const common = [
+      ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "relay"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(sub, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
+    ];
+    const leader = start(["coordinator", ...common]);
+    await waitFor(leader.output, /plan installed/, 30_000);
+    const standby = start(["coordinator", ...common, "--standby"]);
+    await waitFor(standby.output, /standing by/, 30_000);
+    // The broker dies and stays down for a whole lease: nobody hears any renewal meanwhile.
+    await kill9(first);
+    await sleep(LEASE_MS + 500);
+    await startBroker({ site: "relay", port });
+    // Both coordinators reconnect; the leader renews; the standby must keep standing by.
+    await sleep(3 * LEASE_MS);
+    expect(standby.output()).not.toMatch(/taking over: /);
+    expect(leader.output()).not.toMatch(/stepped down/);
   }, 90_000);
 });
