@@ -272,16 +272,16 @@ async function chaosRun(seed: number): Promise<RunResult> {
         note(`kill -9 broker (pid ${broker.current.child.pid})`);
         await kill9(broker.current);
       } else if (fault === "coordinator") {
-        const leader = await until("leader", 20_000, () => coordinators.find(leading));
+        const leader = await until("leader", 30_000, () => coordinators.find(leading));
         note(`kill -9 leader ${leader.name} (pid ${leader.current.child.pid})`);
         await kill9(leader.current);
       } else if (fault === "standby") {
-        const standby = await until("standby", 20_000, () => coordinators.find(standingBy));
+        const standby = await until("standby", 30_000, () => coordinators.find(standingBy));
         note(`kill -9 standby ${standby.name} (pid ${standby.current.child.pid})`);
         await kill9(standby.current);
       } else {
         // The leader frozen past its lease while a standby watches; thawed once replaced.
-        const [leader, standby] = await until("leader and standby", 20_000, () => {
+        const [leader, standby] = await until("leader and standby", 30_000, () => {
           const l = coordinators.find(leading);
           const s = coordinators.find(standingBy);
           return l && s ? ([l, s] as const) : undefined;
