@@ -1,51 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { agentConfig, sleep, start, startBroker, stopAll, waitFor } from "./processes.js";
 
 // A C-TAEMS deployment: `consort broker`, `consort coordinator` and one `consort agent` per
 // rover, each its own process configured by a file, on the wall clock; one rover's agent is
 // killed with SIGKILL mid-run and started again on the same journal.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-deploy-ctaems-"));
-const children: ChildProcess[] = [];
-
-function start(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  stopAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -86,31 +51,20 @@ describe("a C-TAEMS deployment on the wall clock", () => {
         "",
       ].join("\n"),
     );
-    const broker = start(["broker", "--port", "0", "--site", "field", "--anonymous"]);
-    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
-    const agentConfig = (id: string) => {
-      const file = join(dir, `${id}.yaml`);
-      writeFileSync(
-        file,
-        [
-          "family: ctaems",
-          `agentId: ${id}`,
-          "site: field",
-          `broker: ${url}`,
-          `journal: ${join(dir, `${id}.journal`)}`,
-          "clock: wall",
-          `tickMs: ${tickMs}`,
-          "logLevel: warn",
-          "",
-        ].join("\n"),
-      );
-      return file;
-    };
-    const agents = new Map(
-      ["rover1", "rover2", "rover3"].map((id) => [
+    const broker = await startBroker({ site: "field" });
+    const url = broker.url;
+    const config = (id: string) =>
+      agentConfig({
+        dir,
         id,
-        start(["agent", "--config", agentConfig(id)]),
-      ]),
+        site: "field",
+        broker: url,
+        tickMs,
+        extra: ["family: ctaems"],
+        simulation: null,
+      });
+    const agents = new Map(
+      ["rover1", "rover2", "rover3"].map((id) => [id, start(["agent", "--config", config(id)])]),
     );
     for (const a of agents.values()) await waitFor(a.output, /online/, 20_000);
     const report = join(dir, "report.json");

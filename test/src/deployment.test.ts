@@ -1,53 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { agentConfig, start, startBroker, stopAll, waitFor } from "./processes.js";
 
 // A deployment's shape: `consort broker`, one `consort agent` per machine and `consort
 // coordinator`, each its own process, configured by files and flags, on the wall clock.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-deploy-"));
-const children: ChildProcess[] = [];
 
-function start(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(
-  output: () => string,
-  pattern: RegExp,
-  ms: number,
-): Promise<RegExpExecArray> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return m;
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-});
+afterAll(stopAll);
 
 describe("a deployment: broker, agents and coordinator started one by one", () => {
   it("plans, executes on the wall clock and finishes", async () => {
@@ -63,29 +24,17 @@ describe("a deployment: broker, agents and coordinator started one by one", () =
         "",
       ].join("\n"),
     );
-    const broker = start(["broker", "--port", "0", "--site", "plant", "--anonymous"]);
-    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const broker = await startBroker({ site: "plant" });
+    const url = broker.url;
     const epochMs = Date.now() + 3000;
-    const agents = ["m1", "m2"].map((id) => {
-      const config = join(dir, `${id}.yaml`);
-      writeFileSync(
-        config,
-        [
-          `agentId: ${id}`,
-          "site: plant",
-          `broker: ${url}`,
-          `journal: ${join(dir, `${id}.journal`)}`,
-          "clock: wall",
-          `epochMs: ${epochMs}`,
-          "tickMs: 50",
-          "logLevel: warn",
-          "simulation: { trialKey: 7, disruptions: [] }",
-          "",
-        ].join("\n"),
-      );
-      return start(["agent", "--config", config]);
-    });
-    for (const a of agents) await waitFor(a.output, /online at/, 15_000);
+    const agents = ["m1", "m2"].map((id) =>
+      start([
+        "agent",
+        "--config",
+        agentConfig({ dir, id, site: "plant", broker: url, epochMs, tickMs: 50 }),
+      ]),
+    );
+    for (const a of agents) await waitFor(a.output, /online at/, 30_000);
     const coordinator = start([
       "coordinator",
       "--scenario",

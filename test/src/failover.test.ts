@@ -1,86 +1,37 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AnyMessage, topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import {
+  agentConfig,
+  agentJournal,
+  freePort,
+  kill9,
+  sleep,
+  staleCommands,
+  start,
+  startBroker,
+  stopAll,
+  waitFor,
+} from "./processes.js";
 
 // Coordinator failover with real processes: `consort broker`, two `consort agent`s, a leader and
 // a `--standby` coordinator on the same journal file. The leader is frozen (SIGSTOP) past its
 // lease; the standby takes over in a higher epoch; the leader is thawed (SIGCONT) and steps down;
 // the agents refuse whatever carries the old epoch. Counted from the agents' journals.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-failover-"));
-const children: ChildProcess[] = [];
-const LEASE_MS = 1500;
+/** The leader's lease: long enough that a loaded machine does not miss a renewal by chance. */
+const LEASE_MS = 2500;
 const AGENT_LEASE_MS = 3000;
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 afterAll(() => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill("SIGCONT");
-      c.kill("SIGKILL");
-    }
-  }
+  stopAll();
   if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
 });
 
-type AgentRecord =
-  | { t: "command"; id: string; message: AnyMessage }
-  | { t: "out"; message: AnyMessage }
-  | { t: "complete"; activityId: string }
-  | { t: string };
-
-const journalOf = (id: string): AgentRecord[] =>
-  readFileSync(join(dir, `${id}.journal`), "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as AgentRecord);
-
-/**
- * Commands an agent acted on although a higher coordinator epoch was already in its journal:
- * the conflicting assignments a replaced leader could cause.
- */
-function staleApplied(records: readonly AgentRecord[]): AnyMessage[] {
-  let highest = 0;
-  const out: AnyMessage[] = [];
-  for (const r of records) {
-    if (r.t !== "command") continue;
-    const m = (r as { message: AnyMessage }).message;
-    const e = m.epoch ?? 0;
-    if (e < highest) out.push(m);
-    highest = Math.max(highest, e);
-  }
-  return out;
-}
+const journalOf = (id: string) => agentJournal(join(dir, `${id}.journal`));
 
 describe("no stranded work: an agent partitioned past its lease", () => {
   it("has its unstarted operations reassigned, each run exactly once; it rejoins without running them", async () => {
@@ -100,39 +51,31 @@ describe("no stranded work: an agent partitioned past its lease", () => {
         "",
       ].join("\n"),
     );
-    const broker = start(["broker", "--port", "0", "--site", "cell", "--anonymous"]);
-    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const broker = await startBroker({ site: "cell" });
+    const url = broker.url;
     const epochMs = Date.now() + 2500;
     const agents = Object.fromEntries(
       ["m1", "m2", "m3"].map((id) => {
-        const config = join(sub, `${id}.yaml`);
-        writeFileSync(
-          config,
-          [
-            `agentId: ${id}`,
-            "site: cell",
-            `broker: ${url}`,
-            `journal: ${join(sub, `${id}.journal`)}`,
-            "clock: wall",
-            `epochMs: ${epochMs}`,
-            "tickMs: 100",
-            `leaseMs: ${AGENT_LEASE_MS}`,
-            "logLevel: warn",
-            "simulation: { trialKey: 7, disruptions: [] }",
-            "",
-          ].join("\n"),
-        );
+        const config = agentConfig({
+          dir: sub,
+          id,
+          site: "cell",
+          broker: url,
+          epochMs,
+          tickMs: 100,
+          leaseMs: AGENT_LEASE_MS,
+        });
         return [id, start(["agent", "--config", config])];
       }),
     );
-    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 15_000);
+    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 30_000);
     const coordinator = start([
       "coordinator",
       ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "cell"],
       ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
       ...["--journal", join(sub, "coordinator.journal"), "--agent-lease-ms", "1000"],
     ]);
-    await waitFor(coordinator.output, /plan installed/, 20_000);
+    await waitFor(coordinator.output, /plan installed/, 30_000);
     // Partition m1 (SIGSTOP: it neither sends nor hears anything) once its first operation runs.
     await new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now()) + 300));
     const m1 = agents.m1!;
@@ -171,15 +114,10 @@ describe("no stranded work: an agent partitioned past its lease", () => {
     }
     broker.child.kill("SIGTERM");
 
-    const journal = (id: string) =>
-      readFileSync(join(sub, `${id}.journal`), "utf8")
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l) => JSON.parse(l) as { t: string; activityId?: string });
     const runs = (id: string, t: string) =>
-      journal(id)
-        .filter((r) => r.t === t)
-        .map((r) => r.activityId!);
+      agentJournal(join(sub, `${id}.journal`)).flatMap((r) =>
+        r.t === t && "activityId" in r ? [r.activityId] : [],
+      );
     const completions = ["m1", "m2", "m3"].flatMap((id) => runs(id, "complete")).sort();
     // Each operation ran exactly once, across the three journals.
     expect(completions).toEqual(["a.o0", "a.o1", "b.o0", "c.o0", "d.o0", "d.o1", "e.o0"]);
@@ -205,38 +143,26 @@ describe("coordinator failover: lease, standby, fencing", () => {
         "",
       ].join("\n"),
     );
-    const broker = start(["broker", "--port", "0", "--site", "plant", "--anonymous"]);
-    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const broker = await startBroker({ site: "plant" });
+    const url = broker.url;
     const epochMs = Date.now() + 2000;
-    const agents = ["m1", "m2"].map((id) => {
-      const config = join(dir, `${id}.yaml`);
-      writeFileSync(
-        config,
-        [
-          `agentId: ${id}`,
-          "site: plant",
-          `broker: ${url}`,
-          `journal: ${join(dir, `${id}.journal`)}`,
-          "clock: wall",
-          `epochMs: ${epochMs}`,
-          "tickMs: 100",
-          "logLevel: warn",
-          "simulation: { trialKey: 7, disruptions: [] }",
-          "",
-        ].join("\n"),
-      );
-      return start(["agent", "--config", config]);
-    });
-    for (const a of agents) await waitFor(a.output, /online at/, 15_000);
+    const agents = ["m1", "m2"].map((id) =>
+      start([
+        "agent",
+        "--config",
+        agentConfig({ dir, id, site: "plant", broker: url, epochMs, tickMs: 100 }),
+      ]),
+    );
+    for (const a of agents) await waitFor(a.output, /online at/, 30_000);
     const common = [
       ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "plant"],
       ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
       ...["--journal", join(dir, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
     ];
     const leader = start(["coordinator", ...common]);
-    await waitFor(leader.output, /plan installed/, 20_000);
+    await waitFor(leader.output, /plan installed/, 30_000);
     const standby = start(["coordinator", ...common, "--standby"]);
-    await waitFor(standby.output, /standing by/, 15_000);
+    await waitFor(standby.output, /standing by/, 30_000);
     // The standby must not take over a live leader: a few leases pass with it standing by.
     await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
     expect(standby.output()).not.toMatch(/taking over:/);
@@ -290,7 +216,7 @@ describe("coordinator failover: lease, standby, fencing", () => {
 
     const journals = { m1: journalOf("m1"), m2: journalOf("m2") };
     // 0 conflicting assignments: no agent acted on a command from an epoch below one it knew.
-    const conflicting = Object.values(journals).flatMap(staleApplied);
+    const conflicting = Object.values(journals).flatMap(staleCommands);
     expect(conflicting).toEqual([]);
     // The late epoch-1 install was refused, saying why.
     const rejects = Object.values(journals)
@@ -310,5 +236,48 @@ describe("coordinator failover: lease, standby, fencing", () => {
       .map((r) => r.activityId)
       .sort();
     expect(completions).toEqual(["a.o0", "a.o1", "b.o0", "b.o1", "c.o0", "c.o1"]);
+  }, 90_000);
+});
+
+describe("a standby across a broker restart", () => {
+  it("does not take over a live leader whose renewals it could not hear while the broker was down", async () => {
+    const sub = join(dir, "broker-restart");
+    mkdirSync(sub);
+    writeFileSync(
+      join(sub, "cell.yaml"),
+      "name: cell\nresources: [{ id: m1 }]\njobs:\n  - { id: a, operations: [{ resource: m1, duration: 300 }] }\n",
+    );
+    const port = await freePort();
+    const first = await startBroker({ site: "relay", port });
+    const url = first.url;
+    const epochMs = Date.now() + 2000;
+    const config = agentConfig({
+      dir: sub,
+      id: "m1",
+      site: "relay",
+      broker: url,
+      epochMs,
+      tickMs: 100,
+      extra: ["connectRetrySeconds: 30"],
+    });
+    const agent = start(["agent", "--config", config]);
+    await waitFor(agent.output, /online at/, 30_000);
+    const common = [
+      ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "relay"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(sub, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
+    ];
+    const leader = start(["coordinator", ...common]);
+    await waitFor(leader.output, /plan installed/, 30_000);
+    const standby = start(["coordinator", ...common, "--standby"]);
+    await waitFor(standby.output, /standing by/, 30_000);
+    // The broker dies and stays down for a whole lease: nobody hears any renewal meanwhile.
+    await kill9(first);
+    await sleep(LEASE_MS + 500);
+    await startBroker({ site: "relay", port });
+    // Both coordinators reconnect; the leader renews; the standby must keep standing by.
+    await sleep(3 * LEASE_MS);
+    expect(standby.output()).not.toMatch(/taking over: /);
+    expect(leader.output()).not.toMatch(/stepped down/);
   }, 90_000);
 });

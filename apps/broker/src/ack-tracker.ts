@@ -5,9 +5,13 @@
  * stream are followed here: packet heads only, bodies are skipped without being kept.
  * PUBREL is not checked: after a reconnect a client must resend PUBREL for a QoS 2 message of the
  * previous connection (MQTT-4.4.0-1), and whether that message is still stored lives in the
- * persistence, not on this connection.
+ * persistence, not on this connection. For the same reason a client resuming a persistent session
+ * (CleanSession 0) may acknowledge a PUBLISH of an earlier connection (its PUBACK queued while it
+ * was cut off, or sent before the broker's resend): on such a connection an acknowledgement of an
+ * unknown id is let through to aedes, which matches it against the stored session.
  */
 
+const CONNECT = 1;
 const PUBLISH = 3;
 const PUBACK = 4;
 const PUBREC = 5;
@@ -87,6 +91,8 @@ export class AckTracker {
   /** PUBREL ids sent, awaiting PUBCOMP. */
   readonly #awaitingPubcomp = new Set<number>();
   #violation: string | undefined;
+  /** The client resumed (or keeps) a persistent session: ids may be of an earlier connection. */
+  #persistent = false;
 
   readonly #out = new HeadReader(
     // A PUBLISH head holds the topic length, the topic, then the packet id: read up to 2+65535+2.
@@ -107,8 +113,14 @@ export class AckTracker {
   );
 
   readonly #in = new HeadReader(
-    (type) => (type >= PUBACK && type <= PUBCOMP ? 2 : 0),
+    // CONNECT: the protocol name ("MQTT" or "MQIsdp"), the level, then the connect flags.
+    (type) => (type === CONNECT ? 10 : type >= PUBACK && type <= PUBCOMP ? 2 : 0),
     (type, _flags, head) => {
+      if (type === CONNECT && head.length >= 2) {
+        const at = 2 + head.readUInt16BE(0) + 1;
+        if (head.length > at) this.#persistent = (head[at]! & 0x02) === 0;
+        return;
+      }
       if (this.#violation !== undefined || head.length < 2) return;
       if (type !== PUBACK && type !== PUBREC && type !== PUBCOMP) return;
       const id = head.readUInt16BE(0);
@@ -118,7 +130,7 @@ export class AckTracker {
           : type === PUBREC
             ? this.#awaitingPubrec
             : this.#awaitingPubcomp;
-      if (!waiting.delete(id)) {
+      if (!waiting.delete(id) && !this.#persistent) {
         this.#violation = `unsolicited ${NAMES[type]} for packet id ${id} (MQTT 3.1.1 §4.3)`;
       }
     },

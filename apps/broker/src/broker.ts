@@ -462,7 +462,13 @@ export async function createBroker(
     const tracker = new AckTracker();
     const inner = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((...args: unknown[]) => {
-      tracker.sent(args[0] as Buffer);
+      // mqtt-packet writes a topic as a string: count its UTF-8 bytes, not its characters.
+      const chunk = args[0];
+      tracker.sent(
+        typeof chunk === "string"
+          ? Buffer.from(chunk, typeof args[1] === "string" ? (args[1] as BufferEncoding) : "utf8")
+          : (chunk as Buffer),
+      );
       return inner(...args);
     }) as typeof stream.write;
     aedes.handle(stream, req);

@@ -43,6 +43,20 @@ describe("AckTracker", () => {
     expect(t.received(Buffer.from([0x40, 2, 0, 5]))).toMatch(/unsolicited PUBACK for packet id 5/);
   });
 
+  // CONNECT with protocol "MQTT", level 4 and these connect flags (no payload needed here).
+  const connect = (flags: number) =>
+    Buffer.from([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, flags, 0, 30, 0, 0]);
+
+  it("lets a persistent session acknowledge a message of an earlier connection", () => {
+    const resumed = new AckTracker();
+    expect(resumed.received(connect(0x00))).toBeUndefined();
+    // Its PUBACK for a message the broker delivered before the client was cut off.
+    expect(resumed.received(Buffer.from([0x40, 2, 0xc5, 0x90]))).toBeUndefined();
+    const clean = new AckTracker();
+    expect(clean.received(connect(0x02))).toBeUndefined();
+    expect(clean.received(Buffer.from([0x40, 2, 0xc5, 0x90]))).toMatch(/unsolicited PUBACK/);
+  });
+
   it("does not take a QoS 0 message as awaiting an acknowledgement", () => {
     const t = new AckTracker();
     t.sent(Buffer.from([0x30, 5, 0, 1, 0x74, 0, 9]));

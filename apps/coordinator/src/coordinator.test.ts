@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TaskModel } from "@consort/core";
 import { type AnyMessage, topics } from "@consort/protocol";
-import { MqttTransport } from "@consort/protocol/mqtt";
+import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { Aedes } from "aedes";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -147,6 +147,85 @@ describe("the coordinator's order intake and journal", () => {
     expect(compacted.currentModel).toEqual(again.currentModel);
     await third.close();
     await operator.close();
+  });
+});
+
+describe("the coordinator's site", () => {
+  it("ignores another site's leases and reports (a persistent session's old subscriptions)", async () => {
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@site" });
+    // A site of its own: the test above left a retained lease on "s".
+    const coordinator = new Coordinator(
+      model,
+      transport,
+      { ...options, site: "t", leaseMs: 5000 },
+      logger,
+    );
+    await coordinator.start();
+    // What a broker that served site "old" still delivers to this client id.
+    await transport.subscribe(topics.coordinatorState("old"));
+    await transport.subscribe(topics.filters.allAgentOut("old"));
+    const other = await MqttTransport.connect({ url, clientId: "coordinator@old" });
+    await other.publish(
+      topics.coordinatorState("old"),
+      makeMessage(
+        "coordinator-state",
+        "coordinator",
+        { coordinatorId: "coordinator", status: "online", epoch: 99 },
+        { seq: 0, at: 0, epoch: 99 },
+      ),
+    );
+    await other.publish(
+      topics.agentOut("old", "m1"),
+      makeMessage(
+        "inform",
+        "m1",
+        { event: "completed", activityId: "a.o0", atTicks: 2, quality: 1, scheduleVersion: 1 },
+        { seq: 1, at: 0 },
+      ),
+    );
+    const stepped = await Promise.race([
+      coordinator.steppedDown,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
+    ]);
+    expect(stepped).toBeUndefined();
+    expect(coordinator.record.executed.size).toBe(0);
+    coordinator.stopLease();
+    await other.close();
+    await transport.close();
+  });
+});
+
+describe("a coordinator whose journal another has written to", () => {
+  it("steps down without recording or declaring what it can no longer journal", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "consort-deposed-")), "coordinator.journal");
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@deposed" });
+    const said: string[] = [];
+    const coordinator = new Coordinator(
+      model,
+      transport,
+      { ...options, site: "u", journal: FileJournal.open(path), notify: (l) => said.push(l) },
+      logger,
+    );
+    await coordinator.start();
+    // A successor took the journal over (a standby, or this coordinator restarted elsewhere).
+    FileJournal.open(path).append({ t: "epoch", epoch: 9 });
+    const agent = await MqttTransport.connect({ url, clientId: "m1@deposed" });
+    await agent.publish(
+      topics.agentOut("u", "m1"),
+      makeMessage(
+        "inform",
+        "m1",
+        { event: "completed", activityId: "a.o0", atTicks: 2, quality: 1, scheduleVersion: 1 },
+        { seq: 1, at: 0 },
+      ),
+    );
+    expect(await coordinator.steppedDown).toMatch(/another coordinator has written/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(coordinator.record.executed.size).toBe(0);
+    expect(said.filter((l) => /all done/.test(l))).toEqual([]);
+    coordinator.stopLease();
+    await agent.close();
+    await transport.close();
   });
 });
 

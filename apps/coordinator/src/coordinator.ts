@@ -541,14 +541,16 @@ export class Coordinator {
    * Appends a commitment before anything is sent on its strength. A journal another coordinator
    * has written to since (a standby that took over on the shared file) fences this one off.
    */
-  private commit(record: CoordinatorJournalRecord): void {
+  private commit(record: CoordinatorJournalRecord): boolean {
     const journal = this.options.journal;
-    if (!journal || this.stepped) return;
+    if (this.stepped) return false;
+    if (!journal) return true;
     if (journal.writtenByOthers?.()) {
       this.stepDown("another coordinator has written to the journal");
-      return;
+      return false;
     }
     journal.append(record);
+    return true;
   }
 
   /** Resolves once these agents have announced themselves online. */
@@ -604,7 +606,9 @@ export class Coordinator {
 
   private onMessage(message: AnyMessage, topic: string, bytes: number): void {
     const where = parseTopic(topic);
-    if (!where || this.stepped) return;
+    // Only this site's channels: a persistent session on a broker that served another site (its
+    // subscriptions and queue kept in Redis) still delivers that site's reports and leases.
+    if (!where || where.site !== this.options.site || this.stepped) return;
     if (where.kind === "coordinator-state") {
       this.onCoordinatorState(message);
       return;
@@ -904,7 +908,9 @@ export class Coordinator {
     for (const command of commands) {
       switch (command.kind) {
         case "record":
-          this.commit({ t: "done", activityId: command.activityId, ...command.completion });
+          // Not journalled (a newer leader holds the journal): not ours to record or act on.
+          if (!this.commit({ t: "done", activityId: command.activityId, ...command.completion }))
+            return;
           this.record.executed.set(command.activityId, command.completion);
           this.emit({ kind: "done", activityId: command.activityId, ...command.completion });
           break;
@@ -1297,7 +1303,8 @@ export class Coordinator {
     const remaining = this.index.activities.filter(
       (a) => !this.record.executed.has(a.id) && !this.cancelled.has(a.id),
     );
-    if (remaining.length === 0 && !this.done) {
+    // A coordinator that stepped down declares nothing: the run is its successor's to finish.
+    if (remaining.length === 0 && !this.done && !this.stepped) {
       this.done = true;
       this.emit({ kind: "all-done", completed: this.record.executed.size, atTicks: this.nowTicks });
       this.options.notify?.(

@@ -99,9 +99,11 @@ export class FileJournal implements CoordinatorJournal {
     readonly path: string,
     private readonly sync: boolean,
     readonly records: CoordinatorJournalRecord[],
+    /** The bytes the records were read from: what another writer appends later is not in them. */
+    size: number,
   ) {
     this.fd = openSync(path, "a");
-    this.size = fstatSync(this.fd).size;
+    this.size = size;
   }
 
   /** The file's size as this process left it. */
@@ -126,7 +128,9 @@ export class FileJournal implements CoordinatorJournal {
         throw new CoordinatorJournalError(path, i + 1, "not a JSON record; the journal is damaged");
       }
     });
-    return new FileJournal(path, options.sync, records);
+    // The size read, not the size at open: a line another coordinator appended in between (a
+    // leader still writing while this one starts) was not replayed, and must count as theirs.
+    return new FileJournal(path, options.sync, records, Buffer.byteLength(complete));
   }
 
   append(record: CoordinatorJournalRecord): void {

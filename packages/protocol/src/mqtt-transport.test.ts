@@ -32,6 +32,32 @@ const until = async (condition: () => boolean, ms = 3000) => {
 };
 
 describe("MqttTransport", () => {
+  it("closes within its grace while the broker is gone and a publish is unacknowledged", async () => {
+    // A broker of its own, stopped under the client.
+    const alone = await Aedes.createBroker();
+    const sockets = new Set<import("node:net").Socket>();
+    const srv = createServer({ noDelay: true }, (socket) => {
+      sockets.add(socket);
+      alone.handle(socket);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    const port = (srv.address() as AddressInfo).port;
+    const client = await MqttTransport.connect({
+      url: `mqtt://127.0.0.1:${port}`,
+      clientId: "gone",
+    });
+    const stopped = new Promise<void>((resolve) => srv.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await stopped;
+    await new Promise<void>((resolve) => alone.close(() => resolve()));
+    await until(() => !client.connected);
+    // Stays in mqtt.js's outgoing store: nobody will acknowledge it.
+    void client.publishRaw("consort/v1/s/agent/x/out", Buffer.from("x")).catch(() => {});
+    const started = Date.now();
+    await client.close(500);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it("delivers valid messages, drops malformed and repeated ones, and counts them", async () => {
     const receiver = await MqttTransport.connect({ url, clientId: "coordinator-test" });
     const sender = await MqttTransport.connect({ url, clientId: "lathe-test" });

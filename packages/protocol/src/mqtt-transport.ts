@@ -266,8 +266,20 @@ export class MqttTransport {
     await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync(false);
+  /**
+   * Ends the connection with a DISCONNECT once the broker has acknowledged what was published.
+   * mqtt.js alone would wait for those acknowledgements for ever once the connection is down (it
+   * stops reconnecting as soon as it is asked to end), and a process stopping then never exits:
+   * after `graceMs`, or at once while disconnected, it ends without them (the broker then sends
+   * the last will; what was unacknowledged is the journal's to resend).
+   */
+  async close(graceMs = 3000): Promise<void> {
+    const client = this.client;
+    const pending = () => Object.keys(client.outgoing).length > 0;
+    const until = Date.now() + graceMs;
+    while (client.connected && pending() && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    await client.endAsync(!client.connected || pending());
   }
 
   /** Ends the connection without a DISCONNECT, so the broker sends the last will. */

@@ -272,7 +272,10 @@ async function standBy(
   transport.onMessage((message, topic, bytes) => {
     if (tookOver) return; // the coordinator has its own handler from then on
     const now = Date.now();
-    if (parseTopic(topic)?.kind === "coordinator-state") {
+    const where = parseTopic(topic);
+    // Another site's leases and reports (a persistent session's old subscriptions) are not ours.
+    if (where?.site !== site) return;
+    if (where.kind === "coordinator-state") {
       if (message.type !== "coordinator-state") return;
       const b = message.body;
       if (b.status === "online" && b.epoch >= (seen?.epoch ?? 0))
@@ -300,7 +303,9 @@ async function standBy(
   await transport.subscribe(topics.filters.allAgentStates(site));
   await transport.subscribe(topics.filters.allAgentOut(site));
   await transport.subscribe(topics.orders(site));
-  const startedMs = Date.now();
+  // Since when this standby has been hearing the channel: renewals it could not hear (its own
+  // connection down, a broker restarting under both) say nothing about the leader.
+  let listeningSince = Date.now();
   say(`standing by: taking over when the leader's lease (${leaseMs} ms) lapses`);
   let signal: string | undefined;
   const signalled = untilSignal().then((s) => {
@@ -310,8 +315,9 @@ async function standBy(
   for (;;) {
     if (signal) return { seenEpoch: seen?.epoch ?? 0, backlog: [], signal };
     const now = Date.now();
-    // At start, give a retained lease time to arrive before counting its absence.
-    if (now - startedMs > leaseMs && leaseLapsed(seen, now)) {
+    if (!transport.connected) listeningSince = now;
+    // At start and after a reconnection, give the lease time to arrive before counting its absence.
+    if (now - listeningSince > leaseMs && leaseLapsed(seen, now)) {
       say(
         seen
           ? `taking over: the lease of ${seen.holder} (epoch ${seen.epoch}) ${seen.released ? "was released" : `lapsed ${now - seen.renewedAtMs} ms after its last renewal`}`

@@ -1,0 +1,221 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { repoRoot } from "./run-cli.js";
+
+/**
+ * Real processes for end-to-end tests: `consort` commands (broker, agents, coordinators) and a
+ * redis-server, each a child process whose output is collected, plus the settings files they
+ * read. Every child started here is killed by `stopAll` (call it from `afterAll`).
+ */
+export const consortBin = join(repoRoot, "apps/cli/bin/consort.js");
+
+export interface Started {
+  readonly child: ChildProcess;
+  /** Everything the process wrote so far, stdout and stderr interleaved. */
+  readonly output: () => string;
+  /** Its exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Whether it is still running (not exited). */
+  readonly alive: () => boolean;
+}
+
+const children: ChildProcess[] = [];
+
+/** Starts a program as a child process collecting its output. */
+export function startProgram(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Started {
+  const child = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
+  children.push(child);
+  let text = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  let running = true;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      running = false;
+      resolve(code);
+    }),
+  );
+  return { child, output: () => text, exited, alive: () => running };
+}
+
+/** Starts `consort ARGS` (the compiled CLI) as a child process. */
+export function start(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+  return startProgram(process.execPath, [consortBin, ...args], options);
+}
+
+/** Waits until `pattern` matches the output; its match, or an error quoting the output. */
+export async function waitFor(
+  output: () => string,
+  pattern: RegExp,
+  ms: number,
+): Promise<RegExpExecArray> {
+  const started = Date.now();
+  for (;;) {
+    const m = pattern.exec(output());
+    if (m) return m;
+    if (Date.now() - started > ms)
+      throw new Error(`timed out after ${ms} ms waiting for ${pattern}: ${output().slice(-4000)}`);
+    await sleep(20);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Kills every child started here that still runs (a frozen one is thawed first). */
+export function stopAll(): void {
+  for (const c of children.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill("SIGCONT");
+    c.kill("SIGKILL");
+  }
+}
+
+/** Sends SIGKILL and resolves once the process is gone. */
+export async function kill9(p: Started): Promise<void> {
+  if (!p.alive()) return;
+  p.child.kill("SIGCONT");
+  p.child.kill("SIGKILL");
+  await p.exited;
+}
+
+/** `consort broker` on a free loopback port (or `port`); resolves once it listens, with its URL. */
+export async function startBroker(options: {
+  site: string;
+  port?: number;
+  redis?: string;
+  extra?: readonly string[];
+}): Promise<Started & { url: string; args: string[] }> {
+  const args = [
+    "broker",
+    ...["--port", String(options.port ?? 0), "--site", options.site, "--anonymous"],
+    ...(options.redis ? ["--redis", options.redis] : []),
+    ...(options.extra ?? []),
+  ];
+  const broker = start(args);
+  const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+  return { ...broker, url, args };
+}
+
+/**
+ * Writes a CAMPS agent's settings file (`{dir}/{id}.yaml`, journal `{dir}/{id}.journal`) on the
+ * wall clock; returns its path.
+ */
+export function agentConfig(options: {
+  dir: string;
+  id: string;
+  site: string;
+  broker: string;
+  epochMs?: number;
+  tickMs: number;
+  leaseMs?: number;
+  /** Further YAML lines (e.g. `family: ctaems`, `connectRetrySeconds: 30`). */
+  extra?: readonly string[];
+  /** The simulated resource (default: trial 7, no disruptions); `null` leaves it out. */
+  simulation?: string | null;
+}): string {
+  const file = join(options.dir, `${options.id}.yaml`);
+  writeFileSync(
+    file,
+    [
+      ...(options.extra ?? []),
+      `agentId: ${options.id}`,
+      `site: ${options.site}`,
+      `broker: ${options.broker}`,
+      `journal: ${join(options.dir, `${options.id}.journal`)}`,
+      "clock: wall",
+      ...(options.epochMs !== undefined ? [`epochMs: ${options.epochMs}`] : []),
+      `tickMs: ${options.tickMs}`,
+      ...(options.leaseMs !== undefined ? [`leaseMs: ${options.leaseMs}`] : []),
+      "logLevel: warn",
+      ...(options.simulation === null
+        ? []
+        : [`simulation: ${options.simulation ?? "{ trialKey: 7, disruptions: [] }"}`]),
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+/** A free TCP port on the loopback interface (free when asked; bind it soon). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The redis-server program, if installed. */
+export function findRedis(): string | undefined {
+  for (const candidate of ["redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server"]) {
+    const probe = spawnSync(candidate, ["--version"], { stdio: "ignore" });
+    if (probe.error === undefined && probe.status === 0) return candidate;
+  }
+  return undefined;
+}
+
+/** A redis-server on a free loopback port keeping nothing on disk; resolves once it is ready. */
+export async function startRedis(program: string, dir: string): Promise<Started & { url: string }> {
+  const port = await freePort();
+  const redis = startProgram(program, [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+    ...["--save", "", "--appendonly", "no"],
+  ]);
+  await waitFor(redis.output, /Ready to accept connections/, 20_000);
+  return { ...redis, url: `redis://127.0.0.1:${port}` };
+}
+
+/** One line of an agent's journal, as far as these tests look at it. */
+export type AgentJournalRecord =
+  | { t: "command"; id: string; message: { type: string; epoch?: number; body?: unknown } }
+  | { t: "out"; message: { type: string; body?: unknown } }
+  | { t: "start" | "complete" | "fail"; activityId: string; atTicks: number }
+  | { t: string };
+
+/** An agent's journal records (a torn last line of a killed agent is left out). */
+export function agentJournal(file: string): AgentJournalRecord[] {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as AgentJournalRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * Commands an agent acted on although a higher coordinator epoch was already in its journal:
+ * the conflicting assignments a replaced leader could cause.
+ */
+export function staleCommands(
+  records: readonly AgentJournalRecord[],
+): { type: string; epoch?: number }[] {
+  let highest = 0;
+  const out: { type: string; epoch?: number }[] = [];
+  for (const r of records) {
+    if (r.t !== "command" || !("message" in r)) continue;
+    const e = r.message.epoch ?? 0;
+    if (e < highest) out.push(r.message);
+    highest = Math.max(highest, e);
+  }
+  return out;
+}
