@@ -110,6 +110,48 @@ export class MqttTransport {
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     client.on("message", (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+    // Any packet from the broker (a PINGRESP too) proves the link works now: `connected` stays true
+    // until mqtt.js notices a dead link, up to two keepalives later.
+    client.on("packetreceive", () => {
+      this.heardMs = Date.now();
+    });
+    // A will is a message like any other: repeated with the same (from, seq) it would be dropped
+    // as a duplicate by whoever heard the first one, and a second broken link of the same session
+    // would go unnoticed. Each new connection gets its own seq.
+    const will = options.will?.message;
+    let connections = 0;
+    client.on("reconnect", () => {
+      connections++;
+      if (!will || !client.options.will) return;
+      const again = makeMessage(will.type, will.from, will.body, {
+        seq: will.seq + connections,
+        at: will.at,
+        ...(will.epoch !== undefined ? { epoch: will.epoch } : {}),
+        ...(will.to !== undefined ? { to: will.to } : {}),
+      } as Parameters<typeof makeMessage>[3]) as AnyMessage;
+      client.options.will = { ...client.options.will, payload: encodeMessage(again) };
+    });
+    let first = true;
+    client.on("connect", () => {
+      if (first) first = false;
+      else for (const h of this.reconnectHandlers) h();
+    });
+  }
+
+  private heardMs = Date.now();
+  private readonly reconnectHandlers: (() => void)[] = [];
+
+  /** Wall-clock instant of the last packet received from the broker. */
+  get lastHeardMs(): number {
+    return this.heardMs;
+  }
+
+  /**
+   * Calls `handler` after each reconnection (not the first connection): the broker may have sent
+   * the last will meanwhile, so whoever it speaks for says it is back.
+   */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
   }
 
   /**
