@@ -1,3 +1,7 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import { Coordinator, type CoordinatorEvent } from "@consort/coordinator";
 import { parseScenario, type TaskModel } from "@consort/core";
@@ -5,6 +9,7 @@ import { type AnyMessage, type Body, type MessageType, topics } from "@consort/p
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "./run-cli.js";
 
 // On the wall clock every answer the coordinator waits on has a timeout and a next step: a
 // negotiation goes on without a proposal that does not come, an install nobody accepts is sent
@@ -19,9 +24,17 @@ const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   broker = await createBroker({ host: "127.0.0.1", port: 0, site: SITE, anonymous: true });
 });
+const dir = mkdtempSync(join(tmpdir(), "consort-chaos-timeouts-"));
+const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
   await broker.close();
+  for (const c of children)
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill("SIGCONT");
+      c.kill("SIGKILL");
+    }
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function model(yaml: string): TaskModel {
@@ -245,4 +258,80 @@ describe("chaos: every wait of the coordinator has a timeout and a next step", (
     console.log(`back online, m6 got: ${got.map((m) => m.type).join(", ")}`);
     expect(got.some((m) => m.type === "install")).toBe(true);
   });
+});
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [join(repoRoot, "apps/cli/bin/consort.js"), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let text = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, output: () => text, exited };
+}
+
+describe("chaos: stopping while the broker does not answer", () => {
+  it("a frozen broker (SIGSTOP) does not hold up SIGTERM of the coordinator or an agent", async () => {
+    writeFileSync(
+      join(dir, "cell.yaml"),
+      "name: cell\nresources: [{ id: m1 }]\njobs:\n  - { id: a, operations: [{ resource: m1, duration: 100 }] }\n",
+    );
+    const b = start(["broker", "--port", "0", "--site", "cell", "--anonymous"]);
+    await until("the broker", () => /mqtt:\/\/127\.0\.0\.1:\d+/.test(b.output()), 15_000);
+    const url = /(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(b.output())![1]!;
+    const epochMs = Date.now() + 2000;
+    writeFileSync(
+      join(dir, "m1.yaml"),
+      [
+        "agentId: m1",
+        "site: cell",
+        `broker: ${url}`,
+        `journal: ${join(dir, "m1.journal")}`,
+        "clock: wall",
+        `epochMs: ${epochMs}`,
+        "tickMs: 100",
+        "logLevel: warn",
+        "simulation: { trialKey: 7, disruptions: [] }",
+        "",
+      ].join("\n"),
+    );
+    const agent = start(["agent", "--config", join(dir, "m1.yaml")]);
+    await until("the agent online", () => /online at/.test(agent.output()), 15_000);
+    const coordinator = start([
+      "coordinator",
+      ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "cell"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(dir, "coordinator.journal")],
+    ]);
+    await until(
+      "the plan installed",
+      () => /schedule installed on every affected agent/.test(coordinator.output()),
+      20_000,
+    );
+    b.child.kill("SIGSTOP");
+    for (const [name, p] of [
+      ["coordinator", coordinator],
+      ["agent", agent],
+    ] as const) {
+      const stopping = Date.now();
+      p.child.kill("SIGTERM");
+      const code = await Promise.race([
+        p.exited,
+        new Promise<"hung">((r) => setTimeout(() => r("hung"), 8000)),
+      ]);
+      console.log(`${name}: exit ${code} ${Date.now() - stopping} ms after SIGTERM, broker frozen`);
+      expect(code, p.output()).toBe(0);
+    }
+    expect(agent.output()).toMatch(/did not acknowledge the offline descriptor within 1500 ms/);
+    b.child.kill("SIGCONT");
+    b.child.kill("SIGTERM");
+  }, 60_000);
 });

@@ -308,8 +308,33 @@ export class MqttTransport {
     await this.client.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false });
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync(false);
+  /**
+   * Disconnects cleanly once what is in flight is acknowledged; a broker that does not answer
+   * within `graceMs` (gone, frozen, partitioned) is not waited for: the connection is cut, and the
+   * broker sends the last will if it ever notices.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    const client = this.client;
+    let flushed = Object.keys(client.outgoing).length === 0;
+    if (!flushed)
+      flushed = await new Promise<boolean>((resolve) => {
+        const ok = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          client.removeListener("outgoingEmpty", ok);
+          resolve(false);
+        }, graceMs);
+        client.once("outgoingEmpty", ok);
+      });
+    // mqtt.js's own clean end waits for the outgoing queue without a limit; after the grace, force.
+    await Promise.race([
+      client.endAsync(!flushed),
+      new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+    ]);
+    // Still not ended (a clean end stuck behind a dead socket): drop the socket itself.
+    if (!client.disconnected) client.stream?.destroy();
   }
 
   /** Ends the connection without a DISCONNECT, so the broker sends the last will. */
