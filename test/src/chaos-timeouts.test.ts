@@ -335,3 +335,69 @@ describe("chaos: stopping while the broker does not answer", () => {
     b.child.kill("SIGTERM");
   }, 60_000);
 });
+
+describe("chaos: an agent holding its work after a spell out of contact", () => {
+  it("says online again each lease until the coordinator's install comes, then resumes", async () => {
+    const LEASE_MS = 1000;
+    const b = start(["broker", "--port", "0", "--site", "hold", "--anonymous"]);
+    await until("the broker", () => /mqtt:\/\/127\.0\.0\.1:\d+/.test(b.output()), 15_000);
+    const url = /(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(b.output())![1]!;
+    writeFileSync(
+      join(dir, "h1.yaml"),
+      [
+        "agentId: h1",
+        "site: hold",
+        `broker: ${url}`,
+        `journal: ${join(dir, "h1.journal")}`,
+        "clock: wall",
+        `epochMs: ${Date.now()}`,
+        "tickMs: 100",
+        `leaseMs: ${LEASE_MS}`,
+        "logLevel: warn",
+        "simulation: { trialKey: 7, disruptions: [] }",
+        "",
+      ].join("\n"),
+    );
+    const watcher = await MqttTransport.connect({
+      url,
+      clientId: "coordinator@watch",
+      username: "coordinator",
+    });
+    closers.push(() => watcher.close());
+    const online: number[] = [];
+    watcher.onMessage((m, _topic, _bytes, retained) => {
+      if (!retained && m.type === "descriptor" && m.body.status === "online")
+        online.push(Date.now());
+    });
+    await watcher.subscribe(topics.agentState("hold", "h1"));
+    const agent = start(["agent", "--config", join(dir, "h1.yaml")]);
+    await until("the agent online", () => /online at/.test(agent.output()), 15_000);
+    // Out of contact past its lease (frozen), then back: no coordinator answers.
+    agent.child.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    agent.child.kill("SIGCONT");
+    await until("it holds", () => /holding unstarted work/.test(agent.output()), 5000);
+    const back = online.length;
+    await new Promise((r) => setTimeout(r, 3.5 * LEASE_MS));
+    const repeats = online.length - back;
+    console.log(`holding, no coordinator: ${repeats} online announcements in ${3.5 * LEASE_MS} ms`);
+    expect(repeats).toBeGreaterThanOrEqual(3);
+    // The coordinator's install ends the hold: the announcements stop.
+    await watcher.publish(
+      topics.agentIn("hold", "h1"),
+      makeMessage(
+        "install",
+        "coordinator",
+        { scheduleVersion: 1, slots: [] },
+        { seq: 0, epoch: 1, at: Date.now(), to: "h1" },
+      ) as AnyMessage,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const settled = online.length;
+    await new Promise((r) => setTimeout(r, 2.5 * LEASE_MS));
+    expect(online.length).toBe(settled);
+    agent.child.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    b.child.kill("SIGTERM");
+  }, 60_000);
+});
