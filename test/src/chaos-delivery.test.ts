@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AnyMessage, topics } from "@consort/protocol";
+import { type AnyMessage, parseMessage, topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runCli } from "./run-cli.js";
@@ -44,7 +44,12 @@ afterAll(async () => {
   if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
 });
 
-async function proxy(options: { seed: number; duplicate: number; reorder: number }) {
+async function proxy(options: {
+  seed: number;
+  duplicate: number;
+  reorder: number;
+  lose?: (topic: string, payload: Buffer) => boolean;
+}) {
   const p = await startFrameProxy({ target, maxHoldMs: 150, ...options });
   proxies.push(p);
   return p;
@@ -193,3 +198,103 @@ function informBody(seq: number) {
     scheduleVersion: 1,
   };
 }
+
+describe("chaos: a completion the broker acknowledged, then lost", () => {
+  it("is sent again after the link breaks, and the run finishes", async () => {
+    // The proxy acknowledges m1's first report of a.o0 itself and forwards nothing, as a broker
+    // restarted without persistence would have; then it breaks the agents' links.
+    let lost = false;
+    const p = await proxy({
+      seed: 5,
+      duplicate: 0,
+      reorder: 0,
+      lose: (topic, payload) => {
+        if (lost || !topic.endsWith("/agent/m1/out")) return false;
+        const m = parseMessage(payload, topic);
+        if (m.type !== "inform" || m.body.activityId !== "a.o0") return false;
+        lost = true;
+        return true;
+      },
+    });
+    const sub = join(dir, "lost");
+    writeFileSync(
+      `${sub}.yaml`,
+      [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 10 }, { resource: m2, duration: 10 }] }",
+        "",
+      ].join("\n"),
+    );
+    const children: ChildProcess[] = [];
+    const start = (args: string[]) => {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
+      let text = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      return { child, output: () => text };
+    };
+    const until = async (what: string, condition: () => boolean, ms: number) => {
+      const started = Date.now();
+      while (!condition()) {
+        if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      const epochMs = Date.now() + 3000;
+      const agents = ["m1", "m2"].map((id) => {
+        writeFileSync(
+          `${sub}-${id}.yaml`,
+          [
+            `agentId: ${id}`,
+            `site: ${SITE}`,
+            `broker: ${p.url}`,
+            `journal: ${sub}-${id}.journal`,
+            "clock: wall",
+            `epochMs: ${epochMs}`,
+            "tickMs: 100",
+            "logLevel: warn",
+            "simulation: { trialKey: 7, disruptions: [] }",
+            "",
+          ].join("\n"),
+        );
+        return start(["agent", "--config", `${sub}-${id}.yaml`]);
+      });
+      for (const a of agents)
+        await until("agents online", () => /online at/.test(a.output()), 15_000);
+      const coordinator = start([
+        "coordinator",
+        ...["--scenario", `${sub}.yaml`, "--broker", `mqtt://${target.host}:${target.port}`],
+        ...["--site", SITE, "--epoch-ms", String(epochMs), "--tick-ms", "100"],
+        ...["--wait-agents", "20", "--journal", `${sub}-coordinator.journal`],
+      ]);
+      const journalled = () =>
+        existsSync(`${sub}-m1.journal`) &&
+        readFileSync(`${sub}-m1.journal`, "utf8").includes('"t":"complete","activityId":"a.o0"');
+      await until("m1 to complete a.o0", () => lost && journalled(), 20_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(coordinator.output()).not.toMatch(/"activity":"a\.o0"/);
+      p.cut();
+      const cutAt = Date.now();
+      await until(
+        "the run to finish",
+        () => /all done: 2\/2 activities/.test(coordinator.output()),
+        15_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${coordinator.output()}`);
+      });
+      console.log(
+        `lost completion of a.o0: sent again after the cut, run finished ${Date.now() - cutAt} ms later (proxy ${JSON.stringify(p.stats)})`,
+      );
+    } finally {
+      for (const c of children) c.kill("SIGKILL");
+    }
+  }, 60_000);
+});

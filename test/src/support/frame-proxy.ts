@@ -20,11 +20,17 @@ export interface FrameProxyOptions {
   readonly reorder: number;
   /** A held packet goes out after at most this long (ms). */
   readonly maxHoldMs: number;
+  /**
+   * A client's PUBLISH to lose as a broker that dies after acknowledging it would: the proxy
+   * answers PUBACK itself and forwards nothing.
+   */
+  readonly lose?: (topic: string, payload: Buffer) => boolean;
 }
 
 export interface FrameProxyStats {
   connections: number;
   frames: number;
+  lost: number;
   publishes: number;
   duplicated: number;
   held: number;
@@ -71,6 +77,8 @@ class Direction {
 
   constructor(
     private readonly to: net.Socket,
+    /** Whether this direction carries the client's packets to the broker. */
+    private readonly upward: boolean,
     private readonly rng: Rng,
     private readonly options: FrameProxyOptions,
     private readonly stats: FrameProxyStats,
@@ -114,6 +122,12 @@ class Direction {
       return;
     }
     this.stats.publishes++;
+    if (this.upward && this.options.lose?.(packet.topic, packet.payload as Buffer)) {
+      this.stats.lost++;
+      if (packet.qos > 0 && packet.messageId !== undefined)
+        this.opposite?.write(mqttPacket.generate({ cmd: "puback", messageId: packet.messageId }));
+      return;
+    }
     // Two draws per PUBLISH whatever the outcome, so a seed gives the same choices in order.
     const doubled = this.rng.next() < this.options.duplicate;
     const held = this.rng.next() < this.options.reorder;
@@ -142,7 +156,7 @@ class Direction {
     this.timers.add(timer);
   }
 
-  private write(frame: Buffer): void {
+  write(frame: Buffer): void {
     if (!this.to.destroyed && this.to.writable) this.to.write(frame);
   }
 
@@ -158,6 +172,7 @@ export async function startFrameProxy(options: FrameProxyOptions): Promise<Frame
   const stats: FrameProxyStats = {
     connections: 0,
     frames: 0,
+    lost: 0,
     publishes: 0,
     duplicated: 0,
     held: 0,
@@ -171,8 +186,8 @@ export async function startFrameProxy(options: FrameProxyOptions): Promise<Frame
     upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
-    const up = new Direction(upstream, rng, options, stats);
-    const down = new Direction(client, rng, options, stats);
+    const up = new Direction(upstream, true, rng, options, stats);
+    const down = new Direction(client, false, rng, options, stats);
     up.opposite = down;
     down.opposite = up;
     const end = () => {

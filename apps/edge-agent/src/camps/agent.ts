@@ -78,7 +78,10 @@ export class SchedulerAgent {
   private constraints: StartConstraint[] = [];
   private slots: Slot[] = [];
   private readonly started = new Map<string, { atTicks: Ticks; durationTicks: Ticks }>();
-  private readonly finished = new Map<string, { atTicks: Ticks; quality: number }>();
+  private readonly finished = new Map<
+    string,
+    { atTicks: Ticks; quality: number; startTicks?: Ticks }
+  >();
   private readonly remoteDone = new Set<string>();
   private readonly commands = new Set<string>();
   private unavailable: Interval[] = [];
@@ -125,6 +128,7 @@ export class SchedulerAgent {
       if (this.stopped) return;
       if (this.holding) this.holding.announcedAtMs = Date.now();
       this.descriptor("online");
+      if (!this.ports.lockstep) this.resendCompletions();
     });
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
     // The leader's lease (retained): a new leader's epoch fences off the old one's commands even
@@ -176,6 +180,27 @@ export class SchedulerAgent {
       { leaseMs: this.ports.leaseMs },
       "out of contact past the lease: holding unstarted work until the coordinator reconciles",
     );
+  }
+
+  /**
+   * On the wall clock, after a broken link: the completions of the schedule in force, again. One
+   * that a broker acknowledged and then lost (restarted without persistence) would leave the
+   * coordinator, and the agents whose work it enables, waiting for it for ever. A repeat is
+   * harmless: the coordinator records a completion once.
+   */
+  private resendCompletions(): void {
+    for (const slot of this.slots) {
+      const done = this.finished.get(slot.activityId);
+      if (!done) continue;
+      this.send("inform", {
+        event: "completed",
+        activityId: slot.activityId,
+        atTicks: done.atTicks,
+        ...(done.startTicks !== undefined ? { startTicks: done.startTicks } : {}),
+        quality: done.quality,
+        scheduleVersion: this.version,
+      });
+    }
   }
 
   /** The retained descriptor; the last will (set at connect) says the same with "offline". */
@@ -238,7 +263,11 @@ export class SchedulerAgent {
           this.started.set(r.activityId, { atTicks: r.atTicks, durationTicks: r.durationTicks });
           break;
         case "complete":
-          this.finished.set(r.activityId, { atTicks: r.atTicks, quality: r.quality });
+          this.finished.set(r.activityId, {
+            atTicks: r.atTicks,
+            quality: r.quality,
+            ...startOf(this.started.get(r.activityId)),
+          });
           this.started.delete(r.activityId);
           break;
         case "fail":
@@ -560,7 +589,11 @@ export class SchedulerAgent {
           atTicks: event.atTicks,
           quality: event.quality,
         });
-        this.finished.set(event.activityId, { atTicks: event.atTicks, quality: event.quality });
+        this.finished.set(event.activityId, {
+          atTicks: event.atTicks,
+          quality: event.quality,
+          ...startOf(run),
+        });
         this.started.delete(event.activityId);
         this.running = undefined;
         this.send("inform", {
@@ -748,6 +781,8 @@ export class SchedulerAgent {
     };
   }
 }
+
+const startOf = (run: { atTicks: Ticks } | undefined) => (run ? { startTicks: run.atTicks } : {});
 
 function ancestorsInView(view: Wire<"assign">["view"], id: string): string[] {
   const parent = new Map<string, string>();
