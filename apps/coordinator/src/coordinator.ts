@@ -879,7 +879,7 @@ export class Coordinator {
   private handleReport(message: AnyMessage): void {
     switch (message.type) {
       case "idle":
-        this.clockMaster.onIdle(message.from, message.body);
+        this.clockMaster.onIdle(message.from, message.body, message.seq);
         return;
       case "propose":
         this.onPropose(message.from, message.body);
