@@ -14,14 +14,22 @@ import { type FrameProxy, startFrameProxy } from "./support/frame-proxy.js";
 const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-chaos-delivery-"));
 const SITE = "chaos";
-let broker: ChildProcess;
+const brokers: ChildProcess[] = [];
 let target: { host: string; port: number };
 const proxies: FrameProxy[] = [];
 
-beforeAll(async () => {
-  broker = spawn(process.execPath, [bin, "broker", "--port", "0", "--site", SITE, "--anonymous"], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+/**
+ * A `consort broker` of its own for a site. Each fleet run gets a fresh one: runs of the same
+ * site on one broker share the agents' persistent sessions, and a message queued by one run
+ * would reach the next (that is what a site per run is for).
+ */
+async function startBroker(site: string): Promise<{ host: string; port: number }> {
+  const broker = spawn(
+    process.execPath,
+    [bin, "broker", "--port", "0", "--site", site, "--anonymous"],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  brokers.push(broker);
   let text = "";
   broker.stdout?.on("data", (d: Buffer) => {
     text += d.toString();
@@ -29,28 +37,31 @@ beforeAll(async () => {
   const started = Date.now();
   for (;;) {
     const m = /mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-    if (m) {
-      target = { host: "127.0.0.1", port: Number(m[1]) };
-      break;
-    }
+    if (m) return { host: "127.0.0.1", port: Number(m[1]) };
     if (Date.now() - started > 15_000) throw new Error(`broker did not start: ${text}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+beforeAll(async () => {
+  target = await startBroker(SITE);
 });
 
 afterAll(async () => {
   for (const p of proxies) await p.close();
-  broker?.kill("SIGTERM");
+  for (const b of brokers) b.kill("SIGTERM");
   if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
 });
 
 async function proxy(options: {
+  to?: { host: string; port: number };
   seed: number;
   duplicate: number;
   reorder: number;
   lose?: (topic: string, payload: Buffer) => boolean;
+  trace?: (line: string) => void;
 }) {
-  const p = await startFrameProxy({ target, maxHoldMs: 150, ...options });
+  const p = await startFrameProxy({ target: options.to ?? target, maxHoldMs: 150, ...options });
   proxies.push(p);
   return p;
 }
@@ -138,18 +149,30 @@ describe("chaos: duplicated and reordered delivery", () => {
 
   for (const seed of [3, 7]) {
     it(`consort fleet --seed ${seed} through the proxy: feasible, each operation completed once`, async () => {
-      const p = await proxy({ seed, duplicate: 0.15, reorder: 0.15 });
+      // What the proxy did, for the post-mortem of a failure.
+      const trace: string[] = [];
+      const site = `${SITE}-${seed}`;
+      const p = await proxy({
+        to: await startBroker(site),
+        seed,
+        duplicate: 0.15,
+        reorder: 0.15,
+        trace: (l) => trace.push(l),
+      });
       const journals = join(dir, `journals-${seed}`);
       const run = await runCli(
         [
           "fleet",
-          ...["--seed", String(seed), "--broker", p.url, "--site", `${SITE}`],
+          ...["--seed", String(seed), "--broker", p.url, "--site", site],
           ...["--json", "--out", join(dir, `out-${seed}`), "--keep-journals", journals],
         ],
         { timeoutMs: 100_000 },
       );
       console.log(`seed ${seed}: proxy ${JSON.stringify(p.stats)}`);
-      expect(run.code, run.stderr.slice(-2000)).toBe(0);
+      expect(
+        run.code,
+        `${run.stderr.slice(-2000)}\nthe proxy's last frames:\n${trace.slice(-60).join("\n")}`,
+      ).toBe(0);
       const report = JSON.parse(run.stdout) as {
         feasible: boolean;
         activities: number;

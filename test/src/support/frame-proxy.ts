@@ -1,5 +1,6 @@
 import net from "node:net";
 import { createRng, type Rng } from "@consort/core";
+import { parseMessage } from "@consort/protocol";
 import mqttPacket, { type Packet } from "mqtt-packet";
 
 /**
@@ -25,6 +26,8 @@ export interface FrameProxyOptions {
    * answers PUBACK itself and forwards nothing.
    */
   readonly lose?: (topic: string, payload: Buffer) => boolean;
+  /** Each PUBLISH and PUBACK seen and what became of it, for a failure's post-mortem. */
+  readonly trace?: (line: string) => void;
 }
 
 export interface FrameProxyStats {
@@ -73,6 +76,8 @@ class Direction {
   /** PUBACKs to drop, by packet id: the extra acknowledgements of doubled PUBLISHes. */
   readonly swallow = new Map<number, number>();
   opposite: Direction | undefined;
+  /** The client id (from CONNECT), for traces. */
+  name = "?";
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
@@ -108,20 +113,29 @@ class Direction {
     this.parsed = undefined;
     this.parser.parse(frame);
     const packet = this.parsed as Packet | undefined;
+    if (packet?.cmd === "connect") this.name = packet.clientId;
+    const trace = this.options.trace;
+    const tag = () =>
+      `${this.upward ? "up" : "down"} ${this.upward ? this.name : this.opposite?.name}`;
     if (packet?.cmd === "puback" && packet.messageId !== undefined) {
       const owed = this.swallow.get(packet.messageId) ?? 0;
       if (owed > 0) {
         this.stats.swallowedAcks++;
         if (owed === 1) this.swallow.delete(packet.messageId);
         else this.swallow.set(packet.messageId, owed - 1);
+        trace?.(`${tag()} puback ${packet.messageId} swallowed`);
         return;
       }
     }
+    if (packet?.cmd === "puback") trace?.(`${tag()} puback ${packet.messageId}`);
     if (frame[0]! >> 4 !== PUBLISH || packet?.cmd !== "publish") {
       this.write(frame);
       return;
     }
     this.stats.publishes++;
+    trace?.(
+      `${tag()} publish ${packet.messageId} ${packet.topic} ${describe(packet.payload, packet.topic)}`,
+    );
     if (this.upward && this.options.lose?.(packet.topic, packet.payload as Buffer)) {
       this.stats.lost++;
       if (packet.qos > 0 && packet.messageId !== undefined)
@@ -163,6 +177,18 @@ class Direction {
   stop(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+  }
+}
+
+function describe(payload: Buffer | string, topic: string): string {
+  try {
+    const m = parseMessage(Buffer.from(payload), topic) as {
+      type: string;
+      id: string;
+    };
+    return `${m.type} ${m.id}`;
+  } catch {
+    return `${payload.length} bytes`;
   }
 }
 
