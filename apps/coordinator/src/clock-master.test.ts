@@ -47,4 +47,21 @@ describe("ClockMaster", () => {
     expect(m.quiet()).toBe(true);
     expect(m.nextEvent(undefined)).toBeUndefined();
   });
+  it("keeps the newer of two reports of the same step, whatever order they arrive in", () => {
+    const m = new ClockMaster();
+    m.setOnline("a", true);
+    m.countSent("a");
+    m.countSent("a");
+    // Step 0: "received 1" (seq 4), then "received 2" (seq 5); delivery swaps them.
+    m.onIdle("a", idle(0, 0, 2), 5);
+    m.onIdle("a", idle(0, 0, 1), 4);
+    expect(m.quiet()).toBe(true);
+    // Without seqs, the counts say which is older.
+    const n = new ClockMaster();
+    n.setOnline("a", true);
+    n.countSent("a");
+    n.onIdle("a", idle(0, 0, 1));
+    n.onIdle("a", idle(0, 0, 0));
+    expect(n.quiet()).toBe(true);
+  });
 });

@@ -38,11 +38,28 @@ export class ClockMaster {
     this.receivedFrom.set(agentId, (this.receivedFrom.get(agentId) ?? 0) + 1);
   }
 
-  onIdle(agentId: string, body: Body<"idle">): void {
+  /**
+   * An agent's idle report. `seq` (the message's) orders two reports of the same step: delivery
+   * may reorder them, and an older one taking the newer's place would leave its counts behind for
+   * ever (the agent has nothing more to say).
+   */
+  onIdle(agentId: string, body: Body<"idle">, seq?: number): void {
     const previous = this.idle.get(agentId);
+    const previousSeq = this.idleSeq.get(agentId);
     if (previous && previous.step > body.step) return; // an older report overtaken by a newer one
+    if (
+      previous &&
+      previous.step === body.step &&
+      (seq !== undefined && previousSeq !== undefined
+        ? seq < previousSeq
+        : body.received < previous.received || body.sent < previous.sent)
+    )
+      return;
     this.idle.set(agentId, body);
+    if (seq !== undefined) this.idleSeq.set(agentId, seq);
+    else this.idleSeq.delete(agentId);
   }
+  private readonly idleSeq = new Map<string, number>();
 
   /** Which online agents hold time back, and why (for logs and for a stuck run's diagnosis). */
   waitingFor(): { agentId: string; reason: string }[] {

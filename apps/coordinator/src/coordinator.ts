@@ -99,7 +99,20 @@ export interface CoordinatorOptions {
   readonly agentLeaseMs?: number;
   /** The lowest epoch this session may use (a standby taking over: above the lease it saw). */
   readonly minEpoch?: number;
+  /**
+   * On the wall clock, how long an answer the coordinator waits on may take (default 5000 ms).
+   * Past it: a negotiation goes on without the proposals still owed; an install not yet accepted
+   * is sent again to those agents (three times at most, each wait twice the last), then left to
+   * their reconciliation when they say they are online. Lock-step runs need none: the clock
+   * master's quiet fleet says when no answer can come.
+   */
+  readonly replyTimeoutMs?: number;
 }
+
+/** The default of `replyTimeoutMs`. */
+export const DEFAULT_REPLY_TIMEOUT_MS = 5000;
+/** Sends of an install, the first included, before the coordinator stops asking for its accept. */
+const INSTALL_SENDS = 4;
 
 /**
  * What the coordinator did or learnt, as it happens: the feed of the dashboard's read model, the
@@ -414,6 +427,7 @@ export class Coordinator {
   stepDown(reason: string): void {
     if (this.stepped) return;
     this.stepped = reason;
+    this.clearReplyTimers();
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = undefined;
     this.options.notify?.(`stepped down: ${reason}`);
@@ -426,6 +440,96 @@ export class Coordinator {
     this.renewal = undefined;
     for (const t of this.agentLeases.values()) clearTimeout(t);
     this.agentLeases.clear();
+    this.clearReplyTimers();
+  }
+
+  private replyTimer: ReturnType<typeof setTimeout> | undefined;
+  private installTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private clearReplyTimers(): void {
+    clearTimeout(this.replyTimer);
+    clearTimeout(this.installTimer);
+    this.replyTimer = undefined;
+    this.installTimer = undefined;
+  }
+
+  /** The wall-clock wait for an answer; undefined in lock-step runs (see `replyTimeoutMs`). */
+  private get replyTimeoutMs(): number | undefined {
+    return this.options.lockstep
+      ? undefined
+      : (this.options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS);
+  }
+
+  /**
+   * A negotiation waits on proposals: past the timeout it goes on without those still owed (an
+   * agent offline, its answer lost or refused as stale), as the repair loop provides.
+   */
+  private armReplyTimeout(): void {
+    const timeoutMs = this.replyTimeoutMs;
+    if (timeoutMs === undefined) return;
+    clearTimeout(this.replyTimer);
+    this.replyTimer = setTimeout(() => {
+      this.replyTimer = undefined;
+      const loop = this.loop;
+      if (!loop || loop.final || loop.awaiting.length === 0 || this.stepped) return;
+      this.logger.warn(
+        { awaiting: loop.awaiting, timeoutMs },
+        "no proposal within the reply timeout: negotiating without it",
+      );
+      this.options.notify?.(
+        `no proposal from ${loop.awaiting.join(", ")} within ${timeoutMs} ms: negotiating without it`,
+      );
+      this.loop = giveUpWaiting(loop);
+      this.drive();
+    }, timeoutMs);
+    this.replyTimer.unref?.();
+  }
+
+  /**
+   * An install waits on each affected agent's accept: past the timeout those still silent get it
+   * again (same version, their part as it stands), with the wait doubled; after the last send an
+   * agent that never accepted gets the schedule in force when it says it is online (reconcile).
+   */
+  private armInstallTimeout(version: number, sends: number, waitMs: number): void {
+    clearTimeout(this.installTimer);
+    this.installTimer = setTimeout(() => {
+      this.installTimer = undefined;
+      const inst = this.installing;
+      if (!inst || inst.version !== version || inst.awaiting.size === 0 || this.stepped) return;
+      if (this.done) return;
+      const silent = [...inst.awaiting];
+      if (sends >= INSTALL_SENDS) {
+        this.logger.warn(
+          { version, agents: silent, sends },
+          "install not accepted: left to the agents' reconciliation when they are back",
+        );
+        this.options.notify?.(
+          `schedule version ${version} not accepted by ${silent.join(", ")} after ${sends} sends: they get it when they say they are online`,
+        );
+        return;
+      }
+      this.logger.warn(
+        { version, agents: silent, waitedMs: waitMs },
+        "install not accepted within the reply timeout: sending it again",
+      );
+      for (const agentId of silent) this.sendInstall(agentId);
+      this.armInstallTimeout(version, sends + 1, waitMs * 2);
+    }, waitMs);
+    this.installTimer.unref?.();
+  }
+
+  /** The agent's part of the schedule in force, as an install. */
+  private sendInstall(agentId: string): void {
+    if (!this.installed) return;
+    const mine = this.installed.resources.find((r) => r.resourceId === agentId);
+    this.sendTo(agentId, "install", {
+      scheduleVersion: this.installed.version,
+      slots: (mine?.activities ?? []).map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    });
   }
 
   private onCoordinatorState(message: AnyMessage): void {
@@ -717,15 +821,28 @@ export class Coordinator {
     clearTimeout(this.agentLeases.get(agentId));
     this.agentLeases.delete(agentId);
     if (!this.installed) return;
+    this.sendInstall(agentId);
+    // The completions it waits on, again: a forward lost while it was away (a broker restart
+    // loses what it held in memory) would leave it waiting for an enabler for ever.
     const mine = this.installed.resources.find((r) => r.resourceId === agentId);
-    this.sendTo(agentId, "install", {
-      scheduleVersion: this.installed.version,
-      slots: (mine?.activities ?? []).map((a) => ({
-        activityId: a.activityId,
-        startTicks: a.startTicks ?? 0,
-        durationTicks: a.durationTicks ?? 0,
-      })),
-    });
+    const { predecessors } = activityPrecedences(this.index);
+    const sent = new Set<string>();
+    for (const a of mine?.activities ?? []) {
+      if (this.record.executed.has(a.activityId)) continue;
+      for (const p of predecessors.get(a.activityId) ?? []) {
+        const done = this.record.executed.get(p);
+        if (!done || done.resourceId === agentId || sent.has(p)) continue;
+        sent.add(p);
+        this.sendTo(agentId, "inform", {
+          event: "completed",
+          activityId: p,
+          atTicks: done.endTicks,
+          startTicks: done.startTicks,
+          quality: done.quality,
+          scheduleVersion: this.installed.version,
+        });
+      }
+    }
   }
 
   /**
@@ -766,7 +883,7 @@ export class Coordinator {
   private handleReport(message: AnyMessage): void {
     switch (message.type) {
       case "idle":
-        this.clockMaster.onIdle(message.from, message.body);
+        this.clockMaster.onIdle(message.from, message.body, message.seq);
         return;
       case "propose":
         this.onPropose(message.from, message.body);
@@ -1043,6 +1160,12 @@ export class Coordinator {
 
   /** Runs the repair loop until it waits for answers or is done. */
   private drive(): void {
+    this.driveSteps();
+    // Answers owed (requests just sent, or still awaited): the wait has a timeout.
+    if (this.loop && !this.loop.final && this.loop.awaiting.length > 0) this.armReplyTimeout();
+  }
+
+  private driveSteps(): void {
     for (let guard = 0; guard < 1000 && this.loop; guard++) {
       const { state, step } = nextRepairStep(this.loop, { nowTicks: this.nowTicks });
       this.loop = state;
@@ -1237,6 +1360,8 @@ export class Coordinator {
     }
     this.affected = awaiting.size;
     this.installing = { version, awaiting, startedMs, trigger, strategy, atTicks };
+    const timeoutMs = this.replyTimeoutMs;
+    if (timeoutMs !== undefined && awaiting.size > 0) this.armInstallTimeout(version, 1, timeoutMs);
     this.emit({ kind: "installed", schedule: this.installed, trigger, strategy, atTicks });
     if (awaiting.size === 0) this.onAccept("", { ref: "none", scheduleVersion: version });
     const metrics = scheduleMetrics(this.index, this.installed);

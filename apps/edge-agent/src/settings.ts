@@ -105,7 +105,9 @@ export const AgentSettingsSchema = Type.Object(
     /**
      * The agent's lease (ms, wall clock): its broker keepalive is a third of it, so its last will
      * goes out well within it; out of contact for longer, it starts nothing new until the
-     * coordinator has sent it the schedule in force (its work may have been reassigned).
+     * coordinator has sent it the schedule in force (its work may have been reassigned). "Out of
+     * contact" counts from the broker's last packet; the coordinator's `--agent-lease-ms` should
+     * be at least this, so that the agent holds before its work can move.
      */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
     /**

@@ -110,6 +110,48 @@ export class MqttTransport {
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     client.on("message", (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+    // Any packet from the broker (a PINGRESP too) proves the link works now: `connected` stays true
+    // until mqtt.js notices a dead link, up to two keepalives later.
+    client.on("packetreceive", () => {
+      this.heardMs = Date.now();
+    });
+    // A will is a message like any other: repeated with the same (from, seq) it would be dropped
+    // as a duplicate by whoever heard the first one, and a second broken link of the same session
+    // would go unnoticed. Each new connection gets its own seq.
+    const will = options.will?.message;
+    let connections = 0;
+    client.on("reconnect", () => {
+      connections++;
+      if (!will || !client.options.will) return;
+      const again = makeMessage(will.type, will.from, will.body, {
+        seq: will.seq + connections,
+        at: will.at,
+        ...(will.epoch !== undefined ? { epoch: will.epoch } : {}),
+        ...(will.to !== undefined ? { to: will.to } : {}),
+      } as Parameters<typeof makeMessage>[3]) as AnyMessage;
+      client.options.will = { ...client.options.will, payload: encodeMessage(again) };
+    });
+    let first = true;
+    client.on("connect", () => {
+      if (first) first = false;
+      else for (const h of this.reconnectHandlers) h();
+    });
+  }
+
+  private heardMs = Date.now();
+  private readonly reconnectHandlers: (() => void)[] = [];
+
+  /** Wall-clock instant of the last packet received from the broker. */
+  get lastHeardMs(): number {
+    return this.heardMs;
+  }
+
+  /**
+   * Calls `handler` after each reconnection (not the first connection): the broker may have sent
+   * the last will meanwhile, so whoever it speaks for says it is back.
+   */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
   }
 
   /**
@@ -271,15 +313,21 @@ export class MqttTransport {
    * mqtt.js alone would wait for those acknowledgements for ever once the connection is down (it
    * stops reconnecting as soon as it is asked to end), and a process stopping then never exits:
    * after `graceMs`, or at once while disconnected, it ends without them (the broker then sends
-   * the last will; what was unacknowledged is the journal's to resend).
+   * the last will if it ever notices; what was unacknowledged is the journal's to resend).
    */
-  async close(graceMs = 3000): Promise<void> {
+  async close(graceMs = 2000): Promise<void> {
     const client = this.client;
     const pending = () => Object.keys(client.outgoing).length > 0;
     const until = Date.now() + graceMs;
     while (client.connected && pending() && Date.now() < until)
       await new Promise((r) => setTimeout(r, 20));
-    await client.endAsync(!client.connected || pending());
+    // mqtt.js's own clean end can wait behind a dead socket without a limit: race it.
+    await Promise.race([
+      client.endAsync(!client.connected || pending()),
+      new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+    ]);
+    // Still not ended (a clean end stuck behind a frozen broker): drop the socket itself.
+    if (!client.disconnected) client.stream?.destroy();
   }
 
   /** Ends the connection without a DISCONNECT, so the broker sends the last will. */

@@ -14,6 +14,9 @@ export interface AgentFlags {
  * `consort agent`: the agents of a deployment's process (one or several, CAMPS or C-TAEMS, as the
  * settings say). Runs until SIGINT / SIGTERM.
  */
+/** How long a stopping agent waits for the broker to acknowledge its farewell. */
+const STOP_GRACE_MS = 1500;
+
 export async function agentCommand(flags: AgentFlags, out: NodeJS.WriteStream): Promise<number> {
   const settings = await loadAgentSettings(flags.config, process.env, {
     ...(flags.id !== undefined ? { agentId: flags.id } : {}),
@@ -46,7 +49,20 @@ export async function agentCommand(flags: AgentFlags, out: NodeJS.WriteStream): 
     `consort agent ${who}: online at ${settings.value.broker} (site ${settings.value.site})\n`,
   );
   const signal = await stopped;
-  await running.close();
+  // Saying offline needs the broker: while it is unreachable (or frozen) the farewell would wait
+  // for its acknowledgement for ever. The journal is written synchronously, so stopping without
+  // it loses nothing; the broker sends the last will instead.
+  const closed = await Promise.race([
+    running.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_GRACE_MS).unref()),
+  ]);
+  if (!closed) {
+    process.stderr.write(
+      `consort agent ${who}: the broker did not acknowledge the offline descriptor within ${STOP_GRACE_MS} ms; stopping without it\n`,
+    );
+    out.write(`consort agent ${who}: stopped on ${signal}\n`);
+    process.exit(EXIT.ok);
+  }
   out.write(`consort agent ${who}: stopped on ${signal}\n`);
   return EXIT.ok;
 }

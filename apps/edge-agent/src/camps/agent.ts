@@ -86,7 +86,10 @@ export class SchedulerAgent {
   private constraints: StartConstraint[] = [];
   private slots: Slot[] = [];
   private readonly started = new Map<string, { atTicks: Ticks; durationTicks: Ticks }>();
-  private readonly finished = new Map<string, { atTicks: Ticks; quality: number }>();
+  private readonly finished = new Map<
+    string,
+    { atTicks: Ticks; quality: number; startTicks?: Ticks }
+  >();
   private readonly remoteDone = new Set<string>();
   private readonly commands = new Set<string>();
   private unavailable: Interval[] = [];
@@ -100,10 +103,10 @@ export class SchedulerAgent {
   private coordinatorEpoch = 0;
   private step = -1;
   private stopped = false;
-  /** Last wall-clock instant the broker connection was known up (the lease's reference). */
+  /** Wall-clock instant the lease last restarted (start, reconciled); else the broker's last packet. */
   private lastContactMs = Date.now();
   /** Out of contact past the lease: nothing new starts until the coordinator's install. */
-  private holding: { announced: boolean } | undefined;
+  private holding: { announcedAtMs: number | undefined } | undefined;
   private watchdog: ReturnType<typeof setInterval> | undefined;
   /** Inbox messages refused: retained replays, commands addressed to another agent. */
   private refusedCount = 0;
@@ -129,6 +132,14 @@ export class SchedulerAgent {
     transport.onMessage((message, topic, _bytes, retained) =>
       this.onMessage(message, topic, retained),
     );
+    // Back after a broken link, the broker has sent the last will ("offline"): say online again,
+    // or the coordinator's lease on this agent runs out and its work moves while it still runs it.
+    transport.onReconnect(() => {
+      if (this.stopped) return;
+      if (this.holding) this.holding.announcedAtMs = Date.now();
+      this.descriptor("online");
+      if (!this.ports.lockstep) this.resendCompletions();
+    });
     await transport.subscribe(topics.agentIn(this.identity.site, this.identity.agentId));
     // The leader's lease (retained): a new leader's epoch fences off the old one's commands even
     // before the new one has sent this agent anything.
@@ -154,21 +165,52 @@ export class SchedulerAgent {
   private watch(leaseMs: number): void {
     if (this.stopped) return;
     const now = Date.now();
-    if (!this.holding && now - this.lastContactMs > leaseMs) this.hold();
-    if (!this.ports.transport.connected) return;
-    if (!this.holding) this.lastContactMs = now;
-    else if (!this.holding.announced) {
-      this.holding.announced = true;
+    if (!this.holding && this.outOfContactMs(now) > leaseMs) this.hold();
+    if (!this.holding || !this.ports.transport.connected) return;
+    // Holding, connected: say online, and again each lease while no install comes (the
+    // coordinator's answer lost, or no coordinator yet): the wait has a timeout and a next step.
+    const at = this.holding.announcedAtMs;
+    if (at === undefined || now - at > leaseMs) {
+      this.holding.announcedAtMs = now;
       this.descriptor("online");
     }
   }
 
+  /**
+   * Since the last sign of the broker: its last packet (keepalive answers included), not the
+   * socket's state, which mqtt.js only finds dead up to two keepalives into a partition.
+   */
+  private outOfContactMs(now: number): number {
+    return now - Math.max(this.lastContactMs, this.ports.transport.lastHeardMs);
+  }
+
   private hold(): void {
-    this.holding = { announced: false };
+    this.holding = { announcedAtMs: undefined };
     this.ports.logger.warn(
       { leaseMs: this.ports.leaseMs },
       "out of contact past the lease: holding unstarted work until the coordinator reconciles",
     );
+  }
+
+  /**
+   * On the wall clock, after a broken link: the completions of the schedule in force, again. One
+   * that a broker acknowledged and then lost (restarted without persistence) would leave the
+   * coordinator, and the agents whose work it enables, waiting for it for ever. A repeat is
+   * harmless: the coordinator records a completion once.
+   */
+  private resendCompletions(): void {
+    for (const slot of this.slots) {
+      const done = this.finished.get(slot.activityId);
+      if (!done) continue;
+      this.send("inform", {
+        event: "completed",
+        activityId: slot.activityId,
+        atTicks: done.atTicks,
+        ...(done.startTicks !== undefined ? { startTicks: done.startTicks } : {}),
+        quality: done.quality,
+        scheduleVersion: this.version,
+      });
+    }
   }
 
   /** The retained descriptor; the last will (set at connect) says the same with "offline". */
@@ -231,7 +273,11 @@ export class SchedulerAgent {
           this.started.set(r.activityId, { atTicks: r.atTicks, durationTicks: r.durationTicks });
           break;
         case "complete":
-          this.finished.set(r.activityId, { atTicks: r.atTicks, quality: r.quality });
+          this.finished.set(r.activityId, {
+            atTicks: r.atTicks,
+            quality: r.quality,
+            ...startOf(this.started.get(r.activityId)),
+          });
           this.started.delete(r.activityId);
           this.failures.delete(r.activityId);
           break;
@@ -425,7 +471,7 @@ export class SchedulerAgent {
     this.ports.journal.append({ t: "schedule", version: this.version, slots: body.slots });
     this.send("accept", { ref: id, scheduleVersion: this.version });
     // Reconciled: the schedule in force no longer holds what was reassigned.
-    if (this.holding?.announced) {
+    if (this.holding?.announcedAtMs !== undefined) {
       this.holding = undefined;
       this.lastContactMs = Date.now();
     }
@@ -488,7 +534,7 @@ export class SchedulerAgent {
     if (this.running || this.stopped) return;
     // Checked here too: after a pause, overdue start timers may run before the watchdog.
     const leaseMs = this.ports.leaseMs;
-    if (leaseMs !== undefined && !this.holding && Date.now() - this.lastContactMs > leaseMs)
+    if (leaseMs !== undefined && !this.holding && this.outOfContactMs(Date.now()) > leaseMs)
       this.hold();
     if (this.holding) return;
     const now = this.ports.clock.now();
@@ -556,7 +602,11 @@ export class SchedulerAgent {
           atTicks: event.atTicks,
           quality: event.quality,
         });
-        this.finished.set(event.activityId, { atTicks: event.atTicks, quality: event.quality });
+        this.finished.set(event.activityId, {
+          atTicks: event.atTicks,
+          quality: event.quality,
+          ...startOf(run),
+        });
         this.started.delete(event.activityId);
         this.failures.delete(event.activityId);
         this.running = undefined;
@@ -784,6 +834,8 @@ export class SchedulerAgent {
     };
   }
 }
+
+const startOf = (run: { atTicks: Ticks } | undefined) => (run ? { startTicks: run.atTicks } : {});
 
 function ancestorsInView(view: Wire<"assign">["view"], id: string): string[] {
   const parent = new Map<string, string>();
