@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import {
   Coordinator,
@@ -51,6 +53,11 @@ export interface FleetOptions {
     rushOrders: number;
     offlines: number;
   };
+  /**
+   * Broker crashes: the broker runs as a child process keeping sessions in a redis-server of
+   * its own, and is killed (SIGKILL) at seeded ticks and started again on the same port.
+   */
+  readonly brokerCrashes?: number;
   /** Give up when nothing has moved for this long. */
   readonly stallMs: number;
   readonly logger?: Logger;
@@ -182,23 +189,41 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const passwords = new Map(resources.map((r) => [r, randomBytes(12).toString("base64url")]));
   const coordinatorPassword = randomBytes(12).toString("base64url");
   const operatorPassword = randomBytes(12).toString("base64url");
+  const users = [
+    ...resources.map((r) => ({
+      username: r,
+      password: passwords.get(r)!,
+      role: "agent" as const,
+    })),
+    { username: "coordinator", password: coordinatorPassword, role: "coordinator" as const },
+    { username: "operator", password: operatorPassword, role: "operator" as const },
+  ];
+  const brokerCrashes = options.brokerCrashes ?? 0;
+  if (brokerCrashes > 0 && options.brokerUrl !== undefined)
+    throw new Error("broker crashes need the fleet's own broker, not an external one");
+  // Drawn after the script's fork, so a run without crashes is the same as before.
+  const crashTicks = Array.from({ length: brokerCrashes }, () =>
+    rng.int(Math.max(1, Math.floor(horizon * 0.1)), Math.max(2, Math.floor(horizon * 0.7))),
+  ).sort((a, b) => a - b);
   let broker: RunningBroker | undefined;
+  let brokerProcess: BrokerProcess | undefined;
   let url = options.brokerUrl;
-  if (!url) {
+  if (brokerCrashes > 0) {
+    mkdirSync(options.runDir, { recursive: true });
+    brokerProcess = await BrokerProcess.start(options.runDir, {
+      host: "127.0.0.1",
+      site: options.site,
+      anonymous: false,
+      users,
+    });
+    url = brokerProcess.url;
+  } else if (!url) {
     broker = await createBroker({
       host: "127.0.0.1",
       port: 0,
       site: options.site,
       anonymous: false,
-      users: [
-        ...resources.map((r) => ({
-          username: r,
-          password: passwords.get(r)!,
-          role: "agent" as const,
-        })),
-        { username: "coordinator", password: coordinatorPassword, role: "coordinator" as const },
-        { username: "operator", password: operatorPassword, role: "operator" as const },
-      ],
+      users,
     });
     url = broker.url;
   }
@@ -212,6 +237,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   mkdirSync(options.runDir, { recursive: true });
   // Set once teardown begins: nothing scheduled during the run may start or publish after it.
   let tornDown = false;
+  const brokerCrashed: number[] = [];
   const spawnAgent = (resourceId: string): void => {
     if (tornDown) return;
     const mine = script.filter(
@@ -245,12 +271,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     url,
     clientId: "coordinator",
     ...credentials("coordinator", coordinatorPassword),
+    // Across a broker restart the session (subscriptions, queued replies) must survive.
+    ...(brokerProcess ? { clean: false } : {}),
     logger,
   });
   const operator = await MqttTransport.connect({
     url,
     clientId: "operator",
     ...credentials("operator", operatorPassword),
+    ...(brokerProcess ? { clean: false } : {}),
     logger,
   });
   const coordinator = new Coordinator(
@@ -307,6 +336,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       }
     }
 
+    for (const at of crashTicks)
+      coordinator.timers.at(at, () => {
+        if (tornDown || !brokerProcess) return;
+        brokerCrashed.push(at);
+        void brokerProcess.crashAndRestart().catch((error: unknown) => {
+          stderr.push(`broker: ${(error as Error).message}`);
+        });
+      });
+
     coordinator.plan();
     const total = () => coordinator.currentModel.nodes.filter((n) => n.kind === "activity").length;
     await new Promise<void>((resolve, reject) => {
@@ -357,7 +395,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     };
     await transport.close();
     await broker?.close();
+    await brokerProcess?.stop();
   }
+  if (brokerCrashed.length < crashTicks.length)
+    throw new Error(
+      `the broker was to crash at ticks ${crashTicks.join(", ")} but the run ended at tick ${coordinator.nowTicks}`,
+    );
   const wallSeconds = (performance.now() - started) / 1000;
 
   // What really ran, checked independently, measured, and compared with hindsight.
@@ -497,6 +540,111 @@ export function journalIntegrity(
     ...new Set([...[...completions].filter(([, n]) => n > 1).map(([id]) => id), ...reruns]),
   ].sort();
   return { lost: lostIds.length, duplicated: duplicatedIds.length, lostIds, duplicatedIds };
+}
+
+/**
+ * The fleet's broker as a child process over a redis-server of its own (both on free loopback
+ * ports, in `dir`), so that it can be killed with SIGKILL and restarted with its sessions.
+ */
+class BrokerProcess {
+  private broker: ChildProcess | undefined;
+  private constructor(
+    private readonly dir: string,
+    private readonly config: Record<string, unknown>,
+    private readonly redis: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  static async start(dir: string, config: Record<string, unknown>): Promise<BrokerProcess> {
+    const redisPort = await freePort();
+    const redis = spawn(
+      "redis-server",
+      ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--dir", dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let text = "";
+      redis.once("error", (e) =>
+        reject(new Error(`redis-server could not start (${e.message}); is it installed?`)),
+      );
+      redis.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+        if (/Ready to accept connections/.test(text)) resolve();
+      });
+      redis.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${text}`)));
+    });
+    const port = await freePort();
+    const p = new BrokerProcess(
+      dir,
+      { ...config, port, redis: `redis://127.0.0.1:${redisPort}` },
+      redis,
+      port,
+    );
+    await p.spawn();
+    return p;
+  }
+
+  private async spawn(): Promise<void> {
+    const script = join(this.dir, "broker.mjs");
+    writeFileSync(
+      script,
+      `import { createBroker } from ${JSON.stringify(pathToFileURL(require.resolve("@consort/broker")).href)};\n` +
+        "const b = await createBroker(JSON.parse(process.env.CONSORT_FLEET_BROKER));\n" +
+        'process.stdout.write("ready " + b.url + "\\n");\n' +
+        'process.once("SIGTERM", () => b.close().then(() => process.exit(0)));\n',
+    );
+    const child = spawn(process.execPath, [script], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CONSORT_FLEET_BROKER: JSON.stringify(this.config) },
+    });
+    this.broker = child;
+    await new Promise<void>((resolve, reject) => {
+      let text = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+        if (text.includes("ready ")) resolve();
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      child.once("exit", (code) => reject(new Error(`the broker exited (${code}): ${text}`)));
+    });
+  }
+
+  /** kill -9, then the same broker on the same port and the same Redis. */
+  async crashAndRestart(): Promise<void> {
+    const old = this.broker;
+    if (old && old.exitCode === null && old.signalCode === null) {
+      const exited = new Promise((r) => old.once("exit", r));
+      old.kill("SIGKILL");
+      await exited;
+    }
+    await this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    for (const child of [this.broker, this.redis]) {
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function mustIndex(model: TaskModel) {

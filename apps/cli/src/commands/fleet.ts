@@ -30,6 +30,8 @@ export interface FleetFlags {
   readonly overruns: number;
   readonly rushOrders: number;
   readonly offline: number;
+  /** Broker kill -9s at seeded ticks (the broker then runs as a process over Redis). */
+  readonly brokerCrashes?: number;
   /** C-TAEMS networks: lock-step (default) or the wall clock with ticks of `tickMs`. */
   readonly clock?: "lockstep" | "wall";
   readonly tickMs?: number;
@@ -63,6 +65,11 @@ export async function fleetCommand(
   if (flags.offline > agents)
     throw new CliError(
       `--offline ${flags.offline}: more agents taken offline than the ${agents} of ${flags.scenario}`,
+      EXIT.usage,
+    );
+  if (flags.brokerCrashes && flags.broker !== undefined)
+    throw new CliError(
+      "--broker-crashes: the fleet crashes its own broker; it cannot with --broker",
       EXIT.usage,
     );
   mustBeWritableDir(flags.out, "--out");
@@ -111,6 +118,7 @@ export async function fleetCommand(
         rushOrders: flags.rushOrders,
         offlines: flags.offline,
       },
+      ...(flags.brokerCrashes ? { brokerCrashes: flags.brokerCrashes } : {}),
       stallMs: 20_000,
       onProgress: (p) => {
         bar?.setTotal(p.activities);
