@@ -1,4 +1,4 @@
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type ISubscriptionMap, type MqttClient } from "mqtt";
 import {
   DEFAULT_LIMITS,
   type DecodeLimits,
@@ -73,6 +73,8 @@ export interface TransportOptions {
   readonly connectTimeoutMs?: number;
   /** Retry the first connection while no broker answers; without it, the first failure rejects. */
   readonly retry?: ConnectRetry;
+  /** How long a subscription cut short by a lost connection keeps waiting to be made again. */
+  readonly subscribeTimeoutMs?: number;
 }
 
 /** What a CONNACK refusal means for a Consort user (MQTT 3.1.1 §3.2.2.3). */
@@ -226,22 +228,71 @@ export class MqttTransport {
     retained: boolean;
   }[] = [];
 
-  /** Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. */
+  /**
+   * Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. A
+   * connection lost before the SUBACK (a broker restart) is not a refusal: it subscribes again
+   * once reconnected, and rejects with `connect-failed` if that takes over `subscribeTimeoutMs`.
+   */
   async subscribe(filter: string): Promise<void> {
     const refused = () =>
       new TransportError(
         "subscribe-refused",
         `the broker at ${this.options.url} refused the subscription to ${filter} (SUBACK 0x80): user "${this.options.username ?? this.options.clientId}" may not read it; does the broker serve this site?`,
       );
-    let granted: { qos: number }[];
-    try {
-      granted = await this.client.subscribeAsync(filter, { qos: 1 });
-    } catch (error) {
-      // mqtt.js rejects a SUBACK whose granted QoS is a failure code (0x80).
-      if ((error as Error).name === "ErrorWithSubackPacket") throw refused();
-      throw error;
+    const deadline = Date.now() + (this.options.subscribeTimeoutMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      let granted: { qos: number }[];
+      try {
+        // Again after a lost connection, forced: mqtt.js skips a filter it already remembers,
+        // and does not subscribe again by itself when the broker says it kept the session.
+        granted = await (attempt === 0
+          ? this.client.subscribeAsync(filter, { qos: 1 })
+          : this.client.subscribeAsync({
+              [filter]: { qos: 1 },
+              resubscribe: true,
+            } as unknown as ISubscriptionMap));
+      } catch (error) {
+        // mqtt.js rejects both a SUBACK whose granted QoS is a failure code (0x80) and a
+        // subscription cut short by a closed connection; only the first carries the SUBACK.
+        if ((error as { packet?: { cmd?: string } }).packet?.cmd === "suback") throw refused();
+        if (this.closing) throw error;
+        this.options.logger?.warn(
+          { url: this.options.url, filter, reason: (error as Error).message },
+          "the connection dropped while subscribing; subscribing again once reconnected",
+        );
+        await this.reconnected(deadline, filter);
+        continue;
+      }
+      if (granted.some((g) => g.qos === 128)) throw refused();
+      return;
     }
-    if (granted.some((g) => g.qos === 128)) throw refused();
+  }
+
+  private closing = false;
+
+  /** Resolves once the client is connected again; rejects with `connect-failed` at `deadline`. */
+  private reconnected(deadline: number, filter: string): Promise<void> {
+    if (this.client.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.client.removeListener("connect", done);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          this.client.removeListener("connect", done);
+          reject(
+            new TransportError(
+              "connect-failed",
+              `lost the broker at ${this.options.url} while subscribing to ${filter}, and it did not come back in time`,
+            ),
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.client.on("connect", done);
+    });
   }
 
   /** Publishes at QoS 1; resolves with the payload's size once the broker has acknowledged it. */
@@ -267,11 +318,13 @@ export class MqttTransport {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.client.endAsync(false);
   }
 
   /** Ends the connection without a DISCONNECT, so the broker sends the last will. */
   async drop(): Promise<void> {
+    this.closing = true;
     await this.client.endAsync(true);
   }
 
