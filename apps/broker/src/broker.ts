@@ -268,7 +268,10 @@ export async function createBroker(
         // A will left in persistence by a broker that died; it was vetted at its CONNECT.
         return callback(parseTopic(packet.topic)?.site === cfg.site ? null : new Error("refused"));
       }
-      const violation = publishViolation(packet);
+      // The client's own last will, published by aedes as its connection drops, has no packet
+      // id (it came in CONNECT, where its topic was vetted): it is not a PUBLISH off the wire.
+      const ownWill = packet === (client as unknown as { will?: unknown }).will;
+      const violation = ownWill ? undefined : publishViolation(packet);
       if (violation !== undefined) {
         counters.protocolViolations += 1;
         log.warn(
