@@ -81,6 +81,14 @@ export interface FleetResult {
   readonly integrity: Integrity;
   readonly disruptions: readonly Disruption[];
   readonly schedule: Schedule;
+  /** With `brokerCrashes`: each kill -9 of the broker, and how long until it served again. */
+  readonly brokerRestarts?: readonly BrokerRestart[];
+}
+
+/** A broker kill -9 at a tick, and the wall time until its successor accepted connections. */
+export interface BrokerRestart {
+  readonly atTicks: number;
+  readonly downMs: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -237,7 +245,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   mkdirSync(options.runDir, { recursive: true });
   // Set once teardown begins: nothing scheduled during the run may start or publish after it.
   let tornDown = false;
-  const brokerCrashed: number[] = [];
+  /** The broker's crash and restart under way, if any (crashes follow one another). */
+  let restarting: Promise<void> = Promise.resolve();
   const spawnAgent = (resourceId: string): void => {
     if (tornDown) return;
     const mine = script.filter(
@@ -339,10 +348,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     for (const at of crashTicks)
       coordinator.timers.at(at, () => {
         if (tornDown || !brokerProcess) return;
-        brokerCrashed.push(at);
-        void brokerProcess.crashAndRestart().catch((error: unknown) => {
-          stderr.push(`broker: ${(error as Error).message}`);
-        });
+        const broker = brokerProcess;
+        // Time does not wait for the broker: the fleet must ride out its absence by itself.
+        restarting = restarting
+          .then(() => broker.crashAndRestart(at))
+          .catch((error: unknown) => {
+            stderr.push(`broker: ${(error as Error).message}`);
+          });
       });
 
     coordinator.plan();
@@ -395,11 +407,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     };
     await transport.close();
     await broker?.close();
+    // A restart under way finishes first, so that no broker is started after teardown.
+    await restarting;
     await brokerProcess?.stop();
   }
-  if (brokerCrashed.length < crashTicks.length)
+  const brokerRestarts = brokerProcess?.restarts ?? [];
+  if (brokerRestarts.length < crashTicks.length)
     throw new Error(
-      `the broker was to crash at ticks ${crashTicks.join(", ")} but the run ended at tick ${coordinator.nowTicks}`,
+      `the broker was to crash at ticks ${crashTicks.join(", ")} but ${brokerRestarts.length} crash(es) and restart(s) happened before the run ended at tick ${coordinator.nowTicks}`,
     );
   const wallSeconds = (performance.now() - started) / 1000;
 
@@ -497,7 +512,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     resources,
     finalIndex.activities.map((a) => a.id),
   );
-  return { report, integrity, disruptions: script, schedule };
+  return {
+    report,
+    integrity,
+    disruptions: script,
+    schedule,
+    ...(brokerProcess ? { brokerRestarts } : {}),
+  };
 }
 
 /**
@@ -593,7 +614,10 @@ class BrokerProcess {
     writeFileSync(
       script,
       `import { createBroker } from ${JSON.stringify(pathToFileURL(require.resolve("@consort/broker")).href)};\n` +
-        "const b = await createBroker(JSON.parse(process.env.CONSORT_FLEET_BROKER));\n" +
+        `import pino from ${JSON.stringify(pathToFileURL(require.resolve("pino")).href)};\n` +
+        // Its warnings (refused logins, protocol violations) go to broker.log in the run folder.
+        `const logger = pino({ level: "warn" }, pino.destination({ dest: ${JSON.stringify(join(this.dir, "broker.log"))}, append: true, sync: true }));\n` +
+        "const b = await createBroker(JSON.parse(process.env.CONSORT_FLEET_BROKER), { logger });\n" +
         'process.stdout.write("ready " + b.url + "\\n");\n' +
         'process.once("SIGTERM", () => b.close().then(() => process.exit(0)));\n',
     );
@@ -615,8 +639,11 @@ class BrokerProcess {
     });
   }
 
+  readonly restarts: BrokerRestart[] = [];
+
   /** kill -9, then the same broker on the same port and the same Redis. */
-  async crashAndRestart(): Promise<void> {
+  async crashAndRestart(atTicks: number): Promise<void> {
+    const started = performance.now();
     const old = this.broker;
     if (old && old.exitCode === null && old.signalCode === null) {
       const exited = new Promise((r) => old.once("exit", r));
@@ -624,6 +651,7 @@ class BrokerProcess {
       await exited;
     }
     await this.spawn();
+    this.restarts.push({ atTicks, downMs: Math.round(performance.now() - started) });
   }
 
   async stop(): Promise<void> {

@@ -134,11 +134,12 @@ export async function fleetCommand(
   bar?.stop();
   const { report } = result;
   const integrity = { lost: result.integrity.lost, duplicated: result.integrity.duplicated };
+  const restarts = result.brokerRestarts ? { brokerRestarts: result.brokerRestarts } : {};
   mkdirSync(flags.out, { recursive: true });
   const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
   writeFileSync(
     `${base}.json`,
-    `${JSON.stringify({ ...report, integrity: result.integrity }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, integrity: result.integrity, ...restarts }, null, 2)}\n`,
   );
   writeFileSync(`${base}.html`, renderHtmlReport(report));
   if (flags.json) {
@@ -152,6 +153,7 @@ export async function fleetCommand(
         completed: report.completed,
         feasible: report.feasible,
         integrity,
+        ...restarts,
         disruptions: report.disruptions.length,
         repairs: report.repairs.length,
         localRepairs: report.localRepairs,
