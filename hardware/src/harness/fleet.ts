@@ -385,6 +385,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     });
   } finally {
     tornDown = true;
+    coordinator.stop();
     for (const child of children.values()) child.kill("SIGTERM");
     await Promise.all(
       [...children.values()].map((c) =>
