@@ -58,6 +58,12 @@ export interface FleetOptions {
    * its own, and is killed (SIGKILL) at seeded ticks and started again on the same port.
    */
   readonly brokerCrashes?: number;
+  /**
+   * Two broker processes sharing one redis-server: the coordinator and half the agents start on
+   * one, the rest on the other, each knowing both; the first is killed (SIGKILL) at a seeded tick
+   * and not started again, so its clients must carry on through the other.
+   */
+  readonly brokerLoss?: boolean;
   /** Give up when nothing has moved for this long. */
   readonly stallMs: number;
   readonly logger?: Logger;
@@ -83,6 +89,8 @@ export interface FleetResult {
   readonly schedule: Schedule;
   /** With `brokerCrashes`: each kill -9 of the broker, and how long until it served again. */
   readonly brokerRestarts?: readonly BrokerRestart[];
+  /** With `brokerLoss`: the tick at which one of the two brokers was killed for good. */
+  readonly brokerLost?: { readonly atTicks: number };
 }
 
 /** A broker kill -9 at a tick, and the wall time until its successor accepted connections. */
@@ -207,16 +215,21 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     { username: "operator", password: operatorPassword, role: "operator" as const },
   ];
   const brokerCrashes = options.brokerCrashes ?? 0;
-  if (brokerCrashes > 0 && options.brokerUrl !== undefined)
+  if ((brokerCrashes > 0 || options.brokerLoss) && options.brokerUrl !== undefined)
     throw new Error("broker crashes need the fleet's own broker, not an external one");
   // Drawn after the script's fork, so a run without crashes is the same as before.
   const crashTicks = Array.from({ length: brokerCrashes }, () =>
     rng.int(Math.max(1, Math.floor(horizon * 0.1)), Math.max(2, Math.floor(horizon * 0.7))),
   ).sort((a, b) => a - b);
+  const lossTick = options.brokerLoss
+    ? rng.int(Math.max(1, Math.floor(horizon * 0.1)), Math.max(2, Math.floor(horizon * 0.7)))
+    : undefined;
   let broker: RunningBroker | undefined;
   let brokerProcess: BrokerProcess | undefined;
   let url = options.brokerUrl;
-  if (brokerCrashes > 0) {
+  /** With `brokerLoss`: both brokers, the one to be killed first (each client tries them in turn). */
+  let doomedFirst: string | undefined;
+  if (brokerCrashes > 0 || options.brokerLoss) {
     mkdirSync(options.runDir, { recursive: true });
     brokerProcess = await BrokerProcess.start(options.runDir, {
       host: "127.0.0.1",
@@ -225,6 +238,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       users,
     });
     url = brokerProcess.url;
+    if (options.brokerLoss) {
+      const peer = await brokerProcess.addPeer();
+      doomedFirst = `${peer},${url}`;
+      url = `${url},${peer}`;
+    }
   } else if (!url) {
     broker = await createBroker({
       host: "127.0.0.1",
@@ -247,6 +265,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   let tornDown = false;
   /** The broker's crash and restart under way, if any (crashes follow one another). */
   let restarting: Promise<void> = Promise.resolve();
+  let brokerLost: { atTicks: number } | undefined;
   const spawnAgent = (resourceId: string): void => {
     if (tornDown) return;
     const mine = script.filter(
@@ -257,7 +276,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     const settings = lockstepAgentSettings({
       agentId: resourceId,
       site: options.site,
-      broker: url!,
+      // Half the agents start on the broker that will be lost.
+      broker:
+        doomedFirst !== undefined && resources.indexOf(resourceId) % 2 === 0 ? doomedFirst : url!,
       runDir: options.runDir,
       trialKey: key,
       disruptions: mine as AgentDisruption[],
@@ -277,7 +298,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   };
 
   const transport = await MqttTransport.connect({
-    url,
+    url: doomedFirst ?? url,
     clientId: "coordinator",
     ...credentials("coordinator", coordinatorPassword),
     // Across a broker restart the session (subscriptions, queued replies) must survive.
@@ -357,6 +378,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
           });
       });
 
+    if (lossTick !== undefined)
+      coordinator.timers.at(lossTick, () => {
+        if (tornDown || !brokerProcess) return;
+        brokerLost = { atTicks: lossTick };
+        brokerProcess.killPeer();
+      });
+
     coordinator.plan();
     const total = () => coordinator.currentModel.nodes.filter((n) => n.kind === "activity").length;
     await new Promise<void>((resolve, reject) => {
@@ -413,6 +441,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     await brokerProcess?.stop();
   }
   const brokerRestarts = brokerProcess?.restarts ?? [];
+  if (lossTick !== undefined && brokerLost === undefined)
+    throw new Error(
+      `a broker was to be lost at tick ${lossTick} but the run ended at tick ${coordinator.nowTicks}`,
+    );
   if (brokerRestarts.length < crashTicks.length)
     throw new Error(
       `the broker was to crash at ticks ${crashTicks.join(", ")} but ${brokerRestarts.length} crash(es) and restart(s) happened before the run ended at tick ${coordinator.nowTicks}`,
@@ -518,7 +550,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     integrity,
     disruptions: script,
     schedule,
-    ...(brokerProcess ? { brokerRestarts } : {}),
+    ...(brokerCrashes > 0 ? { brokerRestarts } : {}),
+    ...(brokerLost ? { brokerLost } : {}),
   };
 }
 
@@ -610,7 +643,25 @@ class BrokerProcess {
     return p;
   }
 
+  private readonly peers: ChildProcess[] = [];
+
+  /** Another broker on the same Redis, on a port of its own; resolves with its URL. */
+  async addPeer(): Promise<string> {
+    const port = await freePort();
+    this.peers.push(await this.launch({ ...this.config, port }));
+    return `mqtt://127.0.0.1:${port}`;
+  }
+
+  /** kill -9 of the peers, for good. */
+  killPeer(): void {
+    for (const peer of this.peers) peer.kill("SIGKILL");
+  }
+
   private async spawn(): Promise<void> {
+    this.broker = await this.launch(this.config);
+  }
+
+  private async launch(config: Record<string, unknown>): Promise<ChildProcess> {
     const script = join(this.dir, "broker.mjs");
     writeFileSync(
       script,
@@ -624,9 +675,8 @@ class BrokerProcess {
     );
     const child = spawn(process.execPath, [script], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CONSORT_FLEET_BROKER: JSON.stringify(this.config) },
+      env: { ...process.env, CONSORT_FLEET_BROKER: JSON.stringify(config) },
     });
-    this.broker = child;
     await new Promise<void>((resolve, reject) => {
       let text = "";
       child.stdout?.on("data", (d: Buffer) => {
@@ -638,6 +688,7 @@ class BrokerProcess {
       });
       child.once("exit", (code) => reject(new Error(`the broker exited (${code}): ${text}`)));
     });
+    return child;
   }
 
   readonly restarts: BrokerRestart[] = [];
@@ -656,7 +707,7 @@ class BrokerProcess {
   }
 
   async stop(): Promise<void> {
-    for (const child of [this.broker, this.redis]) {
+    for (const child of [this.broker, ...this.peers, this.redis]) {
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGKILL");

@@ -213,6 +213,20 @@ describe("refusals are coded errors with one line", () => {
     await b.close();
   });
 
+  it("takes several broker URLs: a connection goes round them until one answers", async () => {
+    const b = await startBroker();
+    const dead = `mqtt://127.0.0.1:${await freePort()}`;
+    const t = await MqttTransport.connect({
+      url: `${dead},${b.url}`,
+      clientId: "lathe-two",
+      connectTimeoutMs: 2000,
+      retry: { initialDelayMs: 20 },
+    });
+    expect(t.connected).toBe(true);
+    await t.close();
+    await b.close();
+  });
+
   it("a refused login rejects with connect-refused and is not retried", async () => {
     const b = await startBroker({
       authenticate: (_client, _username, _password, done) => {

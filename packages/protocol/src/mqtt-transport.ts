@@ -55,6 +55,10 @@ export interface ConnectRetry {
 }
 
 export interface TransportOptions {
+  /**
+   * A broker URL, or several separated by commas (brokers sharing their state through Redis):
+   * each reconnection tries the next, so losing one broker moves the client to another.
+   */
   readonly url: string;
   readonly clientId: string;
   readonly username?: string;
@@ -124,7 +128,7 @@ export class MqttTransport {
     for (let attempt = 1; ; attempt++) {
       if (retry?.signal?.aborted) throw aborted(options.url);
       try {
-        return await MqttTransport.connectOnce(options, retry?.signal);
+        return await MqttTransport.connectOnce(options, retry?.signal, attempt - 1);
       } catch (error) {
         if (!(retry && error instanceof TransportError && error.code === "connect-failed"))
           throw error;
@@ -141,6 +145,7 @@ export class MqttTransport {
   private static async connectOnce(
     options: TransportOptions,
     signal: AbortSignal | undefined,
+    attempt = 0,
   ): Promise<MqttTransport> {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const mqttOptions: IClientOptions = {
@@ -163,7 +168,14 @@ export class MqttTransport {
           }
         : {}),
     };
-    const client = mqtt.connect(options.url, mqttOptions);
+    // Each attempt starts from the next broker: the first may be the one that is down.
+    const listed = options.url.split(",").map((u) => u.trim());
+    const shift = attempt % listed.length;
+    const urls = [...listed.slice(shift), ...listed.slice(0, shift)];
+    const client = mqtt.connect(
+      urls[0]!,
+      urls.length === 1 ? mqttOptions : { ...mqttOptions, servers: urls.map(serverOf) },
+    );
     // Small messages, one after the other: without TCP_NODELAY, Nagle's algorithm holds each
     // until the previous one is acknowledged, and delayed ACKs make that tens of milliseconds.
     client.on("connect", () => {
@@ -354,6 +366,18 @@ export class MqttTransport {
       this.held.push({ message, topic, bytes: payload.byteLength, retained });
     for (const handler of this.handlers) handler(message, topic, payload.byteLength, retained);
   }
+}
+
+/** One of several broker URLs, as mqtt.js takes them for reconnecting round them. */
+function serverOf(url: string): {
+  host: string;
+  port: number;
+  protocol: "mqtt" | "mqtts" | "ws" | "wss" | "tcp";
+} {
+  const u = new URL(url);
+  const protocol = u.protocol.replace(/:$/, "") as "mqtt" | "mqtts" | "ws" | "wss" | "tcp";
+  const port = u.port ? Number(u.port) : protocol === "mqtts" ? 8883 : 1883;
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port, protocol };
 }
 
 function aborted(url: string): TransportError {
