@@ -241,6 +241,32 @@ describe.skipIf(redisBin === undefined)("consort broker --redis", () => {
     );
   }, 60_000);
 
+  it("delivers every message to a persistent session, whatever order storing them in Redis finishes in", async () => {
+    const { url } = await startBroker(await freePort());
+    const lathe = await connect(url, "lathe", false);
+    const mill = await connect(url, "mill", false);
+    const clock = topics.clock(SITE);
+    for (const c of [lathe, mill]) await c.subscribeAsync(clock, { qos: 1 });
+    await lathe.subscribeAsync(inbox, { qos: 1 });
+    const coordinator = await connect(url, "coordinator", true);
+    const ticks = Array.from({ length: 20 }, (_, i) => `tick-${i}`);
+    const commands = numbered(0, 20);
+    const got: string[] = [];
+    lathe.on("message", (_t, p) => got.push(p.toString()));
+    // Each tick is queued for two sessions, each command for one: storing a command finishes
+    // first, and aedes, numbering packets per broker, dropped the earlier tick as a duplicate.
+    await Promise.all(
+      ticks.flatMap((tick, i) => [
+        coordinator.publishAsync(clock, tick, { qos: 1 }),
+        coordinator.publishAsync(inbox, commands[i]!, { qos: 1 }),
+      ]),
+    );
+    expect(await missing(got, [...ticks, ...commands])).toEqual([]);
+    // Leave no session behind in the shared Redis: a clean login discards it.
+    await Promise.all([lathe.endAsync(), mill.endAsync()]);
+    for (const user of ["lathe", "mill"]) await (await connect(url, user, true)).endAsync();
+  }, 60_000);
+
   it("carries messages between brokers, and after one is killed its clients resume on the other with their queue", async () => {
     const a = await startBroker(await freePort());
     const b = await startBroker(await freePort());

@@ -184,6 +184,20 @@ describe("authentication", () => {
     expect((await connect(broker.url, "m1", { will: own })).connected).toBe(true);
   });
 
+  it("publishes a client's last will when its connection drops", async () => {
+    const broker = await start();
+    const coord = await connect(broker.url, "coord");
+    await coord.subscribeAsync(topics.filters.allAgentStates(S), { qos: 1 });
+    const topic = topics.agentState(S, "m1");
+    const m1 = await connect(broker.url, "m1", {
+      will: { topic, payload: Buffer.from("offline"), qos: 1, retain: true },
+    });
+    const will = nextMessage(coord, topic);
+    m1.stream.destroy(); // no DISCONNECT: the broker must send the will
+    expect(await will).toBe("offline");
+    expect(broker.stats().protocolViolations).toBe(0);
+  });
+
   it("reads users with hashed passwords from a users file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "consort-broker-"));
     try {

@@ -173,6 +173,7 @@ export async function createBroker(
     preConnect(client, packet, callback) {
       // It spoke: from now on the login gate bounds it, not the pre-CONNECT cap.
       unauthenticated.delete(client.conn);
+      forwardOutOfOrder(client);
       const violation = connectViolation(packet);
       if (violation !== undefined) {
         counters.protocolViolations += 1;
@@ -617,6 +618,21 @@ function holdUntilConnack(stream: Duplex): void {
     }
     return result;
   }) as typeof stream.write;
+}
+
+/**
+ * aedes forwards a packet to a client only if its broker counter is above the last one forwarded
+ * (aedes#955, #994), assuming packets reach delivery in the order they were numbered. They do not
+ * when storing takes longer for some than others (a message queued for five persistent sessions in
+ * Redis is routed after one queued for one), so the earlier one was silently dropped: a lock-step
+ * fleet over Redis never saw its first clock step. Every packet is forwarded instead; QoS 1 is at
+ * least once and Consort receivers drop repeats by (sender, seq).
+ */
+function forwardOutOfOrder(client: Client): void {
+  (client as unknown as { duplicates: Record<string, number> }).duplicates = new Proxy(
+    Object.create(null) as Record<string, number>,
+    { get: () => undefined, set: () => true, deleteProperty: () => true },
+  );
 }
 
 interface AckHold {

@@ -202,6 +202,12 @@ function program(result: { code: number }): Command {
       integer("--offline", 0, MAX_DISRUPTIONS),
       1,
     )
+    .option(
+      "--broker-crashes <n>",
+      "broker kill -9s at seeded ticks, restarted on the same port with its sessions in Redis",
+      integer("--broker-crashes", 0, 10),
+      0,
+    )
     .addOption(
       new Option("--clock <clock>", "C-TAEMS networks: lock-step simulated time or the wall clock")
         .choices(["lockstep", "wall"])
@@ -258,6 +264,7 @@ function program(result: { code: number }): Command {
         overruns: number;
         rushOrders: number;
         offline: number;
+        brokerCrashes: number;
         clock: "lockstep" | "wall";
         tickMs: number;
         json: boolean;

@@ -297,3 +297,54 @@ describe("FileJournal", () => {
     expect(() => FileJournal.open(path)).toThrow(/c\.journal:3: not a JSON record/);
   });
 });
+
+describe("lock-step time that stops moving", () => {
+  it("sends the clock step again, three times at most, when an agent's answer does not come", async () => {
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator-lockstep" });
+    const coordinator = new Coordinator(
+      model,
+      transport,
+      { ...options, site: "ls", lockstep: true, clockResendMs: 200 },
+      logger,
+    );
+    await coordinator.start();
+    // An agent that never answers: its idle reports were lost, say, in a broker restart.
+    const agent = await MqttTransport.connect({ url, clientId: "m1-lockstep" });
+    const clocks: AnyMessage[] = [];
+    agent.onMessage((m) => {
+      if (m.type === "clock") clocks.push(m);
+    });
+    await agent.subscribe(topics.clock("ls"));
+    await agent.publish(
+      topics.agentState("ls", "m1"),
+      makeMessage(
+        "descriptor",
+        "m1",
+        { agentId: "m1", resourceId: "m1", status: "online", epoch: 1, software: "test" },
+        { seq: 0, at: 0 },
+      ),
+      { retain: true },
+    );
+    await coordinator.waitForAgents(["m1"], 3000);
+    coordinator.plan();
+    await until(() => clocks.length >= 4);
+    await new Promise((r) => setTimeout(r, 600));
+    coordinator.stop();
+    // Step 0, first sent and then three times again, each a message of its own.
+    expect(clocks.map((m) => (m.type === "clock" ? m.body.step : -1))).toEqual([0, 0, 0, 0]);
+    expect(new Set(clocks.map((m) => m.id)).size).toBe(4);
+    // The supervisor still sees a fleet that has been silent all along.
+    expect(coordinator.idleMs).toBeGreaterThanOrEqual(600);
+    await agent.publish(
+      topics.agentState("ls", "m1"),
+      makeMessage(
+        "descriptor",
+        "m1",
+        { agentId: "m1", resourceId: "m1", status: "offline", epoch: 1, software: "test" },
+        { seq: 1, at: 0 },
+      ),
+      { retain: true },
+    );
+    await Promise.all([agent.close(), transport.close()]);
+  });
+});

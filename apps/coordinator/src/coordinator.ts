@@ -107,6 +107,11 @@ export interface CoordinatorOptions {
    * master's quiet fleet says when no answer can come.
    */
   readonly replyTimeoutMs?: number;
+  /**
+   * Lock-step runs: after this long with nothing heard while agents still hold time back, the
+   * current clock step is sent again (at most 3 times a step). Default 2000 ms.
+   */
+  readonly clockResendMs?: number;
 }
 
 /** The default of `replyTimeoutMs`. */
@@ -685,6 +690,7 @@ export class Coordinator {
 
   plan(trigger = "initial plan"): void {
     this.planned = true;
+    this.watchClock();
     if (this.options.lockstep && this.clockMaster.step === 0)
       this.publishClock({ nowTicks: 0, step: 0 });
     const now = this.nowTicks;
@@ -1441,6 +1447,7 @@ export class Coordinator {
           step: this.clockMaster.step + 1,
           final: true,
         });
+      this.stop();
       this.finishedResolve?.();
     }
   }
@@ -1509,6 +1516,44 @@ export class Coordinator {
   /** Milliseconds since anything arrived (to detect a stuck run). */
   get idleMs(): number {
     return Date.now() - this.lastProgressMs;
+  }
+
+  /** Stops the coordinator's own timers (the lock-step clock watch); it sends nothing more of itself. */
+  stop(): void {
+    if (this.clockWatch !== undefined) clearInterval(this.clockWatch);
+    this.clockWatch = undefined;
+  }
+
+  private clockWatch: ReturnType<typeof setInterval> | undefined;
+  private resent = { step: -1, count: 0, atMs: 0 };
+
+  /**
+   * A clock step or an idle report can be lost on the way (a broker killed between taking it and
+   * passing it on), and lock-step time would then wait for ever. So, on the wall clock, a step
+   * the fleet has been silent on for `clockResendMs` goes out again: an agent that missed it
+   * acts on it, one that had it reports idle again. Three times at most, then the run is stuck
+   * for its supervisor to see (`idleMs` is not reset by this).
+   */
+  private watchClock(): void {
+    if (!this.options.lockstep || this.clockWatch !== undefined) return;
+    const afterMs = this.options.clockResendMs ?? 2000;
+    this.clockWatch = setInterval(() => {
+      const now = Date.now();
+      if (this.done || now - this.lastProgressMs < afterMs || now - this.resent.atMs < afterMs)
+        return;
+      const waiting = this.clockMaster.waitingFor();
+      if (waiting.length === 0) return; // orders in flight, not agents, hold time back
+      const step = this.clockMaster.step;
+      if (this.resent.step !== step) this.resent = { step, count: 0, atMs: 0 };
+      if (this.resent.count >= 3) return;
+      this.resent = { step, count: this.resent.count + 1, atMs: now };
+      this.logger.warn(
+        { step, waiting: waiting.map((w) => `${w.agentId} (${w.reason})`) },
+        "lock-step time is stuck; sending the clock step again",
+      );
+      this.publishClock({ nowTicks: this.clockMaster.nowTicks, step });
+    }, afterMs / 4);
+    this.clockWatch.unref?.();
   }
 
   private publishClock(body: Body<"clock">): void {

@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import {
   Coordinator,
@@ -58,6 +60,17 @@ export interface FleetOptions {
     rushOrders: number;
     offlines: number;
   };
+  /**
+   * Broker crashes: the broker runs as a child process keeping sessions in a redis-server of
+   * its own, and is killed (SIGKILL) at seeded ticks and started again on the same port.
+   */
+  readonly brokerCrashes?: number;
+  /**
+   * Two broker processes sharing one redis-server: the coordinator and half the agents start on
+   * one, the rest on the other, each knowing both; the first is killed (SIGKILL) at a seeded tick
+   * and not started again, so its clients must carry on through the other.
+   */
+  readonly brokerLoss?: boolean;
   /** Give up when nothing has moved for this long. */
   readonly stallMs: number;
   readonly logger?: Logger;
@@ -99,6 +112,16 @@ export interface FleetResult {
   readonly integrity: Integrity;
   readonly disruptions: readonly Disruption[];
   readonly schedule: Schedule;
+  /** With `brokerCrashes`: each kill -9 of the broker, and how long until it served again. */
+  readonly brokerRestarts?: readonly BrokerRestart[];
+  /** With `brokerLoss`: the tick at which one of the two brokers was killed for good. */
+  readonly brokerLost?: { readonly atTicks: number };
+}
+
+/** A broker kill -9 at a tick, and the wall time until its successor accepted connections. */
+export interface BrokerRestart {
+  readonly atTicks: number;
+  readonly downMs: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -208,23 +231,51 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const passwords = new Map(resources.map((r) => [r, randomBytes(12).toString("base64url")]));
   const coordinatorPassword = randomBytes(12).toString("base64url");
   const operatorPassword = randomBytes(12).toString("base64url");
+  const users = [
+    ...resources.map((r) => ({
+      username: r,
+      password: passwords.get(r)!,
+      role: "agent" as const,
+    })),
+    { username: "coordinator", password: coordinatorPassword, role: "coordinator" as const },
+    { username: "operator", password: operatorPassword, role: "operator" as const },
+  ];
+  const brokerCrashes = options.brokerCrashes ?? 0;
+  if ((brokerCrashes > 0 || options.brokerLoss) && options.brokerUrl !== undefined)
+    throw new Error("broker crashes need the fleet's own broker, not an external one");
+  // Drawn after the script's fork, so a run without crashes is the same as before.
+  const crashTicks = Array.from({ length: brokerCrashes }, () =>
+    rng.int(Math.max(1, Math.floor(horizon * 0.1)), Math.max(2, Math.floor(horizon * 0.7))),
+  ).sort((a, b) => a - b);
+  const lossTick = options.brokerLoss
+    ? rng.int(Math.max(1, Math.floor(horizon * 0.1)), Math.max(2, Math.floor(horizon * 0.7)))
+    : undefined;
   let broker: RunningBroker | undefined;
+  let brokerProcess: BrokerProcess | undefined;
   let url = options.brokerUrl;
-  if (!url) {
+  /** With `brokerLoss`: both brokers, the one to be killed first (each client tries them in turn). */
+  let doomedFirst: string | undefined;
+  if (brokerCrashes > 0 || options.brokerLoss) {
+    mkdirSync(options.runDir, { recursive: true });
+    brokerProcess = await BrokerProcess.start(options.runDir, {
+      host: "127.0.0.1",
+      site: options.site,
+      anonymous: false,
+      users,
+    });
+    url = brokerProcess.url;
+    if (options.brokerLoss) {
+      const peer = await brokerProcess.addPeer();
+      doomedFirst = `${peer},${url}`;
+      url = `${url},${peer}`;
+    }
+  } else if (!url) {
     broker = await createBroker({
       host: "127.0.0.1",
       port: 0,
       site: options.site,
       anonymous: false,
-      users: [
-        ...resources.map((r) => ({
-          username: r,
-          password: passwords.get(r)!,
-          role: "agent" as const,
-        })),
-        { username: "coordinator", password: coordinatorPassword, role: "coordinator" as const },
-        { username: "operator", password: operatorPassword, role: "operator" as const },
-      ],
+      users,
     });
     url = broker.url;
   }
@@ -243,6 +294,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   mkdirSync(options.runDir, { recursive: true });
   // Set once teardown begins: nothing scheduled during the run may start or publish after it.
   let tornDown = false;
+  /** The broker's crash and restart under way, if any (crashes follow one another). */
+  let restarting: Promise<void> = Promise.resolve();
+  let brokerLost: { atTicks: number } | undefined;
   const spawnAgent = (resourceId: string): void => {
     if (tornDown) return;
     const mine = script.filter(
@@ -255,7 +309,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       ...lockstepAgentSettings({
         agentId: resourceId,
         site: options.site,
-        broker: url!,
+        // Half the agents start on the broker that will be lost.
+        broker:
+          doomedFirst !== undefined && resources.indexOf(resourceId) % 2 === 0
+            ? doomedFirst
+            : url!,
         runDir: options.runDir,
         trialKey: key,
         disruptions: mine as AgentDisruption[],
@@ -277,15 +335,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   };
 
   const transport = await MqttTransport.connect({
-    url,
+    url: doomedFirst ?? url,
     clientId: "coordinator",
     ...credentials("coordinator", coordinatorPassword),
+    // Across a broker restart the session (subscriptions, queued replies) must survive.
+    ...(brokerProcess ? { clean: false } : {}),
     logger,
   });
   const operator = await MqttTransport.connect({
     url,
     clientId: "operator",
     ...credentials("operator", operatorPassword),
+    ...(brokerProcess ? { clean: false } : {}),
     logger,
   });
   const coordinator = new Coordinator(
@@ -390,6 +451,25 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       }
     }
 
+    for (const at of crashTicks)
+      coordinator.timers.at(at, () => {
+        if (tornDown || !brokerProcess) return;
+        const broker = brokerProcess;
+        // Time does not wait for the broker: the fleet must ride out its absence by itself.
+        restarting = restarting
+          .then(() => broker.crashAndRestart(at))
+          .catch((error: unknown) => {
+            stderr.push(`broker: ${(error as Error).message}`);
+          });
+      });
+
+    if (lossTick !== undefined)
+      coordinator.timers.at(lossTick, () => {
+        if (tornDown || !brokerProcess) return;
+        brokerLost = { atTicks: lossTick };
+        brokerProcess.killPeer();
+      });
+
     coordinator.plan();
     const total = () => coordinator.currentModel.nodes.filter((n) => n.kind === "activity").length;
     await new Promise<void>((resolve, reject) => {
@@ -418,6 +498,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     });
   } finally {
     tornDown = true;
+    coordinator.stop();
     for (const child of children.values()) child.kill("SIGTERM");
     await Promise.all(
       [...children.values()].map((c) =>
@@ -442,12 +523,24 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     await rig?.close();
     await deviceBroker?.close();
     await broker?.close();
+    // A restart under way finishes first, so that no broker is started after teardown.
+    await restarting;
+    await brokerProcess?.stop();
     if (dashboard) {
       // The run is over; its last picture stays up for whoever is watching.
       await new Promise((r) => setTimeout(r, (options.lingerSeconds ?? 0) * 1000));
       await dashboard.close();
     }
   }
+  const brokerRestarts = brokerProcess?.restarts ?? [];
+  if (lossTick !== undefined && brokerLost === undefined)
+    throw new Error(
+      `a broker was to be lost at tick ${lossTick} but the run ended at tick ${coordinator.nowTicks}`,
+    );
+  if (brokerRestarts.length < crashTicks.length)
+    throw new Error(
+      `the broker was to crash at ticks ${crashTicks.join(", ")} but ${brokerRestarts.length} crash(es) and restart(s) happened before the run ended at tick ${coordinator.nowTicks}`,
+    );
   const wallSeconds = (performance.now() - started) / 1000;
 
   // What really ran, checked independently, measured, and compared with hindsight.
@@ -553,7 +646,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     resources,
     finalIndex.activities.map((a) => a.id),
   );
-  return { report, integrity, disruptions: script, schedule };
+  return {
+    report,
+    integrity,
+    disruptions: script,
+    schedule,
+    ...(brokerCrashes > 0 ? { brokerRestarts } : {}),
+    ...(brokerLost ? { brokerLost } : {}),
+  };
 }
 
 /**
@@ -637,6 +737,136 @@ export function journalIntegrity(
     ...new Set([...[...completions].filter(([, n]) => n > 1).map(([id]) => id), ...reruns]),
   ].sort();
   return { lost: lostIds.length, duplicated: duplicatedIds.length, lostIds, duplicatedIds };
+}
+
+/**
+ * The fleet's broker as a child process over a redis-server of its own (both on free loopback
+ * ports, in `dir`), so that it can be killed with SIGKILL and restarted with its sessions.
+ */
+class BrokerProcess {
+  private broker: ChildProcess | undefined;
+  private constructor(
+    private readonly dir: string,
+    private readonly config: Record<string, unknown>,
+    private readonly redis: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  static async start(dir: string, config: Record<string, unknown>): Promise<BrokerProcess> {
+    const redisPort = await freePort();
+    const redis = spawn(
+      "redis-server",
+      ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--dir", dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let text = "";
+      redis.once("error", (e) =>
+        reject(new Error(`redis-server could not start (${e.message}); is it installed?`)),
+      );
+      redis.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+        if (/Ready to accept connections/.test(text)) resolve();
+      });
+      redis.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${text}`)));
+    });
+    const port = await freePort();
+    const p = new BrokerProcess(
+      dir,
+      { ...config, port, redis: `redis://127.0.0.1:${redisPort}` },
+      redis,
+      port,
+    );
+    await p.spawn();
+    return p;
+  }
+
+  private readonly peers: ChildProcess[] = [];
+
+  /** Another broker on the same Redis, on a port of its own; resolves with its URL. */
+  async addPeer(): Promise<string> {
+    const port = await freePort();
+    this.peers.push(await this.launch({ ...this.config, port }));
+    return `mqtt://127.0.0.1:${port}`;
+  }
+
+  /** kill -9 of the peers, for good. */
+  killPeer(): void {
+    for (const peer of this.peers) peer.kill("SIGKILL");
+  }
+
+  private async spawn(): Promise<void> {
+    this.broker = await this.launch(this.config);
+  }
+
+  private async launch(config: Record<string, unknown>): Promise<ChildProcess> {
+    const script = join(this.dir, "broker.mjs");
+    writeFileSync(
+      script,
+      `import { createBroker } from ${JSON.stringify(pathToFileURL(require.resolve("@consort/broker")).href)};\n` +
+        `import pino from ${JSON.stringify(pathToFileURL(require.resolve("pino")).href)};\n` +
+        // Its warnings (refused logins, protocol violations) go to broker.log in the run folder.
+        `const logger = pino({ level: "warn" }, pino.destination({ dest: ${JSON.stringify(join(this.dir, "broker.log"))}, append: true, sync: true }));\n` +
+        "const b = await createBroker(JSON.parse(process.env.CONSORT_FLEET_BROKER), { logger });\n" +
+        'process.stdout.write("ready " + b.url + "\\n");\n' +
+        'process.once("SIGTERM", () => b.close().then(() => process.exit(0)));\n',
+    );
+    const child = spawn(process.execPath, [script], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CONSORT_FLEET_BROKER: JSON.stringify(config) },
+    });
+    await new Promise<void>((resolve, reject) => {
+      let text = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+        if (text.includes("ready ")) resolve();
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      child.once("exit", (code) => reject(new Error(`the broker exited (${code}): ${text}`)));
+    });
+    return child;
+  }
+
+  readonly restarts: BrokerRestart[] = [];
+
+  /** kill -9, then the same broker on the same port and the same Redis. */
+  async crashAndRestart(atTicks: number): Promise<void> {
+    const started = performance.now();
+    const old = this.broker;
+    if (old && old.exitCode === null && old.signalCode === null) {
+      const exited = new Promise((r) => old.once("exit", r));
+      old.kill("SIGKILL");
+      await exited;
+    }
+    await this.spawn();
+    this.restarts.push({ atTicks, downMs: Math.round(performance.now() - started) });
+  }
+
+  async stop(): Promise<void> {
+    for (const child of [this.broker, ...this.peers, this.redis]) {
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function mustIndex(model: TaskModel) {

@@ -211,6 +211,48 @@ describe("refusals are coded errors with one line", () => {
     await b.close();
   });
 
+  it("a subscription cut short by a lost connection is made again once reconnected, not refused", async () => {
+    let cut = 0;
+    const b = await startBroker({
+      // The first SUBSCRIBE loses its connection before any SUBACK, as in a broker restart.
+      authorizeSubscribe: (client, sub, done) => {
+        if (cut++ === 0) {
+          client.conn.destroy();
+          return;
+        }
+        done(null, sub);
+      },
+    });
+    const t = await MqttTransport.connect({ url: b.url, clientId: "lathe", username: "lathe" });
+    const inbox = topics.agentIn("s", "lathe");
+    await t.subscribe(inbox);
+    expect(cut).toBeGreaterThanOrEqual(2);
+    const got: string[] = [];
+    t.onMessage((m) => got.push(m.id));
+    const sender = await MqttTransport.connect({ url: b.url, clientId: "c", username: "c" });
+    await sender.publish(
+      inbox,
+      makeMessage("accept", "coordinator", { ref: "r" }, { seq: 1, at: 0 }),
+    );
+    await until(() => got.length === 1);
+    await Promise.all([t.close(), sender.close()]);
+    await b.close();
+  });
+
+  it("takes several broker URLs: a connection goes round them until one answers", async () => {
+    const b = await startBroker();
+    const dead = `mqtt://127.0.0.1:${await freePort()}`;
+    const t = await MqttTransport.connect({
+      url: `${dead},${b.url}`,
+      clientId: "lathe-two",
+      connectTimeoutMs: 2000,
+      retry: { initialDelayMs: 20 },
+    });
+    expect(t.connected).toBe(true);
+    await t.close();
+    await b.close();
+  });
+
   it("a refused login rejects with connect-refused and is not retried", async () => {
     const b = await startBroker({
       authenticate: (_client, _username, _password, done) => {

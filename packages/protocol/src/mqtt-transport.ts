@@ -1,4 +1,4 @@
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type ISubscriptionMap, type MqttClient } from "mqtt";
 import {
   DEFAULT_LIMITS,
   type DecodeLimits,
@@ -55,6 +55,10 @@ export interface ConnectRetry {
 }
 
 export interface TransportOptions {
+  /**
+   * A broker URL, or several separated by commas (brokers sharing their state through Redis):
+   * each reconnection tries the next, so losing one broker moves the client to another.
+   */
   readonly url: string;
   readonly clientId: string;
   readonly username?: string;
@@ -73,6 +77,8 @@ export interface TransportOptions {
   readonly connectTimeoutMs?: number;
   /** Retry the first connection while no broker answers; without it, the first failure rejects. */
   readonly retry?: ConnectRetry;
+  /** How long a subscription cut short by a lost connection keeps waiting to be made again. */
+  readonly subscribeTimeoutMs?: number;
 }
 
 /** What a CONNACK refusal means for a Consort user (MQTT 3.1.1 §3.2.2.3). */
@@ -164,7 +170,7 @@ export class MqttTransport {
     for (let attempt = 1; ; attempt++) {
       if (retry?.signal?.aborted) throw aborted(options.url);
       try {
-        return await MqttTransport.connectOnce(options, retry?.signal);
+        return await MqttTransport.connectOnce(options, retry?.signal, attempt - 1);
       } catch (error) {
         if (!(retry && error instanceof TransportError && error.code === "connect-failed"))
           throw error;
@@ -181,6 +187,7 @@ export class MqttTransport {
   private static async connectOnce(
     options: TransportOptions,
     signal: AbortSignal | undefined,
+    attempt = 0,
   ): Promise<MqttTransport> {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const mqttOptions: IClientOptions = {
@@ -203,7 +210,14 @@ export class MqttTransport {
           }
         : {}),
     };
-    const client = mqtt.connect(options.url, mqttOptions);
+    // Each attempt starts from the next broker: the first may be the one that is down.
+    const listed = options.url.split(",").map((u) => u.trim());
+    const shift = attempt % listed.length;
+    const urls = [...listed.slice(shift), ...listed.slice(0, shift)];
+    const client = mqtt.connect(
+      urls[0]!,
+      urls.length === 1 ? mqttOptions : { ...mqttOptions, servers: urls.map(serverOf) },
+    );
     // Small messages, one after the other: without TCP_NODELAY, Nagle's algorithm holds each
     // until the previous one is acknowledged, and delayed ACKs make that tens of milliseconds.
     client.on("connect", () => {
@@ -268,22 +282,71 @@ export class MqttTransport {
     retained: boolean;
   }[] = [];
 
-  /** Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. */
+  /**
+   * Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. A
+   * connection lost before the SUBACK (a broker restart) is not a refusal: it subscribes again
+   * once reconnected, and rejects with `connect-failed` if that takes over `subscribeTimeoutMs`.
+   */
   async subscribe(filter: string): Promise<void> {
     const refused = () =>
       new TransportError(
         "subscribe-refused",
         `the broker at ${this.options.url} refused the subscription to ${filter} (SUBACK 0x80): user "${this.options.username ?? this.options.clientId}" may not read it; does the broker serve this site?`,
       );
-    let granted: { qos: number }[];
-    try {
-      granted = await this.client.subscribeAsync(filter, { qos: 1 });
-    } catch (error) {
-      // mqtt.js rejects a SUBACK whose granted QoS is a failure code (0x80).
-      if ((error as Error).name === "ErrorWithSubackPacket") throw refused();
-      throw error;
+    const deadline = Date.now() + (this.options.subscribeTimeoutMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      let granted: { qos: number }[];
+      try {
+        // Again after a lost connection, forced: mqtt.js skips a filter it already remembers,
+        // and does not subscribe again by itself when the broker says it kept the session.
+        granted = await (attempt === 0
+          ? this.client.subscribeAsync(filter, { qos: 1 })
+          : this.client.subscribeAsync({
+              [filter]: { qos: 1 },
+              resubscribe: true,
+            } as unknown as ISubscriptionMap));
+      } catch (error) {
+        // mqtt.js rejects both a SUBACK whose granted QoS is a failure code (0x80) and a
+        // subscription cut short by a closed connection; only the first carries the SUBACK.
+        if ((error as { packet?: { cmd?: string } }).packet?.cmd === "suback") throw refused();
+        if (this.closing) throw error;
+        this.options.logger?.warn(
+          { url: this.options.url, filter, reason: (error as Error).message },
+          "the connection dropped while subscribing; subscribing again once reconnected",
+        );
+        await this.reconnected(deadline, filter);
+        continue;
+      }
+      if (granted.some((g) => g.qos === 128)) throw refused();
+      return;
     }
-    if (granted.some((g) => g.qos === 128)) throw refused();
+  }
+
+  private closing = false;
+
+  /** Resolves once the client is connected again; rejects with `connect-failed` at `deadline`. */
+  private reconnected(deadline: number, filter: string): Promise<void> {
+    if (this.client.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.client.removeListener("connect", done);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          this.client.removeListener("connect", done);
+          reject(
+            new TransportError(
+              "connect-failed",
+              `lost the broker at ${this.options.url} while subscribing to ${filter}, and it did not come back in time`,
+            ),
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.client.on("connect", done);
+    });
   }
 
   /** Publishes at QoS 1; resolves with the payload's size once the broker has acknowledged it. */
@@ -316,6 +379,7 @@ export class MqttTransport {
    * the last will if it ever notices; what was unacknowledged is the journal's to resend).
    */
   async close(graceMs = 2000): Promise<void> {
+    this.closing = true;
     const client = this.client;
     const pending = () => Object.keys(client.outgoing).length > 0;
     const until = Date.now() + graceMs;
@@ -332,6 +396,7 @@ export class MqttTransport {
 
   /** Ends the connection without a DISCONNECT, so the broker sends the last will. */
   async drop(): Promise<void> {
+    this.closing = true;
     await this.client.endAsync(true);
   }
 
@@ -361,6 +426,18 @@ export class MqttTransport {
       this.held.push({ message, topic, bytes: payload.byteLength, retained });
     for (const handler of this.handlers) handler(message, topic, payload.byteLength, retained);
   }
+}
+
+/** One of several broker URLs, as mqtt.js takes them for reconnecting round them. */
+function serverOf(url: string): {
+  host: string;
+  port: number;
+  protocol: "mqtt" | "mqtts" | "ws" | "wss" | "tcp";
+} {
+  const u = new URL(url);
+  const protocol = u.protocol.replace(/:$/, "") as "mqtt" | "mqtts" | "ws" | "wss" | "tcp";
+  const port = u.port ? Number(u.port) : protocol === "mqtts" ? 8883 : 1883;
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port, protocol };
 }
 
 function aborted(url: string): TransportError {

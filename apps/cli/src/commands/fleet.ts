@@ -31,6 +31,8 @@ export interface FleetFlags {
   readonly overruns: number;
   readonly rushOrders: number;
   readonly offline: number;
+  /** Broker kill -9s at seeded ticks (the broker then runs as a process over Redis). */
+  readonly brokerCrashes?: number;
   /** C-TAEMS networks: lock-step (default) or the wall clock with ticks of `tickMs`. */
   readonly clock?: "lockstep" | "wall";
   readonly tickMs?: number;
@@ -101,6 +103,11 @@ export async function fleetCommand(
       `--offline ${flags.offline}: more agents taken offline than the ${agents} of ${flags.scenario}`,
       EXIT.usage,
     );
+  if (flags.brokerCrashes && flags.broker !== undefined)
+    throw new CliError(
+      "--broker-crashes: the fleet crashes its own broker; it cannot with --broker",
+      EXIT.usage,
+    );
   mustBeWritableDir(flags.out, "--out");
   if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
@@ -150,6 +157,7 @@ export async function fleetCommand(
         rushOrders: flags.rushOrders,
         offlines: flags.offline,
       },
+      ...(flags.brokerCrashes ? { brokerCrashes: flags.brokerCrashes } : {}),
       stallMs: 20_000,
       ...(flags.http !== undefined
         ? {
@@ -176,11 +184,12 @@ export async function fleetCommand(
   bar?.stop();
   const { report } = result;
   const integrity = { lost: result.integrity.lost, duplicated: result.integrity.duplicated };
+  const restarts = result.brokerRestarts ? { brokerRestarts: result.brokerRestarts } : {};
   mkdirSync(flags.out, { recursive: true });
   const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
   writeFileSync(
     `${base}.json`,
-    `${JSON.stringify({ ...report, integrity: result.integrity }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, integrity: result.integrity, ...restarts }, null, 2)}\n`,
   );
   writeFileSync(`${base}.html`, renderHtmlReport(report));
   if (flags.json) {
@@ -194,6 +203,7 @@ export async function fleetCommand(
         completed: report.completed,
         feasible: report.feasible,
         integrity,
+        ...restarts,
         disruptions: report.disruptions.length,
         repairs: report.repairs.length,
         localRepairs: report.localRepairs,

@@ -746,7 +746,12 @@ export class SchedulerAgent {
 
   private onClock(body: Wire<"clock">): void {
     const sim = this.ports.lockstep;
-    if (!sim || body.step <= this.step) return;
+    if (!sim || body.step < this.step) return;
+    // The same step again: the clock master did not hear our idle report; say it again.
+    if (body.step === this.step) {
+      this.afterWork();
+      return;
+    }
     this.step = body.step;
     if (body.nowTicks > sim.now()) sim.advanceTo(body.nowTicks);
     else sim.advanceTo(sim.now());
