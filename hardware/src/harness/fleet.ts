@@ -311,9 +311,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         site: options.site,
         // Half the agents start on the broker that will be lost.
         broker:
-          doomedFirst !== undefined && resources.indexOf(resourceId) % 2 === 0
-            ? doomedFirst
-            : url!,
+          doomedFirst !== undefined && resources.indexOf(resourceId) % 2 === 0 ? doomedFirst : url!,
         runDir: options.runDir,
         trialKey: key,
         disruptions: mine as AgentDisruption[],
