@@ -31,6 +31,8 @@ export interface FleetFlags {
   readonly overruns: number;
   readonly rushOrders: number;
   readonly offline: number;
+  /** Coordinator kill -9s at seeded ticks, each followed by a restart from its journal. */
+  readonly coordinatorCrashes?: number;
   /** C-TAEMS networks: lock-step (default) or the wall clock with ticks of `tickMs`. */
   readonly clock?: "lockstep" | "wall";
   readonly tickMs?: number;
@@ -102,6 +104,17 @@ export async function fleetCommand(
       EXIT.usage,
     );
   mustBeWritableDir(flags.out, "--out");
+  const crashes = flags.coordinatorCrashes ?? 0;
+  if (crashes > 0) {
+    const why = isCtaemsNetwork(problem)
+      ? `${flags.scenario} is a C-TAEMS network, whose fleet has no journalled coordinator yet`
+      : flags.http !== undefined
+        ? "--http serves one coordinator's dashboard, which a crash would take down"
+        : flags.environment !== undefined && flags.environment !== "sim"
+          ? `--environment ${flags.environment}: the rig's devices run on one coordinator's clock`
+          : undefined;
+    if (why) throw new CliError(`--coordinator-crashes ${crashes}: ${why}`, EXIT.usage);
+  }
   if (isCtaemsNetwork(problem)) {
     if (flags.http !== undefined)
       throw new CliError(
@@ -157,6 +170,7 @@ export async function fleetCommand(
         rushOrders: flags.rushOrders,
         offlines: flags.offline,
       },
+      ...(crashes > 0 ? { coordinatorCrashes: crashes } : {}),
       stallMs: 20_000,
       ...(flags.http !== undefined
         ? {
@@ -182,12 +196,16 @@ export async function fleetCommand(
   }
   bar?.stop();
   const { report } = result;
+  const coordinator = {
+    coordinatorEpoch: result.coordinator.epoch,
+    coordinatorCrashes: result.coordinator.crashes,
+  };
   const integrity = { lost: result.integrity.lost, duplicated: result.integrity.duplicated };
   mkdirSync(flags.out, { recursive: true });
   const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
   writeFileSync(
     `${base}.json`,
-    `${JSON.stringify({ ...report, integrity: result.integrity }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, integrity: result.integrity, ...coordinator }, null, 2)}\n`,
   );
   writeFileSync(`${base}.html`, renderHtmlReport(report));
   if (flags.json) {
@@ -202,6 +220,7 @@ export async function fleetCommand(
         feasible: report.feasible,
         integrity,
         disruptions: report.disruptions.length,
+        ...coordinator,
         repairs: report.repairs.length,
         localRepairs: report.localRepairs,
         escalations: report.escalations,
