@@ -486,9 +486,20 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       void (async () => {
         await deadTransport.drop();
         deadJournal?.close();
+        journal = undefined;
         if (tornDown) return;
-        journal = openJournal();
-        transport = await connectCoordinator(journal ? nextEpoch(journal.records) : 1);
+        const nextJournal = openJournal();
+        const nextTransport = await connectCoordinator(
+          nextJournal ? nextEpoch(nextJournal.records) : 1,
+        );
+        // The run may have ended meanwhile (a stall): nothing of the new session may outlive it.
+        if (tornDown) {
+          nextJournal?.close();
+          await nextTransport.drop();
+          return;
+        }
+        journal = nextJournal;
+        transport = nextTransport;
         const next = new Coordinator(model, transport, coordinatorOptions(journal), logger);
         coordinator = next;
         sessions.push({ coordinator: next, transport });

@@ -234,7 +234,7 @@ export async function fleetCommand(
         ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
     );
-  } else out.write(summary(report, base, integrity));
+  } else out.write(summary(report, base, integrity, result.coordinator));
   const intact = integrity.lost === 0 && integrity.duplicated === 0;
   return report.feasible && intact && report.completed === report.activities
     ? EXIT.ok
@@ -338,6 +338,7 @@ function summary(
   r: FleetReport,
   base: string,
   integrity: { lost: number; duplicated: number },
+  coordinator: { epoch: number; crashes: readonly { atTicks: number; downMs: number }[] },
 ): string {
   const o = r.objectives;
   const ref = r.reference;
@@ -351,6 +352,11 @@ function summary(
     `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}, root quality ${o.quality}`,
     `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (a heuristic: the reference solver run afterwards on what happened, ${ref.solverSeconds.toFixed(1)} s; the fleet can beat it)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
+    ...(coordinator.crashes.length > 0
+      ? [
+          `  coordinator killed ${coordinator.crashes.length} time(s), at tick ${coordinator.crashes.map((c) => c.atTicks).join(", ")}; resumed from its journal each time (now epoch ${coordinator.epoch})`,
+        ]
+      : []),
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
     `  report      ${base}.html and ${base}.json`,
