@@ -247,6 +247,8 @@ export class Coordinator {
   /** The coordinator's own timers (rush orders, scripted kills) in simulated runs. */
   readonly timers = new SimulatedClock(0);
   private readonly epochs = new Map<string, number>();
+  /** The session epoch of each agent the fleet's script killed (`lost`), at the kill. */
+  private readonly killedEpochs = new Map<string, number>();
   readonly record: CoordinatorRecord = {
     executed: new Map(),
     repairs: [],
@@ -614,6 +616,9 @@ export class Coordinator {
 
   /** Marks an agent gone at once (e.g. killed by the fleet's script), before its will arrives. */
   lost(agentId: string): void {
+    // Its last will says nothing new, and it may come late, after `expect` for its successor.
+    const epoch = this.epochs.get(agentId);
+    if (epoch !== undefined) this.killedEpochs.set(agentId, epoch);
     this.clockMaster.setOnline(agentId, false);
     this.record.offline.push({ atTicks: this.nowTicks, agentId, online: false });
   }
@@ -675,6 +680,8 @@ export class Coordinator {
     // A last will can arrive after its agent already came back (DESIGN.md hazard): an "offline"
     // from an older session epoch is stale. An "online" always counts, and sets the epoch.
     if (!online && known !== undefined && body.epoch < known) return;
+    const killed = this.killedEpochs.get(body.agentId);
+    if (!online && killed !== undefined && body.epoch <= killed) return;
     this.epochs.set(body.agentId, body.epoch);
     const was = this.clockMaster.isOnline(body.agentId);
     this.clockMaster.setOnline(body.agentId, online);
