@@ -503,8 +503,9 @@ export class Coordinator {
   resumeLockstep(): boolean {
     if (!this.options.lockstep || !this.installed) return false;
     this.planned = true;
-    // Each agent holds the view of the journalled model: an install is journalled before it (and
-    // any view it needs) goes out, and nothing is journalled while it is not delivered.
+    // Killed at a step boundary (the fleet quiet: every command sent had been received), each
+    // agent holds the view of the journalled model. A kill between an install's journal line and
+    // its delivery would need the views sent again (an assign, which the agent answers).
     for (const r of this.index.resourceIds)
       this.viewSent.set(r, subjectiveView(this.index, r).own.join(","));
     this.takeOverOwed = true;
