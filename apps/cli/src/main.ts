@@ -82,6 +82,9 @@ const integer =
 /** Disruptions a fleet run may draw, each: a handful per resource is already a hard day. */
 const MAX_DISRUPTIONS = 1000;
 
+/** Coordinator crashes in one fleet run: each restarts it (about a second of wall time). */
+const MAX_CRASHES = 100;
+
 const sizes = (value: string): number[] => {
   const list = value.split(",").map((v) => Number(v.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 2))
@@ -208,6 +211,12 @@ function program(result: { code: number }): Command {
       integer("--broker-crashes", 0, 10),
       0,
     )
+    .option(
+      "--coordinator-crashes <n>",
+      "coordinator kill -9s at ticks drawn from the seed; each time a new one resumes from its journal",
+      integer("--coordinator-crashes", 0, MAX_CRASHES),
+      0,
+    )
     .addOption(
       new Option("--clock <clock>", "C-TAEMS networks: lock-step simulated time or the wall clock")
         .choices(["lockstep", "wall"])
@@ -265,6 +274,7 @@ function program(result: { code: number }): Command {
         rushOrders: number;
         offline: number;
         brokerCrashes: number;
+        coordinatorCrashes: number;
         clock: "lockstep" | "wall";
         tickMs: number;
         json: boolean;

@@ -64,4 +64,32 @@ describe("ClockMaster", () => {
     n.onIdle("a", idle(0, 0, 0));
     expect(n.quiet()).toBe(true);
   });
+  it("a restarted clock master learns each agent's counts from its first report of the resync step", () => {
+    const m = new ClockMaster();
+    m.restore(8, 22);
+    m.setOnline("a", true);
+    m.setOnline("b", true);
+    // Reports the dead session never saw, queued for this one: older than the resync step.
+    m.onIdle("a", idle(8, 5, 9));
+    expect(m.resync()).toEqual({ nowTicks: 22, step: 9 });
+    expect(m.needsRebase("a")).toBe(true);
+    expect(m.onIdle("a", idle(8, 5, 9))).toBe(false);
+    expect(m.quiet()).toBe(false);
+    // Counts of every session so far: this one adopts them.
+    expect(m.onIdle("a", idle(9, 5, 9))).toBe(true);
+    expect(m.needsRebase("a")).toBe(false);
+    expect(m.waitingFor()).toEqual([{ agentId: "b", reason: "no idle report for step 9" }]);
+    expect(m.onIdle("b", idle(9, 3, 4))).toBe(true);
+    expect(m.quiet()).toBe(true);
+    // From then on, counted as usual.
+    m.countSent("a");
+    expect(m.waitingFor()).toEqual([{ agentId: "a", reason: "received 9 of 10 commands" }]);
+    expect(m.onIdle("a", idle(9, 5, 10))).toBe(false);
+    expect(m.quiet()).toBe(true);
+    // An agent offline at the resync is rebased by its first report when it is back.
+    expect(m.needsRebase("c")).toBe(true);
+    m.advance(30);
+    m.setOnline("c", true);
+    expect(m.onIdle("c", idle(10, 2, 7))).toBe(true);
+  });
 });

@@ -41,12 +41,14 @@ export class ClockMaster {
   /**
    * An agent's idle report. `seq` (the message's) orders two reports of the same step: delivery
    * may reorder them, and an older one taking the newer's place would leave its counts behind for
-   * ever (the agent has nothing more to say).
+   * ever (the agent has nothing more to say). Returns true when it rebased its agent's counts (the
+   * first report of a resumed session at or after its first step): the agent's commands can go
+   * out now.
    */
-  onIdle(agentId: string, body: Body<"idle">, seq?: number): void {
+  onIdle(agentId: string, body: Body<"idle">, seq?: number): boolean {
     const previous = this.idle.get(agentId);
     const previousSeq = this.idleSeq.get(agentId);
-    if (previous && previous.step > body.step) return; // an older report overtaken by a newer one
+    if (previous && previous.step > body.step) return false; // an older report overtaken by a newer one
     if (
       previous &&
       previous.step === body.step &&
@@ -54,10 +56,47 @@ export class ClockMaster {
         ? seq < previousSeq
         : body.received < previous.received || body.sent < previous.sent)
     )
-      return;
+      return false;
     this.idle.set(agentId, body);
     if (seq !== undefined) this.idleSeq.set(agentId, seq);
     else this.idleSeq.delete(agentId);
+    if (this.rebaseStep === undefined || this.rebased.has(agentId) || body.step < this.rebaseStep)
+      return false;
+    // Its counts span every coordinator session; this one has sent it nothing yet (commands wait
+    // in `needsRebase`) and has received all it sent before this report (one sender, in order).
+    this.sentTo.set(agentId, body.received);
+    this.receivedFrom.set(agentId, body.sent);
+    this.rebased.add(agentId);
+    return true;
+  }
+
+  private rebaseStep: number | undefined;
+  private readonly rebased = new Set<string>();
+
+  /**
+   * A restarted clock master: back at the step and time it journalled last, then one step on
+   * (`resync`), since the agents may or may not have seen that step's clock.
+   */
+  restore(step: number, nowTicks: Ticks): void {
+    this.step = step;
+    this.nowTicks = nowTicks;
+  }
+
+  /**
+   * Starts a resumed session's first step, at the same time: each agent's first idle report for
+   * it (or a later one) gives the sent/received counts of the sessions before, which this one
+   * cannot know (what the old one sent, what reached it before it died).
+   */
+  resync(): Body<"clock"> {
+    const body = this.advance(this.nowTicks);
+    this.rebaseStep = body.step;
+    this.rebased.clear();
+    return body;
+  }
+
+  /** Whether commands to this agent must wait: a resumed session has not learnt its counts yet. */
+  needsRebase(agentId: string): boolean {
+    return this.rebaseStep !== undefined && !this.rebased.has(agentId);
   }
   private readonly idleSeq = new Map<string, number>();
 

@@ -231,7 +231,7 @@ describe("a coordinator whose journal another has written to", () => {
 
 describe("compactJournal", () => {
   const delta = (orderId: string) => ({ orderId, jobIds: [], nodes: [], links: [] });
-  it("keeps the orders, the last schedule, the highest version and each completion once", () => {
+  it("keeps the orders, the last schedule, the highest version, each completion once and the last clock", () => {
     const done = {
       t: "done" as const,
       activityId: "a.o0",
@@ -250,8 +250,10 @@ describe("compactJournal", () => {
         done,
         { t: "epoch", epoch: 2 },
         done,
+        { t: "clock", nowTicks: 7, step: 3 },
         { t: "version", version: 5 },
         installed(4),
+        { t: "clock", nowTicks: 9, step: 4 },
       ]),
     ).toEqual([
       { t: "epoch", epoch: 2 },
@@ -259,6 +261,7 @@ describe("compactJournal", () => {
       { t: "version", version: 5 },
       installed(4),
       done,
+      { t: "clock", nowTicks: 9, step: 4 },
     ]);
   });
   it("leaves alone a journal whose adjusted model came before an order", () => {

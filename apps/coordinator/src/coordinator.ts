@@ -265,6 +265,8 @@ export class Coordinator {
   /** The coordinator's own timers (rush orders, scripted kills) in simulated runs. */
   readonly timers = new SimulatedClock(0);
   private readonly epochs = new Map<string, number>();
+  /** The session epoch of each agent the fleet's script killed (`lost`), at the kill. */
+  private readonly killedEpochs = new Map<string, number>();
   readonly record: CoordinatorRecord = {
     executed: new Map(),
     repairs: [],
@@ -439,6 +441,18 @@ export class Coordinator {
     this.steppedResolve?.(reason);
   }
 
+  /**
+   * A simulated kill -9 (the fleet's coordinator crashes): this instance stops dead. It publishes,
+   * journals and decides nothing more and its timers are dropped; whatever it held in memory
+   * (replies owed, reports not yet handled) dies with it. The caller drops its connection.
+   */
+  halt(): void {
+    this.stepped ??= "halted";
+    this.stopLease();
+    if (this.paceTimer) clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
+  }
+
   /** Stops renewing the lease (the process is stopping). */
   stopLease(): void {
     if (this.renewal) clearInterval(this.renewal);
@@ -587,10 +601,36 @@ export class Coordinator {
     return true;
   }
 
+  /**
+   * Lock-step, after a crash (a new session on the journal of the one that died): back at the
+   * journalled time, one step on, so that every agent reports the counts of the sessions before
+   * (commands to an agent wait until it has). Once the agents online have, the reports queued
+   * for it while it was away are handled, then the journalled schedule is re-installed unchanged
+   * under a new version (as a standby's takeover): no slot moves. Returns false when the journal
+   * holds no schedule (plan from scratch).
+   */
+  resumeLockstep(): boolean {
+    if (!this.options.lockstep || !this.installed) return false;
+    this.planned = true;
+    // Killed at a step boundary (the fleet quiet: every command sent had been received), each
+    // agent holds the view of the journalled model. A kill between an install's journal line and
+    // its delivery would need the views sent again (an assign, which the agent answers).
+    for (const r of this.index.resourceIds)
+      this.viewSent.set(r, subjectiveView(this.index, r).own.join(","));
+    this.takeOverOwed = true;
+    const body = this.clockMaster.resync();
+    this.commit({ t: "clock", nowTicks: body.nowTicks, step: body.step });
+    this.lastAdvanceMs = Date.now();
+    this.publishClock(body);
+    return true;
+  }
+  private takeOverOwed = false;
+
   private replay(records: readonly CoordinatorJournalRecord[]): void {
     if (records.length === 0) return;
     let model = this.model;
     const accepted = new Set(this.acceptedOrders);
+    let clock: { nowTicks: Ticks; step: number } | undefined;
     for (const r of records) {
       switch (r.t) {
         case "epoch":
@@ -632,6 +672,9 @@ export class Coordinator {
             untilTicks: r.untilTicks,
           });
           break;
+        case "clock":
+          clock = r;
+          break;
         default:
           assertNever(r);
       }
@@ -639,6 +682,10 @@ export class Coordinator {
     this.model = model;
     this.index = mustIndex(model);
     this.acceptedOrders = accepted;
+    if (clock && this.options.lockstep) {
+      this.clockMaster.restore(clock.step, clock.nowTicks);
+      this.timers.advanceTo(clock.nowTicks);
+    }
     this.resumedFrom = {
       orders: this.acceptedOrders.size,
       installed: this.installed !== undefined,
@@ -681,6 +728,9 @@ export class Coordinator {
 
   /** Marks an agent gone at once (e.g. killed by the fleet's script), before its will arrives. */
   lost(agentId: string): void {
+    // Its last will says nothing new, and it may come late, after `expect` for its successor.
+    const epoch = this.epochs.get(agentId);
+    if (epoch !== undefined) this.killedEpochs.set(agentId, epoch);
     this.clockMaster.setOnline(agentId, false);
     this.record.offline.push({ atTicks: this.nowTicks, agentId, online: false });
   }
@@ -745,6 +795,8 @@ export class Coordinator {
     // A last will can arrive after its agent already came back (DESIGN.md hazard): an "offline"
     // from an older session epoch is stale. An "online" always counts, and sets the epoch.
     if (!online && known !== undefined && body.epoch < known) return;
+    const killed = this.killedEpochs.get(body.agentId);
+    if (!online && killed !== undefined && body.epoch <= killed) return;
     this.epochs.set(body.agentId, body.epoch);
     const was = this.clockMaster.isOnline(body.agentId);
     this.clockMaster.setOnline(body.agentId, online);
@@ -889,7 +941,11 @@ export class Coordinator {
   private handleReport(message: AnyMessage): void {
     switch (message.type) {
       case "idle":
-        this.clockMaster.onIdle(message.from, message.body, message.seq);
+        if (this.clockMaster.onIdle(message.from, message.body, message.seq)) {
+          const held = this.held.get(message.from) ?? [];
+          this.held.delete(message.from);
+          for (const deliver of held) deliver();
+        }
         return;
       case "propose":
         this.onPropose(message.from, message.body);
@@ -947,7 +1003,7 @@ export class Coordinator {
     // Outside a negotiation a proposal reports a local repair (a deviation): note the new times.
     if (this.installed && body.scheduleVersion === this.installed.version) {
       this.record.localRepairs.push({ atTicks: this.nowTicks, agentId });
-      this.installed = {
+      const repaired: Schedule = {
         ...this.installed,
         resources: this.installed.resources.map((r) =>
           r.resourceId === agentId
@@ -962,6 +1018,9 @@ export class Coordinator {
             : r,
         ),
       };
+      // The schedule in force now: a restarted coordinator re-installs it as it is.
+      this.commit({ t: "installed", version: repaired.version, resources: journalOf(repaired) });
+      this.installed = repaired;
       this.emit({
         kind: "local-repair",
         agentId,
@@ -1325,14 +1384,7 @@ export class Coordinator {
     const version = this.version;
     const previous = this.installed;
     this.installed = { ...schedule, version };
-    const journalled = schedule.resources.map((r) => ({
-      resourceId: r.resourceId,
-      activities: r.activities.map((a) => ({
-        activityId: a.activityId,
-        startTicks: a.startTicks ?? 0,
-        durationTicks: a.durationTicks ?? 0,
-      })),
-    }));
+    const journalled = journalOf(schedule);
     this.commit({ t: "installed", version, resources: journalled });
     this.journalledVersion = Math.max(this.journalledVersion, version);
     const awaiting = new Set<string>();
@@ -1458,10 +1510,24 @@ export class Coordinator {
   maybeAdvance(): void {
     if (!this.options.lockstep || this.done || !this.planned) return;
     for (let guard = 0; guard < 10_000; guard++) {
-      if (!this.clockMaster.quiet() || this.ordersInFlight > 0) return;
+      if (this.stepped || !this.clockMaster.quiet() || this.ordersInFlight > 0) return;
       // Quiet: first the decisions this step owes, in a fixed order.
       if (this.inbox.length > 0) {
         this.processInbox();
+        continue;
+      }
+      if (this.takeOverOwed && this.installed) {
+        this.takeOverOwed = false;
+        const now = this.nowTicks;
+        this.install(
+          this.installed,
+          "resumed after a crash",
+          "journalled schedule",
+          Date.now(),
+          now,
+          true,
+        );
+        this.checkFinished();
         continue;
       }
       if (this.loop && !this.loop.final && this.loop.awaiting.length > 0) {
@@ -1483,6 +1549,8 @@ export class Coordinator {
       }
       if (this.paced(next)) return;
       const body = this.clockMaster.advance(next);
+      // Journalled before anything happens at the new time: a restarted clock master resumes here.
+      this.commit({ t: "clock", nowTicks: body.nowTicks, step: body.step });
       this.lastAdvanceMs = Date.now();
       this.timers.advanceTo(body.nowTicks);
       this.publishClock(body);
@@ -1563,7 +1631,6 @@ export class Coordinator {
   // ---- messages out ---------------------------------------------------------------------------
 
   private sendTo<T extends MessageType>(agentId: string, type: T, body: Body<T>): void {
-    this.clockMaster.countSent(agentId);
     // Versions only grow: whatever the repair loop asked an agent, an install comes after it.
     const v = (body as { scheduleVersion?: number }).scheduleVersion;
     if (v !== undefined) {
@@ -1574,10 +1641,22 @@ export class Coordinator {
         this.journalledVersion = v;
       }
     }
-    void this.publish(topics.agentIn(this.options.site, agentId), type, body, { to: agentId }).then(
-      (bytes) => this.traffic(agentId).add(1, bytes, 0, 0),
-    );
+    const deliver = () => {
+      this.clockMaster.countSent(agentId);
+      void this.publish(topics.agentIn(this.options.site, agentId), type, body, {
+        to: agentId,
+      }).then((bytes) => this.traffic(agentId).add(1, bytes, 0, 0));
+    };
+    // A resumed clock master counts an agent's commands from its first report on (ClockMaster).
+    if (this.clockMaster.needsRebase(agentId)) {
+      this.held.set(agentId, [...(this.held.get(agentId) ?? []), deliver]);
+      return;
+    }
+    deliver();
   }
+
+  /** Commands waiting for their agent's first report to a resumed clock master. */
+  private readonly held = new Map<string, (() => void)[]>();
 
   /** Messages and bytes between the coordinator and each agent (every agent message passes here). */
   readonly perAgent = new Map<string, Traffic>();
@@ -1672,6 +1751,17 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
   }
   return m;
 }
+
+/** A schedule's resources as the journal holds them. */
+const journalOf = (schedule: Schedule) =>
+  schedule.resources.map((r) => ({
+    resourceId: r.resourceId,
+    activities: r.activities.map((a) => ({
+      activityId: a.activityId,
+      startTicks: a.startTicks ?? 0,
+      durationTicks: a.durationTicks ?? 0,
+    })),
+  }));
 
 const slotKey = (a: { activityId: string; startTicks?: number; durationTicks?: number }) =>
   `${a.activityId}@${a.startTicks}+${a.durationTicks}`;

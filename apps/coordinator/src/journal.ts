@@ -62,7 +62,12 @@ export type CoordinatorJournalRecord =
       readonly resourceId: string;
       readonly fromTicks: Ticks;
       readonly untilTicks: Ticks;
-    };
+    }
+  /**
+   * Lock-step time moved on (the clock master's step, before its `clock` message goes out): a
+   * restarted clock master resumes from there, never behind what the agents have seen.
+   */
+  | { readonly t: "clock"; readonly nowTicks: Ticks; readonly step: number };
 
 /** Why a journal could not be read; the message says the file and line. */
 export class CoordinatorJournalError extends Error {
@@ -206,7 +211,8 @@ export function nextEpoch(records: readonly CoordinatorJournalRecord[]): number 
 /**
  * The same state in fewer records: every accepted order (their ids answer resends), the model a
  * problem adjustment left (after the orders, so it wins on replay), the highest version, the last
- * installed schedule, each completion once, the unavailabilities, and the last epoch.
+ * installed schedule, each completion once, the unavailabilities, the last epoch and the last
+ * lock-step time.
  */
 export function compactJournal(
   records: readonly CoordinatorJournalRecord[],
@@ -216,6 +222,7 @@ export function compactJournal(
   const unavailable: CoordinatorJournalRecord[] = [];
   let model: CoordinatorJournalRecord | undefined;
   let installed: CoordinatorJournalRecord | undefined;
+  let clock: CoordinatorJournalRecord | undefined;
   let version = 0;
   let epoch = 0;
   let modelAfterOrders = false;
@@ -246,6 +253,9 @@ export function compactJournal(
       case "unavailable":
         unavailable.push(r);
         break;
+      case "clock":
+        clock = r;
+        break;
     }
   }
   // A model record followed by orders cannot be reordered safely: keep the journal as it is.
@@ -258,5 +268,6 @@ export function compactJournal(
     ...(installed ? [installed] : []),
     ...done.values(),
     ...unavailable,
+    ...(clock ? [clock] : []),
   ];
 }

@@ -9,9 +9,12 @@ import { pathToFileURL } from "node:url";
 import { createBroker, type RunningBroker } from "@consort/broker";
 import {
   Coordinator,
+  type CoordinatorOptions,
   type ExecutedBar,
   executedSchedule,
+  FileJournal,
   type FleetReport,
+  nextEpoch,
   type Objectives,
   parseHostPort,
   reportJobs,
@@ -31,6 +34,7 @@ import {
   indexModel,
   type JobShopObjective,
   modelToJobShop,
+  type Rng,
   reoptimize,
   type Schedule,
   scheduleMetrics,
@@ -71,6 +75,12 @@ export interface FleetOptions {
    * and not started again, so its clients must carry on through the other.
    */
   readonly brokerLoss?: boolean;
+  /**
+   * Crashes of the coordinator at ticks drawn from the seed: each as abrupt as a kill -9 (its
+   * connection cut without DISCONNECT, its memory and timers gone), then a new one resumes from
+   * the coordinator's journal in `runDir`, in a new epoch. Simulated environments only.
+   */
+  readonly coordinatorCrashes?: number;
   /** Give up when nothing has moved for this long. */
   readonly stallMs: number;
   readonly logger?: Logger;
@@ -107,6 +117,17 @@ export interface Integrity {
   readonly duplicatedIds: readonly string[];
 }
 
+/** One coordinator crash: when, and the session that took over. */
+export interface CoordinatorCrash {
+  /** The tick at which the coordinator was killed (its clock had just reached it). */
+  readonly atTicks: number;
+  /** The epoch of the session that died, and of the one that resumed from its journal. */
+  readonly epoch: number;
+  readonly resumedEpoch: number;
+  /** Wall milliseconds from the kill to the new session's first step. */
+  readonly downMs: number;
+}
+
 export interface FleetResult {
   readonly report: FleetReport;
   readonly integrity: Integrity;
@@ -116,6 +137,8 @@ export interface FleetResult {
   readonly brokerRestarts?: readonly BrokerRestart[];
   /** With `brokerLoss`: the tick at which one of the two brokers was killed for good. */
   readonly brokerLost?: { readonly atTicks: number };
+  /** The coordinator's epoch at the end (1 unless it crashed), and its crashes. */
+  readonly coordinator: { readonly epoch: number; readonly crashes: readonly CoordinatorCrash[] };
 }
 
 /** A broker kill -9 at a tick, and the wall time until its successor accepted connections. */
@@ -228,6 +251,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     },
   });
 
+  const crashCount = options.coordinatorCrashes ?? 0;
+  if (crashCount > 0 && (options.http !== undefined || (options.environment ?? "sim") !== "sim"))
+    throw new Error(
+      "coordinator crashes run in simulated environments without the dashboard (it serves one coordinator)",
+    );
+  // A fork of its own, drawn only when asked for: runs without crashes draw what they always did.
+  const crashTicks = crashCount > 0 ? drawCrashTicks(rng.fork(), crashCount, horizon) : [];
+
   const passwords = new Map(resources.map((r) => [r, randomBytes(12).toString("base64url")]));
   const coordinatorPassword = randomBytes(12).toString("base64url");
   const operatorPassword = randomBytes(12).toString("base64url");
@@ -244,7 +275,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   if ((brokerCrashes > 0 || options.brokerLoss) && options.brokerUrl !== undefined)
     throw new Error("broker crashes need the fleet's own broker, not an external one");
   // Drawn after the script's fork, so a run without crashes is the same as before.
-  const crashTicks = Array.from({ length: brokerCrashes }, () =>
+  if (brokerCrashes > 0 && crashCount > 0)
+    throw new Error("broker crashes and coordinator crashes are run one kind at a time");
+  const brokerCrashTicks = Array.from({ length: brokerCrashes }, () =>
     rng.int(Math.max(1, Math.floor(horizon * 0.1)), Math.max(2, Math.floor(horizon * 0.7))),
   ).sort((a, b) => a - b);
   const lossTick = options.brokerLoss
@@ -332,14 +365,37 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     processes++;
   };
 
-  const transport = await MqttTransport.connect({
-    url: doomedFirst ?? url,
-    clientId: "coordinator",
-    ...credentials("coordinator", coordinatorPassword),
-    // Across a broker restart the session (subscriptions, queued replies) must survive.
-    ...(brokerProcess ? { clean: false } : {}),
-    logger,
-  });
+  // With crashes, the coordinator journals its commitments and keeps a persistent session, so
+  // that reports sent while it is down wait for the next one; its last will says it is gone.
+  const journalPath = join(options.runDir, "coordinator.journal");
+  const openJournal = () =>
+    crashCount > 0 ? FileJournal.open(journalPath, { sync: false }) : undefined;
+  const connectCoordinator = (epoch: number) =>
+    MqttTransport.connect({
+      url: doomedFirst ?? url!,
+      clientId: "coordinator",
+      ...credentials("coordinator", coordinatorPassword),
+      logger,
+      // Across a broker restart the session (subscriptions, queued replies) must survive.
+      ...(brokerProcess && crashCount === 0 ? { clean: false } : {}),
+      ...(crashCount > 0
+        ? {
+            clean: false,
+            will: {
+              topic: topics.coordinatorState(options.site),
+              message: makeMessage(
+                "coordinator-state",
+                "coordinator",
+                { coordinatorId: "coordinator", status: "offline", epoch },
+                { seq: WILL_SEQ, at: Date.now(), epoch },
+              ),
+              retain: true,
+            },
+          }
+        : {}),
+    });
+  let journal = openJournal();
+  let transport = await connectCoordinator(journal ? nextEpoch(journal.records) : 1);
   const operator = await MqttTransport.connect({
     url,
     clientId: "operator",
@@ -347,23 +403,27 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     ...(brokerProcess ? { clean: false } : {}),
     logger,
   });
-  const coordinator = new Coordinator(
-    model,
-    transport,
-    {
-      site: options.site,
-      coordinatorId: "coordinator",
-      objective: options.objective,
-      seed: options.seed,
-      repairIterations: 1000,
-      urgentRepairIterations: 300,
-      lockstep: true,
-      ...((options.paceMs ?? (options.http ? 50 : 0)) > 0
-        ? { paceMs: options.paceMs ?? (options.http ? 50 : 0) }
-        : {}),
-    },
-    logger,
-  );
+  const coordinatorOptions = (j: FileJournal | undefined): CoordinatorOptions => ({
+    site: options.site,
+    coordinatorId: "coordinator",
+    objective: options.objective,
+    seed: options.seed,
+    repairIterations: 1000,
+    urgentRepairIterations: 300,
+    lockstep: true,
+    ...((options.paceMs ?? (options.http ? 50 : 0)) > 0
+      ? { paceMs: options.paceMs ?? (options.http ? 50 : 0) }
+      : {}),
+    ...(j ? { journal: j } : {}),
+  });
+  let coordinator = new Coordinator(model, transport, coordinatorOptions(journal), logger);
+  // Every session, for the report: what each did before it died counts too.
+  const sessions: { coordinator: Coordinator; transport: MqttTransport }[] = [
+    { coordinator, transport },
+  ];
+  const crashes: CoordinatorCrash[] = [];
+  // Agents killed by the script and not yet started again (a new coordinator does not wait for them).
+  const down = new Set<string>();
   const dashboard =
     options.http !== undefined
       ? await startDashboard(coordinator, {
@@ -415,41 +475,123 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     for (const r of resources) spawnAgent(r);
     await coordinator.waitForAgents(resources, 30_000);
 
-    // The script's world events that the coordinator's clock carries out.
-    for (const d of script) {
-      if (d.kind === "rush-order") {
-        coordinator.timers.at(d.atTicks, () => {
-          if (tornDown) return;
-          coordinator.expectOrder();
-          const order = orderOf(
-            d.delta.addNodes ?? [],
-            d.delta.addLinks ?? [],
-            `rush-${d.atTicks}`,
-          );
-          operator
-            .publish(
-              topics.orders(options.site),
-              makeMessage("order", "operator", order, { seq: operatorSeq++, at: Date.now() }),
-            )
-            .catch((error: unknown) =>
-              logger.warn({ err: error }, "the rush order could not be published"),
-            );
-        });
-      } else if (d.kind === "offline") {
-        coordinator.timers.at(d.fromTicks, () => {
-          if (tornDown) return;
-          children.get(d.resourceId)?.kill("SIGKILL");
-          coordinator.lost(d.resourceId);
-        });
-        coordinator.timers.at(d.untilTicks, () => {
-          if (tornDown) return;
-          coordinator.expect(d.resourceId);
-          spawnAgent(d.resourceId);
-        });
-      }
-    }
+    // The run ends when the coordinator in office has seen every activity done, or fails.
+    let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+    const ended = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const follow = (c: Coordinator): void => {
+      void c.finished.then(() => {
+        if (c === coordinator) settle?.resolve();
+      });
+    };
+    follow(coordinator);
 
-    for (const at of crashTicks)
+    // The script's world events that the coordinator's clock carries out: every event after
+    // `afterTicks` on the timers of `c` (a coordinator resumed after a crash takes the rest over).
+    const scheduleScript = (c: Coordinator, afterTicks: number) => {
+      for (const d of script) {
+        if (d.kind === "rush-order") {
+          if (d.atTicks <= afterTicks) continue;
+          c.timers.at(d.atTicks, () => {
+            if (tornDown) return;
+            c.expectOrder();
+            const order = orderOf(
+              d.delta.addNodes ?? [],
+              d.delta.addLinks ?? [],
+              `rush-${d.atTicks}`,
+            );
+            operator
+              .publish(
+                topics.orders(options.site),
+                makeMessage("order", "operator", order, { seq: operatorSeq++, at: Date.now() }),
+              )
+              .catch((error: unknown) =>
+                logger.warn({ err: error }, "the rush order could not be published"),
+              );
+          });
+        } else if (d.kind === "offline") {
+          if (d.fromTicks > afterTicks)
+            c.timers.at(d.fromTicks, () => {
+              if (tornDown) return;
+              children.get(d.resourceId)?.kill("SIGKILL");
+              down.add(d.resourceId);
+              c.lost(d.resourceId);
+            });
+          if (d.untilTicks > afterTicks)
+            c.timers.at(d.untilTicks, () => {
+              if (tornDown) return;
+              c.expect(d.resourceId);
+              down.delete(d.resourceId);
+              spawnAgent(d.resourceId);
+            });
+        }
+      }
+      // After the world's events of the same tick: a crash at a tick sees them happen first.
+      for (const atTicks of crashTicks)
+        if (atTicks > afterTicks) c.timers.at(atTicks, () => crash(c, atTicks));
+    };
+
+    /**
+     * Kills the coordinator as kill -9 would, on its clock's timer (the clock has just reached
+     * `atTicks`; that step's clock message has not gone out): it stops dead, its connection is cut
+     * without DISCONNECT (the broker sends its last will), its journal file is closed. Then a new
+     * one starts on the same journal and client id, in a new epoch, and takes the run over.
+     */
+    const crash = (dead: Coordinator, atTicks: number) => {
+      if (tornDown || dead !== coordinator) return;
+      const killedMs = Date.now();
+      dead.halt();
+      const deadTransport = transport;
+      const deadJournal = journal;
+      void (async () => {
+        await deadTransport.drop();
+        deadJournal?.close();
+        journal = undefined;
+        if (tornDown) return;
+        const nextJournal = openJournal();
+        const nextTransport = await connectCoordinator(
+          nextJournal ? nextEpoch(nextJournal.records) : 1,
+        );
+        // The run may have ended meanwhile (a stall): nothing of the new session may outlive it.
+        if (tornDown) {
+          nextJournal?.close();
+          await nextTransport.drop();
+          return;
+        }
+        journal = nextJournal;
+        transport = nextTransport;
+        const next = new Coordinator(model, transport, coordinatorOptions(journal), logger);
+        coordinator = next;
+        sessions.push({ coordinator: next, transport });
+        follow(next);
+        await next.start();
+        scheduleScript(next, atTicks);
+        // The agents alive now (their retained descriptors say so); those killed come back later.
+        await next.waitForAgents(
+          resources.filter((r) => !down.has(r)),
+          30_000,
+        );
+        if (tornDown) return;
+        if (!next.resumeLockstep()) next.plan();
+        crashes.push({
+          atTicks,
+          epoch: dead.sessionEpoch,
+          resumedEpoch: next.sessionEpoch,
+          downMs: Date.now() - killedMs,
+        });
+        next.maybeAdvance();
+      })().catch((error: unknown) =>
+        settle?.reject(
+          new Error(
+            `the coordinator did not resume after its crash at tick ${atTicks}: ${(error as Error).message}`,
+          ),
+        ),
+      );
+    };
+    scheduleScript(coordinator, -1);
+
+    for (const at of brokerCrashTicks)
       coordinator.timers.at(at, () => {
         if (tornDown || !brokerProcess) return;
         const broker = brokerProcess;
@@ -472,6 +614,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     const total = () => coordinator.currentModel.nodes.filter((n) => n.kind === "activity").length;
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
+        // Always the coordinator in office: after a crash, the one that resumed.
         options.onProgress?.({
           nowTicks: coordinator.nowTicks,
           completed: coordinator.record.executed.size,
@@ -489,10 +632,16 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
           );
         }
       }, 100);
-      void coordinator.finished.then(() => {
-        clearInterval(timer);
-        resolve();
-      });
+      ended.then(
+        () => {
+          clearInterval(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearInterval(timer);
+          reject(error);
+        },
+      );
     });
   } finally {
     tornDown = true;
@@ -513,11 +662,20 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       ),
     );
     await operator.close();
+    const stats = sessions.map((s) => s.transport.stats);
     trafficFigures = {
-      byType: figures(transport.stats.sent, transport.stats.received),
-      byTopic: figures(transport.stats.sentByTopic, transport.stats.receivedByTopic),
+      byType: figures(
+        sumTallies(stats.map((t) => t.sent)),
+        sumTallies(stats.map((t) => t.received)),
+      ),
+      byTopic: figures(
+        sumTallies(stats.map((t) => t.sentByTopic)),
+        sumTallies(stats.map((t) => t.receivedByTopic)),
+      ),
     };
+    for (const s of sessions) s.coordinator.halt();
     await transport.close();
+    journal?.close();
     await rig?.close();
     await deviceBroker?.close();
     await broker?.close();
@@ -535,9 +693,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     throw new Error(
       `a broker was to be lost at tick ${lossTick} but the run ended at tick ${coordinator.nowTicks}`,
     );
-  if (brokerRestarts.length < crashTicks.length)
+  if (brokerRestarts.length < brokerCrashTicks.length)
     throw new Error(
-      `the broker was to crash at ticks ${crashTicks.join(", ")} but ${brokerRestarts.length} crash(es) and restart(s) happened before the run ended at tick ${coordinator.nowTicks}`,
+      `the broker was to crash at ticks ${brokerCrashTicks.join(", ")} but ${brokerRestarts.length} crash(es) and restart(s) happened before the run ended at tick ${coordinator.nowTicks}`,
     );
   const wallSeconds = (performance.now() - started) / 1000;
 
@@ -586,13 +744,22 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       n = p;
     return n;
   };
-  const perAgent = [...coordinator.perAgent.entries()].map(([agentId, t]) => ({
-    agentId,
-    sent: t.received,
-    received: t.sent,
-    bytesSent: t.bytesReceived,
-    bytesReceived: t.bytesSent,
-  }));
+  // Traffic, repairs and escalations of every session (a resumed one starts its record afresh).
+  const traffic = new Map<
+    string,
+    { sent: number; received: number; bytesSent: number; bytesReceived: number }
+  >();
+  for (const s of sessions)
+    for (const [agentId, t] of s.coordinator.perAgent) {
+      const a = traffic.get(agentId) ?? { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 };
+      a.sent += t.received;
+      a.received += t.sent;
+      a.bytesSent += t.bytesReceived;
+      a.bytesReceived += t.bytesSent;
+      traffic.set(agentId, a);
+    }
+  const perAgent = [...traffic].map(([agentId, t]) => ({ agentId, ...t }));
+  const records = sessions.map((s) => s.coordinator.record);
   const messages = perAgent.reduce((s, a) => s + a.sent + a.received, 0);
   const bytes = perAgent.reduce((s, a) => s + a.bytesSent + a.bytesReceived, 0);
   const endTicks = measured.makespanTicks;
@@ -612,9 +779,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     objectives: objectivesOf(measured, rootQuality(finalIndex, executed)),
     reference,
     disruptions: script.map(describeDisruption),
-    repairs: coordinator.record.repairs.map((r) => ({ ...r })),
-    localRepairs: coordinator.record.localRepairs.length,
-    escalations: coordinator.record.escalations.length,
+    repairs: records.flatMap((r) => r.repairs.map((x) => ({ ...x }))),
+    localRepairs: records.reduce((n, r) => n + r.localRepairs.length, 0),
+    escalations: records.reduce((n, r) => n + r.escalations.length, 0),
     messages,
     bytes,
     perAgent,
@@ -651,6 +818,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     schedule,
     ...(brokerCrashes > 0 ? { brokerRestarts } : {}),
     ...(brokerLost ? { brokerLost } : {}),
+    coordinator: { epoch: coordinator.sessionEpoch, crashes },
   };
 }
 
@@ -1048,6 +1216,28 @@ function describeDisruption(d: Disruption): FleetReport["disruptions"][number] {
     default:
       return { kind: "overrun", atTicks: 0, detail: d.kind };
   }
+}
+
+/** The seq of a coordinator's last will (not 0: that is its "online" state of the epoch). */
+const WILL_SEQ = 2 ** 40;
+
+/**
+ * The ticks of `n` coordinator crashes, sorted: in the first 60% of the horizon, so that they
+ * fall while there is still work to do.
+ */
+function drawCrashTicks(rng: Rng, n: number, horizon: number): number[] {
+  const last = Math.max(1, Math.floor(horizon * 0.6));
+  return Array.from({ length: n }, () => rng.int(1, last)).sort((a, b) => a - b);
+}
+
+function sumTallies(tallies: readonly Tally[]): Tally {
+  const out = new Map<string, { messages: number; bytes: number }>();
+  for (const t of tallies)
+    for (const [key, v] of t) {
+      const a = out.get(key) ?? { messages: 0, bytes: 0 };
+      out.set(key, { messages: a.messages + v.messages, bytes: a.bytes + v.bytes });
+    }
+  return out;
 }
 
 /** Length of a tick for the rig's devices (their durations are whole ticks of it). */

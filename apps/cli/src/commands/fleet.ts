@@ -33,6 +33,8 @@ export interface FleetFlags {
   readonly offline: number;
   /** Broker kill -9s at seeded ticks (the broker then runs as a process over Redis). */
   readonly brokerCrashes?: number;
+  /** Coordinator kill -9s at seeded ticks, each followed by a restart from its journal. */
+  readonly coordinatorCrashes?: number;
   /** C-TAEMS networks: lock-step (default) or the wall clock with ticks of `tickMs`. */
   readonly clock?: "lockstep" | "wall";
   readonly tickMs?: number;
@@ -109,6 +111,22 @@ export async function fleetCommand(
       EXIT.usage,
     );
   mustBeWritableDir(flags.out, "--out");
+  const crashes = flags.coordinatorCrashes ?? 0;
+  if (crashes > 0) {
+    const why = isCtaemsNetwork(problem)
+      ? `${flags.scenario} is a C-TAEMS network, whose fleet has no journalled coordinator yet`
+      : flags.http !== undefined
+        ? "--http serves one coordinator's dashboard, which a crash would take down"
+        : flags.environment !== undefined && flags.environment !== "sim"
+          ? `--environment ${flags.environment}: the rig's devices run on one coordinator's clock`
+          : undefined;
+    if (why) throw new CliError(`--coordinator-crashes ${crashes}: ${why}`, EXIT.usage);
+    if (flags.brokerCrashes)
+      throw new CliError(
+        `--coordinator-crashes ${crashes}: --broker-crashes too; the fleet runs one kind of crash at a time`,
+        EXIT.usage,
+      );
+  }
   if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
     throw new CliError(
@@ -158,6 +176,7 @@ export async function fleetCommand(
         offlines: flags.offline,
       },
       ...(flags.brokerCrashes ? { brokerCrashes: flags.brokerCrashes } : {}),
+      ...(crashes > 0 ? { coordinatorCrashes: crashes } : {}),
       stallMs: 20_000,
       ...(flags.http !== undefined
         ? {
@@ -183,13 +202,17 @@ export async function fleetCommand(
   }
   bar?.stop();
   const { report } = result;
+  const coordinator = {
+    coordinatorEpoch: result.coordinator.epoch,
+    coordinatorCrashes: result.coordinator.crashes,
+  };
   const integrity = { lost: result.integrity.lost, duplicated: result.integrity.duplicated };
   const restarts = result.brokerRestarts ? { brokerRestarts: result.brokerRestarts } : {};
   mkdirSync(flags.out, { recursive: true });
   const base = join(flags.out, `fleet-${slug(report.scenario)}-seed${report.seed}`);
   writeFileSync(
     `${base}.json`,
-    `${JSON.stringify({ ...report, integrity: result.integrity, ...restarts }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, integrity: result.integrity, ...restarts, ...coordinator }, null, 2)}\n`,
   );
   writeFileSync(`${base}.html`, renderHtmlReport(report));
   if (flags.json) {
@@ -205,6 +228,7 @@ export async function fleetCommand(
         integrity,
         ...restarts,
         disruptions: report.disruptions.length,
+        ...coordinator,
         repairs: report.repairs.length,
         localRepairs: report.localRepairs,
         escalations: report.escalations,
@@ -218,7 +242,7 @@ export async function fleetCommand(
         ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
     );
-  } else out.write(summary(report, base, integrity));
+  } else out.write(summary(report, base, integrity, result.coordinator));
   const intact = integrity.lost === 0 && integrity.duplicated === 0;
   return report.feasible && intact && report.completed === report.activities
     ? EXIT.ok
@@ -329,6 +353,7 @@ function summary(
   r: FleetReport,
   base: string,
   integrity: { lost: number; duplicated: number },
+  coordinator: { epoch: number; crashes: readonly { atTicks: number; downMs: number }[] },
 ): string {
   const o = r.objectives;
   const ref = r.reference;
@@ -342,6 +367,11 @@ function summary(
     `  objectives  makespan ${o.makespan}, weighted tardiness ${o.totalWeightedTardiness}, mean lead time ${o.meanLeadTime.toFixed(1)}, wait ${o.totalWait}, root quality ${o.quality}`,
     `  hindsight   makespan ${ref.makespan}, weighted tardiness ${ref.totalWeightedTardiness} (a heuristic: the reference solver run afterwards on what happened, ${ref.solverSeconds.toFixed(1)} s; the fleet can beat it)`,
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
+    ...(coordinator.crashes.length > 0
+      ? [
+          `  coordinator killed ${coordinator.crashes.length} time(s), at tick ${coordinator.crashes.map((c) => c.atTicks).join(", ")}; resumed from its journal each time (now epoch ${coordinator.epoch})`,
+        ]
+      : []),
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
     `  report      ${base}.html and ${base}.json`,
