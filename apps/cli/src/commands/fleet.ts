@@ -45,6 +45,8 @@ export interface FleetFlags {
   readonly http?: string;
   /** With --http: seconds the dashboard stays up after the run. */
   readonly linger?: number;
+  /** Planners the manager balances jobs across (job shops). Default 1. */
+  readonly planners?: number;
 }
 
 /** `disconnect@J1-op1`, `stall@J2-op3#2`, `fault:17@J1-op2`, `slow:500@J3-op1`: one rig fault. */
@@ -102,6 +104,11 @@ export async function fleetCommand(
       EXIT.usage,
     );
   mustBeWritableDir(flags.out, "--out");
+  if (isCtaemsNetwork(problem) && (flags.planners ?? 1) > 1)
+    throw new CliError(
+      `--planners ${flags.planners}: several planners share a job shop's jobs; ${flags.scenario} is a C-TAEMS network`,
+      EXIT.usage,
+    );
   if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
     throw new CliError(
@@ -151,6 +158,7 @@ export async function fleetCommand(
         offlines: flags.offline,
       },
       stallMs: 20_000,
+      ...(flags.planners !== undefined && flags.planners > 1 ? { planners: flags.planners } : {}),
       ...(flags.http !== undefined
         ? {
             http: flags.http,
@@ -204,6 +212,7 @@ export async function fleetCommand(
         reference: report.reference,
         endTicks: report.endTicks,
         wallSeconds: report.wallSeconds,
+        ...(report.planners ? { planners: report.planners, jobMoves: report.jobMoves ?? [] } : {}),
         report: { json: `${base}.json`, html: `${base}.html` },
         ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
