@@ -1,9 +1,10 @@
 import {
   admitJobs,
-  balanceJobs,
+  balanceJobGroups,
   type JobMove,
   type JobPlanner,
   type JobShopObjective,
+  linkedJobGroups,
   type ModelIndex,
   managedJobsOf,
   type PlanAcrossOptions,
@@ -56,13 +57,15 @@ export class Planners {
     this.lastIndex = index;
     const jobs = managedJobsOf(index);
     const planners = this.ids.map((id) => ({ id }));
-    const balance = balanceJobs(jobs, planners);
+    const groups = linkedJobGroups(index);
+    const balance = balanceJobGroups(jobs, groups, planners);
     if (balance.unassigned.length > 0)
-      return { ok: false, reason: balance.unassigned.map((u) => u.reason).join("; ") };
+      return { ok: false, reason: `no planner runs ${balance.unassigned.join(", ")}` };
+    const pinned = groups.filter((g) => g.length > 1).flat();
     const across: PlanAcrossOptions = { ...options };
     const planned = planWithJobMoves(
       index,
-      { jobs, planners, assignments: balance.assignments },
+      { jobs, planners, assignments: balance.assignments, pinned },
       across,
     );
     if (!planned.ok)

@@ -343,6 +343,11 @@ function summary(
     `  disruptions ${r.disruptions.map((d) => d.kind).join(", ") || "none"}`,
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
+    ...(r.planners
+      ? [
+          `  planners    ${r.planners.map((p) => `${p.id} ${p.jobs.length} jobs (${p.loadTicks} ticks of work)`).join(", ")}; ${(r.jobMoves ?? []).filter((m) => m.accepted).length} of ${(r.jobMoves ?? []).length} job moves kept`,
+        ]
+      : []),
     `  report      ${base}.html and ${base}.json`,
   ];
   return `${lines.join("\n")}\n`;

@@ -4,6 +4,8 @@ import { balanceJobs, type ManagedJob, managedJobsOf } from "./manager.js";
 import {
   admitJobs,
   balanceBoundTicks,
+  balanceJobGroups,
+  linkedJobGroups,
   planAcrossPlanners,
   plannerCells,
   plannerIds,
@@ -111,6 +113,45 @@ describe("admitJobs", () => {
     const r = admitJobs(jobs, current, planners);
     expect(r.admitted).toEqual([{ jobId: "D", plannerId: "P2" }]);
     expect(r.assignments.slice(0, 3)).toEqual(current);
+  });
+});
+
+describe("linked jobs", () => {
+  // D waits for B (a job's `after`): they must share a planner, which then plans both.
+  const linked = indexed({
+    ...shop,
+    links: [...shop.links, { kind: "enables", from: "B.2", to: "D.1" }],
+  });
+  it("are grouped, in model order", () => {
+    expect(linkedJobGroups(linked)).toEqual([["A"], ["B", "D"], ["C"]]);
+    expect(linkedJobGroups(index)).toEqual([["A"], ["B"], ["C"], ["D"]]);
+  });
+  it("share a planner, and the plan across planners honours the link", () => {
+    const groups = linkedJobGroups(linked);
+    const { assignments, unassigned } = balanceJobGroups(managedJobsOf(linked), groups, planners);
+    expect(unassigned).toEqual([]);
+    const of = new Map(assignments.map((a) => [a.jobId, a.plannerId]));
+    expect(of.get("B")).toBe(of.get("D"));
+    expect(new Set(of.values()).size).toBe(2);
+    const r = planAcrossPlanners(linked, assignments, options);
+    if (!r.ok) throw new Error(r.error.reason);
+    expect(checkSchedule(linked, r.value, { requireAll: true })).toEqual([]);
+  });
+  it("are not moved apart", () => {
+    const moves = proposeJobMoves({
+      jobs,
+      assignments: [
+        { jobId: "C", plannerId: "P1" },
+        { jobId: "A", plannerId: "P2" },
+        { jobId: "B", plannerId: "P2" },
+        { jobId: "D", plannerId: "P2" },
+      ],
+      planners,
+      lateness: [{ jobId: "D", weightedTardiness: 9 }],
+      boundTicks: 99,
+      pinned: ["B", "D"],
+    });
+    expect(moves).toEqual([]);
   });
 });
 

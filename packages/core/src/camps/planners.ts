@@ -6,7 +6,7 @@ import type { Schedule } from "../schedule/types.js";
 import type { JobShopObjective } from "../solver/types.js";
 import { reoptimize } from "./deliberative-repair.js";
 import { balanceJobs, type ManagedJob, type PlannerCapacity } from "./manager.js";
-import { compare } from "./model-view.js";
+import { activityPrecedences, compare, jobIdsOf, jobOf } from "./model-view.js";
 import type { ProblemAdjustment } from "./problem-adjustment.js";
 import { moveJobToPlanner } from "./problem-adjustment.js";
 import type { ResourceInterval, ResourceSlot } from "./types.js";
@@ -111,6 +111,64 @@ export function admitJobs(
   };
 }
 
+/**
+ * Jobs bound together by links between them (one waits for another, or a network task's
+ * enables), as groups in model order: a group goes to one planner, since a planner plans its
+ * jobs before it knows the later planners' ones and could not honour a link to them.
+ */
+export function linkedJobGroups(index: ModelIndex): string[][] {
+  const jobIds = jobIdsOf(index);
+  const parent = new Map(jobIds.map((j) => [j, j]));
+  const find = (j: string): string => {
+    let r = j;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  const { predecessors } = activityPrecedences(index);
+  for (const [to, froms] of predecessors)
+    for (const from of froms) {
+      const a = jobOf(index, to);
+      const b = jobOf(index, from);
+      if (a === undefined || b === undefined || a === b) continue;
+      const [ra, rb] = [find(a), find(b)];
+      if (ra !== rb) parent.set(rb, ra);
+    }
+  const groups = new Map<string, string[]>();
+  for (const j of jobIds) groups.set(find(j), [...(groups.get(find(j)) ?? []), j]);
+  return [...groups.values()];
+}
+
+/**
+ * The manager's balance with linked jobs kept together: each group is balanced as one job
+ * (its operations together), then every job of it gets the group's planner.
+ */
+export function balanceJobGroups(
+  jobs: readonly ManagedJob[],
+  groups: readonly (readonly string[])[],
+  planners: readonly PlannerCapacity[],
+): { assignments: JobPlanner[]; unassigned: string[] } {
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const grouped = groups
+    .map((g) => g.filter((id) => byId.has(id)))
+    .filter((g) => g.length > 0)
+    .map((g) => ({
+      id: g[0]!,
+      members: g,
+      operations: g.flatMap((id) => byId.get(id)!.operations),
+    }));
+  const balance = balanceJobs(grouped, planners);
+  const plannerOf = new Map(balance.assignments.map((a) => [a.jobId, a.plannerId]));
+  const assignments: JobPlanner[] = [];
+  const unassigned: string[] = [];
+  for (const g of grouped) {
+    const p = plannerOf.get(g.id);
+    for (const id of g.members)
+      if (p === undefined) unassigned.push(id);
+      else assignments.push({ jobId: id, plannerId: p });
+  }
+  return { assignments, unassigned };
+}
+
 export interface JobLateness {
   readonly jobId: string;
   readonly weightedTardiness: number;
@@ -130,8 +188,10 @@ export function proposeJobMoves(input: {
   readonly boundTicks: Ticks;
   /** Jobs already moved: not moved again, so moves cannot ping-pong. */
   readonly alreadyMoved?: readonly string[];
+  /** Jobs that may not move (linked to another job, whose planner they must share). */
+  readonly pinned?: readonly string[];
 }): Extract<ProblemAdjustment, { kind: "move-job" }>[] {
-  const moved = new Set(input.alreadyMoved ?? []);
+  const moved = new Set([...(input.alreadyMoved ?? []), ...(input.pinned ?? [])]);
   const byId = new Map(input.jobs.map((j) => [j.id, j]));
   const plannerOf = new Map(input.assignments.map((a) => [a.jobId, a.plannerId]));
   const cells = plannerCells(
@@ -284,6 +344,8 @@ export function planWithJobMoves(
     readonly planners: readonly PlannerCapacity[];
     readonly assignments: readonly JobPlanner[];
     readonly maxMoves?: number;
+    /** Jobs that may not move (see `proposeJobMoves`). */
+    readonly pinned?: readonly string[];
   },
   options: PlanAcrossOptions,
 ): Result<MultiPlan, PlanAcrossError> {
@@ -307,6 +369,7 @@ export function planWithJobMoves(
       lateness,
       boundTicks: bound,
       alreadyMoved: tried,
+      ...(input.pinned ? { pinned: input.pinned } : {}),
     });
     if (!move) break;
     tried.push(move.jobId);
