@@ -59,4 +59,20 @@ describe("consort fleet --planners 2", () => {
     for (const m of r.jobMoves as { accepted: boolean; valueBefore: number; valueAfter: number }[])
       expect(m.accepted).toBe(m.valueAfter < m.valueBefore);
   }, 120_000);
+
+  it("refuses several planners on a C-TAEMS network with one line, before any process starts", async () => {
+    const run = await runCli([
+      "fleet",
+      "--planners",
+      "2",
+      "--out",
+      out,
+      "--scenario",
+      "scenarios/rover-team.yaml",
+    ]);
+    expect(run.code).toBe(64);
+    expect(run.stderr.trim()).toBe(
+      "consort: --planners 2: several planners share a job shop's jobs; scenarios/rover-team.yaml is a C-TAEMS network",
+    );
+  });
 });
