@@ -79,6 +79,9 @@ const integer =
     return n;
   };
 
+/** Planners of a fleet run: each is a solve of the initial plan, so a handful is plenty. */
+const MAX_PLANNERS = 16;
+
 /** Disruptions a fleet run may draw, each: a handful per resource is already a hard day. */
 const MAX_DISRUPTIONS = 1000;
 
@@ -257,8 +260,15 @@ function program(result: { code: number }): Command {
       nonNegative("--linger"),
       0,
     )
+    .option(
+      "--planners <n>",
+      "job shops: planners the manager balances jobs across (each plans its jobs around the others' committed resource time; a late job may move to another planner)",
+      integer("--planners", 1, MAX_PLANNERS),
+      1,
+    )
     .action(
       async (options: {
+        planners: number;
         http?: string;
         linger: number;
         environment: "sim" | "opcua" | "modbus" | "vda5050" | "serial";

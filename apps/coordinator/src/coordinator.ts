@@ -50,6 +50,7 @@ import {
   compactJournal,
   nextEpoch,
 } from "./journal.js";
+import { Planners } from "./planners.js";
 
 type WireSlot = Body<"install">["slots"][number];
 
@@ -112,6 +113,11 @@ export interface CoordinatorOptions {
    * current clock step is sent again (at most 3 times a step). Default 2000 ms.
    */
   readonly clockResendMs?: number;
+  /**
+   * Planner roles the manager balances jobs across (`planners.ts`). Default 1: the single
+   * planner's negotiated plan, unchanged.
+   */
+  readonly planners?: number;
 }
 
 /** The default of `replyTimeoutMs`. */
@@ -301,7 +307,17 @@ export class Coordinator {
     this.finished = new Promise((resolve) => {
       this.finishedResolve = resolve;
     });
+    if ((options.planners ?? 1) > 1) {
+      const planners = new Planners(options.planners ?? 1);
+      this.planners = planners;
+      this.onEvent((e) => {
+        if (e.kind === "model") planners.onModel(mustIndex(e.model), this.nowTicks);
+      });
+    }
   }
+
+  /** The planner roles, with more than one planner. */
+  readonly planners: Planners | undefined;
 
   private readonly listeners: ((event: CoordinatorEvent) => void)[] = [];
 
@@ -744,6 +760,7 @@ export class Coordinator {
     if (this.options.lockstep && this.clockMaster.step === 0)
       this.publishClock({ nowTicks: 0, step: 0 });
     const now = this.nowTicks;
+    if (this.planners && this.planAcrossPlanners(this.planners, trigger, now)) return;
     const done = new Set(this.record.executed.keys());
     const activityIds = this.index.activities
       .filter((a) => !done.has(a.id) && !this.cancelled.has(a.id))
@@ -760,6 +777,27 @@ export class Coordinator {
     const byResource = groupBy(assignments, (a) => a.resourceId);
     for (const [resourceId, mine] of byResource) this.sendAssign(resourceId, mine, this.version);
     this.drive();
+  }
+
+  /** The planners plan their jobs in turn; false (and logged) if they could not. */
+  private planAcrossPlanners(planners: Planners, trigger: string, now: Ticks): boolean {
+    const started = Date.now();
+    const planned = planners.plan(this.index, {
+      nowTicks: now,
+      objective: this.options.objective,
+      seed: this.options.seed,
+      maxIterations: this.options.repairIterations,
+      unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+      frozen: this.frozenSlots(now),
+      cancelled: [...this.cancelled],
+      version: this.version + 1,
+    });
+    if (!planned.ok) {
+      this.logger.error({ reason: planned.reason }, "planners could not plan; one planner plans");
+      return false;
+    }
+    this.install(planned.schedule, trigger, `${planners.ids.length} planners`, started, now);
+    return true;
   }
 
   // ---- messages in ----------------------------------------------------------------------------

@@ -17,4 +17,5 @@ export {
   nextEpoch,
 } from "./journal.js";
 export * from "./metrics/index.js";
+export { Planners } from "./planners.js";
 export * from "./report/index.js";

@@ -103,6 +103,8 @@ export interface FleetOptions {
   readonly paceMs?: number;
   /** Where to say where the dashboard is (default: stderr). */
   readonly say?: (line: string) => void;
+  /** Planners the manager balances jobs across. Default 1. */
+  readonly planners?: number;
 }
 
 /**
@@ -411,6 +413,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     repairIterations: 1000,
     urgentRepairIterations: 300,
     lockstep: true,
+    ...(options.planners !== undefined && options.planners > 1
+      ? { planners: options.planners }
+      : {}),
     ...((options.paceMs ?? (options.http ? 50 : 0)) > 0
       ? { paceMs: options.paceMs ?? (options.http ? 50 : 0) }
       : {}),
@@ -805,6 +810,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     downtime,
     jobs: reportJobs(finalModel, executed),
     resourceOrder: model.resources.map((r) => r.id),
+    ...(coordinator.planners
+      ? (({ planners, jobMoves }) => ({ planners, jobMoves }))(coordinator.planners.report())
+      : {}),
   };
   const integrity = journalIntegrity(
     options.runDir,

@@ -49,6 +49,8 @@ export interface FleetFlags {
   readonly http?: string;
   /** With --http: seconds the dashboard stays up after the run. */
   readonly linger?: number;
+  /** Planners the manager balances jobs across (job shops). Default 1. */
+  readonly planners?: number;
 }
 
 /** `disconnect@J1-op1`, `stall@J2-op3#2`, `fault:17@J1-op2`, `slow:500@J3-op1`: one rig fault. */
@@ -127,6 +129,11 @@ export async function fleetCommand(
         EXIT.usage,
       );
   }
+  if (isCtaemsNetwork(problem) && (flags.planners ?? 1) > 1)
+    throw new CliError(
+      `--planners ${flags.planners}: several planners share a job shop's jobs; ${flags.scenario} is a C-TAEMS network`,
+      EXIT.usage,
+    );
   if (isCtaemsNetwork(problem)) return cscFleet(problem, flags, out, err);
   if (flags.clock === "wall")
     throw new CliError(
@@ -178,6 +185,7 @@ export async function fleetCommand(
       ...(flags.brokerCrashes ? { brokerCrashes: flags.brokerCrashes } : {}),
       ...(crashes > 0 ? { coordinatorCrashes: crashes } : {}),
       stallMs: 20_000,
+      ...(flags.planners !== undefined && flags.planners > 1 ? { planners: flags.planners } : {}),
       ...(flags.http !== undefined
         ? {
             http: flags.http,
@@ -238,6 +246,7 @@ export async function fleetCommand(
         reference: report.reference,
         endTicks: report.endTicks,
         wallSeconds: report.wallSeconds,
+        ...(report.planners ? { planners: report.planners, jobMoves: report.jobMoves ?? [] } : {}),
         report: { json: `${base}.json`, html: `${base}.html` },
         ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
@@ -374,6 +383,11 @@ function summary(
       : []),
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
+    ...(r.planners
+      ? [
+          `  planners    ${r.planners.map((p) => `${p.id} ${p.jobs.length} jobs (${p.loadTicks} ticks of work)`).join(", ")}; ${(r.jobMoves ?? []).filter((m) => m.accepted).length} of ${(r.jobMoves ?? []).length} job moves kept`,
+        ]
+      : []),
     `  report      ${base}.html and ${base}.json`,
   ];
   return `${lines.join("\n")}\n`;

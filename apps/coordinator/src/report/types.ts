@@ -52,6 +52,26 @@ export interface FleetReport {
   readonly resourceOrder?: readonly string[];
   /** C-TAEMS: the task tree at the report's end, parents first. */
   readonly taskTree?: readonly ReportTreeNode[];
+  /**
+   * With several planners: each planner's cell (the resources its jobs may request), its jobs
+   * and their work in ticks. Every job is on exactly one planner.
+   */
+  readonly planners?: readonly {
+    readonly id: string;
+    readonly resources: readonly string[];
+    readonly jobs: readonly string[];
+    readonly loadTicks: number;
+  }[];
+  /** With several planners: late jobs tried on another planner, and whether the move stood. */
+  readonly jobMoves?: readonly {
+    readonly jobId: string;
+    readonly fromPlannerId: string;
+    readonly toPlannerId: string;
+    readonly reason: string;
+    readonly accepted: boolean;
+    readonly valueBefore: number;
+    readonly valueAfter: number;
+  }[];
 }
 
 /** A node of a C-TAEMS task tree in a report: its odds, its weight to the root, its quality. */

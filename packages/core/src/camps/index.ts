@@ -19,6 +19,7 @@ export * from "./manager.js";
 export { activityPrecedences } from "./model-view.js";
 export * from "./order-intake.js";
 export * from "./planner-windows.js";
+export * from "./planners.js";
 export * from "./problem-adjustment.js";
 export * from "./repair-loop.js";
 export * from "./timeline.js";
