@@ -788,7 +788,11 @@ export class Coordinator {
       case "assign":
       case "constrain":
       case "install":
+      case "bid":
+      case "refuse":
+        return; // contract net: no call is open
       case "cfp":
+      case "award":
       case "profile":
       case "order":
       case "order-reply":

@@ -59,7 +59,9 @@ type Wire<T extends MessageType> = Body<T>;
 /** The commands a CAMPS scheduler agent acts on, from its inbox. */
 export type CampsCommand = Extract<
   AnyMessage,
-  { type: "assign" | "constrain" | "install" | "inform" | "accept" | "reject" | "cfp" }
+  {
+    type: "assign" | "constrain" | "install" | "inform" | "accept" | "reject" | "cfp" | "award";
+  }
 >;
 
 /** Point-to-point traffic, all time, for the clock master's conservation check. */
@@ -316,6 +318,9 @@ export class SchedulerAgent {
           ref: id,
           reason: "this agent takes operations by assignment, not by call for proposals",
         });
+    },
+    award: (id, _body, live) => {
+      if (live) this.send("reject", { ref: id, reason: "no bid of this agent was awarded" });
     },
   };
 
