@@ -12,6 +12,7 @@ import {
   type FleetReport,
   type Objectives,
   parseHostPort,
+  repairsByLevel,
   reportJobs,
   startDashboard,
   type TrafficFigure,
@@ -80,6 +81,10 @@ export interface FleetOptions {
   readonly paceMs?: number;
   /** Where to say where the dashboard is (default: stderr). */
   readonly say?: (line: string) => void;
+  /** The coordinator's run-time repair policy (default: distributed first). */
+  readonly runtimeRepair?: "distributed" | "central";
+  /** How work changes hands at run time (default: contract net). */
+  readonly reassignment?: "contract-net" | "central";
 }
 
 /**
@@ -299,6 +304,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       repairIterations: 1000,
       urgentRepairIterations: 300,
       lockstep: true,
+      ...(options.runtimeRepair ? { runtimeRepair: options.runtimeRepair } : {}),
+      ...(options.reassignment ? { reassignment: options.reassignment } : {}),
       ...((options.paceMs ?? (options.http ? 50 : 0)) > 0
         ? { paceMs: options.paceMs ?? (options.http ? 50 : 0) }
         : {}),
@@ -524,6 +531,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     repairs: coordinator.record.repairs.map((r) => ({ ...r })),
     localRepairs: coordinator.record.localRepairs.length,
     escalations: coordinator.record.escalations.length,
+    repairsByLevel: repairsByLevel(coordinator.record),
+    runtimeRepairs: coordinator.record.runtimeRepairs.map((r) => ({ ...r, churn: { ...r.churn } })),
+    awards: coordinator.record.awards.map((a) => ({ ...a })),
     messages,
     bytes,
     perAgent,

@@ -371,7 +371,7 @@ export const bodies = {
   /**
    * Contract net, accept-proposal. Planner -> the winning agent, journalled by the planner first:
    * the operation is its own at its bid. The agent journals it and acknowledges (`accept`, `ref`
-   * = this message's id) within `leaseTicks`, or the award lapses and the work is placed again.
+   * = the call id) within `leaseTicks`, or the award lapses and the work is placed again.
    * Losing bidders hear `reject` with `ref` = the call id.
    */
   award: Type.Object(

@@ -3,7 +3,7 @@ import { indexModel } from "../model/model-index.js";
 import type { TaskModel } from "../model/types.js";
 import { checkSchedule } from "../schedule/check.js";
 import type { Schedule } from "../schedule/types.js";
-import { gateCentralRepair, retimeInOrder, scheduleChurn } from "./runtime-repair.js";
+import { gateCentralRepair, pinHorizon, retimeInOrder, scheduleChurn } from "./runtime-repair.js";
 
 const activity = (id: string, resources: string[], value: number) => ({
   kind: "activity" as const,
@@ -136,5 +136,22 @@ describe("the run-time quality gate", () => {
         threshold: 0.05,
       }).keep,
     ).toBe("distributed");
+  });
+});
+
+describe("the central re-solve's frozen horizon", () => {
+  it("pins what starts before the horizon when its predecessors are pinned too", () => {
+    const pins = pinHorizon(index, plan, [], 5).map((p) => p.activityId);
+    // a.o0 (0) and a.o1 (4, after a.o0) and c.o0 (4) start before 5; b.o0 (7) does not.
+    expect(pins.sort()).toEqual(["a.o0", "a.o1", "c.o0"]);
+    // a.o1 cannot be pinned while a.o0 is not (a job's prefix only).
+    const late: Schedule = {
+      version: 1,
+      resources: [
+        { resourceId: "m1", activities: [{ activityId: "a.o0", startTicks: 6, durationTicks: 4 }] },
+        { resourceId: "m2", activities: [{ activityId: "a.o1", startTicks: 2, durationTicks: 3 }] },
+      ],
+    };
+    expect(pinHorizon(index, late, [], 5)).toEqual([]);
   });
 });

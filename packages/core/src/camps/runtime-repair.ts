@@ -222,3 +222,33 @@ export function gateCentralRepair(input: {
     central,
   };
 }
+
+/**
+ * The central re-solve's frozen horizon (pinning): besides what has started, the operations of
+ * `schedule` that start before `untilTicks` stay where they are, in start order, as long as all
+ * their predecessors are kept too (a re-solve keeps each job's prefix). Near-term work does not
+ * jump around; the solver reshapes what lies beyond.
+ */
+export function pinHorizon(
+  index: ModelIndex,
+  schedule: Schedule,
+  frozen: readonly ResourceSlot[],
+  untilTicks: Ticks,
+): ResourceSlot[] {
+  const { predecessors } = activityPrecedences(index);
+  const kept = new Map(frozen.map((f) => [f.activityId, f]));
+  const near = schedule.resources
+    .flatMap((r) =>
+      r.activities.map((a) => ({
+        activityId: a.activityId,
+        resourceId: r.resourceId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    )
+    .filter((s) => !kept.has(s.activityId) && s.startTicks < untilTicks)
+    .sort((a, b) => a.startTicks - b.startTicks || compare(a.activityId, b.activityId));
+  for (const s of near)
+    if ((predecessors.get(s.activityId) ?? []).every((p) => kept.has(p))) kept.set(s.activityId, s);
+  return [...kept.values()];
+}
