@@ -776,7 +776,7 @@ export class Coordinator {
     if ((this.options.reassignment ?? "contract-net") === "contract-net") {
       this.startAuction(`${agentId} offline past its lease`, reassign, [agentId], (placed, left) =>
         this.options.notify?.(
-          `${agentId} offline past its lease: ${placed.length} unstarted operations reassigned by contract net (${placed.map((p) => `${p.activityId} -> ${p.resourceId}`).join(", ")})${left.length > 0 ? `; ${left.length} left to the central re-solve (${left.join(", ")})` : ""}`,
+          `${agentId} offline past its lease: ${placed.length} unstarted operations reassigned (${placed.map((p) => `${p.activityId} -> ${p.resourceId}`).join(", ")}) by contract net${left.length > 0 ? `; ${left.length} left to the central re-solve (${left.join(", ")})` : ""}`,
         ),
       );
       return;
