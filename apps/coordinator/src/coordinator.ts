@@ -1079,11 +1079,24 @@ export class Coordinator {
         .find((r) => r.resourceId === agentId)
         ?.activities.map((a) => a.activityId) ?? [],
     );
-    const started = new Set(this.frozenSlots(this.nowTicks).map((f) => f.activityId));
+    const now = this.nowTicks;
+    const started = new Set(this.frozenSlots(now).map((f) => f.activityId));
+    // Work the seller may start before the award reaches it stays with it (no run twice): only
+    // what is planned beyond a call and an award's lease is offered.
+    const horizon =
+      now +
+      (this.options.contractNet?.bidTicks ?? 2) +
+      (this.options.contractNet?.awardLeaseTicks ?? 5);
+    const plannedStart = new Map(
+      this.installed?.resources
+        .find((r) => r.resourceId === agentId)
+        ?.activities.map((a) => [a.activityId, a.startTicks ?? 0]) ?? [],
+    );
     const sell = body.activityIds.filter(
       (id) =>
         mine.has(id) &&
         !started.has(id) &&
+        (plannedStart.get(id) ?? 0) > horizon &&
         (this.index.nodes.get(id) as { resources?: string[] } | undefined)?.resources?.some(
           (r) => r !== agentId,
         ),
@@ -1347,8 +1360,13 @@ export class Coordinator {
       .filter(
         (id) => !scheduled.has(id) && !this.record.executed.has(id) && !this.cancelled.has(id),
       );
-    const calls = (this.options.reassignment ?? "contract-net") === "contract-net" ? sell : [];
-    const toPlace = [...inPrecedenceOrder(this.index, unplaced), ...calls];
+    if ((this.options.reassignment ?? "contract-net") === "central") {
+      // Work to place goes to the central re-solve; the rest settles distributed first.
+      if (unplaced.length > 0) this.deliberativeRepair(trigger);
+      else this.settle(trigger, "negotiated", this.installed, Date.now(), this.nowTicks);
+      return;
+    }
+    const toPlace = [...inPrecedenceOrder(this.index, unplaced), ...sell];
     if (toPlace.length > 0) {
       this.startAuction(trigger, toPlace, excluded);
       return;
@@ -1416,8 +1434,8 @@ export class Coordinator {
           scheduleVersion: this.version,
         });
       // On the wall clock the call closes at its deadline; lock-step closes it once all is quiet.
-      if (!this.options.lockstep && this.options.clock)
-        a.open.timer = this.options.clock.at(call.closesAtTicks, () => this.closeCall(call.callId));
+      if (!this.options.lockstep)
+        a.open.timer = this.later(call.closesAtTicks, () => this.closeCall(call.callId));
       return;
     }
     this.finishAuction();
@@ -1440,7 +1458,7 @@ export class Coordinator {
     const a = this.auction;
     const open = a?.open;
     if (!a || !open || open.call.callId !== callId) return;
-    if (open.timer !== undefined) this.options.clock?.cancel(open.timer);
+    this.cancelLater(open.timer);
     a.open = undefined;
     const outcome = selectWinner(open.call, open.answers);
     const bids = open.answers.filter((x) => x.kind === "bid").length;
@@ -1483,10 +1501,28 @@ export class Coordinator {
         ref: callId,
         reason: `awarded to ${winner.resourceId} at cost ${winner.cost.total.toFixed(2)}`,
       });
-    if (!this.options.lockstep && this.options.clock)
-      a.award.timer = this.options.clock.at(this.nowTicks + leaseTicks, () => {
+    if (!this.options.lockstep)
+      a.award.timer = this.later(this.nowTicks + leaseTicks, () => {
         if (this.auction?.award?.bid.callId === callId) this.lapseAward();
       });
+  }
+
+  /**
+   * A wall-clock timer at `ticks` on the deployment's clock; without one (tests), after a second
+   * per tick from now, so a call or an award never waits for ever.
+   */
+  private later(ticks: Ticks, fn: () => void): TimerHandle {
+    const clock = this.options.clock;
+    if (clock) return clock.at(ticks, fn);
+    const timer = setTimeout(fn, Math.max(1, ticks - this.nowTicks) * 1000);
+    timer.unref?.();
+    return timer as unknown as TimerHandle;
+  }
+
+  private cancelLater(handle: TimerHandle | undefined): void {
+    if (handle === undefined) return;
+    if (this.options.clock) this.options.clock.cancel(handle);
+    else clearTimeout(handle as unknown as ReturnType<typeof setTimeout>);
   }
 
   /** The winner acknowledged its award (journalled on its side): the next call. */
@@ -1494,7 +1530,7 @@ export class Coordinator {
     const a = this.auction;
     const award = a?.award;
     if (!a || !award) return;
-    if (award.timer !== undefined) this.options.clock?.cancel(award.timer);
+    this.cancelLater(award.timer);
     a.award = undefined;
     a.placed.push({ activityId: award.bid.activityId, resourceId: award.bid.resourceId });
     this.awardProposals.add(award.bid.resourceId);
@@ -1507,7 +1543,7 @@ export class Coordinator {
     const a = this.auction;
     const award = a?.award;
     if (!a || !award) return;
-    if (award.timer !== undefined) this.options.clock?.cancel(award.timer);
+    this.cancelLater(award.timer);
     a.award = undefined;
     this.logger.warn({ call: award.bid.callId }, "contract net: award lapsed");
     a.unplaced.push(award.bid.activityId);
