@@ -412,7 +412,8 @@ export class Coordinator {
     this.commit({ t: "unavailable", ...interval });
     this.unavailable.push(interval);
     this.emit({ kind: "unavailable", ...interval, reason });
-    if (this.planned) this.runtimeRepair(`${reason} on ${resourceId}`);
+    // An operator's decision: the planner re-solves around it at once.
+    if (this.planned) this.deliberativeRepair(`${reason} on ${resourceId}`);
   }
 
   get currentModel(): TaskModel {

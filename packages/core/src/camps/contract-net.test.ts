@@ -207,6 +207,17 @@ describe("the call for a lost agent's operation", () => {
     });
   });
 
+  it("a new operation (a rush order's) should start in time for its job's due date", () => {
+    const c = contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
+      callId: "c",
+      excluded: [],
+      nowTicks: 0,
+      closesAtTicks: 2,
+    });
+    // j.o0 is planned from 0 for 2 ticks; j is due at 10 and j.o1 takes 3: start by 7.
+    expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 7 });
+  });
+
   it("an award moves the operation to the winner", () => {
     const after = applyAward(installed, {
       callId: "c",
