@@ -207,15 +207,15 @@ describe("the call for a lost agent's operation", () => {
     });
   });
 
-  it("a new operation (a rush order's) should start in time for its job's due date", () => {
+  it("a new operation (a rush order's) should start as early as it can", () => {
     const c = contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
       callId: "c",
       excluded: [],
       nowTicks: 0,
       closesAtTicks: 2,
     });
-    // j.o0 is planned from 0 for 2 ticks; j is due at 10 and j.o1 takes 3: start by 7.
-    expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 7 });
+    // j.o0 is planned from 0 for 2 ticks: any later start of j.o1 costs its weight per tick.
+    expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 2, weight: 3 });
   });
 
   it("an award moves the operation to the winner", () => {

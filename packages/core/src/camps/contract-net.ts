@@ -326,38 +326,16 @@ export function contractCall(
     earliest = Math.max(earliest, end);
   }
   const mine = slots.get(activityId);
-  // Not in the schedule yet (a rush order's): it should start in time for its job's due date.
-  const due = index.nodes.get(jobOf(index, activityId) ?? "")?.due?.dueTicks;
-  const onTime =
-    due === undefined ? earliest : due - tailTicks(index, activityId, activityPrecedences(index));
   return {
     callId: options.callId,
     activityId,
     capable: node.resources.filter((r) => !options.excluded.includes(r)),
     durationTicks: mine?.durationTicks ?? plannedDurationOf(node as ActivityNode),
     earliestTicks: earliest,
-    desiredStartTicks: Math.max(earliest, mine?.startTicks ?? onTime),
+    desiredStartTicks: Math.max(earliest, mine?.startTicks ?? earliest),
     weight: jobWeight(index, jobOf(index, activityId)),
     closesAtTicks: options.closesAtTicks,
   };
-}
-
-/** The longest chain of planned work from the start of `activityId` to the end of its successors. */
-function tailTicks(
-  index: ModelIndex,
-  activityId: string,
-  { successors }: { successors: Map<string, string[]> },
-  seen: Map<string, Ticks> = new Map(),
-): Ticks {
-  const known = seen.get(activityId);
-  if (known !== undefined) return known;
-  const node = index.nodes.get(activityId) as ActivityNode | undefined;
-  const own = node ? plannedDurationOf(node) : 0;
-  let rest = 0;
-  for (const s of successors.get(activityId) ?? [])
-    rest = Math.max(rest, tailTicks(index, s, { successors }, seen));
-  seen.set(activityId, own + rest);
-  return own + rest;
 }
 
 /**
