@@ -130,7 +130,7 @@ export interface CoordinatorOptions {
    * every repair centrally (the policy the distributed one is measured against).
    */
   readonly runtimeRepair?: "distributed" | "central";
-  /** Contract net timing in ticks: bids are read for `bidTicks`; an award unacknowledged for `awardLeaseTicks` lapses. */
+  /** Contract net timing in ticks: bids are read for `bidTicks` (default 5); an award unacknowledged for `awardLeaseTicks` (default 10) lapses. */
   readonly contractNet?: { readonly bidTicks?: number; readonly awardLeaseTicks?: number };
   /** The central re-solve keeps operations starting within this many ticks of now. Default 3. */
   readonly frozenHorizonTicks?: number;
@@ -1086,8 +1086,8 @@ export class Coordinator {
     // what is planned beyond a call and an award's lease is offered.
     const horizon =
       now +
-      (this.options.contractNet?.bidTicks ?? 2) +
-      (this.options.contractNet?.awardLeaseTicks ?? 5);
+      (this.options.contractNet?.bidTicks ?? DEFAULT_BID_TICKS) +
+      (this.options.contractNet?.awardLeaseTicks ?? DEFAULT_AWARD_LEASE_TICKS);
     const plannedStart = new Map(
       this.installed?.resources
         .find((r) => r.resourceId === agentId)
@@ -1400,7 +1400,7 @@ export class Coordinator {
     const a = this.auction;
     if (!a) return;
     const now = this.nowTicks;
-    const bidTicks = this.options.contractNet?.bidTicks ?? 2;
+    const bidTicks = this.options.contractNet?.bidTicks ?? DEFAULT_BID_TICKS;
     while (a.queue.length > 0) {
       const activityId = a.queue.shift()!;
       if (this.record.executed.has(activityId) || this.cancelled.has(activityId)) continue;
@@ -1486,7 +1486,7 @@ export class Coordinator {
     const moved = applyAward(this.installed ?? { version: this.version, resources: [] }, winner);
     this.commit({ t: "installed", version: this.version, resources: journalledResources(moved) });
     this.installed = { ...moved, version: this.version };
-    const leaseTicks = this.options.contractNet?.awardLeaseTicks ?? 5;
+    const leaseTicks = this.options.contractNet?.awardLeaseTicks ?? DEFAULT_AWARD_LEASE_TICKS;
     a.award = { bid: winner };
     this.sendTo(winner.resourceId, "award", {
       callId,
@@ -1513,9 +1513,17 @@ export class Coordinator {
    * per tick from now, so a call or an award never waits for ever.
    */
   private later(ticks: Ticks, fn: () => void): TimerHandle {
+    // Never sooner than a second of wall time: short ticks on a loaded machine must not close a
+    // call before its answers can arrive (the callbacks check that their call is still open).
+    const startedMs = Date.now();
+    const run = () => {
+      const waitMs = startedMs + MIN_CONTRACT_WAIT_MS - Date.now();
+      if (waitMs <= 0) fn();
+      else setTimeout(fn, waitMs).unref?.();
+    };
     const clock = this.options.clock;
-    if (clock) return clock.at(ticks, fn);
-    const timer = setTimeout(fn, Math.max(1, ticks - this.nowTicks) * 1000);
+    if (clock) return clock.at(ticks, run);
+    const timer = setTimeout(run, Math.max(1, ticks - this.nowTicks) * 1000);
     timer.unref?.();
     return timer as unknown as TimerHandle;
   }
@@ -1966,6 +1974,13 @@ export class Traffic {
     this.bytesReceived += bytesReceived;
   }
 }
+
+/** Contract net on the wall clock: how long a call is open, and an award's lease, in ticks. */
+const DEFAULT_BID_TICKS = 5;
+const DEFAULT_AWARD_LEASE_TICKS = 10;
+
+/** The least wall time a contract-net call stays open or an award waits for its acknowledgement. */
+const MIN_CONTRACT_WAIT_MS = 1000;
 
 /** Past this many slots a plan message carries its objectives only (it would not fit 256 KiB). */
 const PLAN_SLOTS_LIMIT = 4000;
