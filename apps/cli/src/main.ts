@@ -266,6 +266,22 @@ function program(result: { code: number }): Command {
       integer("--planners", 1, MAX_PLANNERS),
       1,
     )
+    .addOption(
+      new Option(
+        "--repair <policy>",
+        "run-time repairs: distributed first (the agent, negotiated repair, contract net, then a churn-charged central re-solve) or central re-solves only",
+      )
+        .choices(["distributed", "central"])
+        .default("distributed"),
+    )
+    .addOption(
+      new Option(
+        "--reassignment <policy>",
+        "how work changes hands at run time (a lost agent's, work an agent cannot fit, rush orders): contract net or the central re-solve",
+      )
+        .choices(["contract-net", "central"])
+        .default("contract-net"),
+    )
     .action(
       async (options: {
         planners: number;
@@ -289,6 +305,8 @@ function program(result: { code: number }): Command {
         tickMs: number;
         json: boolean;
         keepJournals?: string;
+        repair: "distributed" | "central";
+        reassignment: "contract-net" | "central";
       }) => {
         result.code = await fleetCommand(options, process.stdout, process.stderr);
       },
@@ -477,6 +495,18 @@ function program(result: { code: number }): Command {
       "--standby",
       "wait as a standby on the same --journal: take over, in a higher epoch, once the leader's lease lapses",
     )
+    .addOption(
+      new Option(
+        "--repair <policy>",
+        "run-time repairs: distributed first (the agent, negotiated repair, contract net, then a churn-charged central re-solve) or central re-solves only",
+      ).choices(["distributed", "central"]),
+    )
+    .addOption(
+      new Option(
+        "--reassignment <policy>",
+        "how work changes hands at run time (a lost agent's, work an agent cannot fit, rush orders): contract net or the central re-solve",
+      ).choices(["contract-net", "central"]),
+    )
     .action(
       async (
         options: {
@@ -496,6 +526,8 @@ function program(result: { code: number }): Command {
           leaseMs?: number;
           agentLeaseMs?: number;
           standby?: boolean;
+          repair?: "distributed" | "central";
+          reassignment?: "contract-net" | "central";
         },
         command: Command,
       ) => {

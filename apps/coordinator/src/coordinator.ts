@@ -1,11 +1,18 @@
 import {
   type Assignment,
   activityPrecedences,
+  applyAward,
   applyOrder,
   assignOperations,
+  type Bid,
+  type BidAnswer,
   type Clock,
+  type ContractCall,
+  contractCall,
+  emptyRepairsByLevel,
   finishWithSchedule,
   frozenSlots,
+  gateCentralRepair,
   giveUpWaiting,
   indexModel,
   intakeOrder,
@@ -15,21 +22,30 @@ import {
   monitorCompletion,
   nextRepairStep,
   operationsToReassign,
+  pinHorizon,
   queuedLoad,
+  type RepairLevel,
   type RepairLoopState,
   type RepairRequest,
+  type RepairsByLevel,
   type ResourceInterval,
   type ResourceSlot,
   reassignTargets,
   receiveLocalSchedule,
   reoptimize,
+  repairObjective,
+  retimeInOrder,
   type Schedule,
+  type ScheduleChurn,
   SimulatedClock,
+  scheduleChurn,
   scheduleMetrics,
+  selectWinner,
   startRepairLoop,
   subjectiveView,
   type TaskModel,
   type Ticks,
+  type TimerHandle,
 } from "@consort/core";
 import {
   type AnyMessage,
@@ -118,6 +134,27 @@ export interface CoordinatorOptions {
    * planner's negotiated plan, unchanged.
    */
   readonly planners?: number;
+  /**
+   * How work changes hands at run time (an agent offline past its lease, an agent that cannot
+   * meet its windows, a rush order's operations): `contract-net` announces each operation to the
+   * agents able to run it and awards the cheapest bid; `central` has the planner's deliberative
+   * re-solve place it. Default `contract-net`.
+   */
+  readonly reassignment?: "contract-net" | "central";
+  /**
+   * Run-time repairs (breakdowns, overruns, rush orders): `distributed` (default) settles each at
+   * the lowest level that works — the agent's own repair, negotiated repair (agents keep their
+   * sequences, delays propagate), contract net — and re-solves centrally only when that beats the
+   * distributed plan by more than `qualityGate` after the churn penalty; `central` re-solves
+   * every repair centrally (the policy the distributed one is measured against).
+   */
+  readonly runtimeRepair?: "distributed" | "central";
+  /** Contract net timing in ticks: bids are read for `bidTicks` (default 5); an award unacknowledged for `awardLeaseTicks` (default 10) lapses. */
+  readonly contractNet?: { readonly bidTicks?: number; readonly awardLeaseTicks?: number };
+  /** The central re-solve keeps operations starting within this many ticks of now. Default 3. */
+  readonly frozenHorizonTicks?: number;
+  /** Objective charged per operation a repair moves or resequences. Default 1. */
+  readonly churnWeight?: number;
 }
 
 /** The default of `replyTimeoutMs`. */
@@ -238,6 +275,53 @@ export interface CoordinatorRecord {
   readonly orders: { atTicks: Ticks; orderId: string; jobs: number }[];
   /** Orders refused, with the reason sent to their sender. */
   readonly refusedOrders: { atTicks: Ticks; orderId: string; reason: string }[];
+  /** Run-time repairs past the agents' own: where each was settled and what it changed. */
+  readonly runtimeRepairs: {
+    atTicks: Ticks;
+    trigger: string;
+    level: Exclude<RepairLevel, "local">;
+    churn: ScheduleChurn;
+  }[];
+  /** Contract-net calls: the operation, who won (absent: nobody), and how many bid. */
+  readonly awards: {
+    atTicks: Ticks;
+    activityId: string;
+    resourceId?: string;
+    bids: number;
+    invited: number;
+  }[];
+}
+
+/** Where the run-time repairs of a record were settled (the agents' own repairs as `local`). */
+export function repairsByLevel(record: CoordinatorRecord): RepairsByLevel {
+  const out = emptyRepairsByLevel();
+  out.local = record.localRepairs.length;
+  for (const r of record.runtimeRepairs) out[r.level] += 1;
+  return out;
+}
+
+/** One contract-net round under way: its calls one operation at a time, then a settling repair. */
+interface Auction {
+  readonly trigger: string;
+  readonly startedMs: number;
+  readonly atTicks: Ticks;
+  readonly queue: string[];
+  readonly excluded: readonly string[];
+  /** The schedule in force when the disruption came (churn is measured from it). */
+  readonly before: Schedule | undefined;
+  readonly placed: { activityId: string; resourceId: string }[];
+  readonly unplaced: string[];
+  /** Called once every operation has been called for. */
+  readonly done?: (placed: Auction["placed"], unplaced: readonly string[]) => void;
+  open?:
+    | {
+        call: ContractCall;
+        invited: Set<string>;
+        answers: BidAnswer[];
+        timer?: TimerHandle;
+      }
+    | undefined;
+  award?: { bid: Bid; timer?: TimerHandle } | undefined;
 }
 
 /**
@@ -281,7 +365,13 @@ export class Coordinator {
     offline: [],
     orders: [],
     refusedOrders: [],
+    runtimeRepairs: [],
+    awards: [],
   };
+  private auction: Auction | undefined;
+  private callSeq = 0;
+  /** Winners whose next proposal reports an award taken, not a local repair. */
+  private readonly awardProposals = new Set<string>();
   private finishedResolve: (() => void) | undefined;
   readonly finished: Promise<void>;
   private done = false;
@@ -358,6 +448,7 @@ export class Coordinator {
     this.commit({ t: "unavailable", ...interval });
     this.unavailable.push(interval);
     this.emit({ kind: "unavailable", ...interval, reason });
+    // An operator's decision: the planner re-solves around it at once.
     if (this.planned) this.deliberativeRepair(`${reason} on ${resourceId}`);
   }
 
@@ -887,26 +978,37 @@ export class Coordinator {
       );
       return;
     }
+    if ((this.options.reassignment ?? "contract-net") === "contract-net") {
+      this.startAuction(`${agentId} offline past its lease`, reassign, [agentId], (placed, left) =>
+        this.options.notify?.(
+          `${agentId} offline past its lease: ${placed.length} unstarted operations reassigned (${placed.map((p) => `${p.activityId} -> ${p.resourceId}`).join(", ")}) by contract net${left.length > 0 ? `; ${left.length} left to the central re-solve (${left.join(", ")})` : ""}`,
+        ),
+      );
+      return;
+    }
     const targets = reassignTargets(this.index, this.installed, reassign, agentId);
     this.options.notify?.(
       `${agentId} offline past its lease: ${reassign.length} unstarted operations reassigned (${reassign.map((id) => `${id} -> ${targets[id]}`).join(", ")})`,
     );
     this.deliberativeRepair(`${agentId} offline past its lease`, false, targets);
-    // Completions forwarded to the lost agent are owed to the new owners (their enablers).
+    for (const [id, to] of Object.entries(targets)) this.forwardEnablers(id, to);
+  }
+
+  /** Completions already forwarded to an operation's old owner are owed to its new one. */
+  private forwardEnablers(activityId: string, to: string): void {
     const { predecessors } = activityPrecedences(this.index);
-    for (const [id, to] of Object.entries(targets))
-      for (const p of predecessors.get(id) ?? []) {
-        const done = this.record.executed.get(p);
-        if (!done || done.resourceId === to) continue;
-        this.sendTo(to, "inform", {
-          event: "completed",
-          activityId: p,
-          atTicks: done.endTicks,
-          startTicks: done.startTicks,
-          quality: done.quality,
-          scheduleVersion: this.version,
-        });
-      }
+    for (const p of predecessors.get(activityId) ?? []) {
+      const done = this.record.executed.get(p);
+      if (!done || done.resourceId === to) continue;
+      this.sendTo(to, "inform", {
+        event: "completed",
+        activityId: p,
+        atTicks: done.endTicks,
+        startTicks: done.startTicks,
+        quality: done.quality,
+        scheduleVersion: this.version,
+      });
+    }
   }
 
   /**
@@ -992,6 +1094,10 @@ export class Coordinator {
         this.onAccept(message.from, message.body);
         return;
       case "reject":
+        if (this.auction?.award && message.body.ref === this.auction.award.bid.callId) {
+          if (message.from === this.auction.award.bid.resourceId) this.lapseAward();
+          return;
+        }
         this.emit({ kind: "rejected", agentId: message.from, reason: message.body.reason });
         this.logger.warn(
           { agent: message.from, reason: message.body.reason },
@@ -1004,12 +1110,26 @@ export class Coordinator {
       case "failure":
         this.onFailure(message.from, message.body);
         return;
+      case "bid":
+        this.onBidAnswer(message.from, {
+          kind: "bid",
+          bid: { ...message.body, resourceId: message.from },
+        });
+        return;
+      case "refuse":
+        this.onBidAnswer(message.from, {
+          kind: "refuse",
+          callId: message.body.callId,
+          reason: message.body.reason,
+        });
+        return;
       case "descriptor":
       case "coordinator-state":
       case "assign":
       case "constrain":
       case "install":
       case "cfp":
+      case "award":
       case "profile":
       case "order":
       case "order-reply":
@@ -1040,7 +1160,8 @@ export class Coordinator {
     }
     // Outside a negotiation a proposal reports a local repair (a deviation): note the new times.
     if (this.installed && body.scheduleVersion === this.installed.version) {
-      this.record.localRepairs.push({ atTicks: this.nowTicks, agentId });
+      if (!this.awardProposals.delete(agentId))
+        this.record.localRepairs.push({ atTicks: this.nowTicks, agentId });
       const repaired: Schedule = {
         ...this.installed,
         resources: this.installed.resources.map((r) =>
@@ -1069,6 +1190,11 @@ export class Coordinator {
   }
 
   private onAccept(agentId: string, body: Body<"accept">): void {
+    const award = this.auction?.award;
+    if (award && body.ref === award.bid.callId) {
+      if (agentId === award.bid.resourceId) this.confirmAward();
+      return;
+    }
     const inst = this.installing;
     if (!inst || body.scheduleVersion !== inst.version) return;
     inst.awaiting.delete(agentId);
@@ -1174,7 +1300,35 @@ export class Coordinator {
       this.unavailable.push(interval);
       this.emit({ kind: "unavailable", ...interval, reason: body.cause });
     }
-    this.deliberativeRepair(`${body.cause} on ${agentId}`);
+    // An agent that cannot meet its windows sells what another agent could run (contract net).
+    const mine = new Set(
+      this.installed?.resources
+        .find((r) => r.resourceId === agentId)
+        ?.activities.map((a) => a.activityId) ?? [],
+    );
+    const now = this.nowTicks;
+    const started = new Set(this.frozenSlots(now).map((f) => f.activityId));
+    // Work the seller may start before the award reaches it stays with it (no run twice): only
+    // what is planned beyond a call and an award's lease is offered.
+    const horizon =
+      now +
+      (this.options.contractNet?.bidTicks ?? DEFAULT_BID_TICKS) +
+      (this.options.contractNet?.awardLeaseTicks ?? DEFAULT_AWARD_LEASE_TICKS);
+    const plannedStart = new Map(
+      this.installed?.resources
+        .find((r) => r.resourceId === agentId)
+        ?.activities.map((a) => [a.activityId, a.startTicks ?? 0]) ?? [],
+    );
+    const sell = body.activityIds.filter(
+      (id) =>
+        mine.has(id) &&
+        !started.has(id) &&
+        (plannedStart.get(id) ?? 0) > horizon &&
+        (this.index.nodes.get(id) as { resources?: string[] } | undefined)?.resources?.some(
+          (r) => r !== agentId,
+        ),
+    );
+    this.runtimeRepair(`${body.cause} on ${agentId}`, sell, [agentId]);
   }
 
   /**
@@ -1251,7 +1405,7 @@ export class Coordinator {
           // Before the first plan, the plan will include the order; during a negotiation, after it.
           if (!this.planned) break;
           if (this.loop) this.pendingRepair = command.trigger;
-          else this.deliberativeRepair(command.trigger);
+          else this.runtimeRepair(command.trigger);
           break;
         default:
           assertNever(command);
@@ -1327,7 +1481,7 @@ export class Coordinator {
           if (this.pendingRepair !== undefined) {
             const owed = this.pendingRepair;
             this.pendingRepair = undefined;
-            this.deliberativeRepair(owed);
+            this.runtimeRepair(owed);
           }
           return;
         }
@@ -1373,8 +1527,13 @@ export class Coordinator {
     /** Activities moved to another resource (a lost agent's), and where. */
     moved: Readonly<Record<string, string>> = {},
   ): void {
+    if (this.auction) {
+      this.pendingRepair = trigger;
+      return;
+    }
     const started = Date.now();
     const now = this.nowTicks;
+    const before = this.installed;
     // What moves to another resource cannot have started (operationsToReassign): not frozen.
     const frozen = this.frozenSlots(now).filter((f) => moved[f.activityId] === undefined);
     const resourceOf: Record<string, string> = {};
@@ -1401,7 +1560,347 @@ export class Coordinator {
       );
       return;
     }
+    if (!toEveryAgent) this.recordRepair(trigger, "central", before, solved.value.schedule, now);
     this.install(solved.value.schedule, trigger, "deliberative", started, now, toEveryAgent);
+  }
+
+  // ---- distributed repair first, contract net -------------------------------------------------
+
+  /**
+   * A run-time repair past the agent's own (issue 15): with `runtimeRepair: central`, a central
+   * re-solve; otherwise work to place or sell (`sell`, and operations not in the schedule in
+   * force, such as a rush order's) goes to contract net first, then negotiated repair settles
+   * the times, and the central re-solve replaces it only through the churn-charged gate.
+   */
+  private runtimeRepair(
+    trigger: string,
+    sell: readonly string[] = [],
+    excluded: readonly string[] = [],
+  ): void {
+    if ((this.options.runtimeRepair ?? "distributed") === "central" || !this.installed) {
+      this.deliberativeRepair(trigger);
+      return;
+    }
+    if (this.auction) {
+      this.pendingRepair = trigger;
+      return;
+    }
+    const scheduled = new Set(
+      this.installed.resources.flatMap((r) => r.activities.map((a) => a.activityId)),
+    );
+    const unplaced = this.index.activities
+      .map((a) => a.id)
+      .filter(
+        (id) => !scheduled.has(id) && !this.record.executed.has(id) && !this.cancelled.has(id),
+      );
+    if ((this.options.reassignment ?? "contract-net") === "central") {
+      // Work to place goes to the central re-solve; the rest settles distributed first.
+      if (unplaced.length > 0) this.deliberativeRepair(trigger);
+      else this.settle(trigger, "negotiated", this.installed, Date.now(), this.nowTicks);
+      return;
+    }
+    const toPlace = [...inPrecedenceOrder(this.index, unplaced), ...sell];
+    if (toPlace.length > 0) {
+      this.startAuction(trigger, toPlace, excluded);
+      return;
+    }
+    this.settle(trigger, "negotiated", this.installed, Date.now(), this.nowTicks);
+  }
+
+  /** Announces `activityIds` one at a time (each call sees the awards before it). */
+  private startAuction(
+    trigger: string,
+    activityIds: readonly string[],
+    excluded: readonly string[],
+    done?: Auction["done"],
+  ): void {
+    this.auction = {
+      trigger,
+      startedMs: Date.now(),
+      atTicks: this.nowTicks,
+      queue: [...activityIds],
+      excluded,
+      before: this.installed,
+      placed: [],
+      unplaced: [],
+      ...(done ? { done } : {}),
+    };
+    this.nextCall();
+  }
+
+  private nextCall(): void {
+    const a = this.auction;
+    if (!a) return;
+    const now = this.nowTicks;
+    const bidTicks = this.options.contractNet?.bidTicks ?? DEFAULT_BID_TICKS;
+    while (a.queue.length > 0) {
+      const activityId = a.queue.shift()!;
+      if (this.record.executed.has(activityId) || this.cancelled.has(activityId)) continue;
+      const call = contractCall(
+        this.index,
+        this.installed ?? { version: this.version, resources: [] },
+        this.record.executed,
+        activityId,
+        {
+          callId: `cn${this.epoch}.${++this.callSeq}`,
+          excluded: a.excluded,
+          nowTicks: now,
+          closesAtTicks: now + bidTicks,
+        },
+      );
+      const node = this.index.nodes.get(activityId);
+      const invited = new Set((call?.capable ?? []).filter((r) => this.clockMaster.isOnline(r)));
+      if (!call || !node || invited.size === 0) {
+        a.unplaced.push(activityId);
+        this.record.awards.push({ atTicks: now, activityId, bids: 0, invited: 0 });
+        continue;
+      }
+      a.open = { call, invited, answers: [] };
+      for (const agentId of invited)
+        this.sendTo(agentId, "cfp", {
+          callId: call.callId,
+          activity: toWireNode(node),
+          window: { earliestTicks: call.earliestTicks, latestTicks: call.desiredStartTicks },
+          durationTicks: call.durationTicks,
+          weight: call.weight,
+          deadline: call.closesAtTicks,
+          scheduleVersion: this.version,
+        });
+      // On the wall clock the call closes at its deadline; lock-step closes it once all is quiet.
+      if (!this.options.lockstep)
+        a.open.timer = this.later(call.closesAtTicks, () => this.closeCall(call.callId));
+      return;
+    }
+    this.finishAuction();
+  }
+
+  private onBidAnswer(agentId: string, answer: BidAnswer): void {
+    const open = this.auction?.open;
+    const callId = answer.kind === "bid" ? answer.bid.callId : answer.callId;
+    if (!open || open.call.callId !== callId || !open.invited.has(agentId)) return;
+    if (open.answers.some((x) => (x.kind === "bid" ? x.bid.resourceId : "") === agentId)) return;
+    open.answers.push(answer);
+    if (open.answers.length >= open.invited.size) this.closeCall(callId);
+  }
+
+  /**
+   * Closes the open call: the cheapest bid is awarded (journalled first: the schedule in force
+   * with the operation on the winner), the others rejected.
+   */
+  private closeCall(callId: string): void {
+    const a = this.auction;
+    const open = a?.open;
+    if (!a || !open || open.call.callId !== callId) return;
+    this.cancelLater(open.timer);
+    a.open = undefined;
+    const outcome = selectWinner(open.call, open.answers);
+    const bids = open.answers.filter((x) => x.kind === "bid").length;
+    if (outcome.kind === "unawarded") {
+      this.logger.info({ call: callId, reason: outcome.reason }, "contract net: not awarded");
+      a.unplaced.push(open.call.activityId);
+      this.record.awards.push({
+        atTicks: this.nowTicks,
+        activityId: open.call.activityId,
+        bids,
+        invited: open.invited.size,
+      });
+      this.nextCall();
+      return;
+    }
+    const winner = outcome.winner;
+    this.record.awards.push({
+      atTicks: this.nowTicks,
+      activityId: winner.activityId,
+      resourceId: winner.resourceId,
+      bids,
+      invited: open.invited.size,
+    });
+    const moved = applyAward(this.installed ?? { version: this.version, resources: [] }, winner);
+    this.commit({ t: "installed", version: this.version, resources: journalledResources(moved) });
+    this.installed = { ...moved, version: this.version };
+    const leaseTicks = this.options.contractNet?.awardLeaseTicks ?? DEFAULT_AWARD_LEASE_TICKS;
+    a.award = { bid: winner };
+    this.sendTo(winner.resourceId, "award", {
+      callId,
+      activityId: winner.activityId,
+      startTicks: winner.startTicks,
+      durationTicks: winner.durationTicks,
+      ...(winner.before !== undefined ? { before: winner.before } : {}),
+      leaseTicks,
+      scheduleVersion: this.version,
+    });
+    for (const loser of outcome.losers)
+      this.sendTo(loser.resourceId, "reject", {
+        ref: callId,
+        reason: `awarded to ${winner.resourceId} at cost ${winner.cost.total.toFixed(2)}`,
+      });
+    if (!this.options.lockstep)
+      a.award.timer = this.later(this.nowTicks + leaseTicks, () => {
+        if (this.auction?.award?.bid.callId === callId) this.lapseAward();
+      });
+  }
+
+  /**
+   * A wall-clock timer at `ticks` on the deployment's clock; without one (tests), after a second
+   * per tick from now, so a call or an award never waits for ever.
+   */
+  private later(ticks: Ticks, fn: () => void): TimerHandle {
+    // Never sooner than a second of wall time: short ticks on a loaded machine must not close a
+    // call before its answers can arrive (the callbacks check that their call is still open).
+    const startedMs = Date.now();
+    const run = () => {
+      const waitMs = startedMs + MIN_CONTRACT_WAIT_MS - Date.now();
+      if (waitMs <= 0) fn();
+      else setTimeout(fn, waitMs).unref?.();
+    };
+    const clock = this.options.clock;
+    if (clock) return clock.at(ticks, run);
+    const timer = setTimeout(run, Math.max(1, ticks - this.nowTicks) * 1000);
+    timer.unref?.();
+    return timer as unknown as TimerHandle;
+  }
+
+  private cancelLater(handle: TimerHandle | undefined): void {
+    if (handle === undefined) return;
+    if (this.options.clock) this.options.clock.cancel(handle);
+    else clearTimeout(handle as unknown as ReturnType<typeof setTimeout>);
+  }
+
+  /** The winner acknowledged its award (journalled on its side): the next call. */
+  private confirmAward(): void {
+    const a = this.auction;
+    const award = a?.award;
+    if (!a || !award) return;
+    this.cancelLater(award.timer);
+    a.award = undefined;
+    a.placed.push({ activityId: award.bid.activityId, resourceId: award.bid.resourceId });
+    this.awardProposals.add(award.bid.resourceId);
+    this.forwardEnablers(award.bid.activityId, award.bid.resourceId);
+    this.nextCall();
+  }
+
+  /** An award refused or not acknowledged in its lease: the operation goes to the next level. */
+  private lapseAward(): void {
+    const a = this.auction;
+    const award = a?.award;
+    if (!a || !award) return;
+    this.cancelLater(award.timer);
+    a.award = undefined;
+    this.logger.warn({ call: award.bid.callId }, "contract net: award lapsed");
+    a.unplaced.push(award.bid.activityId);
+    this.nextCall();
+  }
+
+  private finishAuction(): void {
+    const a = this.auction;
+    if (!a) return;
+    this.auction = undefined;
+    a.done?.(a.placed, a.unplaced);
+    const lost = a.excluded[0];
+    if (a.unplaced.length > 0) {
+      // Nobody took it: the planner's central re-solve places it.
+      const targets =
+        lost !== undefined
+          ? reassignTargets(this.index, this.installed, a.unplaced, lost)
+          : ({} as Record<string, string>);
+      this.deliberativeRepair(a.trigger, false, targets);
+      for (const [id, to] of Object.entries(targets)) this.forwardEnablers(id, to);
+    } else this.settle(a.trigger, "contractNet", a.before, a.startedMs, a.atTicks);
+    if (this.pendingRepair !== undefined && !this.auction && !this.loop) {
+      const owed = this.pendingRepair;
+      this.pendingRepair = undefined;
+      this.runtimeRepair(owed);
+    }
+  }
+
+  /**
+   * Settles a distributed repair: negotiated repair re-times the schedule in force (each agent
+   * keeps its sequence, delays propagate to successors), then the central re-solve — pinned over
+   * the frozen horizon — replaces it only if it is better by more than the quality gate once
+   * each plan's churn against the schedule before the disruption is charged.
+   */
+  private settle(
+    trigger: string,
+    level: "negotiated" | "contractNet",
+    before: Schedule | undefined,
+    startedMs: number,
+    atTicks: Ticks,
+  ): void {
+    if (!this.installed) return;
+    const now = this.nowTicks;
+    const frozen = this.frozenSlots(now);
+    const unavailable = this.unavailable.filter((u) => u.untilTicks > now);
+    const cancelled = [...this.cancelled];
+    const negotiated = retimeInOrder(this.index, this.installed, {
+      nowTicks: now,
+      frozen,
+      unavailable,
+      cancelled,
+    });
+    const resourceOf: Record<string, string> = {};
+    for (const r of negotiated.resources)
+      for (const x of r.activities) resourceOf[x.activityId] = r.resourceId;
+    const solved = reoptimize(this.index, {
+      nowTicks: now,
+      frozen: pinHorizon(
+        this.index,
+        negotiated,
+        frozen,
+        now + (this.options.frozenHorizonTicks ?? 3),
+      ),
+      unavailable,
+      resourceOf,
+      cancelled,
+      objective: this.options.objective,
+      seed: this.options.seed,
+      maxIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
+      version: this.version + 1,
+    });
+    const done = new Set(this.record.executed.keys());
+    const base = before ?? this.installed;
+    const measure = (schedule: Schedule) => ({
+      value: repairObjective(this.index, schedule, this.options.objective),
+      churn: scheduleChurn(base, schedule, done),
+    });
+    const mine = measure(negotiated);
+    let chosen: Schedule = negotiated;
+    let settled: Exclude<RepairLevel, "local"> = level;
+    if (solved.ok && solved.value.violations.length === 0) {
+      const central = measure(solved.value.schedule);
+      const gate = gateCentralRepair({
+        distributed: mine,
+        central,
+        threshold: this.options.qualityGate ?? 0.05,
+        ...(this.options.churnWeight !== undefined
+          ? { churnWeight: this.options.churnWeight }
+          : {}),
+      });
+      if (gate.keep === "central") {
+        chosen = solved.value.schedule;
+        settled = "central";
+      }
+    }
+    this.recordRepair(trigger, settled, base, chosen, atTicks);
+    this.install(
+      chosen,
+      trigger,
+      settled === "central" ? "deliberative (churn-charged gate)" : settled,
+      startedMs,
+      atTicks,
+    );
+  }
+
+  private recordRepair(
+    trigger: string,
+    level: Exclude<RepairLevel, "local">,
+    before: Schedule | undefined,
+    after: Schedule,
+    atTicks: Ticks,
+  ): void {
+    const churn = before
+      ? scheduleChurn(before, after, new Set(this.record.executed.keys()))
+      : { moved: 0, resequenced: 0, reassigned: 0 };
+    this.record.runtimeRepairs.push({ atTicks, trigger, level, churn });
   }
 
   /** What a repair now must keep (core's execution monitor). */
@@ -1566,6 +2065,16 @@ export class Coordinator {
           true,
         );
         this.checkFinished();
+        continue;
+      }
+      // Quiet with a call open: every answer that will come is in. An award still not
+      // acknowledged when all is quiet will not be (the winner refused it or is gone).
+      if (this.auction?.open) {
+        this.closeCall(this.auction.open.call.callId);
+        continue;
+      }
+      if (this.auction?.award) {
+        this.lapseAward();
         continue;
       }
       if (this.loop && !this.loop.final && this.loop.awaiting.length > 0) {
@@ -1760,6 +2269,13 @@ export class Traffic {
   }
 }
 
+/** Contract net on the wall clock: how long a call is open, and an award's lease, in ticks. */
+const DEFAULT_BID_TICKS = 5;
+const DEFAULT_AWARD_LEASE_TICKS = 10;
+
+/** The least wall time a contract-net call stays open or an award waits for its acknowledgement. */
+const MIN_CONTRACT_WAIT_MS = 1000;
+
 /** Past this many slots a plan message carries its objectives only (it would not fit 256 KiB). */
 const PLAN_SLOTS_LIMIT = 4000;
 
@@ -1774,6 +2290,31 @@ const toPlanResource = (r: {
     durationTicks: a.durationTicks,
   })),
 });
+
+function journalledResources(schedule: Schedule) {
+  return schedule.resources.map((r) => ({
+    resourceId: r.resourceId,
+    activities: r.activities.map((a) => ({
+      activityId: a.activityId,
+      startTicks: a.startTicks ?? 0,
+      durationTicks: a.durationTicks ?? 0,
+    })),
+  }));
+}
+
+/** Activities with each after its predecessors among them (a rush order's job chains). */
+function inPrecedenceOrder(index: ModelIndex, ids: readonly string[]): string[] {
+  const { predecessors } = activityPrecedences(index);
+  const left = new Set(ids);
+  const out: string[] = [];
+  while (left.size > 0) {
+    const next = [...left].find((id) => !(predecessors.get(id) ?? []).some((p) => left.has(p)));
+    const id = next ?? [...left][0]!;
+    left.delete(id);
+    out.push(id);
+  }
+  return out;
+}
 
 function mustIndex(model: TaskModel): ModelIndex {
   const r = indexModel(model);

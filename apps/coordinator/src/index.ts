@@ -4,6 +4,7 @@ export {
   type CoordinatorEvent,
   type CoordinatorOptions,
   type CoordinatorRecord,
+  repairsByLevel,
 } from "./coordinator.js";
 export * from "./csc/index.js";
 export * from "./dashboard/index.js";

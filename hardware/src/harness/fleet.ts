@@ -17,6 +17,7 @@ import {
   nextEpoch,
   type Objectives,
   parseHostPort,
+  repairsByLevel,
   reportJobs,
   startDashboard,
   type TrafficFigure,
@@ -105,6 +106,10 @@ export interface FleetOptions {
   readonly say?: (line: string) => void;
   /** Planners the manager balances jobs across. Default 1. */
   readonly planners?: number;
+  /** The coordinator's run-time repair policy (default: distributed first). */
+  readonly runtimeRepair?: "distributed" | "central";
+  /** How work changes hands at run time (default: contract net). */
+  readonly reassignment?: "contract-net" | "central";
 }
 
 /**
@@ -413,6 +418,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     repairIterations: 1000,
     urgentRepairIterations: 300,
     lockstep: true,
+    ...(options.runtimeRepair ? { runtimeRepair: options.runtimeRepair } : {}),
+    ...(options.reassignment ? { reassignment: options.reassignment } : {}),
     ...(options.planners !== undefined && options.planners > 1
       ? { planners: options.planners }
       : {}),
@@ -787,6 +794,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     repairs: records.flatMap((r) => r.repairs.map((x) => ({ ...x }))),
     localRepairs: records.reduce((n, r) => n + r.localRepairs.length, 0),
     escalations: records.reduce((n, r) => n + r.escalations.length, 0),
+    repairsByLevel: sumLevels(records.map(repairsByLevel)),
+    runtimeRepairs: records.flatMap((r) =>
+      r.runtimeRepairs.map((x) => ({ ...x, churn: { ...x.churn } })),
+    ),
+    awards: records.flatMap((r) => r.awards.map((a) => ({ ...a }))),
     messages,
     bytes,
     perAgent,
@@ -1285,4 +1297,12 @@ async function startDeviceBroker(): Promise<{ url: string; close(): Promise<void
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The repairs of every coordinator session of a run, level by level. */
+function sumLevels(levels: readonly RepairsByLevel[]): RepairsByLevel {
+  const out = { ...levels[0]! };
+  for (const l of levels.slice(1))
+    for (const k of Object.keys(out) as (keyof RepairsByLevel)[]) out[k] += l[k];
+  return out;
 }

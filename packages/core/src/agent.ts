@@ -6,6 +6,15 @@
  * Everything here is also exported by `@consort/core`.
  */
 export { answerRequest } from "./camps/answer-request.js";
+export {
+  type Bid,
+  type BidAnswer,
+  type BidCost,
+  type BidderState,
+  bidFor,
+  type ContractCall,
+  scheduleWithAward,
+} from "./camps/contract-net.js";
 export { type FenceVerdict, fenceEpoch } from "./camps/fencing.js";
 export type { LocalRepairInput, LocalRepairResult } from "./camps/local-repair.js";
 export { repairLocally } from "./camps/local-repair.js";

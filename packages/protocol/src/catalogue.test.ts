@@ -73,10 +73,10 @@ describe("the per-role message unions", () => {
     >().toEqualTypeOf<never>();
     type CoordinatorIn = CoordinatorInbound["type"];
     expectTypeOf<
-      "order" | "propose" | "idle" | "csc-step" | "csc-peer"
+      "order" | "propose" | "idle" | "csc-step" | "csc-peer" | "bid" | "refuse"
     >().toExtend<CoordinatorIn>();
     expectTypeOf<
-      Extract<CoordinatorIn, "assign" | "install" | "clock" | "cfp">
+      Extract<CoordinatorIn, "assign" | "install" | "clock" | "cfp" | "award">
     >().toEqualTypeOf<never>();
     expectTypeOf<AgentCommand["type"]>().toEqualTypeOf<
       (typeof CHANNELS)["agent-in"]["messages"][number]

@@ -101,7 +101,7 @@ export const CHANNELS = {
   "agent-in": channel({
     address: "consort/v1/{site}/agent/{agentId}/in",
     description:
-      "Commands to one agent. `inform` forwards a remote enabler's completion (CSC §3.1.4 window sliding); `csc-*` drive C-TAEMS runs.",
+      "Commands to one agent. `inform` forwards a remote enabler's completion (CSC §3.1.4 window sliding); `cfp`, `award` and `reject` are the planner's side of contract net; `csc-*` drive C-TAEMS runs.",
     messages: [
       "assign",
       "constrain",
@@ -109,6 +109,7 @@ export const CHANNELS = {
       "accept",
       "reject",
       "cfp",
+      "award",
       "inform",
       "csc-setup",
       "csc-tick",
@@ -121,8 +122,19 @@ export const CHANNELS = {
   }),
   "agent-out": channel({
     address: "consort/v1/{site}/agent/{agentId}/out",
-    description: "One agent's reports to the coordinator.",
-    messages: ["propose", "inform", "failure", "accept", "reject", "idle", "csc-step"],
+    description:
+      "One agent's reports to the coordinator; `bid` and `refuse` answer a contract-net call, `accept` acknowledges an award.",
+    messages: [
+      "propose",
+      "inform",
+      "failure",
+      "accept",
+      "reject",
+      "bid",
+      "refuse",
+      "idle",
+      "csc-step",
+    ],
     publishers: [{ role: "agent", self: "agentId" }],
     subscribers: [{ role: "coordinator" }],
     qos: 1,

@@ -325,9 +325,65 @@ export const bodies = {
     },
     { additionalProperties: false },
   ),
-  /** Planner -> capable agents: call for proposals to take over an operation. */
+  /**
+   * Contract net, announce. Planner -> each capable agent: a call for proposals to take over one
+   * operation (a lost agent's, one with alternative resources). `window.earliestTicks` is when it
+   * may start, `window.latestTicks` when it should; bids are read until `deadline`. The agent
+   * answers `bid` or `refuse` with `corr` = this message's id.
+   */
   cfp: Type.Object(
-    { activity: WireNode, window: WireWindow, deadline: Ticks },
+    {
+      callId: Id,
+      activity: WireNode,
+      window: WireWindow,
+      durationTicks: Type.Integer({ minimum: 0 }),
+      weight: Type.Number({ minimum: 0, description: "its job's tardiness weight" }),
+      deadline: Ticks,
+      scheduleVersion: Version,
+    },
+    { additionalProperties: false },
+  ),
+  /**
+   * Contract net, propose. Agent -> planner: where it would run the called operation, from its
+   * own local schedule (it can honour this), and what that costs it.
+   */
+  bid: Type.Object(
+    {
+      callId: Id,
+      activityId: Id,
+      startTicks: Ticks,
+      durationTicks: Type.Integer({ minimum: 0 }),
+      before: Type.Optional(Id),
+      cost: Type.Object(
+        {
+          addedWeightedTardiness: Type.Number(),
+          loadTicks: Type.Number({ minimum: 0 }),
+          setupTicks: Type.Number(),
+          total: Type.Number(),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  /** Contract net, refuse. Agent -> planner: it will not bid on the call, and why. */
+  refuse: Type.Object({ callId: Id, reason: Text }, { additionalProperties: false }),
+  /**
+   * Contract net, accept-proposal. Planner -> the winning agent, journalled by the planner first:
+   * the operation is its own at its bid. The agent journals it and acknowledges (`accept`, `ref`
+   * = the call id) within `leaseTicks`, or the award lapses and the work is placed again.
+   * Losing bidders hear `reject` with `ref` = the call id.
+   */
+  award: Type.Object(
+    {
+      callId: Id,
+      activityId: Id,
+      startTicks: Ticks,
+      durationTicks: Type.Integer({ minimum: 0 }),
+      before: Type.Optional(Id),
+      leaseTicks: Type.Integer({ minimum: 1 }),
+      scheduleVersion: Version,
+    },
     { additionalProperties: false },
   ),
   /** Selective broadcast of a node's profile (CSC §3.1.3) to its link neighbours. */

@@ -45,6 +45,12 @@ export const CoordinatorSettingsSchema = Type.Object(
     standby: Type.Optional(Type.Boolean()),
     /** CAMPS: exit once every activity is done, instead of serving on. */
     exitWhenDone: Type.Optional(Type.Boolean()),
+    /** CAMPS: run-time repairs distributed first (default) or central re-solves only. */
+    repair: Type.Optional(Type.Union([Type.Literal("distributed"), Type.Literal("central")])),
+    /** CAMPS: how work changes hands at run time: contract net (default) or the central re-solve. */
+    reassignment: Type.Optional(
+      Type.Union([Type.Literal("contract-net"), Type.Literal("central")]),
+    ),
   },
   { additionalProperties: true },
 );

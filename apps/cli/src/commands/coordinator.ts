@@ -51,6 +51,10 @@ export interface CoordinatorFlags {
   readonly agentLeaseMs?: number;
   /** Wait as a standby: take over when the leader's lease lapses. */
   readonly standby?: boolean;
+  /** Run-time repairs: distributed first (default) or central re-solves only. */
+  readonly repair?: "distributed" | "central";
+  /** How work changes hands at run time: contract net (default) or the central re-solve. */
+  readonly reassignment?: "contract-net" | "central";
 }
 
 /** The default lease: a standby takes over after this long without a renewal. */
@@ -158,6 +162,8 @@ export async function coordinatorCommand(
       notify: say,
       leaseMs,
       agentLeaseMs: flags.agentLeaseMs ?? DEFAULT_AGENT_LEASE_MS,
+      ...(flags.repair ? { runtimeRepair: flags.repair } : {}),
+      ...(flags.reassignment ? { reassignment: flags.reassignment } : {}),
       ...(minEpoch !== undefined ? { minEpoch } : {}),
     },
     logger,

@@ -51,6 +51,10 @@ export interface FleetFlags {
   readonly linger?: number;
   /** Planners the manager balances jobs across (job shops). Default 1. */
   readonly planners?: number;
+  /** Run-time repairs: distributed first (default) or central re-solves only. */
+  readonly repair?: "distributed" | "central";
+  /** How work changes hands at run time: contract net (default) or the central re-solve. */
+  readonly reassignment?: "contract-net" | "central";
 }
 
 /** `disconnect@J1-op1`, `stall@J2-op3#2`, `fault:17@J1-op2`, `slow:500@J3-op1`: one rig fault. */
@@ -186,6 +190,8 @@ export async function fleetCommand(
       ...(crashes > 0 ? { coordinatorCrashes: crashes } : {}),
       stallMs: 20_000,
       ...(flags.planners !== undefined && flags.planners > 1 ? { planners: flags.planners } : {}),
+      ...(flags.repair ? { runtimeRepair: flags.repair } : {}),
+      ...(flags.reassignment ? { reassignment: flags.reassignment } : {}),
       ...(flags.http !== undefined
         ? {
             http: flags.http,
@@ -240,6 +246,17 @@ export async function fleetCommand(
         repairs: report.repairs.length,
         localRepairs: report.localRepairs,
         escalations: report.escalations,
+        ...(report.repairsByLevel ? { repairsByLevel: report.repairsByLevel } : {}),
+        ...(report.runtimeRepairs
+          ? {
+              runtimeRepairs: report.runtimeRepairs.map((x) => ({
+                atTicks: x.atTicks,
+                trigger: x.trigger,
+                level: x.level,
+                churn: x.churn,
+              })),
+            }
+          : {}),
         messages: report.messages,
         bytes: report.bytes,
         objectives: report.objectives,
@@ -382,6 +399,15 @@ function summary(
         ]
       : []),
     `  repairs     ${r.repairs.length} schedules installed${latencies.length ? ` (median ${pct(0.5)} ms, p95 ${pct(0.95)} ms to install on every affected agent)` : ""}; ${r.localRepairs} repaired locally by an agent, ${r.escalations} escalated`,
+    ...(r.repairsByLevel
+      ? [
+          `  levels      ${Object.entries(r.repairsByLevel)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(
+              ", ",
+            )}; ${(r.runtimeRepairs ?? []).reduce((n, x) => n + x.churn.moved, 0)} operations moved by repairs`,
+        ]
+      : []),
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
     ...(r.planners
       ? [

@@ -26,6 +26,38 @@ export interface FleetReport {
   readonly localRepairs: number;
   /** Disruptions an agent escalated to the planner (what it could not fix alone). */
   readonly escalations: number;
+  /**
+   * Where each run-time repair was settled (issue 15, distributed repair first): `local` the
+   * agents' own repairs, then negotiated repair, contract net, problem adjustment, and a
+   * central re-solve. Absent in reports of older runs.
+   */
+  readonly repairsByLevel?: {
+    readonly local: number;
+    readonly negotiated: number;
+    readonly contractNet: number;
+    readonly problemAdjustment: number;
+    readonly central: number;
+  };
+  /** Each run-time repair past the agents' own, with the schedule churn it caused. */
+  readonly runtimeRepairs?: readonly {
+    readonly atTicks: number;
+    readonly trigger: string;
+    readonly level: string;
+    /** Operations whose start or resource changed, whose order changed, that changed resource. */
+    readonly churn: {
+      readonly moved: number;
+      readonly resequenced: number;
+      readonly reassigned: number;
+    };
+  }[];
+  /** Contract-net calls: the operation, its winner (absent: not awarded), bids and invitations. */
+  readonly awards?: readonly {
+    readonly atTicks: number;
+    readonly activityId: string;
+    readonly resourceId?: string;
+    readonly bids: number;
+    readonly invited: number;
+  }[];
   readonly messages: number;
   readonly bytes: number;
   readonly perAgent: readonly AgentTraffic[];

@@ -2,7 +2,10 @@ import {
   type ActivityNode,
   type Assignment,
   answerRequest,
+  type BidderState,
+  bidFor,
   type Clock,
+  type ContractCall,
   type EnvironmentEvent,
   fenceEpoch,
   type Interval,
@@ -12,6 +15,7 @@ import {
   type SimulatedClock,
   type Slot,
   type StartConstraint,
+  scheduleWithAward,
   type Ticks,
   type TimerHandle,
 } from "@consort/core/agent";
@@ -67,11 +71,21 @@ type Wire<T extends MessageType> = Body<T>;
 /** The commands a CAMPS scheduler agent acts on, from its inbox. */
 export type CampsCommand = Extract<
   AnyMessage,
-  { type: "assign" | "constrain" | "install" | "inform" | "accept" | "reject" | "cfp" }
+  {
+    type: "assign" | "constrain" | "install" | "inform" | "accept" | "reject" | "cfp" | "award";
+  }
 >;
 
 /** Point-to-point traffic, all time, for the clock master's conservation check. */
-const COUNTED: ReadonlySet<string> = new Set(["propose", "inform", "failure", "accept", "reject"]);
+const COUNTED: ReadonlySet<string> = new Set([
+  "propose",
+  "inform",
+  "failure",
+  "accept",
+  "reject",
+  "bid",
+  "refuse",
+]);
 
 /**
  * A scheduler agent (CAMPS): it owns one resource's schedule, builds it within the planner's
@@ -112,6 +126,8 @@ export class SchedulerAgent {
   private refusedCount = 0;
   /** Failed runs in a row of each activity since it last completed or was escalated. */
   private readonly failures = new Map<string, number>();
+  /** Contract-net calls heard (journalled as commands), by call id: what an award refers to. */
+  private readonly calls = new Map<string, { call: ContractCall; node: ActivityNode }>();
 
   constructor(
     readonly identity: AgentIdentity,
@@ -369,13 +385,8 @@ export class SchedulerAgent {
     // Answers to our proposals: the planner's next command carries what matters.
     accept: () => {},
     reject: () => {},
-    cfp: (id, _body, live) => {
-      if (live)
-        this.send("reject", {
-          ref: id,
-          reason: "this agent takes operations by assignment, not by call for proposals",
-        });
-    },
+    cfp: (_id, body, live) => this.onCallForProposals(body, live),
+    award: (_id, body, live) => this.onAward(body, live),
   };
 
   /** Applies a command; anything else on the inbox is journalled and counted, not acted on. */
@@ -475,6 +486,98 @@ export class SchedulerAgent {
       this.holding = undefined;
       this.lastContactMs = Date.now();
     }
+    this.armTimers();
+    this.tryStartNext();
+  }
+
+  // ---- contract net ---------------------------------------------------------------------------
+
+  /** What this agent knows of its own schedule, for a bid (core's `bidFor`). */
+  private bidderState(): BidderState {
+    const pinned = new Set([...this.finished.keys(), ...this.started.keys()]);
+    const weights = new Map<string, number>();
+    if (this.view)
+      for (const s of this.slots) {
+        const due = ancestorsInView(this.view, s.activityId)
+          .map((id) => this.view!.nodes.find((n) => n.id === id))
+          .find((n) => n?.due !== undefined)?.due;
+        if (due) weights.set(s.activityId, due.weight);
+      }
+    return {
+      resourceId: this.identity.resourceId,
+      slots: this.fixedOr(this.slots),
+      pinned,
+      unavailable: this.unavailable,
+      weights,
+      ...(this.holding ? { holding: true } : {}),
+    };
+  }
+
+  /** Contract net, announce: bid from our own local schedule, or refuse and say why. */
+  private onCallForProposals(body: Wire<"cfp">, live: boolean): void {
+    if (body.activity.kind !== "activity") return;
+    const call: ContractCall = {
+      callId: body.callId,
+      activityId: body.activity.id,
+      capable: body.activity.resources,
+      durationTicks: body.durationTicks,
+      earliestTicks: body.window.earliestTicks,
+      desiredStartTicks: body.window.latestTicks,
+      weight: body.weight,
+      closesAtTicks: body.deadline,
+    };
+    this.calls.set(body.callId, { call, node: body.activity as ActivityNode });
+    if (!live) return;
+    const answer = bidFor(this.bidderState(), call, this.ports.clock.now());
+    if (answer.kind === "refuse")
+      this.send("refuse", { callId: body.callId, reason: answer.reason });
+    else {
+      const { resourceId: _, ...bid } = answer.bid;
+      this.send("bid", bid);
+    }
+  }
+
+  /**
+   * Contract net, award: the work is ours at our bid. The award is on the journal (as the command
+   * that carried it) before we take the work into our schedule and acknowledge it.
+   */
+  private onAward(body: Wire<"award">, live: boolean): void {
+    const known = this.calls.get(body.callId);
+    if (!known || this.holding) {
+      if (live)
+        this.send("reject", {
+          ref: body.callId,
+          reason: known ? "holding its work (out of contact)" : `no call ${body.callId} heard`,
+        });
+      return;
+    }
+    this.ports.resource.learn(known.node);
+    this.assignments = [
+      ...this.assignments.filter((a) => a.activityId !== body.activityId),
+      {
+        activityId: body.activityId,
+        resourceId: this.identity.resourceId,
+        window: {
+          earliestTicks: known.call.earliestTicks,
+          latestTicks: known.call.desiredStartTicks,
+        },
+        durationTicks: body.durationTicks,
+      },
+    ];
+    if (!live) return; // the schedule that followed is on the journal
+    this.slots = scheduleWithAward(
+      this.bidderState(),
+      known.call,
+      body.before,
+      this.ports.clock.now(),
+    );
+    this.ports.journal.append({
+      t: "schedule",
+      version: this.version,
+      slots: this.slots.map(toWire),
+    });
+    this.send("accept", { ref: body.callId, scheduleVersion: this.version });
+    this.propose(this.slots);
     this.armTimers();
     this.tryStartNext();
   }
@@ -583,7 +686,9 @@ export class SchedulerAgent {
     for (const link of this.view.links) {
       if (!targets.has(link.to)) continue;
       const local = this.view.own.includes(link.from);
-      if (local ? !this.finished.has(link.from) : !this.remoteDone.has(link.from)) return false;
+      // A predecessor this agent could run may have been placed elsewhere (contract net).
+      const done = this.remoteDone.has(link.from) || (local && this.finished.has(link.from));
+      if (!done) return false;
     }
     return true;
   }

@@ -5,6 +5,7 @@
  * repair. Every function is pure: time and randomness are arguments.
  */
 export * from "./answer-request.js";
+export * from "./contract-net.js";
 export * from "./deliberative-repair.js";
 export * from "./execution-monitor.js";
 export * from "./failover.js";
@@ -22,6 +23,7 @@ export * from "./planner-windows.js";
 export * from "./planners.js";
 export * from "./problem-adjustment.js";
 export * from "./repair-loop.js";
+export * from "./runtime-repair.js";
 export * from "./timeline.js";
 export * from "./types.js";
 export * from "./wait-for.js";

@@ -1,0 +1,237 @@
+import { describe, expect, it } from "vitest";
+import { indexModel } from "../model/model-index.js";
+import type { TaskModel } from "../model/types.js";
+import type { Schedule } from "../schedule/types.js";
+import {
+  applyAward,
+  type BidAnswer,
+  type BidderState,
+  bidFor,
+  type ContractCall,
+  contractCall,
+  scheduleWithAward,
+  selectWinner,
+} from "./contract-net.js";
+
+const call: ContractCall = {
+  callId: "c1",
+  activityId: "x",
+  capable: ["m2", "m3"],
+  durationTicks: 4,
+  earliestTicks: 5,
+  desiredStartTicks: 5,
+  weight: 2,
+  closesAtTicks: 10,
+};
+
+const idle = (resourceId: string): BidderState => ({
+  resourceId,
+  slots: [],
+  pinned: new Set(),
+  unavailable: [],
+});
+
+describe("a bidder's answer comes from its own local schedule", () => {
+  it("an idle capable agent bids the earliest start at no added tardiness", () => {
+    const a = bidFor(idle("m2"), call, 0);
+    expect(a.kind).toBe("bid");
+    if (a.kind !== "bid") return;
+    expect(a.bid.startTicks).toBe(5);
+    expect(a.bid.cost.addedWeightedTardiness).toBe(0);
+    expect(a.bid.cost.loadTicks).toBe(4);
+  });
+
+  it("refuses work it cannot run, a closed call, and while it holds its work", () => {
+    expect(bidFor(idle("m1"), call, 0).kind).toBe("refuse");
+    expect(bidFor(idle("m2"), call, 11).kind).toBe("refuse");
+    expect(bidFor({ ...idle("m2"), holding: true }, call, 0).kind).toBe("refuse");
+  });
+
+  it("fits the work into a gap rather than delaying committed work", () => {
+    // Busy [0,5) and [12,20): the gap [5,12) takes 4 ticks without moving anything.
+    const state: BidderState = {
+      ...idle("m2"),
+      slots: [
+        { activityId: "a", startTicks: 0, durationTicks: 5 },
+        { activityId: "b", startTicks: 12, durationTicks: 8 },
+      ],
+      pinned: new Set(["a"]),
+    };
+    const a = bidFor(state, call, 0);
+    if (a.kind !== "bid") throw new Error("expected a bid");
+    expect(a.bid.startTicks).toBe(5);
+    expect(a.bid.before).toBe("b");
+    expect(a.bid.cost.addedWeightedTardiness).toBe(0);
+    // What it is awarded is what it bid: b stays where it was.
+    expect(scheduleWithAward(state, call, a.bid.before, 0)).toEqual([
+      { activityId: "a", startTicks: 0, durationTicks: 5 },
+      { activityId: "x", startTicks: 5, durationTicks: 4 },
+      { activityId: "b", startTicks: 12, durationTicks: 8 },
+    ]);
+  });
+
+  it("prices the delay it causes: a heavy committed job goes first, the call waits", () => {
+    // b (weight 10) fills [5,13): inserting x before it delays b by 4 (cost 40); after it,
+    // x starts 8 late at weight 2 (cost 16).
+    const state: BidderState = {
+      ...idle("m2"),
+      slots: [{ activityId: "b", startTicks: 5, durationTicks: 8 }],
+      weights: new Map([["b", 10]]),
+    };
+    const a = bidFor(state, call, 0);
+    if (a.kind !== "bid") throw new Error("expected a bid");
+    expect(a.bid.startTicks).toBe(13);
+    expect(a.bid.before).toBeUndefined();
+    expect(a.bid.cost.addedWeightedTardiness).toBe(16);
+  });
+
+  it("counts setup added between neighbours", () => {
+    const state: BidderState = {
+      ...idle("m2"),
+      setupTicks: (before, after) => (before === undefined ? 0 : before[0] === after[0] ? 0 : 3),
+      slots: [{ activityId: "b", startTicks: 0, durationTicks: 2 }],
+      pinned: new Set(["b"]),
+    };
+    const a = bidFor(state, call, 0);
+    if (a.kind !== "bid") throw new Error("expected a bid");
+    expect(a.bid.cost.setupTicks).toBe(3);
+  });
+
+  it("never bids a start before now, its busy time or the call's earliest", () => {
+    const state: BidderState = {
+      ...idle("m3"),
+      unavailable: [{ fromTicks: 0, untilTicks: 9 }],
+    };
+    const a = bidFor(state, call, 7);
+    if (a.kind !== "bid") throw new Error("expected a bid");
+    expect(a.bid.startTicks).toBe(9);
+  });
+});
+
+describe("the planner's choice", () => {
+  const bid = (resourceId: string, total: number, start = 5): BidAnswer => ({
+    kind: "bid",
+    bid: {
+      callId: "c1",
+      activityId: "x",
+      resourceId,
+      startTicks: start,
+      durationTicks: 4,
+      cost: { addedWeightedTardiness: total, loadTicks: 0, setupTicks: 0, total },
+    },
+  });
+
+  it("awards the cheapest bid and rejects the others", () => {
+    const out = selectWinner(call, [bid("m2", 9), bid("m3", 3)]);
+    expect(out.kind).toBe("award");
+    if (out.kind !== "award") return;
+    expect(out.winner.resourceId).toBe("m3");
+    expect(out.losers.map((b) => b.resourceId)).toEqual(["m2"]);
+  });
+
+  it("breaks cost ties by the earlier end, then the resource id", () => {
+    const out = selectWinner(call, [bid("m3", 1, 6), bid("m2", 1, 7)]);
+    expect(out.kind === "award" && out.winner.resourceId).toBe("m3");
+    const tie = selectWinner(call, [bid("m3", 1), bid("m2", 1)]);
+    expect(tie.kind === "award" && tie.winner.resourceId).toBe("m2");
+  });
+
+  it("voids bids from agents not invited, for another call, or too early", () => {
+    const other = bid("m2", 0);
+    if (other.kind !== "bid") throw new Error("expected a bid");
+    const out = selectWinner(call, [
+      bid("m1", 0),
+      { kind: "bid", bid: { ...other.bid, callId: "c0" } },
+      bid("m3", 0, 4),
+      { kind: "refuse", callId: "c1", reason: "busy" },
+    ]);
+    expect(out.kind).toBe("unawarded");
+  });
+});
+
+describe("the call for a lost agent's operation", () => {
+  const activity = (id: string, resources: string[], value = 2) => ({
+    kind: "activity" as const,
+    id,
+    resources,
+    duration: [{ value, probability: 1 }],
+    quality: [{ value: 1, probability: 1 }],
+  });
+  const model: TaskModel = {
+    name: "cell",
+    resources: [{ id: "m1" }, { id: "m2" }, { id: "m3" }],
+    root: "root",
+    nodes: [
+      { kind: "task", id: "root", qaf: "sum", children: ["j"] },
+      {
+        kind: "task",
+        id: "j",
+        qaf: "min",
+        children: ["j.o0", "j.o1"],
+        due: { dueTicks: 10, weight: 3 },
+      },
+      activity("j.o0", ["m1"]),
+      activity("j.o1", ["m1", "m2", "m3"], 3),
+    ],
+    links: [{ kind: "enables", from: "j.o0", to: "j.o1" }],
+  };
+  const r = indexModel(model);
+  if (!r.ok) throw new Error("bad model");
+  const installed: Schedule = {
+    version: 3,
+    resources: [
+      {
+        resourceId: "m1",
+        activities: [
+          { activityId: "j.o0", startTicks: 0, durationTicks: 2 },
+          { activityId: "j.o1", startTicks: 2, durationTicks: 3 },
+        ],
+      },
+    ],
+  };
+
+  it("invites the other capable agents, from its predecessor's end, with its job's weight", () => {
+    const done = new Map([["j.o0", { resourceId: "m1", startTicks: 0, endTicks: 3, quality: 1 }]]);
+    const c = contractCall(r.value, installed, done, "j.o1", {
+      callId: "c",
+      excluded: ["m1"],
+      nowTicks: 1,
+      closesAtTicks: 2,
+    });
+    expect(c).toMatchObject({
+      capable: ["m2", "m3"],
+      earliestTicks: 3,
+      desiredStartTicks: 3,
+      durationTicks: 3,
+      weight: 3,
+    });
+  });
+
+  it("a new operation (a rush order's) should start as early as it can", () => {
+    const c = contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
+      callId: "c",
+      excluded: [],
+      nowTicks: 0,
+      closesAtTicks: 2,
+    });
+    // j.o0 is planned from 0 for 2 ticks: any later start of j.o1 costs its weight per tick.
+    expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 2, weight: 3 });
+  });
+
+  it("an award moves the operation to the winner", () => {
+    const after = applyAward(installed, {
+      callId: "c",
+      activityId: "j.o1",
+      resourceId: "m3",
+      startTicks: 4,
+      durationTicks: 3,
+      cost: { addedWeightedTardiness: 0, loadTicks: 3, setupTicks: 0, total: 0.03 },
+    });
+    expect(
+      after.resources.find((x) => x.resourceId === "m1")!.activities.map((a) => a.activityId),
+    ).toEqual(["j.o0"]);
+    expect(after.resources.find((x) => x.resourceId === "m3")!.activities).toEqual([
+      { activityId: "j.o1", startTicks: 4, durationTicks: 3 },
+    ]);
+  });
+});

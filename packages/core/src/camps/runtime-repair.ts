@@ -1,0 +1,254 @@
+import { effectiveRelease, type ModelIndex } from "../model/model-index.js";
+import type { ActivityNode, Ticks } from "../model/types.js";
+import { scheduleMetrics } from "../schedule/metrics.js";
+import type { Schedule } from "../schedule/types.js";
+import type { JobShopObjective } from "../solver/types.js";
+import { activityPrecedences, compare, plannedDurationOf } from "./model-view.js";
+import { addBusy, type Busy, earliestFit, mergeIntervals } from "./timeline.js";
+import type { ResourceInterval, ResourceSlot } from "./types.js";
+
+/**
+ * Distributed repair first at run time (issue 15 item 3): a disruption goes to the agent's own
+ * repair, then to negotiated repair between agents, contract net, problem adjustment, and only
+ * then to a central re-solve, which must beat the negotiated plan by more than the quality gate
+ * once the churn it causes (operations moved or resequenced) is counted. Pure.
+ */
+
+/** Where a run-time repair was settled, lowest first. */
+export const REPAIR_LEVELS = [
+  "local",
+  "negotiated",
+  "contractNet",
+  "problemAdjustment",
+  "central",
+] as const;
+export type RepairLevel = (typeof REPAIR_LEVELS)[number];
+
+/** How many repairs settled at each level. */
+export type RepairsByLevel = Record<RepairLevel, number>;
+
+export function emptyRepairsByLevel(): RepairsByLevel {
+  return { local: 0, negotiated: 0, contractNet: 0, problemAdjustment: 0, central: 0 };
+}
+
+/**
+ * Negotiated repair between agents, as it converges (CAMPS inter-agent constraint adjustment:
+ * each agent keeps its sequence and honours the earliest starts its predecessors' new ends
+ * impose): every unfrozen operation keeps its resource and its place in its resource's
+ * sequence and starts at the earliest time at or after its committed start that follows its
+ * resource predecessor, its job and link predecessors, its release and now, clear of
+ * unavailable time and frozen slots. Operations only move later, and only as far as a delay
+ * forces them: the least churn that restores feasibility.
+ */
+export function retimeInOrder(
+  index: ModelIndex,
+  schedule: Schedule,
+  options: {
+    readonly nowTicks: Ticks;
+    readonly frozen: readonly ResourceSlot[];
+    readonly unavailable: readonly ResourceInterval[];
+    /** Activities left out (cancelled). */
+    readonly cancelled?: readonly string[];
+  },
+): Schedule {
+  const now = options.nowTicks;
+  const cancelled = new Set(options.cancelled ?? []);
+  const frozen = new Map(options.frozen.map((f) => [f.activityId, f]));
+  const { predecessors } = activityPrecedences(index);
+  const end = new Map<string, Ticks>();
+  for (const f of frozen.values()) end.set(f.activityId, f.startTicks + f.durationTicks);
+  const busy = new Map<string, Busy>();
+  const addTo = (resourceId: string, fromTicks: Ticks, untilTicks: Ticks) =>
+    busy.set(resourceId, addBusy(busy.get(resourceId) ?? [], { fromTicks, untilTicks }));
+  for (const u of options.unavailable)
+    busy.set(u.resourceId, mergeIntervals([...(busy.get(u.resourceId) ?? []), u]));
+  for (const f of frozen.values())
+    addTo(f.resourceId, f.startTicks, f.startTicks + f.durationTicks);
+
+  // Each resource's unfrozen operations in their order; they are placed when their resource
+  // predecessor and their other predecessors are placed (a topological sweep).
+  const queues = schedule.resources.map((r) => ({
+    resourceId: r.resourceId,
+    left: [...r.activities]
+      .filter((a) => !frozen.has(a.activityId) && !cancelled.has(a.activityId))
+      .sort(
+        (a, b) => (a.startTicks ?? 0) - (b.startTicks ?? 0) || compare(a.activityId, b.activityId),
+      ),
+    placed: [] as { activityId: string; startTicks: Ticks; durationTicks: Ticks }[],
+    lastEnd: Number.NEGATIVE_INFINITY,
+  }));
+  const scheduled = new Set(queues.flatMap((q) => q.left.map((a) => a.activityId)));
+  const ready = (id: string) =>
+    (predecessors.get(id) ?? []).every(
+      (p) => cancelled.has(p) || end.has(p) || (!scheduled.has(p) && !frozen.has(p)),
+    );
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const q of queues) {
+      while (q.left.length > 0 && ready(q.left[0]!.activityId)) {
+        const a = q.left.shift()!;
+        const node = index.nodes.get(a.activityId) as ActivityNode | undefined;
+        const duration = a.durationTicks ?? (node ? plannedDurationOf(node) : 0);
+        let t = Math.max(
+          now,
+          a.startTicks ?? now,
+          q.lastEnd,
+          effectiveRelease(index, a.activityId),
+        );
+        for (const p of predecessors.get(a.activityId) ?? []) t = Math.max(t, end.get(p) ?? t);
+        const start = earliestFit(busy.get(q.resourceId) ?? [], t, duration);
+        addTo(q.resourceId, start, start + duration);
+        end.set(a.activityId, start + duration);
+        q.lastEnd = start + duration;
+        q.placed.push({ activityId: a.activityId, startTicks: start, durationTicks: duration });
+        progress = true;
+      }
+    }
+  }
+  return {
+    version: schedule.version,
+    resources: queues.map((q) => {
+      const kept = [...frozen.values()]
+        .filter((f) => f.resourceId === q.resourceId)
+        .map((f) => ({
+          activityId: f.activityId,
+          startTicks: f.startTicks,
+          durationTicks: f.durationTicks,
+        }));
+      // A cycle between resource orders and precedences leaves operations unplaced: they keep
+      // their times (the central level repairs what this cannot).
+      const stuck = q.left.map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? now,
+        durationTicks: a.durationTicks ?? 0,
+      }));
+      return {
+        resourceId: q.resourceId,
+        activities: [...kept, ...q.placed, ...stuck].sort(
+          (a, b) => a.startTicks - b.startTicks || compare(a.activityId, b.activityId),
+        ),
+      };
+    }),
+  };
+}
+
+/** How much a repair changed the schedule in force, over operations not done yet. */
+export interface ScheduleChurn {
+  /** Operations whose start or resource changed. */
+  readonly moved: number;
+  /** Operations now after another operation on their resource than before (order changed). */
+  readonly resequenced: number;
+  /** Operations on another resource. */
+  readonly reassigned: number;
+}
+
+/** The churn from `before` to `after`, ignoring operations in `done` and any not in both. */
+export function scheduleChurn(
+  before: Schedule,
+  after: Schedule,
+  done: ReadonlySet<string> = new Set(),
+): ScheduleChurn {
+  const place = (s: Schedule) => {
+    const out = new Map<string, { resourceId: string; start: Ticks; previous: string }>();
+    for (const r of s.resources) {
+      const order = [...r.activities]
+        .filter((a) => !done.has(a.activityId))
+        .sort(
+          (a, b) =>
+            (a.startTicks ?? 0) - (b.startTicks ?? 0) || compare(a.activityId, b.activityId),
+        );
+      for (const [i, a] of order.entries())
+        out.set(a.activityId, {
+          resourceId: r.resourceId,
+          start: a.startTicks ?? 0,
+          previous: order[i - 1]?.activityId ?? "",
+        });
+    }
+    return out;
+  };
+  const b = place(before);
+  const a = place(after);
+  let moved = 0;
+  let resequenced = 0;
+  let reassigned = 0;
+  for (const [id, x] of a) {
+    const y = b.get(id);
+    if (!y) continue;
+    if (x.resourceId !== y.resourceId) reassigned++;
+    if (x.resourceId !== y.resourceId || x.start !== y.start) moved++;
+    if (x.resourceId === y.resourceId && x.previous !== y.previous) resequenced++;
+  }
+  return { moved, resequenced, reassigned };
+}
+
+/** The objective the quality gate compares (lower is better), as the coordinator measures it. */
+export function repairObjective(
+  index: ModelIndex,
+  schedule: Schedule,
+  objective: JobShopObjective,
+): number {
+  const m = scheduleMetrics(index, schedule);
+  return objective === "makespan"
+    ? m.makespanTicks
+    : m.totalWeightedTardiness + m.makespanTicks / 1000;
+}
+
+/** What the gate weighs: each operation moved or resequenced costs this much objective. */
+export const DEFAULT_CHURN_WEIGHT = 1;
+
+/**
+ * The run-time quality gate: keep the distributed (negotiated, contract-net) plan unless the
+ * central re-solve is better by more than `threshold` (a fraction) once each plan's churn is
+ * charged `churnWeight` per operation moved or resequenced.
+ */
+export function gateCentralRepair(input: {
+  readonly distributed: { readonly value: number; readonly churn: ScheduleChurn };
+  readonly central: { readonly value: number; readonly churn: ScheduleChurn };
+  readonly threshold: number;
+  readonly churnWeight?: number;
+}): {
+  readonly keep: "distributed" | "central";
+  readonly distributed: number;
+  readonly central: number;
+} {
+  const w = input.churnWeight ?? DEFAULT_CHURN_WEIGHT;
+  const cost = (x: { value: number; churn: ScheduleChurn }) =>
+    x.value + w * (x.churn.moved + x.churn.resequenced);
+  const distributed = cost(input.distributed);
+  const central = cost(input.central);
+  return {
+    keep: central < distributed * (1 - input.threshold) ? "central" : "distributed",
+    distributed,
+    central,
+  };
+}
+
+/**
+ * The central re-solve's frozen horizon (pinning): besides what has started, the operations of
+ * `schedule` that start before `untilTicks` stay where they are, in start order, as long as all
+ * their predecessors are kept too (a re-solve keeps each job's prefix). Near-term work does not
+ * jump around; the solver reshapes what lies beyond.
+ */
+export function pinHorizon(
+  index: ModelIndex,
+  schedule: Schedule,
+  frozen: readonly ResourceSlot[],
+  untilTicks: Ticks,
+): ResourceSlot[] {
+  const { predecessors } = activityPrecedences(index);
+  const kept = new Map(frozen.map((f) => [f.activityId, f]));
+  const near = schedule.resources
+    .flatMap((r) =>
+      r.activities.map((a) => ({
+        activityId: a.activityId,
+        resourceId: r.resourceId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    )
+    .filter((s) => !kept.has(s.activityId) && s.startTicks < untilTicks)
+    .sort((a, b) => a.startTicks - b.startTicks || compare(a.activityId, b.activityId));
+  for (const s of near)
+    if ((predecessors.get(s.activityId) ?? []).every((p) => kept.has(p))) kept.set(s.activityId, s);
+  return [...kept.values()];
+}

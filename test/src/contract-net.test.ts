@@ -1,0 +1,234 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { journalIntegrity } from "@consort/hardware/harness";
+import type { AnyMessage } from "@consort/protocol";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "./run-cli.js";
+
+// Contract net with real processes: `consort broker`, four `consort agent`s on the wall clock and
+// `consort coordinator --reassignment contract-net`. An agent is partitioned (SIGSTOP) past its
+// lease; its unstarted operations are announced to the agents able to run them, each bids from
+// its own local schedule, the cheapest is awarded, and the winner journals the award before it
+// acknowledges it. Counted from the agents' and the coordinator's journals.
+const bin = join(repoRoot, "apps/cli/bin/consort.js");
+const dir = mkdtempSync(join(tmpdir(), "consort-contract-net-"));
+const children: ChildProcess[] = [];
+const AGENT_LEASE_MS = 3000;
+const AGENTS = ["m1", "m2", "m3", "m4"];
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let text = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, output: () => text, exited };
+}
+
+async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
+  const started = Date.now();
+  for (;;) {
+    const m = pattern.exec(output());
+    if (m) return [...m];
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+afterAll(() => {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill("SIGCONT");
+      c.kill("SIGKILL");
+    }
+  }
+  if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+});
+
+type Line =
+  | { t: "command"; id: string; message: AnyMessage }
+  | { t: "out"; message: AnyMessage }
+  | { t: string; activityId?: string };
+
+const journal = (id: string): Line[] =>
+  readFileSync(join(dir, `${id}.journal`), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Line];
+      } catch {
+        return []; // a torn last line
+      }
+    });
+const commands = (id: string, type: string) =>
+  journal(id).flatMap((r, i) =>
+    r.t === "command" && (r as { message: AnyMessage }).message.type === type
+      ? [{ i, message: (r as { message: AnyMessage }).message }]
+      : [],
+  );
+const outs = (id: string, type: string) =>
+  journal(id).flatMap((r, i) =>
+    r.t === "out" && (r as { message: AnyMessage }).message.type === type
+      ? [{ i, message: (r as { message: AnyMessage }).message }]
+      : [],
+  );
+
+describe("contract net: an agent offline past its lease", () => {
+  it("has its unstarted operations re-awarded by bids of capable agents, each run exactly once", async () => {
+    writeFileSync(
+      join(dir, "cell.yaml"),
+      [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }, { id: m4 }]",
+        "jobs:",
+        "  - { id: a, due: 40, weight: 1, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+        "  - { id: b, due: 30, weight: 3, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
+        "  - { id: c, due: 45, weight: 1, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
+        "  - { id: d, due: 40, weight: 2, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3, m4], duration: 10 }] }",
+        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+        "  - { id: f, operations: [{ resource: m4, duration: 14 }] }",
+        "",
+      ].join("\n"),
+    );
+    const broker = start(["broker", "--port", "0", "--site", "cell", "--anonymous"]);
+    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const epochMs = Date.now() + 2500;
+    const agents = Object.fromEntries(
+      AGENTS.map((id) => {
+        const config = join(dir, `${id}.yaml`);
+        writeFileSync(
+          config,
+          [
+            `agentId: ${id}`,
+            "site: cell",
+            `broker: ${url}`,
+            `journal: ${join(dir, `${id}.journal`)}`,
+            "clock: wall",
+            `epochMs: ${epochMs}`,
+            "tickMs: 100",
+            `leaseMs: ${AGENT_LEASE_MS}`,
+            "logLevel: warn",
+            "simulation: { trialKey: 7, disruptions: [] }",
+            "",
+          ].join("\n"),
+        );
+        return [id, start(["agent", "--config", config])];
+      }),
+    );
+    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 15_000);
+    const coordinator = start([
+      "coordinator",
+      ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "cell"],
+      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...["--journal", join(dir, "coordinator.journal"), "--agent-lease-ms", "1000"],
+      ...["--reassignment", "contract-net"],
+    ]);
+    await waitFor(coordinator.output, /plan installed/, 20_000);
+    // Partition m1 (SIGSTOP: it neither sends nor hears anything) once its first operation runs.
+    await new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now()) + 300));
+    const m1 = agents.m1!;
+    m1.child.kill("SIGSTOP");
+    const frozenAt = Date.now();
+    const [, moved] = await waitFor(
+      coordinator.output,
+      /m1 offline past its lease: \d+ unstarted operations reassigned \(([^)]*)\) by contract net/,
+      15_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\nbroker: ${broker.output()}\nm1: ${m1.output()}`);
+    });
+    // Every operation moved was taken by a bid: none was left to the central re-solve.
+    expect(coordinator.output(), coordinator.output()).not.toMatch(/left to the central re-solve/);
+    const awarded = moved!.split(", ").map((m) => m.split(" -> ") as [string, string]);
+    console.log(`awarded ${moved} ${Date.now() - frozenAt} ms after SIGSTOP`);
+    expect(awarded.length).toBeGreaterThan(0);
+    // Past its own lease too, then back: it holds, and runs none of what moved.
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, AGENT_LEASE_MS + 1000 - (Date.now() - frozenAt))),
+    );
+    m1.child.kill("SIGCONT");
+    await waitFor(coordinator.output, /all done: 8\/8 activities/, 40_000).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\n${Object.entries(agents)
+          .map(([id, a]) => `${id}: ${a.output()}`)
+          .join("\n")}`,
+      );
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    coordinator.child.kill("SIGTERM");
+    expect(await coordinator.exited).toBe(0);
+    for (const a of Object.values(agents)) {
+      a.child.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+    }
+    broker.child.kill("SIGTERM");
+
+    // Each operation ran exactly once, across the four journals (none lost, none run twice).
+    const all = ["a.o0", "a.o1", "b.o0", "c.o0", "d.o0", "d.o1", "e.o0", "f.o0"];
+    expect(journalIntegrity(dir, AGENTS, all)).toMatchObject({ lost: 0, duplicated: 0 });
+    for (const [activityId, winner] of awarded) {
+      expect(["m3", "m4"]).toContain(winner);
+      // It ran where it was awarded, and not on the lost agent.
+      const ranOn = AGENTS.filter((id) =>
+        journal(id).some((r) => r.t === "complete" && r.activityId === activityId),
+      );
+      expect(ranOn).toEqual([winner]);
+      expect(journal("m1").some((r) => r.t === "start" && r.activityId === activityId)).toBe(false);
+      // The call went to both capable agents still in contact; each answered it.
+      const calls = ["m3", "m4"].map((id) =>
+        commands(id, "cfp").find(
+          (c) => (c.message.body as { activity: { id: string } }).activity.id === activityId,
+        ),
+      );
+      for (const c of calls) expect(c).toBeDefined();
+      const callId = (calls[0]!.message.body as { callId: string }).callId;
+      for (const id of ["m3", "m4"])
+        expect(
+          [...outs(id, "bid"), ...outs(id, "refuse")].some(
+            (o) => (o.message.body as { callId: string }).callId === callId,
+          ),
+        ).toBe(true);
+      // The winner journalled the award before it acknowledged it; the loser heard a reject.
+      const award = commands(winner, "award").find(
+        (c) => (c.message.body as { callId: string }).callId === callId,
+      );
+      expect(award).toBeDefined();
+      const ack = outs(winner, "accept").find(
+        (o) => (o.message.body as { ref: string }).ref === callId,
+      );
+      expect(ack).toBeDefined();
+      expect(award!.i).toBeLessThan(ack!.i);
+      const loser = winner === "m3" ? "m4" : "m3";
+      expect(
+        commands(loser, "reject").some((c) => (c.message.body as { ref: string }).ref === callId),
+      ).toBe(true);
+    }
+    // The coordinator journalled each award (the schedule with the operation on its winner).
+    const installed = readFileSync(join(dir, "coordinator.journal"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"installed"'))
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            resources: { resourceId: string; activities: { activityId: string }[] }[];
+          },
+      );
+    for (const [activityId, winner] of awarded)
+      expect(
+        installed.some((r) =>
+          r.resources.some(
+            (x) => x.resourceId === winner && x.activities.some((a) => a.activityId === activityId),
+          ),
+        ),
+      ).toBe(true);
+  }, 120_000);
+});
