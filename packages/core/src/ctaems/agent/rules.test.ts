@@ -86,6 +86,67 @@ describe("deliberative installs on the agent's side", () => {
   });
 });
 
+describe("a running enables source with an alternative nobody runs", () => {
+  // As above, with "alt" (c's) a second way to "S": c reports whether it has it scheduled.
+  const run = (altScheduled: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "R", "later"]),
+        task("S", "max", ["src", "alt"]),
+        task("R", "max", ["rival"]),
+        act("src", "a", 10, 5),
+        act("alt", "c", 10, 5),
+        act("rival", "a", 4, 20, { deadlineTicks: 10 }),
+        act("later", "b", 3, 30),
+      ],
+      [{ kind: "enables", from: "S", to: "later" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "src", 0],
+        ["b", "later", 12],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const p = altScheduled ? 1 : 0;
+    const report = {
+      from: "c",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "S",
+        children: [{ id: "alt", p, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 }],
+      },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      6,
+      new Map([
+        [1, [report]],
+        [4, [install("a", "rival", 5)]],
+      ]),
+    );
+    return {
+      answers: outs
+        .flatMap((o) => o.messages)
+        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      abort: outs.find((o) => o.abort !== undefined)?.abort,
+    };
+  };
+
+  it("is not displaced when the alternative could run but nobody has it scheduled", () => {
+    // Its owner may have no time for it: only what is scheduled or done is a way around.
+    expect(run(false)).toEqual({ answers: [false], abort: undefined });
+  });
+
+  it("gives way when the alternative is scheduled", () => {
+    expect(run(true)).toEqual({ answers: [true], abort: "src" });
+  });
+});
+
 describe("deliberative installs and synchronized starts", () => {
   // "x" (a's, 8 ticks, worth 20) is installed at tick 1 (before a improvises) to start at 4; a's
   // "y1" is planned at 10 with b's "y2". Under a syncsum, "y1" must start at 10 with "y2"; under
