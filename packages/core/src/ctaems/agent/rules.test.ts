@@ -184,3 +184,39 @@ describe("deliberative installs and synchronized starts", () => {
     expect(run("sum")).toEqual([true]);
   });
 });
+
+describe("opportunistic starts under a syncsum", () => {
+  // b's "y2" and c's "y3" are planned together at 10; a's "y1" is planned by no one and could
+  // run now. A syncsum counts only the children starting at its first start.
+  const run = (qaf: "syncsum" | "sum") => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", qaf, ["y1", "y2", "y3"]),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+      act("y3", "c", 3, 10),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["b", "y2", 10],
+        ["c", "y3", 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    return { setup, outs: drive(new SchedulerAgentCsc(setup), 6) };
+  };
+
+  it("an agent outside a planned synchronized start does not start its child ahead of it", () => {
+    const { setup, outs } = run("syncsum");
+    expect(setup.othersSyncGroups?.map((g) => g.id)).toEqual(["Y"]);
+    expect(outs.some((o) => o.start === "y1")).toBe(false);
+  });
+
+  it("under a sum the same child starts at once", () => {
+    const { setup, outs } = run("sum");
+    expect(setup.othersSyncGroups).toBeUndefined();
+    expect(outs.some((o) => o.start === "y1")).toBe(true);
+  });
+});
