@@ -220,3 +220,52 @@ describe("opportunistic starts under a syncsum", () => {
     expect(outs.some((o) => o.start === "y1")).toBe(true);
   });
 });
+
+describe("an install under a min takes over a running method only with its siblings planned", () => {
+  // a runs "r" (sure, worth 8); "x" (a's, worth 20 with b's "y" under a min) must start by 5.
+  const run = (siblingScheduled: boolean) => {
+    const index = build([
+      task("root", "sum", ["R", "M"]),
+      task("R", "max", ["r"]),
+      task("M", "min", ["x", "y"]),
+      act("r", "a", 10, 8),
+      act("x", "a", 4, 20, { deadlineTicks: 10 }),
+      act("y", "b", 3, 20),
+    ]);
+    const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const p = siblingScheduled ? 1 : 0;
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "M",
+        children: [{ id: "y", p, v: 20, pp: 1, pv: 20, busy: siblingScheduled ? 3 : 0 }],
+      },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      6,
+      new Map([
+        [1, [report]],
+        [4, [install("a", "x", 5)]],
+      ]),
+    );
+    return {
+      answers: outs
+        .flatMap((o) => o.messages)
+        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      abort: outs.find((o) => o.abort !== undefined)?.abort,
+    };
+  };
+
+  it("refuses while the other child is planned by no one (its worth may never come)", () => {
+    expect(run(false)).toEqual({ answers: [false], abort: undefined });
+  });
+
+  it("takes over when the other child is scheduled", () => {
+    expect(run(true)).toEqual({ answers: [true], abort: "r" });
+  });
+});
