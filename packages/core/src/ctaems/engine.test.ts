@@ -514,7 +514,7 @@ describe("communication policies", () => {
     expect(repeatedWithout).toBeGreaterThan(0);
   });
 
-  it("cells: members escalate to their leader, which alone talks to the coordinator; the next member leads when it leaves", () => {
+  it("cells: members answer installs through their leader, which alone sends summaries; escalations go straight; the next member leads when it leaves", () => {
     const cells: CommsPolicy = { ...silent, name: "cells", cellSize: 3 };
     // A problem whose members do escalate (agents escalate only what can still be repaired).
     const other = generateBackupProblem({ windows: 3, seed: 1, problems: 6, backupAgents: 3 });
@@ -523,23 +523,27 @@ describe("communication policies", () => {
     const on = { index: otherIndexed.value, scenario: other };
     const base = traced(cells, 3, [], on);
     const cellOf = (agent: string) => base.setups.get(agent)?.cell ?? [];
-    const toCoordinator = (r: typeof base) => r.sent.filter((m) => m.to === DELIBERATIVE_ADDRESS);
-    expect(toCoordinator(base).length).toBeGreaterThan(0);
-    for (const m of toCoordinator(base)) {
-      expect(m.type).toBe("summary");
-      expect(cellOf(m.from)[0]).toBe(m.from);
-    }
-    // Members' escalations went to their cell's leader instead.
+    const summaries = (r: typeof base) =>
+      r.sent.filter((m) => m.to === DELIBERATIVE_ADDRESS && m.type === "summary");
+    expect(summaries(base).length).toBeGreaterThan(0);
+    for (const m of base.sent.filter((x) => x.to === DELIBERATIVE_ADDRESS))
+      expect(["summary", "escalate"]).toContain(m.type);
+    for (const m of summaries(base)) expect(cellOf(m.from)[0]).toBe(m.from);
+    // An escalation is not delayed by a relay: a tick less for its repair.
     const escalations = base.sent.filter((m) => m.type === "escalate");
     expect(escalations.length).toBeGreaterThan(0);
-    for (const m of escalations) expect(m.to).toBe(cellOf(m.from)[0]);
+    for (const m of escalations) expect(m.to).toBe(DELIBERATIVE_ADDRESS);
+    // Members' install answers went to their cell's leader instead.
+    const answers = base.sent.filter((m) => m.type === "installed");
+    expect(answers.length).toBeGreaterThan(0);
+    for (const m of answers) expect(m.to).toBe(cellOf(m.from)[0]);
 
     // The leader of the first busy cell leaves early: its second member takes over.
-    const leader = toCoordinator(base)[0]!.from;
+    const leader = summaries(base)[0]!.from;
     const successor = cellOf(leader)[1]!;
     const after = traced(cells, 3, [{ agentId: leader, atTicks: 1 }], on);
     expect(after.sent.some((m) => m.from === leader && m.tick >= 1)).toBe(false);
-    const fromCell = toCoordinator(after).filter((m) => cellOf(m.from).includes(leader));
+    const fromCell = summaries(after).filter((m) => cellOf(m.from).includes(leader));
     expect(fromCell.length).toBeGreaterThan(0);
     for (const m of fromCell) expect(m.from).toBe(successor);
   });

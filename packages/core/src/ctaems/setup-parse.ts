@@ -68,6 +68,14 @@ export const AgentSetupSchema = Type.Object({
       members: Type.Array(Type.Object({ agentId: Id, activityId: Id })),
     }),
   ),
+  othersSyncGroups: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Id,
+        members: Type.Array(Type.Object({ agentId: Id, activityId: Id })),
+      }),
+    ),
+  ),
   policy: Type.Optional(
     Type.Object({
       name: Type.String(),

@@ -76,6 +76,11 @@ export interface AgentSetup {
   /** Enables sources this agent announces (it is their steward), with the agents to tell. */
   readonly notify: Readonly<Record<string, readonly string[]>>;
   readonly syncGroups: readonly SyncGroup[];
+  /**
+   * The synchronized starts other agents plan under a syncsum this agent also has children of:
+   * one of its own started ahead of them would take their quality away.
+   */
+  readonly othersSyncGroups?: readonly SyncGroup[];
   /** How much it says (default `DEFAULT_POLICY`). */
   readonly policy?: CommsPolicy;
   /** Its cell, when the policy forms cells: every member, in leadership order. */
@@ -222,8 +227,15 @@ export function buildSetups(
       if (list) list.push(g);
       else syncGroupsOf.set(agentId, [g]);
     }
+  const ownerOfSyncsum = (g: SyncGroup, agentId: string): boolean => {
+    const node = index.nodes.get(g.id);
+    return node?.kind === "task" && node.children.some((c) => ownerOf(c) === agentId);
+  };
   const setups = new Map<string, AgentSetup>();
   for (const agentId of agents) {
+    const others = syncGroups.filter(
+      (g) => !g.members.some((m) => m.agentId === agentId) && ownerOfSyncsum(g, agentId),
+    );
     const cell = cellOf(agentId);
     const view = subjectiveView(index, agentId);
     const sharers: Record<string, string[]> = {};
@@ -250,6 +262,7 @@ export function buildSetups(
       sharers,
       notify: notifyByAgent.get(agentId) ?? {},
       syncGroups: syncGroupsOf.get(agentId) ?? [],
+      ...(others.length > 0 ? { othersSyncGroups: others } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
       ...(cell ? { cell } : {}),
       ...(options.deliberative !== undefined

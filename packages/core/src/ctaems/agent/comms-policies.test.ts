@@ -11,6 +11,7 @@ import {
   SelectiveBroadcast,
   Silence,
 } from "./comms-policies.js";
+import { Communication } from "./communication.js";
 
 const child = (id: string, extra: Partial<ChildReport> = {}): ChildReport => ({
   id,
@@ -187,5 +188,25 @@ describe("an injected strategy", () => {
     expect(reportsOver(new SchedulerAgentCsc(setup))).toBeGreaterThan(0);
     expect(reportsOver(new SchedulerAgentCsc(setup, { comms: mute }))).toBe(0);
     expect(reportsOver(new SchedulerAgentCsc(setup, { comms: new AlwaysBroadcast() }))).toBe(12);
+  });
+});
+
+describe("Communication with cells", () => {
+  const setup = (agentId: string) =>
+    ({ agentId, deliberative: { address: "~d", watch: {} } }) as unknown as ConstructorParameters<
+      typeof Communication
+    >[0];
+  it("a member's escalation goes straight to the scheduler, its install answer to the leader", () => {
+    const comms = new Communication(
+      setup("b"),
+      new Cells(new SelectiveBroadcast(0.05), "b", ["a", "b"]),
+    );
+    const out: { to: string; body: PeerBody }[] = [];
+    comms.toCoordinator(escalate("T"), out);
+    comms.toCoordinator({ type: "installed", lock: 1, ok: true }, out);
+    expect(out.map((m) => [m.to, m.body.type])).toEqual([
+      ["~d", "escalate"],
+      ["a", "installed"],
+    ]);
   });
 });

@@ -116,6 +116,11 @@ export class DeliberativeClient {
       // A running method an enables source still needs is not displaced: what it enables lies
       // outside the path its importance is measured on, and would be lost with it.
       if (preempts && s.running !== undefined && s.enablingNeeds(s.running)) return undefined;
+      // Nor for an install under a min whose other children are not all scheduled, under way or
+      // done: its worth rests on siblings that may never run (installed with it all or nothing,
+      // and refused by their owners, the install is withdrawn), while the running method's is
+      // at hand.
+      if (preempts && s.running !== undefined && this.restsOnUnplanned(id)) return undefined;
       let t = preempts ? s.tick : busyUntil;
       let cost = preempts && s.running !== undefined ? s.runningValue(s.running) : 0;
       let worth = 0;
@@ -181,6 +186,16 @@ export class DeliberativeClient {
       ...(preempts ? { preempts: true } : {}),
     });
     return true;
+  }
+
+  /** Whether method `id` is under a min with another child not scheduled, under way or done. */
+  private restsOnUnplanned(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "min") return false;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && !k.final && k.acc === undefined && k.cur.p <= 0) return true;
+    return false;
   }
 
   /** Deliberative trigger: a watched task whose scheduled probability fell below its bar. */

@@ -81,7 +81,8 @@ export class OpportunisticScheduler {
       const a = this.view.activity(id);
       if (!a) continue;
       if (s.tick + valueRange(a.duration).max > freeBy) continue;
-      if (this.setup.mode === "csc" && this.worthWaiting(id, a, freeBy)) continue;
+      if (this.setup.mode === "csc" && (this.breaksSync(id) || this.worthWaiting(id, a, freeBy)))
+        continue;
       const tp = s.startProfile(id);
       if (tp.p <= 0) continue;
       const g = s.gain(id, tp);
@@ -150,6 +151,30 @@ export class OpportunisticScheduler {
   }
 
   /**
+   * Whether starting method `id` now, unplanned, would spoil a syncsum above it: a syncsum counts
+   * only the children that start at its first child's start, so a child started after another
+   * one earns nothing, and one started ahead of a synchronized start other agents still plan
+   * there takes their quality away. Its importance is measured as under a sum, so it alone
+   * would start it.
+   */
+  private breaksSync(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
+    const kids = this.state.childProfiles(parent);
+    for (const [cid, k] of kids)
+      if (cid !== id && k.s !== undefined && k.s !== this.state.tick) return true;
+    return (this.setup.othersSyncGroups ?? []).some(
+      (g) =>
+        g.id === parent &&
+        g.members.every((m) => {
+          const k = kids.get(m.activityId);
+          return k === undefined || (k.s === undefined && !k.final);
+        }),
+    );
+  }
+
+  /**
    * A downgraded method still worth running when nothing else is (CSC §3.2.3: downgraded
    * methods stay in the schedule, as they may yet add quality).
    */
@@ -163,7 +188,7 @@ export class OpportunisticScheduler {
       if (e.earliest > s.tick) continue;
       // Like an opportunistic one, it must harm nothing still scheduled.
       const a = this.view.activity(id);
-      if (!a || s.tick + valueRange(a.duration).max > freeBy) continue;
+      if (!a || s.tick + valueRange(a.duration).max > freeBy || this.breaksSync(id)) continue;
       const g = s.gain(id, s.startProfile(id));
       if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
     }

@@ -86,6 +86,67 @@ describe("deliberative installs on the agent's side", () => {
   });
 });
 
+describe("a running enables source with an alternative nobody runs", () => {
+  // As above, with "alt" (c's) a second way to "S": c reports whether it has it scheduled.
+  const run = (altScheduled: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "R", "later"]),
+        task("S", "max", ["src", "alt"]),
+        task("R", "max", ["rival"]),
+        act("src", "a", 10, 5),
+        act("alt", "c", 10, 5),
+        act("rival", "a", 4, 20, { deadlineTicks: 10 }),
+        act("later", "b", 3, 30),
+      ],
+      [{ kind: "enables", from: "S", to: "later" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "src", 0],
+        ["b", "later", 12],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const p = altScheduled ? 1 : 0;
+    const report = {
+      from: "c",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "S",
+        children: [{ id: "alt", p, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 }],
+      },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      6,
+      new Map([
+        [1, [report]],
+        [4, [install("a", "rival", 5)]],
+      ]),
+    );
+    return {
+      answers: outs
+        .flatMap((o) => o.messages)
+        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      abort: outs.find((o) => o.abort !== undefined)?.abort,
+    };
+  };
+
+  it("is not displaced when the alternative could run but nobody has it scheduled", () => {
+    // Its owner may have no time for it: only what is scheduled or done is a way around.
+    expect(run(false)).toEqual({ answers: [false], abort: undefined });
+  });
+
+  it("gives way when the alternative is scheduled", () => {
+    expect(run(true)).toEqual({ answers: [true], abort: "src" });
+  });
+});
+
 describe("deliberative installs and synchronized starts", () => {
   // "x" (a's, 8 ticks, worth 20) is installed at tick 1 (before a improvises) to start at 4; a's
   // "y1" is planned at 10 with b's "y2". Under a syncsum, "y1" must start at 10 with "y2"; under
@@ -121,5 +182,90 @@ describe("deliberative installs and synchronized starts", () => {
 
   it("the same install is taken where the later start costs nothing", () => {
     expect(run("sum")).toEqual([true]);
+  });
+});
+
+describe("opportunistic starts under a syncsum", () => {
+  // b's "y2" and c's "y3" are planned together at 10; a's "y1" is planned by no one and could
+  // run now. A syncsum counts only the children starting at its first start.
+  const run = (qaf: "syncsum" | "sum") => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", qaf, ["y1", "y2", "y3"]),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+      act("y3", "c", 3, 10),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["b", "y2", 10],
+        ["c", "y3", 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    return { setup, outs: drive(new SchedulerAgentCsc(setup), 6) };
+  };
+
+  it("an agent outside a planned synchronized start does not start its child ahead of it", () => {
+    const { setup, outs } = run("syncsum");
+    expect(setup.othersSyncGroups?.map((g) => g.id)).toEqual(["Y"]);
+    expect(outs.some((o) => o.start === "y1")).toBe(false);
+  });
+
+  it("under a sum the same child starts at once", () => {
+    const { setup, outs } = run("sum");
+    expect(setup.othersSyncGroups).toBeUndefined();
+    expect(outs.some((o) => o.start === "y1")).toBe(true);
+  });
+});
+
+describe("an install under a min takes over a running method only with its siblings planned", () => {
+  // a runs "r" (sure, worth 8); "x" (a's, worth 20 with b's "y" under a min) must start by 5.
+  const run = (siblingScheduled: boolean) => {
+    const index = build([
+      task("root", "sum", ["R", "M"]),
+      task("R", "max", ["r"]),
+      task("M", "min", ["x", "y"]),
+      act("r", "a", 10, 8),
+      act("x", "a", 4, 20, { deadlineTicks: 10 }),
+      act("y", "b", 3, 20),
+    ]);
+    const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const p = siblingScheduled ? 1 : 0;
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "M",
+        children: [{ id: "y", p, v: 20, pp: 1, pv: 20, busy: siblingScheduled ? 3 : 0 }],
+      },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      6,
+      new Map([
+        [1, [report]],
+        [4, [install("a", "x", 5)]],
+      ]),
+    );
+    return {
+      answers: outs
+        .flatMap((o) => o.messages)
+        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      abort: outs.find((o) => o.abort !== undefined)?.abort,
+    };
+  };
+
+  it("refuses while the other child is planned by no one (its worth may never come)", () => {
+    expect(run(false)).toEqual({ answers: [false], abort: undefined });
+  });
+
+  it("takes over when the other child is scheduled", () => {
+    expect(run(true)).toEqual({ answers: [true], abort: "r" });
   });
 });

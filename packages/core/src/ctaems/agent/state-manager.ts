@@ -332,8 +332,8 @@ export class StateManager {
   /**
    * Whether an enables source still waits on method `id`: a source at or above it has not
    * accrued yet, and cannot without it (every node between them is a min, or no other child of
-   * it can still succeed). What such a method enables is not on the path its importance is
-   * measured on, so its importance alone undervalues it. A target whose other enablers are
+   * it is scheduled or has accrued). What such a method enables is not on the path its
+   * importance is measured on, so its importance alone undervalues it. A target whose other enablers are
    * failed, or planned by no one, does not wait on it.
    */
   enablingNeeds(id: string): boolean {
@@ -342,9 +342,11 @@ export class StateManager {
       if (n !== id) {
         const node = this.view.nodes.get(n);
         if (node?.kind !== "task") return false;
+        // Another child is a way around this method only if it has accrued or is scheduled:
+        // one that merely could still run (its potential) may have no owner free to run it.
         if (node.qaf !== "min")
           for (const [cid, k] of this.childProfiles(n, this.profiles))
-            if (cid !== child && (k.acc !== undefined || k.pot.p > 0)) return false;
+            if (cid !== child && (k.acc !== undefined || k.cur.p > 0)) return false;
       }
       if (this.profiles.get(n)?.acc !== undefined) return false;
       if (this.view.targetsOf(n).some((t) => this.enableable(t, n))) return true;
