@@ -247,6 +247,8 @@ export class Coordinator {
   /** The coordinator's own timers (rush orders, scripted kills) in simulated runs. */
   readonly timers = new SimulatedClock(0);
   private readonly epochs = new Map<string, number>();
+  /** The id of each agent's last descriptor handled. */
+  private readonly descriptorIds = new Map<string, string>();
   readonly record: CoordinatorRecord = {
     executed: new Map(),
     repairs: [],
@@ -364,6 +366,17 @@ export class Coordinator {
     await this.transport.subscribe(topics.filters.allAgentStates(site));
     await this.transport.subscribe(topics.filters.allAgentOut(site));
     await this.transport.subscribe(topics.orders(site));
+    // After a reconnection to a resumed session (a broker restarted over Redis), the agents'
+    // retained descriptors come again only on a new SUBSCRIBE: without them, an agent that came
+    // online meanwhile would stay unknown. Repeats of descriptors already seen are skipped.
+    this.transport.onReconnect((sessionPresent) => {
+      if (sessionPresent && !this.stepped)
+        this.transport
+          .subscribe(topics.filters.allAgentStates(site), { again: true })
+          .catch((error: Error) => {
+            this.logger.warn({ error: error.message }, "could not subscribe again to agent states");
+          });
+    });
     await this.publishLease();
     const leaseMs = this.options.leaseMs;
     if (leaseMs !== undefined) {
@@ -673,6 +686,9 @@ export class Coordinator {
       this.traffic(message.from).add(0, 0, 1, bytes);
     this.emit({ kind: "message", direction: "in", type: message.type, bytes, peer: message.from });
     if (where.kind === "agent-state" && message.type === "descriptor") {
+      // A retained copy of the descriptor already handled (a subscription made again) is no news.
+      if (retained && this.descriptorIds.get(message.from) === message.id) return;
+      this.descriptorIds.set(message.from, message.id);
       this.onDescriptor(message.body);
     } else if (where.kind === "agent-out") {
       if (message.type !== "idle") this.clockMaster.countReceived(message.from);

@@ -110,6 +110,23 @@ export class MqttTransport {
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     client.on("message", (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+    client.on("connect", (connack) => {
+      if (this.connects++ === 0) return; // the first connection is connect()'s own
+      for (const handler of this.reconnectHandlers) handler(connack.sessionPresent);
+    });
+  }
+
+  private connects = 0;
+  private readonly reconnectHandlers: ((sessionPresent: boolean) => void)[] = [];
+
+  /**
+   * Calls `handler` after each reconnection, saying whether the broker resumed the session. A
+   * resumed session keeps its subscriptions, so mqtt.js does not subscribe again, and the broker
+   * sends retained messages only on a SUBSCRIBE: retained state set while the connection was
+   * down (or lost with a broker restart) comes only to one who subscribes again.
+   */
+  onReconnect(handler: (sessionPresent: boolean) => void): void {
+    this.reconnectHandlers.push(handler);
   }
 
   /**
@@ -226,8 +243,12 @@ export class MqttTransport {
     retained: boolean;
   }[] = [];
 
-  /** Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. */
-  async subscribe(filter: string): Promise<void> {
+  /**
+   * Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter.
+   * mqtt.js sends nothing for a filter this client has already subscribed to; `again` sends the
+   * SUBSCRIBE all the same, so that the broker sends the filter's retained messages again.
+   */
+  async subscribe(filter: string, options: { again?: boolean } = {}): Promise<void> {
     const refused = () =>
       new TransportError(
         "subscribe-refused",
@@ -235,7 +256,9 @@ export class MqttTransport {
       );
     let granted: { qos: number }[];
     try {
-      granted = await this.client.subscribeAsync(filter, { qos: 1 });
+      granted = await (options.again
+        ? this.client.subscribeAsync({ [filter]: { qos: 1 }, resubscribe: true } as never)
+        : this.client.subscribeAsync(filter, { qos: 1 }));
     } catch (error) {
       // mqtt.js rejects a SUBACK whose granted QoS is a failure code (0x80).
       if ((error as Error).name === "ErrorWithSubackPacket") throw refused();
