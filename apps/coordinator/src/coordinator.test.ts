@@ -356,3 +356,29 @@ describe("a coordinator on an empty journal, on a site that remembers a higher e
     await transport.close();
   });
 });
+
+describe("a coordinator stepping down while it waits for its agents", () => {
+  it("stops waiting at once, instead of failing with agents not online after the timeout", async () => {
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@waiting" });
+    const coordinator = new Coordinator(model, transport, { ...options, site: "w" }, logger);
+    await coordinator.start();
+    const waited = Date.now();
+    const waiting = coordinator.waitForAgents(["m1"], 5000);
+    const other = await MqttTransport.connect({ url, clientId: "coordinator@newer" });
+    await other.publish(
+      topics.coordinatorState("w"),
+      makeMessage(
+        "coordinator-state",
+        "coordinator",
+        { coordinatorId: "coordinator", status: "online", epoch: 3 },
+        { seq: 0, at: 0, epoch: 3 },
+      ),
+    );
+    expect(await coordinator.steppedDown).toMatch(/leads in epoch 3/);
+    await waiting;
+    expect(Date.now() - waited).toBeLessThan(2000);
+    coordinator.stopLease();
+    await other.close();
+    await transport.close();
+  });
+});

@@ -619,12 +619,15 @@ export class Coordinator {
     return true;
   }
 
-  /** Resolves once these agents have announced themselves online. */
+  /** Resolves once these agents have announced themselves online, or this one has stepped down. */
   async waitForAgents(agentIds: readonly string[], timeoutMs: number): Promise<void> {
     const started = Date.now();
     // Also until a retained lease of a higher epoch is known to be live or gone: the epoch to
     // lead in depends on it.
     while (agentIds.some((a) => !this.clockMaster.isOnline(a)) || this.unrenewed) {
+      // Stepped down (a newer leader, or its journal taken over): it hears no descriptor any
+      // more, and waiting would only end in a false "not online" after the whole timeout.
+      if (this.stepped) return;
       if (Date.now() - started > timeoutMs) {
         const missing = agentIds.filter((a) => !this.clockMaster.isOnline(a));
         throw new Error(`agents not online after ${timeoutMs} ms: ${missing.join(", ")}`);
