@@ -351,3 +351,88 @@ describe("lock-step time that stops moving", () => {
     await Promise.all([agent.close(), transport.close()]);
   });
 });
+
+describe("a coordinator on an empty journal, on a site that remembers a higher epoch", () => {
+  const descriptor = (coordinatorEpoch: number, seq: number) =>
+    makeMessage(
+      "descriptor",
+      "m1",
+      { agentId: "m1", resourceId: "m1", status: "online", epoch: 1, coordinatorEpoch },
+      { seq, at: 0 },
+    );
+
+  it("leads above the epoch an agent's descriptor carries, journalled before it is used; once leading, it stays", async () => {
+    const agent = await MqttTransport.connect({ url, clientId: "m1@epochs" });
+    await agent.publish(topics.agentState("e", "m1"), descriptor(4, 0), { retain: true });
+    const journal = new MemoryJournal();
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@epochs" });
+    const coordinator = new Coordinator(
+      model,
+      transport,
+      { ...options, site: "e", journal },
+      logger,
+    );
+    await coordinator.start();
+    await coordinator.waitForAgents(["m1"], 5000);
+    expect(coordinator.sessionEpoch).toBe(5);
+    expect(journal.records.filter((r) => r.t === "epoch").map((r) => r.epoch)).toEqual([1, 5]);
+    coordinator.plan();
+    // Leading now: a higher epoch heard later (a newer leader's agents) no longer moves it.
+    await agent.publish(topics.agentState("e", "m1"), descriptor(9, 1), { retain: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(coordinator.sessionEpoch).toBe(5);
+    coordinator.stopLease();
+    await agent.close();
+    await transport.close();
+  });
+
+  it("leads above a gone leader's last state (its will)", async () => {
+    const old = await MqttTransport.connect({ url, clientId: "coordinator@gone" });
+    await old.publish(
+      topics.coordinatorState("g"),
+      makeMessage(
+        "coordinator-state",
+        "coordinator",
+        { coordinatorId: "coordinator", status: "offline", epoch: 7 },
+        { seq: 1, at: 0, epoch: 7 },
+      ),
+      { retain: true },
+    );
+    await old.close();
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@fresh" });
+    const coordinator = new Coordinator(model, transport, { ...options, site: "g" }, logger);
+    await coordinator.start();
+    const since = Date.now();
+    while (coordinator.sessionEpoch === 1 && Date.now() - since < 3000)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(coordinator.sessionEpoch).toBe(8);
+    coordinator.stopLease();
+    await transport.close();
+  });
+});
+
+describe("a coordinator stepping down while it waits for its agents", () => {
+  it("stops waiting at once, instead of failing with agents not online after the timeout", async () => {
+    const transport = await MqttTransport.connect({ url, clientId: "coordinator@waiting" });
+    const coordinator = new Coordinator(model, transport, { ...options, site: "w" }, logger);
+    await coordinator.start();
+    const waited = Date.now();
+    const waiting = coordinator.waitForAgents(["m1"], 5000);
+    const other = await MqttTransport.connect({ url, clientId: "coordinator@newer" });
+    await other.publish(
+      topics.coordinatorState("w"),
+      makeMessage(
+        "coordinator-state",
+        "coordinator",
+        { coordinatorId: "coordinator", status: "online", epoch: 3 },
+        { seq: 0, at: 0, epoch: 3 },
+      ),
+    );
+    expect(await coordinator.steppedDown).toMatch(/leads in epoch 3/);
+    await waiting;
+    expect(Date.now() - waited).toBeLessThan(2000);
+    coordinator.stopLease();
+    await other.close();
+    await transport.close();
+  });
+});

@@ -357,6 +357,8 @@ export class Coordinator {
   private readonly epochs = new Map<string, number>();
   /** The session epoch of each agent the fleet's script killed (`lost`), at the kill. */
   private readonly killedEpochs = new Map<string, number>();
+  /** The id of each agent's last descriptor handled. */
+  private readonly descriptorIds = new Map<string, string>();
   readonly record: CoordinatorRecord = {
     executed: new Map(),
     repairs: [],
@@ -480,14 +482,28 @@ export class Coordinator {
         journal.rewrite(compactJournal(journal.records));
       journal.append({ t: "epoch", epoch: this.epoch });
     }
-    this.transport.onMessage((message, topic, bytes) => this.onMessage(message, topic, bytes));
+    this.transport.onMessage((message, topic, bytes, retained) =>
+      this.onMessage(message, topic, bytes, retained),
+    );
     // What a standby heard while the leader was silent: reports the frozen leader never handled.
     for (const [message, topic, bytes] of backlog) this.onMessage(message, topic, bytes);
     const { site } = this.options;
+    // The lease channel first: its retained state (an earlier leader's epoch) is heard early.
+    await this.transport.subscribe(topics.coordinatorState(site));
     await this.transport.subscribe(topics.filters.allAgentStates(site));
     await this.transport.subscribe(topics.filters.allAgentOut(site));
     await this.transport.subscribe(topics.orders(site));
-    await this.transport.subscribe(topics.coordinatorState(site));
+    // After a reconnection to a resumed session (a broker restarted over Redis), the agents'
+    // retained descriptors come again only on a new SUBSCRIBE: without them, an agent that came
+    // online meanwhile would stay unknown. Repeats of descriptors already seen are skipped.
+    this.transport.onReconnect((sessionPresent) => {
+      if (sessionPresent && !this.stepped)
+        this.transport
+          .subscribe(topics.filters.allAgentStates(site), { again: true })
+          .catch((error: Error) => {
+            this.logger.warn({ error: error.message }, "could not subscribe again to agent states");
+          });
+    });
     await this.publishLease();
     const leaseMs = this.options.leaseMs;
     if (leaseMs !== undefined) {
@@ -542,6 +558,8 @@ export class Coordinator {
     if (this.stepped) return;
     this.stepped = reason;
     this.clearReplyTimers();
+    clearTimeout(this.unrenewed?.timer);
+    this.unrenewed = undefined;
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = undefined;
     this.options.notify?.(`stepped down: ${reason}`);
@@ -564,6 +582,8 @@ export class Coordinator {
   stopLease(): void {
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = undefined;
+    clearTimeout(this.unrenewed?.timer);
+    this.unrenewed = undefined;
     for (const t of this.agentLeases.values()) clearTimeout(t);
     this.agentLeases.clear();
     this.clearReplyTimers();
@@ -658,15 +678,61 @@ export class Coordinator {
     });
   }
 
-  private onCoordinatorState(message: AnyMessage): void {
-    // Its own state comes back too; a leader and its standby may share a user, not an epoch.
-    if (message.type !== "coordinator-state" || message.body.epoch === this.epoch) return;
+  private onCoordinatorState(message: AnyMessage, retained: boolean): void {
+    if (message.type !== "coordinator-state") return;
     const body = message.body;
-    if (body.status === "online" && body.epoch > this.epoch)
+    // A gone leader's epoch (its last will, or its clean stop), perhaps of an earlier deployment
+    // whose journal is lost: even an equal one, as its command ids would repeat that leader's.
+    if (body.status === "offline" && body.epoch >= this.epoch) {
+      this.learnEpoch(body.epoch, `the last state of ${body.coordinatorId}`);
+      return;
+    }
+    // Its own state comes back too; a leader and its standby may share a user, not an epoch.
+    if (body.epoch === this.epoch) return;
+    // Retained, before leading: a live leader's lease, or the last word of one long gone?
+    if (body.status === "online" && body.epoch > this.epoch && retained && !this.planned)
+      this.awaitRenewal(body.epoch, body.coordinatorId, body.leaseMs);
+    else if (body.status === "online" && body.epoch > this.epoch)
       this.stepDown(`${body.coordinatorId} leads in epoch ${body.epoch} (this one: ${this.epoch})`);
     else if (body.epoch < this.epoch && !this.stepped)
       // A replaced leader's late renewal or last will overwrote the retained state: claim it back.
       void this.publishLease();
+  }
+
+  /**
+   * Before it first commands, a coordinator that learns of a higher epoch still in force on the
+   * site (a wiped journal, a new machine) moves above it, journalled before it is used: agents
+   * would otherwise fence off everything it sends. Once it has commanded, its epoch stays: only
+   * a newer leader (stepDown) changes who leads, so a replaced leader never wins again.
+   */
+  private learnEpoch(seen: number, from: string): void {
+    if (this.planned || this.stepped || seen < this.epoch) return;
+    const epoch = seen + 1;
+    this.options.journal?.append({ t: "epoch", epoch });
+    this.logger.warn(
+      { epoch, was: this.epoch, seen },
+      `epoch ${seen} is still remembered by ${from}: leading in epoch ${epoch}`,
+    );
+    this.epoch = epoch;
+    void this.publishLease();
+  }
+
+  /** A retained lease of a higher epoch heard before leading, not yet seen renewed. */
+  private unrenewed: { epoch: number; timer: ReturnType<typeof setTimeout> } | undefined;
+
+  /**
+   * A live leader renews its lease within it (then this one steps down); a leader that is gone
+   * (stopped cleanly, or its will lost) does not, and this one leads above its epoch.
+   */
+  private awaitRenewal(epoch: number, holder: string, leaseMs: number | undefined): void {
+    if (this.unrenewed && this.unrenewed.epoch >= epoch) return;
+    clearTimeout(this.unrenewed?.timer);
+    const waitMs = (leaseMs ?? this.options.leaseMs ?? 3000) + 1000;
+    const timer = setTimeout(() => {
+      this.unrenewed = undefined;
+      this.learnEpoch(epoch, `the lease of ${holder}, not renewed for ${waitMs} ms`);
+    }, waitMs);
+    this.unrenewed = { epoch, timer };
   }
 
   /** The session epoch in force (1 without a journal). */
@@ -816,10 +882,15 @@ export class Coordinator {
     return true;
   }
 
-  /** Resolves once these agents have announced themselves online. */
+  /** Resolves once these agents have announced themselves online, or this one has stepped down. */
   async waitForAgents(agentIds: readonly string[], timeoutMs: number): Promise<void> {
     const started = Date.now();
-    while (agentIds.some((a) => !this.clockMaster.isOnline(a))) {
+    // Also until a retained lease of a higher epoch is known to be live or gone: the epoch to
+    // lead in depends on it.
+    while (agentIds.some((a) => !this.clockMaster.isOnline(a)) || this.unrenewed) {
+      // Stepped down (a newer leader, or its journal taken over): it hears no descriptor any
+      // more, and waiting would only end in a false "not online" after the whole timeout.
+      if (this.stepped) return;
       if (Date.now() - started > timeoutMs) {
         const missing = agentIds.filter((a) => !this.clockMaster.isOnline(a));
         throw new Error(`agents not online after ${timeoutMs} ms: ${missing.join(", ")}`);
@@ -893,13 +964,13 @@ export class Coordinator {
 
   // ---- messages in ----------------------------------------------------------------------------
 
-  private onMessage(message: AnyMessage, topic: string, bytes: number): void {
+  private onMessage(message: AnyMessage, topic: string, bytes: number, retained = false): void {
     const where = parseTopic(topic);
     // Only this site's channels: a persistent session on a broker that served another site (its
     // subscriptions and queue kept in Redis) still delivers that site's reports and leases.
     if (!where || where.site !== this.options.site || this.stepped) return;
     if (where.kind === "coordinator-state") {
-      this.onCoordinatorState(message);
+      this.onCoordinatorState(message, retained);
       return;
     }
     this.lastProgressMs = Date.now();
@@ -907,6 +978,9 @@ export class Coordinator {
       this.traffic(message.from).add(0, 0, 1, bytes);
     this.emit({ kind: "message", direction: "in", type: message.type, bytes, peer: message.from });
     if (where.kind === "agent-state" && message.type === "descriptor") {
+      // A retained copy of the descriptor already handled (a subscription made again) is no news.
+      if (retained && this.descriptorIds.get(message.from) === message.id) return;
+      this.descriptorIds.set(message.from, message.id);
       this.onDescriptor(message.body);
     } else if (where.kind === "agent-out") {
       if (message.type !== "idle") this.clockMaster.countReceived(message.from);
@@ -919,6 +993,8 @@ export class Coordinator {
   }
 
   private onDescriptor(body: Body<"descriptor">): void {
+    if (body.coordinatorEpoch !== undefined && body.coordinatorEpoch >= this.epoch)
+      this.learnEpoch(body.coordinatorEpoch, `agent ${body.agentId}`);
     const known = this.epochs.get(body.agentId);
     const online = body.status === "online";
     // A last will can arrive after its agent already came back (DESIGN.md hazard): an "offline"

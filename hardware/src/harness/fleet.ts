@@ -35,6 +35,7 @@ import {
   indexModel,
   type JobShopObjective,
   modelToJobShop,
+  type RepairsByLevel,
   type Rng,
   reoptimize,
   type Schedule,

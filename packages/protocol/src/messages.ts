@@ -241,6 +241,13 @@ export const bodies = {
         minimum: 0,
         description: "session epoch; a will from an older epoch is stale",
       }),
+      coordinatorEpoch: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          description:
+            "the highest coordinator (fencing) epoch this agent has accepted: a coordinator starting afresh leads above it",
+        }),
+      ),
       software: Type.Optional(Type.String({ maxLength: 64 })),
     },
     { additionalProperties: false },

@@ -137,15 +137,15 @@ export class MqttTransport {
       } as Parameters<typeof makeMessage>[3]) as AnyMessage;
       client.options.will = { ...client.options.will, payload: encodeMessage(again) };
     });
-    let first = true;
-    client.on("connect", () => {
-      if (first) first = false;
-      else for (const h of this.reconnectHandlers) h();
+    client.on("connect", (connack) => {
+      if (this.connects++ === 0) return; // the first connection is connect()'s own
+      for (const handler of this.reconnectHandlers) handler(connack.sessionPresent);
     });
   }
 
   private heardMs = Date.now();
-  private readonly reconnectHandlers: (() => void)[] = [];
+  private connects = 0;
+  private readonly reconnectHandlers: ((sessionPresent: boolean) => void)[] = [];
 
   /** Wall-clock instant of the last packet received from the broker. */
   get lastHeardMs(): number {
@@ -153,10 +153,13 @@ export class MqttTransport {
   }
 
   /**
-   * Calls `handler` after each reconnection (not the first connection): the broker may have sent
-   * the last will meanwhile, so whoever it speaks for says it is back.
+   * Calls `handler` after each reconnection (not the first connection), saying whether the broker
+   * resumed the session. The broker may have sent the last will meanwhile, so whoever it speaks
+   * for says it is back. A resumed session keeps its subscriptions, so mqtt.js does not subscribe
+   * again, and the broker sends retained messages only on a SUBSCRIBE: retained state set while
+   * the connection was down (or lost with a broker restart) comes only to one who subscribes again.
    */
-  onReconnect(handler: () => void): void {
+  onReconnect(handler: (sessionPresent: boolean) => void): void {
     this.reconnectHandlers.push(handler);
   }
 
@@ -286,8 +289,10 @@ export class MqttTransport {
    * Subscribes at QoS 1; rejects with `subscribe-refused` when the broker refuses the filter. A
    * connection lost before the SUBACK (a broker restart) is not a refusal: it subscribes again
    * once reconnected, and rejects with `connect-failed` if that takes over `subscribeTimeoutMs`.
+   * mqtt.js sends nothing for a filter this client has already subscribed to; `again` sends the
+   * SUBSCRIBE all the same, so that the broker sends the filter's retained messages again.
    */
-  async subscribe(filter: string): Promise<void> {
+  async subscribe(filter: string, options: { again?: boolean } = {}): Promise<void> {
     const refused = () =>
       new TransportError(
         "subscribe-refused",
@@ -299,7 +304,7 @@ export class MqttTransport {
       try {
         // Again after a lost connection, forced: mqtt.js skips a filter it already remembers,
         // and does not subscribe again by itself when the broker says it kept the session.
-        granted = await (attempt === 0
+        granted = await (attempt === 0 && !options.again
           ? this.client.subscribeAsync(filter, { qos: 1 })
           : this.client.subscribeAsync({
               [filter]: { qos: 1 },

@@ -124,6 +124,10 @@ export class SchedulerAgent {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   /** Inbox messages refused: retained replays, commands addressed to another agent. */
   private refusedCount = 0;
+  /** The coordinator epoch whose schedule versions `version` counts. */
+  private versionEpoch = 0;
+  /** Commands refused by fencing (from a coordinator epoch below the one held). */
+  private fencedCount = 0;
   /** Failed runs in a row of each activity since it last completed or was escalated. */
   private readonly failures = new Map<string, number>();
   /** Contract-net calls heard (journalled as commands), by call id: what an award refers to. */
@@ -229,17 +233,23 @@ export class SchedulerAgent {
     }
   }
 
-  /** The retained descriptor; the last will (set at connect) says the same with "offline". */
+  /**
+   * The retained descriptor; the last will (set at connect) says the same with "offline". It
+   * carries the highest coordinator epoch accepted, so that a coordinator starting on an empty
+   * journal (wiped, or on a new machine) leads above it instead of being fenced off for ever.
+   */
   static descriptor(
     identity: AgentIdentity,
     status: "online" | "offline",
     epoch: number,
+    coordinatorEpoch = 0,
   ): Wire<"descriptor"> {
     return {
       agentId: identity.agentId,
       resourceId: identity.resourceId,
       status,
       epoch,
+      ...(coordinatorEpoch > 0 ? { coordinatorEpoch } : {}),
       software: "consort-edge-agent/0.1.0",
     };
   }
@@ -249,6 +259,13 @@ export class SchedulerAgent {
     let epoch = 0;
     for (const r of records) if (r.t === "epoch") epoch = r.epoch;
     return epoch + 1;
+  }
+
+  /** The highest coordinator epoch on the journal (for the last will, set before connecting). */
+  static coordinatorEpochOf(records: readonly JournalRecord[]): number {
+    let epoch = 0;
+    for (const r of records) if (r.t === "command") epoch = Math.max(epoch, r.message.epoch ?? 0);
+    return epoch;
   }
 
   async stop(): Promise<void> {
@@ -279,6 +296,7 @@ export class SchedulerAgent {
           // (the clock master's received count must not see it).
           if (r.message.type === "coordinator-state") break;
           this.commands.add(r.id);
+          this.enterEpoch(r.message.epoch ?? 0);
           this.apply(r.message, false);
           break;
         case "schedule":
@@ -359,6 +377,11 @@ export class SchedulerAgent {
     // Fencing: a replaced leader (paused, partitioned, its queue flushed late) is refused.
     const fence = fenceEpoch(this.coordinatorEpoch, message.epoch);
     if (!fence.accept) {
+      this.fencedCount++;
+      this.ports.logger.warn(
+        { id: message.id, type: message.type, epoch: message.epoch ?? 0, holds: fence.highest },
+        `refused a command from stale coordinator epoch ${message.epoch ?? 0}: this agent holds epoch ${fence.highest}`,
+      );
       if (message.type !== "accept" && message.type !== "reject")
         this.send("reject", { ref: message.id, reason: fence.reason });
       this.afterWork();
@@ -367,6 +390,7 @@ export class SchedulerAgent {
     this.coordinatorEpoch = fence.highest;
     // Journal first: a command is ours once it is on disk, and only then do we act or answer.
     this.ports.journal.append({ t: "command", id: message.id, message });
+    this.enterEpoch(message.epoch ?? 0);
     this.apply(message, true);
     this.afterWork();
   }
@@ -395,6 +419,16 @@ export class SchedulerAgent {
       | ((id: string, body: unknown, live: boolean) => void)
       | undefined;
     handler?.(message.id, message.body, live);
+  }
+
+  /**
+   * Schedule versions are compared within a coordinator epoch: a leader of a newer epoch (past
+   * fencing) may number afresh, as one that started on an empty journal does.
+   */
+  private enterEpoch(epoch: number): void {
+    if (epoch <= this.versionEpoch) return;
+    if (this.versionEpoch > 0) this.version = 0;
+    this.versionEpoch = epoch;
   }
 
   /** A command for an older schedule version than the one in force is refused, and said so. */
@@ -893,7 +927,7 @@ export class SchedulerAgent {
     const message = makeMessage(
       "descriptor",
       this.identity.agentId,
-      SchedulerAgent.descriptor(this.identity, status, this.epoch),
+      SchedulerAgent.descriptor(this.identity, status, this.epoch, this.coordinatorEpoch),
       {
         seq: this.seq++,
         at: Date.now(),
@@ -941,6 +975,7 @@ export class SchedulerAgent {
       finished: Object.fromEntries(this.finished),
       started: Object.fromEntries(this.started),
       refused: this.refusedCount,
+      fenced: this.fencedCount,
     };
   }
 }

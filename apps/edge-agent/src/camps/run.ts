@@ -82,7 +82,12 @@ export async function runCampsAgent(
   const will = makeMessage(
     "descriptor",
     identity.agentId,
-    SchedulerAgent.descriptor(identity, "offline", epoch),
+    SchedulerAgent.descriptor(
+      identity,
+      "offline",
+      epoch,
+      SchedulerAgent.coordinatorEpochOf(journal.records),
+    ),
     // Beyond any seq of the session and keyed by its epoch: not dropped as a repeat of seq 0.
     { seq: 2 ** 40, epoch, at: 0 },
   );
