@@ -1,56 +1,22 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { journalIntegrity } from "@consort/hardware/harness";
 import type { AnyMessage } from "@consort/protocol";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { start, stopAll, waitFor } from "./processes.js";
 
 // Contract net with real processes: `consort broker`, four `consort agent`s on the wall clock and
 // `consort coordinator --reassignment contract-net`. An agent is partitioned (SIGSTOP) past its
 // lease; its unstarted operations are announced to the agents able to run them, each bids from
 // its own local schedule, the cheapest is awarded, and the winner journals the award before it
 // acknowledges it. Counted from the agents' and the coordinator's journals.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-contract-net-"));
-const children: ChildProcess[] = [];
 const AGENT_LEASE_MS = 3000;
 const AGENTS = ["m1", "m2", "m3", "m4"];
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 afterAll(() => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill("SIGCONT");
-      c.kill("SIGKILL");
-    }
-  }
+  stopAll();
   if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
 });
 

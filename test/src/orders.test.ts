@@ -1,51 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Body, topics } from "@consort/protocol";
 import { MqttTransport } from "@consort/protocol/mqtt";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot, runCli } from "./run-cli.js";
+import { start, stopAll, waitFor } from "./processes.js";
+import { runCli } from "./run-cli.js";
 
 // A long-lived coordinator in a deployment: `consort broker`, two `consort agent` processes and
 // `consort coordinator`, on the wall clock. Orders come in with `consort order submit` after the
 // scenario's work is done; the coordinator is killed (SIGKILL) and started again on its journal.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-orders-"));
-const children: ChildProcess[] = [];
-
-function start(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  stopAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
