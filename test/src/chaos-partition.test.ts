@@ -1,10 +1,17 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { journalAttempts, journalIntegrity } from "@consort/hardware/harness";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import {
+  consortBin,
+  sleep,
+  start as startConsort,
+  startProgram,
+  stopAll,
+  waitFor,
+} from "./processes.js";
 
 // Chaos, partition: one agent runs in a network namespace of its own, joined to the host by a
 // veth pair with private addresses; the broker listens on the host end. iptables inside the
@@ -12,9 +19,7 @@ import { repoRoot } from "./run-cli.js";
 // the agent carries on, nothing is reassigned), then for a long one (past them: the coordinator
 // reassigns the agent's unstarted operations, the agent holds, rejoins, takes the schedule in
 // force and runs none of what moved). Real processes throughout; proven from the journals.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-chaos-partition-"));
-const children: ChildProcess[] = [];
 /** The agent's lease: its keepalive is a third of it (1 s), so the broker sees it gone in 1.5 s. */
 const AGENT_LEASE_MS = 3000;
 /** The coordinator's wait, after the last will, before the agent's unstarted work moves. */
@@ -88,45 +93,15 @@ function partition(on: boolean): void {
 const unavailable = setUpNamespace();
 if (unavailable) console.log(`chaos-partition: SKIPPED: ${unavailable}`);
 
+/** `consort ARGS`, on the host or inside the agent's namespace. */
 function start(args: string[], env: Record<string, string>, inNamespace = false) {
-  const argv = [bin, ...args];
-  const child = inNamespace
-    ? spawn("ip", ["netns", "exec", ns, process.execPath, ...argv], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, ...env },
-      })
-    : spawn(process.execPath, argv, {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, ...env },
-      });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
+  return inNamespace
+    ? startProgram("ip", ["netns", "exec", ns, process.execPath, consortBin, ...args], { env })
+    : startConsort(args, { env });
 }
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  stopAll();
   if (!unavailable) tearDownNamespace();
   if (!process.env.CONSORT_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
 });
