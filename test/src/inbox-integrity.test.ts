@@ -7,6 +7,7 @@ import { agentProgram } from "@consort/hardware/harness";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oneActivityAssign } from "./processes.js";
 
 // A real agent process against a real broker: what reaches its inbox without being its command
 // (a copy of another agent's assign, a retained replay) is neither journalled nor acted on.
@@ -19,33 +20,12 @@ const site = "s";
 const stderr: string[] = [];
 
 const assign = (seq: number, to?: string) =>
-  makeMessage(
-    "assign",
-    "coordinator",
-    {
-      scheduleVersion: 1,
-      view: {
-        agentId: "m1",
-        root: "root",
-        own: ["a1"],
-        nodes: [
-          { kind: "task", id: "root", qaf: "sum", children: ["a1"] },
-          {
-            kind: "activity",
-            id: "a1",
-            resources: ["m1"],
-            duration: [{ value: 3, probability: 1 }],
-            quality: [{ value: 1, probability: 1 }],
-          },
-        ],
-        links: [],
-      },
-      slots: [
-        { activityId: "a1", window: { earliestTicks: 2, latestTicks: 10 }, durationTicks: 3 },
-      ],
-    },
-    { seq, at: Date.now(), epoch: 1, ...(to !== undefined ? { to } : {}) },
-  );
+  makeMessage("assign", "coordinator", oneActivityAssign, {
+    seq,
+    at: Date.now(),
+    epoch: 1,
+    ...(to !== undefined ? { to } : {}),
+  });
 
 beforeAll(async () => {
   broker = await createBroker({ host: "127.0.0.1", port: 0, site, anonymous: true, users: [] });

@@ -9,6 +9,7 @@ import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import fc from "fast-check";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oneActivityAssign } from "./processes.js";
 
 // A real agent process against a real broker; a coordinator-role client throws garbage at every
 // topic it may publish on. Nothing may crash, and nothing may change the agent's state.
@@ -119,33 +120,10 @@ describe("random and malformed payloads on every topic", () => {
     const proposed = new Promise<string>((resolve) =>
       coordinator.onMessage((m) => m.type === "propose" && resolve(JSON.stringify(m.body.slots))),
     );
-    const assign = makeMessage(
-      "assign",
-      "coordinator",
-      {
-        scheduleVersion: 1,
-        view: {
-          agentId: "m1",
-          root: "root",
-          own: ["a1"],
-          nodes: [
-            { kind: "task", id: "root", qaf: "sum", children: ["a1"] },
-            {
-              kind: "activity",
-              id: "a1",
-              resources: ["m1"],
-              duration: [{ value: 3, probability: 1 }],
-              quality: [{ value: 1, probability: 1 }],
-            },
-          ],
-          links: [],
-        },
-        slots: [
-          { activityId: "a1", window: { earliestTicks: 2, latestTicks: 10 }, durationTicks: 3 },
-        ],
-      },
-      { seq: 100, at: Date.now() },
-    );
+    const assign = makeMessage("assign", "coordinator", oneActivityAssign, {
+      seq: 100,
+      at: Date.now(),
+    });
     await coordinator.publish(topics.agentIn(site, "m1"), assign);
     expect(await proposed).toBe(
       JSON.stringify([{ activityId: "a1", startTicks: 2, durationTicks: 3 }]),

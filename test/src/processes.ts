@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import type { Body } from "@consort/protocol";
 import { repoRoot } from "./run-cli.js";
 
 /**
@@ -219,3 +220,25 @@ export function staleCommands(
   }
   return out;
 }
+
+/** An assign for agent m1: a single activity a1 on it, 3 ticks long, to start in ticks 2..10. */
+export const oneActivityAssign: Body<"assign"> = {
+  scheduleVersion: 1,
+  view: {
+    agentId: "m1",
+    root: "root",
+    own: ["a1"],
+    nodes: [
+      { kind: "task", id: "root", qaf: "sum", children: ["a1"] },
+      {
+        kind: "activity",
+        id: "a1",
+        resources: ["m1"],
+        duration: [{ value: 3, probability: 1 }],
+        quality: [{ value: 1, probability: 1 }],
+      },
+    ],
+    links: [],
+  },
+  slots: [{ activityId: "a1", window: { earliestTicks: 2, latestTicks: 10 }, durationTicks: 3 }],
+};
