@@ -5,10 +5,10 @@ import { type AnyMessage, topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  agentConfig,
   agentJournal,
   staleCommands,
   start,
+  startAgents,
   startBroker,
   stopAll,
   waitFor,
@@ -41,14 +41,13 @@ describe("a coordinator starting on an empty journal", () => {
     const broker = await startBroker({ site: "plant" });
     const url = broker.url;
     const epochMs = Date.now() + 1000;
-    const agents = ["m1", "m2"].map((id) =>
-      start([
-        "agent",
-        "--config",
-        agentConfig({ dir, id, site: "plant", broker: url, epochMs, tickMs: 100 }),
-      ]),
-    );
-    for (const a of agents) await waitFor(a.output, /online at/, 30_000);
+    const agents = await startAgents(["m1", "m2"], {
+      dir,
+      site: "plant",
+      broker: url,
+      epochMs,
+      tickMs: 100,
+    });
     const common = [
       ...["--broker", url, "--site", "plant"],
       ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],

@@ -12,6 +12,7 @@ import {
   sleep,
   staleCommands,
   start,
+  startAgents,
   startBroker,
   stopAll,
   waitFor,
@@ -146,14 +147,13 @@ describe("coordinator failover: lease, standby, fencing", () => {
     const broker = await startBroker({ site: "plant" });
     const url = broker.url;
     const epochMs = Date.now() + 2000;
-    const agents = ["m1", "m2"].map((id) =>
-      start([
-        "agent",
-        "--config",
-        agentConfig({ dir, id, site: "plant", broker: url, epochMs, tickMs: 100 }),
-      ]),
-    );
-    for (const a of agents) await waitFor(a.output, /online at/, 30_000);
+    const agents = await startAgents(["m1", "m2"], {
+      dir,
+      site: "plant",
+      broker: url,
+      epochMs,
+      tickMs: 100,
+    });
     const common = [
       ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "plant"],
       ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],

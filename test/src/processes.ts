@@ -110,11 +110,8 @@ export async function startBroker(options: {
   return { ...broker, url, args };
 }
 
-/**
- * Writes a CAMPS agent's settings file (`{dir}/{id}.yaml`, journal `{dir}/{id}.journal`) on the
- * wall clock; returns its path.
- */
-export function agentConfig(options: {
+/** What `agentConfig` writes into an agent's settings file. */
+export interface AgentConfigOptions {
   dir: string;
   id: string;
   site: string;
@@ -126,7 +123,13 @@ export function agentConfig(options: {
   extra?: readonly string[];
   /** The simulated resource (default: trial 7, no disruptions); `null` leaves it out. */
   simulation?: string | null;
-}): string {
+}
+
+/**
+ * Writes a CAMPS agent's settings file (`{dir}/{id}.yaml`, journal `{dir}/{id}.journal`) on the
+ * wall clock; returns its path.
+ */
+export function agentConfig(options: AgentConfigOptions): string {
   const file = join(options.dir, `${options.id}.yaml`);
   writeFileSync(
     file,
@@ -148,6 +151,17 @@ export function agentConfig(options: {
     ].join("\n"),
   );
   return file;
+}
+
+/** `consort agent` for each of `ids` (settings by `agentConfig`); resolves once all are online. */
+export async function startAgents(
+  ids: readonly string[],
+  options: Omit<AgentConfigOptions, "id">,
+  ms = 30_000,
+): Promise<Started[]> {
+  const agents = ids.map((id) => start(["agent", "--config", agentConfig({ ...options, id })]));
+  for (const a of agents) await waitFor(a.output, /online at/, ms);
+  return agents;
 }
 
 /** A free TCP port on the loopback interface (free when asked; bind it soon). */
