@@ -237,3 +237,52 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number): nu
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(base * (0.8 + 0.4 * Math.random()));
 }
+
+/**
+ * The reconnect loop of an adapter that holds one connection: one attempt at a time (a call
+ * while one is under way joins it) and, after a failure or a loss, another attempt after a
+ * backoff delay, until stopped.
+ */
+export class Reconnector {
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private pending: Promise<boolean> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly tryConnect: () => Promise<boolean>,
+    private readonly delays: { readonly initialMs: number; readonly maxMs: number },
+  ) {}
+
+  /** Connects (or joins the attempt under way); resolves connected or not. */
+  connect(): Promise<boolean> {
+    this.pending ??= this.tryConnect().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  /** Connected: the delays after the next loss start from `initialMs` again. */
+  succeeded(): void {
+    this.attempt = 0;
+  }
+
+  /** Tries again after the next backoff delay, unless a retry is already due or it stopped. */
+  retry(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.connect();
+      },
+      backoffMs(this.attempt++, this.delays.initialMs, this.delays.maxMs),
+    );
+    // A pending retry must not keep the process alive.
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,10 +1,10 @@
 import modbusSerial from "modbus-serial";
 import {
   type AdapterContext,
-  backoffMs,
   DeviceEnvironment,
   DeviceError,
   errorText,
+  Reconnector,
   type Run,
 } from "../device-environment.js";
 import type { ModbusPointSpec, ModbusSettings } from "./settings.js";
@@ -21,10 +21,8 @@ type Client = InstanceType<typeof ModbusRTU>;
 export class ModbusEnvironment extends DeviceEnvironment {
   private client: Client | undefined;
   private closed = false;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private connecting: Promise<boolean> | undefined;
+  private readonly reconnector: Reconnector;
   private seenRunning = false;
 
   constructor(
@@ -32,11 +30,12 @@ export class ModbusEnvironment extends DeviceEnvironment {
     ctx: AdapterContext,
   ) {
     super(ctx, settings.runTimeoutMs);
+    this.reconnector = new Reconnector(() => this.tryConnect(), settings.reconnect);
   }
 
   /** Opens the connection; on failure keeps retrying in the background. Resolves connected or not. */
   open(): Promise<boolean> {
-    return this.connect();
+    return this.reconnector.connect();
   }
 
   get connected(): boolean {
@@ -46,18 +45,11 @@ export class ModbusEnvironment extends DeviceEnvironment {
   async close(): Promise<void> {
     this.closed = true;
     this.endAll();
-    clearTimeout(this.reconnectTimer);
+    this.reconnector.stop();
     clearTimeout(this.pollTimer);
     const client = this.client;
     this.client = undefined;
     if (client?.isOpen) await new Promise<void>((resolve) => client.close(() => resolve()));
-  }
-
-  private connect(): Promise<boolean> {
-    this.connecting ??= this.tryConnect().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
   }
 
   private async tryConnect(): Promise<boolean> {
@@ -73,7 +65,7 @@ export class ModbusEnvironment extends DeviceEnvironment {
     } catch (error) {
       client.close(() => {});
       this.ctx.log?.(`modbus ${host}:${port}: cannot connect: ${errorText(error)}`);
-      this.scheduleReconnect();
+      this.reconnector.retry();
       return false;
     }
     if (this.closed) {
@@ -85,7 +77,7 @@ export class ModbusEnvironment extends DeviceEnvironment {
     client.on("close", () => this.lost(client, "connection closed"));
     client.on("error", (error: unknown) => this.lost(client, errorText(error)));
     this.client = client;
-    this.attempt = 0;
+    this.reconnector.succeeded();
     return true;
   }
 
@@ -97,25 +89,12 @@ export class ModbusEnvironment extends DeviceEnvironment {
     this.ctx.log?.(`modbus ${host}:${port}: ${why}`);
     this.failCurrent("device-disconnected", `${host}:${port}: ${why}`);
     client.close(() => {});
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    const { initialMs, maxMs } = this.settings.reconnect;
-    this.reconnectTimer = setTimeout(
-      () => {
-        this.reconnectTimer = undefined;
-        void this.connect();
-      },
-      backoffMs(this.attempt++, initialMs, maxMs),
-    );
-    this.reconnectTimer.unref?.();
+    this.reconnector.retry();
   }
 
   protected async startDevice(run: Run): Promise<void> {
     const { points, recipes, host, port } = this.settings;
-    if (!this.client) await this.connect();
+    if (!this.client) await this.reconnector.connect();
     if (!this.client)
       throw new DeviceError("device-unavailable", `not connected to ${host}:${port}`);
     const recipe = recipes[run.activityId];
@@ -134,7 +113,7 @@ export class ModbusEnvironment extends DeviceEnvironment {
 
   protected async attachDevice(run: Run): Promise<void> {
     const { points, recipes, host, port } = this.settings;
-    if (!this.client) await this.connect();
+    if (!this.client) await this.reconnector.connect();
     if (!this.client)
       throw new DeviceError("device-unavailable", `not connected to ${host}:${port}`);
     if (points.recipe) {

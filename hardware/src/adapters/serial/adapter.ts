@@ -1,10 +1,10 @@
 import { ReadlineParser, SerialPort } from "serialport";
 import {
   type AdapterContext,
-  backoffMs,
   DeviceEnvironment,
   DeviceError,
   errorText,
+  Reconnector,
   type Run,
 } from "../device-environment.js";
 import {
@@ -33,10 +33,8 @@ interface Waiter {
 export class SerialEnvironment extends DeviceEnvironment {
   private port: SerialPort | undefined;
   private closed = false;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private connecting: Promise<boolean> | undefined;
+  private readonly reconnector: Reconnector;
   private waiters: Waiter[] = [];
   /** The current run's program, and whether the device was seen running it. */
   private program: string | undefined;
@@ -47,11 +45,12 @@ export class SerialEnvironment extends DeviceEnvironment {
     ctx: AdapterContext,
   ) {
     super(ctx, settings.runTimeoutMs);
+    this.reconnector = new Reconnector(() => this.tryConnect(), settings.reconnect);
   }
 
   /** Opens the port; on failure keeps retrying in the background. Resolves open or not. */
   open(): Promise<boolean> {
-    return this.connect();
+    return this.reconnector.connect();
   }
 
   get connected(): boolean {
@@ -61,19 +60,12 @@ export class SerialEnvironment extends DeviceEnvironment {
   async close(): Promise<void> {
     this.closed = true;
     this.endAll();
-    clearTimeout(this.reconnectTimer);
+    this.reconnector.stop();
     clearTimeout(this.heartbeatTimer);
     this.dropWaiters(new DeviceError("device-disconnected", "adapter closed"));
     const port = this.port;
     this.port = undefined;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-  }
-
-  private connect(): Promise<boolean> {
-    this.connecting ??= this.tryConnect().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
   }
 
   private async tryConnect(): Promise<boolean> {
@@ -86,7 +78,7 @@ export class SerialEnvironment extends DeviceEnvironment {
       );
     } catch (error) {
       this.ctx.log?.(`serial ${path}: cannot open: ${errorText(error)}`);
-      this.scheduleReconnect();
+      this.reconnector.retry();
       return false;
     }
     if (this.closed) {
@@ -101,7 +93,7 @@ export class SerialEnvironment extends DeviceEnvironment {
       .pipe(new ReadlineParser({ delimiter: "\n" }))
       .on("data", (line: string) => this.onLine(port, line));
     this.port = port;
-    this.attempt = 0;
+    this.reconnector.succeeded();
     return true;
   }
 
@@ -114,20 +106,7 @@ export class SerialEnvironment extends DeviceEnvironment {
     this.dropWaiters(new DeviceError("device-disconnected", `${path}: ${why}`));
     this.failCurrent("device-disconnected", `${path}: ${why}`);
     if (port.isOpen) port.close(() => {});
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    const { initialMs, maxMs } = this.settings.reconnect;
-    this.reconnectTimer = setTimeout(
-      () => {
-        this.reconnectTimer = undefined;
-        void this.connect();
-      },
-      backoffMs(this.attempt++, initialMs, maxMs),
-    );
-    this.reconnectTimer.unref?.();
+    this.reconnector.retry();
   }
 
   private programOf(activityId: string): string {
@@ -144,7 +123,7 @@ export class SerialEnvironment extends DeviceEnvironment {
 
   protected async startDevice(run: Run): Promise<void> {
     const program = this.programOf(run.activityId);
-    if (!this.port) await this.connect();
+    if (!this.port) await this.reconnector.connect();
     if (!this.port)
       throw new DeviceError("device-unavailable", `cannot open ${this.settings.path}`);
     this.program = program;
@@ -161,7 +140,7 @@ export class SerialEnvironment extends DeviceEnvironment {
 
   protected async attachDevice(run: Run): Promise<void> {
     const program = this.programOf(run.activityId);
-    if (!this.port) await this.connect();
+    if (!this.port) await this.reconnector.connect();
     if (!this.port)
       throw new DeviceError("device-unavailable", `cannot open ${this.settings.path}`);
     this.program = program;
