@@ -1,50 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { start, stopAll, waitFor } from "./processes.js";
 
 // The coordinator's counters after an order taken during the run: the total counts the order's
 // activities too (it once printed "9/7 activities").
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-order-"));
-const children: ChildProcess[] = [];
-
-function start(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(
-  output: () => string,
-  pattern: RegExp,
-  ms: number,
-): Promise<RegExpExecArray> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return m;
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  stopAll();
 });
 
 describe("a coordinator that takes an order during its run", () => {
