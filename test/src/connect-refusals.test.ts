@@ -1,58 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { freePort, start, stopAll, waitFor } from "./processes.js";
 
 // How processes meet a broker that is not there yet, or that refuses them: `consort broker`
 // (apps/broker, its ACLs limited to one site), `consort agent` and `consort coordinator`.
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-connect-"));
-const children: ChildProcess[] = [];
-
-function start(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => out + err, stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitFor(
-  output: () => string,
-  pattern: RegExp,
-  ms: number,
-): Promise<RegExpExecArray> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return m;
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const within = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms))]);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function agentConfig(name: string, site: string, url: string): string {
   const file = join(dir, `${name}.yaml`);
@@ -72,7 +29,7 @@ function agentConfig(name: string, site: string, url: string): string {
 }
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  stopAll();
 });
 
 describe("an agent started before its broker", () => {

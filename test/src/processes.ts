@@ -16,6 +16,9 @@ export interface Started {
   readonly child: ChildProcess;
   /** Everything the process wrote so far, stdout and stderr interleaved. */
   readonly output: () => string;
+  /** What it wrote to stdout only, and to stderr only. */
+  readonly stdout: () => string;
+  readonly stderr: () => string;
   /** Its exit code (null when a signal ended it). */
   readonly exited: Promise<number | null>;
   /** Whether it is still running (not exited). */
@@ -36,11 +39,15 @@ export function startProgram(
   });
   children.push(child);
   let text = "";
+  let out = "";
+  let err = "";
   child.stdout?.on("data", (d: Buffer) => {
     text += d.toString();
+    out += d.toString();
   });
   child.stderr?.on("data", (d: Buffer) => {
     text += d.toString();
+    err += d.toString();
   });
   let running = true;
   const exited = new Promise<number | null>((resolve) =>
@@ -49,7 +56,14 @@ export function startProgram(
       resolve(code);
     }),
   );
-  return { child, output: () => text, exited, alive: () => running };
+  return {
+    child,
+    output: () => text,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    alive: () => running,
+  };
 }
 
 /** Starts `consort ARGS` (the compiled CLI) as a child process. */
