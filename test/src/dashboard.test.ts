@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { start as startConsort, stopAll, waitFor } from "./processes.js";
 import { repoRoot } from "./run-cli.js";
 
 // The operator's dashboard in a real browser: `consort broker`, three `consort agent` processes
@@ -24,44 +24,15 @@ if (!haveChromium)
     `SKIPPED: the dashboard browser test needs Chromium at ${chromiumPath} (apt-get install chromium); .ci/run installs it.`,
   );
 
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-dashboard-"));
-const children: ChildProcess[] = [];
 let browser: Browser | undefined;
 const TOKEN = "operator-token-for-the-test";
 
-function start(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [bin, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  return { child, output: () => text };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const start = (args: string[], env: NodeJS.ProcessEnv = {}) => startConsort(args, { env });
 
 afterAll(async () => {
   await browser?.close();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  stopAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
