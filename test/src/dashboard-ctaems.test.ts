@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { start, stopAll, waitFor } from "./processes.js";
 import { repoRoot } from "./run-cli.js";
 
 // The dashboard of a C-TAEMS run in a real browser: `consort fleet --http` on the rover team
@@ -21,26 +21,14 @@ if (!haveChromium)
     `SKIPPED: the C-TAEMS dashboard browser test needs Chromium at ${chromiumPath} (apt-get install chromium); .ci/run installs it.`,
   );
 
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
 const dir = mkdtempSync(join(tmpdir(), "consort-dashboard-ctaems-"));
-const children: ChildProcess[] = [];
 let browser: Browser | undefined;
 
 afterAll(async () => {
   await browser?.close();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  stopAll();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number): Promise<string[]> {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return [...m];
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // Every node of scenarios/rover-team.yaml, parents first.
 const NODES = [
@@ -72,26 +60,12 @@ describe.skipIf(!haveChromium)(
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
       const requests: string[] = [];
       page.on("request", (r) => requests.push(r.url()));
-      const child = spawn(
-        process.execPath,
-        [
-          bin,
-          "fleet",
-          ...["--scenario", join(repoRoot, "scenarios/rover-team.yaml"), "--seed", "3"],
-          ...["--http", "127.0.0.1:0", "--linger", "10", "--json"],
-          ...["--out", join(dir, "reports")],
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      children.push(child);
-      let text = "";
-      child.stdout?.on("data", (d: Buffer) => {
-        text += d.toString();
-      });
-      child.stderr?.on("data", (d: Buffer) => {
-        text += d.toString();
-      });
-      const output = () => text;
+      const { output } = start([
+        "fleet",
+        ...["--scenario", join(repoRoot, "scenarios/rover-team.yaml"), "--seed", "3"],
+        ...["--http", "127.0.0.1:0", "--linger", "10", "--json"],
+        ...["--out", join(dir, "reports")],
+      ]);
       const http = (await waitFor(output, /dashboard at (http:\/\/[\d.]+:\d+)\//, 60_000))[1]!;
 
       await page.goto(`${http}/`);
