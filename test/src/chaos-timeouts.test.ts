@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,7 @@ import { type AnyMessage, type Body, type MessageType, topics } from "@consort/p
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { start, stopAll } from "./processes.js";
 
 // On the wall clock every answer the coordinator waits on has a timeout and a next step: a
 // negotiation goes on without a proposal that does not come, an install nobody accepts is sent
@@ -25,15 +24,10 @@ beforeAll(async () => {
   broker = await createBroker({ host: "127.0.0.1", port: 0, site: SITE, anonymous: true });
 });
 const dir = mkdtempSync(join(tmpdir(), "consort-chaos-timeouts-"));
-const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
   await broker.close();
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill("SIGCONT");
-      c.kill("SIGKILL");
-    }
+  stopAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -259,24 +253,6 @@ describe("chaos: every wait of the coordinator has a timeout and a next step", (
     expect(got.some((m) => m.type === "install")).toBe(true);
   });
 });
-
-function start(args: string[]) {
-  const child = spawn(process.execPath, [join(repoRoot, "apps/cli/bin/consort.js"), ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => text, exited };
-}
 
 describe("chaos: stopping while the broker does not answer", () => {
   it("a frozen broker (SIGSTOP) does not hold up SIGTERM of the coordinator or an agent", async () => {
