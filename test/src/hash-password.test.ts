@@ -1,15 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./run-cli.js";
+import { consortBin as bin, start, stopAll, waitFor } from "./processes.js";
 
-const bin = join(repoRoot, "apps/cli/bin/consort.js");
-const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  stopAll();
 });
 
 /** `consort hash-password` with the password on stdin, as a script would give it. */
@@ -42,27 +40,8 @@ describe("consort hash-password", () => {
     const dir = mkdtempSync(join(tmpdir(), "consort-users-"));
     const users = join(dir, "users.yaml");
     writeFileSync(users, made.out);
-    const broker = spawn(
-      process.execPath,
-      [bin, "broker", "--port", "0", "--site", "plant", "--users", users],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    children.push(broker);
-    let text = "";
-    broker.stdout.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    broker.stderr.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    const started = Date.now();
-    while (!/mqtt:\/\/127\.0\.0\.1:\d+/.test(text)) {
-      if (Date.now() - started > 15_000) throw new Error(`broker did not start: ${text}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const url = /(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(text)![1]!;
+    const broker = start(["broker", "--port", "0", "--site", "plant", "--users", users]);
+    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
     const ok = await mqtt.connectAsync(url, {
       clientId: "operator",
       username: "operator",
@@ -79,7 +58,7 @@ describe("consort hash-password", () => {
         reconnectPeriod: 0,
       }),
     ).rejects.toThrow(/Bad username or password|Not authorized|refused/i);
-    broker.kill("SIGTERM");
+    broker.child.kill("SIGTERM");
   }, 30_000);
 
   it("prints a bare hash, and refuses empty or several-line input", async () => {
