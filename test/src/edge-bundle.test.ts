@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -12,37 +12,17 @@ import { join, relative } from "node:path";
 import { decodePayload, topics } from "@consort/protocol";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProgram, stopAll, waitFor } from "./processes.js";
 import { repoRoot } from "./run-cli.js";
 
 // The bundled agent of `npm run bundle:agent`, copied where no node_modules of the repository
 // can be reached, run with node alone against a broker process.
 const bundleDir = mkdtempSync(join(tmpdir(), "consort-bundle-build-"));
 const board = realpathSync(mkdtempSync(join(tmpdir(), "consort-board-")));
-const children: ChildProcess[] = [];
 
-function start(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let text = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, ms: number) {
-  const started = Date.now();
-  for (;;) {
-    const m = pattern.exec(output());
-    if (m) return m;
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${pattern}: ${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** `node ARGS` in `cwd` with exactly `env` (nothing inherited). */
+const start = (args: string[], cwd: string, env: NodeJS.ProcessEnv) =>
+  startProgram(process.execPath, args, { cwd, env, inheritEnv: false });
 
 async function waitForState(states: { body?: { status?: string } }[], status: string) {
   const started = Date.now();
@@ -61,7 +41,7 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  stopAll();
 });
 
 describe("the edge-agent bundle on a board with only node", () => {

@@ -27,15 +27,21 @@ export interface Started {
 
 const children: ChildProcess[] = [];
 
-/** Starts a program as a child process collecting its output. */
+/**
+ * Starts a program as a child process collecting its output. `env` adds to this process's
+ * environment, or is the whole of it with `inheritEnv: false`.
+ */
 export function startProgram(
   command: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv } = {},
+  options: { env?: NodeJS.ProcessEnv; inheritEnv?: boolean; cwd?: string } = {},
 ): Started {
+  const env =
+    options.inheritEnv === false || !options.env ? options.env : { ...process.env, ...options.env };
   const child = spawn(command, args, {
     stdio: ["ignore", "pipe", "pipe"],
-    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    ...(env ? { env } : {}),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
   children.push(child);
   let text = "";
