@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type AnyMessage, parseMessage, topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { start, stopAll } from "./processes.js";
 import { repoRoot, runCli } from "./run-cli.js";
 import { type FrameProxy, startFrameProxy } from "./support/frame-proxy.js";
 
@@ -250,19 +251,6 @@ describe("chaos: a completion the broker acknowledged, then lost", () => {
         "",
       ].join("\n"),
     );
-    const children: ChildProcess[] = [];
-    const start = (args: string[]) => {
-      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-      children.push(child);
-      let text = "";
-      child.stdout?.on("data", (d: Buffer) => {
-        text += d.toString();
-      });
-      child.stderr?.on("data", (d: Buffer) => {
-        text += d.toString();
-      });
-      return { child, output: () => text };
-    };
     const until = async (what: string, condition: () => boolean, ms: number) => {
       const started = Date.now();
       while (!condition()) {
@@ -317,7 +305,7 @@ describe("chaos: a completion the broker acknowledged, then lost", () => {
         `lost completion of a.o0: sent again after the cut, run finished ${Date.now() - cutAt} ms later (proxy ${JSON.stringify(p.stats)})`,
       );
     } finally {
-      for (const c of children) c.kill("SIGKILL");
+      stopAll();
     }
   }, 60_000);
 });
