@@ -3,42 +3,23 @@
  * redis-server, and routing shared by several broker processes. Brokers are child processes killed
  * with SIGKILL; clients are real mqtt.js clients. Skips, saying so, when redis-server is absent.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { topics } from "@consort/protocol";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { findRedis, freePort, type Started, startRedis } from "./processes.js";
 import { repoRoot } from "./run-cli.js";
 
 const SITE = "plant";
-
-function findRedis(): string | undefined {
-  for (const candidate of ["redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server"]) {
-    const probe = spawnSync(candidate, ["--version"], { stdio: "ignore" });
-    if (probe.error === undefined && probe.status === 0) return candidate;
-  }
-  return undefined;
-}
 
 const redisBin = findRedis();
 if (redisBin === undefined)
   console.warn(
     "broker-redis.test.ts: SKIPPED: redis-server is not installed (apt-get install redis-server)",
   );
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves with the first match of `pattern` in the child's stdout. */
 function waitFor(child: ChildProcess, pattern: RegExp, what: string, ms = 20_000): Promise<string> {
@@ -63,7 +44,7 @@ function waitFor(child: ChildProcess, pattern: RegExp, what: string, ms = 20_000
 }
 
 let dir: string;
-let redis: ChildProcess | undefined;
+let redis: (Started & { url: string }) | undefined;
 let redisUrl: string;
 let usersFile: string;
 const children: ChildProcess[] = [];
@@ -72,25 +53,8 @@ const clients: MqttClient[] = [];
 beforeAll(async () => {
   if (redisBin === undefined) return;
   dir = mkdtempSync(join(tmpdir(), "consort-redis-"));
-  const port = await freePort();
-  redis = spawn(
-    redisBin,
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  await waitFor(redis, /Ready to accept connections/, "redis-server");
-  redisUrl = `redis://127.0.0.1:${port}`;
+  redis = await startRedis(redisBin, dir);
+  redisUrl = redis.url;
   usersFile = join(dir, "users.yaml");
   writeFileSync(
     usersFile,
@@ -110,7 +74,7 @@ afterEach(async () => {
 });
 
 afterAll(() => {
-  if (redis !== undefined && redis.exitCode === null) redis.kill("SIGKILL");
+  if (redis?.alive()) redis.child.kill("SIGKILL");
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
