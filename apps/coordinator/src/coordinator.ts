@@ -981,7 +981,7 @@ export class Coordinator {
       // A retained copy of the descriptor already handled (a subscription made again) is no news.
       if (retained && this.descriptorIds.get(message.from) === message.id) return;
       this.descriptorIds.set(message.from, message.id);
-      this.onDescriptor(message.body);
+      this.onDescriptor(message.body, retained);
     } else if (where.kind === "agent-out") {
       if (message.type !== "idle") this.clockMaster.countReceived(message.from);
       this.onReport(message);
@@ -992,9 +992,13 @@ export class Coordinator {
     this.maybeAdvance();
   }
 
-  private onDescriptor(body: Body<"descriptor">): void {
-    if (body.coordinatorEpoch !== undefined && body.coordinatorEpoch >= this.epoch)
-      this.learnEpoch(body.coordinatorEpoch, `agent ${body.agentId}`);
+  private onDescriptor(body: Body<"descriptor">, retained = false): void {
+    // A higher epoch is always news. An equal one only when retained from before this session
+    // subscribed (an earlier deployment's, whose command ids this one's would repeat): an agent
+    // saying it now holds the epoch this session announced is the agent following it.
+    const seen = body.coordinatorEpoch;
+    if (seen !== undefined && (seen > this.epoch || (seen === this.epoch && retained)))
+      this.learnEpoch(seen, `agent ${body.agentId}`);
     const known = this.epochs.get(body.agentId);
     const online = body.status === "online";
     // A last will can arrive after its agent already came back (DESIGN.md hazard): an "offline"
