@@ -149,6 +149,43 @@ export interface FleetResult {
   readonly coordinator: { readonly epoch: number; readonly crashes: readonly CoordinatorCrash[] };
 }
 
+/**
+ * A device's answer may be late on the wall clock when the machine is loaded (or a process is
+ * paused a moment); in lock-step time that must not fail a run, or the same seed would give
+ * another schedule. So the adapters' answer timeouts get room: a dropped connection still shows
+ * at once, and a device that stays silent past a run's end on the agent's stall grace.
+ */
+export const LOCKSTEP_DEVICE_ANSWER_MS = 5000;
+
+/** The rig's settings for a device on lock-step time (see `LOCKSTEP_DEVICE_ANSWER_MS`). */
+export function lockstepDeviceSettings(settings: EnvironmentSettings): EnvironmentSettings {
+  const room = (ms: number) => Math.max(ms, LOCKSTEP_DEVICE_ANSWER_MS);
+  switch (settings.kind) {
+    case "modbus":
+      return { ...settings, timeoutMs: room(settings.timeoutMs) };
+    case "serial":
+      return { ...settings, timeoutMs: room(settings.timeoutMs) };
+    case "gpio":
+      return { ...settings, startTimeoutMs: room(settings.startTimeoutMs) };
+    case "vda5050":
+      return {
+        ...settings,
+        acceptTimeoutMs: room(settings.acceptTimeoutMs),
+        stateTimeoutMs: room(3 * settings.stateTimeoutMs),
+      };
+    case "opcua":
+      // Lock-step runs end milliseconds after they start: a sampled `done` could read true
+      // before and after a run and never notify. Exception-based sampling reports each change.
+      return {
+        ...settings,
+        samplingIntervalMs: 0,
+        requestTimeoutMs: room(settings.requestTimeoutMs),
+      };
+    default:
+      return settings;
+  }
+}
+
 /** A broker kill -9 at a tick, and the wall time until its successor accepted connections. */
 export interface BrokerRestart {
   readonly atTicks: number;
@@ -477,12 +514,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         outcome: overrunOutcomes([...model.nodes, ...rushNodes], key, overruns),
       });
       for (const d of rig.devices)
-        deviceSettings.set(
-          d.resourceId,
-          // Lock-step runs end milliseconds after they start: a sampled `done` could read true
-          // before and after a run and never notify. Exception-based sampling reports each change.
-          d.settings.kind === "opcua" ? { ...d.settings, samplingIntervalMs: 0 } : d.settings,
-        );
+        deviceSettings.set(d.resourceId, lockstepDeviceSettings(d.settings));
     }
     await coordinator.start();
     for (const r of resources) spawnAgent(r);

@@ -120,6 +120,7 @@ export class OpcuaEnvironment extends DeviceEnvironment {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.refreshTimer);
     this.endAll();
     try {
       await this.subscription?.terminate();
@@ -210,6 +211,7 @@ export class OpcuaEnvironment extends DeviceEnvironment {
     this.seenRunning = false;
     this.markStarted(run);
     this.scheduleEvaluation();
+    this.armRefresh(run);
   }
 
   protected async attachDevice(run: Run): Promise<void> {
@@ -224,6 +226,48 @@ export class OpcuaEnvironment extends DeviceEnvironment {
       );
     this.accepted = run;
     this.seenRunning = true;
+    this.scheduleEvaluation();
+    this.armRefresh(run);
+  }
+
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A notification can be lost (a publish request that timed out while the client or the server
+   * was paused, e.g. on a loaded machine), and a run's end would then never be heard: while a
+   * run is under way, its state is also read now and then.
+   */
+  private armRefresh(run: Run): void {
+    clearInterval(this.refreshTimer);
+    const everyMs = Math.max(REFRESH_MIN_MS, 4 * this.settings.publishingIntervalMs);
+    this.refreshTimer = setInterval(() => {
+      if (this.closed || this.accepted !== run || !this.isCurrent(run)) {
+        clearInterval(this.refreshTimer);
+        return;
+      }
+      void this.refresh(run);
+    }, everyMs);
+    this.refreshTimer.unref?.();
+  }
+
+  private async refresh(run: Run): Promise<void> {
+    const session = this.session;
+    if (!session || !this.online) return;
+    const watched = Object.values(this.settings.nodes).filter((n): n is string => n !== undefined);
+    const read = await this.request(() =>
+      session.read(watched.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value }))),
+    ).catch(() => undefined);
+    // Read for an earlier run (or an earlier start of it): what it says is not this run's news.
+    if (!read || this.accepted !== run || !this.isCurrent(run)) return;
+    const seen = new Map<string, unknown>();
+    watched.forEach((nodeId, i) => {
+      const value = read[i];
+      if (value?.statusCode.isGood()) seen.set(nodeId, value.value.value);
+    });
+    // Only an end is taken from a read: notifications may have said more since it was answered.
+    const { done, fault } = this.settings.nodes;
+    if (seen.get(done) !== true && Number(seen.get(fault) ?? 0) === 0) return;
+    for (const [nodeId, value] of seen) this.values.set(nodeId, value);
     this.scheduleEvaluation();
   }
 
@@ -315,3 +359,6 @@ export async function createOpcuaEnvironment(
   await env.open();
   return env;
 }
+
+/** The least wall time between two reads of a running device's state (see `armRefresh`). */
+const REFRESH_MIN_MS = 1000;
