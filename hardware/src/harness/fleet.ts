@@ -367,6 +367,20 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const deviceSettings = new Map<string, EnvironmentSettings>();
 
   const children = new Map<string, ChildProcess>();
+  // The agents are this process's children: stopped (Ctrl-C, SIGTERM) or ending on an error it
+  // does not reach teardown from, it takes them down too, instead of leaving them retrying a
+  // broker that is gone.
+  const killChildren = (): void => {
+    for (const c of children.values())
+      if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  };
+  const onStop = (signal: NodeJS.Signals): void => {
+    killChildren();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onStop);
+  process.once("SIGTERM", onStop);
+  process.once("exit", killChildren);
   let processes = 0;
   const stderr: string[] = [];
   mkdirSync(options.runDir, { recursive: true });
@@ -690,6 +704,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     });
   } finally {
     tornDown = true;
+    process.off("SIGINT", onStop);
+    process.off("SIGTERM", onStop);
+    process.off("exit", killChildren);
     coordinator.stop();
     for (const child of children.values()) child.kill("SIGTERM");
     await Promise.all(
