@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Body } from "@consort/protocol";
@@ -73,7 +73,10 @@ export function startProgram(
 }
 
 /** Starts `consort ARGS` (the compiled CLI) as a child process. */
-export function start(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+export function start(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+) {
   return startProgram(process.execPath, [consortBin, ...args], options);
 }
 
@@ -110,6 +113,51 @@ export async function kill9(p: Started): Promise<void> {
   p.child.kill("SIGCONT");
   p.child.kill("SIGKILL");
   await p.exited;
+}
+
+/** The state letter of a process in /proc/PID/stat; undefined once it is gone (Linux). */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command name, which may hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process runs (a zombie, dead but not yet reaped, does not). */
+export function pidRunning(pid: number): boolean {
+  const state = procState(pid);
+  return state !== undefined && state !== "Z" && state !== "X";
+}
+
+/** The running children of a process, with their command lines, from /proc (Linux). */
+export function childProcesses(parent: number): { pid: number; cmdline: string }[] {
+  const out: { pid: number; cmdline: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) !== parent || fields[0] === "Z") continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
+      out.push({ pid: Number(entry), cmdline });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** Waits until `check` holds, polling; false if it still does not after `ms`. */
+export async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) return false;
+    await sleep(50);
+  }
+  return true;
 }
 
 /** `consort broker` on a free loopback port (or `port`); resolves once it listens, with its URL. */

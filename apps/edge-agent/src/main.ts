@@ -5,7 +5,10 @@
 // environment: CONSORT_AGENT_PASSWORD, or CONSORT_AGENT_PASSWORDS (a JSON object of agent id ->
 // password) for several. Exits 0 on SIGTERM / SIGINT after saying offline; one line on stderr and
 // 64 on a bad flag, 78 on bad settings, 69 when an agent cannot start, 70 when one fails running.
+// Started by a launcher with an IPC channel (`consort fleet`), it also stops, the same way, when
+// that launcher dies (see launcher.ts).
 import { parseArgs } from "node:util";
+import { untilLauncherGone } from "./launcher.js";
 import { leanProcess } from "./lean.js";
 
 // Before the agent's modules load: see lean.ts.
@@ -37,6 +40,12 @@ async function main(): Promise<number> {
   const signalled = new Promise<{ signal: string }>((resolve) => {
     process.once("SIGTERM", () => resolve({ signal: "SIGTERM" }));
     process.once("SIGINT", () => resolve({ signal: "SIGINT" }));
+    void untilLauncherGone().then(() => {
+      // Its stderr was a pipe to the launcher: writing to it now fails, and that must not crash
+      // the stop (the farewell below still goes to the broker).
+      process.stderr.on("error", () => {});
+      resolve({ signal: "its launcher's exit" });
+    });
   });
   let fatal: ((line: string) => void) | undefined;
   const failed = new Promise<string>((resolve) => {

@@ -413,7 +413,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     const file = join(options.runDir, `${resourceId}.settings.json`);
     writeFileSync(file, JSON.stringify(settings, null, 2));
     const child = spawn(process.execPath, [agentProgram(), "--config", file], {
-      stdio: ["ignore", "ignore", "pipe"],
+      // The IPC channel (unused for messages) closes when this process dies, even by SIGKILL,
+      // and the agent then stops too instead of outliving its fleet.
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
       env: {
         ...process.env,
         ...(external ? {} : { CONSORT_AGENT_PASSWORD: passwords.get(resourceId)! }),
@@ -1049,11 +1051,22 @@ class BrokerProcess {
         `const logger = pino({ level: "warn" }, pino.destination({ dest: ${JSON.stringify(join(this.dir, "broker.log"))}, append: true, sync: true }));\n` +
         "const b = await createBroker(JSON.parse(process.env.CONSORT_FLEET_BROKER), { logger });\n" +
         'process.stdout.write("ready " + b.url + "\\n");\n' +
-        'process.once("SIGTERM", () => b.close().then(() => process.exit(0)));\n',
+        'process.once("SIGTERM", () => b.close().then(() => process.exit(0)));\n' +
+        // The fleet's IPC channel closes when the fleet dies (even by SIGKILL): the broker then
+        // goes too, and takes the fleet's redis-server with it.
+        "process.channel?.unref();\n" +
+        'process.once("disconnect", () => {\n' +
+        '  try { process.kill(Number(process.env.CONSORT_FLEET_REDIS_PID), "SIGTERM"); } catch {}\n' +
+        "  process.exit(0);\n" +
+        "});\n",
     );
     const child = spawn(process.execPath, [script], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CONSORT_FLEET_BROKER: JSON.stringify(config) },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: {
+        ...process.env,
+        CONSORT_FLEET_BROKER: JSON.stringify(config),
+        CONSORT_FLEET_REDIS_PID: String(this.redis.pid),
+      },
     });
     await new Promise<void>((resolve, reject) => {
       let text = "";
