@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Journal } from "./journal.js";
+import { Journal, type JournalRecord } from "./journal.js";
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), "consort-journal-")), "agent.journal");
 
@@ -53,5 +53,66 @@ describe("Journal", () => {
       { t: "seq", next: 9 },
       { t: "epoch", epoch: 2 },
     ]);
+  });
+
+  it("compacts itself past its limits, in a later turn, into what the owner's snapshot says", async () => {
+    const path = fresh();
+    const j = Journal.open(path, { sync: false, compaction: { records: 4, bytes: 1 << 20 } });
+    // The owner's state: the highest epoch appended so far.
+    let highest = 0;
+    j.compactWith(() => [{ t: "epoch", epoch: highest }]);
+    for (let e = 1; e <= 3; e++) {
+      j.append({ t: "epoch", epoch: e });
+      highest = e;
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(j.compactions).toBe(0);
+    j.append({ t: "epoch", epoch: 4 });
+    // Not in the middle of the owner's handling: the state is updated after the append.
+    expect(j.compactions).toBe(0);
+    highest = 4;
+    await new Promise((r) => setImmediate(r));
+    expect(j.compactions).toBe(1);
+    j.append({ t: "acked", seq: 7 });
+    j.close();
+    expect(Journal.open(path).records).toEqual([
+      { t: "epoch", epoch: 4 },
+      { t: "acked", seq: 7 },
+    ]);
+  });
+  it("compacts by size too, and counts only what came after the last compaction", async () => {
+    const path = fresh();
+    const j = Journal.open(path, { sync: false, compaction: { records: 1000, bytes: 200 } });
+    const big: JournalRecord = { t: "fail", activityId: "x".repeat(150), atTicks: 1, reason: "r" };
+    j.compactWith(() => [big, big]); // a snapshot larger than the limit
+    j.append(big);
+    j.append({ t: "acked", seq: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(j.compactions).toBe(1);
+    j.append({ t: "acked", seq: 2 });
+    await new Promise((r) => setImmediate(r));
+    expect(j.compactions).toBe(1);
+    j.close();
+  });
+  it("loses nothing when a compaction crashed before its rename (its temp file left behind)", () => {
+    const path = fresh();
+    const j = Journal.open(path);
+    j.append({ t: "epoch", epoch: 1 });
+    j.append({ t: "start", activityId: "a", atTicks: 2, durationTicks: 3 });
+    j.close();
+    const before = readFileSync(path, "utf8");
+    // The crash: the new file half written, never renamed over the journal.
+    writeFileSync(`${path}.next`, '{"t":"snapshot","epoch":1,"coordinat');
+    const again = Journal.open(path);
+    expect(again.records).toEqual([
+      { t: "epoch", epoch: 1 },
+      { t: "start", activityId: "a", atTicks: 2, durationTicks: 3 },
+    ]);
+    expect(readFileSync(path, "utf8")).toBe(before);
+    // The next compaction writes over the leftover and goes through.
+    again.rewrite([{ t: "epoch", epoch: 1 }]);
+    again.close();
+    expect(existsSync(`${path}.next`)).toBe(false);
+    expect(Journal.open(path).records).toEqual([{ t: "epoch", epoch: 1 }]);
   });
 });

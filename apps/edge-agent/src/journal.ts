@@ -9,7 +9,13 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import type { Ticks } from "@consort/core/agent";
+import type {
+  ActivityNode,
+  Assignment,
+  ContractCall,
+  StartConstraint,
+  Ticks,
+} from "@consort/core/agent";
 import type { AnyMessage, Body } from "@consort/protocol";
 
 /** A `csc-peer` message a C-TAEMS agent received (core's `PeerMessage`, and its tick). */
@@ -67,6 +73,11 @@ export type JournalRecord =
       /** The seq of this session's last will (no later message reuses it). */
       readonly willSeq?: number;
     }
+  /**
+   * CAMPS: everything a replay of the records before it would rebuild, in one record (written by
+   * a compaction, which replaces those records by it). Later records apply on top of it.
+   */
+  | CampsSnapshot
   /** C-TAEMS: the setup of a run, as received, before the agent acts on it. */
   | {
       readonly t: "csc-setup";
@@ -90,10 +101,54 @@ export type JournalRecord =
       readonly inbox: readonly (readonly [from: string, seq: number])[];
     };
 
+/** A CAMPS agent's state as of a compaction (see `SchedulerAgent`). */
+export interface CampsSnapshot {
+  readonly t: "snapshot";
+  /** The session epoch. */
+  readonly epoch: number;
+  /** The highest coordinator epoch accepted, and the one whose versions `version` counts. */
+  readonly coordinatorEpoch: number;
+  readonly versionEpoch: number;
+  readonly version: number;
+  /** The next seq, and the point-to-point messages sent so far (the clock master's count). */
+  readonly seq: number;
+  readonly sent: number;
+  /** Ids of the commands accepted (redeliveries are no-ops; their number is the received count). */
+  readonly commands: readonly string[];
+  readonly view?: Body<"assign">["view"];
+  readonly assignments: readonly Assignment[];
+  readonly constraints: readonly StartConstraint[];
+  readonly slots: Body<"install">["slots"];
+  readonly started: readonly (readonly [string, { atTicks: Ticks; durationTicks: Ticks }])[];
+  readonly finished: readonly (readonly [
+    string,
+    { atTicks: Ticks; quality: number; startTicks?: Ticks },
+  ])[];
+  readonly remoteDone: readonly string[];
+  readonly failures: readonly (readonly [string, number])[];
+  readonly calls: readonly (readonly [string, { call: ContractCall; node: ActivityNode }])[];
+  /** Outbox messages not yet acknowledged by the broker (sent again on start). */
+  readonly outbox: readonly Extract<JournalRecord, { t: "out" }>[];
+}
+
 export interface JournalOptions {
   /** Flush each record to the disk before returning (survives power loss, not only crashes). */
   readonly sync: boolean;
+  /** When to compact, once the owner gives a snapshot source (default `DEFAULT_COMPACTION`). */
+  readonly compaction?: CompactionLimits;
 }
+
+/**
+ * When a journal with a snapshot source (`compactWith`) is compacted: once this many records, or
+ * bytes, have been appended since it was last compacted (or, the first time, since it began).
+ */
+export interface CompactionLimits {
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/** About a day of a busy agent's records, and a few seconds' replay. */
+export const DEFAULT_COMPACTION: CompactionLimits = { records: 10_000, bytes: 16 * 1024 * 1024 };
 
 /** Why a journal could not be read; the line says where. */
 export class JournalError extends Error {
@@ -115,13 +170,29 @@ export class JournalError extends Error {
 export class Journal {
   private fd: number;
 
+  /** Records and bytes appended since the last compaction (or held when opened). */
+  private sinceRecords: number;
+  private sinceBytes: number;
+  private compaction:
+    | {
+        readonly snapshot: () => readonly JournalRecord[];
+        readonly limits: CompactionLimits;
+        scheduled?: NodeJS.Immediate | undefined;
+      }
+    | undefined;
+  /** Compactions done since the journal was opened. */
+  compactions = 0;
+
   private constructor(
     readonly path: string,
     private readonly options: JournalOptions,
     /** What the journal held when it was opened (appends are not added: memory stays flat). */
     readonly records: readonly JournalRecord[],
+    bytes: number,
   ) {
     this.fd = openSync(path, "a");
+    this.sinceRecords = records.length;
+    this.sinceBytes = bytes;
   }
 
   /** Opens (creating if needed) and replays a journal. */
@@ -146,12 +217,40 @@ export class Journal {
         throw new JournalError(path, i + 1, "not a JSON record; the journal is damaged");
       }
     });
-    return new Journal(path, options, records);
+    return new Journal(path, options, records, Buffer.byteLength(complete));
   }
 
   append(record: JournalRecord): void {
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    this.sinceBytes += writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    this.sinceRecords++;
     if (this.options.sync) fdatasyncSync(this.fd);
+    this.compactIfDue();
+  }
+
+  /**
+   * Keeps the journal bounded: past the limits, it is rewritten as what `snapshot` returns (the
+   * owner's state, which must replay to the same state as every record so far). That happens in
+   * a later turn of the event loop, never in the middle of the owner's handling of an event: by
+   * then every record appended has been acted on, so the snapshot holds what they did.
+   */
+  compactWith(
+    snapshot: () => readonly JournalRecord[],
+    limits: CompactionLimits = this.options.compaction ?? DEFAULT_COMPACTION,
+  ): void {
+    this.compaction = { snapshot, limits };
+    this.compactIfDue();
+  }
+
+  private compactIfDue(): void {
+    const c = this.compaction;
+    if (!c || c.scheduled) return;
+    if (this.sinceRecords < c.limits.records && this.sinceBytes < c.limits.bytes) return;
+    c.scheduled = setImmediate(() => {
+      c.scheduled = undefined;
+      if (this.compaction !== c) return;
+      this.rewrite(c.snapshot());
+      this.compactions++;
+    });
   }
 
   /**
@@ -164,7 +263,9 @@ export class Journal {
     const fd = openSync(next, "w");
     try {
       writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
-      if (this.options.sync) fdatasyncSync(fd);
+      // Always, whatever `sync` says: renamed over the journal unflushed, a crash of the machine
+      // could leave an empty file where the records were.
+      fdatasyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -179,9 +280,15 @@ export class Journal {
     }
     closeSync(this.fd);
     this.fd = openSync(this.path, "a");
+    // What was just written is not counted: a snapshot larger than the limit would otherwise be
+    // rewritten again on the next append.
+    this.sinceRecords = 0;
+    this.sinceBytes = 0;
   }
 
   close(): void {
+    if (this.compaction?.scheduled) clearImmediate(this.compaction.scheduled);
+    this.compaction = undefined;
     closeSync(this.fd);
   }
 }

@@ -953,11 +953,22 @@ export function journalIntegrity(
     const open = new Set<string>();
     for (const line of readFileSync(file, "utf8").split("\n")) {
       if (line.trim() === "") continue;
-      let r: { t?: string; activityId?: string };
+      let r: {
+        t?: string;
+        activityId?: string;
+        started?: [string, unknown][];
+        finished?: [string, unknown][];
+      };
       try {
         r = JSON.parse(line);
       } catch {
         continue; // a torn last line of a killed agent: nothing was acted on for it
+      }
+      if (r.t === "snapshot") {
+        // A compacted journal (the first line): what ran before it, once each.
+        for (const [id] of r.finished ?? []) completions.set(id, (completions.get(id) ?? 0) + 1);
+        for (const [id] of r.started ?? []) open.add(id);
+        continue;
       }
       if (r.activityId === undefined) continue;
       if (r.t === "start") {

@@ -31,7 +31,7 @@ import {
 } from "@consort/protocol";
 import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import type { Logger } from "pino";
-import type { Journal, JournalRecord } from "../journal.js";
+import type { CampsSnapshot, Journal, JournalRecord } from "../journal.js";
 import type { SimulatedResource } from "./sim-resource.js";
 
 export interface AgentIdentity {
@@ -132,6 +132,8 @@ export class SchedulerAgent {
   private readonly failures = new Map<string, number>();
   /** Contract-net calls heard (journalled as commands), by call id: what an award refers to. */
   private readonly calls = new Map<string, { call: ContractCall; node: ActivityNode }>();
+  /** Outbox records the broker has not acknowledged yet, by seq (kept by a compaction). */
+  private readonly outbox = new Map<number, Extract<JournalRecord, { t: "out" }>>();
 
   constructor(
     readonly identity: AgentIdentity,
@@ -144,6 +146,8 @@ export class SchedulerAgent {
     const unacked = this.replay(this.ports.journal.records);
     this.epoch += 1;
     this.ports.journal.append({ t: "epoch", epoch: this.epoch });
+    // A long-lived agent's journal stays bounded: rewritten now and then as its state.
+    this.ports.journal.compactWith(() => [this.journalSnapshot()]);
     this.ports.resource.subscribe((event) => this.onEnvironment(event));
     // Re-attach to the run that was under way before anything new is heard: a persistent
     // session's queue (time moving on, new commands) must find the machine as it really is.
@@ -257,14 +261,17 @@ export class SchedulerAgent {
   /** The epoch the next session will use (for the last will, set before connecting). */
   static nextEpoch(records: readonly JournalRecord[]): number {
     let epoch = 0;
-    for (const r of records) if (r.t === "epoch") epoch = r.epoch;
+    for (const r of records) if (r.t === "epoch" || r.t === "snapshot") epoch = r.epoch;
     return epoch + 1;
   }
 
   /** The highest coordinator epoch on the journal (for the last will, set before connecting). */
   static coordinatorEpochOf(records: readonly JournalRecord[]): number {
     let epoch = 0;
-    for (const r of records) if (r.t === "command") epoch = Math.max(epoch, r.message.epoch ?? 0);
+    for (const r of records) {
+      if (r.t === "command") epoch = Math.max(epoch, r.message.epoch ?? 0);
+      if (r.t === "snapshot") epoch = Math.max(epoch, r.coordinatorEpoch);
+    }
     return epoch;
   }
 
@@ -284,9 +291,12 @@ export class SchedulerAgent {
   // ---- journal replay -------------------------------------------------------------------------
 
   private replay(records: readonly JournalRecord[]): Extract<JournalRecord, { t: "out" }>[] {
-    const outbox = new Map<number, Extract<JournalRecord, { t: "out" }>>();
+    const outbox = this.outbox;
     for (const r of records) {
       switch (r.t) {
+        case "snapshot":
+          this.restore(r);
+          break;
         case "epoch":
           this.epoch = r.epoch;
           break;
@@ -331,6 +341,59 @@ export class SchedulerAgent {
       }
     }
     return [...outbox.values()];
+  }
+
+  /** What every record so far replays to, as one record (the journal's compaction). */
+  private journalSnapshot(): CampsSnapshot {
+    return {
+      t: "snapshot",
+      epoch: this.epoch,
+      coordinatorEpoch: this.coordinatorEpoch,
+      versionEpoch: this.versionEpoch,
+      version: this.version,
+      seq: this.seq,
+      sent: this.sentCount,
+      commands: [...this.commands],
+      ...(this.view ? { view: this.view } : {}),
+      assignments: this.assignments,
+      constraints: this.constraints,
+      slots: this.slots.map(toWire),
+      started: [...this.started],
+      finished: [...this.finished],
+      remoteDone: [...this.remoteDone],
+      failures: [...this.failures],
+      calls: [...this.calls],
+      outbox: [...this.outbox.values()].sort((a, b) => a.message.seq - b.message.seq),
+    };
+  }
+
+  /** A snapshot's state (replaces what earlier records built: there are none before it). */
+  private restore(r: CampsSnapshot): void {
+    this.epoch = r.epoch;
+    this.coordinatorEpoch = r.coordinatorEpoch;
+    this.versionEpoch = r.versionEpoch;
+    this.version = r.version;
+    this.seq = r.seq;
+    this.sentCount = r.sent;
+    for (const id of r.commands) this.commands.add(id);
+    this.view = r.view;
+    this.assignments = [...r.assignments];
+    this.constraints = [...r.constraints];
+    this.slots = r.slots.map(toSlot);
+    for (const [id, run] of r.started) this.started.set(id, run);
+    for (const [id, done] of r.finished) this.finished.set(id, done);
+    for (const id of r.remoteDone) this.remoteDone.add(id);
+    for (const [id, n] of r.failures) this.failures.set(id, n);
+    for (const [id, c] of r.calls) this.calls.set(id, c);
+    for (const o of r.outbox) this.outbox.set(o.message.seq, o);
+    // The resource learns what the replayed commands taught it: our activities in the view, and
+    // those taken on by award.
+    if (r.view)
+      for (const node of r.view.nodes)
+        if (node.kind === "activity" && r.view.own.includes(node.id))
+          this.ports.resource.learn(node as ActivityNode);
+    const assigned = new Set(r.assignments.map((a) => a.activityId));
+    for (const [, c] of r.calls) if (assigned.has(c.node.id)) this.ports.resource.learn(c.node);
   }
 
   // ---- messages in ----------------------------------------------------------------------------
@@ -934,8 +997,10 @@ export class SchedulerAgent {
       },
     );
     const topic = topics.agentState(this.identity.site, this.identity.agentId);
-    this.ports.journal.append({ t: "out", topic, message, retain: true });
-    this.track(this.publishRecorded({ t: "out", topic, message, retain: true }));
+    const record = { t: "out" as const, topic, message, retain: true };
+    this.ports.journal.append(record);
+    this.outbox.set(message.seq, record);
+    this.track(this.publishRecorded(record));
   }
 
   /** The outbox: journal the message, then publish it; the PUBACK is journalled too. */
@@ -947,6 +1012,7 @@ export class SchedulerAgent {
     const topic = topics.agentOut(this.identity.site, this.identity.agentId);
     const record = { t: "out" as const, topic, message };
     this.ports.journal.append(record);
+    this.outbox.set(message.seq, record);
     if (COUNTED.has(type)) this.sentCount++;
     this.track(this.publishRecorded(record));
   }
@@ -955,7 +1021,9 @@ export class SchedulerAgent {
     await this.ports.transport.publish(record.topic, record.message, {
       retain: record.retain ?? false,
     });
-    if (!this.stopped) this.ports.journal.append({ t: "acked", seq: record.message.seq });
+    if (this.stopped) return;
+    this.ports.journal.append({ t: "acked", seq: record.message.seq });
+    this.outbox.delete(record.message.seq);
   }
 
   private track(promise: Promise<void>): void {

@@ -1,80 +1,22 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EnvironmentEvent, SimulatedClock } from "@consort/core/agent";
-import { MqttTransport } from "@consort/protocol/mqtt";
-import { Aedes } from "aedes";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Journal } from "../journal.js";
-import { SchedulerAgent } from "./agent.js";
+import { session as sessionOn, startAedes } from "./test-support/session.js";
 
-let aedes: Aedes;
-let server: Server;
-let url: string;
+let broker: Awaited<ReturnType<typeof startAedes>>;
 const dir = mkdtempSync(join(tmpdir(), "consort-escalation-"));
 
 beforeAll(async () => {
-  aedes = await Aedes.createBroker();
-  server = createServer(aedes.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+  broker = await startAedes();
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => aedes.close(() => resolve()));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await broker.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A resource whose device news the test makes up: only `failed` events here. */
-function device() {
-  const listeners = new Set<(e: EnvironmentEvent) => void>();
-  return {
-    subscribe(l: (e: EnvironmentEvent) => void) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    start() {},
-    resume() {},
-    abort() {},
-    learn() {},
-    realizedDuration: () => undefined,
-    brokenAt: () => undefined,
-    fail(activityId: string, reason: string) {
-      for (const l of listeners)
-        l({ kind: "failed", activityId, resourceId: "m1", atTicks: 0, reason });
-    },
-  };
-}
-
 /** An agent session on a journal file: its own transport, clock and made-up device. */
-async function session(journalPath: string) {
-  const transport = await MqttTransport.connect({ url, clientId: "m1", username: "m1" });
-  const journal = Journal.open(journalPath, { sync: false });
-  const resource = device();
-  const agent = new SchedulerAgent(
-    { agentId: "m1", site: "plant", resourceId: "m1" },
-    {
-      transport,
-      journal,
-      clock: new SimulatedClock(0),
-      resource,
-      logger: pino({ level: "silent" }),
-    },
-    "greedy",
-  );
-  await agent.start();
-  return {
-    resource,
-    agent,
-    close: async () => {
-      await agent.stop();
-      await transport.close();
-      journal.close();
-    },
-  };
-}
+const session = (journalPath: string) => sessionOn(broker.url, journalPath);
 
 /** The escalations in a journal: `failure` messages in the outbox. */
 const escalations = (path: string) =>
