@@ -1,26 +1,15 @@
 import type { ActivityNode } from "@consort/core/agent";
-import { afterEach, describe, expect, it } from "vitest";
-import { type DeviceOutcome, sampledOutcomes } from "../../rig/machine.js";
+import { describe, expect, it } from "vitest";
+import { sampledOutcomes } from "../../rig/machine.js";
 import { ModbusDevice } from "../../rig/modbus-device.js";
-import { record, sleep, until } from "../../test-support/events.js";
+import { closeAfterEach, ctx, faultCases, fixed } from "../../test-support/adapter-faults.js";
+import { record, sleep } from "../../test-support/events.js";
 import type { AdapterContext } from "../device-environment.js";
 import { createModbusEnvironment, type ModbusEnvironment } from "./adapter.js";
 import { parseModbusSettings } from "./settings.js";
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close();
-});
-
-const fixed =
-  (durationMs: number, quality: number) =>
-  (id: string): DeviceOutcome | undefined =>
-    id.startsWith("A") ? { durationMs, quality } : undefined;
+const open = closeAfterEach();
 const recipes = { A1: 1, A2: 2 };
-const ctx = (over: Partial<AdapterContext> = {}): AdapterContext => {
-  let tick = 0;
-  return { resourceId: "M1", now: () => tick++, ...over };
-};
 
 async function rig(
   device: Partial<Parameters<typeof ModbusDevice.listen>[0]> = {},
@@ -35,17 +24,12 @@ async function rig(
 }
 
 describe("Modbus TCP adapter against an emulated device", () => {
-  it("starts a run, sees it finish and reads its quality, once", async () => {
-    const { device, env, log } = await rig();
-    env.start("A1");
-    expect(log.events).toEqual([]); // nothing from inside start()
-    const done = await log.next("completed", "A1");
-    expect(done).toMatchObject({ resourceId: "M1", quality: 0.75 });
-    expect(log.events.map((e) => e.kind)).toEqual(["started", "completed"]);
-    env.start("A1"); // a completed activity does not run again
-    await sleep(150);
-    expect(device.machine.runs).toEqual(["A1"]);
-    expect(log.ends("A1")).toHaveLength(1);
+  faultCases({
+    rig,
+    reopen: (device) => createModbusEnvironment(device.adapterSettings(), ctx()),
+    // The device holds A1's recipe.
+    resumeMismatch: /^device-fault: resume A2/,
+    open,
   });
 
   it("runs the simulator's sampled outcome for the trial", async () => {
@@ -69,48 +53,6 @@ describe("Modbus TCP adapter against an emulated device", () => {
     expect(done).toMatchObject({ quality: outcome("A1")!.quality });
   });
 
-  it("fails a run whose device drops the connection, then reconnects for the retry", async () => {
-    const { device, env, log } = await rig();
-    device.inject({ kind: "disconnect", afterMs: 40 });
-    env.start("A1");
-    const failed = await log.next("failed", "A1");
-    expect(failed).toMatchObject({ kind: "failed" });
-    expect((failed as { reason: string }).reason).toMatch(/^device-disconnected/);
-    for (let i = 0; i < 100 && !env.connected; i++) await sleep(50); // backoff starts at 20 ms
-    expect(env.connected).toBe(true);
-    env.start("A1");
-    await log.next("completed", "A1");
-    expect(log.ends("A1").map((e) => e.kind)).toEqual(["failed", "completed"]);
-    expect(device.machine.runs).toEqual(["A1", "A1"]);
-  });
-
-  it("fails a stalled run at the run timeout and stops the device", async () => {
-    const { device, env, log } = await rig({}, { runTimeoutMs: 300 });
-    device.inject({ kind: "stall" });
-    env.start("A1");
-    const failed = (await log.next("failed", "A1")) as { reason: string };
-    expect(failed.reason).toMatch(/^device-stalled/);
-    await until(() => !device.machine.state.running);
-    expect(device.machine.state.running).toBe(false); // the adapter sent abort
-    expect(log.ends("A1")).toHaveLength(1);
-  });
-
-  it("fails a run on the device's fault code", async () => {
-    const { device, env, log } = await rig();
-    device.inject({ kind: "fault", code: 17 });
-    env.start("A1");
-    expect(await log.next("failed", "A1")).toMatchObject({ reason: "device-fault: 17" });
-    await sleep(150);
-    expect(log.ends("A1")).toHaveLength(1);
-  });
-
-  it("rides out answers slower than usual but within the request timeout", async () => {
-    const { device, env, log } = await rig({}, { timeoutMs: 500 });
-    device.inject({ kind: "slow", delayMs: 60 });
-    env.start("A1");
-    expect(await log.next("completed", "A1")).toMatchObject({ quality: 0.75 });
-  });
-
   it("fails a run when the device stops answering in time", async () => {
     const { device, env, log } = await rig(
       { outcome: fixed(2000, 1) },
@@ -121,16 +63,6 @@ describe("Modbus TCP adapter against an emulated device", () => {
     const failed = (await log.next("failed", "A1")) as { reason: string };
     expect(failed.reason).toMatch(/^device-timeout/);
     expect(log.ends("A1")).toHaveLength(1);
-  });
-
-  it("aborts a run on request", async () => {
-    const { device, env, log } = await rig({ outcome: fixed(5000, 1) });
-    env.start("A1");
-    await log.next("started", "A1");
-    env.abort("A1");
-    expect(await log.next("failed", "A1")).toMatchObject({ reason: "aborted" });
-    await until(() => !device.machine.state.running);
-    expect(device.machine.state.running).toBe(false);
   });
 
   it("refuses a second run while one is under way, and an activity it has no recipe for", async () => {
@@ -147,24 +79,6 @@ describe("Modbus TCP adapter against an emulated device", () => {
       "resource-busy",
       "unknown-activity: B9",
     ]);
-  });
-
-  it("resumes a run after the agent restarts, without starting it again", async () => {
-    const { device, env, log } = await rig({ outcome: fixed(400, 0.75) });
-    env.start("A1");
-    await log.next("started", "A1");
-    await env.close(); // the agent goes down mid-run
-    const env2 = await createModbusEnvironment(device.adapterSettings(), ctx());
-    open.push(env2);
-    const log2 = record(env2);
-    env2.resume("A1");
-    expect(await log2.next("completed", "A1")).toMatchObject({ quality: 0.75 });
-    expect(log2.events.map((e) => e.kind)).toEqual(["completed"]);
-    expect(device.machine.runs).toEqual(["A1"]);
-    env2.resume("A2"); // the device holds A1's recipe
-    expect(((await log2.next("failed", "A2")) as { reason: string }).reason).toMatch(
-      /^device-fault: resume A2/,
-    );
   });
 
   it("fails a start at once when the device cannot be reached", async () => {

@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { DeviceOutcome } from "../../rig/machine.js";
+import { describe, expect, it } from "vitest";
 import { hasSocat, PtyPair, SerialDevice } from "../../rig/serial-device.js";
-import { record, sleep, until } from "../../test-support/events.js";
-import type { AdapterContext } from "../device-environment.js";
+import { closeAfterEach, ctx, faultCases, fixed } from "../../test-support/adapter-faults.js";
+import { record, until } from "../../test-support/events.js";
 import { createSerialEnvironment, type SerialEnvironment } from "./adapter.js";
 import { formatDeviceLine, parseAgentLine, parseDeviceLine } from "./protocol.js";
 import { parseSerialSettings } from "./settings.js";
@@ -13,19 +12,7 @@ import { parseSerialSettings } from "./settings.js";
 const socat = await hasSocat();
 if (!socat) console.warn("skipped: socat is not installed (Debian package socat): no pty pair");
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close();
-});
-
-const fixed =
-  (durationMs: number, quality: number) =>
-  (id: string): DeviceOutcome | undefined =>
-    id.startsWith("A") ? { durationMs, quality } : undefined;
-const ctx = (over: Partial<AdapterContext> = {}): AdapterContext => {
-  let tick = 0;
-  return { resourceId: "M1", now: () => tick++, ...over };
-};
+const open = closeAfterEach();
 
 async function rig(
   device: Partial<Parameters<typeof SerialDevice.open>[0]> = {},
@@ -39,57 +26,18 @@ async function rig(
 }
 
 describe.skipIf(!socat)("serial adapter over a pseudo-terminal pair", () => {
-  it("starts a run, sees it finish with its quality, once", async () => {
-    const { device, env, log } = await rig();
+  faultCases({
+    rig,
+    reopen: (device) => createSerialEnvironment(device.adapterSettings(), ctx()),
+    // The device shows A1 done, not A2 under way.
+    resumeMismatch: /^device-fault: the device shows done A1/,
+    disconnectOutcome: fixed(300, 1),
+    open,
+  });
+
+  it("is connected as soon as it is created", async () => {
+    const { env } = await rig();
     expect(env.connected).toBe(true);
-    env.start("A1");
-    expect(log.events).toEqual([]); // nothing from inside start()
-    expect(await log.next("completed", "A1")).toMatchObject({ resourceId: "M1", quality: 0.75 });
-    expect(log.events.map((e) => e.kind)).toEqual(["started", "completed"]);
-    env.start("A1"); // a completed activity does not run again
-    await sleep(150);
-    expect(device.machine.runs).toEqual(["A1"]);
-  });
-
-  it("fails a run whose line goes away, then re-opens the port for the retry", async () => {
-    const { device, env, log } = await rig({ outcome: fixed(300, 1) });
-    device.inject({ kind: "disconnect", afterMs: 40 });
-    env.start("A1");
-    const failed = (await log.next("failed", "A1")) as { reason: string };
-    expect(failed.reason).toMatch(/^device-disconnected/);
-    await until(() => env.connected);
-    expect(env.connected).toBe(true);
-    env.start("A1");
-    await log.next("completed", "A1");
-    expect(log.ends("A1").map((e) => e.kind)).toEqual(["failed", "completed"]);
-    expect(device.machine.runs).toEqual(["A1", "A1"]);
-  });
-
-  it("fails a stalled run at the run timeout and aborts it on the device", async () => {
-    const { device, env, log } = await rig({}, { runTimeoutMs: 300 });
-    device.inject({ kind: "stall" });
-    env.start("A1");
-    const failed = (await log.next("failed", "A1")) as { reason: string };
-    expect(failed.reason).toMatch(/^device-stalled/);
-    await until(() => !device.machine.state.running);
-    expect(device.machine.state.running).toBe(false); // the adapter sent ABORT
-    expect(log.ends("A1")).toHaveLength(1);
-  });
-
-  it("fails a run on the device's FAULT line", async () => {
-    const { device, env, log } = await rig();
-    device.inject({ kind: "fault", code: 17 });
-    env.start("A1");
-    expect(await log.next("failed", "A1")).toMatchObject({ reason: "device-fault: 17" });
-    await sleep(150);
-    expect(log.ends("A1")).toHaveLength(1);
-  });
-
-  it("rides out answers slower than usual but within the timeout", async () => {
-    const { device, env, log } = await rig({}, { timeoutMs: 500 });
-    device.inject({ kind: "slow", delayMs: 60 });
-    env.start("A1");
-    expect(await log.next("completed", "A1")).toMatchObject({ quality: 0.75 });
   });
 
   it("fails a run when the device leaves its heartbeats unanswered", async () => {
@@ -103,16 +51,6 @@ describe.skipIf(!socat)("serial adapter over a pseudo-terminal pair", () => {
     // START's own answer comes too late: a timeout, whichever request it hit first.
     expect(failed.reason).toMatch(/^device-timeout/);
     expect(log.ends("A1")).toHaveLength(1);
-  });
-
-  it("aborts a run on request", async () => {
-    const { device, env, log } = await rig({ outcome: fixed(5000, 1) });
-    env.start("A1");
-    await log.next("started", "A1");
-    env.abort("A1");
-    expect(await log.next("failed", "A1")).toMatchObject({ reason: "aborted" });
-    await until(() => !device.machine.state.running);
-    expect(device.machine.state.running).toBe(false);
   });
 
   it("refuses a second run while one is under way; the device rejects one it does not know", async () => {
@@ -133,24 +71,6 @@ describe.skipIf(!socat)("serial adapter over a pseudo-terminal pair", () => {
     // The emulated device knows activities whose name starts with A: it ran "A-program-1".
     await log.next("completed", "A1");
     expect(device.machine.runs).toEqual(["A-program-1"]);
-  });
-
-  it("resumes a run after the agent restarts, without starting it again", async () => {
-    const { device, env, log } = await rig({ outcome: fixed(400, 0.75) });
-    env.start("A1");
-    await log.next("started", "A1");
-    await env.close(); // the agent goes down mid-run
-    const env2 = await createSerialEnvironment(device.adapterSettings(), ctx());
-    open.push(env2);
-    const log2 = record(env2);
-    env2.resume("A1");
-    expect(await log2.next("completed", "A1")).toMatchObject({ quality: 0.75 });
-    expect(log2.events.map((e) => e.kind)).toEqual(["completed"]);
-    expect(device.machine.runs).toEqual(["A1"]);
-    env2.resume("A2"); // the device shows A1 done, not A2 under way
-    expect(((await log2.next("failed", "A2")) as { reason: string }).reason).toMatch(
-      /^device-fault: the device shows done A1/,
-    );
   });
 
   it("fails a start at once when the port cannot be opened", async () => {
