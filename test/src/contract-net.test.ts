@@ -1,10 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { journalIntegrity } from "@consort/hardware/harness";
 import type { AnyMessage } from "@consort/protocol";
 import { afterAll, describe, expect, it } from "vitest";
-import { start, stopAll, waitFor } from "./processes.js";
+import {
+  agentJournal,
+  coordinatorFlags,
+  freezeOnceRunning,
+  outputsOf,
+  start,
+  startAgents,
+  startBroker,
+  stopAll,
+  terminate,
+  thawPastLease,
+  waitFor,
+  writeScenario,
+} from "./processes.js";
 
 // Contract net with real processes: `consort broker`, four `consort agent`s on the wall clock and
 // `consort coordinator --reassignment contract-net`. An agent is partitioned (SIGSTOP) past its
@@ -25,17 +38,7 @@ type Line =
   | { t: "out"; message: AnyMessage }
   | { t: string; activityId?: string };
 
-const journal = (id: string): Line[] =>
-  readFileSync(join(dir, `${id}.journal`), "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Line];
-      } catch {
-        return []; // a torn last line
-      }
-    });
+const journal = (id: string) => agentJournal(join(dir, `${id}.journal`)) as Line[];
 const commands = (id: string, type: string) =>
   journal(id).flatMap((r, i) =>
     r.t === "command" && (r as { message: AnyMessage }).message.type === type
@@ -51,60 +54,35 @@ const outs = (id: string, type: string) =>
 
 describe("contract net: an agent offline past its lease", () => {
   it("has its unstarted operations re-awarded by bids of capable agents, each run exactly once", async () => {
-    writeFileSync(
-      join(dir, "cell.yaml"),
-      [
-        "name: cell",
-        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }, { id: m4 }]",
-        "jobs:",
-        "  - { id: a, due: 40, weight: 1, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
-        "  - { id: b, due: 30, weight: 3, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
-        "  - { id: c, due: 45, weight: 1, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
-        "  - { id: d, due: 40, weight: 2, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3, m4], duration: 10 }] }",
-        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
-        "  - { id: f, operations: [{ resource: m4, duration: 14 }] }",
-        "",
-      ].join("\n"),
-    );
-    const broker = start(["broker", "--port", "0", "--site", "cell", "--anonymous"]);
-    const url = (await waitFor(broker.output, /(mqtt:\/\/127\.0\.0\.1:\d+)/, 15_000))[1]!;
+    const scenario = writeScenario(dir, [
+      "name: cell",
+      "resources: [{ id: m1 }, { id: m2 }, { id: m3 }, { id: m4 }]",
+      "jobs:",
+      "  - { id: a, due: 40, weight: 1, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+      "  - { id: b, due: 30, weight: 3, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
+      "  - { id: c, due: 45, weight: 1, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
+      "  - { id: d, due: 40, weight: 2, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3, m4], duration: 10 }] }",
+      "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+      "  - { id: f, operations: [{ resource: m4, duration: 14 }] }",
+    ]);
+    const broker = await startBroker({ site: "cell" });
+    const url = broker.url;
     const epochMs = Date.now() + 2500;
-    const agents = Object.fromEntries(
-      AGENTS.map((id) => {
-        const config = join(dir, `${id}.yaml`);
-        writeFileSync(
-          config,
-          [
-            `agentId: ${id}`,
-            "site: cell",
-            `broker: ${url}`,
-            `journal: ${join(dir, `${id}.journal`)}`,
-            "clock: wall",
-            `epochMs: ${epochMs}`,
-            "tickMs: 100",
-            `leaseMs: ${AGENT_LEASE_MS}`,
-            "logLevel: warn",
-            "simulation: { trialKey: 7, disruptions: [] }",
-            "",
-          ].join("\n"),
-        );
-        return [id, start(["agent", "--config", config])];
-      }),
+    const started = await startAgents(
+      AGENTS,
+      { dir, site: "cell", broker: url, epochMs, tickMs: 100, leaseMs: AGENT_LEASE_MS },
+      15_000,
     );
-    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 15_000);
+    const agents = Object.fromEntries(AGENTS.map((id, i) => [id, started[i]!]));
     const coordinator = start([
       "coordinator",
-      ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "cell"],
-      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...coordinatorFlags({ scenario, broker: url, site: "cell", epochMs }),
       ...["--journal", join(dir, "coordinator.journal"), "--agent-lease-ms", "1000"],
       ...["--reassignment", "contract-net"],
     ]);
     await waitFor(coordinator.output, /plan installed/, 20_000);
-    // Partition m1 (SIGSTOP: it neither sends nor hears anything) once its first operation runs.
-    await new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now()) + 300));
     const m1 = agents.m1!;
-    m1.child.kill("SIGSTOP");
-    const frozenAt = Date.now();
+    const frozenAt = await freezeOnceRunning(m1, epochMs);
     const [, moved] = await waitFor(
       coordinator.output,
       /m1 offline past its lease: \d+ unstarted operations reassigned \(([^)]*)\) by contract net/,
@@ -118,24 +96,12 @@ describe("contract net: an agent offline past its lease", () => {
     console.log(`awarded ${moved} ${Date.now() - frozenAt} ms after SIGSTOP`);
     expect(awarded.length).toBeGreaterThan(0);
     // Past its own lease too, then back: it holds, and runs none of what moved.
-    await new Promise((r) =>
-      setTimeout(r, Math.max(0, AGENT_LEASE_MS + 1000 - (Date.now() - frozenAt))),
-    );
-    m1.child.kill("SIGCONT");
+    await thawPastLease(m1, frozenAt, AGENT_LEASE_MS);
     await waitFor(coordinator.output, /all done: 8\/8 activities/, 40_000).catch((error: Error) => {
-      throw new Error(
-        `${error.message}\n${Object.entries(agents)
-          .map(([id, a]) => `${id}: ${a.output()}`)
-          .join("\n")}`,
-      );
+      throw new Error(`${error.message}\n${outputsOf(agents)}`);
     });
     await new Promise((r) => setTimeout(r, 1500));
-    coordinator.child.kill("SIGTERM");
-    expect(await coordinator.exited).toBe(0);
-    for (const a of Object.values(agents)) {
-      a.child.kill("SIGTERM");
-      expect(await a.exited).toBe(0);
-    }
+    expect(await terminate(coordinator, ...started)).toEqual([0, 0, 0, 0, 0]);
     broker.child.kill("SIGTERM");
 
     // Each operation ran exactly once, across the four journals (none lost, none run twice).

@@ -1,17 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AnyMessage, topics } from "@consort/protocol";
-import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   agentJournal,
+  coordinatorFlags,
+  sendLateInstall,
   staleCommands,
   start,
   startAgents,
   startBroker,
   stopAll,
+  terminate,
   waitFor,
+  writeScenario,
 } from "./processes.js";
 
 // A fresh deployment on a site that remembers an earlier one: the coordinator's journal is wiped
@@ -27,17 +29,13 @@ afterAll(() => {
 
 describe("a coordinator starting on an empty journal", () => {
   it("leads above the epoch the agents and the broker remember, and fencing still refuses the old one", async () => {
-    writeFileSync(
-      join(dir, "cell.yaml"),
-      [
-        "name: cell",
-        "resources: [{ id: m1 }, { id: m2 }]",
-        "jobs:",
-        "  - { id: a, operations: [{ resource: m1, duration: 20 }, { resource: m2, duration: 15 }] }",
-        "  - { id: b, operations: [{ resource: m2, duration: 20 }, { resource: m1, duration: 15 }] }",
-        "",
-      ].join("\n"),
-    );
+    const scenario = writeScenario(dir, [
+      "name: cell",
+      "resources: [{ id: m1 }, { id: m2 }]",
+      "jobs:",
+      "  - { id: a, operations: [{ resource: m1, duration: 20 }, { resource: m2, duration: 15 }] }",
+      "  - { id: b, operations: [{ resource: m2, duration: 20 }, { resource: m1, duration: 15 }] }",
+    ]);
     const broker = await startBroker({ site: "plant" });
     const url = broker.url;
     const epochMs = Date.now() + 1000;
@@ -49,51 +47,28 @@ describe("a coordinator starting on an empty journal", () => {
       tickMs: 100,
     });
     const common = [
-      ...["--broker", url, "--site", "plant"],
-      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...coordinatorFlags({ scenario, broker: url, site: "plant", epochMs }),
       ...["--lease-ms", String(LEASE_MS)],
     ];
     // The earlier deployment: two sessions on one journal, so the agents hold epoch 2; its work
     // is still under way when its journal is lost.
     const old = join(dir, "old.journal");
     for (const expected of [/plan installed/, /plan installed|schedule in force/]) {
-      const c = start([
-        "coordinator",
-        ...common,
-        ...["--scenario", join(dir, "cell.yaml"), "--journal", old],
-      ]);
+      const c = start(["coordinator", ...common, "--journal", old]);
       await waitFor(c.output, expected, 30_000);
       c.child.kill("SIGTERM");
       expect(await c.exited).toBe(0);
     }
 
     // A new coordinator on a new journal: before, it led in epoch 1 and every command was refused.
-    const fresh = start([
-      "coordinator",
-      ...common,
-      ...["--scenario", join(dir, "cell.yaml"), "--journal", join(dir, "new.journal")],
-    ]);
+    const fresh = start(["coordinator", ...common, "--journal", join(dir, "new.journal")]);
     const [, epoch] = await waitFor(fresh.output, /leading in epoch (\d+)/, 30_000);
     expect(Number(epoch)).toBeGreaterThan(2);
     await waitFor(fresh.output, /schedule installed on every affected agent/, 30_000);
     expect(fresh.output()).not.toMatch(/stepped down/);
 
     // The old epoch is still fenced off, and the refusal is visible on the agent.
-    const late = await MqttTransport.connect({
-      url,
-      clientId: "coordinator@late",
-      username: "coordinator",
-    });
-    await late.publish(
-      topics.agentIn("plant", "m1"),
-      makeMessage(
-        "install",
-        "coordinator",
-        { scheduleVersion: 999, slots: [] },
-        { seq: 10_000, epoch: 2, at: Date.now(), to: "m1" },
-      ) as AnyMessage,
-    );
-    await late.close();
+    await sendLateInstall({ broker: url, site: "plant", agentId: "m1", epoch: 2 });
     await waitFor(
       agents[0]!.output,
       new RegExp(
@@ -101,12 +76,7 @@ describe("a coordinator starting on an empty journal", () => {
       ),
       10_000,
     );
-    fresh.child.kill("SIGTERM");
-    expect(await fresh.exited).toBe(0);
-    for (const a of agents) {
-      a.child.kill("SIGTERM");
-      expect(await a.exited).toBe(0);
-    }
+    expect(await terminate(fresh, ...agents)).toEqual([0, 0, 0]);
     broker.child.kill("SIGTERM");
     const journals = ["m1", "m2"].map((m) => agentJournal(join(dir, `${m}.journal`)));
     expect(journals.flatMap(staleCommands)).toEqual([]);

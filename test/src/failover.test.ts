@@ -1,21 +1,27 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AnyMessage, topics } from "@consort/protocol";
-import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import type { AnyMessage } from "@consort/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   agentConfig,
   agentJournal,
+  coordinatorFlags,
   freePort,
+  freezeOnceRunning,
   kill9,
+  outputsOf,
+  sendLateInstall,
   sleep,
   staleCommands,
   start,
   startAgents,
   startBroker,
   stopAll,
+  terminate,
+  thawPastLease,
   waitFor,
+  writeScenario,
 } from "./processes.js";
 
 // Coordinator failover with real processes: `consort broker`, two `consort agent`s, a leader and
@@ -38,50 +44,37 @@ describe("no stranded work: an agent partitioned past its lease", () => {
   it("has its unstarted operations reassigned, each run exactly once; it rejoins without running them", async () => {
     const sub = join(dir, "partition");
     mkdirSync(sub);
-    writeFileSync(
-      join(sub, "cell.yaml"),
-      [
-        "name: cell",
-        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
-        "jobs:",
-        "  - { id: a, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
-        "  - { id: b, operations: [{ resources: [m1, m3], duration: 10 }] }",
-        "  - { id: c, operations: [{ resources: [m1, m3], duration: 10 }] }",
-        "  - { id: d, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3], duration: 10 }] }",
-        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
-        "",
-      ].join("\n"),
-    );
+    const scenario = writeScenario(sub, [
+      "name: cell",
+      "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
+      "jobs:",
+      "  - { id: a, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+      "  - { id: b, operations: [{ resources: [m1, m3], duration: 10 }] }",
+      "  - { id: c, operations: [{ resources: [m1, m3], duration: 10 }] }",
+      "  - { id: d, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3], duration: 10 }] }",
+      "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+    ]);
     const broker = await startBroker({ site: "cell" });
     const url = broker.url;
     const epochMs = Date.now() + 2500;
-    const agents = Object.fromEntries(
-      ["m1", "m2", "m3"].map((id) => {
-        const config = agentConfig({
-          dir: sub,
-          id,
-          site: "cell",
-          broker: url,
-          epochMs,
-          tickMs: 100,
-          leaseMs: AGENT_LEASE_MS,
-        });
-        return [id, start(["agent", "--config", config])];
-      }),
-    );
-    for (const a of Object.values(agents)) await waitFor(a.output, /online at/, 30_000);
+    const ids = ["m1", "m2", "m3"];
+    const started = await startAgents(ids, {
+      dir: sub,
+      site: "cell",
+      broker: url,
+      epochMs,
+      tickMs: 100,
+      leaseMs: AGENT_LEASE_MS,
+    });
+    const agents = Object.fromEntries(ids.map((id, i) => [id, started[i]!]));
     const coordinator = start([
       "coordinator",
-      ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "cell"],
-      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...coordinatorFlags({ scenario, broker: url, site: "cell", epochMs }),
       ...["--journal", join(sub, "coordinator.journal"), "--agent-lease-ms", "1000"],
     ]);
     await waitFor(coordinator.output, /plan installed/, 30_000);
-    // Partition m1 (SIGSTOP: it neither sends nor hears anything) once its first operation runs.
-    await new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now()) + 300));
     const m1 = agents.m1!;
-    m1.child.kill("SIGSTOP");
-    const frozenAt = Date.now();
+    const frozenAt = await freezeOnceRunning(m1, epochMs);
     const [, moved] = await waitFor(
       coordinator.output,
       /m1 offline past its lease: \d+ unstarted operations reassigned \(([^)]*)\)/,
@@ -94,25 +87,13 @@ describe("no stranded work: an agent partitioned past its lease", () => {
     console.log(`reassigned ${reassigned.join(", ")} ${Date.now() - frozenAt} ms after SIGSTOP`);
     expect(reassigned.length).toBeGreaterThan(0);
     // Past its own lease too, then back.
-    await new Promise((r) =>
-      setTimeout(r, Math.max(0, AGENT_LEASE_MS + 1000 - (Date.now() - frozenAt))),
-    );
-    m1.child.kill("SIGCONT");
+    await thawPastLease(m1, frozenAt, AGENT_LEASE_MS);
     await waitFor(coordinator.output, /all done: 7\/7 activities/, 30_000).catch((error: Error) => {
-      throw new Error(
-        `${error.message}\n${Object.entries(agents)
-          .map(([id, a]) => `${id}: ${a.output()}`)
-          .join("\n")}`,
-      );
+      throw new Error(`${error.message}\n${outputsOf(agents)}`);
     });
     // Let the returned agent settle: it must not run what moved, even given time.
     await new Promise((r) => setTimeout(r, 1500));
-    coordinator.child.kill("SIGTERM");
-    expect(await coordinator.exited).toBe(0);
-    for (const a of Object.values(agents)) {
-      a.child.kill("SIGTERM");
-      expect(await a.exited).toBe(0);
-    }
+    expect(await terminate(coordinator, ...started)).toEqual([0, 0, 0, 0]);
     broker.child.kill("SIGTERM");
 
     const runs = (id: string, t: string) =>
@@ -132,18 +113,14 @@ describe("no stranded work: an agent partitioned past its lease", () => {
 
 describe("coordinator failover: lease, standby, fencing", () => {
   it("a standby takes over a frozen leader within lease + 2 s; the thawed leader is fenced off and steps down", async () => {
-    writeFileSync(
-      join(dir, "cell.yaml"),
-      [
-        "name: cell",
-        "resources: [{ id: m1 }, { id: m2 }]",
-        "jobs:",
-        "  - { id: a, operations: [{ resource: m1, duration: 12 }, { resource: m2, duration: 8 }] }",
-        "  - { id: b, operations: [{ resource: m2, duration: 12 }, { resource: m1, duration: 8 }] }",
-        "  - { id: c, operations: [{ resource: m1, duration: 10 }, { resource: m2, duration: 10 }] }",
-        "",
-      ].join("\n"),
-    );
+    const scenario = writeScenario(dir, [
+      "name: cell",
+      "resources: [{ id: m1 }, { id: m2 }]",
+      "jobs:",
+      "  - { id: a, operations: [{ resource: m1, duration: 12 }, { resource: m2, duration: 8 }] }",
+      "  - { id: b, operations: [{ resource: m2, duration: 12 }, { resource: m1, duration: 8 }] }",
+      "  - { id: c, operations: [{ resource: m1, duration: 10 }, { resource: m2, duration: 10 }] }",
+    ]);
     const broker = await startBroker({ site: "plant" });
     const url = broker.url;
     const epochMs = Date.now() + 2000;
@@ -155,8 +132,7 @@ describe("coordinator failover: lease, standby, fencing", () => {
       tickMs: 100,
     });
     const common = [
-      ...["--scenario", join(dir, "cell.yaml"), "--broker", url, "--site", "plant"],
-      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
+      ...coordinatorFlags({ scenario, broker: url, site: "plant", epochMs }),
       ...["--journal", join(dir, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
     ];
     const leader = start(["coordinator", ...common]);
@@ -182,21 +158,7 @@ describe("coordinator failover: lease, standby, fencing", () => {
 
     // What the frozen leader had queued reaches an agent late (a stand-in for its client's
     // outgoing queue flushed after a partition): an install of epoch 1, refused as stale.
-    const late = await MqttTransport.connect({
-      url,
-      clientId: "coordinator@late",
-      username: "coordinator",
-    });
-    await late.publish(
-      topics.agentIn("plant", "m1"),
-      makeMessage(
-        "install",
-        "coordinator",
-        { scheduleVersion: 999, slots: [] },
-        { seq: 10_000, epoch: 1, at: Date.now(), to: "m1" },
-      ) as AnyMessage,
-    );
-    await late.close();
+    await sendLateInstall({ broker: url, site: "plant", agentId: "m1", epoch: 1 });
 
     // Thaw the leader: it hears the new leader's epoch and steps down (exit 0).
     await new Promise((r) => setTimeout(r, 500));
@@ -206,12 +168,7 @@ describe("coordinator failover: lease, standby, fencing", () => {
     expect(await leader.exited).toBe(0);
 
     await waitFor(standby.output, /all done: 6\/6 activities/, 30_000);
-    standby.child.kill("SIGTERM");
-    expect(await standby.exited).toBe(0);
-    for (const a of agents) {
-      a.child.kill("SIGTERM");
-      expect(await a.exited).toBe(0);
-    }
+    expect(await terminate(standby, ...agents)).toEqual([0, 0, 0]);
     broker.child.kill("SIGTERM");
 
     const journals = { m1: journalOf("m1"), m2: journalOf("m2") };
@@ -263,9 +220,14 @@ describe("a standby across a broker restart", () => {
     const agent = start(["agent", "--config", config]);
     await waitFor(agent.output, /online at/, 30_000);
     const common = [
-      ...["--scenario", join(sub, "cell.yaml"), "--broker", url, "--site", "relay"],
-      ...["--epoch-ms", String(epochMs), "--tick-ms", "100", "--wait-agents", "20"],
-      ...["--journal", join(sub, "coordinator.journal"), "--lease-ms", String(LEASE_MS)],
+      ...coordinatorFlags({
+        scenario: join(sub, "cell.yaml"),
+        broker: url,
+        site: "relay",
+        epochMs,
+        journal: join(sub, "coordinator.journal"),
+      }),
+      ...["--lease-ms", String(LEASE_MS)],
     ];
     const leader = start(["coordinator", ...common]);
     await waitFor(leader.output, /plan installed/, 30_000);

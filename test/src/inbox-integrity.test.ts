@@ -1,23 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { createBroker, type RunningBroker } from "@consort/broker";
-import { agentProgram } from "@consort/hardware/harness";
 import { topics } from "@consort/protocol";
-import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { oneActivityAssign } from "./processes.js";
+import { agentUnderTest, oneActivityAssign, type Started } from "./processes.js";
 
 // A real agent process against a real broker: what reaches its inbox without being its command
 // (a copy of another agent's assign, a retained replay) is neither journalled nor acted on.
 let broker: RunningBroker;
-let agent: ChildProcess;
+let agent: Started;
 let coordinator: MqttTransport;
 let journal: string;
-let agentExit: Promise<number | null>;
 const site = "s";
-const stderr: string[] = [];
 
 const assign = (seq: number, to?: string) =>
   makeMessage("assign", "coordinator", oneActivityAssign, {
@@ -29,46 +23,16 @@ const assign = (seq: number, to?: string) =>
 
 beforeAll(async () => {
   broker = await createBroker({ host: "127.0.0.1", port: 0, site, anonymous: true, users: [] });
-  const dir = mkdtempSync(join(tmpdir(), "consort-inbox-"));
-  journal = join(dir, "m1.journal");
-  const settings = join(dir, "m1.json");
-  writeFileSync(
-    settings,
-    JSON.stringify({
-      agentId: "m1",
-      site,
-      broker: broker.url,
-      journal,
-      journalSync: false,
-      clock: "lockstep",
-      logLevel: "warn",
-      connectRetrySeconds: 60,
-      simulation: { trialKey: 1, disruptions: [] },
-    }),
-  );
-  coordinator = await MqttTransport.connect({
-    url: broker.url,
-    clientId: "coordinator",
-    username: "coordinator",
-  });
-  // A retained assign waits on the inbox before the agent subscribes: the broker replays it.
-  await coordinator.publish(topics.agentIn(site, "m1"), assign(50, "m1"), { retain: true });
-  const online = new Promise<void>((resolve) =>
-    coordinator.onMessage(
-      (m) => m.type === "descriptor" && m.body.status === "online" && resolve(),
-    ),
-  );
-  await coordinator.subscribe(topics.filters.allAgentStates(site));
-  await coordinator.subscribe(topics.filters.allAgentOut(site));
-  agent = spawn(process.execPath, [agentProgram(), "--config", settings], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  agent.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
-  agentExit = new Promise((resolve) => agent.once("exit", (code) => resolve(code)));
-  await online;
+  ({ agent, coordinator, journal } = await agentUnderTest({
+    broker: broker.url,
+    site,
+    settings: { connectRetrySeconds: 60 },
+    // A retained assign waits on the inbox before the agent subscribes: the broker replays it.
+    before: (c) => c.publish(topics.agentIn(site, "m1"), assign(50, "m1"), { retain: true }),
+  }));
 });
 afterAll(async () => {
-  if (agent.exitCode === null) agent.kill("SIGKILL");
+  if (agent.alive()) agent.child.kill("SIGKILL");
   await coordinator.close().catch(() => {});
   await broker.close().catch(() => {});
 });
@@ -85,7 +49,7 @@ describe("the agent's inbox", () => {
     await coordinator.publish(topics.agentIn(site, "m1"), assign(51, "m2"));
     await new Promise((r) => setTimeout(r, 800));
     expect(commands()).toHaveLength(0);
-    expect(agent.exitCode).toBeNull();
+    expect(agent.child.exitCode).toBeNull();
   });
 
   it("still acts on its own command", async () => {
@@ -103,9 +67,9 @@ describe("the agent's inbox", () => {
     await broker.close();
     await new Promise((r) => setTimeout(r, 300));
     const before = Date.now();
-    agent.kill("SIGTERM");
+    agent.child.kill("SIGTERM");
     const code = await Promise.race([
-      agentExit,
+      agent.exited,
       new Promise<"alive">((r) => setTimeout(() => r("alive"), 5000)),
     ]);
     expect(code).toBe(0);

@@ -1,24 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { createBroker, type RunningBroker } from "@consort/broker";
-import { agentProgram } from "@consort/hardware/harness";
 import { topics } from "@consort/protocol";
-import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
+import { type MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import fc from "fast-check";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { oneActivityAssign } from "./processes.js";
+import { agentUnderTest, oneActivityAssign, type Started } from "./processes.js";
 
 // A real agent process against a real broker; a coordinator-role client throws garbage at every
 // topic it may publish on. Nothing may crash, and nothing may change the agent's state.
 let broker: RunningBroker;
-let agent: ChildProcess;
+let agent: Started;
 let coordinator: MqttTransport;
 let journal: string;
 const site = "s";
-const stderr: string[] = [];
 
 beforeAll(async () => {
   // The broker lets 1 MiB through, so the agent's own 256 KiB limit is what refuses the large one.
@@ -30,42 +25,10 @@ beforeAll(async () => {
     users: [],
     maxPacketBytes: 1024 * 1024,
   });
-  const dir = mkdtempSync(join(tmpdir(), "consort-garbage-"));
-  journal = join(dir, "m1.journal");
-  const settings = join(dir, "m1.json");
-  writeFileSync(
-    settings,
-    JSON.stringify({
-      agentId: "m1",
-      site,
-      broker: broker.url,
-      journal,
-      journalSync: false,
-      clock: "lockstep",
-      logLevel: "warn",
-      simulation: { trialKey: 1, disruptions: [] },
-    }),
-  );
-  coordinator = await MqttTransport.connect({
-    url: broker.url,
-    clientId: "coordinator",
-    username: "coordinator",
-  });
-  const online = new Promise<void>((resolve) =>
-    coordinator.onMessage(
-      (m) => m.type === "descriptor" && m.body.status === "online" && resolve(),
-    ),
-  );
-  await coordinator.subscribe(topics.filters.allAgentStates(site));
-  await coordinator.subscribe(topics.filters.allAgentOut(site));
-  agent = spawn(process.execPath, [agentProgram(), "--config", settings], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  agent.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
-  await online;
+  ({ agent, coordinator, journal } = await agentUnderTest({ broker: broker.url, site }));
 });
 afterAll(async () => {
-  agent.kill("SIGTERM");
+  agent.child.kill("SIGTERM");
   await coordinator.close();
   await broker.close();
 });
@@ -111,8 +74,8 @@ describe("random and malformed payloads on every topic", () => {
     for (const topic of targets)
       for (const payload of malformed) await coordinator.publishRaw(topic, payload);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(agent.exitCode).toBeNull();
-    expect(stderr.join("")).not.toMatch(/Error|at /);
+    expect(agent.child.exitCode).toBeNull();
+    expect(agent.stderr()).not.toMatch(/Error|at /);
     expect(commands()).toBe(0);
   });
 

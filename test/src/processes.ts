@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Body } from "@consort/protocol";
+import { agentProgram } from "@consort/hardware/harness";
+import { type AnyMessage, type Body, topics } from "@consort/protocol";
+import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
 import { repoRoot } from "./run-cli.js";
 
 /**
@@ -230,6 +233,143 @@ export async function startAgents(
   const agents = ids.map((id) => start(["agent", "--config", agentConfig({ ...options, id })]));
   for (const a of agents) await waitFor(a.output, /online at/, ms);
   return agents;
+}
+
+/**
+ * A lock-step CAMPS agent process `m1` on `broker` (its settings and journal in a fresh folder)
+ * and a coordinator-role client subscribed to the site's agent states and outboxes; resolves once
+ * the agent says it is online. `before` runs with the client before the agent starts.
+ */
+export async function agentUnderTest(options: {
+  broker: string;
+  site: string;
+  /** Further settings of the agent. */
+  settings?: Record<string, unknown>;
+  before?: (coordinator: MqttTransport) => Promise<unknown>;
+}): Promise<{ agent: Started; coordinator: MqttTransport; journal: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "consort-agent-"));
+  const journal = join(dir, "m1.journal");
+  const settings = join(dir, "m1.json");
+  writeFileSync(
+    settings,
+    JSON.stringify({
+      agentId: "m1",
+      site: options.site,
+      broker: options.broker,
+      journal,
+      journalSync: false,
+      clock: "lockstep",
+      logLevel: "warn",
+      simulation: { trialKey: 1, disruptions: [] },
+      ...options.settings,
+    }),
+  );
+  const coordinator = await MqttTransport.connect({
+    url: options.broker,
+    clientId: "coordinator",
+    username: "coordinator",
+  });
+  await options.before?.(coordinator);
+  const online = new Promise<void>((resolve) =>
+    coordinator.onMessage(
+      (m) => m.type === "descriptor" && m.body.status === "online" && resolve(),
+    ),
+  );
+  await coordinator.subscribe(topics.filters.allAgentStates(options.site));
+  await coordinator.subscribe(topics.filters.allAgentOut(options.site));
+  const agent = startProgram(process.execPath, [agentProgram(), "--config", settings]);
+  await online;
+  return { agent, coordinator, journal };
+}
+
+/** Writes a scenario (its YAML lines) as `{dir}/{name}`; returns its path. */
+export function writeScenario(dir: string, lines: readonly string[], name = "cell.yaml"): string {
+  const file = join(dir, name);
+  writeFileSync(file, [...lines, ""].join("\n"));
+  return file;
+}
+
+/** The flags of a wall-clock `consort coordinator` waiting up to 20 s for its agents. */
+export function coordinatorFlags(options: {
+  broker: string;
+  site: string;
+  epochMs: number;
+  tickMs?: number;
+  scenario?: string;
+  journal?: string;
+}): string[] {
+  return [
+    ...(options.scenario !== undefined ? ["--scenario", options.scenario] : []),
+    ...["--broker", options.broker, "--site", options.site],
+    ...["--epoch-ms", String(options.epochMs), "--tick-ms", String(options.tickMs ?? 100)],
+    "--wait-agents",
+    "20",
+    ...(options.journal !== undefined ? ["--journal", options.journal] : []),
+  ];
+}
+
+/** SIGTERM to each process in turn, waiting for it to exit; their exit codes, in order. */
+export async function terminate(...processes: readonly Started[]): Promise<(number | null)[]> {
+  const codes: (number | null)[] = [];
+  for (const p of processes) {
+    p.child.kill("SIGTERM");
+    codes.push(await p.exited);
+  }
+  return codes;
+}
+
+/**
+ * An install from coordinator epoch `epoch` reaching an agent late: a stand-in for a replaced
+ * leader's outgoing queue flushed after a pause or a partition.
+ */
+export async function sendLateInstall(options: {
+  broker: string;
+  site: string;
+  agentId: string;
+  epoch: number;
+}): Promise<void> {
+  const late = await MqttTransport.connect({
+    url: options.broker,
+    clientId: "coordinator@late",
+    username: "coordinator",
+  });
+  await late.publish(
+    topics.agentIn(options.site, options.agentId),
+    makeMessage(
+      "install",
+      "coordinator",
+      { scheduleVersion: 999, slots: [] },
+      { seq: 10_000, epoch: options.epoch, at: Date.now(), to: options.agentId },
+    ) as AnyMessage,
+  );
+  await late.close();
+}
+
+/** Everything each process wrote, one block per process: for the message of a failed wait. */
+export function outputsOf(processes: Readonly<Record<string, Started>>): string {
+  return Object.entries(processes)
+    .map(([id, p]) => `${id}: ${p.output()}`)
+    .join("\n");
+}
+
+/**
+ * Partitions an agent on the wall clock (SIGSTOP: it neither sends nor hears anything) once its
+ * first operation runs, 300 ms after tick 0 at `epochMs`; returns when it was frozen.
+ */
+export async function freezeOnceRunning(agent: Started, epochMs: number): Promise<number> {
+  await sleep(Math.max(0, epochMs - Date.now()) + 300);
+  agent.child.kill("SIGSTOP");
+  return Date.now();
+}
+
+/** Thaws a frozen agent once it has been out past its own lease (and a second more). */
+export async function thawPastLease(
+  agent: Started,
+  frozenAt: number,
+  leaseMs: number,
+): Promise<void> {
+  await sleep(Math.max(0, leaseMs + 1000 - (Date.now() - frozenAt)));
+  agent.child.kill("SIGCONT");
 }
 
 /** A free TCP port on the loopback interface (free when asked; bind it soon). */
