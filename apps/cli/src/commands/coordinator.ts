@@ -225,6 +225,8 @@ export async function coordinatorCommand(
     await stop();
     throw new CliError((error as Error).message, EXIT.software);
   }
+  // Listening before saying the plan is out: whoever reads that line may stop us at once.
+  const signalled = untilSignal();
   if (flags.standby) {
     if (coordinator.takeOver())
       say(`journalled schedule re-installed at tick ${coordinator.nowTicks}; executing`);
@@ -242,7 +244,7 @@ export async function coordinatorCommand(
   const outcome = await Promise.race([
     ...(flags.exitWhenDone ? [coordinator.finished.then(() => "finished" as const)] : []),
     coordinator.steppedDown.then(() => "stepped down" as const),
-    untilSignal(),
+    signalled,
   ]);
   await stop();
   if (outcome === "stepped down") return EXIT.ok;
