@@ -10,13 +10,11 @@ import {
   freezeOnceRunning,
   outputsOf,
   start,
-  startAgents,
-  startBroker,
+  startDeployment,
   stopAll,
   terminate,
   thawPastLease,
   waitFor,
-  writeScenario,
 } from "./processes.js";
 
 // Contract net with real processes: `consort broker`, four `consort agent`s on the wall clock and
@@ -54,26 +52,32 @@ const outs = (id: string, type: string) =>
 
 describe("contract net: an agent offline past its lease", () => {
   it("has its unstarted operations re-awarded by bids of capable agents, each run exactly once", async () => {
-    const scenario = writeScenario(dir, [
-      "name: cell",
-      "resources: [{ id: m1 }, { id: m2 }, { id: m3 }, { id: m4 }]",
-      "jobs:",
-      "  - { id: a, due: 40, weight: 1, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
-      "  - { id: b, due: 30, weight: 3, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
-      "  - { id: c, due: 45, weight: 1, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
-      "  - { id: d, due: 40, weight: 2, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3, m4], duration: 10 }] }",
-      "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
-      "  - { id: f, operations: [{ resource: m4, duration: 14 }] }",
-    ]);
-    const broker = await startBroker({ site: "cell" });
-    const url = broker.url;
-    const epochMs = Date.now() + 2500;
-    const started = await startAgents(
-      AGENTS,
-      { dir, site: "cell", broker: url, epochMs, tickMs: 100, leaseMs: AGENT_LEASE_MS },
-      15_000,
-    );
-    const agents = Object.fromEntries(AGENTS.map((id, i) => [id, started[i]!]));
+    const {
+      scenario,
+      broker,
+      url,
+      epochMs,
+      agents: started,
+      byId: agents,
+    } = await startDeployment({
+      dir,
+      site: "cell",
+      scenario: [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }, { id: m4 }]",
+        "jobs:",
+        "  - { id: a, due: 40, weight: 1, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+        "  - { id: b, due: 30, weight: 3, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
+        "  - { id: c, due: 45, weight: 1, operations: [{ resources: [m1, m3, m4], duration: 10 }] }",
+        "  - { id: d, due: 40, weight: 2, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3, m4], duration: 10 }] }",
+        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+        "  - { id: f, operations: [{ resource: m4, duration: 14 }] }",
+      ],
+      agents: AGENTS,
+      startInMs: 2500,
+      leaseMs: AGENT_LEASE_MS,
+      agentWaitMs: 15_000,
+    });
     const coordinator = start([
       "coordinator",
       ...coordinatorFlags({ scenario, broker: url, site: "cell", epochMs }),

@@ -8,12 +8,10 @@ import {
   sendLateInstall,
   staleCommands,
   start,
-  startAgents,
-  startBroker,
+  startDeployment,
   stopAll,
   terminate,
   waitFor,
-  writeScenario,
 } from "./processes.js";
 
 // A fresh deployment on a site that remembers an earlier one: the coordinator's journal is wiped
@@ -29,22 +27,18 @@ afterAll(() => {
 
 describe("a coordinator starting on an empty journal", () => {
   it("leads above the epoch the agents and the broker remember, and fencing still refuses the old one", async () => {
-    const scenario = writeScenario(dir, [
-      "name: cell",
-      "resources: [{ id: m1 }, { id: m2 }]",
-      "jobs:",
-      "  - { id: a, operations: [{ resource: m1, duration: 20 }, { resource: m2, duration: 15 }] }",
-      "  - { id: b, operations: [{ resource: m2, duration: 20 }, { resource: m1, duration: 15 }] }",
-    ]);
-    const broker = await startBroker({ site: "plant" });
-    const url = broker.url;
-    const epochMs = Date.now() + 1000;
-    const agents = await startAgents(["m1", "m2"], {
+    const { scenario, broker, url, epochMs, agents } = await startDeployment({
       dir,
       site: "plant",
-      broker: url,
-      epochMs,
-      tickMs: 100,
+      scenario: [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 20 }, { resource: m2, duration: 15 }] }",
+        "  - { id: b, operations: [{ resource: m2, duration: 20 }, { resource: m1, duration: 15 }] }",
+      ],
+      agents: ["m1", "m2"],
+      startInMs: 1000,
     });
     const common = [
       ...coordinatorFlags({ scenario, broker: url, site: "plant", epochMs }),
@@ -57,7 +51,7 @@ describe("a coordinator starting on an empty journal", () => {
       const c = start(["coordinator", ...common, "--journal", old]);
       await waitFor(c.output, expected, 30_000);
       c.child.kill("SIGTERM");
-      expect(await c.exited).toBe(0);
+      expect(await c.exited, c.output()).toBe(0);
     }
 
     // A new coordinator on a new journal: before, it led in epoch 1 and every command was refused.

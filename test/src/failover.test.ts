@@ -15,13 +15,12 @@ import {
   sleep,
   staleCommands,
   start,
-  startAgents,
   startBroker,
+  startDeployment,
   stopAll,
   terminate,
   thawPastLease,
   waitFor,
-  writeScenario,
 } from "./processes.js";
 
 // Coordinator failover with real processes: `consort broker`, two `consort agent`s, a leader and
@@ -44,29 +43,30 @@ describe("no stranded work: an agent partitioned past its lease", () => {
   it("has its unstarted operations reassigned, each run exactly once; it rejoins without running them", async () => {
     const sub = join(dir, "partition");
     mkdirSync(sub);
-    const scenario = writeScenario(sub, [
-      "name: cell",
-      "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
-      "jobs:",
-      "  - { id: a, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
-      "  - { id: b, operations: [{ resources: [m1, m3], duration: 10 }] }",
-      "  - { id: c, operations: [{ resources: [m1, m3], duration: 10 }] }",
-      "  - { id: d, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3], duration: 10 }] }",
-      "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
-    ]);
-    const broker = await startBroker({ site: "cell" });
-    const url = broker.url;
-    const epochMs = Date.now() + 2500;
-    const ids = ["m1", "m2", "m3"];
-    const started = await startAgents(ids, {
+    const {
+      scenario,
+      broker,
+      url,
+      epochMs,
+      agents: started,
+      byId: agents,
+    } = await startDeployment({
       dir: sub,
       site: "cell",
-      broker: url,
-      epochMs,
-      tickMs: 100,
+      scenario: [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }, { id: m3 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 15 }, { resource: m2, duration: 5 }] }",
+        "  - { id: b, operations: [{ resources: [m1, m3], duration: 10 }] }",
+        "  - { id: c, operations: [{ resources: [m1, m3], duration: 10 }] }",
+        "  - { id: d, operations: [{ resource: m2, duration: 10 }, { resources: [m1, m3], duration: 10 }] }",
+        "  - { id: e, operations: [{ resource: m3, duration: 10 }] }",
+      ],
+      agents: ["m1", "m2", "m3"],
+      startInMs: 2500,
       leaseMs: AGENT_LEASE_MS,
     });
-    const agents = Object.fromEntries(ids.map((id, i) => [id, started[i]!]));
     const coordinator = start([
       "coordinator",
       ...coordinatorFlags({ scenario, broker: url, site: "cell", epochMs }),
@@ -113,23 +113,19 @@ describe("no stranded work: an agent partitioned past its lease", () => {
 
 describe("coordinator failover: lease, standby, fencing", () => {
   it("a standby takes over a frozen leader within lease + 2 s; the thawed leader is fenced off and steps down", async () => {
-    const scenario = writeScenario(dir, [
-      "name: cell",
-      "resources: [{ id: m1 }, { id: m2 }]",
-      "jobs:",
-      "  - { id: a, operations: [{ resource: m1, duration: 12 }, { resource: m2, duration: 8 }] }",
-      "  - { id: b, operations: [{ resource: m2, duration: 12 }, { resource: m1, duration: 8 }] }",
-      "  - { id: c, operations: [{ resource: m1, duration: 10 }, { resource: m2, duration: 10 }] }",
-    ]);
-    const broker = await startBroker({ site: "plant" });
-    const url = broker.url;
-    const epochMs = Date.now() + 2000;
-    const agents = await startAgents(["m1", "m2"], {
+    const { scenario, broker, url, epochMs, agents } = await startDeployment({
       dir,
       site: "plant",
-      broker: url,
-      epochMs,
-      tickMs: 100,
+      scenario: [
+        "name: cell",
+        "resources: [{ id: m1 }, { id: m2 }]",
+        "jobs:",
+        "  - { id: a, operations: [{ resource: m1, duration: 12 }, { resource: m2, duration: 8 }] }",
+        "  - { id: b, operations: [{ resource: m2, duration: 12 }, { resource: m1, duration: 8 }] }",
+        "  - { id: c, operations: [{ resource: m1, duration: 10 }, { resource: m2, duration: 10 }] }",
+      ],
+      agents: ["m1", "m2"],
+      startInMs: 2000,
     });
     const common = [
       ...coordinatorFlags({ scenario, broker: url, site: "plant", epochMs }),

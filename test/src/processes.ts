@@ -289,6 +289,40 @@ export function writeScenario(dir: string, lines: readonly string[], name = "cel
   return file;
 }
 
+/**
+ * A wall-clock deployment without its coordinator: the scenario file, `consort broker` and one
+ * `consort agent` per id (settings by `agentConfig`), tick 0 at `startInMs` after the broker is
+ * up; resolves once every agent is online.
+ */
+export async function startDeployment(options: {
+  dir: string;
+  site: string;
+  scenario: readonly string[];
+  agents: readonly string[];
+  startInMs: number;
+  leaseMs?: number;
+  /** How long each agent may take to come online. */
+  agentWaitMs?: number;
+}) {
+  const scenario = writeScenario(options.dir, options.scenario);
+  const broker = await startBroker({ site: options.site });
+  const epochMs = Date.now() + options.startInMs;
+  const agents = await startAgents(
+    options.agents,
+    {
+      dir: options.dir,
+      site: options.site,
+      broker: broker.url,
+      epochMs,
+      tickMs: 100,
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    },
+    options.agentWaitMs,
+  );
+  const byId = Object.fromEntries(options.agents.map((id, i) => [id, agents[i]!]));
+  return { scenario, broker, url: broker.url, epochMs, agents, byId };
+}
+
 /** The flags of a wall-clock `consort coordinator` waiting up to 20 s for its agents. */
 export function coordinatorFlags(options: {
   broker: string;
