@@ -41,6 +41,30 @@ describe("integrity from the agents' journals", () => {
     });
   });
 
+  it("reads a compacted journal: its snapshot's completed and running activities count once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "consort-journals-"));
+    const lines = (records: object[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
+    writeFileSync(
+      join(dir, "saw.journal"),
+      lines([
+        {
+          t: "snapshot",
+          finished: [["a", { atTicks: 2, quality: 1 }]],
+          started: [["b", { atTicks: 4, durationTicks: 2 }]],
+        },
+        { t: "complete", activityId: "b", atTicks: 6, quality: 1 },
+        // started again while its run from before the compaction was open: a second run
+        { t: "start", activityId: "a", atTicks: 7, durationTicks: 2 },
+      ]),
+    );
+    expect(journalIntegrity(dir, ["saw"], ["a", "b", "c"])).toEqual({
+      lost: 1,
+      duplicated: 1,
+      lostIds: ["c"],
+      duplicatedIds: ["a"],
+    });
+  });
+
   it("consort fleet --json: exactly one JSON object on stdout, with nothing lost or run twice", async () => {
     const run = await runCli(["fleet", "--seed", "3", "--json", "--out", out], {
       timeoutMs: 90_000,
