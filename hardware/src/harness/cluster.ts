@@ -158,7 +158,8 @@ export class CtaemsCluster {
         chmodSync(file, 0o600);
         // Passwords travel in the child's environment, never on its command line.
         const child = spawn(process.execPath, [program, "--config", file], {
-          stdio: ["ignore", "ignore", "pipe"],
+          // The IPC channel closes when this process dies (even by SIGKILL): the agents then stop.
+          stdio: ["ignore", "ignore", "pipe", "ipc"],
           env: {
             ...process.env,
             CONSORT_AGENT_PASSWORDS: JSON.stringify(
