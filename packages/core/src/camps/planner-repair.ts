@@ -4,8 +4,9 @@ import { scheduleMetrics } from "../schedule/metrics.js";
 import type { Schedule } from "../schedule/types.js";
 import type { JobShopObjective } from "../solver/types.js";
 import { reoptimize } from "./deliberative-repair.js";
+import { managedJobsOf } from "./manager.js";
 import { compare } from "./model-view.js";
-import { planValue } from "./planners.js";
+import { balanceBoundTicks, planValue } from "./planners.js";
 import { moveJobToPlanner } from "./problem-adjustment.js";
 import type { ResourceInterval, ResourceSlot } from "./types.js";
 
@@ -63,29 +64,55 @@ export function repairInCell(
   jobIds: readonly string[],
   options: CellRepairOptions,
 ): Schedule | undefined {
-  const mine = new Set(jobIds.flatMap((j) => descendantActivities(index, j)));
+  return commitInTurn(index, schedule, [jobIds], options);
+}
+
+/**
+ * Planners re-commit in turn (`planAcrossPlanners` at run time): each group of jobs, in order,
+ * is re-planned around what the groups before it committed and every operation of no group
+ * (kept as `schedule` has it); the unstarted operations of the groups after it are not yet in
+ * its way. Each operation keeps its resource. Undefined if a group finds no plan.
+ */
+export function commitInTurn(
+  index: ModelIndex,
+  schedule: Schedule,
+  groups: readonly (readonly string[])[],
+  options: CellRepairOptions,
+): Schedule | undefined {
   const cancelled = new Set(options.cancelled ?? []);
   const started = new Map(options.frozen.map((f) => [f.activityId, f]));
-  const slots = slotsOf(schedule);
   const resourceOf: Record<string, string> = {};
-  for (const s of slots) resourceOf[s.activityId] = s.resourceId;
-  // The other planners' operations are the calendar: kept where they are, started or not.
-  const others = slots.filter(
-    (s) => !mine.has(s.activityId) && !started.has(s.activityId) && !cancelled.has(s.activityId),
+  for (const s of slotsOf(schedule)) resourceOf[s.activityId] = s.resourceId;
+  const activitiesOf = groups.map(
+    (g) => new Set(g.flatMap((j) => descendantActivities(index, j)).filter((a) => !started.has(a))),
   );
-  const solved = reoptimize(index, {
-    nowTicks: options.nowTicks,
-    frozen: [...started.values(), ...others],
-    unavailable: options.unavailable,
-    resourceOf,
-    cancelled: [...cancelled],
-    objective: options.objective,
-    seed: options.seed,
-    maxIterations: options.maxIterations,
-    version: options.version,
-  });
-  if (!solved.ok || solved.value.violations.length > 0) return undefined;
-  return solved.value.schedule;
+  let current = schedule;
+  for (const [k, mine] of activitiesOf.entries()) {
+    const later = activitiesOf.slice(k + 1).flatMap((g) => [...g]);
+    const laterSet = new Set(later);
+    // The rest is the calendar: kept where it is, started or not.
+    const others = slotsOf(current).filter(
+      (s) =>
+        !mine.has(s.activityId) &&
+        !started.has(s.activityId) &&
+        !laterSet.has(s.activityId) &&
+        !cancelled.has(s.activityId),
+    );
+    const solved = reoptimize(index, {
+      nowTicks: options.nowTicks,
+      frozen: [...started.values(), ...others],
+      unavailable: options.unavailable,
+      resourceOf,
+      cancelled: [...cancelled, ...later],
+      objective: options.objective,
+      seed: options.seed,
+      maxIterations: options.maxIterations,
+      version: options.version,
+    });
+    if (!solved.ok || solved.value.violations.length > 0) return undefined;
+    current = solved.value.schedule;
+  }
+  return current;
 }
 
 /** Each job's weighted tardiness in a schedule. */
@@ -190,6 +217,11 @@ export function repairAcrossPlanners(
     readonly planners: readonly string[];
     /** Jobs that may not move (linked to another job, whose planner they must share). */
     readonly pinned?: readonly string[];
+    /**
+     * How far apart the planners' loads (ticks of work) may end after a move, unless the move
+     * narrows them. Default: the largest job's work, the bound the manager's balance keeps.
+     */
+    readonly boundTicks?: Ticks;
     /** Resources each planner's cell can use; a job moves only where each operation has one. */
     readonly cells?: Readonly<Record<string, readonly string[]>>;
     readonly maxJobs?: number;
@@ -243,6 +275,18 @@ export function repairAcrossPlanners(
       })
     );
   };
+  const jobs = managedJobsOf(index);
+  const work = new Map(
+    jobs.map((j) => [j.id, j.operations.reduce((t, op) => t + op.durationTicks, 0)]),
+  );
+  const bound = input.boundTicks ?? balanceBoundTicks(jobs);
+  const spread = (assignments: readonly JobPlanner[]) => {
+    const load = new Map(input.planners.map((p) => [p, 0]));
+    for (const a of assignments)
+      load.set(a.plannerId, (load.get(a.plannerId) ?? 0) + (work.get(a.jobId) ?? 0));
+    return Math.max(...load.values()) - Math.min(...load.values());
+  };
+  const spreadNow = spread(input.assignments);
   const stayWt = jobTardiness(index, schedule);
   for (const l of still.slice(0, input.maxJobs ?? 2)) {
     const from = plannerOf.get(l.jobId);
@@ -251,8 +295,15 @@ export function repairAcrossPlanners(
     for (const p of [...input.planners].sort(compare)) {
       if (p === from || !canRun(p, l.jobId)) continue;
       const moved = moveJobToPlanner(input.assignments, l.jobId, p);
-      if (!moved.ok) continue;
-      const offer = repairInCell(index, schedule, jobsOf(p, moved.value), options);
+      // The manager's balance holds: a move may not pull the loads further apart than the bound.
+      if (!moved.ok || (spread(moved.value) > bound && spread(moved.value) > spreadNow)) continue;
+      // The receiving planner commits the job first; the giving one re-plans around it.
+      const offer = commitInTurn(
+        index,
+        schedule,
+        [jobsOf(p, moved.value), jobsOf(from, moved.value)],
+        options,
+      );
       if (!offer) continue;
       offers.push({
         plannerId: p,
