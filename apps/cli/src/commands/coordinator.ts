@@ -247,6 +247,11 @@ export async function coordinatorCommand(
     coordinator.plan();
     say(`plan installed at tick ${coordinator.nowTicks}; executing`);
   }
+  const cells = coordinator.planners?.report().planners;
+  if (cells)
+    say(
+      `planners: ${cells.map((p) => `${p.id} ${p.jobs.length} jobs (${p.loadTicks} ticks of work)`).join(", ")}`,
+    );
   say(`taking orders on ${topics.orders(flags.site)}`);
   const outcome = await Promise.race([
     ...(flags.exitWhenDone ? [coordinator.finished.then(() => "finished" as const)] : []),
