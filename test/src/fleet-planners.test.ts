@@ -75,4 +75,31 @@ describe("consort fleet --planners 2", () => {
       "consort: --planners 2: several planners share a job shop's jobs; scenarios/rover-team.yaml is a C-TAEMS network",
     );
   });
+
+  it("consort coordinator takes --planners with the same checks, one line each, before connecting", async () => {
+    const network = await runCli([
+      "coordinator",
+      "--planners",
+      "2",
+      "--scenario",
+      "scenarios/rover-team.yaml",
+    ]);
+    expect(network.code).toBe(64);
+    expect(network.stderr.trim()).toBe(
+      "consort: --planners 2: several planners share a job shop's jobs; scenarios/rover-team.yaml is a C-TAEMS network",
+    );
+    for (const bad of ["0", "17", "2x"]) {
+      const run = await runCli([
+        "coordinator",
+        "--planners",
+        bad,
+        "--scenario",
+        "scenarios/default.yaml",
+      ]);
+      expect(run.code).toBe(64);
+      expect(run.stderr.split("\n")[0]).toBe(
+        `error: option '--planners <n>' argument '${bad}' is invalid. --planners must be an integer from 1 to 16, not "${bad}"`,
+      );
+    }
+  });
 });

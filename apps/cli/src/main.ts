@@ -507,6 +507,11 @@ function program(result: { code: number }): Command {
         "how work changes hands at run time (a lost agent's, work an agent cannot fit, rush orders): contract net or the central re-solve",
       ).choices(["contract-net", "central"]),
     )
+    .option(
+      "--planners <n>",
+      "job shops: planners the manager balances jobs across (each repairs within its cell; a job its planner cannot settle may move to another planner); kept in the journal",
+      integer("--planners", 1, MAX_PLANNERS),
+    )
     .action(
       async (
         options: {
@@ -528,6 +533,7 @@ function program(result: { code: number }): Command {
           standby?: boolean;
           repair?: "distributed" | "central";
           reassignment?: "contract-net" | "central";
+          planners?: number;
         },
         command: Command,
       ) => {

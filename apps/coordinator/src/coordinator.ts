@@ -403,7 +403,9 @@ export class Coordinator {
       const planners = new Planners(options.planners ?? 1);
       this.planners = planners;
       this.onEvent((e) => {
-        if (e.kind === "model") planners.onModel(mustIndex(e.model), this.nowTicks);
+        // An order's jobs get a planner, journalled before the order is answered.
+        if (e.kind === "model" && planners.onModel(mustIndex(e.model), this.nowTicks))
+          this.commit(planners.journalRecord());
       });
     }
   }
@@ -804,6 +806,7 @@ export class Coordinator {
     let model = this.model;
     const accepted = new Set(this.acceptedOrders);
     let clock: { nowTicks: Ticks; step: number } | undefined;
+    let planners: Extract<CoordinatorJournalRecord, { t: "planners" }> | undefined;
     for (const r of records) {
       switch (r.t) {
         case "epoch":
@@ -848,6 +851,9 @@ export class Coordinator {
         case "clock":
           clock = r;
           break;
+        case "planners":
+          planners = r;
+          break;
         default:
           assertNever(r);
       }
@@ -859,6 +865,7 @@ export class Coordinator {
       this.clockMaster.restore(clock.step, clock.nowTicks);
       this.timers.advanceTo(clock.nowTicks);
     }
+    if (planners) this.planners?.restore(this.index, planners, this.nowTicks);
     this.resumedFrom = {
       orders: this.acceptedOrders.size,
       installed: this.installed !== undefined,
@@ -958,8 +965,39 @@ export class Coordinator {
       this.logger.error({ reason: planned.reason }, "planners could not plan; one planner plans");
       return false;
     }
+    this.commit(planners.journalRecord());
     this.install(planned.schedule, trigger, `${planners.ids.length} planners`, started, now);
     return true;
+  }
+
+  /**
+   * Several planners, at run time: each repairs in its cell what the lower levels left later;
+   * what it cannot, problem adjustment (core `repairAcrossPlanners`). A moved job's new planner
+   * is journalled before the schedule is installed.
+   */
+  private repairAcrossPlanners(
+    trigger: string,
+    input: { before: Schedule; schedule: Schedule },
+    level: "negotiated" | "contractNet",
+    context: { frozen: ResourceSlot[]; unavailable: ResourceInterval[]; cancelled: string[] },
+  ): { schedule: Schedule; level: Exclude<RepairLevel, "local"> } {
+    const planners = this.planners;
+    if (!planners) return { schedule: input.schedule, level };
+    const r = planners.repair(
+      this.index,
+      input,
+      {
+        nowTicks: this.nowTicks,
+        objective: this.options.objective,
+        seed: this.options.seed,
+        maxIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
+        ...context,
+        version: this.version + 1,
+      },
+      trigger,
+    );
+    if (r.changed) this.commit(planners.journalRecord());
+    return { schedule: r.schedule, level: r.adjusted ? "problemAdjustment" : level };
   }
 
   // ---- messages in ----------------------------------------------------------------------------
@@ -1911,12 +1949,19 @@ export class Coordinator {
     const frozen = this.frozenSlots(now);
     const unavailable = this.unavailable.filter((u) => u.untilTicks > now);
     const cancelled = [...this.cancelled];
-    const negotiated = retimeInOrder(this.index, this.installed, {
+    const retimed = retimeInOrder(this.index, this.installed, {
       nowTicks: now,
       frozen,
       unavailable,
       cancelled,
     });
+    // Several planners: in-cell repair, then problem adjustment, before the central level.
+    const { schedule: negotiated, level: reached } = this.repairAcrossPlanners(
+      trigger,
+      { before: before ?? this.installed, schedule: retimed },
+      level,
+      { frozen, unavailable, cancelled },
+    );
     const resourceOf: Record<string, string> = {};
     for (const r of negotiated.resources)
       for (const x of r.activities) resourceOf[x.activityId] = r.resourceId;
@@ -1944,7 +1989,7 @@ export class Coordinator {
     });
     const mine = measure(negotiated);
     let chosen: Schedule = negotiated;
-    let settled: Exclude<RepairLevel, "local"> = level;
+    let settled: Exclude<RepairLevel, "local"> = reached;
     if (solved.ok && solved.value.violations.length === 0) {
       const central = measure(solved.value.schedule);
       const gate = gateCentralRepair({

@@ -67,7 +67,30 @@ export type CoordinatorJournalRecord =
    * Lock-step time moved on (the clock master's step, before its `clock` message goes out): a
    * restarted clock master resumes from there, never behind what the agents have seen.
    */
-  | { readonly t: "clock"; readonly nowTicks: Ticks; readonly step: number };
+  | { readonly t: "clock"; readonly nowTicks: Ticks; readonly step: number }
+  /**
+   * Several planners: the manager's whole job -> planner table, each time it changes (the plan,
+   * an order's jobs admitted, a job moved), with the moves made so far; the last one wins.
+   */
+  | {
+      readonly t: "planners";
+      readonly assignments: readonly { readonly jobId: string; readonly plannerId: string }[];
+      readonly moves: readonly JournalledJobMove[];
+    };
+
+/** A job moved between planners, as journalled (at the initial plan or at run time). */
+export interface JournalledJobMove {
+  readonly jobId: string;
+  readonly fromPlannerId: string;
+  readonly toPlannerId: string;
+  readonly reason: string;
+  readonly accepted: boolean;
+  readonly valueBefore: number;
+  readonly valueAfter: number;
+  /** When it was made at run time, and by what disruption; absent for the initial plan's. */
+  readonly atTicks?: Ticks;
+  readonly trigger?: string;
+}
 
 /** Why a journal could not be read; the message says the file and line. */
 export class CoordinatorJournalError extends Error {
@@ -211,8 +234,8 @@ export function nextEpoch(records: readonly CoordinatorJournalRecord[]): number 
 /**
  * The same state in fewer records: every accepted order (their ids answer resends), the model a
  * problem adjustment left (after the orders, so it wins on replay), the highest version, the last
- * installed schedule, each completion once, the unavailabilities, the last epoch and the last
- * lock-step time.
+ * installed schedule, each completion once, the unavailabilities, the last epoch, the last
+ * lock-step time and the last planner table.
  */
 export function compactJournal(
   records: readonly CoordinatorJournalRecord[],
@@ -223,6 +246,7 @@ export function compactJournal(
   let model: CoordinatorJournalRecord | undefined;
   let installed: CoordinatorJournalRecord | undefined;
   let clock: CoordinatorJournalRecord | undefined;
+  let planners: CoordinatorJournalRecord | undefined;
   let version = 0;
   let epoch = 0;
   let modelAfterOrders = false;
@@ -256,6 +280,9 @@ export function compactJournal(
       case "clock":
         clock = r;
         break;
+      case "planners":
+        planners = r;
+        break;
     }
   }
   // A model record followed by orders cannot be reordered safely: keep the journal as it is.
@@ -269,5 +296,6 @@ export function compactJournal(
     ...done.values(),
     ...unavailable,
     ...(clock ? [clock] : []),
+    ...(planners ? [planners] : []),
   ];
 }

@@ -1,3 +1,4 @@
+import { createServer, type Server } from "node:net";
 import {
   checkSchedule,
   fixed,
@@ -6,7 +7,12 @@ import {
   type ModelNode,
   type TaskModel,
 } from "@consort/core";
-import { describe, expect, it } from "vitest";
+import { MqttTransport } from "@consort/protocol/mqtt";
+import { Aedes } from "aedes";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Coordinator } from "./coordinator.js";
+import { compactJournal, MemoryJournal } from "./journal.js";
 import { Planners } from "./planners.js";
 
 /** Jobs J1..Jn, each one operation on m1 then one on m2, of the given work split in two. */
@@ -81,5 +87,70 @@ describe("Planners", () => {
     expect(after.planners.map((p) => p.loadTicks)).toEqual(
       to === "P1" ? [l1 + 5, l2] : [l1, l2 + 5],
     );
+  });
+});
+
+describe("a coordinator with several planners, resumed from its journal", () => {
+  // A real aedes broker on an ephemeral loopback port.
+  let broker: Aedes;
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    broker = await Aedes.createBroker();
+    server = createServer({ noDelay: true }, broker.handle);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    if (typeof address !== "object" || address === null) throw new Error("no address");
+    url = `mqtt://127.0.0.1:${address.port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("keeps the job -> planner table: journalled with the plan, restored on resume, kept by compaction", async () => {
+    const model = shop([10, 9, 8, 7, 6, 4]);
+    const journal = new MemoryJournal();
+    const coordinatorOptions = {
+      site: "pl",
+      coordinatorId: "coordinator",
+      objective: "twt" as const,
+      seed: 1,
+      repairIterations: 50,
+      lockstep: false,
+      planners: 2,
+      journal,
+    };
+    const logger = pino({ level: "silent" });
+    const first = await MqttTransport.connect({ url, clientId: "coordinator@pl" });
+    const coordinator = new Coordinator(model, first, coordinatorOptions, logger);
+    await coordinator.start();
+    coordinator.plan();
+    const planned = coordinator.planners!.report().planners;
+    expect(planned.flatMap((p) => p.jobs).sort()).toEqual(["J1", "J2", "J3", "J4", "J5", "J6"]);
+    // Journalled before the schedule it belongs to.
+    const kinds = journal.records.map((r) => r.t);
+    expect(kinds.indexOf("planners")).toBeGreaterThan(-1);
+    expect(kinds.indexOf("planners")).toBeLessThan(kinds.indexOf("installed"));
+    coordinator.stopLease();
+    await first.drop();
+
+    // A new session on the same journal (and on its compacted form) holds the same table.
+    for (const records of [journal.records, compactJournal(journal.records)]) {
+      const again = new MemoryJournal();
+      again.records.push(...records);
+      const transport = await MqttTransport.connect({ url, clientId: "coordinator@pl" });
+      const resumed = new Coordinator(
+        model,
+        transport,
+        { ...coordinatorOptions, journal: again },
+        logger,
+      );
+      await resumed.start();
+      expect(resumed.resumed?.installed).toBe(true);
+      expect(resumed.planners!.report().planners).toEqual(planned);
+      resumed.stopLease();
+      await transport.drop();
+    }
   });
 });

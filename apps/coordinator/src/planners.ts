@@ -1,9 +1,11 @@
 import {
   admitJobs,
   balanceJobGroups,
+  type CellRepairOptions,
   type JobMove,
   type JobPlanner,
   type JobShopObjective,
+  type LeadTimeExtension,
   linkedJobGroups,
   type ModelIndex,
   managedJobsOf,
@@ -14,9 +16,11 @@ import {
   planWithJobMoves,
   type ResourceInterval,
   type ResourceSlot,
+  repairAcrossPlanners,
   type Schedule,
   type Ticks,
 } from "@consort/core";
+import type { CoordinatorJournalRecord, JournalledJobMove } from "./journal.js";
 
 /**
  * The planner roles of a coordinator with several planners (`--planners N`), in one process.
@@ -24,12 +28,15 @@ import {
  * cell is the resources a planner's jobs may request, planners commit in turn around each
  * other's calendar, and a late job may move to another planner); this class only keeps the
  * job -> planner table and routes the model to those functions. With one planner the
- * coordinator does not use it at all, so the default run is unchanged.
+ * coordinator does not use it at all, so the default run is unchanged. The table is journalled
+ * whole each time it changes (`journalRecord`), and a resumed coordinator `restore`s it.
  */
 export class Planners {
   readonly ids: readonly string[];
   private assignments: JobPlanner[] = [];
-  private readonly moves: JobMove[] = [];
+  private moves: JournalledJobMove[] = [];
+  private readonly extended: (LeadTimeExtension & { atTicks: Ticks; trigger: string })[] = [];
+  private cellRepairs = 0;
   private readonly admitted: { atTicks: Ticks; jobId: string; plannerId: string }[] = [];
   private lastIndex: ModelIndex | undefined;
 
@@ -76,9 +83,9 @@ export class Planners {
   }
 
   /** The model changed (an order): its new jobs join the planners by load. */
-  onModel(index: ModelIndex, nowTicks: Ticks): void {
+  onModel(index: ModelIndex, nowTicks: Ticks): boolean {
     this.lastIndex = index;
-    if (this.assignments.length === 0) return; // not planned yet: the plan balances them all
+    if (this.assignments.length === 0) return false; // not planned yet: the plan balances them all
     const r = admitJobs(
       managedJobsOf(index),
       this.assignments,
@@ -86,13 +93,77 @@ export class Planners {
     );
     this.assignments = r.assignments;
     for (const a of r.admitted) this.admitted.push({ atTicks: nowTicks, ...a });
+    return r.admitted.length > 0;
+  }
+
+  /**
+   * A run-time repair past the agents' negotiated one (`schedule`; `before` is the schedule in
+   * force when the disruption came): each planner with a job made later repairs in its cell,
+   * then problem adjustment moves a job to another planner or prolongs its lead time (core
+   * `repairAcrossPlanners`). `adjusted`: problem adjustment decided it; `changed`: the table
+   * changed, to be journalled before the schedule is installed.
+   */
+  repair(
+    index: ModelIndex,
+    input: { readonly before: Schedule; readonly schedule: Schedule },
+    options: CellRepairOptions,
+    trigger: string,
+  ): { schedule: Schedule; adjusted: boolean; changed: boolean } {
+    this.lastIndex = index;
+    if (this.assignments.length === 0) return { ...input, adjusted: false, changed: false };
+    const jobs = managedJobsOf(index);
+    const cells = plannerCells(jobs, this.assignments, this.ids);
+    const r = repairAcrossPlanners(
+      index,
+      {
+        ...input,
+        assignments: this.assignments,
+        planners: this.ids,
+        pinned: linkedJobGroups(index)
+          .filter((g) => g.length > 1)
+          .flat(),
+        cells: Object.fromEntries(cells.map((c) => [c.id, c.resources])),
+      },
+      options,
+    );
+    this.cellRepairs += r.cellRepairs.length;
+    const atTicks = options.nowTicks;
+    for (const e of r.extended) this.extended.push({ ...e, atTicks, trigger });
+    if (r.move) {
+      this.assignments = [...r.assignments];
+      this.moves.push({ ...r.move, accepted: true, atTicks, trigger });
+    }
+    return { schedule: r.schedule, adjusted: r.outcome !== "settled", changed: !!r.move };
+  }
+
+  /** The whole table, as the journal keeps it. */
+  journalRecord(): Extract<CoordinatorJournalRecord, { t: "planners" }> {
+    return { t: "planners", assignments: [...this.assignments], moves: [...this.moves] };
+  }
+
+  /**
+   * A resumed coordinator: the journalled table, and jobs of the model it lacks (an order
+   * journalled just before a crash) admitted by load, as they would have been.
+   */
+  restore(
+    index: ModelIndex,
+    record: Extract<CoordinatorJournalRecord, { t: "planners" }>,
+    nowTicks: Ticks,
+  ): void {
+    this.lastIndex = index;
+    this.assignments = record.assignments.map((a) => ({ ...a }));
+    this.moves = [...record.moves];
+    this.onModel(index, nowTicks);
   }
 
   /** What the fleet report shows: each planner's cell, jobs and load; the moves tried. */
   report(): {
     planners: PlannerCell[];
-    jobMoves: JobMove[];
+    jobMoves: (JobMove & { atTicks?: Ticks; trigger?: string })[];
     admitted: { atTicks: Ticks; jobId: string; plannerId: string }[];
+    /** Run time: lead times prolonged (problem adjustment that moved nothing), repairs in a cell. */
+    leadTimeExtensions: (LeadTimeExtension & { atTicks: Ticks; trigger: string })[];
+    cellRepairs: number;
   } {
     const jobs = this.lastIndex ? managedJobsOf(this.lastIndex) : [];
     // Jobs cancelled from the model since leave the table with it.
@@ -105,6 +176,8 @@ export class Planners {
       ),
       jobMoves: [...this.moves],
       admitted: [...this.admitted],
+      leadTimeExtensions: [...this.extended],
+      cellRepairs: this.cellRepairs,
     };
   }
 }

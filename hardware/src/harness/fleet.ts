@@ -875,7 +875,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     jobs: reportJobs(finalModel, executed),
     resourceOrder: model.resources.map((r) => r.id),
     ...(coordinator.planners
-      ? (({ planners, jobMoves }) => ({ planners, jobMoves }))(coordinator.planners.report())
+      ? (({ planners, jobMoves, leadTimeExtensions }) => ({
+          planners,
+          jobMoves,
+          leadTimeExtensions,
+        }))(coordinator.planners.report())
       : {}),
   };
   const integrity = journalIntegrity(

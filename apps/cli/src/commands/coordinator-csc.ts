@@ -51,6 +51,8 @@ export const CoordinatorSettingsSchema = Type.Object(
     reassignment: Type.Optional(
       Type.Union([Type.Literal("contract-net"), Type.Literal("central")]),
     ),
+    /** CAMPS job shops: planners the manager balances jobs across. Default 1. */
+    planners: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
   },
   { additionalProperties: true },
 );

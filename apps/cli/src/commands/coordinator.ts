@@ -55,6 +55,8 @@ export interface CoordinatorFlags {
   readonly repair?: "distributed" | "central";
   /** How work changes hands at run time: contract net (default) or the central re-solve. */
   readonly reassignment?: "contract-net" | "central";
+  /** Job shops: planners the manager balances jobs across (journalled with --journal). */
+  readonly planners?: number;
 }
 
 /** The default lease: a standby takes over after this long without a renewal. */
@@ -76,6 +78,12 @@ export async function coordinatorCommand(
   out: NodeJS.WriteStream,
 ): Promise<number> {
   const problem = await loadProblem(flags.scenario);
+  const planners = flags.planners ?? 1;
+  if (isCtaemsNetwork(problem) && planners > 1)
+    throw new CliError(
+      `--planners ${planners}: several planners share a job shop's jobs; ${flags.scenario} is a C-TAEMS network`,
+      EXIT.usage,
+    );
   if (isCtaemsNetwork(problem)) return cscCoordinatorCommand(problem, flags, out);
   const logger = processLogger("coordinator");
   let http: { host: string; port: number } | undefined;
@@ -164,6 +172,7 @@ export async function coordinatorCommand(
       agentLeaseMs: flags.agentLeaseMs ?? DEFAULT_AGENT_LEASE_MS,
       ...(flags.repair ? { runtimeRepair: flags.repair } : {}),
       ...(flags.reassignment ? { reassignment: flags.reassignment } : {}),
+      ...(planners > 1 ? { planners } : {}),
       ...(minEpoch !== undefined ? { minEpoch } : {}),
     },
     logger,
@@ -240,6 +249,11 @@ export async function coordinatorCommand(
     coordinator.plan();
     say(`plan installed at tick ${coordinator.nowTicks}; executing`);
   }
+  const cells = coordinator.planners?.report().planners;
+  if (cells)
+    say(
+      `planners: ${cells.map((p) => `${p.id} ${p.jobs.length} jobs (${p.loadTicks} ticks of work)`).join(", ")}`,
+    );
   say(`taking orders on ${topics.orders(flags.site)}`);
   const outcome = await Promise.race([
     ...(flags.exitWhenDone ? [coordinator.finished.then(() => "finished" as const)] : []),

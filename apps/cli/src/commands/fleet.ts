@@ -263,7 +263,13 @@ export async function fleetCommand(
         reference: report.reference,
         endTicks: report.endTicks,
         wallSeconds: report.wallSeconds,
-        ...(report.planners ? { planners: report.planners, jobMoves: report.jobMoves ?? [] } : {}),
+        ...(report.planners
+          ? {
+              planners: report.planners,
+              jobMoves: report.jobMoves ?? [],
+              leadTimeExtensions: report.leadTimeExtensions ?? [],
+            }
+          : {}),
         report: { json: `${base}.json`, html: `${base}.html` },
         ...(keep !== undefined ? { journals: runDir } : {}),
       })}\n`,
@@ -411,7 +417,7 @@ function summary(
     `  traffic     ${r.messages} messages, ${(r.bytes / 1024).toFixed(1)} KiB (${(r.messages / Math.max(1, r.agents)).toFixed(1)} messages per agent)`,
     ...(r.planners
       ? [
-          `  planners    ${r.planners.map((p) => `${p.id} ${p.jobs.length} jobs (${p.loadTicks} ticks of work)`).join(", ")}; ${(r.jobMoves ?? []).filter((m) => m.accepted).length} of ${(r.jobMoves ?? []).length} job moves kept`,
+          `  planners    ${r.planners.map((p) => `${p.id} ${p.jobs.length} jobs (${p.loadTicks} ticks of work)`).join(", ")}; ${(r.jobMoves ?? []).filter((m) => m.accepted).length} of ${(r.jobMoves ?? []).length} job moves kept, ${(r.leadTimeExtensions ?? []).length} lead times prolonged`,
         ]
       : []),
     `  report      ${base}.html and ${base}.json`,

@@ -103,6 +103,18 @@ export interface FleetReport {
     readonly accepted: boolean;
     readonly valueBefore: number;
     readonly valueAfter: number;
+    /** A move at run time: when, and the disruption it settled. */
+    readonly atTicks?: number;
+    readonly trigger?: string;
+  }[];
+  /** With several planners: problem adjustment that moved no job prolonged these lead times. */
+  readonly leadTimeExtensions?: readonly {
+    readonly jobId: string;
+    readonly plannerId: string;
+    readonly dueTicks: number;
+    readonly reason: string;
+    readonly atTicks: number;
+    readonly trigger: string;
   }[];
 }
 

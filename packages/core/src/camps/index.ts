@@ -19,6 +19,7 @@ export * from "./local-scheduler.js";
 export * from "./manager.js";
 export { activityPrecedences } from "./model-view.js";
 export * from "./order-intake.js";
+export * from "./planner-repair.js";
 export * from "./planner-windows.js";
 export * from "./planners.js";
 export * from "./problem-adjustment.js";
