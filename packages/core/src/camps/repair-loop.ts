@@ -205,6 +205,8 @@ export interface RepairLoopState {
   readonly log: readonly RepairLogEntry[];
   /** Set once the loop has ended (done), or is waiting for the deliberative schedule. */
   readonly final: RepairStep | undefined;
+  /** Whether every activity must be scheduled (default true; a run-time negotiation: false). */
+  readonly requireAll?: boolean;
 }
 
 /**
@@ -309,6 +311,7 @@ export function nextRepairStep(
   const integration = integrate(index, Object.values(state.proposals), {
     version: state.scheduleVersion + 1,
     assignments: state.assignments,
+    requireAll: state.requireAll ?? true,
   });
   const hard = integration.conflicts.filter(isHardConflict);
 
