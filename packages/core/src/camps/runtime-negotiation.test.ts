@@ -124,7 +124,7 @@ function drive(
 
 describe("run-time negotiated repair", () => {
   it("settles a delay by asking only the agent it binds, which re-times its own schedule", () => {
-    const start = startRuntimeNegotiation({
+    const { state: start } = startRuntimeNegotiation({
       model,
       schedule: inForce,
       frozen,
@@ -154,7 +154,7 @@ describe("run-time negotiated repair", () => {
   });
 
   it("asks nobody when the schedule in force has no conflict", () => {
-    const start = startRuntimeNegotiation({
+    const { state: start } = startRuntimeNegotiation({
       model,
       schedule: inForce,
       frozen: [{ ...frozen[0]!, durationTicks: 5 }, frozen[1]!],
@@ -171,7 +171,7 @@ describe("run-time negotiated repair", () => {
 
   it("moves unstarted work planned before now to now, and asks its agent when that collides", () => {
     // At 6, a.1 ended at 9 is still running; m2 had a.2 planned at 5, not started.
-    const start = startRuntimeNegotiation({
+    const { state: start } = startRuntimeNegotiation({
       model,
       schedule: inForce,
       frozen,
@@ -194,7 +194,7 @@ describe("run-time negotiated repair", () => {
   });
 
   it("hands over when the agent it needs stays silent, within the round limit", () => {
-    const start = startRuntimeNegotiation({
+    const { state: start } = startRuntimeNegotiation({
       model,
       schedule: inForce,
       frozen,
@@ -215,7 +215,7 @@ describe("run-time negotiated repair", () => {
   });
 
   it("does not ask an agent that may not be asked (offline): its conflict goes to the next level", () => {
-    const start = startRuntimeNegotiation({
+    const { state: start } = startRuntimeNegotiation({
       model,
       schedule: inForce,
       frozen,

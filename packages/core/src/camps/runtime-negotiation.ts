@@ -1,7 +1,12 @@
 import type { TaskModel, Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import { compare } from "./model-view.js";
-import { type RepairLoopState, type RepairStep, startRepairLoop } from "./repair-loop.js";
+import {
+  type RepairLoopState,
+  type RepairRequest,
+  type RepairStep,
+  startRepairLoop,
+} from "./repair-loop.js";
 import type { Assignment, LocalSchedule, ResourceInterval, ResourceSlot, Slot } from "./types.js";
 
 /**
@@ -18,9 +23,14 @@ import type { Assignment, LocalSchedule, ResourceInterval, ResourceSlot, Slot } 
  */
 
 /** Rounds of a run-time negotiation before it hands over. */
-export const DEFAULT_NEGOTIATION_ROUNDS = 8;
-/** Rounds without improvement before a phase hands over (intra-agent, then inter-agent). */
-export const DEFAULT_NEGOTIATION_PATIENCE = 2;
+export const DEFAULT_NEGOTIATION_ROUNDS = 12;
+/**
+ * Rounds without fewer hard conflicts before a phase hands over. A delay travels one agent per
+ * round along its jobs and sequences, the count of conflicts staying the same as it goes: that is
+ * progress, not stagnation. A phase stuck for real repeats an integration (the loop's cycle rule)
+ * and hands over at once; so only the round limit bounds the rest.
+ */
+export const DEFAULT_NEGOTIATION_PATIENCE = DEFAULT_NEGOTIATION_ROUNDS;
 
 export interface RuntimeNegotiationInput {
   /** The planner's model in force. */
@@ -30,18 +40,31 @@ export interface RuntimeNegotiationInput {
   /** What ran or surely runs, where it really is (`frozenSlots`): it does not move. */
   readonly frozen: readonly ResourceSlot[];
   readonly nowTicks: Ticks;
+  /** Activities done (of `frozen`): their times stand whatever an agent's answer says. Default: all of `frozen`. */
+  readonly done?: ReadonlySet<string>;
   /** The agents that may be asked (online); the others' slots stand as they are. */
   readonly agents: readonly string[];
   /** The highest schedule version issued so far: every request goes above it. */
   readonly version: number;
+  /** Agents to ask first whatever the integration says (their own repair fell short). */
+  readonly ask?: readonly string[];
   readonly unavailable?: readonly ResourceInterval[];
   readonly cancelled?: readonly string[];
   readonly maxRounds?: number;
   readonly patience?: number;
 }
 
-/** Starts a run-time negotiation: no answer is owed yet; `nextRepairStep` asks the first agents. */
-export function startRuntimeNegotiation(input: RuntimeNegotiationInput): RepairLoopState {
+/**
+ * Starts a run-time negotiation. The agents in `ask` (one whose own repair fell short: the
+ * planner does not know what it did) and those with unstarted work planned into time their
+ * resource is unavailable are asked first, with no new constraint, to revise and propose:
+ * send `requests`, then drive. Without first requests, `nextRepairStep` asks the agents its
+ * integration of the schedule in force shows in conflict.
+ */
+export function startRuntimeNegotiation(input: RuntimeNegotiationInput): {
+  state: RepairLoopState;
+  requests: RepairRequest[];
+} {
   const now = input.nowTicks;
   const frozen = new Map(input.frozen.map((f) => [f.activityId, f]));
   const cancelled = new Set(input.cancelled ?? []);
@@ -85,6 +108,19 @@ export function startRuntimeNegotiation(input: RuntimeNegotiationInput): RepairL
       ),
     };
   const askable = new Set(input.agents);
+  const down = (resourceId: string, slot: Slot) =>
+    (input.unavailable ?? []).some(
+      (u) =>
+        u.resourceId === resourceId &&
+        u.fromTicks < slot.startTicks + Math.max(1, slot.durationTicks) &&
+        slot.startTicks < u.untilTicks,
+    );
+  const first = Object.keys(proposals).filter(
+    (r) =>
+      askable.has(r) &&
+      ((input.ask ?? []).includes(r) ||
+        proposals[r]!.slots.some((x) => !frozen.has(x.activityId) && down(r, x))),
+  );
   const loop = startRepairLoop({
     model: input.model,
     assignments,
@@ -96,18 +132,28 @@ export function startRuntimeNegotiation(input: RuntimeNegotiationInput): RepairL
       maxProblemAdjustments: 0,
     },
   });
-  return {
+  const versions: Record<string, number> = Object.fromEntries(
+    Object.keys(proposals)
+      .filter((r) => askable.has(r))
+      .map((r) => [r, first.includes(r) ? input.version + 1 : input.version]),
+  );
+  const requests: RepairRequest[] = first.map((resourceId) => ({
+    kind: "revise",
+    resourceId,
+    version: input.version + 1,
+    constraints: [],
+  }));
+  const state: RepairLoopState = {
     ...loop,
-    versions: Object.fromEntries(
-      Object.keys(proposals)
-        .filter((r) => askable.has(r))
-        .map((r) => [r, input.version]),
-    ),
+    versions,
     proposals,
-    awaiting: [],
+    awaiting: first,
     // Unscheduled work (a rush order's, not placed yet) is the next level's, not a conflict here.
     requireAll: false,
+    // Completions are the planner's record; what runs, its agent knows best (an overrun).
+    frozen: input.frozen.filter((f) => input.done?.has(f.activityId) ?? true),
   };
+  return { state, requests };
 }
 
 /** The agents a negotiation asked at least once (their version moved past its start). */
