@@ -1045,6 +1045,10 @@ export class Coordinator {
       epoch: body.epoch,
       atTicks: this.nowTicks,
     });
+    // Lock-step: an agent back in a new session (restarted from its journal) holds its unstarted
+    // work until it has the schedule in force, which may have re-awarded some of it meanwhile.
+    if (this.options.lockstep && online && known !== undefined && body.epoch > known)
+      this.reconcile(body.agentId);
     if (this.options.lockstep || this.options.agentLeaseMs === undefined) return;
     if (!online && was) this.armAgentLease(body.agentId, this.options.agentLeaseMs);
     // Back after a spell offline, or holding its work after a pause: the schedule in force.
@@ -1263,8 +1267,7 @@ export class Coordinator {
       slots: body.slots.map(fromWireSlot),
     };
     if (this.loop && !this.loop.final) {
-      if (process.env.H35_DEBUG && this.negotiating)
-        process.stderr.write(`ANS ${JSON.stringify(proposal)}\n`);
+      process.stderr.write(`ANS ${JSON.stringify(proposal)}\n`);
       const { state, verdict } = receiveLocalSchedule(this.loop, proposal);
       this.loop = state;
       if (verdict.kind !== "accepted") this.logger.debug({ agentId, verdict }, "proposal dropped");
@@ -1983,10 +1986,9 @@ export class Coordinator {
     const n = this.negotiating;
     const t = this.loopTrigger;
     if (!n || !t || !this.loop) return;
-    if (process.env.H35_DEBUG)
-      process.stderr.write(
-        `NEG ${t.trigger} ${negotiated ? "settled" : "handed over"} ${JSON.stringify(this.loop.log)}\n`,
-      );
+    process.stderr.write(
+      `NEG ${t.trigger} ${negotiated ? "settled" : "handed over"} ${JSON.stringify(this.loop.log)}\n`,
+    );
     for (const agentId of negotiationAgents(this.loop, n.startVersion))
       this.owedInstall.add(agentId);
     this.loop = undefined;
@@ -2162,8 +2164,7 @@ export class Coordinator {
   }
 
   private sendRequest(r: RepairRequest): void {
-    if (process.env.H35_DEBUG && this.negotiating)
-      process.stderr.write(`REQ ${JSON.stringify(r)}\n`);
+    process.stderr.write(`REQ ${JSON.stringify(r)}\n`);
     if (r.kind === "reassign") {
       this.sendAssign(r.resourceId, r.assignments, r.version);
       return;

@@ -142,6 +142,11 @@ export class SchedulerAgent {
   /** Replays the journal, comes online under a new session epoch, and resumes. */
   async start(): Promise<void> {
     const unacked = this.replay(this.ports.journal.records);
+    // Lock-step, restarted with a schedule: while this agent was down its unstarted work may have
+    // been re-awarded. It starts nothing new until the coordinator's install (it reconciles an
+    // agent back in a new session) says what is still its own.
+    if (this.ports.lockstep && this.epoch > 0 && this.slots.length > 0)
+      this.holding = { announcedAtMs: Date.now() };
     this.epoch += 1;
     this.ports.journal.append({ t: "epoch", epoch: this.epoch });
     this.ports.resource.subscribe((event) => this.onEnvironment(event));
