@@ -921,7 +921,11 @@ export class Coordinator {
   /** Marks an agent as expected (a restart in progress): time waits for its first idle report. */
   expect(agentId: string): void {
     this.clockMaster.setOnline(agentId, true);
+    // Back in a new session it holds its unstarted work (some may have been re-awarded meanwhile)
+    // until it has the schedule in force: sent on its first idle report, so time waits for it.
+    if (this.options.lockstep) this.reconcileOwed.add(agentId);
   }
+  private readonly reconcileOwed = new Set<string>();
 
   /** Marks an agent gone at once (e.g. killed by the fleet's script), before its will arrives. */
   lost(agentId: string): void {
@@ -1045,10 +1049,6 @@ export class Coordinator {
       epoch: body.epoch,
       atTicks: this.nowTicks,
     });
-    // Lock-step: an agent back in a new session (restarted from its journal) holds its unstarted
-    // work until it has the schedule in force, which may have re-awarded some of it meanwhile.
-    if (this.options.lockstep && online && known !== undefined && body.epoch > known)
-      this.reconcile(body.agentId);
     if (this.options.lockstep || this.options.agentLeaseMs === undefined) return;
     if (!online && was) this.armAgentLease(body.agentId, this.options.agentLeaseMs);
     // Back after a spell offline, or holding its work after a pause: the schedule in force.
@@ -1201,6 +1201,7 @@ export class Coordinator {
           this.held.delete(message.from);
           for (const deliver of held) deliver();
         }
+        if (this.reconcileOwed.delete(message.from)) this.reconcile(message.from);
         return;
       case "propose":
         this.onPropose(message.from, message.body);
