@@ -17,7 +17,7 @@ import {
 import { indexed, jobShopModel } from "./test-support/fixtures.js";
 import type { Assignment, Slot } from "./types.js";
 
-// Job a: a.1 on m1 (5) then a.2 on m2 (5); job b: b.1 on m2 (5); job c: c.1 on m3 (4) then c.2
+// Job a: a.1 on m1 (5) then a.2 on m2 (5); job b: b.1 on m2 or m3 (5); job c: c.1 on m3 (4) then c.2
 // on m2 (3). In force: m1 a.1@0; m2 a.2@5, b.1@10, c.2@15; m3 c.1@0.
 const model = jobShopModel([
   {
@@ -29,7 +29,7 @@ const model = jobShopModel([
     due: 10,
     weight: 2,
   },
-  { id: "b", ops: [["m2", 5]], due: 20 },
+  { id: "b", ops: [[["m2", "m3"], 5]], due: 20 },
   {
     id: "c",
     ops: [
@@ -229,5 +229,60 @@ describe("run-time negotiated repair", () => {
     });
     expect(run.ended).toBe("handed-over");
     expect(run.asked.some((a) => a.endsWith(":m2"))).toBe(false);
+  });
+
+  it("integrates completions where they ran and work where the planner placed it, whatever an answer says", () => {
+    // b.1 was sold to m3 (contract net): m2 does not know yet. a.1 is done (0..9).
+    const sold: Schedule = {
+      ...inForce,
+      resources: inForce.resources.map((r) =>
+        r.resourceId === "m2"
+          ? { ...r, activities: r.activities.filter((a) => a.activityId !== "b.1") }
+          : r.resourceId === "m3"
+            ? {
+                ...r,
+                activities: [
+                  ...r.activities,
+                  { activityId: "b.1", startTicks: 10, durationTicks: 5 },
+                ],
+              }
+            : r,
+      ),
+    };
+    const { state, requests } = startRuntimeNegotiation({
+      model,
+      schedule: sold,
+      frozen,
+      done: new Set(["a.1"]),
+      nowTicks: 9,
+      agents: ["m1", "m2", "m3"],
+      version: 7,
+      ask: ["m2"],
+    });
+    expect(requests.map((r) => [r.kind, r.resourceId, r.version])).toEqual([["revise", "m2", 8]]);
+    // m2 answers from its old schedule: b.1 still on it, and a.1 (not its own) at a planned time.
+    const got = receiveLocalSchedule(state, {
+      resourceId: "m2",
+      version: 8,
+      slots: [
+        { activityId: "a.2", startTicks: 9, durationTicks: 5 },
+        { activityId: "b.1", startTicks: 14, durationTicks: 5 },
+        { activityId: "c.2", startTicks: 19, durationTicks: 3 },
+      ],
+    });
+    expect(got.verdict.kind).toBe("accepted");
+    const next = nextRepairStep(got.state, { nowTicks: 9 });
+    expect(next.step.kind, JSON.stringify(next.step)).toBe("done");
+    if (next.step.kind !== "done") return;
+    const where = (id: string) =>
+      next.step.kind === "done"
+        ? next.step.schedule.resources.filter((r) => r.activities.some((a) => a.activityId === id))
+        : [];
+    expect(where("b.1").map((r) => r.resourceId)).toEqual(["m3"]);
+    expect(where("a.1").map((r) => r.resourceId)).toEqual(["m1"]);
+    expect(where("a.1")[0]!.activities.find((a) => a.activityId === "a.1")).toMatchObject({
+      startTicks: 0,
+      durationTicks: 9,
+    });
   });
 });
