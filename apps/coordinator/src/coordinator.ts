@@ -20,6 +20,7 @@ import {
   type LocalSchedule,
   type ModelIndex,
   monitorCompletion,
+  negotiationAgents,
   nextRepairStep,
   operationsToReassign,
   pinHorizon,
@@ -34,7 +35,6 @@ import {
   receiveLocalSchedule,
   reoptimize,
   repairObjective,
-  retimeInOrder,
   type Schedule,
   type ScheduleChurn,
   SimulatedClock,
@@ -42,6 +42,7 @@ import {
   scheduleMetrics,
   selectWinner,
   startRepairLoop,
+  startRuntimeNegotiation,
   subjectiveView,
   type TaskModel,
   type Ticks,
@@ -114,6 +115,12 @@ export interface CoordinatorOptions {
    * operations that have an alternative resource reassigned (problem adjustment). Off without it.
    */
   readonly agentLeaseMs?: number;
+  /**
+   * Lock-step: an agent lost (killed by the fleet's script) for this many simulated ticks has its
+   * unstarted operations that have an alternative resource re-awarded, as `agentLeaseMs` does on
+   * the wall clock. Off without it.
+   */
+  readonly agentLeaseTicks?: Ticks;
   /** The lowest epoch this session may use (a standby taking over: above the lease it saw). */
   readonly minEpoch?: number;
   /**
@@ -372,6 +379,18 @@ export class Coordinator {
   };
   private auction: Auction | undefined;
   private callSeq = 0;
+  /** The loop under way is a run-time negotiation (not the plan's): how it is settled. */
+  private negotiating:
+    | { level: "negotiated" | "contractNet"; before: Schedule | undefined; startVersion: number }
+    | undefined;
+  /** Agents asked in a negotiation: the next install goes to them even where their part is unchanged. */
+  private readonly owedInstall = new Set<string>();
+  /** Agents whose own repair fell short (a failure): the next negotiation asks them first. */
+  private readonly reviseFirst = new Set<string>();
+  /** Agents past their lease while another repair was under way: their work moves after it. */
+  private readonly lostOwed = new Set<string>();
+  /** Each agent's spells offline in lock-step, so a lease timer acts on its own spell only. */
+  private readonly lostSpells = new Map<string, number>();
   /** Winners whose next proposal reports an award taken, not a local repair. */
   private readonly awardProposals = new Set<string>();
   private finishedResolve: (() => void) | undefined;
@@ -909,7 +928,11 @@ export class Coordinator {
   /** Marks an agent as expected (a restart in progress): time waits for its first idle report. */
   expect(agentId: string): void {
     this.clockMaster.setOnline(agentId, true);
+    // Back in a new session it holds its unstarted work (some may have been re-awarded meanwhile)
+    // until it has the schedule in force: sent on its first idle report, so time waits for it.
+    if (this.options.lockstep) this.reconcileOwed.add(agentId);
   }
+  private readonly reconcileOwed = new Set<string>();
 
   /** Marks an agent gone at once (e.g. killed by the fleet's script), before its will arrives. */
   lost(agentId: string): void {
@@ -918,6 +941,14 @@ export class Coordinator {
     if (epoch !== undefined) this.killedEpochs.set(agentId, epoch);
     this.clockMaster.setOnline(agentId, false);
     this.record.offline.push({ atTicks: this.nowTicks, agentId, online: false });
+    const leaseTicks = this.options.lockstep ? this.options.agentLeaseTicks : undefined;
+    if (leaseTicks === undefined) return;
+    const spell = (this.lostSpells.get(agentId) ?? 0) + 1;
+    this.lostSpells.set(agentId, spell);
+    this.timers.at(this.nowTicks + leaseTicks, () => {
+      if (this.lostSpells.get(agentId) !== spell || this.clockMaster.isOnline(agentId)) return;
+      if (!this.stepped) this.reassignLost(agentId);
+    });
   }
 
   /** Plans from scratch: assignments, local schedules, the repair loop, installation. */
@@ -1082,6 +1113,10 @@ export class Coordinator {
    */
   private reassignLost(agentId: string): void {
     if (!this.installed || this.done) return;
+    if (this.auction || this.loop) {
+      this.lostOwed.add(agentId);
+      return;
+    }
     const now = this.nowTicks;
     const { reassign, keep } = operationsToReassign(
       this.index,
@@ -1204,6 +1239,7 @@ export class Coordinator {
           this.held.delete(message.from);
           for (const deliver of held) deliver();
         }
+        if (this.reconcileOwed.delete(message.from)) this.reconcile(message.from);
         return;
       case "propose":
         this.onPropose(message.from, message.body);
@@ -1446,6 +1482,7 @@ export class Coordinator {
           (r) => r !== agentId,
         ),
     );
+    this.reviseFirst.add(agentId);
     this.runtimeRepair(`${body.cause} on ${agentId}`, sell, [agentId]);
   }
 
@@ -1561,6 +1598,10 @@ export class Coordinator {
           if (step.requests.length > 0) return;
           continue;
         case "deliberative": {
+          if (this.negotiating) {
+            this.endNegotiation(undefined, step.reason);
+            return;
+          }
           const solved = reoptimize(mustIndex(step.model), {
             nowTicks: this.nowTicks,
             frozen: step.frozen,
@@ -1582,6 +1623,10 @@ export class Coordinator {
           continue;
         }
         case "done": {
+          if (this.negotiating) {
+            this.endNegotiation(step.schedule, "");
+            return;
+          }
           const trigger = this.loopTrigger;
           this.loop = undefined;
           const better = step.deliberative ? undefined : this.qualityGate(step.schedule);
@@ -1596,11 +1641,7 @@ export class Coordinator {
             trigger?.startedMs ?? Date.now(),
             trigger?.atTicks ?? this.nowTicks,
           );
-          if (this.pendingRepair !== undefined) {
-            const owed = this.pendingRepair;
-            this.pendingRepair = undefined;
-            this.runtimeRepair(owed);
-          }
+          this.afterRepair();
           return;
         }
       }
@@ -1699,7 +1740,7 @@ export class Coordinator {
       this.deliberativeRepair(trigger);
       return;
     }
-    if (this.auction) {
+    if (this.auction || this.loop) {
       this.pendingRepair = trigger;
       return;
     }
@@ -1924,20 +1965,89 @@ export class Coordinator {
       this.deliberativeRepair(a.trigger, false, targets);
       for (const [id, to] of Object.entries(targets)) this.forwardEnablers(id, to);
     } else this.settle(a.trigger, "contractNet", a.before, a.startedMs, a.atTicks);
-    if (this.pendingRepair !== undefined && !this.auction && !this.loop) {
+    this.afterRepair();
+  }
+
+  /** Once no repair is under way: the repair owed (an order came), then work of agents lost meanwhile. */
+  private afterRepair(): void {
+    if (this.auction || this.loop) return;
+    if (this.pendingRepair !== undefined) {
       const owed = this.pendingRepair;
       this.pendingRepair = undefined;
       this.runtimeRepair(owed);
     }
+    for (const agentId of [...this.lostOwed].sort()) {
+      if (this.auction || this.loop) return;
+      this.lostOwed.delete(agentId);
+      if (!this.clockMaster.isOnline(agentId)) this.reassignLost(agentId);
+    }
   }
 
   /**
-   * Settles a distributed repair: negotiated repair re-times the schedule in force (each agent
-   * keeps its sequence, delays propagate to successors), then the central re-solve — pinned over
-   * the frozen horizon — replaces it only if it is better by more than the quality gate once
-   * each plan's churn against the schedule before the disruption is charged.
+   * Settles a distributed repair by negotiation (CAMPS intra- and inter-agent constraint
+   * adjustment on the schedule in force): the agents a delay binds get the earliest starts it
+   * imposes, revise their own schedules and propose, round after round (`drive`, with the reply
+   * timeout; lock-step goes on without answers that will not come). Settled, it passes the gate;
+   * not settled within its rounds, the repair goes to the central re-solve.
    */
   private settle(
+    trigger: string,
+    level: "negotiated" | "contractNet",
+    before: Schedule | undefined,
+    startedMs: number,
+    atTicks: Ticks,
+  ): void {
+    if (!this.installed) return;
+    const now = this.nowTicks;
+    this.negotiating = { level, before, startVersion: this.version };
+    this.loopTrigger = { trigger, startedMs, atTicks };
+    const started = startRuntimeNegotiation({
+      model: this.model,
+      schedule: this.installed,
+      frozen: this.frozenSlots(now),
+      done: new Set(this.record.executed.keys()),
+      nowTicks: now,
+      agents: this.clockMaster.onlineAgents,
+      version: this.version,
+      unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+      cancelled: [...this.cancelled],
+      ask: [...this.reviseFirst],
+    });
+    this.reviseFirst.clear();
+    this.loop = started.state;
+    for (const r of started.requests) this.sendRequest(r);
+    this.drive();
+  }
+
+  /** A run-time negotiation ended: `negotiated` if it settled, else the central level takes it. */
+  private endNegotiation(negotiated: Schedule | undefined, why: string): void {
+    const n = this.negotiating;
+    const t = this.loopTrigger;
+    if (!n || !t || !this.loop) return;
+    for (const agentId of negotiationAgents(this.loop, n.startVersion))
+      this.owedInstall.add(agentId);
+    this.loop = undefined;
+    this.loopTrigger = undefined;
+    this.negotiating = undefined;
+    if (negotiated)
+      this.gateAndInstall(negotiated, t.trigger, n.level, n.before, t.startedMs, t.atTicks);
+    else {
+      this.logger.info(
+        { trigger: t.trigger, why },
+        "negotiated repair did not settle: central re-solve",
+      );
+      this.deliberativeRepair(t.trigger);
+    }
+    this.afterRepair();
+  }
+
+  /**
+   * The negotiated schedule stands unless the central re-solve — pinned over the frozen horizon —
+   * is better by more than the quality gate once each plan's churn against the schedule before
+   * the disruption is charged.
+   */
+  private gateAndInstall(
+    agreed: Schedule,
     trigger: string,
     level: "negotiated" | "contractNet",
     before: Schedule | undefined,
@@ -1949,16 +2059,10 @@ export class Coordinator {
     const frozen = this.frozenSlots(now);
     const unavailable = this.unavailable.filter((u) => u.untilTicks > now);
     const cancelled = [...this.cancelled];
-    const retimed = retimeInOrder(this.index, this.installed, {
-      nowTicks: now,
-      frozen,
-      unavailable,
-      cancelled,
-    });
     // Several planners: in-cell repair, then problem adjustment, before the central level.
     const { schedule: negotiated, level: reached } = this.repairAcrossPlanners(
       trigger,
-      { before: before ?? this.installed, schedule: retimed },
+      { before: before ?? this.installed, schedule: agreed },
       level,
       { frozen, unavailable, cancelled },
     );
@@ -2056,7 +2160,7 @@ export class Coordinator {
         !before ||
         JSON.stringify(before.activities.map(slotKey)) !==
           JSON.stringify(r.activities.map(slotKey));
-      if (!changed && previous && !toEveryAgent) continue;
+      if (!changed && previous && !toEveryAgent && !this.owedInstall.has(r.resourceId)) continue;
       awaiting.add(r.resourceId);
       const slots: WireSlot[] = r.activities.map((a) => ({
         activityId: a.activityId,
@@ -2078,6 +2182,7 @@ export class Coordinator {
       }
       this.sendTo(r.resourceId, "install", { scheduleVersion: version, slots });
     }
+    this.owedInstall.clear();
     this.affected = awaiting.size;
     this.installing = { version, awaiting, startedMs, trigger, strategy, atTicks };
     const timeoutMs = this.replyTimeoutMs;

@@ -111,6 +111,11 @@ export interface FleetOptions {
   readonly runtimeRepair?: "distributed" | "central";
   /** How work changes hands at run time (default: contract net). */
   readonly reassignment?: "contract-net" | "central";
+  /**
+   * An agent offline this many simulated ticks has its unstarted work re-awarded (by contract
+   * net, unless `reassignment` is central). Default: half the shortest scripted outage.
+   */
+  readonly agentLeaseTicks?: number;
 }
 
 /**
@@ -472,6 +477,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     repairIterations: 1000,
     urgentRepairIterations: 300,
     lockstep: true,
+    agentLeaseTicks: options.agentLeaseTicks ?? Math.max(1, Math.floor(horizon / 40)),
     ...(options.runtimeRepair ? { runtimeRepair: options.runtimeRepair } : {}),
     ...(options.reassignment ? { reassignment: options.reassignment } : {}),
     ...(options.planners !== undefined && options.planners > 1

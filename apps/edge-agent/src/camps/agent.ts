@@ -144,6 +144,11 @@ export class SchedulerAgent {
   /** Replays the journal, comes online under a new session epoch, and resumes. */
   async start(): Promise<void> {
     const unacked = this.replay(this.ports.journal.records);
+    // Lock-step, restarted with a schedule: while this agent was down its unstarted work may have
+    // been re-awarded. It starts nothing new until the coordinator's install (it reconciles an
+    // agent back in a new session) says what is still its own.
+    if (this.ports.lockstep && this.epoch > 0 && this.slots.length > 0)
+      this.holding = { announcedAtMs: Date.now() };
     this.epoch += 1;
     this.ports.journal.append({ t: "epoch", epoch: this.epoch });
     // A long-lived agent's journal stays bounded: rewritten now and then as its state.
@@ -552,6 +557,9 @@ export class SchedulerAgent {
         unavailable: this.unavailable,
         constraints: this.constraints,
         slots: this.fixedOr(this.slots),
+        // What ran or runs stays; the rest is revised from now, weighing each job's work.
+        fixed: [...this.finished.keys(), ...this.started.keys()],
+        weights: this.jobWeights(),
       },
       request,
       this.ports.clock.now(),
@@ -575,6 +583,22 @@ export class SchedulerAgent {
     if (this.refuseStale(id, body.scheduleVersion, live)) return;
     this.version = body.scheduleVersion;
     this.slots = body.slots.map(toSlot);
+    // The schedule in force is the planner's word: what it holds is ours (work moved away is not,
+    // work moved here is), and the bounds of the negotiation that led to it are spent.
+    const windows = new Map(this.assignments.map((a) => [a.activityId, a.window]));
+    this.assignments = this.slots.map((s) => {
+      const w = windows.get(s.activityId);
+      return {
+        activityId: s.activityId,
+        resourceId: this.identity.resourceId,
+        window: {
+          earliestTicks: Math.min(w?.earliestTicks ?? s.startTicks, s.startTicks),
+          latestTicks: w?.latestTicks ?? s.startTicks,
+        },
+        durationTicks: s.durationTicks,
+      };
+    });
+    this.constraints = [];
     if (!live) return;
     this.ports.journal.append({ t: "schedule", version: this.version, slots: body.slots });
     this.send("accept", { ref: id, scheduleVersion: this.version });
@@ -592,14 +616,7 @@ export class SchedulerAgent {
   /** What this agent knows of its own schedule, for a bid (core's `bidFor`). */
   private bidderState(): BidderState {
     const pinned = new Set([...this.finished.keys(), ...this.started.keys()]);
-    const weights = new Map<string, number>();
-    if (this.view)
-      for (const s of this.slots) {
-        const due = ancestorsInView(this.view, s.activityId)
-          .map((id) => this.view!.nodes.find((n) => n.id === id))
-          .find((n) => n?.due !== undefined)?.due;
-        if (due) weights.set(s.activityId, due.weight);
-      }
+    const weights = this.jobWeights();
     return {
       resourceId: this.identity.resourceId,
       slots: this.fixedOr(this.slots),
@@ -608,6 +625,19 @@ export class SchedulerAgent {
       weights,
       ...(this.holding ? { holding: true } : {}),
     };
+  }
+
+  /** The weight of each operation in force: its job's (the due date above it in our view). */
+  private jobWeights(): Map<string, number> {
+    const weights = new Map<string, number>();
+    if (this.view)
+      for (const s of this.slots) {
+        const due = ancestorsInView(this.view, s.activityId)
+          .map((id) => this.view!.nodes.find((n) => n.id === id))
+          .find((n) => n?.due !== undefined)?.due;
+        if (due) weights.set(s.activityId, due.weight);
+      }
+    return weights;
   }
 
   /** Contract net, announce: bid from our own local schedule, or refuse and say why. */
@@ -683,11 +713,9 @@ export class SchedulerAgent {
     const out: Slot[] = [];
     for (const [activityId, f] of this.finished) {
       const s = this.slots.find((x) => x.activityId === activityId);
-      out.push({
-        activityId,
-        startTicks: s?.startTicks ?? f.atTicks,
-        durationTicks: f.atTicks - (s?.startTicks ?? f.atTicks),
-      });
+      // Where it really ran when known (a completion records its start), not where it was planned.
+      const start = f.startTicks ?? s?.startTicks ?? f.atTicks;
+      out.push({ activityId, startTicks: start, durationTicks: f.atTicks - start });
     }
     for (const [activityId, r] of this.started)
       out.push({ activityId, startTicks: r.atTicks, durationTicks: r.durationTicks });

@@ -12,6 +12,13 @@ export function answerRequest(
     readonly unavailable: readonly Interval[];
     readonly constraints: readonly StartConstraint[];
     readonly slots: readonly Slot[];
+    /**
+     * What has started or run (the agent knows): it stays. Given, every other slot planned
+     * before now has not started and is revised from now, not kept where it was.
+     */
+    readonly fixed?: readonly string[];
+    /** Job weights of its operations: a revision then delays the weighted work least. */
+    readonly weights?: ReadonlyMap<string, number>;
   },
   request: RepairRequest,
   nowTicks: Ticks,
@@ -40,9 +47,16 @@ export function answerRequest(
     };
   }
   const constraints = mergeConstraints(agent.constraints, request.constraints);
+  const fixed = agent.fixed ? new Set(agent.fixed) : undefined;
   const revised = intraAgentConstraintAdjustment({
     resourceId: agent.resourceId,
-    slots: agent.slots,
+    slots: fixed
+      ? agent.slots.map((s) =>
+          fixed.has(s.activityId) || s.startTicks >= nowTicks ? s : { ...s, startTicks: nowTicks },
+        )
+      : agent.slots,
+    ...(fixed ? { fixed: [...fixed] } : {}),
+    ...(agent.weights ? { weights: agent.weights } : {}),
     assignments: agent.assignments,
     constraints,
     nowTicks,

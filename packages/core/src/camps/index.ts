@@ -24,6 +24,7 @@ export * from "./planner-windows.js";
 export * from "./planners.js";
 export * from "./problem-adjustment.js";
 export * from "./repair-loop.js";
+export * from "./runtime-negotiation.js";
 export * from "./runtime-repair.js";
 export * from "./timeline.js";
 export * from "./types.js";

@@ -38,6 +38,12 @@ export interface IntraAgentInput {
    * keeping every start from moving earlier makes repair monotone, so it cannot oscillate.
    */
   readonly allowEarlier?: boolean;
+  /**
+   * Each operation's weight (its job's). Given (a repair of a schedule in force), the revision
+   * kept is first the one that delays the work least, weighted, against where it stands now: a
+   * reordering that meets more windows by pushing a heavy job back is not taken.
+   */
+  readonly weights?: ReadonlyMap<string, number>;
 }
 
 export type IntraAgentStrategy = "right-shift" | "greedy" | "least-constraining";
@@ -102,7 +108,7 @@ export function intraAgentConstraintAdjustment(input: IntraAgentInput): IntraAge
     { strategy: "greedy", placed: placeGreedy(reordered, busy) },
     { strategy: "least-constraining", placed: placeLeastConstraining(reordered, busy) },
   ];
-  const best = pickRevision(candidates, operations, current);
+  const best = pickRevision(candidates, operations, current, input.weights);
   const slots = sortSlots([...fixed, ...best.placed]);
   return {
     slots,
@@ -123,13 +129,18 @@ export function pickRevision<T extends { placed: readonly Slot[] }>(
   candidates: readonly T[],
   operations: readonly PendingOperation[],
   current: ReadonlyMap<string, Ticks>,
+  weights?: ReadonlyMap<string, number>,
 ): T {
   const latest = new Map(operations.map((op) => [op.activityId, op.latestTicks]));
   const score = (placed: readonly Slot[]) => {
+    let delay = 0;
     let missed = 0;
     let lateness = 0;
     let displacement = 0;
     for (const s of placed) {
+      const was = current.get(s.activityId);
+      if (weights && was !== undefined && s.startTicks > was)
+        delay += (weights.get(s.activityId) ?? 1) * (s.startTicks - was);
       const l = latest.get(s.activityId) ?? Number.POSITIVE_INFINITY;
       if (s.startTicks > l) {
         missed++;
@@ -138,17 +149,17 @@ export function pickRevision<T extends { placed: readonly Slot[] }>(
       const c = current.get(s.activityId);
       displacement += c === undefined ? 0 : Math.abs(s.startTicks - c);
     }
-    return [missed, lateness, displacement] as const;
+    return [delay, missed, lateness, displacement] as const;
+  };
+  const before = (a: readonly number[], b: readonly number[]) => {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+    return false;
   };
   let best = candidates[0]!;
   let bestScore = score(best.placed);
   for (const c of candidates.slice(1)) {
     const sc = score(c.placed);
-    if (
-      sc[0] < bestScore[0] ||
-      (sc[0] === bestScore[0] &&
-        (sc[1] < bestScore[1] || (sc[1] === bestScore[1] && sc[2] < bestScore[2])))
-    ) {
+    if (before(sc, bestScore)) {
       best = c;
       bestScore = sc;
     }

@@ -205,6 +205,13 @@ export interface RepairLoopState {
   readonly log: readonly RepairLogEntry[];
   /** Set once the loop has ended (done), or is waiting for the deliberative schedule. */
   readonly final: RepairStep | undefined;
+  /** Whether every activity must be scheduled (default true; a run-time negotiation: false). */
+  readonly requireAll?: boolean;
+  /**
+   * What ran or runs, where it really is: integrated in place of what the agents' answers say of
+   * it (an agent's record of its past may be off; the planner's record of completions is not).
+   */
+  readonly frozen?: readonly ResourceSlot[];
 }
 
 /**
@@ -306,9 +313,10 @@ export function nextRepairStep(
   const indexed = indexModel(state.model);
   if (!indexed.ok) return deliberative(state, context, "the planner's model is not valid");
   const index = indexed.value;
-  const integration = integrate(index, Object.values(state.proposals), {
+  const integration = integrate(index, withFrozen(state), {
     version: state.scheduleVersion + 1,
     assignments: state.assignments,
+    requireAll: state.requireAll ?? true,
   });
   const hard = integration.conflicts.filter(isHardConflict);
 
@@ -550,6 +558,42 @@ export function finishWithSchedule(
     "installed the deliberative schedule",
   );
   return { state: s, step, installs };
+}
+
+/**
+ * The agents' answers as the planner integrates them. With `frozen` (a run-time negotiation):
+ * what ran is put where it really ran, and an answer keeps only what is assigned to its agent (an
+ * agent that sold work by contract net learns it from the next install, not before).
+ */
+function withFrozen(state: RepairLoopState): LocalSchedule[] {
+  const proposals = Object.values(state.proposals);
+  const frozen = state.frozen;
+  if (!frozen) return proposals;
+  const ids = new Set(frozen.map((f) => f.activityId));
+  const owner = new Map(state.assignments.map((a) => [a.activityId, a.resourceId]));
+  const out = new Map(
+    proposals.map((p) => [
+      p.resourceId,
+      {
+        ...p,
+        slots: p.slots.filter(
+          (s) =>
+            !ids.has(s.activityId) && (owner.get(s.activityId) ?? p.resourceId) === p.resourceId,
+        ),
+      },
+    ]),
+  );
+  for (const f of frozen) {
+    const p = out.get(f.resourceId) ?? { resourceId: f.resourceId, version: 0, slots: [] };
+    out.set(f.resourceId, {
+      ...p,
+      slots: [
+        ...p.slots,
+        { activityId: f.activityId, startTicks: f.startTicks, durationTicks: f.durationTicks },
+      ],
+    });
+  }
+  return [...out.values()];
 }
 
 /** Inter-agent continuation: ask the agents whose waits are over, with fresh constraints. */
