@@ -9,6 +9,7 @@ import {
   type Clock,
   type ContractCall,
   contractCall,
+  DEFAULT_CHURN_WEIGHT,
   emptyRepairsByLevel,
   finishWithSchedule,
   frozenSlots,
@@ -1935,6 +1936,9 @@ export class Coordinator {
       seed: this.options.seed,
       maxIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
       version: this.version + 1,
+      // Warm: the solver improves the negotiated plan, charged for each operation it resequences.
+      warmStart: negotiated,
+      churnWeight: this.options.churnWeight ?? DEFAULT_CHURN_WEIGHT,
     });
     const done = new Set(this.record.executed.keys());
     const base = before ?? this.installed;

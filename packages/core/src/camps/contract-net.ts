@@ -291,10 +291,40 @@ export function selectWinner(call: ContractCall, answers: readonly BidAnswer[]):
 }
 
 /**
+ * The latest start of an operation that keeps its job on time: its job's due date less the
+ * longest run of planned work from it to the job's end (it and its successors in the job).
+ * Undefined when its job has no due date. A start after it adds the job's weight per tick to
+ * the tardiness once the work after it runs back to back.
+ */
+export function latestOnTimeStart(index: ModelIndex, activityId: string): Ticks | undefined {
+  const jobId = jobOf(index, activityId);
+  const due = jobId === undefined ? undefined : index.nodes.get(jobId)?.due?.dueTicks;
+  if (due === undefined) return undefined;
+  const { successors } = activityPrecedences(index);
+  const tail = new Map<string, Ticks>();
+  const tailOf = (id: string): Ticks => {
+    const known = tail.get(id);
+    if (known !== undefined) return known;
+    tail.set(id, 0); // a cycle (invalid model) stops here
+    const node = index.nodes.get(id) as ActivityNode | undefined;
+    let after = 0;
+    for (const s of successors.get(id) ?? [])
+      if (jobOf(index, s) === jobId) after = Math.max(after, tailOf(s));
+    const out = (node ? plannedDurationOf(node) : 0) + after;
+    tail.set(id, out);
+    return out;
+  };
+  return due - tailOf(activityId);
+}
+
+/**
  * The planner's call for one operation of the schedule in force, as it stands now (an earlier
  * award already moved its predecessors): capable agents are its resources but `excluded`; it
  * may start once released, its predecessors have (or are planned to have) ended, and not before
- * now; it should start when the schedule says.
+ * now; it should start when the schedule says. New work (not in the schedule, a rush order's)
+ * should start by the latest start that keeps its job on time (`latestOnTimeStart`), not as
+ * early as it can: a bidder then charges only the lateness its job's successors would inherit,
+ * and does not push its own work back for a job that has slack.
  */
 export function contractCall(
   index: ModelIndex,
@@ -332,7 +362,10 @@ export function contractCall(
     capable: node.resources.filter((r) => !options.excluded.includes(r)),
     durationTicks: mine?.durationTicks ?? plannedDurationOf(node as ActivityNode),
     earliestTicks: earliest,
-    desiredStartTicks: Math.max(earliest, mine?.startTicks ?? earliest),
+    desiredStartTicks: Math.max(
+      earliest,
+      mine?.startTicks ?? latestOnTimeStart(index, activityId) ?? earliest,
+    ),
     weight: jobWeight(index, jobOf(index, activityId)),
     closesAtTicks: options.closesAtTicks,
   };

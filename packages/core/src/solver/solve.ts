@@ -7,6 +7,7 @@ import { makespanLowerBound, type Problem, toProblem, twtLowerBound } from "./pr
 import { tabuSearchMakespan } from "./tabu-makespan.js";
 import { tabuSearchTwt } from "./tabu-twt.js";
 import type { JobShopObjective, JobShopSolution, SolveOptions } from "./types.js";
+import { referencePredecessors, warmSequences } from "./warm-start.js";
 
 /**
  * Local-search iterations when neither `maxIterations` nor `timeLimitMs` is given: a few seconds
@@ -21,8 +22,9 @@ export const DEFAULT_ITERATIONS: Readonly<Record<JobShopObjective, number>> = {
 /**
  * Solves a job shop for the makespan or the total weighted tardiness.
  *
- * The search starts from the best of the dispatch-rule schedules (`dispatchSchedule`, all rules)
- * and improves it by tabu search on the machine sequences; see `tabuSearchMakespan` and
+ * The search starts from the best of the dispatch-rule schedules (`dispatchSchedule`, all rules),
+ * or from `warmStart`'s sequences when given (a repair improving the schedule in force, with
+ * `churnWeight` charged per operation it resequences), and improves it by tabu search on the machine sequences; see `tabuSearchMakespan` and
  * `tabuSearchTwt`. It stops at `maxIterations`, at `timeLimitMs` (read from `now`), or when the
  * value reaches the lower bound; with neither limit it runs `DEFAULT_ITERATIONS`. A seed and an
  * iteration budget reproduce a run exactly.
@@ -43,15 +45,29 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
 
   let initial: Int32Array | undefined;
   let initialValue = Number.POSITIVE_INFINITY;
-  for (const rule of DISPATCH_RULES) {
-    const { seq, start } = dispatchSequences(problem, rule);
-    const d = describe(problem, seq, start);
-    const value = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
-    if (value < initialValue) {
-      initialValue = value;
-      initial = seq;
+  const warm = options.warmStart ? warmSequences(problem, options.warmStart) : undefined;
+  if (warm) {
+    const d = schedule(problem, warm);
+    initial = warm;
+    initialValue = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
+  } else
+    for (const rule of DISPATCH_RULES) {
+      const { seq, start } = dispatchSequences(problem, rule);
+      const d = describe(problem, seq, start);
+      const value = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
+      if (value < initialValue) {
+        initialValue = value;
+        initial = seq;
+      }
     }
-  }
+  const churnWeight = options.churnWeight ?? 0;
+  const churn =
+    warm && options.warmStart && churnWeight > 0
+      ? {
+          reference: referencePredecessors(problem, warm, (id) => options.warmStart!.has(id)),
+          weight: churnWeight,
+        }
+      : undefined;
   let seq = initial!;
   if (initialValue <= lowerBound) budget.stop("optimal");
   if (!budget.exhausted()) {
@@ -59,7 +75,7 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
     seq =
       objective === "makespan"
         ? tabuSearchMakespan(problem, seq, lowerBound, rng, budget).seq
-        : tabuSearchTwt(problem, seq, lowerBound, rng, budget).seq;
+        : tabuSearchTwt(problem, seq, lowerBound, rng, budget, undefined, churn).seq;
   }
   const { starts, sequences, makespan, totalWeightedTardiness } = schedule(problem, seq);
   return {
@@ -71,6 +87,7 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
     sequences,
     iterations: budget.iterations,
     stopReason: budget.stopReason ?? "iterations",
+    ...(warm ? { warm: true } : {}),
   };
 }
 
