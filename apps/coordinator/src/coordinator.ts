@@ -10,6 +10,7 @@ import {
   type ContractCall,
   contractCall,
   DEFAULT_CHURN_WEIGHT,
+  downstreamPrice,
   emptyRepairsByLevel,
   finishWithSchedule,
   frozenSlots,
@@ -1774,8 +1775,23 @@ export class Coordinator {
     if (!a || !open || open.call.callId !== callId) return;
     this.cancelLater(open.timer);
     a.open = undefined;
-    const outcome = selectWinner(open.call, open.answers);
     const bids = open.answers.filter((x) => x.kind === "bid").length;
+    // Between several bids, the planner's price counts the tardiness each causes downstream.
+    const now = this.nowTicks;
+    const outcome = selectWinner(
+      open.call,
+      open.answers,
+      bids > 1 && this.installed
+        ? (bid) =>
+            downstreamPrice(this.index, this.installed!, bid, {
+              nowTicks: now,
+              frozen: this.frozenSlots(now),
+              unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+              cancelled: [...this.cancelled],
+              objective: this.options.objective,
+            })
+        : undefined,
+    );
     if (outcome.kind === "unawarded") {
       this.logger.info({ call: callId, reason: outcome.reason }, "contract net: not awarded");
       a.unplaced.push(open.call.activityId);
