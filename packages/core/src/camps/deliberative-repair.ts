@@ -48,6 +48,11 @@ export interface ReoptimizeOptions {
   readonly warmStart?: Schedule;
   /** With `warmStart`: objective charged per operation the solver resequences. Default 0. */
   readonly churnWeight?: number;
+  /**
+   * With `warmStart`: the share of the iterations searched from it, the rest from scratch, the
+   * better kept with its churn charged (the solver's `warmShare`). Default 1.
+   */
+  readonly warmShare?: number;
 }
 
 /** Why a model cannot be re-solved this way; each says what to do instead. */
@@ -246,6 +251,7 @@ export function reoptimize(
         ? {
             warmStart: warmStarts(options.warmStart, jobs),
             ...(options.churnWeight !== undefined ? { churnWeight: options.churnWeight } : {}),
+            ...(options.warmShare !== undefined ? { warmShare: options.warmShare } : {}),
           }
         : {}),
     });

@@ -7,7 +7,7 @@ import { makespanLowerBound, type Problem, toProblem, twtLowerBound } from "./pr
 import { tabuSearchMakespan } from "./tabu-makespan.js";
 import { tabuSearchTwt } from "./tabu-twt.js";
 import type { JobShopObjective, JobShopSolution, SolveOptions } from "./types.js";
-import { referencePredecessors, warmSequences } from "./warm-start.js";
+import { referencePredecessors, resequencedCount, warmSequences } from "./warm-start.js";
 
 /**
  * Local-search iterations when neither `maxIterations` nor `timeLimitMs` is given: a few seconds
@@ -43,23 +43,27 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
     objective === "makespan" ? makespanLowerBound(problem) : twtLowerBound(problem);
   const budget = new Budget(options, DEFAULT_ITERATIONS[objective]);
 
-  let initial: Int32Array | undefined;
-  let initialValue = Number.POSITIVE_INFINITY;
-  const warm = options.warmStart ? warmSequences(problem, options.warmStart) : undefined;
-  if (warm) {
-    const d = schedule(problem, warm);
-    initial = warm;
-    initialValue = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
-  } else
+  const dispatchBest = (): { seq: Int32Array; value: number } => {
+    let best: { seq: Int32Array; value: number } | undefined;
     for (const rule of DISPATCH_RULES) {
       const { seq, start } = dispatchSequences(problem, rule);
       const d = describe(problem, seq, start);
       const value = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
-      if (value < initialValue) {
-        initialValue = value;
-        initial = seq;
-      }
+      if (!best || value < best.value) best = { seq, value };
     }
+    return best!;
+  };
+  const warm = options.warmStart ? warmSequences(problem, options.warmStart) : undefined;
+  const first = warm
+    ? (() => {
+        const d = schedule(problem, warm);
+        return {
+          seq: warm,
+          value: objective === "makespan" ? d.makespan : d.totalWeightedTardiness,
+        };
+      })()
+    : dispatchBest();
+  const initialValue = first.value;
   const churnWeight = options.churnWeight ?? 0;
   const churn =
     warm && options.warmStart && churnWeight > 0
@@ -68,15 +72,43 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
           weight: churnWeight,
         }
       : undefined;
-  let seq = initial!;
-  if (initialValue <= lowerBound) budget.stop("optimal");
-  if (!budget.exhausted()) {
+  const search = (initial: Int32Array, value: number, b: Budget): Int32Array => {
+    if (value <= lowerBound) b.stop("optimal");
+    if (b.exhausted()) return initial;
     const rng = createRng(options.seed);
-    seq =
-      objective === "makespan"
-        ? tabuSearchMakespan(problem, seq, lowerBound, rng, budget).seq
-        : tabuSearchTwt(problem, seq, lowerBound, rng, budget, undefined, churn).seq;
-  }
+    return objective === "makespan"
+      ? tabuSearchMakespan(problem, initial, lowerBound, rng, b).seq
+      : tabuSearchTwt(problem, initial, lowerBound, rng, b, undefined, churn).seq;
+  };
+  // A warm start may sit in a poor basin (the schedule in force after a disruption): with
+  // `warmShare` below 1, the rest of the iterations search from the dispatch rules' best, under
+  // the same churn charge, and the better of the two (churn counted) is kept.
+  const share = options.warmShare ?? 1;
+  let seq: Int32Array;
+  let used = budget;
+  if (warm && share < 1 && options.maxIterations !== undefined) {
+    const warmIterations = Math.round(options.maxIterations * share);
+    const fromWarm = new Budget({ ...options, maxIterations: warmIterations }, 0);
+    const fromCold = new Budget(
+      { ...options, maxIterations: options.maxIterations - warmIterations },
+      0,
+    );
+    const a = search(warm, first.value, fromWarm);
+    const cold = dispatchBest();
+    const b = search(cold.seq, cold.value, fromCold);
+    const charged = (x: Int32Array) => {
+      const d = schedule(problem, x);
+      const v = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
+      if (!churn) return v;
+      const g = new Graph(problem);
+      g.setSequences(x);
+      return v + churn.weight * resequencedCount(churn.reference, g.mPrev);
+    };
+    const warmWins = charged(a) <= charged(b);
+    seq = warmWins ? a : b;
+    used = warmWins ? fromWarm : fromCold;
+    budget.iterations = fromWarm.iterations + fromCold.iterations;
+  } else seq = search(first.seq, first.value, budget);
   const { starts, sequences, makespan, totalWeightedTardiness } = schedule(problem, seq);
   return {
     objective,
@@ -86,7 +118,7 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
     starts,
     sequences,
     iterations: budget.iterations,
-    stopReason: budget.stopReason ?? "iterations",
+    stopReason: used.stopReason ?? "iterations",
     ...(warm ? { warm: true } : {}),
   };
 }

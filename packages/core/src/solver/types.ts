@@ -25,6 +25,12 @@ export interface SolveOptions {
    * change. The reported `value` stays the plain objective. Default 0.
    */
   readonly churnWeight?: number;
+  /**
+   * With a warm start and `maxIterations`: the share of the iterations searched from it; the rest
+   * search from the dispatch rules' best (the warm start's basin may be a poor one), and the
+   * better result, churn charged, is kept. Default 1 (all from the warm start).
+   */
+  readonly warmShare?: number;
   /** Called now and then (at most about every 1,000 iterations) with the best so far. */
   readonly onProgress?: (progress: SolveProgress) => void;
 }
