@@ -159,12 +159,6 @@ export interface CoordinatorOptions {
   readonly churnWeight?: number;
 }
 
-/**
- * The central re-solve of a run-time repair searches this share of its iterations from the
- * negotiated plan and the rest from scratch (a breakdown can leave the plan in a poor basin).
- */
-const WARM_SHARE = 0.5;
-
 /** The default of `replyTimeoutMs`. */
 export const DEFAULT_REPLY_TIMEOUT_MS = 5000;
 /** Sends of an install, the first included, before the coordinator stops asking for its accept. */
@@ -1961,7 +1955,8 @@ export class Coordinator {
       // Warm: the solver improves the negotiated plan, charged for each operation it resequences.
       warmStart: negotiated,
       churnWeight: this.options.churnWeight ?? DEFAULT_CHURN_WEIGHT,
-      warmShare: WARM_SHARE,
+      // And from scratch, as the central-only policy would: the better, churn charged, is kept.
+      coldIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
     });
     const done = new Set(this.record.executed.keys());
     const base = before ?? this.installed;

@@ -209,29 +209,35 @@ describe("the call for a lost agent's operation", () => {
     });
   });
 
-  it("a new operation (a rush order's) should start by its job's latest on-time start", () => {
+  it("a new operation (a rush order's) should start as early as it can", () => {
     const c = contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
       callId: "c",
       excluded: [],
       nowTicks: 0,
       closesAtTicks: 2,
     });
-    // j.o0 is planned from 0 for 2 ticks; j is due at 10 and j.o1 takes 3: starting by 7 keeps
-    // j on time, so only a later start costs its weight per tick.
-    expect(latestOnTimeStart(r.value, "j.o1")).toBe(7);
-    expect(latestOnTimeStart(r.value, "j.o0")).toBe(5);
-    expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 7, weight: 3 });
+    // j.o0 is planned from 0 for 2 ticks: any later start of j.o1 costs its weight per tick.
+    expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 2, weight: 3 });
   });
 
-  it("so a bidder keeps its committed work first when the new job has slack", () => {
+  it("the latest start that keeps a job on time: its due date less the work from there on", () => {
+    // j is due at 10; j.o1 takes 3, j.o0 2 more before it.
+    expect(latestOnTimeStart(r.value, "j.o1")).toBe(7);
+    expect(latestOnTimeStart(r.value, "j.o0")).toBe(5);
+  });
+
+  it("a call whose new work should start by its latest on-time start lets a bidder keep its committed work first", () => {
     // m2 runs a (weight 2) over [2,6). The new j.o1 (3 ticks, from 2) before a would push a
     // 3 ticks late (cost 6); after a it starts at 6, which keeps j on time.
-    const c = contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
-      callId: "c",
-      excluded: ["m1", "m3"],
-      nowTicks: 0,
-      closesAtTicks: 2,
-    })!;
+    const c = {
+      ...contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
+        callId: "c",
+        excluded: ["m1", "m3"],
+        nowTicks: 0,
+        closesAtTicks: 2,
+      })!,
+      desiredStartTicks: latestOnTimeStart(r.value, "j.o1")!,
+    };
     const state: BidderState = {
       resourceId: "m2",
       slots: [{ activityId: "a", startTicks: 2, durationTicks: 4 }],

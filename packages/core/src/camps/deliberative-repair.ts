@@ -49,10 +49,10 @@ export interface ReoptimizeOptions {
   /** With `warmStart`: objective charged per operation the solver resequences. Default 0. */
   readonly churnWeight?: number;
   /**
-   * With `warmStart`: the share of the iterations searched from it, the rest from scratch, the
-   * better kept with its churn charged (the solver's `warmShare`). Default 1.
+   * With `warmStart`: also search this many iterations from scratch and keep the better, churn
+   * charged (the solver's `coldIterations`). Default 0.
    */
-  readonly warmShare?: number;
+  readonly coldIterations?: number;
 }
 
 /** Why a model cannot be re-solved this way; each says what to do instead. */
@@ -251,7 +251,9 @@ export function reoptimize(
         ? {
             warmStart: warmStarts(options.warmStart, jobs),
             ...(options.churnWeight !== undefined ? { churnWeight: options.churnWeight } : {}),
-            ...(options.warmShare !== undefined ? { warmShare: options.warmShare } : {}),
+            ...(options.coldIterations !== undefined
+              ? { coldIterations: options.coldIterations }
+              : {}),
           }
         : {}),
     });

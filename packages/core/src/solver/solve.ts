@@ -72,30 +72,28 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
           weight: churnWeight,
         }
       : undefined;
-  const search = (initial: Int32Array, value: number, b: Budget): Int32Array => {
+  const search = (
+    initial: Int32Array,
+    value: number,
+    b: Budget,
+    charge: typeof churn,
+  ): Int32Array => {
     if (value <= lowerBound) b.stop("optimal");
     if (b.exhausted()) return initial;
     const rng = createRng(options.seed);
     return objective === "makespan"
       ? tabuSearchMakespan(problem, initial, lowerBound, rng, b).seq
-      : tabuSearchTwt(problem, initial, lowerBound, rng, b, undefined, churn).seq;
+      : tabuSearchTwt(problem, initial, lowerBound, rng, b, undefined, charge).seq;
   };
-  // A warm start may sit in a poor basin (the schedule in force after a disruption): with
-  // `warmShare` below 1, the rest of the iterations search from the dispatch rules' best, under
-  // the same churn charge, and the better of the two (churn counted) is kept.
-  const share = options.warmShare ?? 1;
-  let seq: Int32Array;
+  let seq = search(first.seq, first.value, budget, churn);
   let used = budget;
-  if (warm && share < 1 && options.maxIterations !== undefined) {
-    const warmIterations = Math.round(options.maxIterations * share);
-    const fromWarm = new Budget({ ...options, maxIterations: warmIterations }, 0);
-    const fromCold = new Budget(
-      { ...options, maxIterations: options.maxIterations - warmIterations },
-      0,
-    );
-    const a = search(warm, first.value, fromWarm);
+  // A warm start may sit in a poor basin (the schedule in force after a disruption): with
+  // `coldIterations`, a search from the dispatch rules' best runs as well, as it would without a
+  // warm start, and the better of the two, churn counted, is kept.
+  if (warm && (options.coldIterations ?? 0) > 0) {
+    const fromCold = new Budget({ ...options, maxIterations: options.coldIterations ?? 0 }, 0);
     const cold = dispatchBest();
-    const b = search(cold.seq, cold.value, fromCold);
+    const other = search(cold.seq, cold.value, fromCold, undefined);
     const charged = (x: Int32Array) => {
       const d = schedule(problem, x);
       const v = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
@@ -104,11 +102,12 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
       g.setSequences(x);
       return v + churn.weight * resequencedCount(churn.reference, g.mPrev);
     };
-    const warmWins = charged(a) <= charged(b);
-    seq = warmWins ? a : b;
-    used = warmWins ? fromWarm : fromCold;
-    budget.iterations = fromWarm.iterations + fromCold.iterations;
-  } else seq = search(first.seq, first.value, budget);
+    if (charged(other) < charged(seq)) {
+      seq = other;
+      used = fromCold;
+    }
+    budget.iterations += fromCold.iterations;
+  }
   const { starts, sequences, makespan, totalWeightedTardiness } = schedule(problem, seq);
   return {
     objective,

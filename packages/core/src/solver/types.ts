@@ -26,11 +26,11 @@ export interface SolveOptions {
    */
   readonly churnWeight?: number;
   /**
-   * With a warm start and `maxIterations`: the share of the iterations searched from it; the rest
-   * search from the dispatch rules' best (the warm start's basin may be a poor one), and the
-   * better result, churn charged, is kept. Default 1 (all from the warm start).
+   * With a warm start: also search this many iterations from the dispatch rules' best (as without
+   * a warm start, no churn charge in that search), and keep the better result with its churn
+   * charged; a disruption can leave the schedule in force in a poor basin. Default 0.
    */
-  readonly warmShare?: number;
+  readonly coldIterations?: number;
   /** Called now and then (at most about every 1,000 iterations) with the best so far. */
   readonly onProgress?: (progress: SolveProgress) => void;
 }
