@@ -611,14 +611,14 @@ function program(result: { code: number }): Command {
     .description(
       "The distributed fleet on generated job shops with breakdowns and a rush order: TWT against hindsight, repair latency, traffic.",
     )
-    .option("--seeds <n>", "runs (seeds 1..n)", integer("--seeds", 1), 3)
+    .option("--seeds <list>", "a count n (seeds 1..n) or seeds and ranges, e.g. 4,5,6 or 4-8", "3")
     .option("--jobs <n>", "jobs per shop", integer("--jobs", 1), 20)
     .option("--machines <n>", "machines (one agent process each)", integer("--machines", 1), 10)
     .option("--out <file>", "results file whose fleet section is rewritten (e.g. bench/RESULTS.md)")
     .option("--json", "print exactly one JSON object on stdout", false)
     .action(
       async (options: {
-        seeds: number;
+        seeds: string;
         jobs: number;
         machines: number;
         out?: string;

@@ -9,6 +9,8 @@ import {
   type Clock,
   type ContractCall,
   contractCall,
+  DEFAULT_CHURN_WEIGHT,
+  downstreamPrice,
   emptyRepairsByLevel,
   finishWithSchedule,
   frozenSlots,
@@ -1852,8 +1854,23 @@ export class Coordinator {
     if (!a || !open || open.call.callId !== callId) return;
     this.cancelLater(open.timer);
     a.open = undefined;
-    const outcome = selectWinner(open.call, open.answers);
     const bids = open.answers.filter((x) => x.kind === "bid").length;
+    // Between several bids, the planner's price counts the tardiness each causes downstream.
+    const now = this.nowTicks;
+    const outcome = selectWinner(
+      open.call,
+      open.answers,
+      bids > 1 && this.installed
+        ? (bid) =>
+            downstreamPrice(this.index, this.installed!, bid, {
+              nowTicks: now,
+              frozen: this.frozenSlots(now),
+              unavailable: this.unavailable.filter((u) => u.untilTicks > now),
+              cancelled: [...this.cancelled],
+              objective: this.options.objective,
+            })
+        : undefined,
+    );
     if (outcome.kind === "unawarded") {
       this.logger.info({ call: callId, reason: outcome.reason }, "contract net: not awarded");
       a.unplaced.push(open.call.activityId);
@@ -2084,6 +2101,11 @@ export class Coordinator {
       seed: this.options.seed,
       maxIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
       version: this.version + 1,
+      // Warm: the solver improves the negotiated plan, charged for each operation it resequences.
+      warmStart: negotiated,
+      churnWeight: this.options.churnWeight ?? DEFAULT_CHURN_WEIGHT,
+      // And from scratch, as the central-only policy would: the better, churn charged, is kept.
+      coldIterations: this.options.urgentRepairIterations ?? this.options.repairIterations,
     });
     const done = new Set(this.record.executed.keys());
     const base = before ?? this.installed;

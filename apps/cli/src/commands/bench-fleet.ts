@@ -11,10 +11,11 @@ import {
 } from "@consort/core";
 import { runFleet } from "@consort/hardware/harness";
 import { machineLine, median, percentile, writeSection } from "../bench-report.js";
-import { EXIT } from "../errors.js";
+import { CliError, EXIT } from "../errors.js";
 
 export interface BenchFleetFlags {
-  readonly seeds: number;
+  /** A count n (seeds 1..n) or a list of seeds and ranges: `3`, `4,5,6`, `4-8`. */
+  readonly seeds: string | number;
   readonly jobs: number;
   readonly machines: number;
   readonly out?: string;
@@ -52,6 +53,40 @@ export function benchShop(jobs: number, machines: number, seed: number): TaskMod
     }),
   };
   return jobShopToModel(instance);
+}
+
+/**
+ * The seeds of `--seeds`: a lone count n is 1..n (so `--seeds 3` stays 1, 2, 3); otherwise a
+ * comma-separated list of seeds and ranges `a-b` (`4,5,6`, `4-8`, `7,` for seed 7 alone), so a
+ * policy tuned on some seeds can be judged on others.
+ */
+export function fleetSeeds(text: string | number): number[] {
+  const raw = String(text).trim();
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n < 1)
+      throw new CliError("--seeds: a count must be at least 1 (give e.g. 3 or 4,5,6)", EXIT.usage);
+    return Array.from({ length: n }, (_, i) => i + 1);
+  }
+  const out: number[] = [];
+  for (const part of raw.split(",").map((x) => x.trim())) {
+    if (part === "") continue;
+    const range = /^(\d+)-(\d+)$/.exec(part);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (to < from)
+        throw new CliError(`--seeds: range "${part}" runs backwards (give e.g. 4-8)`, EXIT.usage);
+      for (let s = from; s <= to; s++) out.push(s);
+    } else if (/^\d+$/.test(part)) out.push(Number(part));
+    else
+      throw new CliError(
+        `--seeds: "${part}" is neither a seed nor a range (give e.g. 3, 4,5,6 or 4-8)`,
+        EXIT.usage,
+      );
+  }
+  if (out.length === 0)
+    throw new CliError("--seeds: no seed given (give e.g. 3, 4,5,6 or 4-8)", EXIT.usage);
+  return [...new Set(out)];
 }
 
 /** What one fleet run of the bench measured. */
@@ -132,7 +167,8 @@ export async function benchFleetCommand(
       churn,
     };
   };
-  for (let seed = 1; seed <= flags.seeds; seed++) {
+  const seeds = fleetSeeds(flags.seeds);
+  for (const seed of seeds) {
     const distributed = await runOnce(seed, "distributed");
     const central = await runOnce(seed, "central");
     rows.push({ seed, distributed, central });
@@ -161,7 +197,7 @@ export async function benchFleetCommand(
     repairsByLevel: levels,
     belowCentral: repairsTotal > 0 ? (repairsTotal - levels.central) / repairsTotal : 1,
   };
-  const command = `consort bench fleet --seeds ${flags.seeds}`;
+  const command = `consort bench fleet --seeds ${String(flags.seeds).trim()}`;
   const levelText = (l: Run["repairsByLevel"]) =>
     `${l.local} / ${l.negotiated} / ${l.contractNet} / ${l.problemAdjustment} / ${l.central}`;
   const table = [

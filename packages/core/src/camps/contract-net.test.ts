@@ -9,6 +9,8 @@ import {
   bidFor,
   type ContractCall,
   contractCall,
+  downstreamPrice,
+  latestOnTimeStart,
   scheduleWithAward,
   selectWinner,
 } from "./contract-net.js";
@@ -218,6 +220,39 @@ describe("the call for a lost agent's operation", () => {
     expect(c).toMatchObject({ earliestTicks: 2, desiredStartTicks: 2, weight: 3 });
   });
 
+  it("the latest start that keeps a job on time: its due date less the work from there on", () => {
+    // j is due at 10; j.o1 takes 3, j.o0 2 more before it.
+    expect(latestOnTimeStart(r.value, "j.o1")).toBe(7);
+    expect(latestOnTimeStart(r.value, "j.o0")).toBe(5);
+  });
+
+  it("a call whose new work should start by its latest on-time start lets a bidder keep its committed work first", () => {
+    // m2 runs a (weight 2) over [2,6). The new j.o1 (3 ticks, from 2) before a would push a
+    // 3 ticks late (cost 6); after a it starts at 6, which keeps j on time.
+    const c = {
+      ...contractCall(r.value, { version: 1, resources: [] }, new Map(), "j.o1", {
+        callId: "c",
+        excluded: ["m1", "m3"],
+        nowTicks: 0,
+        closesAtTicks: 2,
+      })!,
+      desiredStartTicks: latestOnTimeStart(r.value, "j.o1")!,
+    };
+    const state: BidderState = {
+      resourceId: "m2",
+      slots: [{ activityId: "a", startTicks: 2, durationTicks: 4 }],
+      pinned: new Set(),
+      unavailable: [],
+      weights: new Map([["a", 2]]),
+    };
+    const slack = bidFor(state, c, 0);
+    expect(slack.kind === "bid" && slack.bid).toMatchObject({ startTicks: 6 });
+    expect(slack.kind === "bid" && slack.bid.cost.addedWeightedTardiness).toBe(0);
+    // Charged from its earliest start instead, it would jump the queue and delay a.
+    const eager = bidFor(state, { ...c, desiredStartTicks: 2 }, 0);
+    expect(eager.kind === "bid" && eager.bid).toMatchObject({ startTicks: 2, before: "a" });
+  });
+
   it("an award moves the operation to the winner", () => {
     const after = applyAward(installed, {
       callId: "c",
@@ -233,5 +268,106 @@ describe("the call for a lost agent's operation", () => {
     expect(after.resources.find((x) => x.resourceId === "m3")!.activities).toEqual([
       { activityId: "j.o1", startTicks: 4, durationTicks: 3 },
     ]);
+  });
+});
+
+describe("the planner prices a bid downstream", () => {
+  const activity = (id: string, resources: string[], value: number) => ({
+    kind: "activity" as const,
+    id,
+    resources,
+    duration: [{ value, probability: 1 }],
+    quality: [{ value: 1, probability: 1 }],
+  });
+  // P (due 6, weight 4): P.1 on m1 then P.2 on m2, 3 ticks each. X (due 20): X.1 on m1 or m3.
+  const model: TaskModel = {
+    name: "cell",
+    resources: [{ id: "m1" }, { id: "m2" }, { id: "m3" }],
+    root: "root",
+    nodes: [
+      { kind: "task", id: "root", qaf: "sum", children: ["P", "X"] },
+      {
+        kind: "task",
+        id: "P",
+        qaf: "min",
+        children: ["P.1", "P.2"],
+        due: { dueTicks: 6, weight: 4 },
+      },
+      { kind: "task", id: "X", qaf: "min", children: ["X.1"], due: { dueTicks: 20, weight: 1 } },
+      activity("P.1", ["m1"], 3),
+      activity("P.2", ["m2"], 3),
+      activity("X.1", ["m1", "m3"], 2),
+    ],
+    links: [{ kind: "enables", from: "P.1", to: "P.2" }],
+  };
+  const r = indexModel(model);
+  if (!r.ok) throw new Error("bad model");
+  const installed: Schedule = {
+    version: 1,
+    resources: [
+      { resourceId: "m1", activities: [{ activityId: "P.1", startTicks: 0, durationTicks: 3 }] },
+      { resourceId: "m2", activities: [{ activityId: "P.2", startTicks: 3, durationTicks: 3 }] },
+    ],
+  };
+  const xCall: ContractCall = {
+    callId: "c",
+    activityId: "X.1",
+    capable: ["m1", "m3"],
+    durationTicks: 2,
+    earliestTicks: 0,
+    desiredStartTicks: 0,
+    weight: 1,
+    closesAtTicks: 5,
+  };
+  const cost = (total: number) => ({
+    addedWeightedTardiness: 0,
+    loadTicks: 2,
+    setupTicks: 0,
+    total,
+  });
+  // m1 would run X first (cheap for m1: P.1 is one agent's 2 ticks), m3 later on its own.
+  const onM1: BidAnswer = {
+    kind: "bid",
+    bid: {
+      callId: "c",
+      activityId: "X.1",
+      resourceId: "m1",
+      startTicks: 0,
+      durationTicks: 2,
+      before: "P.1",
+      cost: cost(1),
+    },
+  };
+  const onM3: BidAnswer = {
+    kind: "bid",
+    bid: {
+      callId: "c",
+      activityId: "X.1",
+      resourceId: "m3",
+      startTicks: 4,
+      durationTicks: 2,
+      cost: cost(5),
+    },
+  };
+  const price = (bid: Parameters<typeof downstreamPrice>[2]) =>
+    downstreamPrice(r.value, installed, bid, {
+      nowTicks: 0,
+      frozen: [],
+      unavailable: [],
+      objective: "twt",
+    });
+
+  it("counts the tardiness a bid's delays cause on other resources", () => {
+    if (onM1.kind !== "bid" || onM3.kind !== "bid") throw new Error("bids");
+    // Before P.1, X pushes P.1 to 2 and P.2 (on m2) to 5: P ends at 8, 2 late, weight 4.
+    expect(Math.floor(price(onM1.bid))).toBe(8);
+    expect(Math.floor(price(onM3.bid))).toBe(0);
+  });
+
+  it("the cheapest bid by the bidders' own costs loses to the one that hurts nobody downstream", () => {
+    const own = selectWinner(xCall, [onM1, onM3]);
+    expect(own.kind === "award" && own.winner.resourceId).toBe("m1");
+    const planner = selectWinner(xCall, [onM1, onM3], price);
+    expect(planner.kind === "award" && planner.winner.resourceId).toBe("m3");
   });
 });

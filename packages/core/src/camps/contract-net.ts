@@ -1,10 +1,12 @@
 import { effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import type { ActivityNode, Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
+import type { JobShopObjective } from "../solver/types.js";
 import type { ReportedCompletion } from "./execution-monitor.js";
 import { busyOf, type PendingOperation, placeInOrder } from "./local-scheduler.js";
 import { activityPrecedences, compare, jobOf, jobWeight, plannedDurationOf } from "./model-view.js";
-import type { Interval, Slot } from "./types.js";
+import { repairObjective, retimeInOrder } from "./runtime-repair.js";
+import type { Interval, ResourceInterval, ResourceSlot, Slot } from "./types.js";
 
 /**
  * Contract net (seeds/multi-agent-planning-in-distributed-environments.txt, "contract net" and
@@ -262,9 +264,15 @@ export type CallOutcome =
 
 /**
  * Which bid wins: the lowest total cost, then the earliest end, then the resource id. Bids for
- * another call, from agents not invited, or starting before the work may start are void.
+ * another call, from agents not invited, or starting before the work may start are void. With
+ * `price` (the planner's view of a bid, e.g. `downstreamPrice`), the lowest price wins first and
+ * the bidders' own costs break ties.
  */
-export function selectWinner(call: ContractCall, answers: readonly BidAnswer[]): CallOutcome {
+export function selectWinner(
+  call: ContractCall,
+  answers: readonly BidAnswer[],
+  price?: (bid: Bid) => number,
+): CallOutcome {
   const bids = answers
     .flatMap((a) => (a.kind === "bid" ? [a.bid] : []))
     .filter(
@@ -281,8 +289,10 @@ export function selectWinner(call: ContractCall, answers: readonly BidAnswer[]):
       reason: `no valid bid for ${call.activityId} (${refusals} refused, ${call.capable.length} invited)`,
     };
   }
+  const priced = new Map(bids.map((b) => [b, price ? price(b) : 0]));
   const sorted = [...bids].sort(
     (a, b) =>
+      priced.get(a)! - priced.get(b)! ||
       a.cost.total - b.cost.total ||
       a.startTicks + a.durationTicks - (b.startTicks + b.durationTicks) ||
       compare(a.resourceId, b.resourceId),
@@ -291,10 +301,39 @@ export function selectWinner(call: ContractCall, answers: readonly BidAnswer[]):
 }
 
 /**
+ * The latest start of an operation that keeps its job on time: its job's due date less the
+ * longest run of planned work from it to the job's end (it and its successors in the job).
+ * Undefined when its job has no due date. A start after it adds the job's weight per tick to
+ * the tardiness once the work after it runs back to back.
+ */
+export function latestOnTimeStart(index: ModelIndex, activityId: string): Ticks | undefined {
+  const jobId = jobOf(index, activityId);
+  const due = jobId === undefined ? undefined : index.nodes.get(jobId)?.due?.dueTicks;
+  if (due === undefined) return undefined;
+  const { successors } = activityPrecedences(index);
+  const tail = new Map<string, Ticks>();
+  const tailOf = (id: string): Ticks => {
+    const known = tail.get(id);
+    if (known !== undefined) return known;
+    tail.set(id, 0); // a cycle (invalid model) stops here
+    const node = index.nodes.get(id) as ActivityNode | undefined;
+    let after = 0;
+    for (const s of successors.get(id) ?? [])
+      if (jobOf(index, s) === jobId) after = Math.max(after, tailOf(s));
+    const out = (node ? plannedDurationOf(node) : 0) + after;
+    tail.set(id, out);
+    return out;
+  };
+  return due - tailOf(activityId);
+}
+
+/**
  * The planner's call for one operation of the schedule in force, as it stands now (an earlier
  * award already moved its predecessors): capable agents are its resources but `excluded`; it
  * may start once released, its predecessors have (or are planned to have) ended, and not before
- * now; it should start when the schedule says.
+ * now; it should start when the schedule says, new work (a rush order's) as early as it can.
+ * (Asking new work only by its latest on-time start, `latestOnTimeStart`, was tried: it leaves a
+ * rush job no margin, and the fleet's weighted tardiness came out worse.)
  */
 export function contractCall(
   index: ModelIndex,
@@ -364,4 +403,68 @@ export function applyAward(schedule: Schedule, winner: Bid): Schedule {
       };
     }),
   };
+}
+
+/**
+ * The planner's price of a bid: the objective of the whole schedule in force once the bid is
+ * taken as bid (the work before `before` in the bidder's sequence, the bidder's later work pushed
+ * back) and every delay has run down the jobs' successors on other resources (`retimeInOrder`).
+ * A bidder sees only its own lateness; this counts the tardiness its delays cause downstream.
+ */
+export function downstreamPrice(
+  index: ModelIndex,
+  schedule: Schedule,
+  bid: Bid,
+  options: {
+    readonly nowTicks: Ticks;
+    readonly frozen: readonly ResourceSlot[];
+    readonly unavailable: readonly ResourceInterval[];
+    readonly cancelled?: readonly string[];
+    readonly objective: JobShopObjective;
+  },
+): number {
+  const frozen = new Set(options.frozen.map((f) => f.activityId));
+  const awarded: Schedule = {
+    ...schedule,
+    resources: [
+      ...schedule.resources,
+      ...(schedule.resources.some((r) => r.resourceId === bid.resourceId)
+        ? []
+        : [{ resourceId: bid.resourceId, activities: [] }]),
+    ].map((r) => {
+      const rest = r.activities
+        .filter((a) => a.activityId !== bid.activityId)
+        .sort(
+          (a, b) =>
+            (a.startTicks ?? 0) - (b.startTicks ?? 0) || compare(a.activityId, b.activityId),
+        );
+      if (r.resourceId !== bid.resourceId) return { ...r, activities: rest };
+      // The bidder's order: its work as it was, the new work before `before` (else last).
+      const at = bid.before === undefined ? -1 : rest.findIndex((a) => a.activityId === bid.before);
+      const order = [...rest];
+      const added = {
+        activityId: bid.activityId,
+        startTicks: bid.startTicks,
+        durationTicks: bid.durationTicks,
+      };
+      if (at < 0) order.push(added);
+      else order.splice(at, 0, added);
+      let end = Number.NEGATIVE_INFINITY;
+      const activities = order.map((a) => {
+        const start = frozen.has(a.activityId)
+          ? (a.startTicks ?? 0)
+          : Math.max(a.startTicks ?? 0, end);
+        end = Math.max(end, start + (a.durationTicks ?? 0));
+        return { ...a, startTicks: start };
+      });
+      return { ...r, activities };
+    }),
+  };
+  const retimed = retimeInOrder(index, awarded, {
+    nowTicks: options.nowTicks,
+    frozen: options.frozen,
+    unavailable: options.unavailable,
+    ...(options.cancelled ? { cancelled: options.cancelled } : {}),
+  });
+  return repairObjective(index, retimed, options.objective);
 }

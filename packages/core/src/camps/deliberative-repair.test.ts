@@ -8,6 +8,7 @@ import { checkSchedule } from "../schedule/check.js";
 import { scheduleMetrics } from "../schedule/metrics.js";
 import { jobShopArbitrary, listSchedule } from "../test-support/arbitraries.js";
 import { planningJobs, reoptimize } from "./deliberative-repair.js";
+import { scheduleChurn } from "./runtime-repair.js";
 import { indexed, jobShopModel, mixedModel } from "./test-support/fixtures.js";
 import { collides } from "./timeline.js";
 import type { ResourceInterval, ResourceSlot } from "./types.js";
@@ -397,5 +398,48 @@ describe("reoptimize on a job shop mixed with a C-TAEMS network", () => {
     expect(r.value.violations).toEqual([]);
     expect(startsOf(r.value.schedule)).toMatchObject({ inspect: "rover@0" });
     expect(r.value.schedule.resources.flatMap((x) => x.activities)).toHaveLength(3);
+  });
+});
+
+describe("reoptimize warm-started from the schedule in force", () => {
+  // A 10 x 5 shop with tight due dates: enough choice that a search from scratch lands elsewhere.
+  const shop = indexed(
+    jobShopModel(
+      Array.from({ length: 10 }, (_, j) => ({
+        id: `J${j}`,
+        ops: Array.from({ length: 5 }, (_, k) => [
+          `m${(j + k * 3) % 5}`,
+          1 + ((j * 7 + k * 5) % 9),
+        ]) as [string, number][],
+        due: 25 + 3 * j,
+        weight: [1, 2, 4][j % 3]!,
+      })),
+    ),
+  );
+  const twt = (s: Parameters<typeof scheduleMetrics>[1]) =>
+    scheduleMetrics(shop, s).totalWeightedTardiness;
+  const solve = (extra: Partial<Parameters<typeof reoptimize>[1]>) => {
+    const r = reoptimize(shop, { nowTicks: 0, objective: "twt", seed: 1, ...extra });
+    if (!r.ok) throw new Error(r.error.reason);
+    expect(r.value.violations).toEqual([]);
+    return r.value.schedule;
+  };
+  // The schedule in force: a dispatch start, not searched.
+  const inForce = solve({ maxIterations: 0 });
+
+  it("starts from the schedule in force: without search it keeps every machine's order", () => {
+    const kept = solve({ maxIterations: 0, warmStart: inForce, seed: 7 });
+    expect(scheduleChurn(inForce, kept).resequenced).toBe(0);
+    expect(twt(kept)).toBe(twt(inForce));
+  });
+
+  it("improves it, and a churn charge keeps more of its order", () => {
+    const free = solve({ maxIterations: 300, warmStart: inForce, churnWeight: 0 });
+    const charged = solve({ maxIterations: 300, warmStart: inForce, churnWeight: 50 });
+    expect(twt(free)).toBeLessThan(twt(inForce));
+    expect(scheduleChurn(inForce, charged).resequenced).toBeLessThan(
+      scheduleChurn(inForce, free).resequenced,
+    );
+    expect(checkSchedule(shop, charged, { requireAll: true })).toEqual([]);
   });
 });

@@ -40,6 +40,19 @@ export interface ReoptimizeOptions {
   readonly cancelled?: readonly string[];
   /** Version of the new schedule. Default 1. */
   readonly version?: number;
+  /**
+   * Warm start (run-time repair): the schedule in force, whose machine sequences the solver
+   * improves instead of building one from scratch. Operations it does not place (new work) join
+   * at the earliest their job allows.
+   */
+  readonly warmStart?: Schedule;
+  /** With `warmStart`: objective charged per operation the solver resequences. Default 0. */
+  readonly churnWeight?: number;
+  /**
+   * With `warmStart`: also search this many iterations from scratch and keep the better, churn
+   * charged (the solver's `coldIterations`). Default 0.
+   */
+  readonly coldIterations?: number;
 }
 
 /** Why a model cannot be re-solved this way; each says what to do instead. */
@@ -234,6 +247,15 @@ export function reoptimize(
       objective: options.objective,
       seed: options.seed,
       maxIterations: options.maxIterations ?? DEFAULT_ITERATIONS,
+      ...(options.warmStart
+        ? {
+            warmStart: warmStarts(options.warmStart, jobs),
+            ...(options.churnWeight !== undefined ? { churnWeight: options.churnWeight } : {}),
+            ...(options.coldIterations !== undefined
+              ? { coldIterations: options.coldIterations }
+              : {}),
+          }
+        : {}),
     });
     solverValue = solution.value;
     iterations = solution.iterations;
@@ -268,6 +290,17 @@ export function reoptimize(
     (v) => !(v.kind === "unscheduled" && cancelled.has(v.activityId)),
   );
   return ok({ schedule, violations, solverValue, iterations });
+}
+
+/** The warm start's start of each operation the solver places (by id). */
+function warmStarts(schedule: Schedule, jobs: readonly JobShopJob[]): Map<string, Ticks> {
+  const placed = new Set(jobs.flatMap((j) => j.operations.map((o) => o.id)));
+  const out = new Map<string, Ticks>();
+  for (const r of schedule.resources)
+    for (const a of r.activities)
+      if (placed.has(a.activityId) && a.startTicks !== undefined)
+        out.set(a.activityId, a.startTicks);
+  return out;
 }
 
 /**

@@ -7,6 +7,7 @@ import { makespanLowerBound, type Problem, toProblem, twtLowerBound } from "./pr
 import { tabuSearchMakespan } from "./tabu-makespan.js";
 import { tabuSearchTwt } from "./tabu-twt.js";
 import type { JobShopObjective, JobShopSolution, SolveOptions } from "./types.js";
+import { referencePredecessors, resequencedCount, warmSequences } from "./warm-start.js";
 
 /**
  * Local-search iterations when neither `maxIterations` nor `timeLimitMs` is given: a few seconds
@@ -21,8 +22,9 @@ export const DEFAULT_ITERATIONS: Readonly<Record<JobShopObjective, number>> = {
 /**
  * Solves a job shop for the makespan or the total weighted tardiness.
  *
- * The search starts from the best of the dispatch-rule schedules (`dispatchSchedule`, all rules)
- * and improves it by tabu search on the machine sequences; see `tabuSearchMakespan` and
+ * The search starts from the best of the dispatch-rule schedules (`dispatchSchedule`, all rules),
+ * or from `warmStart`'s sequences when given (a repair improving the schedule in force, with
+ * `churnWeight` charged per operation it resequences), and improves it by tabu search on the machine sequences; see `tabuSearchMakespan` and
  * `tabuSearchTwt`. It stops at `maxIterations`, at `timeLimitMs` (read from `now`), or when the
  * value reaches the lower bound; with neither limit it runs `DEFAULT_ITERATIONS`. A seed and an
  * iteration budget reproduce a run exactly.
@@ -41,25 +43,70 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
     objective === "makespan" ? makespanLowerBound(problem) : twtLowerBound(problem);
   const budget = new Budget(options, DEFAULT_ITERATIONS[objective]);
 
-  let initial: Int32Array | undefined;
-  let initialValue = Number.POSITIVE_INFINITY;
-  for (const rule of DISPATCH_RULES) {
-    const { seq, start } = dispatchSequences(problem, rule);
-    const d = describe(problem, seq, start);
-    const value = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
-    if (value < initialValue) {
-      initialValue = value;
-      initial = seq;
+  const dispatchBest = (): { seq: Int32Array; value: number } => {
+    let best: { seq: Int32Array; value: number } | undefined;
+    for (const rule of DISPATCH_RULES) {
+      const { seq, start } = dispatchSequences(problem, rule);
+      const d = describe(problem, seq, start);
+      const value = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
+      if (!best || value < best.value) best = { seq, value };
     }
-  }
-  let seq = initial!;
-  if (initialValue <= lowerBound) budget.stop("optimal");
-  if (!budget.exhausted()) {
+    return best!;
+  };
+  const warm = options.warmStart ? warmSequences(problem, options.warmStart) : undefined;
+  const first = warm
+    ? (() => {
+        const d = schedule(problem, warm);
+        return {
+          seq: warm,
+          value: objective === "makespan" ? d.makespan : d.totalWeightedTardiness,
+        };
+      })()
+    : dispatchBest();
+  const initialValue = first.value;
+  const churnWeight = options.churnWeight ?? 0;
+  const churn =
+    warm && options.warmStart && churnWeight > 0
+      ? {
+          reference: referencePredecessors(problem, warm, (id) => options.warmStart!.has(id)),
+          weight: churnWeight,
+        }
+      : undefined;
+  const search = (
+    initial: Int32Array,
+    value: number,
+    b: Budget,
+    charge: typeof churn,
+  ): Int32Array => {
+    if (value <= lowerBound) b.stop("optimal");
+    if (b.exhausted()) return initial;
     const rng = createRng(options.seed);
-    seq =
-      objective === "makespan"
-        ? tabuSearchMakespan(problem, seq, lowerBound, rng, budget).seq
-        : tabuSearchTwt(problem, seq, lowerBound, rng, budget).seq;
+    return objective === "makespan"
+      ? tabuSearchMakespan(problem, initial, lowerBound, rng, b).seq
+      : tabuSearchTwt(problem, initial, lowerBound, rng, b, undefined, charge).seq;
+  };
+  let seq = search(first.seq, first.value, budget, churn);
+  let used = budget;
+  // A warm start may sit in a poor basin (the schedule in force after a disruption): with
+  // `coldIterations`, a search from the dispatch rules' best runs as well, as it would without a
+  // warm start, and the better of the two, churn counted, is kept.
+  if (warm && (options.coldIterations ?? 0) > 0) {
+    const fromCold = new Budget({ ...options, maxIterations: options.coldIterations ?? 0 }, 0);
+    const cold = dispatchBest();
+    const other = search(cold.seq, cold.value, fromCold, undefined);
+    const charged = (x: Int32Array) => {
+      const d = schedule(problem, x);
+      const v = objective === "makespan" ? d.makespan : d.totalWeightedTardiness;
+      if (!churn) return v;
+      const g = new Graph(problem);
+      g.setSequences(x);
+      return v + churn.weight * resequencedCount(churn.reference, g.mPrev);
+    };
+    if (charged(other) < charged(seq)) {
+      seq = other;
+      used = fromCold;
+    }
+    budget.iterations += fromCold.iterations;
   }
   const { starts, sequences, makespan, totalWeightedTardiness } = schedule(problem, seq);
   return {
@@ -70,7 +117,8 @@ export function solveJobShop(instance: JobShopInstance, options: SolveOptions): 
     starts,
     sequences,
     iterations: budget.iterations,
-    stopReason: budget.stopReason ?? "iterations",
+    stopReason: used.stopReason ?? "iterations",
+    ...(warm ? { warm: true } : {}),
   };
 }
 

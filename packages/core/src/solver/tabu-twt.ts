@@ -3,6 +3,7 @@ import type { Budget } from "./budget.js";
 import { Graph } from "./graph.js";
 import type { Problem } from "./problem.js";
 import { TabuList } from "./tabu-list.js";
+import { resequencedCount } from "./warm-start.js";
 
 /** Tuning of the total-weighted-tardiness search; the defaults depend only on the size. */
 export interface TwtSearchParams {
@@ -45,6 +46,8 @@ export function tabuSearchTwt(
   rng: Rng,
   budget: Budget,
   params: TwtSearchParams = defaultTwtParams(problem),
+  /** Churn penalty: `weight` per operation whose machine predecessor is not its `reference` one. */
+  churn?: { readonly reference: Int32Array; readonly weight: number },
 ): { seq: Int32Array; value: number } {
   const { n, jobCount, jobStart, duration: p, jobPrev, due, weight } = problem;
   const g = new Graph(problem);
@@ -62,6 +65,7 @@ export function tabuSearchTwt(
   }
   const twt = (): number => {
     let sum = constant;
+    if (churn) sum += churn.weight * resequencedCount(churn.reference, mPrev);
     for (let j = 0; j < jobCount; j++) {
       const last = jobStart[j + 1]! - 1;
       if (last < jobStart[j]!) continue;
