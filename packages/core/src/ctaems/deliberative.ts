@@ -129,7 +129,9 @@ const JOINT_SEARCH_LIMIT = 200_000;
  * Installs are serialized by a lock: one transaction at a time, released when every owner
  * answered; escalations that arrive meanwhile wait their turn. The repairs of failures under
  * maxes whose windows are closing are held until due and planned together, in one transaction
- * (`planJointly`).
+ * (`planJointly`). A failure reported after that plan was made is repaired at once, in a
+ * transaction of its own that does not wait for the lock, and may take an agent off a second
+ * try the plan gave another gap (a later start costs the repair part of its chance).
  */
 export class DeliberativeScheduler implements CtaemsAgent {
   readonly id: string;
