@@ -231,4 +231,56 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     ]);
     expect(new Set(sent.map((m) => (m.body as { lock?: number }).lock)).size).toBe(1);
   });
+
+  it("a gap reported after its stretch was planned takes an agent off a second try elsewhere", () => {
+    const chancy = [
+      { value: 0, probability: 0.15 },
+      { value: 5, probability: 0.85 },
+    ];
+    const d78 = [
+      { value: 7, probability: 0.5 },
+      { value: 8, probability: 0.5 },
+    ];
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["xf", "xa", "xb"], { deadlineTicks: 40 }),
+      task("Y", "max", ["yf", "ya"], { deadlineTicks: 40 }),
+      act("xf", "f", 8, 5),
+      act("yf", "g", 8, 5),
+      act("xa", "a", d78, chancy),
+      act("xb", "b", d78, chancy),
+      act("ya", "a", d78, chancy),
+    ]);
+    const failed = (id: string): ChildReport => ({ ...idle(id), pp: 0, pv: 0, s: 0, final: true });
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
+    expect(step(d, 25, ["a"], [escalation("X", [failed("xf"), idle("xa"), idle("xb")])])).toEqual(
+      [],
+    );
+    // Due at 40 - 8 - 1: X alone, so both its owners try it.
+    const first = step(d, 31, [], []);
+    expect(first.map((m) => [m.to, (m.body as { activity?: string }).activity]).sort()).toEqual([
+      ["a", "xa"],
+      ["b", "xb"],
+    ]);
+    // Y's failure comes a tick too late, while X's installs still wait for answers: a is taken
+    // off its second try of X at once, under a lock of its own.
+    const late = step(d, 32, ["a"], [escalation("Y", [failed("yf"), idle("ya")])]);
+    expect(
+      late.map((m) => [m.to, m.body.type, (m.body as { activity?: string }).activity]),
+    ).toEqual([
+      ["a", "cancel", "xa"],
+      ["a", "install", "ya"],
+    ]);
+    const lockOf = (ms: typeof first) => (ms[0]?.body as { lock?: number } | undefined)?.lock;
+    expect(lockOf(late)).not.toBe(lockOf(first));
+    // Reported in time, Y is in the plan: a goes to Y, and X has b alone.
+    const d2 = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
+    step(d2, 25, ["a"], [escalation("X", [failed("xf"), idle("xa"), idle("xb")])]);
+    step(d2, 26, ["a"], [escalation("Y", [failed("yf"), idle("ya")])]);
+    const both = step(d2, 31, [], []);
+    expect(both.map((m) => [m.to, (m.body as { activity?: string }).activity]).sort()).toEqual([
+      ["a", "ya"],
+      ["b", "xb"],
+    ]);
+  });
 });

@@ -2,6 +2,7 @@ import { expectedValue } from "../model/distribution.js";
 import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import type { Ticks } from "../model/types.js";
 import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agent.js";
+import { assignRepairs, type RepairOffer, withdrawalLoss } from "./joint-repair.js";
 import type { ChildReport, PeerBody } from "./messages.js";
 import {
   combine,
@@ -75,6 +76,15 @@ interface Transaction {
   /** All or nothing (a min needs every child): a refusal withdraws the parts taken. */
   readonly atomic: boolean;
   readonly accepted: string[];
+  /** A late repair's: sent without waiting for the lock (see `step`). */
+  readonly urgent: boolean;
+}
+
+/** Ticks an install commits its owner to, and the method it is for. */
+interface Commitment {
+  readonly from: Ticks;
+  readonly to: Ticks;
+  readonly method: string;
 }
 
 /** A method the scheduler could install under a job's node. */
@@ -85,6 +95,8 @@ interface Candidate {
   readonly owner: string;
   readonly window: [Ticks, Ticks];
   readonly now: TwoPoint;
+  /** The install elsewhere its owner would be taken off (a late repair's offers only). */
+  readonly displaces?: { readonly method: string; readonly node: string; readonly loss: number };
 }
 
 interface Job {
@@ -117,16 +129,19 @@ const JOINT_SEARCH_LIMIT = 200_000;
  * Installs are serialized by a lock: one transaction at a time, released when every owner
  * answered; escalations that arrive meanwhile wait their turn. The repairs of failures under
  * maxes whose windows are closing are held until due and planned together, in one transaction
- * (`planJointly`).
+ * (`planJointly`). A failure reported after that plan was made is repaired at once, in a
+ * transaction of its own that does not wait for the lock, and may take an agent off a second
+ * try the plan gave another gap (a later start costs the repair part of its chance).
  */
 export class DeliberativeScheduler implements CtaemsAgent {
   readonly id: string;
   private readonly index: ModelIndex;
   private readonly queue: Job[] = [];
-  private transaction: Transaction | undefined;
+  /** Open transactions by lock: at most one under the lock, and late repairs' (`urgent`). */
+  private readonly transactions = new Map<number, Transaction>();
   private nextLock = 1;
-  /** Per agent: ticks committed by installs, as [from, to) intervals. */
-  private readonly committed = new Map<string, [Ticks, Ticks][]>();
+  /** Per agent: ticks committed by installs. */
+  private readonly committed = new Map<string, Commitment[]>();
   /** Methods installed and taken, with the profile they were installed with. */
   private readonly installed = new Map<string, TwoPoint>();
   /** Methods whose owner refused them: not offered again. */
@@ -140,8 +155,16 @@ export class DeliberativeScheduler implements CtaemsAgent {
     this.index = index;
   }
 
-  private free(agent: string, from: Ticks, to: Ticks): boolean {
-    return (this.committed.get(agent) ?? []).every(([a, b]) => to <= a || from >= b);
+  /** Gives back the ticks an install of `method` committed `agent` to. */
+  private uncommit(agent: string, method: string): void {
+    const list = this.committed.get(agent);
+    const i = list?.findIndex((c) => c.method === method) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
+  }
+
+  /** Whether the transaction under the lock is still waiting for answers. */
+  private locked(): boolean {
+    return [...this.transactions.values()].some((x) => !x.urgent);
   }
 
   step(input: TickInput): TickOutput {
@@ -162,11 +185,12 @@ export class DeliberativeScheduler implements CtaemsAgent {
         });
     };
     const answered = (agent: string, lock: number, ok: boolean): void => {
-      if (this.transaction?.lock !== lock) return;
-      this.transaction.waiting.delete(agent);
-      if (ok && !this.transaction.accepted.includes(agent)) this.transaction.accepted.push(agent);
+      const x = this.transactions.get(lock);
+      if (!x) return;
+      x.waiting.delete(agent);
+      if (ok && !x.accepted.includes(agent)) x.accepted.push(agent);
       if (!ok) {
-        this.transaction.refused.push(agent);
+        x.refused.push(agent);
         this.stats.refused++;
       }
     };
@@ -180,9 +204,9 @@ export class DeliberativeScheduler implements CtaemsAgent {
         for (const a of body.installed) answered(a.agent, a.lock, a.ok);
       }
     }
-    if (this.transaction && this.transaction.waiting.size === 0) {
-      const done = this.transaction;
-      this.transaction = undefined;
+    for (const done of [...this.transactions.values()]) {
+      if (done.waiting.size > 0) continue;
+      this.transactions.delete(done.lock);
       // Feasibility is the owners' to judge: a refused method is taken off the options, its
       // window given back, and the next option tried (a bounded number of times).
       // An all-or-nothing option with a refusal: the parts taken are withdrawn too.
@@ -190,15 +214,14 @@ export class DeliberativeScheduler implements CtaemsAgent {
       for (const agent of withdrawn)
         for (const method of done.methods.get(agent) ?? []) {
           this.installed.delete(method);
-          this.committed.get(agent)?.pop();
+          this.uncommit(agent, method);
           out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
         }
       for (const agent of done.refused)
         for (const method of done.methods.get(agent) ?? []) {
           this.installed.delete(method);
           this.refusedMethods.add(method);
-          // Transactions are serialized: this one's windows are the owner's last ones.
-          this.committed.get(agent)?.pop();
+          this.uncommit(agent, method);
         }
       const retry = new Set<Job>();
       for (const agent of done.refused)
@@ -211,7 +234,17 @@ export class DeliberativeScheduler implements CtaemsAgent {
     // Enabling nodes before what they enable (CSC §3.2.2: a repair may need the nodes that
     // enable the problem node scheduled first); otherwise first come, first served.
     this.queue.sort((a, b) => this.enablesDepth(a.node) - this.enablesDepth(b.node));
-    while (!this.transaction && this.queue.length > 0) {
+    // A repair whose failure became known only after its stretch was planned (its last safe
+    // start has come) loses its chance of success with every tick: it does not wait for the
+    // lock, and may take an agent off a second try elsewhere (`candidatesOf`).
+    if (this.locked()) {
+      const late = this.queue.filter((j) => this.joinable(j, t) && this.late(j, t));
+      if (late.length > 0) {
+        for (const j of late) this.queue.splice(this.queue.indexOf(j), 1);
+        this.planJointly(late, t, out, true);
+      }
+    }
+    while (!this.locked() && this.queue.length > 0) {
       // Repairs of the gaps under a max wait until they are due, and those queued then are
       // planned together: they compete for the same agents, and one plan for all of them can
       // give each gap an agent where first come, first served would not.
@@ -219,7 +252,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
       if (joint.length > 0 && joint.length === this.queue.length) {
         if (!joint.some((j) => this.due(j, t))) break;
         this.queue.length = 0;
-        this.planJointly(joint, t, out);
+        this.planJointly(joint, t, out, false);
         continue;
       }
       const job = this.queue.find((j) => !this.joinable(j, t)) ?? this.queue[0];
@@ -281,6 +314,15 @@ export class DeliberativeScheduler implements CtaemsAgent {
     return window === undefined || window.safe <= t + JOINT_LEAD;
   }
 
+  /**
+   * Whether a job missed the plan of its stretch: the tick its joint plan was due has passed
+   * (the failure was reported too late for it).
+   */
+  private late(job: Job, t: Ticks): boolean {
+    const window = this.lastSafeStart(job);
+    return window !== undefined && window.safe - t < JOINT_LEAD;
+  }
+
   /** Length of the longest chain of enables links into a node or its ancestors. */
   private enablesDepth(id: string, seen: ReadonlySet<string> = new Set()): number {
     const cached = this.depths.get(id);
@@ -294,8 +336,12 @@ export class DeliberativeScheduler implements CtaemsAgent {
     return depth;
   }
 
-  /** What a job's node has now, and the methods that could be installed under it. */
-  private candidatesOf(job: Job, t: Ticks) {
+  /**
+   * What a job's node has now, and the methods that could be installed under it. With
+   * `displace`, an owner committed to one install elsewhere that can be given up
+   * (`displacement`) is offered too, with what giving it up costs.
+   */
+  private candidatesOf(job: Job, t: Ticks, displace = false) {
     const node = this.index.nodes.get(job.node);
     if (node?.kind !== "task") return undefined;
     const reported = new Map(job.children.map((c) => [c.id, c]));
@@ -323,11 +369,19 @@ export class DeliberativeScheduler implements CtaemsAgent {
       const latest = deadline - valueRange(child.duration).min;
       const busy = expectedValue(child.duration);
       // Feasible: the method can still start in its window, and the owner is not committed by
-      // an earlier install over the window it needs.
+      // an earlier install over the window it needs (or, with `displace`, only by one it may
+      // give up).
+      const end = earliest + Math.ceil(busy);
+      const clashes =
+        owner === undefined
+          ? []
+          : (this.committed.get(owner) ?? []).filter((c) => end > c.from && earliest < c.to);
+      const displaces =
+        displace && clashes.length === 1 ? this.displacement(clashes[0]?.method ?? "") : undefined;
       if (
         owner === undefined ||
         latest < earliest ||
-        !this.free(owner, earliest, earliest + Math.ceil(busy))
+        (clashes.length > 0 && displaces === undefined)
       ) {
         current.push(now);
         continue;
@@ -345,9 +399,26 @@ export class DeliberativeScheduler implements CtaemsAgent {
         owner,
         window: [earliest, latest],
         now,
+        ...(displaces ? { displaces } : {}),
       });
     }
     return { node, current, candidates };
+  }
+
+  /**
+   * Whether the install of `method` may be given up for a late repair, and what its node would
+   * lose: it must be an extra try under a max (another method is installed there too). Its
+   * owner is sent a withdrawal with the new install, and weighs the install against nothing.
+   */
+  private displacement(method: string): { method: string; node: string; loss: number } | undefined {
+    const parent = this.index.parent.get(method);
+    const node = parent === undefined ? undefined : this.index.nodes.get(parent);
+    if (parent === undefined || node?.kind !== "task" || node.qaf !== "max") return undefined;
+    const tries = node.children.filter((c) => this.installed.has(c));
+    const at = tries.indexOf(method);
+    if (tries.length < 2 || at < 0) return undefined;
+    const tps = tries.map((c) => this.installed.get(c) ?? NOTHING);
+    return { method, node: parent, loss: withdrawalLoss("max", [], tps, at) };
   }
 
   private plan(job: Job, t: Ticks, out: OutgoingMessage[]): void {
@@ -377,82 +448,48 @@ export class DeliberativeScheduler implements CtaemsAgent {
   }
 
   /**
-   * A joint plan for several jobs: each owner takes at most one of the methods offered to it,
-   * chosen to make the nodes, together, as likely as possible to succeed (the sum of their
-   * probabilities). Branch and bound over the owners; adding a method to a node adds at most
-   * what it would add to the node as it stands (more alternatives, less each adds), which bounds
-   * what the owners still to decide can add. An owner takes a method only if it makes its node
-   * clearly (5 points) more likely to succeed.
+   * A joint plan for several jobs (`assignRepairs`): each owner takes at most one of the methods
+   * offered to it, chosen to make the nodes, together, as likely as possible to succeed. A late
+   * job's offers may take an owner off an extra try elsewhere (`urgent`: sent at once, without
+   * the lock).
    */
-  private planJointly(jobs: readonly Job[], t: Ticks, out: OutgoingMessage[]): void {
+  private planJointly(
+    jobs: readonly Job[],
+    t: Ticks,
+    out: OutgoingMessage[],
+    urgent: boolean,
+  ): void {
     const plans = jobs.flatMap((job) => {
-      const found = this.candidatesOf(job, t);
-      return found ? [{ job, ...found, chosen: [] as TwoPoint[] }] : [];
+      const found = this.candidatesOf(job, t, this.late(job, t));
+      return found ? [{ job, ...found }] : [];
     });
-    const offers = new Map<string, { plan: number; c: Candidate }[]>();
-    plans.forEach((pl, i) => {
-      for (const c of pl.candidates) {
-        const list = offers.get(c.owner) ?? [];
-        list.push({ plan: i, c });
-        offers.set(c.owner, list);
-      }
-    });
-    const probability = (i: number, extra?: TwoPoint): number => {
-      const pl = plans[i];
-      if (!pl) return 0;
-      const rest = pl.candidates.map((c) => c.now);
-      return combine(pl.node.qaf, [...pl.current, ...rest, ...pl.chosen, ...(extra ? [extra] : [])])
-        .p;
-    };
-    const marginal = (i: number, tp: TwoPoint): number => probability(i, tp) - probability(i);
-    const owners = [...offers.keys()].sort((a, b) => {
-      const best = (o: string) =>
-        Math.max(...(offers.get(o) ?? []).map((x) => marginal(x.plan, x.c.tp)));
-      return best(b) - best(a) || (a < b ? -1 : 1);
-    });
-    const picked: ({ plan: number; c: Candidate } | undefined)[] = owners.map(() => undefined);
-    let best: { value: number; picks: ({ plan: number; c: Candidate } | undefined)[] } = {
-      value: -1,
-      picks: [],
-    };
-    let visited = 0;
-    const total = (): number => plans.reduce((sum, _, i) => sum + probability(i), 0);
-    const search = (k: number, value: number): void => {
-      if (visited++ > JOINT_SEARCH_LIMIT) return;
-      if (value > best.value + 1e-12) best = { value, picks: [...picked] };
-      if (k === owners.length) return;
-      let bound = value;
-      for (let j = k; j < owners.length; j++)
-        bound += Math.max(
-          0,
-          ...(offers.get(owners[j] ?? "") ?? []).map((x) => marginal(x.plan, x.c.tp)),
-        );
-      if (bound <= best.value + 1e-12) return;
-      const owner = owners[k] ?? "";
-      const options = [...(offers.get(owner) ?? [])].sort(
-        (x, y) => marginal(y.plan, y.c.tp) - marginal(x.plan, x.c.tp) || x.c.busy - y.c.busy,
-      );
-      for (const o of options) {
-        const gain = marginal(o.plan, o.c.tp);
-        if (gain < 0.05) continue;
-        const pl = plans[o.plan];
-        if (!pl) continue;
-        pl.chosen.push(o.c.tp);
-        picked[k] = o;
-        // Of two equally likely plans, the one that spends fewer resource ticks.
-        search(k + 1, value + gain - 1e-6 * o.c.busy);
-        pl.chosen.pop();
-        picked[k] = undefined;
-      }
-      search(k + 1, value);
-    };
-    search(0, total());
+    const offers: (RepairOffer & { c: Candidate })[] = plans.flatMap((pl, i) =>
+      pl.candidates.map((c) => ({
+        node: i,
+        owner: c.owner,
+        tp: c.tp,
+        busy: c.busy,
+        c,
+        ...(c.displaces ? { displaces: { node: c.displaces.node, loss: c.displaces.loss } } : {}),
+      })),
+    );
+    const chosen = assignRepairs(
+      plans.map((pl) => ({
+        qaf: pl.node.qaf,
+        fixed: [...pl.current, ...pl.candidates.map((c) => c.now)],
+      })),
+      offers,
+      JOINT_SEARCH_LIMIT,
+    );
     this.install(
-      best.picks
-        .filter((x): x is { plan: number; c: Candidate } => x !== undefined)
-        .map((x) => ({ c: x.c, job: plans[x.plan]?.job ?? jobs[0]! })),
+      chosen.flatMap((i) => {
+        const o = offers[i];
+        const job = o ? plans[o.node]?.job : undefined;
+        return o && job ? [{ c: o.c, job }] : [];
+      }),
       false,
       out,
+      urgent,
     );
   }
 
@@ -461,6 +498,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
     picks: readonly { c: Candidate; job: Job }[],
     atomic: boolean,
     out: OutgoingMessage[],
+    urgent = false,
   ): void {
     const first = picks[0];
     if (!first) return;
@@ -472,8 +510,15 @@ export class DeliberativeScheduler implements CtaemsAgent {
       const id = c.id;
       jobOf.set(id, job);
       const [earliest, latest] = c.window;
+      if (c.displaces) {
+        // The owner is taken off the extra try first (it aborts it if under way).
+        const gone = c.displaces.method;
+        this.installed.delete(gone);
+        this.uncommit(c.owner, gone);
+        out.push({ to: c.owner, body: { type: "cancel", lock, activity: gone } });
+      }
       const list = this.committed.get(c.owner) ?? [];
-      list.push([earliest, earliest + Math.ceil(c.busy)]);
+      list.push({ from: earliest, to: earliest + Math.ceil(c.busy), method: id });
       this.committed.set(c.owner, list);
       this.installed.set(id, c.tp);
       waiting.add(c.owner);
@@ -483,7 +528,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
       out.push({ to: c.owner, body });
     }
     if (waiting.size > 0)
-      this.transaction = {
+      this.transactions.set(lock, {
         lock,
         node: first.job.node,
         waiting,
@@ -493,6 +538,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
         jobOf,
         atomic,
         accepted: [],
-      };
+        urgent,
+      });
   }
 }

@@ -122,7 +122,11 @@ export class DeliberativeClient {
       // at hand.
       if (preempts && s.running !== undefined && this.restsOnUnplanned(id)) return undefined;
       let t = preempts ? s.tick : busyUntil;
-      let cost = preempts && s.running !== undefined ? s.runningValue(s.running) : 0;
+      // A running method whose install was withdrawn is given up anyway: it costs nothing.
+      let cost =
+        preempts && s.running !== undefined && !this.cancelled.has(s.running)
+          ? s.runningValue(s.running)
+          : 0;
       let worth = 0;
       const lowered: string[] = [];
       const order: [string, Entry | undefined][] = first
