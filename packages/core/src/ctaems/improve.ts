@@ -1,7 +1,6 @@
 import { expectedValue, sample } from "../model/distribution.js";
 import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import type { ActivityNode, Ticks } from "../model/types.js";
-import { type ExecutedActivity, evaluateQuality } from "../quality/qaf.js";
 import { createRng } from "../random.js";
 import type { Schedule } from "../schedule/types.js";
 import { valueRange } from "./profiles.js";
@@ -144,12 +143,41 @@ function standardError(xs: readonly number[]): number {
   return Math.sqrt(v / xs.length);
 }
 
-/** Sources of the enables links into a node or any of its ancestors. */
-function sourcesOf(index: ModelIndex, id: string): string[] {
-  const out: string[] = [];
-  for (let n: string | undefined = id; n !== undefined; n = index.parent.get(n))
-    for (const link of index.linksTo.get(n) ?? []) if (link.kind === "enables") out.push(link.from);
-  return out;
+/** What the estimate needs of a node, read from the model once. */
+interface NodeInfo {
+  readonly release: Ticks;
+  readonly deadline: Ticks;
+  /** Last start from which it can end by its deadline (at its shortest duration). */
+  readonly latest: Ticks;
+  /** Sources of the enables links into the node or any of its ancestors. */
+  readonly sources: readonly string[];
+}
+
+const infos = new WeakMap<ModelIndex, Map<string, NodeInfo>>();
+
+function info(index: ModelIndex, id: string): NodeInfo {
+  let byId = infos.get(index);
+  if (!byId) {
+    byId = new Map();
+    infos.set(index, byId);
+  }
+  let found = byId.get(id);
+  if (!found) {
+    const sources: string[] = [];
+    for (let n: string | undefined = id; n !== undefined; n = index.parent.get(n))
+      for (const link of index.linksTo.get(n) ?? [])
+        if (link.kind === "enables") sources.push(link.from);
+    const node = index.nodes.get(id);
+    const deadline = effectiveDeadline(index, id) ?? Number.POSITIVE_INFINITY;
+    found = {
+      release: effectiveRelease(index, id),
+      deadline,
+      latest: node?.kind === "activity" ? deadline - valueRange(node.duration).min : deadline,
+      sources,
+    };
+    byId.set(id, found);
+  }
+  return found;
 }
 
 /**
@@ -174,7 +202,7 @@ export function simulate(
     if (!node) return "never";
     if (node.kind === "activity") {
       const r = runs.get(id);
-      if (r) return r.q > 0 && r.end <= (effectiveDeadline(index, id) ?? r.end) ? r.end : "never";
+      if (r) return r.q > 0 && r.end <= info(index, id).deadline ? r.end : "never";
       return pending.has(id) ? "pending" : "never";
     }
     const kids = node.children.map((c) => accrual(c, seen));
@@ -195,17 +223,17 @@ export function simulate(
         const head = queue.list[0];
         if (!head) break;
         const a = index.nodes.get(head.id) as ActivityNode | undefined;
-        let at = Math.max(queue.free, head.earliest, effectiveRelease(index, head.id));
+        const about = info(index, head.id);
+        let at = Math.max(queue.free, head.earliest, about.release);
         let drop = a?.kind !== "activity";
         let wait = false;
-        for (const s of sourcesOf(index, head.id)) {
+        for (const s of about.sources) {
           const acc = accrual(s);
           if (acc === "never") drop = true;
           else if (acc === "pending") wait = true;
           else at = Math.max(at, acc);
         }
-        const deadline = effectiveDeadline(index, head.id) ?? Number.POSITIVE_INFINITY;
-        if (!drop && a && at > deadline - valueRange(a.duration).min) drop = true;
+        if (!drop && at > about.latest) drop = true;
         if (drop) {
           queue.list.shift();
           pending.delete(head.id);
@@ -231,13 +259,37 @@ export function simulate(
     pending.delete(head.id);
     pick.queue.free = end;
   }
-  const executed: ExecutedActivity[] = [...runs].map(([activityId, r]) => ({
-    activityId,
-    startTicks: r.start,
-    endTicks: r.end,
-    quality: r.q,
-  }));
-  return evaluateQuality(index, executed).rootQuality;
+  return rootQuality(index, runs);
+}
+
+/**
+ * Root quality by CSC §2 of runs that each started enabled and after their release: a method
+ * earns its outcome if it ended by its deadline; a syncsum counts the children that started
+ * at its first start. (`evaluateQuality` checks all of it, at several times the cost; the
+ * estimate runs thousands of times.)
+ */
+function rootQuality(
+  index: ModelIndex,
+  runs: ReadonlyMap<string, { start: Ticks; end: Ticks; q: number }>,
+): number {
+  const visit = (id: string): { q: number; start: number } => {
+    const node = index.nodes.get(id);
+    if (!node) return { q: 0, start: Number.POSITIVE_INFINITY };
+    if (node.kind === "activity") {
+      const r = runs.get(id);
+      if (!r) return { q: 0, start: Number.POSITIVE_INFINITY };
+      return { q: r.q > 0 && r.end <= info(index, id).deadline ? r.q : 0, start: r.start };
+    }
+    const kids = node.children.map(visit);
+    const start = Math.min(...kids.map((k) => k.start));
+    const counted = node.qaf === "syncsum" ? kids.filter((k) => k.start === start) : kids;
+    let q = 0;
+    if (node.qaf === "max") q = Math.max(0, ...counted.map((k) => k.q));
+    else if (node.qaf === "min") q = Math.min(...counted.map((k) => k.q));
+    else q = counted.reduce((sum, k) => sum + k.q, 0);
+    return { q, start };
+  };
+  return visit(index.model.root).q;
 }
 
 const cache = new WeakMap<ModelIndex, WeakMap<Schedule, Map<string, ProactiveInstall[]>>>();
