@@ -20,6 +20,8 @@ export interface ProactiveInstall {
 export interface ImproveOptions {
   /** Sampled outcome sets the schedules are compared on (common random numbers). */
   readonly samples?: number;
+  /** Of those, how many every candidate is screened on (the best is then judged on all). */
+  readonly screen?: number;
   /** Seed of the coordinator's own draws (never the trial's). */
   readonly seed?: number;
   /** Most methods added. */
@@ -33,7 +35,7 @@ export interface ImproveOptions {
   readonly minGain?: number;
 }
 
-const DEFAULTS = { samples: 32, seed: 0x5eed, maxAdds: 4, from: 1, minGain: 0.02 } as const;
+const DEFAULTS = { samples: 32, screen: 12, seed: 0x5eed, maxAdds: 4, from: 1, minGain: 0.02 } as const;
 
 /** One agent's planned sequence, in the order it runs it. */
 interface Planned {
@@ -77,12 +79,13 @@ export function proactiveInstalls(
     plans.set(rs.resourceId, list);
     for (const a of list) scheduled.add(a.id);
   }
-  const values = (p: ReadonlyMap<string, readonly Planned[]>): number[] =>
-    draws.map((d) => simulate(index, p, d));
+  const values = (p: ReadonlyMap<string, readonly Planned[]>, from = 0, to = draws.length) =>
+    draws.slice(from, to).map((d) => simulate(index, p, d));
+  const screen = Math.min(o.screen, draws.length);
   let base = values(plans);
   const out: ProactiveInstall[] = [];
   for (let round = 0; round < o.maxAdds; round++) {
-    const baseMean = mean(base);
+    const baseMean = mean(base.slice(0, screen));
     let best: { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] } | undefined;
     for (const a of activities) {
       if (scheduled.has(a.id) || expectedValue(a.quality) <= 0) continue;
@@ -103,7 +106,7 @@ export function proactiveInstalls(
         const next = [...list.slice(0, k), { id: a.id, earliest }, ...list.slice(k)];
         const candidate = new Map(plans);
         candidate.set(owner, next);
-        const v = values(candidate);
+        const v = values(candidate, 0, screen);
         const gain = mean(v) - baseMean;
         if (gain <= (best ? mean(best.v) - baseMean : 0)) continue;
         best = {
@@ -121,11 +124,12 @@ export function proactiveInstalls(
       }
     }
     if (!best) break;
+    best.v = [...best.v, ...values(best.plans, screen)];
     const diffs = best.v.map((x, i) => x - (base[i] ?? 0));
     const gain = mean(diffs);
     // Clearly better: by a share of the expected quality, and beyond the sampling noise.
     if (gain < o.minGain * Math.max(1e-9, baseMean) || gain < 2 * standardError(diffs)) break;
-    out.push(best.install);
+    out.push({ ...best.install, gain });
     scheduled.add(best.install.activityId);
     for (const [k, v] of best.plans) plans.set(k, v);
     base = best.v;
@@ -151,6 +155,10 @@ interface NodeInfo {
   readonly latest: Ticks;
   /** Sources of the enables links into the node or any of its ancestors. */
   readonly sources: readonly string[];
+  /** Longest duration (a method's). */
+  readonly longest: Ticks;
+  /** Expected quality (a method's). */
+  readonly worth: number;
 }
 
 const infos = new WeakMap<ModelIndex, Map<string, NodeInfo>>();
@@ -174,6 +182,8 @@ function info(index: ModelIndex, id: string): NodeInfo {
       deadline,
       latest: node?.kind === "activity" ? deadline - valueRange(node.duration).min : deadline,
       sources,
+      longest: node?.kind === "activity" ? valueRange(node.duration).max : 0,
+      worth: node?.kind === "activity" ? expectedValue(node.quality) : 0,
     };
     byId.set(id, found);
   }
@@ -184,18 +194,42 @@ function info(index: ModelIndex, id: string): NodeInfo {
  * Root quality of a static schedule on one set of outcomes: each agent runs its sequence in
  * order; a method starts at the latest of its owner's free tick, its planned start, its release
  * and its enables sources' accrual, and is skipped when it could no longer end in time (its
- * latest start passed) or a source can no longer accrue quality.
+ * latest start passed) or a source can no longer accrue quality. In an idle gap an agent starts
+ * on its own an unscheduled method that ends, at its longest, before its next scheduled one must
+ * start (as its opportunistic scheduler would; the likeliest to earn most, not a second child of
+ * a max that has one planned or run): an addition is worth only what it earns beyond that.
  */
 export function simulate(
   index: ModelIndex,
   plans: ReadonlyMap<string, readonly Planned[]>,
   outcomes: ReadonlyMap<string, { d: Ticks; q: number }>,
 ): number {
-  const queues = [...plans.entries()].map(([agent, list]) => ({ agent, list: [...list], free: 0 }));
+  const owners = new Set(plans.keys());
+  for (const a of index.activities) if (a.resources[0] !== undefined) owners.add(a.resources[0]);
+  const queues = [...owners].map((agent) => ({
+    agent,
+    list: [...(plans.get(agent) ?? [])],
+    free: 0,
+  }));
   const runs = new Map<string, { start: Ticks; end: Ticks; q: number }>();
   const pending = new Set(queues.flatMap((q) => q.list.map((p) => p.id)));
+  const spare = new Map<string, string[]>();
+  for (const a of index.activities) {
+    const owner = a.resources[0];
+    if (owner === undefined || pending.has(a.id) || expectedValue(a.quality) <= 0) continue;
+    spare.set(owner, [...(spare.get(owner) ?? []), a.id]);
+  }
   // When a node accrues quality: a tick, "never", or "pending" (it depends on what has not run).
+  // Accruals as of the last start (cleared at each start).
+  const known = new Map<string, number | "never" | "pending">();
   const accrual = (id: string, seen: Set<string> = new Set()): number | "never" | "pending" => {
+    const cached = known.get(id);
+    if (cached !== undefined) return cached;
+    const found = accrue(id, seen);
+    known.set(id, found);
+    return found;
+  };
+  const accrue = (id: string, seen: Set<string>): number | "never" | "pending" => {
     if (seen.has(id)) return "never";
     seen.add(id);
     const node = index.nodes.get(id);
@@ -215,10 +249,54 @@ export function simulate(
     if (times.length > 0) return Math.min(...times);
     return kids.includes("pending") ? "pending" : "never";
   };
+  // Sources accrued by `at`, or undefined if one has not (or never will).
+  const enabledBy = (id: string, at: Ticks): boolean =>
+    info(index, id).sources.every((src) => {
+      const acc = accrual(src);
+      return typeof acc === "number" && acc <= at;
+    });
+  const opportunity = (
+    agent: string,
+    free: Ticks,
+    before: Ticks,
+    bound: Ticks,
+  ): { id: string; at: Ticks } | undefined => {
+    let best: { id: string; at: Ticks; worth: number } | undefined;
+    if (free >= before) return undefined;
+    for (const id of spare.get(agent) ?? []) {
+      if (runs.has(id)) continue;
+      const about = info(index, id);
+      const at = Math.max(free, about.release);
+      if (at >= before || at > about.latest || at + about.longest > bound) continue;
+      const parent = index.parent.get(id);
+      const up = parent === undefined ? undefined : index.nodes.get(parent);
+      if (
+        up?.kind === "task" &&
+        up.qaf === "max" &&
+        up.children.some((c) => c !== id && (pending.has(c) || runs.has(c)))
+      )
+        continue;
+      if (!enabledBy(id, at)) continue;
+      if (!best || about.worth > best.worth || (about.worth === best.worth && at < best.at))
+        best = { id, at, worth: about.worth };
+    }
+    return best;
+  };
   for (;;) {
-    let pick: { queue: (typeof queues)[number]; at: Ticks } | undefined;
+    let pick: { queue: (typeof queues)[number]; at: Ticks; id?: string } | undefined;
     let blocked: (typeof queues)[number] | undefined;
     for (const queue of queues) {
+      const head = queue.list[0];
+      // The next scheduled method's latest safe start bounds what may run before it.
+      const next = head ? info(index, head.id) : undefined;
+      const bound = next ? Math.max(head?.earliest ?? 0, next.deadline - next.longest) : Infinity;
+      const opp = opportunity(
+        queue.agent,
+        queue.free,
+        head ? Math.max(head.earliest, next?.release ?? 0) : Infinity,
+        bound,
+      );
+      if (opp && (!pick || opp.at < pick.at)) pick = { queue, at: opp.at, id: opp.id };
       for (;;) {
         const head = queue.list[0];
         if (!head) break;
@@ -237,6 +315,7 @@ export function simulate(
         if (drop) {
           queue.list.shift();
           pending.delete(head.id);
+          known.clear();
           continue;
         }
         if (wait) blocked ??= queue;
@@ -249,14 +328,16 @@ export function simulate(
       if (!blocked) break;
       const head = blocked.list.shift();
       if (head) pending.delete(head.id);
+      known.clear();
       continue;
     }
-    const head = pick.queue.list.shift();
-    if (!head) break;
-    const outcome = outcomes.get(head.id) ?? { d: 0, q: 0 };
+    const id = pick.id ?? pick.queue.list.shift()?.id;
+    if (id === undefined) break;
+    const outcome = outcomes.get(id) ?? { d: 0, q: 0 };
     const end = pick.at + outcome.d;
-    runs.set(head.id, { start: pick.at, end, q: outcome.q });
-    pending.delete(head.id);
+    runs.set(id, { start: pick.at, end, q: outcome.q });
+    pending.delete(id);
+    known.clear();
     pick.queue.free = end;
   }
   return rootQuality(index, runs);
