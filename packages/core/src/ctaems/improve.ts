@@ -35,7 +35,14 @@ export interface ImproveOptions {
   readonly minGain?: number;
 }
 
-const DEFAULTS = { samples: 32, screen: 12, seed: 0x5eed, maxAdds: 4, from: 1, minGain: 0.02 } as const;
+const DEFAULTS = {
+  samples: 32,
+  screen: 12,
+  seed: 0x5eed,
+  maxAdds: 4,
+  from: 1,
+  minGain: 0.02,
+} as const;
 
 /** One agent's planned sequence, in the order it runs it. */
 interface Planned {
