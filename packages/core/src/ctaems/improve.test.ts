@@ -29,6 +29,17 @@ describe("proactive improvement of the initial schedule", () => {
     expect(installs[0]?.latest).toBe(30);
   });
 
+  it("places an addition after what its owner starts before the install can reach it", () => {
+    const index = build([
+      task("root", "sum", ["A"]),
+      task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
+      act("a1", "a", 10, coin),
+      act("a2", "a", 10, 8),
+    ]);
+    const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "a", 10]]);
+  });
+
   it("is the same for the same model and schedule (its draws are its own, from its seed)", () => {
     const index = unsure();
     const initial = plan([["a", "a1", 0]]);

@@ -105,7 +105,9 @@ export function proactiveInstalls(
         const n = index.nodes.get(id);
         return n?.kind === "activity" ? Math.ceil(expectedValue(n.duration)) : 0;
       };
-      for (let k = 0; k <= list.length; k++) {
+      // What is planned to start before an install can arrive has started: it goes after.
+      const started = list.filter((x) => x.earliest < o.from).length;
+      for (let k = started; k <= list.length; k++) {
         const prev = list[k - 1];
         const after = prev ? prev.earliest + durations(prev.id) : 0;
         const earliest = Math.max(after, release, o.from);
