@@ -91,6 +91,17 @@ export function proactiveInstalls(
   const screen = Math.min(o.screen, draws.length);
   let base = values(plans);
   const out: ProactiveInstall[] = [];
+  const fixed = (id: string): boolean => {
+    if (out.some((x) => x.activityId === id)) return true;
+    const parent = index.parent.get(id);
+    if (parent !== undefined) {
+      const up = index.nodes.get(parent);
+      if (up?.kind === "task" && up.qaf === "syncsum") return true;
+    }
+    for (let n: string | undefined = id; n !== undefined; n = index.parent.get(n))
+      if ((index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return true;
+    return false;
+  };
   for (let round = 0; round < o.maxAdds; round++) {
     const baseMean = mean(base.slice(0, screen));
     let best: { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] } | undefined;
@@ -112,6 +123,16 @@ export function proactiveInstalls(
         const after = prev ? prev.earliest + durations(prev.id) : 0;
         const earliest = Math.max(after, release, o.from);
         if (earliest > latest) continue;
+        // An owner never lets an install delay a synchronized start, a method that enables
+        // something, or an earlier install: such a place would be refused.
+        let t = earliest + durations(a.id);
+        let delays = false;
+        for (const item of list.slice(k)) {
+          const at = Math.max(t, item.earliest);
+          if (at > item.earliest && fixed(item.id)) delays = true;
+          t = at + durations(item.id);
+        }
+        if (delays) continue;
         const next = [...list.slice(0, k), { id: a.id, earliest }, ...list.slice(k)];
         const candidate = new Map(plans);
         candidate.set(owner, next);
