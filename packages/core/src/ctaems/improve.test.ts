@@ -40,6 +40,11 @@ describe("proactive improvement of the initial schedule", () => {
     expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "a", 10]]);
   });
 
+  it("proposes nothing on a network too large for the estimate", () => {
+    const index = unsure();
+    expect(proactiveInstalls(index, plan([["a", "a1", 0]]), { maxWork: 1 })).toEqual([]);
+  });
+
   it("is the same for the same model and schedule (its draws are its own, from its seed)", () => {
     const index = unsure();
     const initial = plan([["a", "a1", 0]]);

@@ -33,6 +33,12 @@ export interface ImproveOptions {
    * be worth adding: the estimate ignores what agents do on their own, so a small gain is noise.
    */
   readonly minGain?: number;
+  /**
+   * Most work per round, in places tried times methods simulated: the estimate is for networks
+   * of a few dozen methods; on a larger one it would take longer than the run it improves, so
+   * it proposes nothing (the repairs still run).
+   */
+  readonly maxWork?: number;
 }
 
 const DEFAULTS = {
@@ -42,6 +48,7 @@ const DEFAULTS = {
   maxAdds: 4,
   from: 1,
   minGain: 0.02,
+  maxWork: 3000,
 } as const;
 
 /** One agent's planned sequence, in the order it runs it. */
@@ -70,6 +77,12 @@ export function proactiveInstalls(
   const o = { ...DEFAULTS, ...options };
   const activities = index.activities.filter((a) => a.resources[0] !== undefined);
   if (activities.length === 0) return [];
+  const planned = new Set(initial.resources.flatMap((r) => r.activities.map((a) => a.activityId)));
+  const load = new Map(initial.resources.map((r) => [r.resourceId, r.activities.length]));
+  let work = 0;
+  for (const a of activities)
+    if (!planned.has(a.id)) work += (1 + (load.get(a.resources[0] ?? "") ?? 0)) * activities.length;
+  if (work > o.maxWork) return [];
   const rng = createRng(o.seed);
   const draws = Array.from({ length: o.samples }, () => {
     const m = new Map<string, { d: Ticks; q: number }>();
