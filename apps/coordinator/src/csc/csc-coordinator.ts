@@ -425,7 +425,7 @@ export class CscCoordinator {
     const world = this.newWorld(strategy, key, options.changes ?? []);
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
-      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index)
+      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, { initial: this.initial })
       : undefined;
     const traffic = emptyTraffic();
     let bytes = 0;
@@ -624,7 +624,7 @@ export class CscCoordinator {
     const world = this.newWorld(strategy, key, options.changes ?? []);
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
-      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index)
+      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, { initial: this.initial })
       : undefined;
     const run: WallRun = {
       trial,

@@ -1,7 +1,9 @@
 import { expectedValue } from "../model/distribution.js";
 import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import type { Ticks } from "../model/types.js";
+import type { Schedule } from "../schedule/types.js";
 import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agent.js";
+import { proactiveInstallsCached } from "./improve.js";
 import { assignRepairs, type RepairOffer, withdrawalLoss } from "./joint-repair.js";
 import type { ChildReport, PeerBody } from "./messages.js";
 import {
@@ -78,6 +80,8 @@ interface Transaction {
   readonly accepted: string[];
   /** A late repair's: sent without waiting for the lock (see `step`). */
   readonly urgent: boolean;
+  /** Proposed unasked (`proact`): a refusal says the owner is busier than planned, no more. */
+  readonly proactive?: boolean;
 }
 
 /** Ticks an install commits its owner to, and the method it is for. */
@@ -116,6 +120,12 @@ const MAX_ATTEMPTS = 3;
  */
 const JOINT_LEAD = 1;
 
+/**
+ * Tick at which the scheduler proposes its improvements of the initial schedule: agents' profiles
+ * have travelled the tree by then, so an owner weighs an install against what it displaces.
+ */
+export const PROACTIVE_TICK = 3;
+
 /** Assignments a joint plan examines before it settles for the best found. */
 const JOINT_SEARCH_LIMIT = 200_000;
 
@@ -150,9 +160,19 @@ export class DeliberativeScheduler implements CtaemsAgent {
   /** Installs made and refused, for reports. */
   readonly stats = { escalations: 0, installs: 0, refused: 0 };
 
-  constructor(id: string, index: ModelIndex) {
+  /** The schedule the agents were given, which the scheduler improves once at the start. */
+  private readonly initial: Schedule | undefined;
+  private proactiveDone = false;
+
+  /**
+   * @param options.initial the initial schedule the agents run: given, the scheduler proposes at
+   * `PROACTIVE_TICK` the methods that make it likelier to earn more (`proactiveInstalls`), though
+   * nobody escalated anything.
+   */
+  constructor(id: string, index: ModelIndex, options: { initial?: Schedule } = {}) {
     this.id = id;
     this.index = index;
+    this.initial = options.initial;
   }
 
   /** Gives back the ticks an install of `method` committed `agent` to. */
@@ -160,6 +180,11 @@ export class DeliberativeScheduler implements CtaemsAgent {
     const list = this.committed.get(agent);
     const i = list?.findIndex((c) => c.method === method) ?? -1;
     if (list && i >= 0) list.splice(i, 1);
+  }
+
+  /** Whether `agent` has no commitment overlapping [from, to). */
+  private free(agent: string, from: Ticks, to: Ticks): boolean {
+    return (this.committed.get(agent) ?? []).every((c) => to <= c.from || from >= c.to);
   }
 
   /** Whether the transaction under the lock is still waiting for answers. */
@@ -220,7 +245,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
       for (const agent of done.refused)
         for (const method of done.methods.get(agent) ?? []) {
           this.installed.delete(method);
-          this.refusedMethods.add(method);
+          if (!done.proactive) this.refusedMethods.add(method);
           this.uncommit(agent, method);
         }
       const retry = new Set<Job>();
@@ -260,7 +285,41 @@ export class DeliberativeScheduler implements CtaemsAgent {
       this.queue.splice(this.queue.indexOf(job), 1);
       this.plan(job, t, out);
     }
+    if (this.transactions.size === 0 && !this.proactiveDone && t >= PROACTIVE_TICK) {
+      this.proactiveDone = true;
+      this.proact(t, out);
+    }
     return { messages: out };
+  }
+
+  /**
+   * Proposes the improvements of the initial schedule found from the model alone (never from
+   * what a run meets): each owner judges its install against what it would displace.
+   */
+  private proact(t: Ticks, out: OutgoingMessage[]): void {
+    if (!this.initial) return;
+    const picks: { c: Candidate; job: Job }[] = [];
+    for (const p of proactiveInstallsCached(this.index, this.initial, { from: t + 1 })) {
+      const child = this.index.nodes.get(p.activityId);
+      if (child?.kind !== "activity" || !this.free(p.owner, p.earliest, p.earliest + 1)) continue;
+      const deadline = effectiveDeadline(this.index, p.activityId) ?? Number.POSITIVE_INFINITY;
+      const qp = qualityProfile(child.quality);
+      const prob = qp.p * probabilityAtMost(child.duration, deadline - p.earliest);
+      const c: Candidate = {
+        id: p.activityId,
+        tp: { p: prob, v: qp.v },
+        busy: expectedValue(child.duration),
+        owner: p.owner,
+        window: [p.earliest, p.latest],
+        now: NOTHING,
+      };
+      // Not escalated, so a refusal is not retried.
+      picks.push({ c, job: { node: p.node, threshold: 1, children: [], attempt: MAX_ATTEMPTS } });
+    }
+    const lock = this.nextLock;
+    this.install(picks, false, out);
+    const sent = this.transactions.get(lock);
+    if (sent) this.transactions.set(lock, { ...sent, proactive: true });
   }
 
   /**

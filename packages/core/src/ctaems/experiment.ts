@@ -49,10 +49,12 @@ export function setupsFor(
 export function participantsFor(
   index: ModelIndex,
   setups: ReadonlyMap<string, AgentSetup>,
+  initial?: Schedule,
 ): CtaemsAgent[] {
   const agents: CtaemsAgent[] = [...setups.values()].map((s) => new SchedulerAgentCsc(s));
   const usesDeliberative = [...setups.values()].some((s) => s.deliberative !== undefined);
-  if (usesDeliberative) agents.push(new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index));
+  if (usesDeliberative)
+    agents.push(new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, initial ? { initial } : {}));
   return agents;
 }
 
@@ -72,7 +74,7 @@ export function runStrategy(
     options.changes ?? [],
     lastPlannedStart(initial),
   );
-  return runTrial(world, participantsFor(index, setups), {
+  return runTrial(world, participantsFor(index, setups, initial), {
     ...(options.departures ? { departures: options.departures } : {}),
     ...(options.measure ? { measure: options.measure } : {}),
   });

@@ -3,6 +3,7 @@ export * from "./deliberative.js";
 export * from "./engine.js";
 export * from "./experiment.js";
 export * from "./generators/index.js";
+export * from "./improve.js";
 export * from "./messages.js";
 export * from "./pos/index.js";
 export * from "./profiles.js";

@@ -131,7 +131,7 @@ export class TestClockMaster {
     );
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
-      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index)
+      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial })
       : undefined;
     await Promise.all(
       agents.map((a) =>

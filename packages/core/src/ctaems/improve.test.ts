@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { act, build, plan, task } from "../test-support/ctaems-networks.js";
+import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
+import { DELIBERATIVE_ADDRESS } from "./experiment.js";
+import { proactiveInstalls, simulate } from "./improve.js";
+
+/** Worth 10 half the time, nothing otherwise. */
+const coin = [
+  { value: 0, probability: 0.5 },
+  { value: 10, probability: 0.5 },
+];
+
+describe("proactive improvement of the initial schedule", () => {
+  // A max whose scheduled method fails half the time, and a sure alternative on an idle agent.
+  const unsure = () =>
+    build([
+      task("root", "sum", ["A"]),
+      task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
+      act("a1", "a", 10, coin),
+      act("a2", "b", 10, 8),
+    ]);
+
+  it("adds a sure alternative on an idle agent under a max whose method may fail", () => {
+    const index = unsure();
+    const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "b", 4]]);
+    // max(a1, 8): 10 half the time, 8 otherwise, against 5 for a1 alone.
+    expect(installs[0]?.gain).toBeGreaterThan(3);
+    expect(installs[0]?.latest).toBe(30);
+  });
+
+  it("places an addition after what its owner starts before the install can reach it", () => {
+    const index = build([
+      task("root", "sum", ["A"]),
+      task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
+      act("a1", "a", 10, coin),
+      act("a2", "a", 10, 8),
+    ]);
+    const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "a", 10]]);
+  });
+
+  it("proposes nothing on a network too large for the estimate", () => {
+    const index = unsure();
+    expect(proactiveInstalls(index, plan([["a", "a1", 0]]), { maxWork: 1 })).toEqual([]);
+  });
+
+  it("is the same for the same model and schedule (its draws are its own, from its seed)", () => {
+    const index = unsure();
+    const initial = plan([["a", "a1", 0]]);
+    expect(proactiveInstalls(index, initial)).toEqual(proactiveInstalls(index, initial));
+  });
+
+  it("adds nothing that would push a scheduled method past its deadline", () => {
+    const index = build([
+      task("root", "sum", ["L", "X"]),
+      task("L", "max", ["la"], { deadlineTicks: 40 }),
+      task("X", "max", ["x"], { deadlineTicks: 40 }),
+      act("la", "a", 30, 20),
+      act("x", "a", 20, 5),
+    ]);
+    // x first would cost la (20) for x (5); after la it cannot end by 40.
+    expect(proactiveInstalls(index, plan([["a", "la", 0]]))).toEqual([]);
+  });
+
+  it("adds nothing to a schedule that already holds every useful method", () => {
+    const index = unsure();
+    expect(
+      proactiveInstalls(
+        index,
+        plan([
+          ["a", "a1", 0],
+          ["b", "a2", 0],
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it("estimates a method whose enables source failed as earning nothing", () => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "T"]),
+        task("S", "max", ["s"]),
+        task("T", "max", ["t"]),
+        act("s", "a", 5, 1),
+        act("t", "b", 5, 7),
+      ],
+      [{ kind: "enables", from: "S", to: "T" }],
+    );
+    const plans = new Map([
+      ["a", [{ id: "s", earliest: 0 }]],
+      ["b", [{ id: "t", earliest: 0 }]],
+    ]);
+    const ok = new Map([
+      ["s", { d: 5, q: 1 }],
+      ["t", { d: 5, q: 7 }],
+    ]);
+    // t waits for s to end, then earns.
+    expect(simulate(index, plans, ok)).toBe(8);
+    const failed = new Map([
+      ["s", { d: 5, q: 0 }],
+      ["t", { d: 5, q: 7 }],
+    ]);
+    expect(simulate(index, plans, failed)).toBe(0);
+  });
+
+  it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
+    const index = unsure();
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, {
+      initial: plan([["a", "a1", 0]]),
+    });
+    for (let t = 0; t < PROACTIVE_TICK; t++)
+      expect(d.step({ tick: t, events: [], inbox: [] }).messages).toEqual([]);
+    const sent = d.step({ tick: PROACTIVE_TICK, events: [], inbox: [] }).messages;
+    expect(sent).toEqual([
+      {
+        to: "b",
+        body: {
+          type: "install",
+          lock: 1,
+          activity: "a2",
+          earliest: PROACTIVE_TICK + 1,
+          latest: 30,
+        },
+      },
+    ]);
+    // Once only.
+    expect(d.step({ tick: PROACTIVE_TICK + 1, events: [], inbox: [] }).messages).toEqual([]);
+    // Without the initial schedule it proposes nothing.
+    const bare = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
+    for (let t = 0; t <= PROACTIVE_TICK; t++)
+      expect(bare.step({ tick: t, events: [], inbox: [] }).messages).toEqual([]);
+  });
+});

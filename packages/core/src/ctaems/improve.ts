@@ -1,0 +1,447 @@
+import { expectedValue, sample } from "../model/distribution.js";
+import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/model-index.js";
+import type { ActivityNode, Ticks } from "../model/types.js";
+import { createRng } from "../random.js";
+import type { Schedule } from "../schedule/types.js";
+import { valueRange } from "./profiles.js";
+
+/** A method the coordinator asks its owner to add to its schedule, with its start window. */
+export interface ProactiveInstall {
+  readonly activityId: string;
+  readonly owner: string;
+  readonly earliest: Ticks;
+  readonly latest: Ticks;
+  /** Node whose quality the method adds to (its parent). */
+  readonly node: string;
+  /** Estimated gain in expected root quality when added (with those chosen before it). */
+  readonly gain: number;
+}
+
+export interface ImproveOptions {
+  /** Sampled outcome sets the schedules are compared on (common random numbers). */
+  readonly samples?: number;
+  /** Of those, how many every candidate is screened on (the best is then judged on all). */
+  readonly screen?: number;
+  /** Seed of the coordinator's own draws (never the trial's). */
+  readonly seed?: number;
+  /** Most methods added. */
+  readonly maxAdds?: number;
+  /** Earliest start an install may ask for (the tick it reaches its owner). */
+  readonly from?: Ticks;
+  /**
+   * Smallest gain, as a fraction of the schedule's estimated expected quality, for a method to
+   * be worth adding: the estimate ignores what agents do on their own, so a small gain is noise.
+   */
+  readonly minGain?: number;
+  /**
+   * Most work per round, in places tried times methods simulated: the estimate is for networks
+   * of a few dozen methods; on a larger one it would take longer than the run it improves, so
+   * it proposes nothing (the repairs still run).
+   */
+  readonly maxWork?: number;
+}
+
+const DEFAULTS = {
+  samples: 32,
+  screen: 12,
+  seed: 0x5eed,
+  maxAdds: 4,
+  from: 1,
+  minGain: 0.02,
+  maxWork: 3000,
+} as const;
+
+/** One agent's planned sequence, in the order it runs it. */
+interface Planned {
+  readonly id: string;
+  readonly earliest: Ticks;
+}
+
+/**
+ * Methods to add to a schedule nobody escalated, so that it is likelier to earn more: the
+ * coordinator knows the whole network and the duration and quality distributions, not the
+ * outcomes a run will meet. It estimates a schedule's expected root quality by running it on
+ * its own sampled outcomes (each agent runs its methods in order, each as early as its owner,
+ * its release and its enables sources allow, skipping one that can no longer end in time or
+ * whose source can no longer be enabled), then greedily adds the unscheduled method, at the
+ * place in its owner's sequence, that raises that estimate most (on the same samples), while it
+ * raises it clearly: a surer or better alternative under a max, a redundant one where a failure
+ * is likely and the owner idle, a method of a sum or min left out. Pure: the same model,
+ * schedule and options give the same installs.
+ */
+export function proactiveInstalls(
+  index: ModelIndex,
+  initial: Schedule,
+  options: ImproveOptions = {},
+): ProactiveInstall[] {
+  const o = { ...DEFAULTS, ...options };
+  const activities = index.activities.filter((a) => a.resources[0] !== undefined);
+  if (activities.length === 0) return [];
+  const planned = new Set(initial.resources.flatMap((r) => r.activities.map((a) => a.activityId)));
+  const load = new Map(initial.resources.map((r) => [r.resourceId, r.activities.length]));
+  let work = 0;
+  for (const a of activities)
+    if (!planned.has(a.id)) work += (1 + (load.get(a.resources[0] ?? "") ?? 0)) * activities.length;
+  if (work > o.maxWork) return [];
+  const rng = createRng(o.seed);
+  const draws = Array.from({ length: o.samples }, () => {
+    const m = new Map<string, { d: Ticks; q: number }>();
+    for (const a of activities)
+      m.set(a.id, { d: sample(a.duration, rng), q: sample(a.quality, rng) });
+    return m;
+  });
+  const plans = new Map<string, Planned[]>();
+  const scheduled = new Set<string>();
+  for (const rs of initial.resources) {
+    const list = rs.activities
+      .map((a) => ({ id: a.activityId, earliest: a.startTicks ?? a.window?.earliestTicks ?? 0 }))
+      .sort((x, y) => x.earliest - y.earliest);
+    plans.set(rs.resourceId, list);
+    for (const a of list) scheduled.add(a.id);
+  }
+  const values = (p: ReadonlyMap<string, readonly Planned[]>, from = 0, to = draws.length) =>
+    draws.slice(from, to).map((d) => simulate(index, p, d));
+  const screen = Math.min(o.screen, draws.length);
+  let base = values(plans);
+  const out: ProactiveInstall[] = [];
+  const fixed = (id: string): boolean => {
+    if (out.some((x) => x.activityId === id)) return true;
+    const parent = index.parent.get(id);
+    if (parent !== undefined) {
+      const up = index.nodes.get(parent);
+      if (up?.kind === "task" && up.qaf === "syncsum") return true;
+    }
+    for (let n: string | undefined = id; n !== undefined; n = index.parent.get(n))
+      if ((index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return true;
+    return false;
+  };
+  for (let round = 0; round < o.maxAdds; round++) {
+    const baseMean = mean(base.slice(0, screen));
+    let best: { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] } | undefined;
+    for (const a of activities) {
+      if (scheduled.has(a.id) || expectedValue(a.quality) <= 0) continue;
+      const owner = a.resources[0] ?? "";
+      const deadline = effectiveDeadline(index, a.id) ?? Number.POSITIVE_INFINITY;
+      const latest = deadline - valueRange(a.duration).min;
+      const release = effectiveRelease(index, a.id);
+      const list = plans.get(owner) ?? [];
+      const durations = (id: string): number => {
+        const n = index.nodes.get(id);
+        return n?.kind === "activity" ? Math.ceil(expectedValue(n.duration)) : 0;
+      };
+      // What is planned to start before an install can arrive has started: it goes after.
+      const started = list.filter((x) => x.earliest < o.from).length;
+      for (let k = started; k <= list.length; k++) {
+        const prev = list[k - 1];
+        const after = prev ? prev.earliest + durations(prev.id) : 0;
+        const earliest = Math.max(after, release, o.from);
+        if (earliest > latest) continue;
+        // An owner never lets an install delay a synchronized start, a method that enables
+        // something, or an earlier install: such a place would be refused.
+        let t = earliest + durations(a.id);
+        let delays = false;
+        for (const item of list.slice(k)) {
+          const at = Math.max(t, item.earliest);
+          if (at > item.earliest && fixed(item.id)) delays = true;
+          t = at + durations(item.id);
+        }
+        if (delays) continue;
+        const next = [...list.slice(0, k), { id: a.id, earliest }, ...list.slice(k)];
+        const candidate = new Map(plans);
+        candidate.set(owner, next);
+        const v = values(candidate, 0, screen);
+        const gain = mean(v) - baseMean;
+        if (gain <= (best ? mean(best.v) - baseMean : 0)) continue;
+        best = {
+          install: {
+            activityId: a.id,
+            owner,
+            earliest,
+            latest,
+            node: index.parent.get(a.id) ?? a.id,
+            gain,
+          },
+          plans: candidate,
+          v,
+        };
+      }
+    }
+    if (!best) break;
+    best.v = [...best.v, ...values(best.plans, screen)];
+    const diffs = best.v.map((x, i) => x - (base[i] ?? 0));
+    const gain = mean(diffs);
+    // Clearly better: by a share of the expected quality, and beyond the sampling noise.
+    if (gain < o.minGain * Math.max(1e-9, baseMean) || gain < 2 * standardError(diffs)) break;
+    out.push({ ...best.install, gain });
+    scheduled.add(best.install.activityId);
+    for (const [k, v] of best.plans) plans.set(k, v);
+    base = best.v;
+  }
+  return out;
+}
+
+const mean = (xs: readonly number[]): number =>
+  xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length;
+
+function standardError(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  const v = xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1);
+  return Math.sqrt(v / xs.length);
+}
+
+/** What the estimate needs of a node, read from the model once. */
+interface NodeInfo {
+  readonly release: Ticks;
+  readonly deadline: Ticks;
+  /** Last start from which it can end by its deadline (at its shortest duration). */
+  readonly latest: Ticks;
+  /** Sources of the enables links into the node or any of its ancestors. */
+  readonly sources: readonly string[];
+  /** Longest duration (a method's). */
+  readonly longest: Ticks;
+  /** Expected quality (a method's). */
+  readonly worth: number;
+}
+
+const infos = new WeakMap<ModelIndex, Map<string, NodeInfo>>();
+
+function info(index: ModelIndex, id: string): NodeInfo {
+  let byId = infos.get(index);
+  if (!byId) {
+    byId = new Map();
+    infos.set(index, byId);
+  }
+  let found = byId.get(id);
+  if (!found) {
+    const sources: string[] = [];
+    for (let n: string | undefined = id; n !== undefined; n = index.parent.get(n))
+      for (const link of index.linksTo.get(n) ?? [])
+        if (link.kind === "enables") sources.push(link.from);
+    const node = index.nodes.get(id);
+    const deadline = effectiveDeadline(index, id) ?? Number.POSITIVE_INFINITY;
+    found = {
+      release: effectiveRelease(index, id),
+      deadline,
+      latest: node?.kind === "activity" ? deadline - valueRange(node.duration).min : deadline,
+      sources,
+      longest: node?.kind === "activity" ? valueRange(node.duration).max : 0,
+      worth: node?.kind === "activity" ? expectedValue(node.quality) : 0,
+    };
+    byId.set(id, found);
+  }
+  return found;
+}
+
+/**
+ * Root quality of a static schedule on one set of outcomes: each agent runs its sequence in
+ * order; a method starts at the latest of its owner's free tick, its planned start, its release
+ * and its enables sources' accrual, and is skipped when it could no longer end in time (its
+ * latest start passed) or a source can no longer accrue quality. In an idle gap an agent starts
+ * on its own an unscheduled method that ends, at its longest, before its next scheduled one must
+ * start (as its opportunistic scheduler would; the likeliest to earn most, not a second child of
+ * a max that has one planned or run): an addition is worth only what it earns beyond that.
+ */
+export function simulate(
+  index: ModelIndex,
+  plans: ReadonlyMap<string, readonly Planned[]>,
+  outcomes: ReadonlyMap<string, { d: Ticks; q: number }>,
+): number {
+  const owners = new Set(plans.keys());
+  for (const a of index.activities) if (a.resources[0] !== undefined) owners.add(a.resources[0]);
+  const queues = [...owners].map((agent) => ({
+    agent,
+    list: [...(plans.get(agent) ?? [])],
+    free: 0,
+  }));
+  const runs = new Map<string, { start: Ticks; end: Ticks; q: number }>();
+  const pending = new Set(queues.flatMap((q) => q.list.map((p) => p.id)));
+  const spare = new Map<string, string[]>();
+  for (const a of index.activities) {
+    const owner = a.resources[0];
+    if (owner === undefined || pending.has(a.id) || expectedValue(a.quality) <= 0) continue;
+    spare.set(owner, [...(spare.get(owner) ?? []), a.id]);
+  }
+  // When a node accrues quality: a tick, "never", or "pending" (it depends on what has not run).
+  // Accruals as of the last start (cleared at each start).
+  const known = new Map<string, number | "never" | "pending">();
+  const accrual = (id: string, seen: Set<string> = new Set()): number | "never" | "pending" => {
+    const cached = known.get(id);
+    if (cached !== undefined) return cached;
+    const found = accrue(id, seen);
+    known.set(id, found);
+    return found;
+  };
+  const accrue = (id: string, seen: Set<string>): number | "never" | "pending" => {
+    if (seen.has(id)) return "never";
+    seen.add(id);
+    const node = index.nodes.get(id);
+    if (!node) return "never";
+    if (node.kind === "activity") {
+      const r = runs.get(id);
+      if (r) return r.q > 0 && r.end <= info(index, id).deadline ? r.end : "never";
+      return pending.has(id) ? "pending" : "never";
+    }
+    const kids = node.children.map((c) => accrual(c, seen));
+    const times = kids.filter((k): k is number => typeof k === "number");
+    if (node.qaf === "min") {
+      if (kids.includes("never")) return "never";
+      if (kids.includes("pending")) return "pending";
+      return Math.max(...times, 0);
+    }
+    if (times.length > 0) return Math.min(...times);
+    return kids.includes("pending") ? "pending" : "never";
+  };
+  // Sources accrued by `at`, or undefined if one has not (or never will).
+  const enabledBy = (id: string, at: Ticks): boolean =>
+    info(index, id).sources.every((src) => {
+      const acc = accrual(src);
+      return typeof acc === "number" && acc <= at;
+    });
+  const opportunity = (
+    agent: string,
+    free: Ticks,
+    before: Ticks,
+    bound: Ticks,
+  ): { id: string; at: Ticks } | undefined => {
+    let best: { id: string; at: Ticks; worth: number } | undefined;
+    if (free >= before) return undefined;
+    for (const id of spare.get(agent) ?? []) {
+      if (runs.has(id)) continue;
+      const about = info(index, id);
+      const at = Math.max(free, about.release);
+      if (at >= before || at > about.latest || at + about.longest > bound) continue;
+      const parent = index.parent.get(id);
+      const up = parent === undefined ? undefined : index.nodes.get(parent);
+      if (
+        up?.kind === "task" &&
+        up.qaf === "max" &&
+        up.children.some((c) => c !== id && (pending.has(c) || runs.has(c)))
+      )
+        continue;
+      if (!enabledBy(id, at)) continue;
+      if (!best || about.worth > best.worth || (about.worth === best.worth && at < best.at))
+        best = { id, at, worth: about.worth };
+    }
+    return best;
+  };
+  for (;;) {
+    let pick: { queue: (typeof queues)[number]; at: Ticks; id?: string } | undefined;
+    let blocked: (typeof queues)[number] | undefined;
+    for (const queue of queues) {
+      const head = queue.list[0];
+      // The next scheduled method's latest safe start bounds what may run before it.
+      const next = head ? info(index, head.id) : undefined;
+      const bound = next ? Math.max(head?.earliest ?? 0, next.deadline - next.longest) : Infinity;
+      const opp = opportunity(
+        queue.agent,
+        queue.free,
+        head ? Math.max(head.earliest, next?.release ?? 0) : Infinity,
+        bound,
+      );
+      if (opp && (!pick || opp.at < pick.at)) pick = { queue, at: opp.at, id: opp.id };
+      for (;;) {
+        const head = queue.list[0];
+        if (!head) break;
+        const a = index.nodes.get(head.id) as ActivityNode | undefined;
+        const about = info(index, head.id);
+        let at = Math.max(queue.free, head.earliest, about.release);
+        let drop = a?.kind !== "activity";
+        let wait = false;
+        for (const s of about.sources) {
+          const acc = accrual(s);
+          if (acc === "never") drop = true;
+          else if (acc === "pending") wait = true;
+          else at = Math.max(at, acc);
+        }
+        if (!drop && at > about.latest) drop = true;
+        if (drop) {
+          queue.list.shift();
+          pending.delete(head.id);
+          known.clear();
+          continue;
+        }
+        if (wait) blocked ??= queue;
+        else if (!pick || at < pick.at) pick = { queue, at };
+        break;
+      }
+    }
+    if (!pick) {
+      // Only methods waiting on sources that wait in turn: the first gives up.
+      if (!blocked) break;
+      const head = blocked.list.shift();
+      if (head) pending.delete(head.id);
+      known.clear();
+      continue;
+    }
+    const id = pick.id ?? pick.queue.list.shift()?.id;
+    if (id === undefined) break;
+    const outcome = outcomes.get(id) ?? { d: 0, q: 0 };
+    const end = pick.at + outcome.d;
+    runs.set(id, { start: pick.at, end, q: outcome.q });
+    pending.delete(id);
+    known.clear();
+    pick.queue.free = end;
+  }
+  return rootQuality(index, runs);
+}
+
+/**
+ * Root quality by CSC §2 of runs that each started enabled and after their release: a method
+ * earns its outcome if it ended by its deadline; a syncsum counts the children that started
+ * at its first start. (`evaluateQuality` checks all of it, at several times the cost; the
+ * estimate runs thousands of times.)
+ */
+function rootQuality(
+  index: ModelIndex,
+  runs: ReadonlyMap<string, { start: Ticks; end: Ticks; q: number }>,
+): number {
+  const visit = (id: string): { q: number; start: number } => {
+    const node = index.nodes.get(id);
+    if (!node) return { q: 0, start: Number.POSITIVE_INFINITY };
+    if (node.kind === "activity") {
+      const r = runs.get(id);
+      if (!r) return { q: 0, start: Number.POSITIVE_INFINITY };
+      return { q: r.q > 0 && r.end <= info(index, id).deadline ? r.q : 0, start: r.start };
+    }
+    const kids = node.children.map(visit);
+    const start = Math.min(...kids.map((k) => k.start));
+    const counted = node.qaf === "syncsum" ? kids.filter((k) => k.start === start) : kids;
+    let q = 0;
+    if (node.qaf === "max") q = Math.max(0, ...counted.map((k) => k.q));
+    else if (node.qaf === "min") q = Math.min(...counted.map((k) => k.q));
+    else q = counted.reduce((sum, k) => sum + k.q, 0);
+    return { q, start };
+  };
+  return visit(index.model.root).q;
+}
+
+const cache = new WeakMap<ModelIndex, WeakMap<Schedule, Map<string, ProactiveInstall[]>>>();
+
+/**
+ * `proactiveInstalls`, remembered per model index, schedule and options: every trial of a
+ * scenario asks the same question, and the answer depends on nothing else.
+ */
+export function proactiveInstallsCached(
+  index: ModelIndex,
+  initial: Schedule,
+  options: ImproveOptions = {},
+): ProactiveInstall[] {
+  let bySchedule = cache.get(index);
+  if (!bySchedule) {
+    bySchedule = new WeakMap();
+    cache.set(index, bySchedule);
+  }
+  let byOptions = bySchedule.get(initial);
+  if (!byOptions) {
+    byOptions = new Map();
+    bySchedule.set(initial, byOptions);
+  }
+  const key = JSON.stringify(options);
+  let found = byOptions.get(key);
+  if (!found) {
+    found = proactiveInstalls(index, initial, options);
+    byOptions.set(key, found);
+  }
+  return found;
+}
