@@ -1,7 +1,9 @@
+import { expectedValue } from "../../model/distribution.js";
 import type { ActivityNode, Ticks } from "../../model/types.js";
-import { qualityProfile, valueRange } from "../profiles.js";
+import { probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { ExecutionController } from "./execution-controller.js";
+import { type Commitment, idleValue, type LocalOption } from "./local-plan.js";
 import type { StateManager } from "./state-manager.js";
 import { PRIORITY } from "./types.js";
 import type { LocalView } from "./view.js";
@@ -13,6 +15,14 @@ const OPPORTUNISTIC_SETTLE_TICKS = 2;
 export interface Opportunity {
   readonly id: string;
   readonly gain: number;
+}
+
+/**
+ * Whether a commitment gives way to the work its time would hold instead: that work is clearly
+ * worth more (by a fifth, and a hundredth of the method's value), as an abort must be.
+ */
+export function givesWay(keep: number, instead: number, scale: number): boolean {
+  return instead > 1.2 * keep + 0.01 * scale;
 }
 
 /**
@@ -89,6 +99,129 @@ export class OpportunisticScheduler {
       if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
     }
     return best;
+  }
+
+  /**
+   * The agent's pending commitments (scheduled, not downgraded, not started), as a local plan
+   * sees them, leaving out `except`.
+   */
+  commitments(except?: string): Commitment[] {
+    const s = this.state;
+    const out: Commitment[] = [];
+    for (const [id, e] of s.schedule) {
+      if (id === except || e.priority <= PRIORITY.low || s.status.get(id)?.state !== "idle")
+        continue;
+      const a = this.view.activity(id);
+      if (!a) continue;
+      out.push({
+        id,
+        earliest: Math.max(e.earliest, this.view.release(id)),
+        latest: Math.min(e.latest, this.view.latestStart(id)),
+        deadline: this.view.deadline(id),
+        mean: expectedValue(a.duration),
+        longest: valueRange(a.duration).max,
+        ...(s.syncOf.has(id) ? { sync: true } : {}),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The methods the agent could take up in its idle gaps: unscheduled or downgraded, not failed
+   * and not spoiling a synchronized start, each valued by its importance at its chance of
+   * success from a start (enablers included). Alternatives under one max form a group.
+   */
+  options(except?: string): LocalOption[] {
+    const out: LocalOption[] = [];
+    for (const id of this.view.own) {
+      const e = this.state.schedule.get(id);
+      if (id === except || (e && e.priority > PRIORITY.low)) continue;
+      const o = this.optionOf(id);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  /** Method `id` as an option of the agent's idle gaps, if it is one (see `options`). */
+  private optionOf(id: string, freed = false): LocalOption | undefined {
+    const s = this.state;
+    if ((s.syncOf.has(id) && !freed) || s.status.get(id)?.state !== "idle") return undefined;
+    if (s.enablerFailed(id) || this.breaksSync(id)) return undefined;
+    const a = this.view.activity(id);
+    if (!a) return undefined;
+    const q = qualityProfile(a.quality);
+    // What enables it counts as far as it is planned: an enabler nobody runs enables nothing.
+    const f = s.enablerFactor(id, false);
+    if (q.p * f <= 0) return undefined;
+    // Its worth as things are planned: under a min, a sibling nobody runs makes it worthless.
+    const g = s.gain(id, { p: q.p * f, v: q.v }, "planned");
+    if (g <= 1e-9) return undefined;
+    const deadline = this.view.deadline(id);
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    return {
+      id,
+      release: this.view.release(id),
+      latest: this.view.latestStart(id),
+      mean: expectedValue(a.duration),
+      longest: valueRange(a.duration).max,
+      ...(up?.kind === "task" && up.qaf === "max" && parent !== undefined ? { group: parent } : {}),
+      value: (at) => g * probabilityAtMost(a.duration, deadline - at),
+    };
+  }
+
+  /**
+   * What holding the resource for `hold` (an install, pinned at its start) costs in the agent's
+   * own unscheduled work: the worth of its idle gaps as they are (the resource free from
+   * `busyUntil`) less their worth with the hold (free from `freeFrom`, earlier when the hold
+   * takes over the running method). Installs are weighed against it: an install that takes an
+   * agent's free time from surer, more valuable work of its own, or pushes its next commitment
+   * past the room for what would follow, loses what its best local decision would have earned.
+   */
+  forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
+    const pending = this.commitments(hold.id);
+    const options = this.options(hold.id);
+    if (options.length === 0) return 0;
+    const before = idleValue(busyUntil, pending, options);
+    const after = idleValue(freeFrom, [...pending, { ...hold, sync: true }], options);
+    return Math.max(0, before - after);
+  }
+
+  /**
+   * Re-choice (the agent's best local decision, kept against its schedule): a method of the
+   * initial schedule gives way (is downgraded) when the agent's own unscheduled work that the
+   * freed time lets it take up is clearly worth more than the method and the idle gaps around
+   * it. The initial schedule was fixed before anything ran; keeping to it can hold an agent on
+   * a method of little worth that leaves no room, later, for surer or more valuable ones. What
+   * an enables source still waits on (its worth lies off its path to the root), installs and
+   * methods already due are kept. Returns the methods that gave way (one at a time; a
+   * synchronized one must then leave its group).
+   */
+  rechoose(): string[] {
+    const s = this.state;
+    if (this.setup.mode !== "csc" || s.running !== undefined) return [];
+    if (s.tick < OPPORTUNISTIC_SETTLE_TICKS) return [];
+    const pending = this.commitments();
+    const out: string[] = [];
+    for (const c of pending) {
+      const e = s.schedule.get(c.id);
+      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablingNeeds(c.id)) continue;
+      const a = this.view.activity(c.id);
+      if (!a) continue;
+      const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? { p: 0, v: 0 });
+      const options = this.options();
+      const withIt = keep + idleValue(s.tick, pending, options);
+      const rest = pending.filter((x) => x.id !== c.id);
+      // Freed, the method is one more option (it may still run, later or at once).
+      const freed = this.optionOf(c.id, true);
+      const without = idleValue(s.tick, rest, freed ? [...options, freed] : options);
+      const scale = qualityProfile(a.quality).v;
+      if (!givesWay(withIt, without, scale)) continue;
+      e.priority = PRIORITY.low;
+      out.push(c.id);
+      break;
+    }
+    return out;
   }
 
   /**

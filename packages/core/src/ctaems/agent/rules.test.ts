@@ -269,3 +269,63 @@ describe("an install under a min takes over a running method only with its sibli
     expect(run(true)).toEqual({ answers: [true], abort: "r" });
   });
 });
+
+describe("re-choice: a method of the initial schedule gives way to clearly better own work", () => {
+  // a's "a1" (10 ticks, by 15) is planned at 5; "b1" (by 12) and "c1" (by 24), 6 ticks each and
+  // worth 10, are planned by no one. Kept, "a1" leaves room only for "c1" (after it); freed,
+  // the agent runs both.
+  const run = (a1Worth: number) => {
+    const index = build([
+      task("root", "sum", ["A", "B", "C"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      task("C", "max", ["c1"]),
+      act("a1", "a", 10, a1Worth, { deadlineTicks: 15 }),
+      act("b1", "a", 6, 10, { deadlineTicks: 12 }),
+      act("c1", "a", 6, 10, { deadlineTicks: 24 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 5]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return drive(new SchedulerAgentCsc(setup), 8).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("a planned method worth little gives way", () => {
+    const starts = run(2);
+    expect(starts[0]).toEqual([2, "b1"]);
+    expect(starts.some(([, id]) => id === "a1")).toBe(false);
+  });
+
+  it("a planned method worth more than what it shuts out is kept", () => {
+    expect(run(20)).toEqual([[5, "a1"]]);
+  });
+});
+
+describe("an install weighed against the agent's own unscheduled work", () => {
+  // "x" (worth 5) is installed on a to start at 2; a's own "o" (6 ticks, by 10) is planned by
+  // no one and could run now.
+  const run = (ownWorth: number) => {
+    const index = build([
+      task("root", "sum", ["X", "O"]),
+      task("X", "max", ["x"]),
+      task("O", "max", ["o"]),
+      act("x", "a", 6, 5),
+      act("o", "a", 6, ownWorth, { deadlineTicks: 10 }),
+    ]);
+    const setup = setupsFor(index, plan([]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs = drive(new SchedulerAgentCsc(setup), 3, new Map([[1, [install("a", "x", 2)]]]));
+    return outs
+      .flatMap((o) => o.messages)
+      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+  };
+
+  it("is refused when it shuts out more valuable work of the agent's own", () => {
+    expect(run(20)).toEqual([false]);
+  });
+
+  it("is taken when what it shuts out is worth less", () => {
+    expect(run(1)).toEqual([true]);
+  });
+});

@@ -256,13 +256,14 @@ export class StateManager {
   /**
    * Expected root quality when `id` (a core node) has profile `tp`, everything else as it is:
    * one evaluation of the path from `id` to the root. With `potential`, every other node takes
-   * its potential profile (what could still be achieved). Siblings in `exclude` are left out of
-   * the direct parent.
+   * its potential profile (what could still be achieved); with "planned", every other node its
+   * scheduled one (what is planned, siblings under a min included). Siblings in `exclude` are
+   * left out of the direct parent.
    */
   private rootValue(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade" | "install",
+    potential: boolean | "downgrade" | "install" | "planned",
     exclude?: ReadonlySet<string>,
   ): number {
     let child = id;
@@ -309,7 +310,7 @@ export class StateManager {
   gain(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade" | "install" = false,
+    potential: boolean | "downgrade" | "install" | "planned" = false,
     exclude?: ReadonlySet<string>,
   ): number {
     return (
