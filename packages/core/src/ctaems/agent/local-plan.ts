@@ -56,6 +56,16 @@ export function idleValue(
   commitments: readonly Commitment[],
   options: readonly LocalOption[],
 ): number {
+  return idlePlan(from, commitments, options).value;
+}
+
+/** `idleValue`, with the option taken up first and when (if any). */
+export function idlePlan(
+  from: Ticks,
+  commitments: readonly Commitment[],
+  options: readonly LocalOption[],
+): { value: number; first?: { id: string; at: Ticks } } {
+  let first: { id: string; at: Ticks } | undefined;
   const pending = [...commitments].sort((a, b) => a.earliest - b.earliest);
   const used = new Set<string>();
   /** Per group, the value of the best alternative taken. */
@@ -80,6 +90,7 @@ export function idleValue(
       if (v > 1e-9 && (!best || v > best.v + 1e-12)) best = { o, v };
     }
     if (best) {
+      first ??= { id: best.o.id, at: t };
       used.add(best.o.id);
       const g = best.o.group;
       if (g !== undefined) groups.set(g, (groups.get(g) ?? 0) + best.v);
@@ -95,5 +106,5 @@ export function idleValue(
     if (!Number.isFinite(wake)) break;
     t = Math.max(t + 1, wake);
   }
-  return total;
+  return first ? { value: total, first } : { value: total };
 }

@@ -1,15 +1,18 @@
 import { expectedValue } from "../../model/distribution.js";
 import type { ActivityNode, Ticks } from "../../model/types.js";
-import { probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
+import { NOTHING, probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { ExecutionController } from "./execution-controller.js";
-import { type Commitment, idleValue, type LocalOption } from "./local-plan.js";
+import { type Commitment, idlePlan, idleValue, type LocalOption } from "./local-plan.js";
 import type { StateManager } from "./state-manager.js";
 import { PRIORITY } from "./types.js";
 import type { LocalView } from "./view.js";
 
 /** Ticks at the start of a run before the opportunistic scheduler acts. */
 const OPPORTUNISTIC_SETTLE_TICKS = 2;
+
+/** Ticks at the start of a run before a scheduled method may give way (`rechoose`). */
+const RECHOICE_SETTLE_TICKS = 4;
 
 /** A method worth starting now, and its importance-weighted value to the root. */
 export interface Opportunity {
@@ -193,35 +196,36 @@ export class OpportunisticScheduler {
    * freed time lets it take up is clearly worth more than the method and the idle gaps around
    * it. The initial schedule was fixed before anything ran; keeping to it can hold an agent on
    * a method of little worth that leaves no room, later, for surer or more valuable ones. What
-   * an enables source still waits on (its worth lies off its path to the root), installs and
-   * methods already due are kept. Returns the methods that gave way (one at a time; a
+   * enables a target that can still be enabled (its worth lies off its path to the root),
+   * installs and methods already due are kept. Returns the methods that gave way (one at a time; a
    * synchronized one must then leave its group).
    */
   rechoose(): string[] {
     const s = this.state;
     if (this.setup.mode !== "csc" || s.running !== undefined) return [];
-    if (s.tick < OPPORTUNISTIC_SETTLE_TICKS) return [];
+    // Profiles must have travelled: the choice rests on what the others plan.
+    if (s.tick < RECHOICE_SETTLE_TICKS) return [];
     const pending = this.commitments();
-    const out: string[] = [];
     for (const c of pending) {
       const e = s.schedule.get(c.id);
-      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablingNeeds(c.id)) continue;
+      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablesLive(c.id)) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
-      const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? { p: 0, v: 0 });
+      const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);
       const options = this.options();
       const withIt = keep + idleValue(s.tick, pending, options);
       const rest = pending.filter((x) => x.id !== c.id);
       // Freed, the method is one more option (it may still run, later or at once).
       const freed = this.optionOf(c.id, true);
-      const without = idleValue(s.tick, rest, freed ? [...options, freed] : options);
-      const scale = qualityProfile(a.quality).v;
-      if (!givesWay(withIt, without, scale)) continue;
+      const without = idlePlan(s.tick, rest, freed ? [...options, freed] : options);
+      // Decided only when it matters now (the freed time is taken up at once), on the
+      // freshest news of the others' plans.
+      if (without.first?.at !== s.tick || without.first.id === c.id) continue;
+      if (!givesWay(withIt, without.value, qualityProfile(a.quality).v)) continue;
       e.priority = PRIORITY.low;
-      out.push(c.id);
-      break;
+      return [c.id];
     }
-    return out;
+    return [];
   }
 
   /**
@@ -287,16 +291,21 @@ export class OpportunisticScheduler {
    * Whether starting method `id` now, unplanned, would spoil a syncsum above it: a syncsum counts
    * only the children that start at its first child's start, so a child started after another
    * one earns nothing, and one started ahead of a synchronized start other agents still plan
-   * there takes their quality away. Its importance is measured as under a sum, so it alone
-   * would start it.
+   * there (or ahead of another child planned alone) takes their quality away. Its importance is
+   * measured as under a sum, so it alone would start it.
    */
   private breaksSync(id: string): boolean {
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
     const kids = this.state.childProfiles(parent);
-    for (const [cid, k] of kids)
-      if (cid !== id && k.s !== undefined && k.s !== this.state.tick) return true;
+    for (const [cid, k] of kids) {
+      if (cid === id) continue;
+      if (k.s !== undefined && k.s !== this.state.tick) return true;
+      // Another child planned by its owner (alone, or in a group this agent is not told of),
+      // not started yet: a start now goes ahead of it and takes its quality away.
+      if (k.s === undefined && !k.final && k.cur.p > 0) return true;
+    }
     return (this.setup.othersSyncGroups ?? []).some(
       (g) =>
         g.id === parent &&
