@@ -291,16 +291,23 @@ export class OpportunisticScheduler {
    * Whether starting method `id` now, unplanned, would spoil a syncsum above it: a syncsum counts
    * only the children that start at its first child's start, so a child started after another
    * one earns nothing, and one started ahead of a synchronized start other agents still plan
-   * there takes their quality away. Its importance is measured as under a sum, so it alone
-   * would start it.
+   * there (or, past the release, of another child planned alone) takes their quality away. Its
+   * importance is measured as under a sum, so it alone would start it.
    */
   private breaksSync(id: string): boolean {
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
     const kids = this.state.childProfiles(parent);
-    for (const [cid, k] of kids)
-      if (cid !== id && k.s !== undefined && k.s !== this.state.tick) return true;
+    const release = this.view.release(id);
+    for (const [cid, k] of kids) {
+      if (cid === id) continue;
+      if (k.s !== undefined && k.s !== this.state.tick) return true;
+      // Another child its owner plans alone (no synchronized group), not started: past the
+      // release, where a start planned as early as possible would have been made, it is planned
+      // later, and a start now goes ahead of it and takes its quality away.
+      if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release) return true;
+    }
     return (this.setup.othersSyncGroups ?? []).some(
       (g) =>
         g.id === parent &&

@@ -327,3 +327,85 @@ describe("an install weighed against the agent's own unscheduled work", () => {
     expect(run(1)).toEqual([true]);
   });
 });
+
+describe("an opportunistic start under a syncsum with another child planned alone", () => {
+  // b plans "y2" alone (no synchronized group); a's "y1" could start from Y's release (5). b's
+  // report says whether "y2" is planned.
+  const run = (planned: boolean) => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5 }),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+    ]);
+    const setup = setupsFor(index, plan([["b", "y2", 9]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "Y",
+        children: [{ id: "y2", p: planned ? 1 : 0, v: 10, pp: 1, pv: 10, busy: planned ? 3 : 0 }],
+      },
+    } as PeerMessage;
+    return drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]])).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("starts at the release (where a start planned as early as possible would be made too)", () => {
+    expect(run(true)).toEqual([[5, "y1"]]);
+  });
+
+  it("does not go ahead of it later", () => {
+    // Same, with a busy until past the release: a's own "z" runs 0..7.
+    const index = build([
+      task("root", "sum", ["Y", "Z"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5 }),
+      task("Z", "max", ["z"]),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+      act("z", "a", 7, 1),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "z", 0],
+        ["b", "y2", 9],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = (p: number) =>
+      ({
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: {
+          type: "report",
+          node: "Y",
+          children: [{ id: "y2", p, v: 10, pp: 1, pv: 10, busy: p > 0 ? 3 : 0 }],
+        },
+      }) as PeerMessage;
+    const starts = (p: number) => {
+      const agent = new SchedulerAgentCsc(setup);
+      const outs: TickOutput[] = [];
+      for (let tick = 0; tick <= 8; tick++)
+        outs.push(
+          agent.step({
+            tick,
+            events:
+              tick === 7
+                ? [{ kind: "completed", activityId: "z", startTicks: 0, endTicks: 7, quality: 1 }]
+                : [],
+            inbox: tick === 1 ? [report(p)] : [],
+          }),
+        );
+      return outs.some((o) => o.start === "y1");
+    };
+    expect(starts(1)).toBe(false);
+    expect(starts(0)).toBe(true);
+  });
+});
