@@ -66,7 +66,13 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     this.controller = new ExecutionController(setup, this.view, this.state, strategy);
     this.opportunistic = new OpportunisticScheduler(setup, this.view, this.state, this.controller);
     this.downgrader = new Downgrader(this.view, this.state);
-    this.deliberative = new DeliberativeClient(setup, this.view, this.state, this.comms);
+    this.deliberative = new DeliberativeClient(
+      setup,
+      this.view,
+      this.state,
+      this.comms,
+      (hold, freeFrom, busyUntil) => this.opportunistic.forgone(hold, freeFrom, busyUntil),
+    );
   }
 
   /** Hands a peer message to the part it is for. */
@@ -119,6 +125,11 @@ export class SchedulerAgentCsc implements CtaemsAgent {
 
     s.recompute();
     if (csc && this.downgrader.downgrade()) s.recompute();
+    if (csc) {
+      const gaveWay = this.opportunistic.rechoose();
+      for (const id of gaveWay) this.controller.withdraw(id, out);
+      if (gaveWay.length > 0) s.recompute();
+    }
 
     let abort: string | undefined;
     let start: string | undefined;

@@ -1,12 +1,25 @@
 import { expectedValue } from "../../model/distribution.js";
 import type { Ticks } from "../../model/types.js";
 import type { PeerBody } from "../messages.js";
-import { NOTHING, probabilityAtMost, qualityProfile, type TwoPoint } from "../profiles.js";
+import {
+  NOTHING,
+  probabilityAtMost,
+  qualityProfile,
+  type TwoPoint,
+  valueRange,
+} from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { Communication } from "./communication.js";
+import type { Commitment } from "./local-plan.js";
 import { reportOf, type StateManager } from "./state-manager.js";
 import { type Entry, type OutgoingMessage, PRIORITY } from "./types.js";
 import type { LocalView } from "./view.js";
+
+/**
+ * What the agent's own unscheduled work loses to holding its resource for `hold`, with the
+ * resource free from `freeFrom` (rather than `busyUntil`).
+ */
+export type Forgone = (hold: Commitment, freeFrom: Ticks, busyUntil: Ticks) => number;
 
 /** Ticks at the start of a run during which nothing is escalated (profiles still settling). */
 const ESCALATION_SETTLE_TICKS = 4;
@@ -31,12 +44,20 @@ export class DeliberativeClient {
   private readonly view: LocalView;
   private readonly state: StateManager;
   private readonly comms: Communication;
+  private readonly forgone: Forgone;
 
-  constructor(setup: AgentSetup, view: LocalView, state: StateManager, comms: Communication) {
+  constructor(
+    setup: AgentSetup,
+    view: LocalView,
+    state: StateManager,
+    comms: Communication,
+    forgone: Forgone = () => 0,
+  ) {
     this.setup = setup;
     this.view = view;
     this.state = state;
     this.comms = comms;
+    this.forgone = forgone;
   }
 
   /** An install: checked now, answered at the start of the next tick. */
@@ -146,6 +167,19 @@ export class DeliberativeClient {
           installStart = at;
           worth = s.gain(id, profileAt(id, at, latest), "install");
           t = at + expectedValue(m.duration);
+          // The agent's own unscheduled work the install shuts out is a cost too.
+          cost += this.forgone(
+            {
+              id,
+              earliest: at,
+              latest: at,
+              deadline: this.view.deadline(id),
+              mean: expectedValue(m.duration),
+              longest: valueRange(m.duration).max,
+            },
+            preempts ? s.tick : busyUntil,
+            busyUntil,
+          );
           continue;
         }
         const at = Math.max(t, e.earliest, this.view.release(mid));

@@ -98,7 +98,7 @@ export class ExecutionController {
   }
 
   /** Leaves the synchronized group of a dropped method, telling its other members. */
-  private withdraw(id: string, out: OutgoingMessage[]): void {
+  withdraw(id: string, out: OutgoingMessage[]): void {
     const group = this.state.syncOf.get(id);
     if (group === undefined || this.setup.mode !== "csc") return;
     const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];

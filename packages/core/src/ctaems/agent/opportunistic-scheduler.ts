@@ -1,7 +1,9 @@
+import { expectedValue } from "../../model/distribution.js";
 import type { ActivityNode, Ticks } from "../../model/types.js";
-import { qualityProfile, valueRange } from "../profiles.js";
+import { NOTHING, probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { ExecutionController } from "./execution-controller.js";
+import { type Commitment, idlePlan, idleValue, type LocalOption } from "./local-plan.js";
 import type { StateManager } from "./state-manager.js";
 import { PRIORITY } from "./types.js";
 import type { LocalView } from "./view.js";
@@ -9,10 +11,21 @@ import type { LocalView } from "./view.js";
 /** Ticks at the start of a run before the opportunistic scheduler acts. */
 const OPPORTUNISTIC_SETTLE_TICKS = 2;
 
+/** Ticks at the start of a run before a scheduled method may give way (`rechoose`). */
+const RECHOICE_SETTLE_TICKS = 4;
+
 /** A method worth starting now, and its importance-weighted value to the root. */
 export interface Opportunity {
   readonly id: string;
   readonly gain: number;
+}
+
+/**
+ * Whether a commitment gives way to the work its time would hold instead: that work is clearly
+ * worth more (by a fifth, and a hundredth of the method's value), as an abort must be.
+ */
+export function givesWay(keep: number, instead: number, scale: number): boolean {
+  return instead > 1.2 * keep + 0.01 * scale;
 }
 
 /**
@@ -92,6 +105,130 @@ export class OpportunisticScheduler {
   }
 
   /**
+   * The agent's pending commitments (scheduled, not downgraded, not started), as a local plan
+   * sees them, leaving out `except`.
+   */
+  commitments(except?: string): Commitment[] {
+    const s = this.state;
+    const out: Commitment[] = [];
+    for (const [id, e] of s.schedule) {
+      if (id === except || e.priority <= PRIORITY.low || s.status.get(id)?.state !== "idle")
+        continue;
+      const a = this.view.activity(id);
+      if (!a) continue;
+      out.push({
+        id,
+        earliest: Math.max(e.earliest, this.view.release(id)),
+        latest: Math.min(e.latest, this.view.latestStart(id)),
+        deadline: this.view.deadline(id),
+        mean: expectedValue(a.duration),
+        longest: valueRange(a.duration).max,
+        ...(s.syncOf.has(id) ? { sync: true } : {}),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The methods the agent could take up in its idle gaps: unscheduled or downgraded, not failed
+   * and not spoiling a synchronized start, each valued by its importance at its chance of
+   * success from a start (enablers included). Alternatives under one max form a group.
+   */
+  options(except?: string): LocalOption[] {
+    const out: LocalOption[] = [];
+    for (const id of this.view.own) {
+      const e = this.state.schedule.get(id);
+      if (id === except || (e && e.priority > PRIORITY.low)) continue;
+      const o = this.optionOf(id);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  /** Method `id` as an option of the agent's idle gaps, if it is one (see `options`). */
+  private optionOf(id: string, freed = false): LocalOption | undefined {
+    const s = this.state;
+    if ((s.syncOf.has(id) && !freed) || s.status.get(id)?.state !== "idle") return undefined;
+    if (s.enablerFailed(id) || this.breaksSync(id)) return undefined;
+    const a = this.view.activity(id);
+    if (!a) return undefined;
+    const q = qualityProfile(a.quality);
+    // What enables it counts as far as it is planned: an enabler nobody runs enables nothing.
+    const f = s.enablerFactor(id, false);
+    if (q.p * f <= 0) return undefined;
+    // Its worth as things are planned: under a min, a sibling nobody runs makes it worthless.
+    const g = s.gain(id, { p: q.p * f, v: q.v }, "planned");
+    if (g <= 1e-9) return undefined;
+    const deadline = this.view.deadline(id);
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    return {
+      id,
+      release: this.view.release(id),
+      latest: this.view.latestStart(id),
+      mean: expectedValue(a.duration),
+      longest: valueRange(a.duration).max,
+      ...(up?.kind === "task" && up.qaf === "max" && parent !== undefined ? { group: parent } : {}),
+      value: (at) => g * probabilityAtMost(a.duration, deadline - at),
+    };
+  }
+
+  /**
+   * What holding the resource for `hold` (an install, pinned at its start) costs in the agent's
+   * own unscheduled work: the worth of its idle gaps as they are (the resource free from
+   * `busyUntil`) less their worth with the hold (free from `freeFrom`, earlier when the hold
+   * takes over the running method). Installs are weighed against it: an install that takes an
+   * agent's free time from surer, more valuable work of its own, or pushes its next commitment
+   * past the room for what would follow, loses what its best local decision would have earned.
+   */
+  forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
+    const pending = this.commitments(hold.id);
+    const options = this.options(hold.id);
+    if (options.length === 0) return 0;
+    const before = idleValue(busyUntil, pending, options);
+    const after = idleValue(freeFrom, [...pending, { ...hold, sync: true }], options);
+    return Math.max(0, before - after);
+  }
+
+  /**
+   * Re-choice (the agent's best local decision, kept against its schedule): a method of the
+   * initial schedule gives way (is downgraded) when the agent's own unscheduled work that the
+   * freed time lets it take up is clearly worth more than the method and the idle gaps around
+   * it. The initial schedule was fixed before anything ran; keeping to it can hold an agent on
+   * a method of little worth that leaves no room, later, for surer or more valuable ones. What
+   * enables a target that can still be enabled (its worth lies off its path to the root),
+   * installs and methods already due are kept. Returns the methods that gave way (one at a time; a
+   * synchronized one must then leave its group).
+   */
+  rechoose(): string[] {
+    const s = this.state;
+    if (this.setup.mode !== "csc" || s.running !== undefined) return [];
+    // Profiles must have travelled: the choice rests on what the others plan.
+    if (s.tick < RECHOICE_SETTLE_TICKS) return [];
+    const pending = this.commitments();
+    for (const c of pending) {
+      const e = s.schedule.get(c.id);
+      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablesLive(c.id)) continue;
+      const a = this.view.activity(c.id);
+      if (!a) continue;
+      const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);
+      const options = this.options();
+      const withIt = keep + idleValue(s.tick, pending, options);
+      const rest = pending.filter((x) => x.id !== c.id);
+      // Freed, the method is one more option (it may still run, later or at once).
+      const freed = this.optionOf(c.id, true);
+      const without = idlePlan(s.tick, rest, freed ? [...options, freed] : options);
+      // Decided only when it matters now (the freed time is taken up at once), on the
+      // freshest news of the others' plans.
+      if (without.first?.at !== s.tick || without.first.id === c.id) continue;
+      if (!givesWay(withIt, without.value, qualityProfile(a.quality).v)) continue;
+      e.priority = PRIORITY.low;
+      return [c.id];
+    }
+    return [];
+  }
+
+  /**
    * Puts the chosen method in the schedule, at medium priority so that what the deliberative
    * scheduler installs (at high priority) is not affected.
    */
@@ -154,16 +291,23 @@ export class OpportunisticScheduler {
    * Whether starting method `id` now, unplanned, would spoil a syncsum above it: a syncsum counts
    * only the children that start at its first child's start, so a child started after another
    * one earns nothing, and one started ahead of a synchronized start other agents still plan
-   * there takes their quality away. Its importance is measured as under a sum, so it alone
-   * would start it.
+   * there (or, past the release, of another child planned alone) takes their quality away. Its
+   * importance is measured as under a sum, so it alone would start it.
    */
   private breaksSync(id: string): boolean {
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
     const kids = this.state.childProfiles(parent);
-    for (const [cid, k] of kids)
-      if (cid !== id && k.s !== undefined && k.s !== this.state.tick) return true;
+    const release = this.view.release(id);
+    for (const [cid, k] of kids) {
+      if (cid === id) continue;
+      if (k.s !== undefined && k.s !== this.state.tick) return true;
+      // Another child its owner plans alone (no synchronized group), not started: past the
+      // release, where a start planned as early as possible would have been made, it is planned
+      // later, and a start now goes ahead of it and takes its quality away.
+      if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release) return true;
+    }
     return (this.setup.othersSyncGroups ?? []).some(
       (g) =>
         g.id === parent &&

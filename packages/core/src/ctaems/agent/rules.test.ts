@@ -269,3 +269,143 @@ describe("an install under a min takes over a running method only with its sibli
     expect(run(true)).toEqual({ answers: [true], abort: "r" });
   });
 });
+
+describe("re-choice: a method of the initial schedule gives way to clearly better own work", () => {
+  // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (by 16) and "c1" (by 28), 7 ticks each and
+  // worth 10, are planned by no one. Kept, "a1" leaves room only for "c1" (after it); freed,
+  // the agent runs both. The choice is made once profiles have settled (tick 4).
+  const run = (a1Worth: number) => {
+    const index = build([
+      task("root", "sum", ["A", "B", "C"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      task("C", "max", ["c1"]),
+      act("a1", "a", 10, a1Worth, { deadlineTicks: 18 }),
+      act("b1", "a", 7, 10, { deadlineTicks: 16 }),
+      act("c1", "a", 7, 10, { deadlineTicks: 28 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("a planned method worth little gives way", () => {
+    expect(run(2)).toEqual([[4, "b1"]]);
+  });
+
+  it("a planned method worth more than what it shuts out is kept", () => {
+    expect(run(20)).toEqual([[8, "a1"]]);
+  });
+});
+
+describe("an install weighed against the agent's own unscheduled work", () => {
+  // "x" (worth 5) is installed on a to start at 2; a's own "o" (6 ticks, by 10) is planned by
+  // no one and could run now.
+  const run = (ownWorth: number) => {
+    const index = build([
+      task("root", "sum", ["X", "O"]),
+      task("X", "max", ["x"]),
+      task("O", "max", ["o"]),
+      act("x", "a", 6, 5),
+      act("o", "a", 6, ownWorth, { deadlineTicks: 10 }),
+    ]);
+    const setup = setupsFor(index, plan([]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs = drive(new SchedulerAgentCsc(setup), 3, new Map([[1, [install("a", "x", 2)]]]));
+    return outs
+      .flatMap((o) => o.messages)
+      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+  };
+
+  it("is refused when it shuts out more valuable work of the agent's own", () => {
+    expect(run(20)).toEqual([false]);
+  });
+
+  it("is taken when what it shuts out is worth less", () => {
+    expect(run(1)).toEqual([true]);
+  });
+});
+
+describe("an opportunistic start under a syncsum with another child planned alone", () => {
+  // b plans "y2" alone (no synchronized group); a's "y1" could start from Y's release (5). b's
+  // report says whether "y2" is planned.
+  const run = (planned: boolean) => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5 }),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+    ]);
+    const setup = setupsFor(index, plan([["b", "y2", 9]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "Y",
+        children: [{ id: "y2", p: planned ? 1 : 0, v: 10, pp: 1, pv: 10, busy: planned ? 3 : 0 }],
+      },
+    } as PeerMessage;
+    return drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]])).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("starts at the release (where a start planned as early as possible would be made too)", () => {
+    expect(run(true)).toEqual([[5, "y1"]]);
+  });
+
+  it("does not go ahead of it later", () => {
+    // Same, with a busy until past the release: a's own "z" runs 0..7.
+    const index = build([
+      task("root", "sum", ["Y", "Z"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5 }),
+      task("Z", "max", ["z"]),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+      act("z", "a", 7, 1),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "z", 0],
+        ["b", "y2", 9],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = (p: number) =>
+      ({
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: {
+          type: "report",
+          node: "Y",
+          children: [{ id: "y2", p, v: 10, pp: 1, pv: 10, busy: p > 0 ? 3 : 0 }],
+        },
+      }) as PeerMessage;
+    const starts = (p: number) => {
+      const agent = new SchedulerAgentCsc(setup);
+      const outs: TickOutput[] = [];
+      for (let tick = 0; tick <= 8; tick++)
+        outs.push(
+          agent.step({
+            tick,
+            events:
+              tick === 7
+                ? [{ kind: "completed", activityId: "z", startTicks: 0, endTicks: 7, quality: 1 }]
+                : [],
+            inbox: tick === 1 ? [report(p)] : [],
+          }),
+        );
+      return outs.some((o) => o.start === "y1");
+    };
+    expect(starts(1)).toBe(false);
+    expect(starts(0)).toBe(true);
+  });
+});

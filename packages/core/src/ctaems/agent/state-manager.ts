@@ -256,13 +256,14 @@ export class StateManager {
   /**
    * Expected root quality when `id` (a core node) has profile `tp`, everything else as it is:
    * one evaluation of the path from `id` to the root. With `potential`, every other node takes
-   * its potential profile (what could still be achieved). Siblings in `exclude` are left out of
-   * the direct parent.
+   * its potential profile (what could still be achieved); with "planned", every other node its
+   * scheduled one (what is planned, siblings under a min included). Siblings in `exclude` are
+   * left out of the direct parent.
    */
   private rootValue(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade" | "install",
+    potential: boolean | "downgrade" | "install" | "planned",
     exclude?: ReadonlySet<string>,
   ): number {
     let child = id;
@@ -309,7 +310,7 @@ export class StateManager {
   gain(
     id: string,
     tp: TwoPoint,
-    potential: boolean | "downgrade" | "install" = false,
+    potential: boolean | "downgrade" | "install" | "planned" = false,
     exclude?: ReadonlySet<string>,
   ): number {
     return (
@@ -355,6 +356,16 @@ export class StateManager {
     return false;
   }
 
+  /**
+   * Whether method `id`, or a node above it, is the source of an enables link whose target can
+   * still be enabled (no other enabler of it is lost or planned by no one).
+   */
+  enablesLive(id: string): boolean {
+    for (let n: string | undefined = id; n !== undefined; n = this.view.parent.get(n))
+      if (this.view.targetsOf(n).some((t) => this.enableable(t, n))) return true;
+    return false;
+  }
+
   /** Expected ticks until the running method `id` ends, given how long it has run. */
   remaining(id: string): number {
     const a = this.view.activity(id);
@@ -390,6 +401,14 @@ export class StateManager {
   }
 
   // ---- sharing (CSC §3.1.1) ---------------------------------------------------------------
+
+  /** Profile `p` of node `id` as reported: an own method is adjusted by `reachablePotential`. */
+  private reachable(id: string, p: Profile): Profile {
+    const st = this.status.get(id);
+    if (st?.state !== "idle" || this.running === undefined || this.setup.mode !== "csc") return p;
+    const freeAt = Math.ceil(this.tick + this.remaining(this.running));
+    return reachablePotential(p, this.view.latestStart(id), freeAt);
+  }
 
   /** A neighbour's profiles of the children of a task they share. */
   onReport(body: Extract<PeerBody, { type: "report" }>): void {
@@ -430,11 +449,12 @@ export class StateManager {
       if (node.qaf === "sum" && this.view.parent.get(taskId) === undefined) continue;
       const now: ChildReport[] = [];
       if (sharers.length > 1 || this.isSteward(taskId))
-        for (const [c, p] of this.childProfiles(taskId, this.profiles)) now.push(reportOf(c, p));
+        for (const [c, p] of this.childProfiles(taskId, this.profiles))
+          now.push(reportOf(c, this.reachable(c, p)));
       else
         for (const c of node.children) {
           const p = this.profiles.get(c);
-          if (this.view.core.has(c) && p) now.push(reportOf(c, p));
+          if (this.view.core.has(c) && p) now.push(reportOf(c, this.reachable(c, p)));
         }
       now.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (!this.comms.report(this.lastSent.get(taskId), now)) continue;
@@ -443,6 +463,16 @@ export class StateManager {
         out.push({ to, body: { type: "report", node: taskId, children: now } });
     }
   }
+}
+
+/**
+ * What the others are told an own method could still achieve (its potential): nothing once
+ * its owner, busy with another method to the expected end of it, can no longer start it in its
+ * window. A sibling under a min stakes its worth on it, and would otherwise count on a method
+ * its owner has no time for.
+ */
+export function reachablePotential(p: Profile, latestStart: Ticks, freeAt: Ticks): Profile {
+  return freeAt > latestStart && p.cur.p <= 0 && !p.final ? { ...p, pot: NOTHING } : p;
 }
 
 /** A profile as it travels (rounded to three decimals). */
