@@ -130,8 +130,11 @@ describe.skipIf(!haveChromium)(
         { timeout: 40_000 },
       );
       const timeline = (await page.textContent("#timeline")) ?? "";
+      // A fall in a node's probability: an agent's escalation, or the disruption it reported. (The
+      // deliberative scheduler also installs unasked from the start, so on this seed the repair
+      // above may come before any escalation, and none may be needed.)
       expect(timeline).toMatch(
-        /escalation: rover\d escalated \S+: its probability [\d.]+ fell below/,
+        /escalation: rover\d escalated \S+: its probability [\d.]+ fell below|disruption: probability fell/,
       );
       expect(timeline).toMatch(/\[deliberative\]: installed/);
 
