@@ -183,7 +183,10 @@ export class OpportunisticScheduler {
    */
   forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
     const pending = this.commitments(hold.id);
-    const options = this.options(hold.id);
+    // An alternative under a max is not counted: as a backup its worth hangs on another
+    // alternative failing (which the agent may not even hear of), and the deliberative scheduler
+    // plans such repairs with every agent's time in view.
+    const options = this.options(hold.id).filter((o) => o.group === undefined);
     if (options.length === 0) return 0;
     const before = idleValue(busyUntil, pending, options);
     const after = idleValue(freeFrom, [...pending, { ...hold, sync: true }], options);

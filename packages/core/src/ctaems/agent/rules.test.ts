@@ -307,7 +307,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
     const index = build([
       task("root", "sum", ["X", "O"]),
       task("X", "max", ["x"]),
-      task("O", "max", ["o"]),
+      task("O", "sum", ["o"]),
       act("x", "a", 6, 5),
       act("o", "a", 6, ownWorth, { deadlineTicks: 10 }),
     ]);
@@ -325,6 +325,50 @@ describe("an install weighed against the agent's own unscheduled work", () => {
 
   it("is taken when what it shuts out is worth less", () => {
     expect(run(1)).toEqual([true]);
+  });
+
+  it("is taken when the own work is a backup of a method another agent has scheduled", () => {
+    // The same, but "O" is a max that also holds b's "p", scheduled at 0 and as likely to fail as
+    // not: a's "o" is a backup, worth something only if "p" fails, and repairing that is the
+    // deliberative scheduler's to plan.
+    const index = build([
+      task("root", "sum", ["X", "O"]),
+      task("X", "max", ["x"]),
+      task("O", "max", ["o", "p"]),
+      act("x", "a", 6, 5),
+      act("o", "a", 6, 20, { deadlineTicks: 10 }),
+      act("p", "b", 6, 20, { deadlineTicks: 10 }),
+    ]);
+    const backup = (pScheduled: boolean) => {
+      const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
+      if (!setup) throw new Error("no setup for a");
+      // b's report of "O": "p" scheduled (or not), as b's profiles would say.
+      const report = {
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: {
+          type: "report",
+          node: "O",
+          children: [
+            { id: "p", p: pScheduled ? 0.5 : 0, v: 20, pp: 1, pv: 20, busy: pScheduled ? 6 : 0 },
+          ],
+        },
+      } as PeerMessage;
+      const outs = drive(
+        new SchedulerAgentCsc(setup),
+        3,
+        new Map([
+          [0, [report]],
+          [1, [install("a", "x", 2)]],
+        ]),
+      );
+      return outs
+        .flatMap((o) => o.messages)
+        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+    };
+    expect(backup(true)).toEqual([true]);
+    // (With "o" under a sum, above, the same install is refused.)
   });
 });
 
