@@ -16,6 +16,10 @@ function drive(
   return outs;
 }
 
+/** The agent's answers to installs, in order. */
+const installedAnswers = (outs: TickOutput[]): boolean[] =>
+  outs.flatMap((o) => o.messages).flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+
 const install = (to: string, activity: string, at: number): PeerMessage =>
   ({
     from: DELIBERATIVE_ADDRESS,
@@ -60,10 +64,7 @@ describe("deliberative installs on the agent's side", () => {
     const agent = new SchedulerAgentCsc(setup);
     return drive(agent, 6, new Map([[4, [install("a", "rival", 5)]]]));
   };
-  const answer = (outs: TickOutput[]) =>
-    outs
-      .flatMap((o) => o.messages)
-      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+  const answer = (outs: TickOutput[]) => installedAnswers(outs);
 
   it("a running enables source is not displaced by an install, however important", () => {
     const outs = run(true);
@@ -130,9 +131,7 @@ describe("a running enables source with an alternative nobody runs", () => {
       ]),
     );
     return {
-      answers: outs
-        .flatMap((o) => o.messages)
-        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      answers: installedAnswers(outs),
       abort: outs.find((o) => o.abort !== undefined)?.abort,
     };
   };
@@ -171,9 +170,7 @@ describe("deliberative installs and synchronized starts", () => {
     const setup = setups.get("a");
     if (!setup) throw new Error("no setup for a");
     const outs = drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [install("a", "x", 4)]]]));
-    return outs
-      .flatMap((o) => o.messages)
-      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+    return installedAnswers(outs);
   };
 
   it("an install that would push a synchronized start past its tick is refused", () => {
@@ -254,9 +251,7 @@ describe("an install under a min takes over a running method only with its sibli
       ]),
     );
     return {
-      answers: outs
-        .flatMap((o) => o.messages)
-        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      answers: installedAnswers(outs),
       abort: outs.find((o) => o.abort !== undefined)?.abort,
     };
   };
@@ -314,9 +309,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
     const setup = setupsFor(index, plan([]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
     const outs = drive(new SchedulerAgentCsc(setup), 3, new Map([[1, [install("a", "x", 2)]]]));
-    return outs
-      .flatMap((o) => o.messages)
-      .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+    return installedAnswers(outs);
   };
 
   it("is refused when it shuts out more valuable work of the agent's own", () => {
@@ -363,9 +356,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
           [1, [install("a", "x", 2)]],
         ]),
       );
-      return outs
-        .flatMap((o) => o.messages)
-        .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
+      return installedAnswers(outs);
     };
     expect(backup(true)).toEqual([true]);
     // (With "o" under a sum, above, the same install is refused.)
