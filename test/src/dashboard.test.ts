@@ -115,6 +115,18 @@ describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
         now: Number(document.getElementById("gantt")!.getAttribute("data-now")),
         executed: document.querySelectorAll("#gantt rect.executed").length,
       }));
+    // A screenshot after two animation frames shows what the DOM holds (not an earlier paint).
+    const painted = (p: Page) =>
+      p.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const frame = (
+              globalThis as unknown as { requestAnimationFrame: (f: () => void) => number }
+            ).requestAnimationFrame;
+            frame(() => frame(() => resolve()));
+          }),
+      );
+    await painted(page);
     const first = await state(page);
     const shot1 = await page.screenshot();
     await page.waitForFunction(
@@ -233,6 +245,18 @@ describe.skipIf(!haveChromium)("consort fleet --http in headless Chromium", () =
         now: Number(document.getElementById("gantt")!.getAttribute("data-now")),
         executed: document.querySelectorAll("#gantt rect.executed").length,
       }));
+    // A screenshot after two animation frames shows what the DOM holds (not an earlier paint).
+    const painted = (p: Page) =>
+      p.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const frame = (
+              globalThis as unknown as { requestAnimationFrame: (f: () => void) => number }
+            ).requestAnimationFrame;
+            frame(() => frame(() => resolve()));
+          }),
+      );
+    await painted(page);
     const first = await state(page);
     const shot1 = await page.screenshot();
     await page.waitForFunction(
@@ -242,6 +266,7 @@ describe.skipIf(!haveChromium)("consort fleet --http in headless Chromium", () =
       first,
       { timeout: 20_000 },
     );
+    await painted(page);
     const shot2 = await page.screenshot();
     expect(shot2.equals(shot1)).toBe(false);
     const metrics = await (await fetch(`${http}/metrics`)).text();
