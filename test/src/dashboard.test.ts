@@ -38,6 +38,18 @@ afterAll(async () => {
 
 const RESOURCES = ["m1", "m2", "m3"];
 
+/** Resolves after two animation frames: a screenshot then shows what the DOM holds. */
+const painted = (p: Page) =>
+  p.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        const frame = (
+          globalThis as unknown as { requestAnimationFrame: (f: () => void) => number }
+        ).requestAnimationFrame;
+        frame(() => frame(() => resolve()));
+      }),
+  );
+
 describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
   it("shows every resource's row, advances, takes an order and a breakdown from the operator, and serves /metrics", async () => {
     writeFileSync(
@@ -115,17 +127,6 @@ describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
         now: Number(document.getElementById("gantt")!.getAttribute("data-now")),
         executed: document.querySelectorAll("#gantt rect.executed").length,
       }));
-    // A screenshot after two animation frames shows what the DOM holds (not an earlier paint).
-    const painted = (p: Page) =>
-      p.evaluate(
-        () =>
-          new Promise<void>((resolve) => {
-            const frame = (
-              globalThis as unknown as { requestAnimationFrame: (f: () => void) => number }
-            ).requestAnimationFrame;
-            frame(() => frame(() => resolve()));
-          }),
-      );
     await painted(page);
     const first = await state(page);
     const shot1 = await page.screenshot();
@@ -245,17 +246,6 @@ describe.skipIf(!haveChromium)("consort fleet --http in headless Chromium", () =
         now: Number(document.getElementById("gantt")!.getAttribute("data-now")),
         executed: document.querySelectorAll("#gantt rect.executed").length,
       }));
-    // A screenshot after two animation frames shows what the DOM holds (not an earlier paint).
-    const painted = (p: Page) =>
-      p.evaluate(
-        () =>
-          new Promise<void>((resolve) => {
-            const frame = (
-              globalThis as unknown as { requestAnimationFrame: (f: () => void) => number }
-            ).requestAnimationFrame;
-            frame(() => frame(() => resolve()));
-          }),
-      );
     await painted(page);
     const first = await state(page);
     const shot1 = await page.screenshot();
