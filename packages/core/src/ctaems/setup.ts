@@ -220,6 +220,23 @@ export function buildSetups(
     }
     return all;
   };
+  // Owners with methods of the initial schedule under each task.
+  const planners = new Map<string, Set<string>>();
+  for (const activityId of plannedStart.keys()) {
+    const owner = ownerOf(activityId);
+    if (owner === undefined) continue;
+    for (let n = index.parent.get(activityId); n !== undefined; n = index.parent.get(n)) {
+      const set = planners.get(n) ?? new Set<string>();
+      planners.set(n, set);
+      set.add(owner);
+    }
+  }
+  const watchers = new Map<string, string | undefined>();
+  const watcherOf = (id: string): string | undefined => {
+    if (!watchers.has(id))
+      watchers.set(id, [...(planners.get(id) ?? [])].sort()[0] ?? ownersSorted(id)[0]);
+    return watchers.get(id);
+  };
   const syncGroupsOf = new Map<string, SyncGroup[]>();
   for (const g of syncGroups)
     for (const agentId of new Set(g.members.map((m) => m.agentId))) {
@@ -248,8 +265,10 @@ export function buildSetups(
       const steward = all[0];
       sharers[node.id] =
         steward === agentId ? all.filter((a) => a !== agentId) : steward ? [steward] : [];
-      // The least owner of a task watches it for the deliberative scheduler.
-      if (options.deliberative !== undefined && steward === agentId)
+      // The task's watcher escalates it to the deliberative scheduler: an owner that runs
+      // planned work under it (it learns first that the plan failed there, a message sooner
+      // than the steward would), else the steward.
+      if (options.deliberative !== undefined && watcherOf(node.id) === agentId)
         watch[node.id] = deliberativeThreshold(index, node.id);
     }
     setups.set(agentId, {
