@@ -52,6 +52,8 @@ describe("proactive improvement of the initial schedule", () => {
     const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
     expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["b1", "a", 4]]);
     expect(installs[0]?.gain).toBe(13);
+    // Of the 7 the schedule earned without it.
+    expect(installs[0]?.share).toBeCloseTo(13 / 7);
     // With room after a1, a1 is not given up: a starts b1 on its own once a1 ends.
     const roomy = build([
       task("root", "sum", ["A", "B"]),
@@ -167,6 +169,8 @@ describe("proactive improvement of the initial schedule", () => {
           activity: "a2",
           earliest: PROACTIVE_TICK + 1,
           latest: 30,
+          // It raises the expected quality by far more than VOUCH_SHARE.
+          vouched: true,
         },
       },
     ]);

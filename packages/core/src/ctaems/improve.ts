@@ -15,6 +15,8 @@ export interface ProactiveInstall {
   readonly node: string;
   /** Estimated gain in expected root quality when added (with those chosen before it). */
   readonly gain: number;
+  /** The gain as a share of the estimated expected quality of the schedule it is added to. */
+  readonly share: number;
 }
 
 export interface ImproveOptions {
@@ -173,6 +175,7 @@ export function proactiveInstalls(
             latest,
             node: index.parent.get(a.id) ?? a.id,
             gain,
+            share: 0,
           },
           plans: candidate,
           v,
@@ -200,7 +203,7 @@ export function proactiveInstalls(
     const gain = mean(diffs);
     // Clearly better: by a share of the expected quality, and beyond the sampling noise.
     if (gain < o.minGain * Math.max(1e-9, baseMean) || gain < 2 * standardError(diffs)) break;
-    out.push({ ...best.install, gain });
+    out.push({ ...best.install, gain, share: gain / Math.max(1e-9, mean(base)) });
     scheduled.add(best.install.activityId);
     for (const [k, v] of best.plans) plans.set(k, v);
     base = best.v;
