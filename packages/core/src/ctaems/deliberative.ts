@@ -323,7 +323,8 @@ export class DeliberativeScheduler implements CtaemsAgent {
         owner: p.owner,
         window: [p.earliest, p.latest],
         now: NOTHING,
-        ...(p.share >= VOUCH_SHARE ? { vouched: true } : {}),
+        // Not one that takes over a method under way: its owner weighs that one as it runs.
+        ...(p.share >= VOUCH_SHARE && !p.takesOver ? { vouched: true } : {}),
       };
       // Not escalated, so a refusal is not retried.
       picks.push({ c, job: { node: p.node, threshold: 1, children: [], attempt: MAX_ATTEMPTS } });

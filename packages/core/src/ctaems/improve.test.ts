@@ -54,6 +54,7 @@ describe("proactive improvement of the initial schedule", () => {
     expect(installs[0]?.gain).toBe(13);
     // Of the 7 the schedule earned without it.
     expect(installs[0]?.share).toBeCloseTo(13 / 7);
+    expect(installs[0]?.takesOver).toBe(true);
     // With room after a1, a1 is not given up: a starts b1 on its own once a1 ends.
     const roomy = build([
       task("root", "sum", ["A", "B"]),

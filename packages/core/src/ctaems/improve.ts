@@ -17,6 +17,8 @@ export interface ProactiveInstall {
   readonly gain: number;
   /** The gain as a share of the estimated expected quality of the schedule it is added to. */
   readonly share: number;
+  /** Whether it takes over the method its owner has under way when it arrives. */
+  readonly takesOver: boolean;
 }
 
 export interface ImproveOptions {
@@ -176,6 +178,7 @@ export function proactiveInstalls(
             node: index.parent.get(a.id) ?? a.id,
             gain,
             share: 0,
+            takesOver: k < started,
           },
           plans: candidate,
           v,

@@ -79,5 +79,18 @@ describe("a proactive install the scheduler vouches for", () => {
     ]);
     expect(2.5 / 5).toBeGreaterThan(VOUCH_SHARE);
     expect(sent(big, plan([["a", "a1", 0]]))[0]?.vouched).toBe(true);
+    // Nor one that takes over the method its owner has under way (its owner weighs that one as
+    // it runs): b1 (20) in place of a1 (7), which started at 0 and would end after b1's last
+    // start.
+    const over = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"], { deadlineTicks: 50 }),
+      task("B", "max", ["b1"], { deadlineTicks: 50 }),
+      act("a1", "a", 30, 7),
+      act("b1", "a", 40, 20),
+    ]);
+    const taking = sent(over, plan([["a", "a1", 0]]));
+    expect(taking.map((b) => b.activity)).toEqual(["b1"]);
+    expect(taking[0]?.vouched).toBeUndefined();
   });
 });
