@@ -133,9 +133,10 @@ export const PROACTIVE_TICK = 3;
  * proactive install: its owner takes it even if its own view prices it lower. The owner's
  * importance follows the path to the root alone, and misses what the method enables and what
  * the time it frees lets others do; the estimate misses how agents improvise, so a small gain
- * may be an artefact of it, and is left to the owner's judgement.
+ * may be an artefact of it, and is left to the owner's judgement (on tuning seeds, a third of
+ * the installs vouched for between 5% and 10% lowered their scenario's mean, against few above).
  */
-export const VOUCH_SHARE = 0.05;
+export const VOUCH_SHARE = 0.1;
 
 /** Assignments a joint plan examines before it settles for the best found. */
 const JOINT_SEARCH_LIMIT = 200_000;
