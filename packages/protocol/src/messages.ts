@@ -169,6 +169,7 @@ export const WirePeerBody = Type.Union([
       activity: NodeName,
       earliest: Ticks,
       latest: Ticks,
+      vouched: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),

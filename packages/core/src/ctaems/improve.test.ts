@@ -40,6 +40,55 @@ describe("proactive improvement of the initial schedule", () => {
     expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "a", 10]]);
   });
 
+  it("takes over the method under way when the install cannot wait for it to end", () => {
+    const index = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"], { deadlineTicks: 50 }),
+      task("B", "max", ["b1"], { deadlineTicks: 50 }),
+      act("a1", "a", 30, 7),
+      act("b1", "a", 40, 20),
+    ]);
+    // a1 started at 0; b1 must start by 10, so it goes in its place (20 for 7).
+    const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["b1", "a", 4]]);
+    expect(installs[0]?.gain).toBe(13);
+    // Of the 7 the schedule earned without it.
+    expect(installs[0]?.share).toBeCloseTo(13 / 7);
+    expect(installs[0]?.takesOver).toBe(true);
+    // With room after a1, a1 is not given up: a starts b1 on its own once a1 ends.
+    const roomy = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"], { deadlineTicks: 80 }),
+      task("B", "max", ["b1"], { deadlineTicks: 80 }),
+      act("a1", "a", 30, 7),
+      act("b1", "a", 40, 20),
+    ]);
+    const later = proactiveInstalls(roomy, plan([["a", "a1", 0]]), { from: 4 });
+    expect(later).toEqual([]);
+  });
+
+  it("proposes the change its owner gains by, not one whose gain is what it then starts alone", () => {
+    const index = build([
+      task("root", "sum", ["X", "Y", "Z", "V"]),
+      task("X", "max", ["x"], { releaseTicks: 30, deadlineTicks: 90 }),
+      task("Y", "max", ["y"], { releaseTicks: 30, deadlineTicks: 90 }),
+      task("Z", "max", ["z"], { releaseTicks: 60, deadlineTicks: 120 }),
+      task("V", "max", ["v"]),
+      act("x", "a", 55, 5),
+      act("y", "a", 30, 1),
+      act("z", "a", 40, 19),
+      act("v", "b", 10, 1),
+    ]);
+    // y at 30 pushes x out and frees a for z at 60 (+15), but a would weigh y (1) against x
+    // (5) and refuse it; z at 60 earns the same, and a gains by it on its own (19 for 5).
+    const initial = plan([
+      ["a", "x", 30],
+      ["b", "v", 70],
+    ]);
+    const installs = proactiveInstalls(index, initial, { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.earliest])).toEqual([["z", 60]]);
+  });
+
   it("proposes nothing on a network too large for the estimate", () => {
     const index = unsure();
     expect(proactiveInstalls(index, plan([["a", "a1", 0]]), { maxWork: 1 })).toEqual([]);
@@ -121,6 +170,8 @@ describe("proactive improvement of the initial schedule", () => {
           activity: "a2",
           earliest: PROACTIVE_TICK + 1,
           latest: 30,
+          // It raises the expected quality by far more than VOUCH_SHARE.
+          vouched: true,
         },
       },
     ]);

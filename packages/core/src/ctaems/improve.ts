@@ -15,6 +15,10 @@ export interface ProactiveInstall {
   readonly node: string;
   /** Estimated gain in expected root quality when added (with those chosen before it). */
   readonly gain: number;
+  /** The gain as a share of the estimated expected quality of the schedule it is added to. */
+  readonly share: number;
+  /** Whether it takes over the method its owner has under way when it arrives. */
+  readonly takesOver: boolean;
 }
 
 export interface ImproveOptions {
@@ -99,8 +103,12 @@ export function proactiveInstalls(
     plans.set(rs.resourceId, list);
     for (const a of list) scheduled.add(a.id);
   }
-  const values = (p: ReadonlyMap<string, readonly Planned[]>, from = 0, to = draws.length) =>
-    draws.slice(from, to).map((d) => simulate(index, p, d));
+  const values = (
+    p: ReadonlyMap<string, readonly Planned[]>,
+    from = 0,
+    to = draws.length,
+    idle?: string,
+  ) => draws.slice(from, to).map((d) => simulate(index, p, d, idle));
   const screen = Math.min(o.screen, draws.length);
   let base = values(plans);
   const out: ProactiveInstall[] = [];
@@ -115,9 +123,10 @@ export function proactiveInstalls(
       if ((index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return true;
     return false;
   };
+  type Option = { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] };
   for (let round = 0; round < o.maxAdds; round++) {
     const baseMean = mean(base.slice(0, screen));
-    let best: { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] } | undefined;
+    const options: Option[] = [];
     for (const a of activities) {
       if (scheduled.has(a.id) || expectedValue(a.quality) <= 0) continue;
       const owner = a.resources[0] ?? "";
@@ -129,13 +138,21 @@ export function proactiveInstalls(
         const n = index.nodes.get(id);
         return n?.kind === "activity" ? Math.ceil(expectedValue(n.duration)) : 0;
       };
-      // What is planned to start before an install can arrive has started: it goes after.
+      // What is planned to start before an install can arrive has started: the install goes
+      // after it, or takes over the one under way when it cannot wait for it to end (its owner
+      // then gives that one up: worth it when it earns less, or nothing without a sibling the
+      // install is displacing elsewhere).
       const started = list.filter((x) => x.earliest < o.from).length;
-      for (let k = started; k <= list.length; k++) {
+      for (let k = Math.max(0, started - 1); k <= list.length; k++) {
         const prev = list[k - 1];
         const after = prev ? prev.earliest + durations(prev.id) : 0;
         const earliest = Math.max(after, release, o.from);
         if (earliest > latest) continue;
+        if (k < started) {
+          const running = list[k];
+          if (!running || running.earliest + durations(running.id) <= latest) continue;
+          if (fixed(running.id)) continue;
+        }
         // An owner never lets an install delay a synchronized start, a method that enables
         // something, or an earlier install: such a place would be refused.
         let t = earliest + durations(a.id);
@@ -151,8 +168,8 @@ export function proactiveInstalls(
         candidate.set(owner, next);
         const v = values(candidate, 0, screen);
         const gain = mean(v) - baseMean;
-        if (gain <= (best ? mean(best.v) - baseMean : 0)) continue;
-        best = {
+        if (gain <= 0) continue;
+        options.push({
           install: {
             activityId: a.id,
             owner,
@@ -160,10 +177,27 @@ export function proactiveInstalls(
             latest,
             node: index.parent.get(a.id) ?? a.id,
             gain,
+            share: 0,
+            takesOver: k < started,
           },
           plans: candidate,
           v,
-        };
+        });
+      }
+    }
+    // The owner judges an install by what it earns against what it displaces in its own plan;
+    // what the time it frees lets it start on its own later is beyond its sight, so a change
+    // whose gain lies only there would be refused. The best change its owner's plan gains by
+    // (judged with that owner starting nothing unscheduled) is proposed.
+    options.sort((x, y) => mean(y.v) - mean(x.v));
+    let best: Option | undefined;
+    for (const option of options.slice(0, OWNER_CHECKS)) {
+      const owner = option.install.owner;
+      const alone =
+        mean(values(option.plans, 0, screen, owner)) - mean(values(plans, 0, screen, owner));
+      if (alone > 0) {
+        best = option;
+        break;
       }
     }
     if (!best) break;
@@ -172,13 +206,16 @@ export function proactiveInstalls(
     const gain = mean(diffs);
     // Clearly better: by a share of the expected quality, and beyond the sampling noise.
     if (gain < o.minGain * Math.max(1e-9, baseMean) || gain < 2 * standardError(diffs)) break;
-    out.push({ ...best.install, gain });
+    out.push({ ...best.install, gain, share: gain / Math.max(1e-9, mean(base)) });
     scheduled.add(best.install.activityId);
     for (const [k, v] of best.plans) plans.set(k, v);
     base = best.v;
   }
   return out;
 }
+
+/** Best-ranked changes checked against what their owner's plan alone gains, per round. */
+const OWNER_CHECKS = 8;
 
 const mean = (xs: readonly number[]): number =>
   xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -246,6 +283,8 @@ export function simulate(
   index: ModelIndex,
   plans: ReadonlyMap<string, readonly Planned[]>,
   outcomes: ReadonlyMap<string, { d: Ticks; q: number }>,
+  /** An agent that starts nothing unscheduled (runs its sequence only). */
+  idle?: string,
 ): number {
   const owners = new Set(plans.keys());
   for (const a of index.activities) if (a.resources[0] !== undefined) owners.add(a.resources[0]);
@@ -305,7 +344,7 @@ export function simulate(
     bound: Ticks,
   ): { id: string; at: Ticks } | undefined => {
     let best: { id: string; at: Ticks; worth: number } | undefined;
-    if (free >= before) return undefined;
+    if (free >= before || agent === idle) return undefined;
     for (const id of spare.get(agent) ?? []) {
       if (runs.has(id)) continue;
       const about = info(index, id);

@@ -56,6 +56,12 @@ export type PeerBody =
       readonly activity: string;
       readonly earliest: Ticks;
       readonly latest: Ticks;
+      /**
+       * A proactive install the scheduler expects to raise the root's expected quality clearly
+       * (`VOUCH_SHARE`), through what its owner cannot see (what it enables, what others do):
+       * the owner takes it unless it cannot, even if its own view prices it lower.
+       */
+      readonly vouched?: boolean;
     }
   /**
    * From the deliberative scheduler: an install of transaction `lock` is withdrawn (another

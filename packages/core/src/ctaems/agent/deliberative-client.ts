@@ -62,7 +62,7 @@ export class DeliberativeClient {
 
   /** An install: checked now, answered at the start of the next tick. */
   onInstall(body: Extract<PeerBody, { type: "install" }>): void {
-    const ok = this.acceptInstall(body.activity, body.earliest, body.latest);
+    const ok = this.acceptInstall(body.activity, body.earliest, body.latest, body.vouched === true);
     this.pendingInstalls.push({ lock: body.lock, ok });
   }
 
@@ -101,7 +101,7 @@ export class DeliberativeClient {
    * running method gives way when the install can wait no longer. Synchronized starts, earlier
    * installs and enables sources are never displaced.
    */
-  private acceptInstall(id: string, earliest: Ticks, latestAsked: Ticks): boolean {
+  private acceptInstall(id: string, earliest: Ticks, latestAsked: Ticks, vouched = false): boolean {
     const s = this.state;
     const a = this.view.activity(id);
     if (!a || s.status.get(id)?.state !== "idle" || s.enablerFailed(id)) return false;
@@ -203,7 +203,9 @@ export class DeliberativeClient {
     const options = [simulate(false), simulate(true)].filter(
       (o): o is NonNullable<typeof o> =>
         o !== undefined &&
-        (o.cost <= 1e-9 || (this.setup.mode === "csc" && o.worth > 1.2 * o.cost + 1e-9)),
+        (o.cost <= 1e-9 ||
+          // A vouched install is priced by the scheduler, which sees more than this agent.
+          (this.setup.mode === "csc" && (vouched || o.worth > 1.2 * o.cost + 1e-9))),
     );
     const choice = options.sort((x, y) => y.worth - y.cost - (x.worth - x.cost))[0];
     if (!choice) return false;
