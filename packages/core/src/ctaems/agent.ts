@@ -143,11 +143,16 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (s.running === undefined) {
       start = this.controller.scheduledStart(out);
       if (start === undefined) {
+        // A downgraded method (one that gave way, or was displaced) competes with the
+        // unscheduled ones on its worth: it stays in the schedule because it may yet add
+        // quality, and may add more than any of them.
         const best = this.opportunistic.bestOpportunity();
-        if (best) {
+        const low = csc ? this.opportunistic.downgradedStart() : undefined;
+        if (low !== undefined && (best === undefined || low.gain > best.gain)) start = low.id;
+        else if (best) {
           start = best.id;
           this.opportunistic.insert(best.id);
-        } else if (csc) start = this.opportunistic.downgradedStart();
+        }
       }
       if (start !== undefined) this.controller.start(start);
     }

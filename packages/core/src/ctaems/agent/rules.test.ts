@@ -444,3 +444,240 @@ describe("an opportunistic start under a syncsum with another child planned alon
     expect(starts(0)).toBe(true);
   });
 });
+
+/** Steps one agent alone, reporting each method it started as done `durations[id]` ticks later. */
+function runAlone(
+  agent: SchedulerAgentCsc,
+  last: number,
+  durations: Record<string, number>,
+  inbox: Map<number, PeerMessage[]> = new Map(),
+): (readonly [number, string])[] {
+  const starts: (readonly [number, string])[] = [];
+  const ends = new Map<number, { id: string; start: number }>();
+  for (let tick = 0; tick <= last; tick++) {
+    const done = ends.get(tick);
+    const out = agent.step({
+      tick,
+      events: done
+        ? [
+            {
+              kind: "completed",
+              activityId: done.id,
+              startTicks: done.start,
+              endTicks: tick,
+              quality: 1,
+            },
+          ]
+        : [],
+      inbox: inbox.get(tick) ?? [],
+    });
+    if (out.start !== undefined) {
+      starts.push([tick, out.start]);
+      ends.set(tick + (durations[out.start] ?? 1), { id: out.start, start: tick });
+    }
+  }
+  return starts;
+}
+
+describe("opportunistic starts while profiles settle", () => {
+  // a's "t" (5 or 8 ticks) is planned by no one; with a deadline at 8, a start at tick 2 (when
+  // the opportunistic scheduler would act) ends in time only half the time.
+  const firstStart = (deadline: number) => {
+    const index = build([
+      task("root", "sum", ["T"]),
+      task("T", "max", ["t"]),
+      act(
+        "t",
+        "a",
+        [
+          { value: 5, probability: 0.5 },
+          { value: 8, probability: 0.5 },
+        ],
+        10,
+        { deadlineTicks: deadline },
+      ),
+    ]);
+    const setup = setupsFor(index, plan([]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return runAlone(new SchedulerAgentCsc(setup), 3, { t: 8 })[0];
+  };
+
+  it("a method whose window waiting would cut starts at once", () => {
+    expect(firstStart(8)).toEqual([0, "t"]);
+  });
+
+  it("one with room waits for the profiles", () => {
+    expect(firstStart(30)).toEqual([2, "t"]);
+  });
+});
+
+describe("a downgraded method competes with unscheduled ones on its worth", () => {
+  // a's "a1" (10 ticks, by 25, worth 10) is planned at 8. "b1" (6 or 14 ticks, by 25, worth 10)
+  // cannot run before it, and after it only half the time: a1 gives way at tick 4, b1 runs
+  // (6 ticks here), and a1, kept at low priority, can still run after it. "z" (8 ticks, worth
+  // 1, released at 9) could start then too, but would leave a1 no room.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["A", "B", "Z"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      task("Z", "max", ["z"]),
+      act("a1", "a", 10, 10, { deadlineTicks: 25 }),
+      act(
+        "b1",
+        "a",
+        [
+          { value: 6, probability: 0.5 },
+          { value: 14, probability: 0.5 },
+        ],
+        10,
+        { deadlineTicks: 25 },
+      ),
+      act("z", "a", 8, 1, { releaseTicks: 9 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return runAlone(new SchedulerAgentCsc(setup), 30, { a1: 10, b1: 6, z: 8 });
+  };
+
+  it("it runs before a less valuable opportunity", () => {
+    expect(starts().slice(0, 3)).toEqual([
+      [4, "b1"],
+      [10, "a1"],
+      [20, "z"],
+    ]);
+  });
+});
+
+describe("re-choice with a member of a synchronized start", () => {
+  // a's "y1" (worth 10) and b's "y2" start together at 8 (the syncsum's release). a's "o" (7 ticks,
+  // by 12, worth 5) fits only if y1 gives way; freed, y1 could not join y2 later (a syncsum
+  // counts only the children that start with its first), so it is not counted as still to run.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["Y", "O"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 8 }),
+      task("O", "max", ["o"]),
+      act("y1", "a", 5, 10),
+      act("y2", "b", 5, 10),
+      act("o", "a", 7, 5, { deadlineTicks: 12 }),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 8],
+        ["b", "y2", 8],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    // b says it is ready a tick ahead, as it would.
+    const ready = { from: "b", to: "a", seq: 1, body: { type: "ready", group: "Y", at: 7 } };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      9,
+      { y1: 5, o: 7 },
+      new Map([[8, [ready as PeerMessage]]]),
+    );
+  };
+
+  it("the member is kept unless the work it shuts out is clearly worth more than it", () => {
+    expect(starts()).toEqual([[8, "y1"]]);
+  });
+});
+
+describe("a scheduled child of a syncsum another child of which has started", () => {
+  // a plans "y1" at 6; b's "y2" started at 3 (b's report says so, or not): a syncsum counts only
+  // the children that start with its first, so y1 started at 6 would earn nothing.
+  const starts = (y2Started: boolean) => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"]),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 6],
+        ["b", "y2", 3],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const y2 = { id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 3, ...(y2Started ? { s: 3 } : {}) };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "report", node: "Y", children: [y2] },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      8,
+      { y1: 3 },
+      new Map([[4, [report as PeerMessage]]]),
+    );
+  };
+
+  it("is not started", () => {
+    expect(starts(true)).toEqual([]);
+  });
+
+  it("is started as planned while the other has not started", () => {
+    expect(starts(false)).toEqual([[6, "y1"]]);
+  });
+});
+
+describe("re-choice of a method under an enables source another child makes accrue", () => {
+  // As in the re-choice above (a's "a1", worth 2, shuts out "b1" and "c1"), but a1 is a child of
+  // the sum "A", which enables c's "t"; b's "a2" under A is scheduled (b's report says so) or
+  // not. With a2 scheduled, A accrues without a1, and a1 may give way; without, t waits on a1.
+  const starts = (a2Scheduled: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["A", "B", "C", "T"]),
+        task("A", "sum", ["a1", "a2"]),
+        task("B", "max", ["b1"]),
+        task("C", "max", ["c1"]),
+        task("T", "max", ["t"]),
+        act("a1", "a", 10, 2, { deadlineTicks: 18 }),
+        act("a2", "b", 3, 5),
+        act("b1", "a", 7, 10, { deadlineTicks: 16 }),
+        act("c1", "a", 7, 10, { deadlineTicks: 28 }),
+        act("t", "c", 3, 10),
+      ],
+      [{ kind: "enables", from: "A", to: "T" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "a1", 8],
+        ["b", "a2", 0],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const a2 = { id: "a2", p: a2Scheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: a2Scheduled ? 3 : 0 };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "report", node: "A", children: [a2] },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      9,
+      { a1: 10, b1: 7, c1: 7 },
+      new Map([[1, [report as PeerMessage]]]),
+    );
+  };
+
+  it("gives way when the source accrues without it", () => {
+    expect(starts(true)).toEqual([[4, "b1"]]);
+  });
+
+  it("is kept when the source waits on it", () => {
+    expect(starts(false)).toEqual([[8, "a1"]]);
+  });
+});
