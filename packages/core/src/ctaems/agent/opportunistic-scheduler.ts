@@ -174,6 +174,7 @@ export class OpportunisticScheduler {
     const g = s.gain(id, { p: q.p * f, v: q.v }, "planned");
     if (g <= 1e-9) return undefined;
     const deadline = this.view.deadline(id);
+    const lastSync = this.lastSyncStart(id);
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     return {
@@ -183,8 +184,28 @@ export class OpportunisticScheduler {
       mean: expectedValue(a.duration),
       longest: valueRange(a.duration).max,
       ...(up?.kind === "task" && up.qaf === "max" && parent !== undefined ? { group: parent } : {}),
-      value: (at) => g * probabilityAtMost(a.duration, deadline - at),
+      value: (at) => (at > lastSync ? 0 : g * probabilityAtMost(a.duration, deadline - at)),
     };
+  }
+
+  /**
+   * The last start at which method `id` still earns anything under a syncsum (which counts only
+   * the children that start with its first): the start of another child already under way, or,
+   * with another child scheduled, the syncsum's release (as `breaksSync`: past it, a start goes
+   * ahead of the others' or after them). Unbounded elsewhere.
+   */
+  private lastSyncStart(id: string): Ticks {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum")
+      return Number.POSITIVE_INFINITY;
+    let last = Number.POSITIVE_INFINITY;
+    for (const [cid, k] of this.state.childProfiles(parent)) {
+      if (cid === id) continue;
+      if (k.s !== undefined) last = Math.min(last, k.s);
+      else if (!k.final && k.cur.p > 0) last = Math.min(last, this.view.release(id));
+    }
+    return last;
   }
 
   /**

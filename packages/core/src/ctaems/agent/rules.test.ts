@@ -681,3 +681,48 @@ describe("re-choice of a method under an enables source another child makes accr
     expect(starts(false)).toEqual([[8, "a1"]]);
   });
 });
+
+describe("an unplanned child of a syncsum as an option of the agent's idle gaps", () => {
+  // a plans "k1" (10 ticks, from 20, by 30, worth 10) at 20. Its own "o" (19 ticks, by 40, worth 7) fits
+  // only if k1 gives way; "y1" (7 ticks, by 35, worth 6) is a child of the syncsum "Y"
+  // (released at 15), whose other child b has scheduled. Run after o, y1 would start past the
+  // release, after (or ahead of) b's: it would earn nothing, so o alone does not make k1 give way.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["K", "O", "Y"]),
+      task("K", "max", ["k1"]),
+      task("O", "max", ["o"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 15 }),
+      act("k1", "a", 10, 10, { releaseTicks: 20, deadlineTicks: 30 }),
+      act("o", "a", 19, 7, { deadlineTicks: 40 }),
+      act("y1", "a", 7, 6, { deadlineTicks: 35 }),
+      act("y2", "b", 7, 6),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "k1", 20],
+        ["b", "y2", 15],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const y2 = { id: "y2", p: 1, v: 6, pp: 1, pv: 6, busy: 7 };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "report", node: "Y", children: [y2] },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      21,
+      { k1: 10, o: 19 },
+      new Map([[1, [report as PeerMessage]]]),
+    );
+  };
+
+  it("is worth nothing past the syncsum's release", () => {
+    expect(starts()[0]).toEqual([20, "k1"]);
+  });
+});
