@@ -29,13 +29,25 @@ export function givesWay(keep: number, instead: number, scale: number): boolean 
 }
 
 /**
- * Whether starting method `a` (due by `deadline`) at `until` rather than at `tick` lowers its
- * chance of ending in time: a window so tight that the settling ticks would cost it.
+ * Whether starting method `a` (due by `deadline`, with the resource needed again by `freeBy`,
+ * earning nothing if started after `lastUseful`) at `until` rather than at `tick` costs it:
+ * started then, it would earn nothing, would no longer end before the resource is needed, or
+ * would be less likely to end by its deadline. A gap so tight that the settling ticks would
+ * cost it.
  */
-export function waitingCosts(a: ActivityNode, deadline: Ticks, tick: Ticks, until: Ticks): boolean {
+export function waitingCosts(
+  a: ActivityNode,
+  deadline: Ticks,
+  freeBy: Ticks,
+  lastUseful: Ticks,
+  tick: Ticks,
+  until: Ticks,
+): boolean {
   return (
+    until > lastUseful ||
+    until + valueRange(a.duration).max > freeBy ||
     probabilityAtMost(a.duration, deadline - until) <
-    probabilityAtMost(a.duration, deadline - tick) - 1e-9
+      probabilityAtMost(a.duration, deadline - tick) - 1e-9
   );
 }
 
@@ -106,8 +118,18 @@ export class OpportunisticScheduler {
       const a = this.view.activity(id);
       if (!a) continue;
       if (s.tick + valueRange(a.duration).max > freeBy) continue;
-      if (settling && !waitingCosts(a, this.view.deadline(id), s.tick, OPPORTUNISTIC_SETTLE_TICKS))
-        continue;
+      if (settling) {
+        // A syncsum child earns nothing once another child has started without it, which one
+        // planned as early as possible does at the release.
+        const release = this.view.release(id);
+        const useful = Math.min(
+          this.lastSyncStart(id),
+          this.isSyncsumChild(id) && s.tick <= release ? release : Number.POSITIVE_INFINITY,
+        );
+        const deadline = this.view.deadline(id);
+        if (!waitingCosts(a, deadline, freeBy, useful, s.tick, OPPORTUNISTIC_SETTLE_TICKS))
+          continue;
+      }
       if (this.setup.mode === "csc" && (this.breaksSync(id) || this.worthWaiting(id, a, freeBy)))
         continue;
       const tp = s.startProfile(id);
@@ -194,6 +216,13 @@ export class OpportunisticScheduler {
    * with another child scheduled, the syncsum's release (as `breaksSync`: past it, a start goes
    * ahead of the others' or after them). Unbounded elsewhere.
    */
+  /** Whether method `id` is a child of a syncsum. */
+  private isSyncsumChild(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    return up?.kind === "task" && up.qaf === "syncsum";
+  }
+
   private lastSyncStart(id: string): Ticks {
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);

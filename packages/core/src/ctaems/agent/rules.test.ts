@@ -267,7 +267,7 @@ describe("an install under a min takes over a running method only with its sibli
 
 describe("re-choice: a method of the initial schedule gives way to clearly better own work", () => {
   // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (by 16) and "c1" (by 28), 7 ticks each and
-  // worth 10, are planned by no one. Kept, "a1" leaves room only for "c1" (after it); freed,
+  // worth 10, released at 2 (too late to end before a1), are planned by no one. Kept, "a1" leaves room only for "c1" (after it); freed,
   // the agent runs both. The choice is made once profiles have settled (tick 4).
   const run = (a1Worth: number) => {
     const index = build([
@@ -276,8 +276,8 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
       task("B", "max", ["b1"]),
       task("C", "max", ["c1"]),
       act("a1", "a", 10, a1Worth, { deadlineTicks: 18 }),
-      act("b1", "a", 7, 10, { deadlineTicks: 16 }),
-      act("c1", "a", 7, 10, { deadlineTicks: 28 }),
+      act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
+      act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
     ]);
     const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
@@ -509,13 +509,43 @@ describe("opportunistic starts while profiles settle", () => {
   it("one with room waits for the profiles", () => {
     expect(firstStart(30)).toEqual([2, "t"]);
   });
+
+  it("a syncsum child at the syncsum's release starts at once", () => {
+    // b plans "y2" at 0, the release of "Y"; a's "y1" joins it only if started then too.
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 0, deadlineTicks: 30 }),
+      act("y1", "a", 5, 10),
+      act("y2", "b", 5, 10),
+    ]);
+    const setup = setupsFor(index, plan([["b", "y2", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    expect(runAlone(new SchedulerAgentCsc(setup), 3, { y1: 5 })).toEqual([[0, "y1"]]);
+  });
+
+  it("one that fits only now before a scheduled method starts at once", () => {
+    // a plans "k" (2 ticks, by 8) at 6; "t" (6 ticks, by 30) ends in time for it only from 0.
+    const index = build([
+      task("root", "sum", ["T", "K"]),
+      task("T", "max", ["t"]),
+      task("K", "max", ["k"]),
+      act("t", "a", 6, 10, { deadlineTicks: 30 }),
+      act("k", "a", 2, 10, { deadlineTicks: 8 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "k", 6]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    expect(runAlone(new SchedulerAgentCsc(setup), 8, { t: 6, k: 2 })).toEqual([
+      [0, "t"],
+      [6, "k"],
+    ]);
+  });
 });
 
 describe("a downgraded method competes with unscheduled ones on its worth", () => {
-  // a's "a1" (10 ticks, by 25, worth 10) is planned at 8. "b1" (6 or 14 ticks, by 25, worth 10)
-  // cannot run before it, and after it only half the time: a1 gives way at tick 4, b1 runs
-  // (6 ticks here), and a1, kept at low priority, can still run after it. "z" (8 ticks, worth
-  // 1, released at 9) could start then too, but would leave a1 no room.
+  // a's "a1" (10 ticks, by 25, worth 10) is planned at 8. "b1" (6 or 14 ticks, from 2, by 25,
+  // worth 10) cannot run before it, and after it only half the time: a1 gives way at tick 4, b1
+  // runs (6 ticks here), and a1, kept at low priority, can still run after it. "z" (8 ticks,
+  // worth 1, released at 9) could start then too, but would leave a1 no room.
   const starts = () => {
     const index = build([
       task("root", "sum", ["A", "B", "Z"]),
@@ -531,7 +561,7 @@ describe("a downgraded method competes with unscheduled ones on its worth", () =
           { value: 14, probability: 0.5 },
         ],
         10,
-        { deadlineTicks: 25 },
+        { releaseTicks: 2, deadlineTicks: 25 },
       ),
       act("z", "a", 8, 1, { releaseTicks: 9 }),
     ]);
@@ -550,9 +580,10 @@ describe("a downgraded method competes with unscheduled ones on its worth", () =
 });
 
 describe("re-choice with a member of a synchronized start", () => {
-  // a's "y1" (worth 10) and b's "y2" start together at 8 (the syncsum's release). a's "o" (7 ticks,
-  // by 12, worth 5) fits only if y1 gives way; freed, y1 could not join y2 later (a syncsum
-  // counts only the children that start with its first), so it is not counted as still to run.
+  // a's "y1" (worth 10) and b's "y2" start together at 8 (the syncsum's release). a's "o" (7
+  // ticks, from 2, by 12, worth 5) fits only if y1 gives way; freed, y1 could not join y2 later
+  // (a syncsum counts only the children that start with its first), so it is not counted as
+  // still to run.
   const starts = () => {
     const index = build([
       task("root", "sum", ["Y", "O"]),
@@ -560,7 +591,7 @@ describe("re-choice with a member of a synchronized start", () => {
       task("O", "max", ["o"]),
       act("y1", "a", 5, 10),
       act("y2", "b", 5, 10),
-      act("o", "a", 7, 5, { deadlineTicks: 12 }),
+      act("o", "a", 7, 5, { releaseTicks: 2, deadlineTicks: 12 }),
     ]);
     const setup = setupsFor(
       index,
@@ -643,8 +674,8 @@ describe("re-choice of a method under an enables source another child makes accr
         task("T", "max", ["t"]),
         act("a1", "a", 10, 2, { deadlineTicks: 18 }),
         act("a2", "b", 3, 5),
-        act("b1", "a", 7, 10, { deadlineTicks: 16 }),
-        act("c1", "a", 7, 10, { deadlineTicks: 28 }),
+        act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
+        act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
         act("t", "c", 3, 10),
       ],
       [{ kind: "enables", from: "A", to: "T" }],
@@ -683,10 +714,11 @@ describe("re-choice of a method under an enables source another child makes accr
 });
 
 describe("an unplanned child of a syncsum as an option of the agent's idle gaps", () => {
-  // a plans "k1" (10 ticks, from 20, by 30, worth 10) at 20. Its own "o" (19 ticks, by 40, worth 7) fits
-  // only if k1 gives way; "y1" (7 ticks, by 35, worth 6) is a child of the syncsum "Y"
-  // (released at 15), whose other child b has scheduled. Run after o, y1 would start past the
-  // release, after (or ahead of) b's: it would earn nothing, so o alone does not make k1 give way.
+  // a plans "k1" (10 ticks, from 20, by 30, worth 10) at 20. Its own "o" (19 ticks, from 2, by
+  // 40, worth 7) fits only if k1 gives way; "y1" (7 ticks, by 35, worth 6) is a child of the
+  // syncsum "Y" (released at 15), whose other child b has scheduled. Run after o, y1 would start
+  // past the release, after (or ahead of) b's: it would earn nothing, so o alone does not make
+  // k1 give way.
   const starts = () => {
     const index = build([
       task("root", "sum", ["K", "O", "Y"]),
@@ -694,7 +726,7 @@ describe("an unplanned child of a syncsum as an option of the agent's idle gaps"
       task("O", "max", ["o"]),
       task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 15 }),
       act("k1", "a", 10, 10, { releaseTicks: 20, deadlineTicks: 30 }),
-      act("o", "a", 19, 7, { deadlineTicks: 40 }),
+      act("o", "a", 19, 7, { releaseTicks: 2, deadlineTicks: 40 }),
       act("y1", "a", 7, 6, { deadlineTicks: 35 }),
       act("y2", "b", 7, 6),
     ]);
