@@ -125,6 +125,8 @@ export class SchedulerAgentCsc implements CtaemsAgent {
 
     s.recompute();
     if (csc && this.downgrader.downgrade()) s.recompute();
+    // An install given up unstarted gives back the place of what it displaced.
+    if (csc && this.deliberative.restoreDropped()) s.recompute();
     if (csc) {
       const gaveWay = this.opportunistic.rechoose();
       for (const id of gaveWay) this.controller.withdraw(id, out);

@@ -758,3 +758,51 @@ describe("an unplanned child of a syncsum as an option of the agent's idle gaps"
     expect(starts()[0]).toEqual([20, "k1"]);
   });
 });
+
+describe("an install given up unstarted", () => {
+  // a plans "m1" (3 ticks, by 14, worth 5) at 10. "x" (6 ticks from 6, worth 20), under a max
+  // with b's "x2", is installed at 4 to start at 6: it would push m1 past its deadline, and is
+  // taken over it. At 5 b reports x2 done, worth more than x: x can no longer help and is
+  // downgraded. "z" (6 ticks, worth 1, from 6) could take the time m1 needs.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["M", "X", "Z"]),
+      task("M", "max", ["m1"]),
+      task("X", "max", ["x", "x2"]),
+      task("Z", "max", ["z"]),
+      act("m1", "a", 3, 5, { deadlineTicks: 14 }),
+      act("x", "a", 6, 20, { releaseTicks: 6 }),
+      act("x2", "b", 6, 30),
+      act("z", "a", 6, 1, { releaseTicks: 6 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "m1", 10]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const x2 = (done: boolean) => ({
+      id: "x2",
+      p: done ? 1 : 0.5,
+      v: 30,
+      pp: done ? 1 : 0.5,
+      pv: 30,
+      busy: done ? 0 : 6,
+      ...(done ? { s: 0, acc: 5, final: true } : {}),
+    });
+    const report = (done: boolean) =>
+      ({
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: { type: "report", node: "X", children: [x2(done)] },
+      }) as PeerMessage;
+    const agent = new SchedulerAgentCsc(setup);
+    const inbox = new Map([
+      [1, [report(false)]],
+      [4, [install("a", "x", 6)]],
+      [5, [report(true)]],
+    ]);
+    return runAlone(agent, 12, { m1: 3, x: 6, z: 6 }, inbox);
+  };
+
+  it("gives back the place of what it displaced", () => {
+    expect(starts()).toEqual([[10, "m1"]]);
+  });
+});
