@@ -806,3 +806,46 @@ describe("an install given up unstarted", () => {
     expect(starts()).toEqual([[10, "m1"]]);
   });
 });
+
+describe("readiness for a synchronized start, announced a tick ahead", () => {
+  // a's "y1" and b's "y2" start together at 6 under "Y", which c's "S" enables. c's notice that
+  // S accrued reaches a at 3, or not before the start.
+  const readyAt5 = (heard: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "Y"]),
+        task("S", "max", ["s1"]),
+        task("Y", "syncsum", ["y1", "y2"]),
+        act("s1", "c", 2, 5),
+        act("y1", "a", 3, 10),
+        act("y2", "b", 3, 10),
+      ],
+      [{ kind: "enables", from: "S", to: "Y" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["c", "s1", 0],
+        ["a", "y1", 6],
+        ["b", "y2", 6],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = { from: "c", to: "a", seq: 1, body: { type: "enabler", node: "S", at: 2 } };
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      5,
+      new Map(heard ? [[3, [notice as PeerMessage]]] : []),
+    );
+    return (outs[5]?.messages ?? []).some((m) => m.body.type === "ready");
+  };
+
+  it("is made once the member's enablers are known to have accrued", () => {
+    expect(readyAt5(true)).toBe(true);
+  });
+
+  it("is not made while the news of an enabler is still awaited", () => {
+    expect(readyAt5(false)).toBe(false);
+  });
+});
