@@ -84,7 +84,9 @@ export class DeliberativeClient {
   /**
    * Gives back what an install lowered once the install is given up unstarted (dropped by window
    * sliding, or downgraded as it can no longer help): the methods it displaced lost their place
-   * for nothing, and may still run. Whether anything was given back.
+   * for nothing, and may still run. Only a place still ahead is given back: a method already due
+   * would start at once whatever it pushes back, while at low priority it still runs where it
+   * harms nothing scheduled. Whether anything was given back.
    */
   restoreDropped(): boolean {
     const s = this.state;
@@ -99,7 +101,8 @@ export class DeliberativeClient {
       if (e !== undefined && e.priority > PRIORITY.low) continue;
       for (const [mid, priority] of lowered) {
         const low = s.schedule.get(mid);
-        if (low && low.priority < priority && s.status.get(mid)?.state === "idle") {
+        const ahead = low !== undefined && low.earliest > s.tick;
+        if (low && ahead && low.priority < priority && s.status.get(mid)?.state === "idle") {
           low.priority = priority;
           any = true;
         }
