@@ -125,6 +125,8 @@ export class SchedulerAgentCsc implements CtaemsAgent {
 
     s.recompute();
     if (csc && this.downgrader.downgrade()) s.recompute();
+    // An install given up unstarted gives back the place of what it displaced.
+    if (csc && this.deliberative.restoreDropped()) s.recompute();
     if (csc) {
       const gaveWay = this.opportunistic.rechoose();
       for (const id of gaveWay) this.controller.withdraw(id, out);
@@ -143,11 +145,16 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     if (s.running === undefined) {
       start = this.controller.scheduledStart(out);
       if (start === undefined) {
+        // A downgraded method (one that gave way, or was displaced) competes with the
+        // unscheduled ones on its worth: it stays in the schedule because it may yet add
+        // quality, and may add more than any of them.
         const best = this.opportunistic.bestOpportunity();
-        if (best) {
+        const low = csc ? this.opportunistic.downgradedStart() : undefined;
+        if (low !== undefined && (best === undefined || low.gain > best.gain)) start = low.id;
+        else if (best) {
           start = best.id;
           this.opportunistic.insert(best.id);
-        } else if (csc) start = this.opportunistic.downgradedStart();
+        }
       }
       if (start !== undefined) this.controller.start(start);
     }

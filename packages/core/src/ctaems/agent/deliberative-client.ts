@@ -81,6 +81,37 @@ export class DeliberativeClient {
     this.loweredFor.delete(body.activity);
   }
 
+  /**
+   * Gives back what an install lowered once the install is given up unstarted (dropped by window
+   * sliding, or downgraded as it can no longer help): the methods it displaced lost their place
+   * for nothing, and may still run. Only a place still ahead is given back: a method already due
+   * would start at once whatever it pushes back, while at low priority it still runs where it
+   * harms nothing scheduled. Whether anything was given back.
+   */
+  restoreDropped(): boolean {
+    const s = this.state;
+    let any = false;
+    for (const [id, lowered] of this.loweredFor) {
+      const e = s.schedule.get(id);
+      if (s.status.get(id)?.state !== "idle") {
+        // Started: what it displaced stays as it is.
+        this.loweredFor.delete(id);
+        continue;
+      }
+      if (e !== undefined && e.priority > PRIORITY.low) continue;
+      for (const [mid, priority] of lowered) {
+        const low = s.schedule.get(mid);
+        const ahead = low !== undefined && low.earliest > s.tick;
+        if (low && ahead && low.priority < priority && s.status.get(mid)?.state === "idle") {
+          low.priority = priority;
+          any = true;
+        }
+      }
+      this.loweredFor.delete(id);
+    }
+    return any;
+  }
+
   /** Whether the running method `id` was withdrawn (and forgets it). */
   takeCancelled(id: string): boolean {
     return this.cancelled.delete(id);

@@ -27,11 +27,25 @@ export class Downgrader {
       if (!a) continue;
       const pot = s.profiles.get(id)?.pot ?? NOTHING;
       const best = { p: pot.p > 0 ? 1 : 0, v: qualityProfile(a.quality).v };
-      if (pot.p <= 0 || s.gain(id, best, "downgrade") <= 1e-9) {
+      if (pot.p <= 0 || this.syncMissed(id) || s.gain(id, best, "downgrade") <= 1e-9) {
         e.priority = PRIORITY.low;
         any = true;
       }
     }
     return any;
+  }
+
+  /**
+   * Whether method `id` is a child of a syncsum another child of which has already started at an
+   * earlier tick: a syncsum counts only the children that start with its first, so whenever this
+   * one starts now, it earns nothing (profiles do not see it: they combine a syncsum as a sum).
+   */
+  syncMissed(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && k.s !== undefined && k.s < this.state.tick) return true;
+    return false;
   }
 }

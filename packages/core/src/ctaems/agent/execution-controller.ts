@@ -143,12 +143,16 @@ export class ExecutionController {
     );
     for (const [id] of ready) if (this.syncReady(id, out)) return id;
     // Announce readiness a tick ahead for a synchronized start due next tick, so that every
-    // member has heard every other by then and they start on the planned tick.
+    // member has heard every other by then and they start on the planned tick. Only once its
+    // enablers are known to have accrued: a member still waiting for the news of one would
+    // start late, and the others, started without it, would leave it nothing to earn (a
+    // syncsum counts only the children that start with its first); told later, they wait.
     if (this.setup.mode === "csc")
       for (const [id, e] of s.schedule) {
         const group = s.syncOf.get(id);
         if (group === undefined || this.myReady.has(group) || e.priority <= PRIORITY.low) continue;
         if (e.earliest !== s.tick + 1 || s.status.get(id)?.state !== "idle") continue;
+        if (!this.enabled(id)) continue;
         if (this.nextCommitment()?.earliest !== e.earliest) continue;
         this.myReady.set(group, s.tick);
         const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];

@@ -29,6 +29,29 @@ export function givesWay(keep: number, instead: number, scale: number): boolean 
 }
 
 /**
+ * Whether starting method `a` (due by `deadline`, with the resource needed again by `freeBy`,
+ * earning nothing if started after `lastUseful`) at `until` rather than at `tick` costs it:
+ * started then, it would earn nothing, would no longer end before the resource is needed, or
+ * would be less likely to end by its deadline. A gap so tight that the settling ticks would
+ * cost it.
+ */
+export function waitingCosts(
+  a: ActivityNode,
+  deadline: Ticks,
+  freeBy: Ticks,
+  lastUseful: Ticks,
+  tick: Ticks,
+  until: Ticks,
+): boolean {
+  return (
+    until > lastUseful ||
+    until + valueRange(a.duration).max > freeBy ||
+    probabilityAtMost(a.duration, deadline - until) <
+      probabilityAtMost(a.duration, deadline - tick) - 1e-9
+  );
+}
+
+/**
  * Opportunistic scheduler (CSC §3.2.1): in an idle gap, the unscheduled method with the highest
  * criticality (importance times probability of success if started now) that harms nothing
  * scheduled. In "bos" mode it is the Benchmark Opportunistic Scheduler (CSC §4): the same choice
@@ -85,8 +108,9 @@ export class OpportunisticScheduler {
    */
   bestOpportunity(): Opportunity | undefined {
     const s = this.state;
-    // Until profiles have travelled the tree, an agent knows too little to improvise.
-    if (this.setup.mode === "csc" && s.tick < OPPORTUNISTIC_SETTLE_TICKS) return undefined;
+    // Until profiles have travelled the tree, an agent knows too little to improvise, unless
+    // waiting would cost the method its chance of ending by its deadline.
+    const settling = this.setup.mode === "csc" && s.tick < OPPORTUNISTIC_SETTLE_TICKS;
     const freeBy = this.freeBy();
     let best: Opportunity | undefined;
     for (const id of this.view.own) {
@@ -94,6 +118,18 @@ export class OpportunisticScheduler {
       const a = this.view.activity(id);
       if (!a) continue;
       if (s.tick + valueRange(a.duration).max > freeBy) continue;
+      if (settling) {
+        // A syncsum child earns nothing once another child has started without it, which one
+        // planned as early as possible does at the release.
+        const release = this.view.release(id);
+        const useful = Math.min(
+          this.lastSyncStart(id),
+          this.isSyncsumChild(id) && s.tick <= release ? release : Number.POSITIVE_INFINITY,
+        );
+        const deadline = this.view.deadline(id);
+        if (!waitingCosts(a, deadline, freeBy, useful, s.tick, OPPORTUNISTIC_SETTLE_TICKS))
+          continue;
+      }
       if (this.setup.mode === "csc" && (this.breaksSync(id) || this.worthWaiting(id, a, freeBy)))
         continue;
       const tp = s.startProfile(id);
@@ -160,6 +196,7 @@ export class OpportunisticScheduler {
     const g = s.gain(id, { p: q.p * f, v: q.v }, "planned");
     if (g <= 1e-9) return undefined;
     const deadline = this.view.deadline(id);
+    const lastSync = this.lastSyncStart(id);
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     return {
@@ -169,8 +206,35 @@ export class OpportunisticScheduler {
       mean: expectedValue(a.duration),
       longest: valueRange(a.duration).max,
       ...(up?.kind === "task" && up.qaf === "max" && parent !== undefined ? { group: parent } : {}),
-      value: (at) => g * probabilityAtMost(a.duration, deadline - at),
+      value: (at) => (at > lastSync ? 0 : g * probabilityAtMost(a.duration, deadline - at)),
     };
+  }
+
+  /**
+   * The last start at which method `id` still earns anything under a syncsum (which counts only
+   * the children that start with its first): the start of another child already under way, or,
+   * with another child scheduled, the syncsum's release (as `breaksSync`: past it, a start goes
+   * ahead of the others' or after them). Unbounded elsewhere.
+   */
+  /** Whether method `id` is a child of a syncsum. */
+  private isSyncsumChild(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    return up?.kind === "task" && up.qaf === "syncsum";
+  }
+
+  private lastSyncStart(id: string): Ticks {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum")
+      return Number.POSITIVE_INFINITY;
+    let last = Number.POSITIVE_INFINITY;
+    for (const [cid, k] of this.state.childProfiles(parent)) {
+      if (cid === id) continue;
+      if (k.s !== undefined) last = Math.min(last, k.s);
+      else if (!k.final && k.cur.p > 0) last = Math.min(last, this.view.release(id));
+    }
+    return last;
   }
 
   /**
@@ -199,8 +263,9 @@ export class OpportunisticScheduler {
    * freed time lets it take up is clearly worth more than the method and the idle gaps around
    * it. The initial schedule was fixed before anything ran; keeping to it can hold an agent on
    * a method of little worth that leaves no room, later, for surer or more valuable ones. What
-   * enables a target that can still be enabled (its worth lies off its path to the root),
-   * installs and methods already due are kept. Returns the methods that gave way (one at a time; a
+   * an enables source still waits on (its worth lies off its path to the root; a source that
+   * another child scheduled or done will make accrue does not wait on it), installs and methods
+   * already due are kept. Returns the methods that gave way (one at a time; a
    * synchronized one must then leave its group).
    */
   rechoose(): string[] {
@@ -211,15 +276,17 @@ export class OpportunisticScheduler {
     const pending = this.commitments();
     for (const c of pending) {
       const e = s.schedule.get(c.id);
-      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablesLive(c.id)) continue;
+      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablingNeeds(c.id)) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
       const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);
       const options = this.options();
       const withIt = keep + idleValue(s.tick, pending, options);
       const rest = pending.filter((x) => x.id !== c.id);
-      // Freed, the method is one more option (it may still run, later or at once).
-      const freed = this.optionOf(c.id, true);
+      // Freed, the method is one more option (it may still run, later or at once), unless it
+      // is a member of a synchronized start: it leaves its group, and once another member has
+      // started at the planned tick, a start at any other tick earns nothing.
+      const freed = c.sync ? undefined : this.optionOf(c.id, true);
       const without = idlePlan(s.tick, rest, freed ? [...options, freed] : options);
       // Decided only when it matters now (the freed time is taken up at once), on the
       // freshest news of the others' plans.
@@ -322,10 +389,10 @@ export class OpportunisticScheduler {
   }
 
   /**
-   * A downgraded method still worth running when nothing else is (CSC §3.2.3: downgraded
+   * The downgraded method most worth starting now, with its worth (CSC §3.2.3: downgraded
    * methods stay in the schedule, as they may yet add quality).
    */
-  downgradedStart(): string | undefined {
+  downgradedStart(): Opportunity | undefined {
     const s = this.state;
     let best: Opportunity | undefined;
     const freeBy = this.freeBy();
@@ -339,6 +406,6 @@ export class OpportunisticScheduler {
       const g = s.gain(id, s.startProfile(id));
       if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
     }
-    return best?.id;
+    return best;
   }
 }

@@ -267,7 +267,7 @@ describe("an install under a min takes over a running method only with its sibli
 
 describe("re-choice: a method of the initial schedule gives way to clearly better own work", () => {
   // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (by 16) and "c1" (by 28), 7 ticks each and
-  // worth 10, are planned by no one. Kept, "a1" leaves room only for "c1" (after it); freed,
+  // worth 10, released at 2 (too late to end before a1), are planned by no one. Kept, "a1" leaves room only for "c1" (after it); freed,
   // the agent runs both. The choice is made once profiles have settled (tick 4).
   const run = (a1Worth: number) => {
     const index = build([
@@ -276,8 +276,8 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
       task("B", "max", ["b1"]),
       task("C", "max", ["c1"]),
       act("a1", "a", 10, a1Worth, { deadlineTicks: 18 }),
-      act("b1", "a", 7, 10, { deadlineTicks: 16 }),
-      act("c1", "a", 7, 10, { deadlineTicks: 28 }),
+      act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
+      act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
     ]);
     const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
@@ -442,5 +442,410 @@ describe("an opportunistic start under a syncsum with another child planned alon
     };
     expect(starts(1)).toBe(false);
     expect(starts(0)).toBe(true);
+  });
+});
+
+/** Steps one agent alone, reporting each method it started as done `durations[id]` ticks later. */
+function runAlone(
+  agent: SchedulerAgentCsc,
+  last: number,
+  durations: Record<string, number>,
+  inbox: Map<number, PeerMessage[]> = new Map(),
+): (readonly [number, string])[] {
+  const starts: (readonly [number, string])[] = [];
+  const ends = new Map<number, { id: string; start: number }>();
+  for (let tick = 0; tick <= last; tick++) {
+    const done = ends.get(tick);
+    const out = agent.step({
+      tick,
+      events: done
+        ? [
+            {
+              kind: "completed",
+              activityId: done.id,
+              startTicks: done.start,
+              endTicks: tick,
+              quality: 1,
+            },
+          ]
+        : [],
+      inbox: inbox.get(tick) ?? [],
+    });
+    if (out.start !== undefined) {
+      starts.push([tick, out.start]);
+      ends.set(tick + (durations[out.start] ?? 1), { id: out.start, start: tick });
+    }
+  }
+  return starts;
+}
+
+describe("opportunistic starts while profiles settle", () => {
+  // a's "t" (5 or 8 ticks) is planned by no one; with a deadline at 8, a start at tick 2 (when
+  // the opportunistic scheduler would act) ends in time only half the time.
+  const firstStart = (deadline: number) => {
+    const index = build([
+      task("root", "sum", ["T"]),
+      task("T", "max", ["t"]),
+      act(
+        "t",
+        "a",
+        [
+          { value: 5, probability: 0.5 },
+          { value: 8, probability: 0.5 },
+        ],
+        10,
+        { deadlineTicks: deadline },
+      ),
+    ]);
+    const setup = setupsFor(index, plan([]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return runAlone(new SchedulerAgentCsc(setup), 3, { t: 8 })[0];
+  };
+
+  it("a method whose window waiting would cut starts at once", () => {
+    expect(firstStart(8)).toEqual([0, "t"]);
+  });
+
+  it("one with room waits for the profiles", () => {
+    expect(firstStart(30)).toEqual([2, "t"]);
+  });
+
+  it("a syncsum child at the syncsum's release starts at once", () => {
+    // b plans "y2" at 0, the release of "Y"; a's "y1" joins it only if started then too.
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 0, deadlineTicks: 30 }),
+      act("y1", "a", 5, 10),
+      act("y2", "b", 5, 10),
+    ]);
+    const setup = setupsFor(index, plan([["b", "y2", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    expect(runAlone(new SchedulerAgentCsc(setup), 3, { y1: 5 })).toEqual([[0, "y1"]]);
+  });
+
+  it("one that fits only now before a scheduled method starts at once", () => {
+    // a plans "k" (2 ticks, by 8) at 6; "t" (6 ticks, by 30) ends in time for it only from 0.
+    const index = build([
+      task("root", "sum", ["T", "K"]),
+      task("T", "max", ["t"]),
+      task("K", "max", ["k"]),
+      act("t", "a", 6, 10, { deadlineTicks: 30 }),
+      act("k", "a", 2, 10, { deadlineTicks: 8 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "k", 6]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    expect(runAlone(new SchedulerAgentCsc(setup), 8, { t: 6, k: 2 })).toEqual([
+      [0, "t"],
+      [6, "k"],
+    ]);
+  });
+});
+
+describe("a downgraded method competes with unscheduled ones on its worth", () => {
+  // a's "a1" (10 ticks, by 25, worth 10) is planned at 8. "b1" (6 or 14 ticks, from 2, by 25,
+  // worth 10) cannot run before it, and after it only half the time: a1 gives way at tick 4, b1
+  // runs (6 ticks here), and a1, kept at low priority, can still run after it. "z" (8 ticks,
+  // worth 1, released at 9) could start then too, but would leave a1 no room.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["A", "B", "Z"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      task("Z", "max", ["z"]),
+      act("a1", "a", 10, 10, { deadlineTicks: 25 }),
+      act(
+        "b1",
+        "a",
+        [
+          { value: 6, probability: 0.5 },
+          { value: 14, probability: 0.5 },
+        ],
+        10,
+        { releaseTicks: 2, deadlineTicks: 25 },
+      ),
+      act("z", "a", 8, 1, { releaseTicks: 9 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return runAlone(new SchedulerAgentCsc(setup), 30, { a1: 10, b1: 6, z: 8 });
+  };
+
+  it("it runs before a less valuable opportunity", () => {
+    expect(starts().slice(0, 3)).toEqual([
+      [4, "b1"],
+      [10, "a1"],
+      [20, "z"],
+    ]);
+  });
+});
+
+describe("re-choice with a member of a synchronized start", () => {
+  // a's "y1" (worth 10) and b's "y2" start together at 8 (the syncsum's release). a's "o" (7
+  // ticks, from 2, by 12, worth 5) fits only if y1 gives way; freed, y1 could not join y2 later
+  // (a syncsum counts only the children that start with its first), so it is not counted as
+  // still to run.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["Y", "O"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 8 }),
+      task("O", "max", ["o"]),
+      act("y1", "a", 5, 10),
+      act("y2", "b", 5, 10),
+      act("o", "a", 7, 5, { releaseTicks: 2, deadlineTicks: 12 }),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 8],
+        ["b", "y2", 8],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    // b says it is ready a tick ahead, as it would.
+    const ready = { from: "b", to: "a", seq: 1, body: { type: "ready", group: "Y", at: 7 } };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      9,
+      { y1: 5, o: 7 },
+      new Map([[8, [ready as PeerMessage]]]),
+    );
+  };
+
+  it("the member is kept unless the work it shuts out is clearly worth more than it", () => {
+    expect(starts()).toEqual([[8, "y1"]]);
+  });
+});
+
+describe("a scheduled child of a syncsum another child of which has started", () => {
+  // a plans "y1" at 6; b's "y2" started at 3 (b's report says so, or not): a syncsum counts only
+  // the children that start with its first, so y1 started at 6 would earn nothing.
+  const starts = (y2Started: boolean) => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"]),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 10),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 6],
+        ["b", "y2", 3],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const y2 = { id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 3, ...(y2Started ? { s: 3 } : {}) };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "report", node: "Y", children: [y2] },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      8,
+      { y1: 3 },
+      new Map([[4, [report as PeerMessage]]]),
+    );
+  };
+
+  it("is not started", () => {
+    expect(starts(true)).toEqual([]);
+  });
+
+  it("is started as planned while the other has not started", () => {
+    expect(starts(false)).toEqual([[6, "y1"]]);
+  });
+});
+
+describe("re-choice of a method under an enables source another child makes accrue", () => {
+  // As in the re-choice above (a's "a1", worth 2, shuts out "b1" and "c1"), but a1 is a child of
+  // the sum "A", which enables c's "t"; b's "a2" under A is scheduled (b's report says so) or
+  // not. With a2 scheduled, A accrues without a1, and a1 may give way; without, t waits on a1.
+  const starts = (a2Scheduled: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["A", "B", "C", "T"]),
+        task("A", "sum", ["a1", "a2"]),
+        task("B", "max", ["b1"]),
+        task("C", "max", ["c1"]),
+        task("T", "max", ["t"]),
+        act("a1", "a", 10, 2, { deadlineTicks: 18 }),
+        act("a2", "b", 3, 5),
+        act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
+        act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
+        act("t", "c", 3, 10),
+      ],
+      [{ kind: "enables", from: "A", to: "T" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "a1", 8],
+        ["b", "a2", 0],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const a2 = { id: "a2", p: a2Scheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: a2Scheduled ? 3 : 0 };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "report", node: "A", children: [a2] },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      9,
+      { a1: 10, b1: 7, c1: 7 },
+      new Map([[1, [report as PeerMessage]]]),
+    );
+  };
+
+  it("gives way when the source accrues without it", () => {
+    expect(starts(true)).toEqual([[4, "b1"]]);
+  });
+
+  it("is kept when the source waits on it", () => {
+    expect(starts(false)).toEqual([[8, "a1"]]);
+  });
+});
+
+describe("an unplanned child of a syncsum as an option of the agent's idle gaps", () => {
+  // a plans "k1" (10 ticks, from 20, by 30, worth 10) at 20. Its own "o" (19 ticks, from 2, by
+  // 40, worth 7) fits only if k1 gives way; "y1" (7 ticks, by 35, worth 6) is a child of the
+  // syncsum "Y" (released at 15), whose other child b has scheduled. Run after o, y1 would start
+  // past the release, after (or ahead of) b's: it would earn nothing, so o alone does not make
+  // k1 give way.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["K", "O", "Y"]),
+      task("K", "max", ["k1"]),
+      task("O", "max", ["o"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 15 }),
+      act("k1", "a", 10, 10, { releaseTicks: 20, deadlineTicks: 30 }),
+      act("o", "a", 19, 7, { releaseTicks: 2, deadlineTicks: 40 }),
+      act("y1", "a", 7, 6, { deadlineTicks: 35 }),
+      act("y2", "b", 7, 6),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "k1", 20],
+        ["b", "y2", 15],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const y2 = { id: "y2", p: 1, v: 6, pp: 1, pv: 6, busy: 7 };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "report", node: "Y", children: [y2] },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      21,
+      { k1: 10, o: 19 },
+      new Map([[1, [report as PeerMessage]]]),
+    );
+  };
+
+  it("is worth nothing past the syncsum's release", () => {
+    expect(starts()[0]).toEqual([20, "k1"]);
+  });
+});
+
+describe("an install given up unstarted", () => {
+  // a plans "m1" (3 ticks, by 14, worth 5) at 10. "x" (6 ticks from 6, worth 20), under a max
+  // with b's "x2", is installed at 4 to start at 6: it would push m1 past its deadline, and is
+  // taken over it. At 5 b reports x2 done, worth more than x: x can no longer help and is
+  // downgraded. "z" (6 ticks, worth 1, from 6) could take the time m1 needs.
+  const starts = () => {
+    const index = build([
+      task("root", "sum", ["M", "X", "Z"]),
+      task("M", "max", ["m1"]),
+      task("X", "max", ["x", "x2"]),
+      task("Z", "max", ["z"]),
+      act("m1", "a", 3, 5, { deadlineTicks: 14 }),
+      act("x", "a", 6, 20, { releaseTicks: 6 }),
+      act("x2", "b", 6, 30),
+      act("z", "a", 6, 1, { releaseTicks: 6 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "m1", 10]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const x2 = (done: boolean) => ({
+      id: "x2",
+      p: done ? 1 : 0.5,
+      v: 30,
+      pp: done ? 1 : 0.5,
+      pv: 30,
+      busy: done ? 0 : 6,
+      ...(done ? { s: 0, acc: 5, final: true } : {}),
+    });
+    const report = (done: boolean) =>
+      ({
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: { type: "report", node: "X", children: [x2(done)] },
+      }) as PeerMessage;
+    const agent = new SchedulerAgentCsc(setup);
+    const inbox = new Map([
+      [1, [report(false)]],
+      [4, [install("a", "x", 6)]],
+      [5, [report(true)]],
+    ]);
+    return runAlone(agent, 12, { m1: 3, x: 6, z: 6 }, inbox);
+  };
+
+  it("gives back the place of what it displaced", () => {
+    expect(starts()).toEqual([[10, "m1"]]);
+  });
+});
+
+describe("readiness for a synchronized start, announced a tick ahead", () => {
+  // a's "y1" and b's "y2" start together at 6 under "Y", which c's "S" enables. c's notice that
+  // S accrued reaches a at 3, or not before the start.
+  const readyAt5 = (heard: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "Y"]),
+        task("S", "max", ["s1"]),
+        task("Y", "syncsum", ["y1", "y2"]),
+        act("s1", "c", 2, 5),
+        act("y1", "a", 3, 10),
+        act("y2", "b", 3, 10),
+      ],
+      [{ kind: "enables", from: "S", to: "Y" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["c", "s1", 0],
+        ["a", "y1", 6],
+        ["b", "y2", 6],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = { from: "c", to: "a", seq: 1, body: { type: "enabler", node: "S", at: 2 } };
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      5,
+      new Map(heard ? [[3, [notice as PeerMessage]]] : []),
+    );
+    return (outs[5]?.messages ?? []).some((m) => m.body.type === "ready");
+  };
+
+  it("is made once the member's enablers are known to have accrued", () => {
+    expect(readyAt5(true)).toBe(true);
+  });
+
+  it("is not made while the news of an enabler is still awaited", () => {
+    expect(readyAt5(false)).toBe(false);
   });
 });
