@@ -807,6 +807,75 @@ describe("an install given up unstarted", () => {
   });
 });
 
+describe("an install given up unstarted once a method it displaced is already due", () => {
+  // a plans "d" (7 ticks, by 12) at 3 and "f" (2 ticks, by 12) at 10. "x" (3 ticks, from 8, by
+  // 11), under a max with b's "x2", is installed at 2 to start at 8: d and f can no longer run
+  // around it, and both are displaced. d, low and too long for the gap before x, does not start
+  // at 3. At 4 b reports x2 done, worth more than x: x can no longer help and is downgraded. f's
+  // place is still ahead and is given back; d's start is already due, and d started now would
+  // end at 11, past f's last start. "z" (7 ticks, worth 1, from 4) could take the time f needs.
+  const starts = (dropped: boolean) => {
+    const index = build([
+      task("root", "sum", ["D", "F", "X", "Z"]),
+      task("D", "max", ["d"]),
+      task("F", "max", ["f"]),
+      task("X", "max", ["x", "x2"]),
+      task("Z", "max", ["z"]),
+      act("d", "a", 7, 2, { deadlineTicks: 12 }),
+      act("f", "a", 2, 2, { deadlineTicks: 12 }),
+      act("x", "a", 3, 20, { releaseTicks: 8, deadlineTicks: 11 }),
+      act("x2", "b", 6, 30),
+      act("z", "a", 7, 1, { releaseTicks: 4 }),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "d", 3],
+        ["a", "f", 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const x2 = (done: boolean) => ({
+      id: "x2",
+      p: done ? 1 : 0.5,
+      v: 30,
+      pp: done ? 1 : 0.5,
+      pv: 30,
+      busy: done ? 0 : 6,
+      ...(done ? { s: 0, acc: 5, final: true } : {}),
+    });
+    const report = (done: boolean) =>
+      ({
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: { type: "report", node: "X", children: [x2(done)] },
+      }) as PeerMessage;
+    const inbox = new Map<number, PeerMessage[]>([
+      [1, [report(false)]],
+      [2, [install("a", "x", 8)]],
+    ]);
+    if (dropped) inbox.set(4, [report(true)]);
+    return runAlone(new SchedulerAgentCsc(setup), 14, { d: 7, f: 2, x: 3, z: 7 }, inbox);
+  };
+
+  it("is taken over both while it can help", () => {
+    expect(starts(false)).toEqual([
+      [8, "x"],
+      [11, "z"],
+    ]);
+  });
+
+  it("gives back the place still ahead, and not the one already due", () => {
+    // f left low would lose its time to z at 4; d given back its place would start at 4.
+    expect(starts(true)).toEqual([
+      [10, "f"],
+      [12, "z"],
+    ]);
+  });
+});
+
 describe("readiness for a synchronized start, announced a tick ahead", () => {
   // a's "y1" and b's "y2" start together at 6 under "Y", which c's "S" enables. c's notice that
   // S accrued reaches a at 3, or not before the start.
