@@ -868,7 +868,7 @@ describe("an install given up unstarted once a method it displaced is already du
   });
 
   it("gives back the place still ahead, and not the one already due", () => {
-    // f left low would lose its time to z at 4; d given back its place would start at 4.
+    // f left low would lose its time at 4 (to d or z); d given back its place would start then.
     expect(starts(true)).toEqual([
       [10, "f"],
       [12, "z"],
