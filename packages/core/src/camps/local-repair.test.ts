@@ -38,6 +38,31 @@ describe("repairLocally", () => {
     expect(r.escalate).toEqual([]);
   });
 
+  it("a schedule in force keeps its order: what shifting makes late is escalated, not reordered", () => {
+    const r = repairLocally({
+      slots,
+      assignments: [win("A", 0, 0, 3), win("B", 3, 10, 2), win("C", 8, 8, 2)],
+      nowTicks: 1,
+      disruption: { kind: "unavailable", fromTicks: 4, untilTicks: 7 },
+      keepOrder: true,
+    });
+    expect(r.slots).toEqual([slot("A", 0, 3), slot("B", 7, 2), slot("C", 9, 2)]);
+    expect(r.escalate).toEqual(["C"]);
+  });
+
+  it("a schedule in force: a later operation takes a gap a delay leaves when it fits there whole", () => {
+    // B is held to start at 6 (its window); C (1 tick, planned at 5) fits before it, at 5.
+    const r = repairLocally({
+      slots: [slot("A", 0, 3), slot("B", 3, 2), slot("C", 5, 1)],
+      assignments: [win("A", 0, 0, 3), win("B", 6, 10, 2), win("C", 5, 9, 1)],
+      nowTicks: 1,
+      disruption: { kind: "unavailable", fromTicks: 3, untilTicks: 4 },
+      keepOrder: true,
+    });
+    expect(r.slots).toEqual([slot("A", 0, 3), slot("C", 5, 1), slot("B", 6, 2)]);
+    expect(r.escalate).toEqual([]);
+  });
+
   it("escalates only what it cannot fix", () => {
     const r = repairLocally({
       slots,

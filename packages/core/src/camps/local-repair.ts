@@ -9,6 +9,7 @@ import {
   sortSlots,
 } from "./local-scheduler.js";
 import { compare } from "./model-view.js";
+import { placeBackfilling } from "./runtime-repair.js";
 import { collides, mergeIntervals } from "./timeline.js";
 import type { Assignment, Interval, Slot } from "./types.js";
 
@@ -30,6 +31,11 @@ export interface LocalRepairInput {
   readonly unavailable?: readonly Interval[];
   /** Activities that cannot move besides those that started before now. */
   readonly fixed?: readonly string[];
+  /**
+   * Keep the order, filling gaps (`placeBackfilling`), instead of trying reorderings too: a
+   * schedule in force, whose operations' successors on other agents the agent cannot see.
+   */
+  readonly keepOrder?: boolean;
 }
 
 export interface LocalRepairResult {
@@ -100,15 +106,17 @@ export function repairLocally(input: LocalRepairInput): LocalRepairResult {
       current.get(a.activityId)! - current.get(b.activityId)! ||
       compare(a.activityId, b.activityId),
   );
-  const best = pickRevision(
-    [
-      { placed: placeInOrder(inOrder, busy) },
-      { placed: placeGreedy(operations, busy) },
-      { placed: placeLeastConstraining(operations, busy) },
-    ],
-    operations,
-    current,
-  );
+  const best = input.keepOrder
+    ? { placed: placeBackfilling(inOrder, busy) }
+    : pickRevision(
+        [
+          { placed: placeInOrder(inOrder, busy) },
+          { placed: placeGreedy(operations, busy) },
+          { placed: placeLeastConstraining(operations, busy) },
+        ],
+        operations,
+        current,
+      );
   const latest = new Map(operations.map((op) => [op.activityId, op.latestTicks]));
   return {
     slots: sortSlots([...fixed, ...best.placed]),

@@ -3,9 +3,12 @@ import type { ActivityNode, Ticks } from "../model/types.js";
 import { scheduleMetrics } from "../schedule/metrics.js";
 import type { Schedule } from "../schedule/types.js";
 import type { JobShopObjective } from "../solver/types.js";
+import { answerRequest } from "./answer-request.js";
+import { type LocalHeuristic, mergeConstraints } from "./local-scheduler.js";
 import { activityPrecedences, compare, plannedDurationOf } from "./model-view.js";
+import type { RepairRequest } from "./repair-loop.js";
 import { addBusy, type Busy, earliestFit, mergeIntervals } from "./timeline.js";
-import type { ResourceInterval, ResourceSlot } from "./types.js";
+import type { Interval, ResourceInterval, ResourceSlot, Slot, StartConstraint } from "./types.js";
 
 /**
  * Distributed repair first at run time (issue 15 item 3): a disruption goes to the agent's own
@@ -49,6 +52,11 @@ export function retimeInOrder(
     readonly unavailable: readonly ResourceInterval[];
     /** Activities left out (cancelled). */
     readonly cancelled?: readonly string[];
+    /**
+     * Each operation may also take an idle gap before its resource predecessor's end when it fits
+     * there whole (`placeBackfilling`): what an agent keeping its order does. Default false.
+     */
+    readonly backfill?: boolean;
   },
 ): Schedule {
   const now = options.nowTicks;
@@ -92,7 +100,7 @@ export function retimeInOrder(
         let t = Math.max(
           now,
           a.startTicks ?? now,
-          q.lastEnd,
+          options.backfill ? Number.NEGATIVE_INFINITY : q.lastEnd,
           effectiveRelease(index, a.activityId),
         );
         for (const p of predecessors.get(a.activityId) ?? []) t = Math.max(t, end.get(p) ?? t);
@@ -129,6 +137,152 @@ export function retimeInOrder(
         ),
       };
     }),
+  };
+}
+
+/**
+ * The planner's side of a run-time negotiation, monotone: from the agents' latest plans it
+ * forecasts where every operation lands if each agent keeps its sequence (`retimeInOrder`, what
+ * started standing where it is) and asks, as a hard earliest start, each unstarted operation
+ * whose job or link predecessors will end after it starts to wait for their forecast end. A
+ * delay so reaches the whole chain of agents it runs through in one round, instead of one agent
+ * a round. The forecast only moves operations later, so bounds only grow (the agents merge them
+ * with those they hold): the rounds cannot oscillate; they end once no agent reorders its work
+ * into a new conflict, or the forecast itself is taken (`forecast`, a consistent schedule).
+ */
+export function propagatedBounds(
+  index: ModelIndex,
+  schedule: Schedule,
+  options: {
+    readonly nowTicks: Ticks;
+    readonly unavailable: readonly ResourceInterval[];
+    readonly cancelled?: readonly string[];
+    /** What ran, where it really ran (besides what the plans show started before now). */
+    readonly frozen?: readonly ResourceSlot[];
+  },
+): { readonly forecast: Schedule; readonly bounds: readonly StartConstraint[] } {
+  const now = options.nowTicks;
+  const frozen = new Map((options.frozen ?? []).map((f) => [f.activityId, f]));
+  // What an agent's plan shows started before now has started: agents place nothing unstarted
+  // before now. It stays where it is.
+  for (const r of schedule.resources)
+    for (const a of r.activities)
+      if ((a.startTicks ?? now) < now && !frozen.has(a.activityId))
+        frozen.set(a.activityId, {
+          activityId: a.activityId,
+          resourceId: r.resourceId,
+          startTicks: a.startTicks ?? now,
+          durationTicks: a.durationTicks ?? 0,
+        });
+  const forecast = retimeInOrder(index, schedule, {
+    nowTicks: now,
+    backfill: true,
+    frozen: [...frozen.values()],
+    unavailable: options.unavailable,
+    ...(options.cancelled ? { cancelled: options.cancelled } : {}),
+  });
+  const end = new Map<string, Ticks>();
+  for (const r of forecast.resources)
+    for (const a of r.activities)
+      end.set(a.activityId, (a.startTicks ?? 0) + (a.durationTicks ?? 0));
+  const { predecessors } = activityPrecedences(index);
+  const bounds: StartConstraint[] = [];
+  for (const r of schedule.resources)
+    for (const a of r.activities) {
+      if (frozen.has(a.activityId)) continue;
+      let need = Number.NEGATIVE_INFINITY;
+      let why = "";
+      for (const p of predecessors.get(a.activityId) ?? []) {
+        const e = end.get(p);
+        if (e !== undefined && e > need) {
+          need = e;
+          why = p;
+        }
+      }
+      if (need > (a.startTicks ?? now))
+        bounds.push({
+          activityId: a.activityId,
+          earliestStartTicks: need,
+          reason: `${why} is forecast to end at ${need}`,
+        });
+    }
+  bounds.sort((a, b) => compare(a.activityId, b.activityId));
+  return { forecast, bounds };
+}
+
+/** An operation to place keeping its order: it starts no earlier than `earliestTicks`. */
+export interface OrderedOperation {
+  readonly activityId: string;
+  readonly durationTicks: Ticks;
+  readonly earliestTicks: Ticks;
+}
+
+/**
+ * Places operations in the given order, each at the earliest fit at or after its earliest start,
+ * in any idle gap the operations before it left whole (backfilling). No operation starts later
+ * than keeping the order strictly (`placeInOrder`) would put it: those before it end by then.
+ */
+export function placeBackfilling(operations: readonly OrderedOperation[], busy: Busy): Slot[] {
+  let timeline: Busy = busy;
+  const out: Slot[] = [];
+  for (const op of operations) {
+    const start = earliestFit(timeline, op.earliestTicks, op.durationTicks);
+    out.push({ activityId: op.activityId, startTicks: start, durationTicks: op.durationTicks });
+    timeline = addBusy(timeline, { fromTicks: start, untilTicks: start + op.durationTicks });
+  }
+  return out;
+}
+
+/**
+ * A scheduler agent's revision of a schedule in force (run-time negotiation): it keeps its order
+ * and moves each unstarted operation to the earliest fit at or after where it stands (and now, and
+ * its earliest-start bounds), filling gaps a delay leaves. Reordering to spare its own work would
+ * push a job's next operations on other agents, which it cannot see; keeping the order never
+ * delays an operation more than the delays that reach it, so the negotiation settles at once.
+ */
+export function reviseInOrder(input: {
+  readonly slots: readonly Slot[];
+  /** What started or ran: it stays. Default: what starts before now. */
+  readonly fixed?: readonly string[];
+  readonly nowTicks: Ticks;
+  readonly constraints: readonly StartConstraint[];
+  readonly unavailable: readonly Interval[];
+}): { readonly slots: Slot[]; readonly moved: string[] } {
+  const now = input.nowTicks;
+  const fixedIds = input.fixed ? new Set(input.fixed) : undefined;
+  const isFixed = (s: Slot) => (fixedIds ? fixedIds.has(s.activityId) : s.startTicks < now);
+  const earliest = new Map<string, Ticks>();
+  for (const c of input.constraints)
+    if (c.earliestStartTicks !== undefined)
+      earliest.set(
+        c.activityId,
+        Math.max(earliest.get(c.activityId) ?? c.earliestStartTicks, c.earliestStartTicks),
+      );
+  const fixed = input.slots.filter(isFixed);
+  const movable = input.slots
+    .filter((s) => !isFixed(s))
+    .sort((a, b) => a.startTicks - b.startTicks || compare(a.activityId, b.activityId));
+  const busy = mergeIntervals([
+    ...input.unavailable,
+    ...fixed.map((f) => ({ fromTicks: f.startTicks, untilTicks: f.startTicks + f.durationTicks })),
+  ]);
+  const placed = placeBackfilling(
+    movable.map((s) => ({
+      activityId: s.activityId,
+      durationTicks: s.durationTicks,
+      earliestTicks: Math.max(now, s.startTicks, earliest.get(s.activityId) ?? now),
+    })),
+    busy,
+  );
+  const was = new Map(movable.map((s) => [s.activityId, s.startTicks]));
+  return {
+    slots: [...fixed, ...placed].sort(
+      (a, b) => a.startTicks - b.startTicks || compare(a.activityId, b.activityId),
+    ),
+    moved: placed
+      .filter((s) => was.get(s.activityId) !== s.startTicks)
+      .map((s) => s.activityId)
+      .sort(compare),
   };
 }
 
@@ -251,4 +405,32 @@ export function pinHorizon(
   for (const s of near)
     if ((predecessors.get(s.activityId) ?? []).every((p) => kept.has(p))) kept.set(s.activityId, s);
   return [...kept.values()];
+}
+
+/**
+ * What a scheduler agent with a schedule in force answers a run-time negotiation's request: it
+ * adds the bounds to those it holds and revises keeping its order (`reviseInOrder`). A
+ * reassignment (problem adjustment) is a new plan: built as `answerRequest` does.
+ */
+export function answerRuntimeRequest(
+  agent: Parameters<typeof answerRequest>[0],
+  request: RepairRequest,
+  nowTicks: number,
+  heuristic: LocalHeuristic,
+): ReturnType<typeof answerRequest> {
+  if (request.kind === "reassign") return answerRequest(agent, request, nowTicks, heuristic);
+  const constraints = mergeConstraints(agent.constraints, request.constraints);
+  const revised = reviseInOrder({
+    slots: agent.slots,
+    ...(agent.fixed ? { fixed: agent.fixed } : {}),
+    nowTicks,
+    constraints,
+    unavailable: agent.unavailable,
+  });
+  return {
+    assignments: agent.assignments,
+    unavailable: agent.unavailable,
+    constraints,
+    answer: { resourceId: agent.resourceId, version: request.version, slots: revised.slots },
+  };
 }
