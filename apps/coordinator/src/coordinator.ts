@@ -2043,6 +2043,7 @@ export class Coordinator {
     if (!n || !t || !this.loop) return;
     for (const agentId of negotiationAgents(this.loop, n.startVersion))
       this.owedInstall.add(agentId);
+    this.logger.debug({ trigger: t.trigger, log: this.loop.log }, "run-time negotiation ended");
     this.loop = undefined;
     this.loopTrigger = undefined;
     this.negotiating = undefined;
