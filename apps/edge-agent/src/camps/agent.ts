@@ -596,6 +596,10 @@ export class SchedulerAgent {
     // The schedule in force is the planner's word: what it holds is ours (work moved away is not,
     // work moved here is), and the bounds of the negotiation that led to it are spent.
     const windows = new Map(this.assignments.map((a) => [a.activityId, a.window]));
+    // The planner's slack: how late each may start without touching another agent's work.
+    const slack = new Map(
+      body.slots.flatMap((s) => (s.window ? [[s.activityId, s.window.latestTicks] as const] : [])),
+    );
     this.assignments = this.slots.map((s) => {
       const w = windows.get(s.activityId);
       return {
@@ -603,7 +607,7 @@ export class SchedulerAgent {
         resourceId: this.identity.resourceId,
         window: {
           earliestTicks: Math.min(w?.earliestTicks ?? s.startTicks, s.startTicks),
-          latestTicks: w?.latestTicks ?? s.startTicks,
+          latestTicks: slack.get(s.activityId) ?? w?.latestTicks ?? s.startTicks,
         },
         durationTicks: s.durationTicks,
       };

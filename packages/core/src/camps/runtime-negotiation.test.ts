@@ -387,6 +387,7 @@ describe("run-time negotiated repair", () => {
         state = step.state;
         if (step.step.kind === "intra-agent")
           for (const r of step.step.requests) {
+            if (r.kind === "reassign") throw new Error("no reassignment at run time");
             for (const c of r.constraints) {
               const e = c.earliestStartTicks ?? 0;
               expect(e).toBeGreaterThanOrEqual(bound.get(c.activityId) ?? 0);

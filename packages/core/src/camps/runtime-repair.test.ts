@@ -14,6 +14,7 @@ import {
   retimeInOrder,
   reviseInOrder,
   scheduleChurn,
+  slackLatestStarts,
 } from "./runtime-repair.js";
 import { indexed, jobShopModel } from "./test-support/fixtures.js";
 
@@ -342,5 +343,41 @@ describe("the planner's propagation in a run-time negotiation", () => {
     expect(bounds).toEqual([]);
     expect(startOf(forecast, "x.2")).toBe(5);
     expect(startOf(forecast, "w.1")).toBe(10);
+  });
+});
+
+describe("each operation's slack in a schedule in force", () => {
+  it("reaches its job successor's start on another resource, else its due date, never before its start", () => {
+    // Job a: a.1 on m1 (5), a.2 on m2 (5), due 30; job b: b.1 on m2 (3), due 4 (late already).
+    const shop = indexed(
+      jobShopModel([
+        {
+          id: "a",
+          ops: [
+            ["m1", 5],
+            ["m2", 5],
+          ],
+          due: 30,
+        },
+        { id: "b", ops: [["m2", 3]], due: 4 },
+      ]),
+    );
+    const s: Schedule = {
+      version: 2,
+      resources: [
+        { resourceId: "m1", activities: [{ activityId: "a.1", startTicks: 0, durationTicks: 5 }] },
+        {
+          resourceId: "m2",
+          activities: [
+            { activityId: "b.1", startTicks: 2, durationTicks: 3 },
+            { activityId: "a.2", startTicks: 12, durationTicks: 5 },
+          ],
+        },
+      ],
+    };
+    const slack = slackLatestStarts(shop, s);
+    // a.1 may end as late as a.2 starts (12); a.2 as late as its due date (30); b.1 is late
+    // already: it may not start later than it does.
+    expect(Object.fromEntries(slack)).toEqual({ "a.1": 7, "a.2": 25, "b.1": 2 });
   });
 });

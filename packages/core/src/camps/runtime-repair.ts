@@ -1,4 +1,4 @@
-import { effectiveRelease, type ModelIndex } from "../model/model-index.js";
+import { ancestors, effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import type { ActivityNode, Ticks } from "../model/types.js";
 import { scheduleMetrics } from "../schedule/metrics.js";
 import type { Schedule } from "../schedule/types.js";
@@ -208,6 +208,45 @@ export function propagatedBounds(
     }
   bounds.sort((a, b) => compare(a.activityId, b.activityId));
   return { forecast, bounds };
+}
+
+/**
+ * How late each operation of a schedule in force may start without touching another agent's work
+ * or its job's tardiness: its end may reach the start of its earliest job or link successor on
+ * another resource, or, with none placed, the due date above it (or its planned end, if that is
+ * later already). A delay within it is the agent's alone to repair (the `local` level): the
+ * planner installs these as the windows' latest starts, and the agent escalates only what its
+ * own repair pushes past them. What follows on the same resource is the agent's own sequence, not
+ * a bound. Operations with nothing after them and no due date are left out (no bound).
+ */
+export function slackLatestStarts(index: ModelIndex, schedule: Schedule): Map<string, Ticks> {
+  const { successors } = activityPrecedences(index);
+  const placed = new Map<string, { resourceId: string; start: Ticks; duration: Ticks }>();
+  for (const r of schedule.resources)
+    for (const a of r.activities)
+      placed.set(a.activityId, {
+        resourceId: r.resourceId,
+        start: a.startTicks ?? 0,
+        duration: a.durationTicks ?? 0,
+      });
+  const out = new Map<string, Ticks>();
+  for (const [id, o] of placed) {
+    let latestEnd = Number.POSITIVE_INFINITY;
+    let bound = false;
+    for (const s of successors.get(id) ?? []) {
+      const p = placed.get(s);
+      if (!p) continue;
+      bound = true;
+      if (p.resourceId !== o.resourceId) latestEnd = Math.min(latestEnd, p.start);
+    }
+    if (!bound)
+      for (const n of ancestors(index, id)) {
+        const due = index.nodes.get(n)?.due;
+        if (due) latestEnd = Math.min(latestEnd, Math.max(due.dueTicks, o.start + o.duration));
+      }
+    if (Number.isFinite(latestEnd)) out.set(id, Math.max(o.start, latestEnd - o.duration));
+  }
+  return out;
 }
 
 /** An operation to place keeping its order: it starts no earlier than `earliestTicks`. */
