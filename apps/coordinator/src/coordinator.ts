@@ -44,6 +44,7 @@ import {
   scheduleMetrics,
   selectWinner,
   slackLatestStarts,
+  startedSlots,
   startRepairLoop,
   startRuntimeNegotiation,
   subjectiveView,
@@ -2115,10 +2116,11 @@ export class Coordinator {
       for (const x of r.activities) resourceOf[x.activityId] = r.resourceId;
     const solved = reoptimize(this.index, {
       nowTicks: now,
+      // What started, as the agents' plans show it (the planner's guess may be stale).
       frozen: pinHorizon(
         this.index,
         negotiated,
-        frozen,
+        startedSlots(negotiated, now),
         now + (this.options.frozenHorizonTicks ?? 3),
       ),
       unavailable,
@@ -2143,6 +2145,14 @@ export class Coordinator {
     const mine = measure(negotiated);
     let chosen: Schedule = negotiated;
     let settled: Exclude<RepairLevel, "local"> = reached;
+    if (!solved.ok || solved.value.violations.length > 0)
+      this.logger.debug(
+        {
+          trigger,
+          why: solved.ok ? solved.value.violations.slice(0, 3) : solved.error,
+        },
+        "run-time quality gate: no central plan to weigh",
+      );
     if (solved.ok && solved.value.violations.length === 0) {
       const central = measure(solved.value.schedule);
       const gate = gateCentralRepair({
@@ -2153,6 +2163,15 @@ export class Coordinator {
           ? { churnWeight: this.options.churnWeight }
           : {}),
       });
+      this.logger.debug(
+        {
+          trigger,
+          keep: gate.keep,
+          distributed: { ...mine, cost: gate.distributed },
+          central: { ...central, cost: gate.central },
+        },
+        "run-time quality gate",
+      );
       if (gate.keep === "central") {
         chosen = solved.value.schedule;
         settled = "central";

@@ -15,6 +15,7 @@ import {
   reviseInOrder,
   scheduleChurn,
   slackLatestStarts,
+  startedSlots,
 } from "./runtime-repair.js";
 import { indexed, jobShopModel } from "./test-support/fixtures.js";
 
@@ -379,5 +380,27 @@ describe("each operation's slack in a schedule in force", () => {
     // a.1 may end as late as a.2 starts (12); a.2 as late as its due date (30); b.1 is late
     // already: it may not start later than it does.
     expect(Object.fromEntries(slack)).toEqual({ "a.1": 7, "a.2": 25, "b.1": 2 });
+  });
+});
+
+describe("what a negotiated plan shows started", () => {
+  it("is its slots before now, where the agents put them", () => {
+    // c.o0 was planned at 4 but held back to 6 by a.o0's overrun: at 5 it has not started.
+    const agreed: Schedule = {
+      version: 3,
+      resources: [
+        {
+          resourceId: "m1",
+          activities: [
+            { activityId: "a.o0", startTicks: 0, durationTicks: 6 },
+            { activityId: "c.o0", startTicks: 6, durationTicks: 2 },
+          ],
+        },
+        { resourceId: "m2", activities: [{ activityId: "a.o1", startTicks: 6, durationTicks: 3 }] },
+      ],
+    };
+    expect(startedSlots(agreed, 5)).toEqual([
+      { activityId: "a.o0", resourceId: "m1", startTicks: 0, durationTicks: 6 },
+    ]);
   });
 });

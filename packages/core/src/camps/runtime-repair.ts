@@ -417,6 +417,25 @@ export function gateCentralRepair(input: {
 }
 
 /**
+ * What a negotiated plan shows started: its slots before now, where the agents say they are (an
+ * agent places nothing unstarted before now; completions stand where they ran). The central
+ * re-solve the gate weighs keeps these, not the planner's older guesses of when work started
+ * (an operation held back by an overrun ahead of it starts later than planned).
+ */
+export function startedSlots(schedule: Schedule, nowTicks: Ticks): ResourceSlot[] {
+  return schedule.resources.flatMap((r) =>
+    r.activities
+      .filter((a) => (a.startTicks ?? nowTicks) < nowTicks)
+      .map((a) => ({
+        activityId: a.activityId,
+        resourceId: r.resourceId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+  );
+}
+
+/**
  * The central re-solve's frozen horizon (pinning): besides what has started, the operations of
  * `schedule` that start before `untilTicks` stay where they are, in start order, as long as all
  * their predecessors are kept too (a re-solve keeps each job's prefix). Near-term work does not
