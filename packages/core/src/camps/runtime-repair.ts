@@ -392,7 +392,7 @@ export const DEFAULT_CHURN_WEIGHT = 1;
 /**
  * The run-time quality gate: keep the distributed (negotiated, contract-net) plan unless the
  * central re-solve is better by more than `threshold` (a fraction) once each plan's churn is
- * charged `churnWeight` per operation moved or resequenced.
+ * charged `churnWeight` per operation moved or resequenced, and better on the objective itself.
  */
 export function gateCentralRepair(input: {
   readonly distributed: { readonly value: number; readonly churn: ScheduleChurn };
@@ -409,8 +409,13 @@ export function gateCentralRepair(input: {
     x.value + w * (x.churn.moved + x.churn.resequenced);
   const distributed = cost(input.distributed);
   const central = cost(input.central);
+  // Central must also be better on the objective itself: a re-solve that only moves fewer
+  // operations is no reason to leave the level that settled it (on a small objective one
+  // operation's churn would otherwise pass any relative threshold).
+  const better =
+    central < distributed * (1 - input.threshold) && input.central.value < input.distributed.value;
   return {
-    keep: central < distributed * (1 - input.threshold) ? "central" : "distributed",
+    keep: better ? "central" : "distributed",
     distributed,
     central,
   };
