@@ -397,8 +397,11 @@ export class Coordinator {
   private readonly lostOwed = new Set<string>();
   /** Each agent's spells offline in lock-step, so a lease timer acts on its own spell only. */
   private readonly lostSpells = new Map<string, number>();
-  /** Agents sent a view ahead of an install: their next proposal answers it, not a local repair. */
-  private readonly viewEchoes = new Set<string>();
+  /**
+   * Agents sent a view ahead of an install, and its version: their proposal of that version
+   * answers the view (it may be read after the install's accept), not a local repair.
+   */
+  private readonly viewEchoes = new Map<string, number>();
   /** Winners whose next proposal reports an award taken, not a local repair. */
   private readonly awardProposals = new Set<string>();
   private finishedResolve: (() => void) | undefined;
@@ -1323,9 +1326,16 @@ export class Coordinator {
     // Outside a negotiation a proposal reports a local repair (a deviation): note the new times.
     if (this.installed && body.scheduleVersion === this.installed.version) {
       // The answer to the view sent ahead of an install: the install, not it, is in force.
-      if (this.viewEchoes.delete(agentId)) return;
-      if (!this.awardProposals.delete(agentId))
+      const echo = this.viewEchoes.get(agentId);
+      this.viewEchoes.delete(agentId);
+      if (echo === body.scheduleVersion) return;
+      if (!this.awardProposals.delete(agentId)) {
         this.record.localRepairs.push({ atTicks: this.nowTicks, agentId });
+        this.logger.debug(
+          { agentId, version: body.scheduleVersion, slots: body.slots.length },
+          "local repair reported",
+        );
+      }
       const repaired: Schedule = {
         ...this.installed,
         resources: this.installed.resources.map((r) =>
@@ -1361,8 +1371,6 @@ export class Coordinator {
     }
     const inst = this.installing;
     if (!inst || body.scheduleVersion !== inst.version) return;
-    // Its answer to the view came before this accept (one channel, in order), or never will.
-    this.viewEchoes.delete(agentId);
     inst.awaiting.delete(agentId);
     if (inst.awaiting.size === 0) {
       const latencyMs = Date.now() - inst.startedMs;
@@ -2251,7 +2259,7 @@ export class Coordinator {
       const view = subjectiveView(this.index, r.resourceId);
       const signature = view.own.join(",");
       if (this.viewSent.get(r.resourceId) !== signature) {
-        this.viewEchoes.add(r.resourceId);
+        this.viewEchoes.set(r.resourceId, version);
         this.sendAssignSlots(
           r.resourceId,
           slots.map((s) => ({
