@@ -961,6 +961,8 @@ export class SchedulerAgent {
           ),
       ),
       fixed: [...this.finished.keys()],
+      // What is planned before now but waits (an overrun ahead of it) moves on, and may escalate.
+      started: [...this.started.keys()],
       // A schedule in force: its operations' successors on other agents count on its order.
       keepOrder: true,
     });

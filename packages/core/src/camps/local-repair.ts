@@ -36,6 +36,12 @@ export interface LocalRepairInput {
    * schedule in force, whose operations' successors on other agents the agent cannot see.
    */
   readonly keepOrder?: boolean;
+  /**
+   * What has started (the agent knows). Given, an operation planned before now that has not
+   * started is not taken as started: it moves on from now, and is escalated if that is past its
+   * window (work held back by an overrun ahead of it is a delay too).
+   */
+  readonly started?: readonly string[];
 }
 
 export interface LocalRepairResult {
@@ -79,7 +85,10 @@ export function repairLocally(input: LocalRepairInput): LocalRepairResult {
       ? [{ fromTicks: disruption.fromTicks, untilTicks: disruption.untilTicks }]
       : []),
   ]);
-  const isFixed = (s: Slot) => s.startTicks < nowTicks || fixedIds.has(s.activityId);
+  const started = input.started ? new Set(input.started) : undefined;
+  const isFixed = (s: Slot) =>
+    fixedIds.has(s.activityId) ||
+    (started ? started.has(s.activityId) : s.startTicks < nowTicks);
   const fixed = slots.filter(isFixed);
   const movable = slots.filter((s) => !isFixed(s));
   const interrupted =
