@@ -87,8 +87,7 @@ export function repairLocally(input: LocalRepairInput): LocalRepairResult {
   ]);
   const started = input.started ? new Set(input.started) : undefined;
   const isFixed = (s: Slot) =>
-    fixedIds.has(s.activityId) ||
-    (started ? started.has(s.activityId) : s.startTicks < nowTicks);
+    fixedIds.has(s.activityId) || (started ? started.has(s.activityId) : s.startTicks < nowTicks);
   const fixed = slots.filter(isFixed);
   const movable = slots.filter((s) => !isFixed(s));
   const interrupted =
