@@ -43,6 +43,8 @@ import {
   scheduleChurn,
   scheduleMetrics,
   selectWinner,
+  slackLatestStarts,
+  startedSlots,
   startRepairLoop,
   startRuntimeNegotiation,
   subjectiveView,
@@ -358,6 +360,8 @@ export class Coordinator {
       }
     | undefined;
   private readonly viewSent = new Map<string, string>();
+  /** The slack (window latest starts) each agent was last installed with, as a signature. */
+  private readonly slackSent = new Map<string, string>();
   private readonly unavailable: ResourceInterval[] = [];
   private readonly cancelled = new Set<string>();
   readonly clockMaster = new ClockMaster();
@@ -393,6 +397,11 @@ export class Coordinator {
   private readonly lostOwed = new Set<string>();
   /** Each agent's spells offline in lock-step, so a lease timer acts on its own spell only. */
   private readonly lostSpells = new Map<string, number>();
+  /**
+   * Agents sent a view ahead of an install, and its version: their proposal of that version
+   * answers the view (it may be read after the install's accept), not a local repair.
+   */
+  private readonly viewEchoes = new Map<string, number>();
   /** Winners whose next proposal reports an award taken, not a local repair. */
   private readonly awardProposals = new Set<string>();
   private finishedResolve: (() => void) | undefined;
@@ -1316,8 +1325,17 @@ export class Coordinator {
     }
     // Outside a negotiation a proposal reports a local repair (a deviation): note the new times.
     if (this.installed && body.scheduleVersion === this.installed.version) {
-      if (!this.awardProposals.delete(agentId))
+      // The answer to the view sent ahead of an install: the install, not it, is in force.
+      const echo = this.viewEchoes.get(agentId);
+      this.viewEchoes.delete(agentId);
+      if (echo === body.scheduleVersion) return;
+      if (!this.awardProposals.delete(agentId)) {
         this.record.localRepairs.push({ atTicks: this.nowTicks, agentId });
+        this.logger.debug(
+          { agentId, version: body.scheduleVersion, slots: body.slots.length },
+          "local repair reported",
+        );
+      }
       const repaired: Schedule = {
         ...this.installed,
         resources: this.installed.resources.map((r) =>
@@ -1626,7 +1644,10 @@ export class Coordinator {
         }
         case "done": {
           if (this.negotiating) {
-            this.endNegotiation(step.schedule, "");
+            this.endNegotiation(
+              step.schedule,
+              step.partial ? "settled on the forecast of the agents' last plans" : "settled",
+            );
             return;
           }
           const trigger = this.loopTrigger;
@@ -2043,12 +2064,17 @@ export class Coordinator {
     if (!n || !t || !this.loop) return;
     for (const agentId of negotiationAgents(this.loop, n.startVersion))
       this.owedInstall.add(agentId);
+    this.logger.debug({ trigger: t.trigger, log: this.loop.log }, "run-time negotiation ended");
     this.loop = undefined;
     this.loopTrigger = undefined;
     this.negotiating = undefined;
-    if (negotiated)
+    // The gate weighs whole plans: one that left out work still owed would look cheaper.
+    const missing = negotiated ? this.missingFrom(negotiated) : [];
+    if (negotiated && missing.length === 0) {
+      this.logger.debug({ trigger: t.trigger, why }, "run-time negotiation settled");
       this.gateAndInstall(negotiated, t.trigger, n.level, n.before, t.startedMs, t.atTicks);
-    else {
+    } else {
+      if (missing.length > 0) why = `the agreed plan leaves out ${missing.slice(0, 5).join(", ")}`;
       this.logger.info(
         { trigger: t.trigger, why },
         "negotiated repair did not settle: central re-solve",
@@ -2056,6 +2082,16 @@ export class Coordinator {
       this.deliberativeRepair(t.trigger);
     }
     this.afterRepair();
+  }
+
+  /** Operations of the schedule in force, not done or cancelled, that `schedule` does not place. */
+  private missingFrom(schedule: Schedule): string[] {
+    const placed = new Set(
+      schedule.resources.flatMap((r) => r.activities.map((a) => a.activityId)),
+    );
+    return (this.installed?.resources ?? [])
+      .flatMap((r) => r.activities.map((a) => a.activityId))
+      .filter((id) => !placed.has(id) && !this.record.executed.has(id) && !this.cancelled.has(id));
   }
 
   /**
@@ -2088,10 +2124,11 @@ export class Coordinator {
       for (const x of r.activities) resourceOf[x.activityId] = r.resourceId;
     const solved = reoptimize(this.index, {
       nowTicks: now,
+      // What started, as the agents' plans show it (the planner's guess may be stale).
       frozen: pinHorizon(
         this.index,
         negotiated,
-        frozen,
+        startedSlots(negotiated, now),
         now + (this.options.frozenHorizonTicks ?? 3),
       ),
       unavailable,
@@ -2116,6 +2153,14 @@ export class Coordinator {
     const mine = measure(negotiated);
     let chosen: Schedule = negotiated;
     let settled: Exclude<RepairLevel, "local"> = reached;
+    if (!solved.ok || solved.value.violations.length > 0)
+      this.logger.debug(
+        {
+          trigger,
+          why: solved.ok ? solved.value.violations.slice(0, 3) : solved.error,
+        },
+        "run-time quality gate: no central plan to weigh",
+      );
     if (solved.ok && solved.value.violations.length === 0) {
       const central = measure(solved.value.schedule);
       const gate = gateCentralRepair({
@@ -2126,6 +2171,15 @@ export class Coordinator {
           ? { churnWeight: this.options.churnWeight }
           : {}),
       });
+      this.logger.debug(
+        {
+          trigger,
+          keep: gate.keep,
+          distributed: { ...mine, cost: gate.distributed },
+          central: { ...central, cost: gate.central },
+        },
+        "run-time quality gate",
+      );
       if (gate.keep === "central") {
         chosen = solved.value.schedule;
         settled = "central";
@@ -2176,23 +2230,36 @@ export class Coordinator {
     this.commit({ t: "installed", version, resources: journalled });
     this.journalledVersion = Math.max(this.journalledVersion, version);
     const awaiting = new Set<string>();
+    // Each operation's slack (its window's latest start): a delay within it is its agent's to
+    // repair alone. An agent whose slack changed gets the install too, so none is left too wide.
+    const slack = slackLatestStarts(this.index, schedule);
     for (const r of schedule.resources) {
       const before = previous?.resources.find((p) => p.resourceId === r.resourceId);
+      const windows = JSON.stringify(r.activities.map((a) => slack.get(a.activityId) ?? null));
       const changed =
         !before ||
         JSON.stringify(before.activities.map(slotKey)) !==
-          JSON.stringify(r.activities.map(slotKey));
+          JSON.stringify(r.activities.map(slotKey)) ||
+        this.slackSent.get(r.resourceId) !== windows;
       if (!changed && previous && !toEveryAgent && !this.owedInstall.has(r.resourceId)) continue;
       awaiting.add(r.resourceId);
-      const slots: WireSlot[] = r.activities.map((a) => ({
-        activityId: a.activityId,
-        startTicks: a.startTicks ?? 0,
-        durationTicks: a.durationTicks ?? 0,
-      }));
+      this.slackSent.set(r.resourceId, windows);
+      const slots: WireSlot[] = r.activities.map((a) => {
+        const latest = slack.get(a.activityId);
+        return {
+          activityId: a.activityId,
+          startTicks: a.startTicks ?? 0,
+          durationTicks: a.durationTicks ?? 0,
+          ...(latest !== undefined
+            ? { window: { earliestTicks: a.startTicks ?? 0, latestTicks: latest } }
+            : {}),
+        };
+      });
       // An agent that has not seen some of these activities gets its view first.
       const view = subjectiveView(this.index, r.resourceId);
       const signature = view.own.join(",");
       if (this.viewSent.get(r.resourceId) !== signature) {
+        this.viewEchoes.set(r.resourceId, version);
         this.sendAssignSlots(
           r.resourceId,
           slots.map((s) => ({

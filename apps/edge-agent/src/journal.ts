@@ -119,6 +119,8 @@ export interface CampsSnapshot {
   readonly assignments: readonly Assignment[];
   readonly constraints: readonly StartConstraint[];
   readonly slots: Body<"install">["slots"];
+  /** Whether `slots` is a schedule in force (an install came after the last assignment). */
+  readonly inForce?: boolean;
   readonly started: readonly (readonly [string, { atTicks: Ticks; durationTicks: Ticks }])[];
   readonly finished: readonly (readonly [
     string,

@@ -20,6 +20,7 @@ export type { LocalRepairInput, LocalRepairResult } from "./camps/local-repair.j
 export { repairLocally } from "./camps/local-repair.js";
 export type { LocalHeuristic } from "./camps/local-scheduler.js";
 export type { RepairRequest } from "./camps/repair-loop.js";
+export { answerRuntimeRequest } from "./camps/runtime-repair.js";
 export type {
   Assignment,
   Interval,

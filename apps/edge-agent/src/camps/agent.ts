@@ -2,6 +2,7 @@ import {
   type ActivityNode,
   type Assignment,
   answerRequest,
+  answerRuntimeRequest,
   type BidderState,
   bidFor,
   type Clock,
@@ -99,6 +100,11 @@ export class SchedulerAgent {
   private assignments: Assignment[] = [];
   private constraints: StartConstraint[] = [];
   private slots: Slot[] = [];
+  /**
+   * `slots` is a schedule in force (installed since the last assignment): a negotiation then
+   * revises it keeping its order, as its local repair does.
+   */
+  private inForce = false;
   private readonly started = new Map<string, { atTicks: Ticks; durationTicks: Ticks }>();
   private readonly finished = new Map<
     string,
@@ -363,6 +369,7 @@ export class SchedulerAgent {
       assignments: this.assignments,
       constraints: this.constraints,
       slots: this.slots.map(toWire),
+      ...(this.inForce ? { inForce: true } : {}),
       started: [...this.started],
       finished: [...this.finished],
       remoteDone: [...this.remoteDone],
@@ -385,6 +392,7 @@ export class SchedulerAgent {
     this.assignments = [...r.assignments];
     this.constraints = [...r.constraints];
     this.slots = r.slots.map(toSlot);
+    this.inForce = r.inForce ?? false;
     for (const [id, run] of r.started) this.started.set(id, run);
     for (const [id, done] of r.finished) this.finished.set(id, done);
     for (const id of r.remoteDone) this.remoteDone.add(id);
@@ -516,6 +524,7 @@ export class SchedulerAgent {
     if (this.refuseStale(id, body.scheduleVersion, live)) return;
     this.version = body.scheduleVersion;
     this.view = body.view;
+    this.inForce = false;
     for (const node of body.view.nodes)
       if (node.kind === "activity" && body.view.own.includes(node.id))
         this.ports.resource.learn(node as ActivityNode);
@@ -550,7 +559,7 @@ export class SchedulerAgent {
 
   /** Answers a planner request exactly as core's in-process reference agent does. */
   private answer(request: Parameters<typeof answerRequest>[1], live: boolean): void {
-    const answered = answerRequest(
+    const answered = (this.inForce ? answerRuntimeRequest : answerRequest)(
       {
         resourceId: this.identity.resourceId,
         assignments: this.assignments,
@@ -583,9 +592,14 @@ export class SchedulerAgent {
     if (this.refuseStale(id, body.scheduleVersion, live)) return;
     this.version = body.scheduleVersion;
     this.slots = body.slots.map(toSlot);
+    this.inForce = true;
     // The schedule in force is the planner's word: what it holds is ours (work moved away is not,
     // work moved here is), and the bounds of the negotiation that led to it are spent.
     const windows = new Map(this.assignments.map((a) => [a.activityId, a.window]));
+    // The planner's slack: how late each may start without touching another agent's work.
+    const slack = new Map(
+      body.slots.flatMap((s) => (s.window ? [[s.activityId, s.window.latestTicks] as const] : [])),
+    );
     this.assignments = this.slots.map((s) => {
       const w = windows.get(s.activityId);
       return {
@@ -593,7 +607,7 @@ export class SchedulerAgent {
         resourceId: this.identity.resourceId,
         window: {
           earliestTicks: Math.min(w?.earliestTicks ?? s.startTicks, s.startTicks),
-          latestTicks: w?.latestTicks ?? s.startTicks,
+          latestTicks: slack.get(s.activityId) ?? w?.latestTicks ?? s.startTicks,
         },
         durationTicks: s.durationTicks,
       };
@@ -947,6 +961,10 @@ export class SchedulerAgent {
           ),
       ),
       fixed: [...this.finished.keys()],
+      // What is planned before now but waits (an overrun ahead of it) moves on, and may escalate.
+      started: [...this.started.keys()],
+      // A schedule in force: its operations' successors on other agents count on its order.
+      keepOrder: true,
     });
     this.slots = [...result.slots];
     this.unavailable = [...result.unavailable];

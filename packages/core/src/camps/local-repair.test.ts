@@ -38,6 +38,58 @@ describe("repairLocally", () => {
     expect(r.escalate).toEqual([]);
   });
 
+  it("a schedule in force keeps its order: what shifting makes late is escalated, not reordered", () => {
+    const r = repairLocally({
+      slots,
+      assignments: [win("A", 0, 0, 3), win("B", 3, 10, 2), win("C", 8, 8, 2)],
+      nowTicks: 1,
+      disruption: { kind: "unavailable", fromTicks: 4, untilTicks: 7 },
+      keepOrder: true,
+    });
+    expect(r.slots).toEqual([slot("A", 0, 3), slot("B", 7, 2), slot("C", 9, 2)]);
+    expect(r.escalate).toEqual(["C"]);
+  });
+
+  it("a schedule in force: a later operation takes a gap a delay leaves when it fits there whole", () => {
+    // B is held to start at 6 (its window); C (1 tick, planned at 5) fits before it, at 5.
+    const r = repairLocally({
+      slots: [slot("A", 0, 3), slot("B", 3, 2), slot("C", 5, 1)],
+      assignments: [win("A", 0, 0, 3), win("B", 6, 10, 2), win("C", 5, 9, 1)],
+      nowTicks: 1,
+      disruption: { kind: "unavailable", fromTicks: 3, untilTicks: 4 },
+      keepOrder: true,
+    });
+    expect(r.slots).toEqual([slot("A", 0, 3), slot("C", 5, 1), slot("B", 6, 2)]);
+    expect(r.escalate).toEqual([]);
+  });
+
+  it("told what started, moves on work planned before now that waits, and escalates it past its window", () => {
+    // A overran to 6; B (planned at 3) has not started: it runs from 6, past its latest start 4.
+    const r = repairLocally({
+      slots,
+      assignments: [win("A", 0, 0, 3), win("B", 3, 4, 2), win("C", 8, 9, 2)],
+      nowTicks: 6,
+      disruption: { kind: "overrun", activityId: "A", newEndTicks: 6 },
+      fixed: ["A"],
+      started: [],
+      keepOrder: true,
+    });
+    expect(r.slots).toEqual([slot("A", 0, 6), slot("B", 6, 2), slot("C", 8, 2)]);
+    expect(r.moved).toEqual(["B"]);
+    expect(r.escalate).toEqual(["B"]);
+    // Without it, what is planned before now counts as started and stays (a silent drift).
+    const blind = repairLocally({
+      slots,
+      assignments: [win("A", 0, 0, 3), win("B", 3, 4, 2), win("C", 8, 9, 2)],
+      nowTicks: 6,
+      disruption: { kind: "overrun", activityId: "A", newEndTicks: 6 },
+      fixed: ["A"],
+      keepOrder: true,
+    });
+    expect(blind.moved).toEqual([]);
+    expect(blind.escalate).toEqual([]);
+  });
+
   it("escalates only what it cannot fix", () => {
     const r = repairLocally({
       slots,

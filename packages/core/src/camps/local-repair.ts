@@ -9,6 +9,7 @@ import {
   sortSlots,
 } from "./local-scheduler.js";
 import { compare } from "./model-view.js";
+import { placeBackfilling } from "./runtime-repair.js";
 import { collides, mergeIntervals } from "./timeline.js";
 import type { Assignment, Interval, Slot } from "./types.js";
 
@@ -30,6 +31,17 @@ export interface LocalRepairInput {
   readonly unavailable?: readonly Interval[];
   /** Activities that cannot move besides those that started before now. */
   readonly fixed?: readonly string[];
+  /**
+   * Keep the order, filling gaps (`placeBackfilling`), instead of trying reorderings too: a
+   * schedule in force, whose operations' successors on other agents the agent cannot see.
+   */
+  readonly keepOrder?: boolean;
+  /**
+   * What has started (the agent knows). Given, an operation planned before now that has not
+   * started is not taken as started: it moves on from now, and is escalated if that is past its
+   * window (work held back by an overrun ahead of it is a delay too).
+   */
+  readonly started?: readonly string[];
 }
 
 export interface LocalRepairResult {
@@ -73,7 +85,9 @@ export function repairLocally(input: LocalRepairInput): LocalRepairResult {
       ? [{ fromTicks: disruption.fromTicks, untilTicks: disruption.untilTicks }]
       : []),
   ]);
-  const isFixed = (s: Slot) => s.startTicks < nowTicks || fixedIds.has(s.activityId);
+  const started = input.started ? new Set(input.started) : undefined;
+  const isFixed = (s: Slot) =>
+    fixedIds.has(s.activityId) || (started ? started.has(s.activityId) : s.startTicks < nowTicks);
   const fixed = slots.filter(isFixed);
   const movable = slots.filter((s) => !isFixed(s));
   const interrupted =
@@ -100,15 +114,17 @@ export function repairLocally(input: LocalRepairInput): LocalRepairResult {
       current.get(a.activityId)! - current.get(b.activityId)! ||
       compare(a.activityId, b.activityId),
   );
-  const best = pickRevision(
-    [
-      { placed: placeInOrder(inOrder, busy) },
-      { placed: placeGreedy(operations, busy) },
-      { placed: placeLeastConstraining(operations, busy) },
-    ],
-    operations,
-    current,
-  );
+  const best = input.keepOrder
+    ? { placed: placeBackfilling(inOrder, busy) }
+    : pickRevision(
+        [
+          { placed: placeInOrder(inOrder, busy) },
+          { placed: placeGreedy(operations, busy) },
+          { placed: placeLeastConstraining(operations, busy) },
+        ],
+        operations,
+        current,
+      );
   const latest = new Map(operations.map((op) => [op.activityId, op.latestTicks]));
   return {
     slots: sortSlots([...fixed, ...best.placed]),

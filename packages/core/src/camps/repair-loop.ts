@@ -23,6 +23,7 @@ import {
   type ProblemAdjustmentPolicy,
   proposeProblemAdjustments,
 } from "./problem-adjustment.js";
+import { propagatedBounds } from "./runtime-repair.js";
 import {
   type Assignment,
   type Interval,
@@ -166,6 +167,11 @@ export type RepairStep =
       readonly softConflicts: readonly Conflict[];
       readonly suggestions: readonly ProblemAdjustment[];
       readonly deliberative: boolean;
+      /**
+       * Settled by the planner's forecast of the agents' last plans (each keeping its sequence,
+       * delays propagated), not by the agents' own answers: a run-time negotiation's partial settle.
+       */
+      readonly partial?: boolean;
     };
 
 export interface RepairLogEntry {
@@ -207,6 +213,15 @@ export interface RepairLoopState {
   readonly final: RepairStep | undefined;
   /** Whether every activity must be scheduled (default true; a run-time negotiation: false). */
   readonly requireAll?: boolean;
+  /**
+   * A run-time negotiation: each round the planner propagates the delays along the agents' plans
+   * (`propagatedBounds`) and asks every agent an operation of which must wait; bounds only grow.
+   * At the round limit, or when nothing is left to ask, the forecast of the agents' last plans is
+   * taken if it is consistent (a partial settle); only otherwise does the loop hand over.
+   */
+  readonly propagate?: boolean;
+  /** Agents given up on (`giveUpWaiting`) that have not answered since. */
+  readonly silent?: readonly string[];
   /**
    * What ran or runs, where it really is: integrated in place of what the agents' answers say of
    * it (an agent's record of its past may be off; the planner's record of completions is not).
@@ -288,6 +303,7 @@ export function receiveLocalSchedule(
       ...state,
       proposals: { ...state.proposals, [proposal.resourceId]: proposal },
       awaiting: state.awaiting.filter((r) => r !== proposal.resourceId),
+      ...(state.silent ? { silent: state.silent.filter((r) => r !== proposal.resourceId) } : {}),
     },
     verdict: { kind: "accepted" },
   };
@@ -297,7 +313,11 @@ export function receiveLocalSchedule(
 export function giveUpWaiting(state: RepairLoopState): RepairLoopState {
   if (state.awaiting.length === 0) return state;
   return withLog(
-    { ...state, awaiting: [] },
+    {
+      ...state,
+      awaiting: [],
+      silent: [...new Set([...(state.silent ?? []), ...state.awaiting])].sort(compare),
+    },
     state.phase,
     `gave up waiting for ${state.awaiting.join(", ")}`,
   );
@@ -338,6 +358,8 @@ export function nextRepairStep(
     );
     return { state: s, step };
   }
+
+  if (state.propagate) return propagationRound(index, state, integration, hard, context);
 
   const round = state.round + 1;
   if (round > state.options.maxRounds)
@@ -387,7 +409,7 @@ export function nextRepairStep(
       s = withLog(
         { ...s, versions, awaiting: requests.map((r) => r.resourceId) },
         "intra-agent",
-        `${hard.length} hard conflicts; asked ${requests.map((r) => r.resourceId).join(", ")}`,
+        `${hard.length} hard conflicts (${conflictSummary(hard)}); asked ${requests.map((r) => r.resourceId).join(", ")}`,
       );
       return { state: s, step: { kind: "intra-agent", round, requests } };
     }
@@ -518,6 +540,138 @@ export function nextRepairStep(
       },
     };
   }
+}
+
+/**
+ * One round of a run-time negotiation (`propagate`): the agents with an operation that must wait
+ * for a delay, anywhere down its chain (`propagatedBounds`), or with a conflict of their own
+ * (overlap, release) are asked to revise under those bounds. At the round limit, on a repeated
+ * integration, or with nobody left to ask, the forecast is taken if it is consistent.
+ */
+function propagationRound(
+  index: ModelIndex,
+  state: RepairLoopState,
+  integration: { schedule: Schedule; conflicts: readonly Conflict[] },
+  hard: readonly Conflict[],
+  context: { readonly nowTicks: Ticks },
+): { state: RepairLoopState; step: RepairStep } {
+  const round = state.round + 1;
+  const signature = signatureOf(integration.schedule);
+  const score = scoreOf(integration.conflicts);
+  let s: RepairLoopState = {
+    ...state,
+    round,
+    best: state.best === undefined || better(score, state.best) ? score : state.best,
+    seen: [...state.seen, signature],
+  };
+  const { forecast, bounds } = propagatedBounds(index, integration.schedule, {
+    nowTicks: context.nowTicks,
+    unavailable: s.unavailable,
+    cancelled: s.cancelled,
+    ...(s.frozen ? { frozen: s.frozen } : {}),
+  });
+  const settle = (why: string) => settleOnForecast(index, s, forecast, integration, context, why);
+  if (round > s.options.maxRounds) return settle(`no agreement in ${s.options.maxRounds} rounds`);
+  if (state.seen.includes(signature)) return settle("the agents' plans did not change");
+  const resourceOf = new Map<string, string>();
+  for (const r of integration.schedule.resources)
+    for (const a of r.activities) resourceOf.set(a.activityId, r.resourceId);
+  for (const a of s.assignments)
+    if (!resourceOf.has(a.activityId)) resourceOf.set(a.activityId, a.resourceId);
+  const byAgent = new Map<string, StartConstraint[]>();
+  for (const ask of intraAgentRequests(hard, resourceOf))
+    byAgent.set(ask.resourceId, [...ask.constraints]);
+  for (const b of bounds) {
+    const r = resourceOf.get(b.activityId);
+    if (r !== undefined) byAgent.set(r, [...(byAgent.get(r) ?? []), b]);
+  }
+  const asks = [...byAgent.entries()]
+    .filter(([r]) => r in s.versions)
+    .sort(([a], [b]) => compare(a, b));
+  if (asks.length === 0) return settle("no agent is left to ask");
+  const versions = { ...s.versions };
+  const requests: RepairRequest[] = asks.map(([resourceId, constraints]) => {
+    versions[resourceId] = (versions[resourceId] ?? 0) + 1;
+    return { kind: "revise", resourceId, version: versions[resourceId]!, constraints };
+  });
+  s = withLog(
+    { ...s, versions, awaiting: requests.map((r) => r.resourceId) },
+    "intra-agent",
+    `${hard.length} hard conflicts (${conflictSummary(hard)}); ${bounds.length} propagated bounds; asked ${requests.map((r) => r.resourceId).join(", ")}`,
+  );
+  return { state: s, step: { kind: "intra-agent", round, requests } };
+}
+
+/**
+ * A run-time negotiation's partial settle: the forecast of the agents' last plans (each keeping
+ * its sequence, every delay propagated) when it has no hard conflict; else the next level's.
+ */
+function settleOnForecast(
+  index: ModelIndex,
+  state: RepairLoopState,
+  forecast: Schedule,
+  integration: { schedule: Schedule },
+  context: { readonly nowTicks: Ticks },
+  why: string,
+): { state: RepairLoopState; step: RepairStep } {
+  const checked = integrate(
+    index,
+    forecast.resources.map((r) => ({
+      resourceId: r.resourceId,
+      version: 0,
+      slots: r.activities.map((a) => ({
+        activityId: a.activityId,
+        startTicks: a.startTicks ?? 0,
+        durationTicks: a.durationTicks ?? 0,
+      })),
+    })),
+    { version: integration.schedule.version, requireAll: state.requireAll ?? true },
+  );
+  // The forecast moves only the work of agents that take part: one not asked (offline) or
+  // silent would be handed times it never weighed; the next level decides for it.
+  const before = slotsByActivity(integration.schedule);
+  const silent = new Set(state.silent ?? []);
+  const outside = [
+    ...new Set(
+      forecast.resources.flatMap((r) =>
+        !(r.resourceId in state.versions) || silent.has(r.resourceId)
+          ? r.activities
+              .filter((a) => before.get(a.activityId)?.startTicks !== a.startTicks)
+              .map(() => r.resourceId)
+          : [],
+      ),
+    ),
+  ];
+  if (outside.length > 0)
+    return deliberative(
+      state,
+      context,
+      `${why}; the forecast would move the work of ${outside.join(", ")}, not taking part`,
+    );
+  const left = checked.conflicts.filter(isHardConflict);
+  if (left.length > 0)
+    return deliberative(
+      state,
+      context,
+      `${why}; the forecast keeps ${left.length} hard conflicts (${conflictSummary(left)})`,
+    );
+  const soft = checked.conflicts;
+  const step: RepairStep = {
+    kind: "done",
+    schedule: checked.schedule,
+    softConflicts: soft,
+    suggestions: dueDateExtensions(soft),
+    deliberative: false,
+    partial: true,
+  };
+  return {
+    state: withLog(
+      { ...state, scheduleVersion: checked.schedule.version, final: step },
+      "done",
+      `${why}: settled on the forecast of the agents' plans (${soft.length} soft conflicts)`,
+    ),
+    step,
+  };
 }
 
 /**
@@ -766,4 +920,12 @@ function signatureOf(schedule: Schedule): string {
         `${r.resourceId}:${r.activities.map((a) => `${a.activityId}@${a.startTicks}`).join(",")}`,
     )
     .join("|");
+}
+
+/** Hard conflicts by kind, with the first few named (for the loop's log). */
+export function conflictSummary(conflicts: readonly Conflict[], named = 3): string {
+  const counts = new Map<string, number>();
+  for (const c of conflicts) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
+  const first = conflicts.slice(0, named).map((c) => c.reason);
+  return [...[...counts].map(([k, n]) => `${k} ${n}`), ...first].join("; ");
 }

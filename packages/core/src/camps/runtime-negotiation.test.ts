@@ -14,6 +14,7 @@ import {
   negotiationEnded,
   startRuntimeNegotiation,
 } from "./runtime-negotiation.js";
+import { answerRuntimeRequest } from "./runtime-repair.js";
 import { indexed, jobShopModel } from "./test-support/fixtures.js";
 import type { Assignment, Slot } from "./types.js";
 
@@ -62,7 +63,12 @@ const frozen = [
 ];
 
 /** A scheduler agent holding its part of the schedule in force, answering as the edge agent does. */
-function agentOf(resourceId: string, schedule: Schedule, started: readonly string[]) {
+function agentOf(
+  resourceId: string,
+  schedule: Schedule,
+  started: readonly string[],
+  answer: typeof answerRequest = answerRequest,
+) {
   const slots: Slot[] = (
     schedule.resources.find((r) => r.resourceId === resourceId)?.activities ?? []
   ).map((a) => ({
@@ -80,7 +86,7 @@ function agentOf(resourceId: string, schedule: Schedule, started: readonly strin
   const weights = new Map(slots.map((s) => [s.activityId, s.activityId.startsWith("a.") ? 2 : 1]));
   let constraints: ReturnType<typeof answerRequest>["constraints"] = [];
   return (request: RepairRequest, nowTicks: number) => {
-    const answered = answerRequest(
+    const answered = answer(
       { resourceId, assignments, unavailable: [], constraints, slots, fixed: started, weights },
       request,
       nowTicks,
@@ -283,6 +289,122 @@ describe("run-time negotiated repair", () => {
     expect(where("a.1")[0]!.activities.find((a) => a.activityId === "a.1")).toMatchObject({
       startTicks: 0,
       durationTicks: 9,
+    });
+  });
+
+  describe("delays propagated by the planner", () => {
+    // Job x runs m1 -> m2 -> m3 -> m4; each agent has a short job of its own after x's operation.
+    const chainModel = jobShopModel([
+      {
+        id: "x",
+        ops: [
+          ["m1", 5],
+          ["m2", 5],
+          ["m3", 5],
+          ["m4", 5],
+        ],
+        due: 20,
+        weight: 1,
+      },
+      { id: "p", ops: [["m2", 4]], due: 14, weight: 4 },
+      { id: "q", ops: [["m3", 2]], due: 40, weight: 1 },
+      { id: "r", ops: [["m4", 2]], due: 40, weight: 1 },
+    ]);
+    const chainIndex = indexed(chainModel);
+    const chain: Schedule = {
+      version: 3,
+      resources: [
+        { resourceId: "m1", activities: [{ activityId: "x.1", startTicks: 0, durationTicks: 5 }] },
+        ...(["m2", "m3", "m4"] as const).map((m, k) => ({
+          resourceId: m,
+          activities: [
+            { activityId: `x.${k + 2}`, startTicks: 5 * (k + 1), durationTicks: 5 },
+            {
+              activityId: `${"pqr"[k]}.1`,
+              startTicks: 5 * (k + 2),
+              durationTicks: k === 0 ? 4 : 2,
+            },
+          ],
+        })),
+      ],
+    };
+    // x.1 overran: it started at 0 and ends at 12.
+    const late = [{ activityId: "x.1", resourceId: "m1", startTicks: 0, durationTicks: 12 }];
+
+    it("settles a delay down a chain of agents in one round: every agent it reaches is asked at once", () => {
+      const { state: start } = startRuntimeNegotiation({
+        model: chainModel,
+        schedule: chain,
+        frozen: late,
+        nowTicks: 5,
+        agents: ["m1", "m2", "m3", "m4"],
+        version: 7,
+      });
+      const agents = Object.fromEntries(
+        ["m1", "m2", "m3", "m4"].map((m) => [
+          m,
+          agentOf(m, chain, m === "m1" ? ["x.1"] : [], answerRuntimeRequest),
+        ]),
+      );
+      const run = drive(start, 5, agents);
+      expect(run.ended).toBe("settled");
+      // One round: m2, m3 and m4 together (one agent a round would take three).
+      expect(run.asked).toEqual(["intra-agent:m2", "intra-agent:m3", "intra-agent:m4"]);
+      if (run.step.kind !== "done") throw new Error("not done");
+      expect(run.step.partial).toBeUndefined();
+      const at = (id: string) =>
+        run.step.kind === "done"
+          ? run.step.schedule.resources
+              .flatMap((r) => r.activities)
+              .find((a) => a.activityId === id)?.startTicks
+          : undefined;
+      // Each agent keeps its order: x's operations run back to back from 12; a job of an agent's
+      // own that fits whole in the wait takes it (q.1, r.1), the other (p.1) follows x.2.
+      expect([at("x.2"), at("x.3"), at("x.4")]).toEqual([12, 17, 22]);
+      expect([at("p.1"), at("q.1"), at("r.1")]).toEqual([17, 15, 20]);
+      expect(checkSchedule(chainIndex, run.step.schedule, { requireAll: true })).toEqual([]);
+    });
+
+    it("bounds only grow, and at the round limit a consistent forecast of the agents' plans settles", () => {
+      const { state: start } = startRuntimeNegotiation({
+        model: chainModel,
+        schedule: chain,
+        frozen: late,
+        nowTicks: 5,
+        agents: ["m1", "m2", "m3", "m4"],
+        version: 7,
+        maxRounds: 1,
+      });
+      // Agents that reorder to spare their heavy jobs (the plan-time answer): m2 puts p first and
+      // x.2 ends after the bound m3 was given for x.3.
+      const agents = Object.fromEntries(
+        ["m1", "m2", "m3", "m4"].map((m) => [m, agentOf(m, chain, m === "m1" ? ["x.1"] : [])]),
+      );
+      let state = start;
+      const bound = new Map<string, number>();
+      let step = nextRepairStep(state, { nowTicks: 5 });
+      for (let guard = 0; guard < 10 && !negotiationEnded(step.step); guard++) {
+        state = step.state;
+        if (step.step.kind === "intra-agent")
+          for (const r of step.step.requests) {
+            if (r.kind === "reassign") throw new Error("no reassignment at run time");
+            for (const c of r.constraints) {
+              const e = c.earliestStartTicks ?? 0;
+              expect(e).toBeGreaterThanOrEqual(bound.get(c.activityId) ?? 0);
+              bound.set(c.activityId, e);
+            }
+            state = receiveLocalSchedule(state, agents[r.resourceId]!(r, 5)).state;
+          }
+        step = nextRepairStep(state, { nowTicks: 5 });
+      }
+      expect(negotiationEnded(step.step)).toBe("settled");
+      if (step.step.kind !== "done") throw new Error("not done");
+      expect(step.step.partial).toBe(true);
+      expect(checkSchedule(chainIndex, step.step.schedule, { requireAll: true })).toEqual([]);
+      // Nothing unstarted before now, nothing earlier than where it stood.
+      for (const r of step.step.schedule.resources)
+        for (const a of r.activities)
+          if (a.activityId !== "x.1") expect(a.startTicks).toBeGreaterThanOrEqual(5);
     });
   });
 });

@@ -150,6 +150,8 @@ export function startRuntimeNegotiation(input: RuntimeNegotiationInput): {
     awaiting: first,
     // Unscheduled work (a rush order's, not placed yet) is the next level's, not a conflict here.
     requireAll: false,
+    // Delays run down every chain in one round; bounds only grow; a consistent forecast settles.
+    propagate: true,
     // Completions are the planner's record; what runs, its agent knows best (an overrun).
     frozen: input.frozen.filter((f) => input.done?.has(f.activityId) ?? true),
   };

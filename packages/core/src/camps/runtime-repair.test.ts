@@ -3,7 +3,21 @@ import { indexModel } from "../model/model-index.js";
 import type { TaskModel } from "../model/types.js";
 import { checkSchedule } from "../schedule/check.js";
 import type { Schedule } from "../schedule/types.js";
-import { gateCentralRepair, pinHorizon, retimeInOrder, scheduleChurn } from "./runtime-repair.js";
+import { answerRequest } from "./answer-request.js";
+import { placeInOrder } from "./local-scheduler.js";
+import {
+  answerRuntimeRequest,
+  gateCentralRepair,
+  pinHorizon,
+  placeBackfilling,
+  propagatedBounds,
+  retimeInOrder,
+  reviseInOrder,
+  scheduleChurn,
+  slackLatestStarts,
+  startedSlots,
+} from "./runtime-repair.js";
+import { indexed, jobShopModel } from "./test-support/fixtures.js";
 
 const activity = (id: string, resources: string[], value: number) => ({
   kind: "activity" as const,
@@ -137,6 +151,17 @@ describe("the run-time quality gate", () => {
       }).keep,
     ).toBe("distributed");
   });
+
+  it("keeps the distributed plan when the central one is no better on the objective, only less churn", () => {
+    // Both on time (0.043: the makespan's thousandth); central moves one operation fewer.
+    const gate = gateCentralRepair({
+      distributed: { value: 0.043, churn: { moved: 4, resequenced: 1, reassigned: 3 } },
+      central: { value: 0.043, churn: { moved: 3, resequenced: 1, reassigned: 3 } },
+      threshold: 0.05,
+    });
+    expect(gate.central).toBeLessThan(gate.distributed * 0.95);
+    expect(gate.keep).toBe("distributed");
+  });
 });
 
 describe("the central re-solve's frozen horizon", () => {
@@ -153,5 +178,240 @@ describe("the central re-solve's frozen horizon", () => {
       ],
     };
     expect(pinHorizon(index, late, [], 5)).toEqual([]);
+  });
+});
+
+describe("keeping the order, filling gaps", () => {
+  it("an operation takes a gap before its predecessor in the order only when it fits whole", () => {
+    const ops = [
+      { activityId: "x", durationTicks: 5, earliestTicks: 12 },
+      { activityId: "y", durationTicks: 1, earliestTicks: 11 },
+      { activityId: "z", durationTicks: 3, earliestTicks: 10 },
+    ];
+    const busy = [{ fromTicks: 0, untilTicks: 10 }];
+    expect(placeBackfilling(ops, busy)).toEqual([
+      { activityId: "x", startTicks: 12, durationTicks: 5 },
+      { activityId: "y", startTicks: 11, durationTicks: 1 },
+      { activityId: "z", startTicks: 17, durationTicks: 3 },
+    ]);
+    // Never later than keeping the order strictly.
+    const strict = placeInOrder(
+      ops.map((o) => ({ ...o, latestTicks: Number.POSITIVE_INFINITY })),
+      busy,
+    );
+    for (const p of placeBackfilling(ops, busy))
+      expect(p.startTicks).toBeLessThanOrEqual(
+        strict.find((q) => q.activityId === p.activityId)!.startTicks,
+      );
+  });
+
+  it("an agent's run-time revision keeps its order, honours its bounds, and moves nothing earlier", () => {
+    const out = reviseInOrder({
+      slots: [
+        { activityId: "r", startTicks: 0, durationTicks: 6 },
+        { activityId: "x", startTicks: 6, durationTicks: 5 },
+        { activityId: "y", startTicks: 11, durationTicks: 1 },
+        { activityId: "z", startTicks: 12, durationTicks: 3 },
+      ],
+      fixed: ["r"],
+      nowTicks: 4,
+      constraints: [{ activityId: "x", earliestStartTicks: 12 }],
+      unavailable: [],
+    });
+    expect(out.slots.map((x) => [x.activityId, x.startTicks])).toEqual([
+      ["r", 0],
+      ["y", 11],
+      ["x", 12],
+      ["z", 17],
+    ]);
+    expect(out.moved).toEqual(["x", "z"]);
+  });
+
+  it("answers a negotiation's bounds in its order where the plan-time answer reorders to spare its weighted work", () => {
+    // On m2: a.2 (weight 1) then b.1 (weight 4); a.2 must now wait until 9 for its predecessor.
+    const agent = {
+      resourceId: "m2",
+      assignments: [
+        {
+          activityId: "a.2",
+          resourceId: "m2",
+          window: { earliestTicks: 5, latestTicks: 5 },
+          durationTicks: 5,
+        },
+        {
+          activityId: "b.1",
+          resourceId: "m2",
+          window: { earliestTicks: 6, latestTicks: 6 },
+          durationTicks: 5,
+        },
+      ],
+      unavailable: [],
+      constraints: [],
+      slots: [
+        { activityId: "a.2", startTicks: 5, durationTicks: 5 },
+        { activityId: "b.1", startTicks: 10, durationTicks: 5 },
+      ],
+      fixed: [],
+      weights: new Map([
+        ["a.2", 1],
+        ["b.1", 4],
+      ]),
+    };
+    const request = {
+      kind: "revise" as const,
+      resourceId: "m2",
+      version: 3,
+      constraints: [{ activityId: "a.2", earliestStartTicks: 9 }],
+    };
+    const planned = answerRequest(agent, request, 4, "greedy").answer.slots;
+    expect(planned.map((x) => x.activityId)).toEqual(["b.1", "a.2"]);
+    const inForce = answerRuntimeRequest(agent, request, 4, "greedy");
+    expect(inForce.answer.slots.map((x) => [x.activityId, x.startTicks])).toEqual([
+      ["a.2", 9],
+      ["b.1", 14],
+    ]);
+    expect(inForce.answer.version).toBe(3);
+    expect(inForce.constraints).toEqual([{ activityId: "a.2", earliestStartTicks: 9 }]);
+  });
+
+  it("retiming with gaps filled is never later than retiming in strict order", () => {
+    const strict = retimeInOrder(index, plan, {
+      nowTicks: 0,
+      frozen: [],
+      unavailable: [{ resourceId: "m2", fromTicks: 3, untilTicks: 8 }],
+    });
+    const filled = retimeInOrder(index, plan, {
+      nowTicks: 0,
+      frozen: [],
+      unavailable: [{ resourceId: "m2", fromTicks: 3, untilTicks: 8 }],
+      backfill: true,
+    });
+    for (const id of ["a.o0", "a.o1", "b.o0", "c.o0"])
+      expect(startOf(filled, id)!).toBeLessThanOrEqual(startOf(strict, id)!);
+    expect(checkSchedule(index, filled, { requireAll: true })).toEqual([]);
+  });
+});
+
+describe("the planner's propagation in a run-time negotiation", () => {
+  // Job x runs m1 -> m2 -> m3; job y (on m3) follows x.3 there; job w (on m2) follows x.2 there.
+  const chain = indexed(
+    jobShopModel([
+      {
+        id: "x",
+        ops: [
+          ["m1", 5],
+          ["m2", 5],
+          ["m3", 5],
+        ],
+      },
+      { id: "y", ops: [["m3", 2]] },
+      { id: "w", ops: [["m2", 1]] },
+    ]),
+  );
+  const inForce: Schedule = {
+    version: 4,
+    resources: [
+      { resourceId: "m1", activities: [{ activityId: "x.1", startTicks: 0, durationTicks: 5 }] },
+      {
+        resourceId: "m2",
+        activities: [
+          { activityId: "x.2", startTicks: 5, durationTicks: 5 },
+          { activityId: "w.1", startTicks: 10, durationTicks: 1 },
+        ],
+      },
+      {
+        resourceId: "m3",
+        activities: [
+          { activityId: "x.3", startTicks: 10, durationTicks: 5 },
+          { activityId: "y.1", startTicks: 15, durationTicks: 2 },
+        ],
+      },
+    ],
+  };
+
+  it("an overrun reaches the whole chain of agents at once, as hard earliest starts of job successors", () => {
+    // x.1 started at 0 and now ends at 9 (it is running at 5).
+    const overran: Schedule = {
+      ...inForce,
+      resources: inForce.resources.map((r) =>
+        r.resourceId === "m1"
+          ? { ...r, activities: [{ activityId: "x.1", startTicks: 0, durationTicks: 9 }] }
+          : r,
+      ),
+    };
+    const { forecast, bounds } = propagatedBounds(chain, overran, { nowTicks: 5, unavailable: [] });
+    // x.2 waits for x.1 (9), x.3 for x.2's forecast end (14): two agents in one round. What
+    // follows on the same resource (w.1, y.1) is its agent's own business: no bound.
+    expect(bounds.map((b) => [b.activityId, b.earliestStartTicks])).toEqual([
+      ["x.2", 9],
+      ["x.3", 14],
+    ]);
+    expect(startOf(forecast, "y.1")).toBe(19);
+    expect(checkSchedule(chain, forecast, { requireAll: true })).toEqual([]);
+  });
+
+  it("asks nothing of a consistent schedule, and takes what started before now as it is", () => {
+    const { bounds, forecast } = propagatedBounds(chain, inForce, { nowTicks: 7, unavailable: [] });
+    expect(bounds).toEqual([]);
+    expect(startOf(forecast, "x.2")).toBe(5);
+    expect(startOf(forecast, "w.1")).toBe(10);
+  });
+});
+
+describe("each operation's slack in a schedule in force", () => {
+  it("reaches its job successor's start on another resource, else its due date, never before its start", () => {
+    // Job a: a.1 on m1 (5), a.2 on m2 (5), due 30; job b: b.1 on m2 (3), due 4 (late already).
+    const shop = indexed(
+      jobShopModel([
+        {
+          id: "a",
+          ops: [
+            ["m1", 5],
+            ["m2", 5],
+          ],
+          due: 30,
+        },
+        { id: "b", ops: [["m2", 3]], due: 4 },
+      ]),
+    );
+    const s: Schedule = {
+      version: 2,
+      resources: [
+        { resourceId: "m1", activities: [{ activityId: "a.1", startTicks: 0, durationTicks: 5 }] },
+        {
+          resourceId: "m2",
+          activities: [
+            { activityId: "b.1", startTicks: 2, durationTicks: 3 },
+            { activityId: "a.2", startTicks: 12, durationTicks: 5 },
+          ],
+        },
+      ],
+    };
+    const slack = slackLatestStarts(shop, s);
+    // a.1 may end as late as a.2 starts (12); a.2 as late as its due date (30); b.1 is late
+    // already: it may not start later than it does.
+    expect(Object.fromEntries(slack)).toEqual({ "a.1": 7, "a.2": 25, "b.1": 2 });
+  });
+});
+
+describe("what a negotiated plan shows started", () => {
+  it("is its slots before now, where the agents put them", () => {
+    // c.o0 was planned at 4 but held back to 6 by a.o0's overrun: at 5 it has not started.
+    const agreed: Schedule = {
+      version: 3,
+      resources: [
+        {
+          resourceId: "m1",
+          activities: [
+            { activityId: "a.o0", startTicks: 0, durationTicks: 6 },
+            { activityId: "c.o0", startTicks: 6, durationTicks: 2 },
+          ],
+        },
+        { resourceId: "m2", activities: [{ activityId: "a.o1", startTicks: 6, durationTicks: 3 }] },
+      ],
+    };
+    expect(startedSlots(agreed, 5)).toEqual([
+      { activityId: "a.o0", resourceId: "m1", startTicks: 0, durationTicks: 6 },
+    ]);
   });
 });
