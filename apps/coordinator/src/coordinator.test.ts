@@ -1,32 +1,17 @@
 import { appendFileSync, mkdtempSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TaskModel } from "@consort/core";
 import { type AnyMessage, topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
-import { Aedes } from "aedes";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Coordinator } from "./coordinator.js";
 import { compactJournal, FileJournal, MemoryJournal, nextEpoch } from "./journal.js";
+import { useLoopbackBroker } from "./test-support/loopback-broker.js";
 
 // A real aedes broker on an ephemeral loopback port; the operator is a plain MQTT client.
-let broker: Aedes;
-let server: Server;
-let url: string;
-beforeAll(async () => {
-  broker = await Aedes.createBroker();
-  server = createServer({ noDelay: true }, broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (typeof address !== "object" || address === null) throw new Error("no address");
-  url = `mqtt://127.0.0.1:${address.port}`;
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const mqtt = useLoopbackBroker();
 
 const until = async (condition: () => boolean, ms = 3000) => {
   const start = Date.now();
@@ -66,12 +51,12 @@ const options = {
 describe("the coordinator's order intake and journal", () => {
   it("answers a JSON order on the sender's replies topic, journals it first, and resumes it in a new epoch", async () => {
     const journal = new MemoryJournal();
-    const first = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const first = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator" });
     const coordinator = new Coordinator(model, first, { ...options, journal }, logger);
     await coordinator.start();
     expect(coordinator.sessionEpoch).toBe(1);
 
-    const operator = await MqttTransport.connect({ url, clientId: "ops@1" });
+    const operator = await MqttTransport.connect({ url: mqtt.url, clientId: "ops@1" });
     const replies: AnyMessage[] = [];
     operator.onMessage((m) => replies.push(m));
     await operator.subscribe(topics.orderReplies("s", "ops"));
@@ -111,7 +96,7 @@ describe("the coordinator's order intake and journal", () => {
     await first.drop();
 
     // Started again on the same journal: the accepted order is in its model, in epoch 2.
-    const second = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const second = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator" });
     const again = new Coordinator(model, second, { ...options, journal }, logger);
     await again.start();
     expect(again.sessionEpoch).toBe(2);
@@ -134,7 +119,7 @@ describe("the coordinator's order intake and journal", () => {
     await second.drop();
 
     // A third start compacts the journal (one epoch record, not three) to the same state.
-    const third = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const third = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator" });
     const compacted = new Coordinator(
       model,
       third,
@@ -152,7 +137,7 @@ describe("the coordinator's order intake and journal", () => {
 
 describe("the coordinator's site", () => {
   it("ignores another site's leases and reports (a persistent session's old subscriptions)", async () => {
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator@site" });
+    const transport = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@site" });
     // A site of its own: the test above left a retained lease on "s".
     const coordinator = new Coordinator(
       model,
@@ -164,7 +149,7 @@ describe("the coordinator's site", () => {
     // What a broker that served site "old" still delivers to this client id.
     await transport.subscribe(topics.coordinatorState("old"));
     await transport.subscribe(topics.filters.allAgentOut("old"));
-    const other = await MqttTransport.connect({ url, clientId: "coordinator@old" });
+    const other = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@old" });
     await other.publish(
       topics.coordinatorState("old"),
       makeMessage(
@@ -198,7 +183,10 @@ describe("the coordinator's site", () => {
 describe("a coordinator whose journal another has written to", () => {
   it("steps down without recording or declaring what it can no longer journal", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "consort-deposed-")), "coordinator.journal");
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator@deposed" });
+    const transport = await MqttTransport.connect({
+      url: mqtt.url,
+      clientId: "coordinator@deposed",
+    });
     const said: string[] = [];
     const coordinator = new Coordinator(
       model,
@@ -209,7 +197,7 @@ describe("a coordinator whose journal another has written to", () => {
     await coordinator.start();
     // A successor took the journal over (a standby, or this coordinator restarted elsewhere).
     FileJournal.open(path).append({ t: "epoch", epoch: 9 });
-    const agent = await MqttTransport.connect({ url, clientId: "m1@deposed" });
+    const agent = await MqttTransport.connect({ url: mqtt.url, clientId: "m1@deposed" });
     await agent.publish(
       topics.agentOut("u", "m1"),
       makeMessage(
@@ -303,7 +291,10 @@ describe("FileJournal", () => {
 
 describe("lock-step time that stops moving", () => {
   it("sends the clock step again, three times at most, when an agent's answer does not come", async () => {
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator-lockstep" });
+    const transport = await MqttTransport.connect({
+      url: mqtt.url,
+      clientId: "coordinator-lockstep",
+    });
     const coordinator = new Coordinator(
       model,
       transport,
@@ -312,7 +303,7 @@ describe("lock-step time that stops moving", () => {
     );
     await coordinator.start();
     // An agent that never answers: its idle reports were lost, say, in a broker restart.
-    const agent = await MqttTransport.connect({ url, clientId: "m1-lockstep" });
+    const agent = await MqttTransport.connect({ url: mqtt.url, clientId: "m1-lockstep" });
     const clocks: AnyMessage[] = [];
     agent.onMessage((m) => {
       if (m.type === "clock") clocks.push(m);
@@ -362,10 +353,13 @@ describe("a coordinator on an empty journal, on a site that remembers a higher e
     );
 
   it("leads above the epoch an agent's descriptor carries, journalled before it is used; once leading, it stays", async () => {
-    const agent = await MqttTransport.connect({ url, clientId: "m1@epochs" });
+    const agent = await MqttTransport.connect({ url: mqtt.url, clientId: "m1@epochs" });
     await agent.publish(topics.agentState("e", "m1"), descriptor(4, 0), { retain: true });
     const journal = new MemoryJournal();
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator@epochs" });
+    const transport = await MqttTransport.connect({
+      url: mqtt.url,
+      clientId: "coordinator@epochs",
+    });
     const coordinator = new Coordinator(
       model,
       transport,
@@ -387,7 +381,7 @@ describe("a coordinator on an empty journal, on a site that remembers a higher e
   });
 
   it("leads above a gone leader's last state (its will)", async () => {
-    const old = await MqttTransport.connect({ url, clientId: "coordinator@gone" });
+    const old = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@gone" });
     await old.publish(
       topics.coordinatorState("g"),
       makeMessage(
@@ -399,7 +393,7 @@ describe("a coordinator on an empty journal, on a site that remembers a higher e
       { retain: true },
     );
     await old.close();
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator@fresh" });
+    const transport = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@fresh" });
     const coordinator = new Coordinator(model, transport, { ...options, site: "g" }, logger);
     await coordinator.start();
     const since = Date.now();
@@ -413,12 +407,15 @@ describe("a coordinator on an empty journal, on a site that remembers a higher e
 
 describe("a coordinator stepping down while it waits for its agents", () => {
   it("stops waiting at once, instead of failing with agents not online after the timeout", async () => {
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator@waiting" });
+    const transport = await MqttTransport.connect({
+      url: mqtt.url,
+      clientId: "coordinator@waiting",
+    });
     const coordinator = new Coordinator(model, transport, { ...options, site: "w" }, logger);
     await coordinator.start();
     const waited = Date.now();
     const waiting = coordinator.waitForAgents(["m1"], 5000);
-    const other = await MqttTransport.connect({ url, clientId: "coordinator@newer" });
+    const other = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@newer" });
     await other.publish(
       topics.coordinatorState("w"),
       makeMessage(

@@ -1,4 +1,3 @@
-import { createServer, type Server } from "node:net";
 import {
   checkSchedule,
   fixed,
@@ -8,12 +7,12 @@ import {
   type TaskModel,
 } from "@consort/core";
 import { MqttTransport } from "@consort/protocol/mqtt";
-import { Aedes } from "aedes";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Coordinator } from "./coordinator.js";
 import { compactJournal, MemoryJournal } from "./journal.js";
 import { Planners } from "./planners.js";
+import { useLoopbackBroker } from "./test-support/loopback-broker.js";
 
 /** Jobs J1..Jn, each one operation on m1 then one on m2, of the given work split in two. */
 function shop(works: readonly number[]): TaskModel {
@@ -92,21 +91,7 @@ describe("Planners", () => {
 
 describe("a coordinator with several planners, resumed from its journal", () => {
   // A real aedes broker on an ephemeral loopback port.
-  let broker: Aedes;
-  let server: Server;
-  let url: string;
-  beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    server = createServer({ noDelay: true }, broker.handle);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    if (typeof address !== "object" || address === null) throw new Error("no address");
-    url = `mqtt://127.0.0.1:${address.port}`;
-  });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const mqtt = useLoopbackBroker();
 
   it("keeps the job -> planner table: journalled with the plan, restored on resume, kept by compaction", async () => {
     const model = shop([10, 9, 8, 7, 6, 4]);
@@ -122,7 +107,7 @@ describe("a coordinator with several planners, resumed from its journal", () => 
       journal,
     };
     const logger = pino({ level: "silent" });
-    const first = await MqttTransport.connect({ url, clientId: "coordinator@pl" });
+    const first = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@pl" });
     const coordinator = new Coordinator(model, first, coordinatorOptions, logger);
     await coordinator.start();
     coordinator.plan();
@@ -139,7 +124,7 @@ describe("a coordinator with several planners, resumed from its journal", () => 
     for (const records of [journal.records, compactJournal(journal.records)]) {
       const again = new MemoryJournal();
       again.records.push(...records);
-      const transport = await MqttTransport.connect({ url, clientId: "coordinator@pl" });
+      const transport = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator@pl" });
       const resumed = new Coordinator(
         model,
         transport,

@@ -1,30 +1,17 @@
-import { createServer, type Server } from "node:net";
 import type { TaskModel } from "@consort/core";
 import { topics } from "@consort/protocol";
 import { MqttTransport, makeMessage } from "@consort/protocol/mqtt";
-import { Aedes } from "aedes";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Coordinator } from "../coordinator.js";
 import { MemoryJournal } from "../journal.js";
+import { useLoopbackBroker } from "../test-support/loopback-broker.js";
 import type { DashboardSnapshot } from "./read-model.js";
 import { parseHostPort, startDashboard } from "./server.js";
 
 // A real aedes broker on an ephemeral loopback port, a real coordinator, and the dashboard on
 // an ephemeral port; an agent's descriptor comes over MQTT like any agent's.
-let broker: Aedes;
-let server: Server;
-let url: string;
-beforeAll(async () => {
-  broker = await Aedes.createBroker();
-  server = createServer({ noDelay: true }, broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const mqtt = useLoopbackBroker();
 
 const until = async (condition: () => boolean | Promise<boolean>, ms = 5000) => {
   const start = Date.now();
@@ -54,7 +41,7 @@ const model: TaskModel = {
 
 describe("the dashboard server", () => {
   it("serves the page, snapshots, SSE, metrics and a report; only the operator may act", async () => {
-    const transport = await MqttTransport.connect({ url, clientId: "coordinator" });
+    const transport = await MqttTransport.connect({ url: mqtt.url, clientId: "coordinator" });
     const journal = new MemoryJournal();
     const coordinator = new Coordinator(
       model,
@@ -79,7 +66,7 @@ describe("the dashboard server", () => {
       tickMs: 100,
     });
     await coordinator.start();
-    const agent = await MqttTransport.connect({ url, clientId: "m1" });
+    const agent = await MqttTransport.connect({ url: mqtt.url, clientId: "m1" });
     await agent.publish(
       topics.agentState("s", "m1"),
       makeMessage(
