@@ -397,8 +397,8 @@ export async function benchFootprintCommand(
       );
     }
     // One agent per adapter, driving an emulated device of the rig on loopback (wall clock).
-    // node-opcua writes its warnings with console.log: keep stdout for the report.
-    const log = console.log;
+    // node-opcua writes its warnings with console.log, some from timers that fire after its
+    // server has closed: stdout stays the report's for the rest of this command.
     console.log = (...args: unknown[]) => console.error(...args);
     for (const kind of ADAPTERS) {
       // The serial rig's pty pairs come from socat.
@@ -435,7 +435,6 @@ export async function benchFootprintCommand(
         await vehicles?.close();
       }
     }
-    console.log = log;
   } catch (error) {
     throw new CliError(`footprint run failed: ${(error as Error).message}`, EXIT.software);
   } finally {
