@@ -1,17 +1,6 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  truncateSync,
-  writeSync,
-} from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fdatasyncSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
 import type { OrderDelta, TaskModel, Ticks } from "@consort/core";
+import { JournalError, readJournalFile, replaceJournalFile } from "@consort/protocol/journal";
 
 /** One resource's part of an installed schedule, as journalled. */
 export interface JournalledResource {
@@ -138,27 +127,21 @@ export class FileJournal implements CoordinatorJournal {
   private size: number;
 
   static open(path: string, options: { sync: boolean } = { sync: true }): FileJournal {
-    let text = "";
+    let read: { records: CoordinatorJournalRecord[]; bytes: number };
     try {
-      text = readFileSync(path, "utf8");
+      read = readJournalFile<CoordinatorJournalRecord>(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (error instanceof JournalError)
+        throw new CoordinatorJournalError(
+          error.path,
+          error.line,
+          "not a JSON record; the journal is damaged",
+        );
+      throw error;
     }
-    const complete =
-      text.endsWith("\n") || text === "" ? text : text.slice(0, text.lastIndexOf("\n") + 1);
-    if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete));
-    const records: CoordinatorJournalRecord[] = [];
-    complete.split("\n").forEach((line, i) => {
-      if (line.trim() === "") return;
-      try {
-        records.push(JSON.parse(line) as CoordinatorJournalRecord);
-      } catch {
-        throw new CoordinatorJournalError(path, i + 1, "not a JSON record; the journal is damaged");
-      }
-    });
     // The size read, not the size at open: a line another coordinator appended in between (a
     // leader still writing while this one starts) was not replayed, and must count as theirs.
-    return new FileJournal(path, options.sync, records, Buffer.byteLength(complete));
+    return new FileJournal(path, options.sync, read.records, read.bytes);
   }
 
   append(record: CoordinatorJournalRecord): void {
@@ -172,25 +155,8 @@ export class FileJournal implements CoordinatorJournal {
    * the old journal or the new one, never a mix.
    */
   rewrite(records: readonly CoordinatorJournalRecord[]): void {
-    const tmp = `${this.path}.compact`;
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    replaceJournalFile(this.path, records, this.sync);
     closeSync(this.fd);
-    renameSync(tmp, this.path);
-    if (this.sync) {
-      // The rename itself must reach the disk too.
-      const dir = openSync(dirname(this.path), "r");
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-    }
     this.fd = openSync(this.path, "a");
     this.size = fstatSync(this.fd).size;
     this.records.splice(0, this.records.length, ...records);

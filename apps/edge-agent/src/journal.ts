@@ -1,14 +1,4 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  truncateSync,
-  writeSync,
-} from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import type {
   ActivityNode,
   Assignment,
@@ -17,6 +7,9 @@ import type {
   Ticks,
 } from "@consort/core/agent";
 import type { AnyMessage, Body } from "@consort/protocol";
+import { readJournalFile, replaceJournalFile } from "@consort/protocol/journal";
+
+export { JournalError } from "@consort/protocol/journal";
 
 /** A `csc-peer` message a C-TAEMS agent received (core's `PeerMessage`, and its tick). */
 export interface JournalledPeerMessage {
@@ -152,18 +145,6 @@ export interface CompactionLimits {
 /** About a day of a busy agent's records, and a few seconds' replay. */
 export const DEFAULT_COMPACTION: CompactionLimits = { records: 10_000, bytes: 16 * 1024 * 1024 };
 
-/** Why a journal could not be read; the line says where. */
-export class JournalError extends Error {
-  constructor(
-    readonly path: string,
-    readonly line: number,
-    message: string,
-  ) {
-    super(`${path}:${line}: ${message}`);
-    this.name = "JournalError";
-  }
-}
-
 /**
  * An append-only file of JSON lines. Appends are synchronous on purpose: the caller may not act on
  * a commitment before it is on disk. A torn last line (a crash in the middle of a write) is
@@ -199,27 +180,8 @@ export class Journal {
 
   /** Opens (creating if needed) and replays a journal. */
   static open(path: string, options: JournalOptions = { sync: true }): Journal {
-    let text = "";
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    // A torn final line (a crash in the middle of a write) belongs to a write that never
-    // completed, so nothing was acknowledged on its strength: cut it off before appending.
-    const complete =
-      text.endsWith("\n") || text === "" ? text : text.slice(0, text.lastIndexOf("\n") + 1);
-    if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete));
-    const records: JournalRecord[] = [];
-    complete.split("\n").forEach((line, i) => {
-      if (line.trim() === "") return;
-      try {
-        records.push(JSON.parse(line) as JournalRecord);
-      } catch {
-        throw new JournalError(path, i + 1, "not a JSON record; the journal is damaged");
-      }
-    });
-    return new Journal(path, options, records, Buffer.byteLength(complete));
+    const read = readJournalFile<JournalRecord>(path);
+    return new Journal(path, options, read.records, read.bytes);
   }
 
   append(record: JournalRecord): void {
@@ -261,25 +223,7 @@ export class Journal {
    * other, never a mix.
    */
   rewrite(records: readonly JournalRecord[]): void {
-    const next = `${this.path}.next`;
-    const fd = openSync(next, "w");
-    try {
-      writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
-      // Always, whatever `sync` says: renamed over the journal unflushed, a crash of the machine
-      // could leave an empty file where the records were.
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(next, this.path);
-    if (this.options.sync) {
-      const dir = openSync(dirname(this.path), "r");
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-    }
+    replaceJournalFile(this.path, records, this.options.sync);
     closeSync(this.fd);
     this.fd = openSync(this.path, "a");
     // What was just written is not counted: a snapshot larger than the limit would otherwise be
