@@ -52,22 +52,29 @@ export function scenarioFormatOf(source: string, text = ""): ScenarioFormat {
     : "yaml";
 }
 
+/** A YAML or JSON document read, with what locates its values in the text. */
+export interface ReadDocument {
+  readonly data: unknown;
+  readonly format: ScenarioFormat;
+  /** The parsed document, when positions can be found in it (not for JSON YAML cannot read). */
+  readonly located: Document | undefined;
+  readonly lineCounter: LineCounter;
+}
+
 /**
- * Reads a scenario file (YAML or JSON; without `format`, decided by the source's extension).
- * It is checked against the JSON Schema (`ScenarioSchema`), then built into a task model and
- * checked structurally (`indexModel`). Every error names its place: line and column when the file
- * could be parsed, and the path in the document (`jobs[1].operations[0].duration`). Errors are
- * sorted by their position in the file.
+ * Reads YAML or JSON text (without `format`, decided by the source's extension) into data,
+ * keeping the document to locate errors in. Syntax errors and duplicate keys name their line
+ * and column, sorted by position; an empty file gets `emptyMessage`.
  */
-export function parseScenario(
+export function readDocument(
   text: string,
   source: string,
+  emptyMessage: string,
   format?: ScenarioFormat,
-): Result<Scenario, InputError[]> {
+): Result<ReadDocument, InputError[]> {
   const fmt = format ?? scenarioFormatOf(source, text);
   const body = text.replace(/^\uFEFF/, "");
-  if (body.trim() === "") return err([{ source, message: "empty scenario file" }]);
-
+  if (body.trim() === "") return err([{ source, message: emptyMessage }]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true });
   let data: unknown;
@@ -93,6 +100,24 @@ export function parseScenario(
       return err([{ source, message: `cannot read the YAML: ${(e as Error).message}` }]);
     }
   }
+  return ok({ data, format: fmt, located, lineCounter });
+}
+
+/**
+ * Reads a scenario file (YAML or JSON; without `format`, decided by the source's extension).
+ * It is checked against the JSON Schema (`ScenarioSchema`), then built into a task model and
+ * checked structurally (`indexModel`). Every error names its place: line and column when the file
+ * could be parsed, and the path in the document (`jobs[1].operations[0].duration`). Errors are
+ * sorted by their position in the file.
+ */
+export function parseScenario(
+  text: string,
+  source: string,
+  format?: ScenarioFormat,
+): Result<Scenario, InputError[]> {
+  const read = readDocument(text, source, "empty scenario file", format);
+  if (!read.ok) return read;
+  const { data, located, lineCounter, format: fmt } = read.value;
 
   const spot = (path: DocPath, at: "key" | "value" = "value"): SourceSpot => {
     const position = located ? locateInDocument(located, lineCounter, path, at) : undefined;
