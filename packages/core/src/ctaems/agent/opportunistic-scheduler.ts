@@ -295,7 +295,44 @@ export class OpportunisticScheduler {
       e.priority = PRIORITY.low;
       return [c.id];
     }
-    return [];
+    const stalled = this.stalled();
+    return stalled === undefined ? [] : [stalled];
+  }
+
+  /**
+   * A commitment due now that waits for the news of an enabler holds the resource idle, and
+   * keeps from it the work that would not end before the commitment's last start. It gives way
+   * (is downgraded, and may still run later at low priority) when that work is clearly worth
+   * more than the commitment at the enabler's present chance: an enabler whose chance has
+   * fallen may never come, and the wait would then have cost both. Only when nothing else
+   * scheduled can start now; synchronized starts and what an enables source waits on are kept.
+   */
+  private stalled(): string | undefined {
+    const s = this.state;
+    const due: string[] = [];
+    for (const [id, e] of s.schedule) {
+      if (e.priority <= PRIORITY.low || s.status.get(id)?.state !== "idle") continue;
+      if (e.earliest > s.tick || this.view.release(id) > s.tick) continue;
+      if (this.controller.canStartNow(id)) return undefined;
+      due.push(id);
+    }
+    for (const id of due) {
+      const e = s.schedule.get(id);
+      const a = this.view.activity(id);
+      if (!e || !a || s.syncOf.has(id) || s.enablerFailed(id) || s.enablingNeeds(id)) continue;
+      if (this.controller.enabled(id) || this.view.latestStart(id) < s.tick) continue;
+      const keep = s.gain(id, s.profiles.get(id)?.cur ?? NOTHING);
+      const priority = e.priority;
+      e.priority = PRIORITY.low;
+      const low = this.downgradedStart();
+      const best = this.bestOpportunity();
+      e.priority = priority;
+      const alt = Math.max(low?.gain ?? 0, best?.gain ?? 0);
+      if (!givesWay(keep, alt, qualityProfile(a.quality).v)) continue;
+      e.priority = PRIORITY.low;
+      return id;
+    }
+    return undefined;
   }
 
   /**

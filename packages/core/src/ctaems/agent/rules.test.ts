@@ -918,3 +918,46 @@ describe("readiness for a synchronized start, announced a tick ahead", () => {
     expect(readyAt5(false)).toBe(false);
   });
 });
+
+describe("a commitment waiting on an enabler whose chance has fallen", () => {
+  // a plans "x" (3 ticks, by 20, worth 10) at 5; c's "S" enables it. "y" (15 ticks, worth 5,
+  // from 5) would end past x's last start (17). At 1 c says S now has chance `p` of accruing.
+  const starts = (p: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "X", "Y"]),
+        task("S", "max", ["s1"]),
+        task("X", "max", ["x"]),
+        task("Y", "max", ["y"]),
+        act("s1", "c", 30, 5),
+        act("x", "a", 3, 10, { deadlineTicks: 20 }),
+        act("y", "a", 15, 5, { releaseTicks: 5 }),
+      ],
+      [{ kind: "enables", from: "S", to: "X" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["c", "s1", 0],
+        ["a", "x", 5],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = { from: "c", to: "a", seq: 1, body: { type: "enabler", node: "S", p, pp: p } };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      8,
+      { x: 3, y: 15 },
+      new Map([[1, [notice as PeerMessage]]]),
+    );
+  };
+
+  it("gives way to ready work clearly worth more than it at that chance", () => {
+    expect(starts(0.2)).toEqual([[5, "y"]]);
+  });
+
+  it("keeps the resource for it while the enabler is likely", () => {
+    expect(starts(0.9)).toEqual([]);
+  });
+});
