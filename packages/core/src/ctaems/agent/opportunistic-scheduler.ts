@@ -247,14 +247,27 @@ export class OpportunisticScheduler {
    */
   forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
     const pending = this.commitments(hold.id);
-    // An alternative under a max is not counted: as a backup its worth hangs on another
-    // alternative failing (which the agent may not even hear of), and the deliberative scheduler
-    // plans such repairs with every agent's time in view.
-    const options = this.options(hold.id).filter((o) => o.group === undefined);
+    // A backup (an alternative under a max no better than one another child already holds,
+    // planned or done) is not counted: its worth hangs on that alternative failing (which the
+    // agent may not even hear of), and the deliberative scheduler plans such repairs with every
+    // agent's time in view. A better alternative would raise the max: it counts.
+    const options = this.options(hold.id).filter(
+      (o) => o.group === undefined || !this.isBackup(o.id, o.group),
+    );
     if (options.length === 0) return 0;
     const before = idleValue(busyUntil, pending, options);
     const after = idleValue(freeFrom, [...pending, { ...hold, sync: true }], options);
     return Math.max(0, before - after);
+  }
+
+  /** Whether method `id` under max `group` is no better than another child planned or done. */
+  private isBackup(id: string, group: string): boolean {
+    const a = this.view.activity(id);
+    if (!a) return true;
+    const mine = qualityProfile(a.quality).v;
+    for (const [cid, k] of this.state.childProfiles(group))
+      if (cid !== id && k.cur.p > 0 && k.cur.v >= mine) return true;
+    return false;
   }
 
   /**

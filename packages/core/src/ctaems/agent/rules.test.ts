@@ -361,6 +361,40 @@ describe("an install weighed against the agent's own unscheduled work", () => {
     expect(backup(true)).toEqual([true]);
     // (With "o" under a sum, above, the same install is refused.)
   });
+
+  it("is refused when the own work is a better alternative than the one another agent has scheduled", () => {
+    // The same, but b's "p" is worth 10: a's "o" is no backup, it would raise "O" even if "p"
+    // succeeds.
+    const index = build([
+      task("root", "sum", ["X", "O"]),
+      task("X", "max", ["x"]),
+      task("O", "max", ["o", "p"]),
+      act("x", "a", 6, 5),
+      act("o", "a", 6, 20, { deadlineTicks: 10 }),
+      act("p", "b", 6, 10, { deadlineTicks: 10 }),
+    ]);
+    const setup = setupsFor(index, plan([["b", "p", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "O",
+        children: [{ id: "p", p: 0.5, v: 10, pp: 1, pv: 10, busy: 6 }],
+      },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      3,
+      new Map([
+        [0, [report]],
+        [1, [install("a", "x", 2)]],
+      ]),
+    );
+    expect(installedAnswers(outs)).toEqual([false]);
+  });
 });
 
 describe("an opportunistic start under a syncsum with another child planned alone", () => {
