@@ -278,7 +278,8 @@ export class OpportunisticScheduler {
    * a method of little worth that leaves no room, later, for surer or more valuable ones. What
    * an enables source still waits on (its worth lies off its path to the root; a source that
    * another child scheduled or done will make accrue does not wait on it), installs and methods
-   * already due are kept. Returns the methods that gave way (one at a time; a
+   * overdue are kept; a method is weighed up to its planned start, which is when work released
+   * only then competes for its time. Returns the methods that gave way (one at a time; a
    * synchronized one must then leave its group).
    */
   rechoose(): string[] {
@@ -289,7 +290,7 @@ export class OpportunisticScheduler {
     const pending = this.commitments();
     for (const c of pending) {
       const e = s.schedule.get(c.id);
-      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablingNeeds(c.id)) continue;
+      if (e?.origin !== "initial" || c.earliest < s.tick || s.enablingNeeds(c.id)) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
       const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);

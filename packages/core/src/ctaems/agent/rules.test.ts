@@ -293,6 +293,27 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   it("a planned method worth more than what it shuts out is kept", () => {
     expect(run(20)).toEqual([[8, "a1"]]);
   });
+
+  it("is made at the planned start when the better work is released only then", () => {
+    // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (7 ticks, by 16, worth 10), planned by
+    // no one, is released at 8: before then the freed time would not be taken up at once.
+    const starts = (a1Worth: number) => {
+      const index = build([
+        task("root", "sum", ["A", "B"]),
+        task("A", "max", ["a1"]),
+        task("B", "max", ["b1"]),
+        act("a1", "a", 10, a1Worth, { deadlineTicks: 18 }),
+        act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 16 }),
+      ]);
+      const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+      if (!setup) throw new Error("no setup for a");
+      return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
+        o.start !== undefined ? [[tick, o.start] as const] : [],
+      );
+    };
+    expect(starts(2)).toEqual([[8, "b1"]]);
+    expect(starts(20)).toEqual([[8, "a1"]]);
+  });
 });
 
 describe("an install weighed against the agent's own unscheduled work", () => {
