@@ -247,12 +247,12 @@ export class OpportunisticScheduler {
    */
   forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
     const pending = this.commitments(hold.id);
-    // A backup (an alternative under a max no better than one another child already holds,
-    // planned or done) is not counted: its worth hangs on that alternative failing (which the
-    // agent may not even hear of), and the deliberative scheduler plans such repairs with every
-    // agent's time in view. A better alternative would raise the max: it counts.
+    // An alternative under a max counts only where it would raise a max already planned (it is
+    // better than every other child planned or done). A backup's worth hangs on another
+    // alternative failing (which the agent may not even hear of), and a max nobody plans yet is
+    // the deliberative scheduler's to fill, with every agent's time in view.
     const options = this.options(hold.id).filter(
-      (o) => o.group === undefined || !this.isBackup(o.id, o.group),
+      (o) => o.group === undefined || this.raisesPlannedMax(o.id, o.group),
     );
     if (options.length === 0) return 0;
     const before = idleValue(busyUntil, pending, options);
@@ -260,14 +260,18 @@ export class OpportunisticScheduler {
     return Math.max(0, before - after);
   }
 
-  /** Whether method `id` under max `group` is no better than another child planned or done. */
-  private isBackup(id: string, group: string): boolean {
+  /** Whether method `id` is better than every other child of max `group`, one at least planned. */
+  private raisesPlannedMax(id: string, group: string): boolean {
     const a = this.view.activity(id);
-    if (!a) return true;
+    if (!a) return false;
     const mine = qualityProfile(a.quality).v;
-    for (const [cid, k] of this.state.childProfiles(group))
-      if (cid !== id && k.cur.p > 0 && k.cur.v >= mine) return true;
-    return false;
+    let planned = false;
+    for (const [cid, k] of this.state.childProfiles(group)) {
+      if (cid === id || k.cur.p <= 0) continue;
+      if (k.cur.v >= mine) return false;
+      planned = true;
+    }
+    return planned;
   }
 
   /**

@@ -394,27 +394,33 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       act("o", "a", 6, 20, { deadlineTicks: 10 }),
       act("p", "b", 6, 10, { deadlineTicks: 10 }),
     ]);
-    const setup = setupsFor(index, plan([["b", "p", 0]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "O",
-        children: [{ id: "p", p: 0.5, v: 10, pp: 1, pv: 10, busy: 6 }],
-      },
-    } as PeerMessage;
-    const outs = drive(
-      new SchedulerAgentCsc(setup),
-      3,
-      new Map([
-        [0, [report]],
-        [1, [install("a", "x", 2)]],
-      ]),
-    );
-    expect(installedAnswers(outs)).toEqual([false]);
+    const answers = (pScheduled: boolean) => {
+      const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
+      if (!setup) throw new Error("no setup for a");
+      const p = pScheduled ? 0.5 : 0;
+      const report = {
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: {
+          type: "report",
+          node: "O",
+          children: [{ id: "p", p, v: 10, pp: 1, pv: 10, busy: pScheduled ? 6 : 0 }],
+        },
+      } as PeerMessage;
+      const outs = drive(
+        new SchedulerAgentCsc(setup),
+        3,
+        new Map([
+          [0, [report]],
+          [1, [install("a", "x", 2)]],
+        ]),
+      );
+      return installedAnswers(outs);
+    };
+    expect(answers(true)).toEqual([false]);
+    // With nothing planned under "O", filling it is the deliberative scheduler's to plan.
+    expect(answers(false)).toEqual([true]);
   });
 });
 
