@@ -260,6 +260,16 @@ export class OpportunisticScheduler {
     return Math.max(0, before - after);
   }
 
+  /** Whether method `id` is under a min another child of which is planned, running or done. */
+  private minSiblingPlanned(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "min") return false;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && k.cur.p > 0) return true;
+    return false;
+  }
+
   /** Whether method `id` is better than every other child of max `group`, one at least planned. */
   private raisesPlannedMax(id: string, group: string): boolean {
     const a = this.view.activity(id);
@@ -295,6 +305,9 @@ export class OpportunisticScheduler {
     for (const c of pending) {
       const e = s.schedule.get(c.id);
       if (e?.origin !== "initial" || c.earliest < s.tick || s.enablingNeeds(c.id)) continue;
+      // At its planned start, a method under a min is kept while another child is planned:
+      // its owner starts on the plan now, too late to hear that its work would go for nothing.
+      if (c.earliest === s.tick && this.minSiblingPlanned(c.id)) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
       const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);

@@ -314,6 +314,43 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
     expect(starts(2)).toEqual([[8, "b1"]]);
     expect(starts(20)).toEqual([[8, "a1"]]);
   });
+
+  it("keeps a method under a min at its planned start while another child is planned", () => {
+    // a's "m" (10 ticks, by 18, worth 2) and b's "n" are the children of min "M", both planned
+    // at 8; "b1" (7 ticks, by 16, worth 10) is released at 8. b starts n on the plan at 8: m
+    // giving way then would leave n's work for nothing.
+    const index = build([
+      task("root", "sum", ["M", "B"]),
+      task("M", "min", ["m", "n"]),
+      task("B", "max", ["b1"]),
+      act("m", "a", 10, 2, { deadlineTicks: 18 }),
+      act("n", "b", 10, 10, { deadlineTicks: 18 }),
+      act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 16 }),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "m", 8],
+        ["b", "n", 8],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "M",
+        children: [{ id: "n", p: 1, v: 10, pp: 1, pv: 10, busy: 10 }],
+      },
+    } as PeerMessage;
+    const outs = drive(new SchedulerAgentCsc(setup), 9, new Map([[1, [report]]]));
+    expect(outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start]] : []))).toEqual([
+      [8, "m"],
+    ]);
+  });
 });
 
 describe("an install weighed against the agent's own unscheduled work", () => {
