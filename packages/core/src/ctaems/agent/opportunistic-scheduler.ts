@@ -247,12 +247,13 @@ export class OpportunisticScheduler {
    */
   forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
     const pending = this.commitments(hold.id);
-    // An alternative under a max counts only where it would raise a max already planned (it is
-    // better than every other child planned or done). A backup's worth hangs on another
-    // alternative failing (which the agent may not even hear of), and a max nobody plans yet is
-    // the deliberative scheduler's to fill, with every agent's time in view.
+    // An alternative under a max counts only where it is the best the max can have (better
+    // than every other child planned, done or still possible). A backup's worth hangs on
+    // another alternative failing (which the agent may not even hear of), and where another
+    // agent could do better the deliberative scheduler, with every agent's time in view, fills
+    // the max with that one.
     const options = this.options(hold.id).filter(
-      (o) => o.group === undefined || this.raisesPlannedMax(o.id, o.group),
+      (o) => o.group === undefined || this.bestOfMax(o.id, o.group),
     );
     if (options.length === 0) return 0;
     const before = idleValue(busyUntil, pending, options);
@@ -270,18 +271,17 @@ export class OpportunisticScheduler {
     return false;
   }
 
-  /** Whether method `id` is better than every other child of max `group`, one at least planned. */
-  private raisesPlannedMax(id: string, group: string): boolean {
+  /** Whether method `id` is better than every other child of max `group` planned or possible. */
+  private bestOfMax(id: string, group: string): boolean {
     const a = this.view.activity(id);
     if (!a) return false;
     const mine = qualityProfile(a.quality).v;
-    let planned = false;
     for (const [cid, k] of this.state.childProfiles(group)) {
-      if (cid === id || k.cur.p <= 0) continue;
-      if (k.cur.v >= mine) return false;
-      planned = true;
+      if (cid === id) continue;
+      if (k.cur.p > 0 && k.cur.v >= mine) return false;
+      if (k.pot.p > 0 && k.pot.v >= mine) return false;
     }
-    return planned;
+    return true;
   }
 
   /**

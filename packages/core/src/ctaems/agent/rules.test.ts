@@ -420,7 +420,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
     // (With "o" under a sum, above, the same install is refused.)
   });
 
-  it("is refused when the own work is a better alternative than the one another agent has scheduled", () => {
+  it("is refused when the own work is a better alternative than any other child", () => {
     // The same, but b's "p" is worth 10: a's "o" is no backup, it would raise "O" even if "p"
     // succeeds.
     const index = build([
@@ -456,8 +456,8 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       return installedAnswers(outs);
     };
     expect(answers(true)).toEqual([false]);
-    // With nothing planned under "O", filling it is the deliberative scheduler's to plan.
-    expect(answers(false)).toEqual([true]);
+    // Planned by no one, "o" is still the best "O" can have.
+    expect(answers(false)).toEqual([false]);
   });
 });
 
