@@ -247,14 +247,41 @@ export class OpportunisticScheduler {
    */
   forgone(hold: Commitment, freeFrom: Ticks, busyUntil: Ticks): number {
     const pending = this.commitments(hold.id);
-    // An alternative under a max is not counted: as a backup its worth hangs on another
-    // alternative failing (which the agent may not even hear of), and the deliberative scheduler
-    // plans such repairs with every agent's time in view.
-    const options = this.options(hold.id).filter((o) => o.group === undefined);
+    // An alternative under a max counts only where it is the best the max can have (better
+    // than every other child planned, done or still possible). A backup's worth hangs on
+    // another alternative failing (which the agent may not even hear of), and where another
+    // agent could do better the deliberative scheduler, with every agent's time in view, fills
+    // the max with that one.
+    const options = this.options(hold.id).filter(
+      (o) => o.group === undefined || this.bestOfMax(o.id, o.group),
+    );
     if (options.length === 0) return 0;
     const before = idleValue(busyUntil, pending, options);
     const after = idleValue(freeFrom, [...pending, { ...hold, sync: true }], options);
     return Math.max(0, before - after);
+  }
+
+  /** Whether method `id` is under a min another child of which is planned, running or done. */
+  private minSiblingPlanned(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "min") return false;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && k.cur.p > 0) return true;
+    return false;
+  }
+
+  /** Whether method `id` is better than every other child of max `group` planned or possible. */
+  private bestOfMax(id: string, group: string): boolean {
+    const a = this.view.activity(id);
+    if (!a) return false;
+    const mine = qualityProfile(a.quality).v;
+    for (const [cid, k] of this.state.childProfiles(group)) {
+      if (cid === id) continue;
+      if (k.cur.p > 0 && k.cur.v >= mine) return false;
+      if (k.pot.p > 0 && k.pot.v >= mine) return false;
+    }
+    return true;
   }
 
   /**
@@ -265,7 +292,8 @@ export class OpportunisticScheduler {
    * a method of little worth that leaves no room, later, for surer or more valuable ones. What
    * an enables source still waits on (its worth lies off its path to the root; a source that
    * another child scheduled or done will make accrue does not wait on it), installs and methods
-   * already due are kept. Returns the methods that gave way (one at a time; a
+   * overdue are kept; a method is weighed up to its planned start, which is when work released
+   * only then competes for its time. Returns the methods that gave way (one at a time; a
    * synchronized one must then leave its group).
    */
   rechoose(): string[] {
@@ -276,7 +304,10 @@ export class OpportunisticScheduler {
     const pending = this.commitments();
     for (const c of pending) {
       const e = s.schedule.get(c.id);
-      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablingNeeds(c.id)) continue;
+      if (e?.origin !== "initial" || c.earliest < s.tick || s.enablingNeeds(c.id)) continue;
+      // At its planned start, a method under a min is kept while another child is planned:
+      // its owner starts on the plan now, too late to hear that its work would go for nothing.
+      if (c.earliest === s.tick && this.minSiblingPlanned(c.id)) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
       const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);
@@ -295,7 +326,44 @@ export class OpportunisticScheduler {
       e.priority = PRIORITY.low;
       return [c.id];
     }
-    return [];
+    const stalled = this.stalled();
+    return stalled === undefined ? [] : [stalled];
+  }
+
+  /**
+   * A commitment due now that waits for the news of an enabler holds the resource idle, and
+   * keeps from it the work that would not end before the commitment's last start. It gives way
+   * (is downgraded, and may still run later at low priority) when that work is clearly worth
+   * more than the commitment at the enabler's present chance: an enabler whose chance has
+   * fallen may never come, and the wait would then have cost both. Only when nothing else
+   * scheduled can start now; synchronized starts and what an enables source waits on are kept.
+   */
+  private stalled(): string | undefined {
+    const s = this.state;
+    const due: string[] = [];
+    for (const [id, e] of s.schedule) {
+      if (e.priority <= PRIORITY.low || s.status.get(id)?.state !== "idle") continue;
+      if (e.earliest > s.tick || this.view.release(id) > s.tick) continue;
+      if (this.controller.canStartNow(id)) return undefined;
+      due.push(id);
+    }
+    for (const id of due) {
+      const e = s.schedule.get(id);
+      const a = this.view.activity(id);
+      if (!e || !a || s.syncOf.has(id) || s.enablerFailed(id) || s.enablingNeeds(id)) continue;
+      if (this.controller.enabled(id) || this.view.latestStart(id) < s.tick) continue;
+      const keep = s.gain(id, s.profiles.get(id)?.cur ?? NOTHING);
+      const priority = e.priority;
+      e.priority = PRIORITY.low;
+      const low = this.downgradedStart();
+      const best = this.bestOpportunity();
+      e.priority = priority;
+      const alt = Math.max(low?.gain ?? 0, best?.gain ?? 0);
+      if (!givesWay(keep, alt, qualityProfile(a.quality).v)) continue;
+      e.priority = PRIORITY.low;
+      return id;
+    }
+    return undefined;
   }
 
   /**

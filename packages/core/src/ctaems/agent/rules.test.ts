@@ -293,6 +293,64 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   it("a planned method worth more than what it shuts out is kept", () => {
     expect(run(20)).toEqual([[8, "a1"]]);
   });
+
+  it("is made at the planned start when the better work is released only then", () => {
+    // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (7 ticks, by 16, worth 10), planned by
+    // no one, is released at 8: before then the freed time would not be taken up at once.
+    const starts = (a1Worth: number) => {
+      const index = build([
+        task("root", "sum", ["A", "B"]),
+        task("A", "max", ["a1"]),
+        task("B", "max", ["b1"]),
+        act("a1", "a", 10, a1Worth, { deadlineTicks: 18 }),
+        act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 16 }),
+      ]);
+      const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+      if (!setup) throw new Error("no setup for a");
+      return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
+        o.start !== undefined ? [[tick, o.start] as const] : [],
+      );
+    };
+    expect(starts(2)).toEqual([[8, "b1"]]);
+    expect(starts(20)).toEqual([[8, "a1"]]);
+  });
+
+  it("keeps a method under a min at its planned start while another child is planned", () => {
+    // a's "m" (10 ticks, by 18, worth 2) and b's "n" are the children of min "M", both planned
+    // at 8; "b1" (7 ticks, by 16, worth 10) is released at 8. b starts n on the plan at 8: m
+    // giving way then would leave n's work for nothing.
+    const index = build([
+      task("root", "sum", ["M", "B"]),
+      task("M", "min", ["m", "n"]),
+      task("B", "max", ["b1"]),
+      act("m", "a", 10, 2, { deadlineTicks: 18 }),
+      act("n", "b", 10, 10, { deadlineTicks: 18 }),
+      act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 16 }),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "m", 8],
+        ["b", "n", 8],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "M",
+        children: [{ id: "n", p: 1, v: 10, pp: 1, pv: 10, busy: 10 }],
+      },
+    } as PeerMessage;
+    const outs = drive(new SchedulerAgentCsc(setup), 9, new Map([[1, [report]]]));
+    expect(outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start]] : []))).toEqual([
+      [8, "m"],
+    ]);
+  });
 });
 
 describe("an install weighed against the agent's own unscheduled work", () => {
@@ -360,6 +418,46 @@ describe("an install weighed against the agent's own unscheduled work", () => {
     };
     expect(backup(true)).toEqual([true]);
     // (With "o" under a sum, above, the same install is refused.)
+  });
+
+  it("is refused when the own work is a better alternative than any other child", () => {
+    // The same, but b's "p" is worth 10: a's "o" is no backup, it would raise "O" even if "p"
+    // succeeds.
+    const index = build([
+      task("root", "sum", ["X", "O"]),
+      task("X", "max", ["x"]),
+      task("O", "max", ["o", "p"]),
+      act("x", "a", 6, 5),
+      act("o", "a", 6, 20, { deadlineTicks: 10 }),
+      act("p", "b", 6, 10, { deadlineTicks: 10 }),
+    ]);
+    const answers = (pScheduled: boolean) => {
+      const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
+      if (!setup) throw new Error("no setup for a");
+      const p = pScheduled ? 0.5 : 0;
+      const report = {
+        from: "b",
+        to: "a",
+        seq: 1,
+        body: {
+          type: "report",
+          node: "O",
+          children: [{ id: "p", p, v: 10, pp: 1, pv: 10, busy: pScheduled ? 6 : 0 }],
+        },
+      } as PeerMessage;
+      const outs = drive(
+        new SchedulerAgentCsc(setup),
+        3,
+        new Map([
+          [0, [report]],
+          [1, [install("a", "x", 2)]],
+        ]),
+      );
+      return installedAnswers(outs);
+    };
+    expect(answers(true)).toEqual([false]);
+    // Planned by no one, "o" is still the best "O" can have.
+    expect(answers(false)).toEqual([false]);
   });
 });
 
@@ -916,5 +1014,48 @@ describe("readiness for a synchronized start, announced a tick ahead", () => {
 
   it("is not made while the news of an enabler is still awaited", () => {
     expect(readyAt5(false)).toBe(false);
+  });
+});
+
+describe("a commitment waiting on an enabler whose chance has fallen", () => {
+  // a plans "x" (3 ticks, by 20, worth 10) at 5; c's "S" enables it. "y" (15 ticks, worth 5,
+  // from 5) would end past x's last start (17). At 1 c says S now has chance `p` of accruing.
+  const starts = (p: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "X", "Y"]),
+        task("S", "max", ["s1"]),
+        task("X", "max", ["x"]),
+        task("Y", "max", ["y"]),
+        act("s1", "c", 30, 5),
+        act("x", "a", 3, 10, { deadlineTicks: 20 }),
+        act("y", "a", 15, 5, { releaseTicks: 5 }),
+      ],
+      [{ kind: "enables", from: "S", to: "X" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["c", "s1", 0],
+        ["a", "x", 5],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = { from: "c", to: "a", seq: 1, body: { type: "enabler", node: "S", p, pp: p } };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      8,
+      { x: 3, y: 15 },
+      new Map([[1, [notice as PeerMessage]]]),
+    );
+  };
+
+  it("gives way to ready work clearly worth more than it at that chance", () => {
+    expect(starts(0.2)).toEqual([[5, "y"]]);
+  });
+
+  it("keeps the resource for it while the enabler is likely", () => {
+    expect(starts(0.9)).toEqual([]);
   });
 });
