@@ -265,8 +265,11 @@ export class OpportunisticScheduler {
    * a method of little worth that leaves no room, later, for surer or more valuable ones. What
    * an enables source still waits on (its worth lies off its path to the root; a source that
    * another child scheduled or done will make accrue does not wait on it), installs and methods
-   * already due are kept. Returns the methods that gave way (one at a time; a
-   * synchronized one must then leave its group).
+   * overdue are kept. A method due at this very tick may still give way: work released at its
+   * planned start could not be taken up at once before, so this is the first tick the choice can
+   * be made (a member of a synchronized start due now is kept: the others start with it now).
+   * Returns the methods that gave way (one at a time; a synchronized one must then leave its
+   * group).
    */
   rechoose(): string[] {
     const s = this.state;
@@ -276,7 +279,8 @@ export class OpportunisticScheduler {
     const pending = this.commitments();
     for (const c of pending) {
       const e = s.schedule.get(c.id);
-      if (e?.origin !== "initial" || c.earliest <= s.tick || s.enablingNeeds(c.id)) continue;
+      if (e?.origin !== "initial" || c.earliest < s.tick || s.enablingNeeds(c.id)) continue;
+      if (c.sync && c.earliest === s.tick) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
       const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);

@@ -295,6 +295,52 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   });
 });
 
+describe("re-choice at the planned tick, of work released at that very tick", () => {
+  // a's "a1" (10 ticks, by 30) is planned at 8; "b1" (7 ticks, worth 10, by 18), planned by no
+  // one, is released at 8 too. Before 8 the freed time could not be taken up at once; at 8, a
+  // cheap "a1" still gives way, and runs after "b1" (it still ends by its deadline).
+  const run = (a1Worth: number) => {
+    const index = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      act("a1", "a", 10, a1Worth, { deadlineTicks: 30 }),
+      act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 18 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs: TickOutput[] = [];
+    const agent = new SchedulerAgentCsc(setup);
+    for (let tick = 0; tick <= 16; tick++) {
+      const events =
+        tick === 15
+          ? [
+              {
+                kind: "completed" as const,
+                activityId: "b1",
+                startTicks: 8,
+                endTicks: 15,
+                quality: 10,
+              },
+            ]
+          : [];
+      outs.push(agent.step({ tick, events, inbox: [] }));
+    }
+    return outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start] as const] : []));
+  };
+
+  it("a planned method worth little gives way when it is due", () => {
+    expect(run(2)).toEqual([
+      [8, "b1"],
+      [15, "a1"],
+    ]);
+  });
+
+  it("a planned method worth more than what it shuts out is kept", () => {
+    expect(run(20)).toEqual([[8, "a1"]]);
+  });
+});
+
 describe("an install weighed against the agent's own unscheduled work", () => {
   // "x" (worth 5) is installed on a to start at 2; a's own "o" (6 ticks, by 10) is planned by
   // no one and could run now.
