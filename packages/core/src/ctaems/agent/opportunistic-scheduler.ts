@@ -216,6 +216,15 @@ export class OpportunisticScheduler {
    * with another child scheduled, the syncsum's release (as `breaksSync`: past it, a start goes
    * ahead of the others' or after them). Unbounded elsewhere.
    */
+  /** Whether method `id` is a child of a syncsum another child of which is planned, unstarted. */
+  private aheadOfPlannedSibling(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    if (parent === undefined || !this.isSyncsumChild(id)) return false;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && k.s === undefined && !k.final && k.cur.p > 0) return true;
+    return false;
+  }
+
   /** Whether method `id` is a child of a syncsum. */
   private isSyncsumChild(id: string): boolean {
     const parent = this.view.parent.get(id);
@@ -295,6 +304,10 @@ export class OpportunisticScheduler {
       // Decided only when it matters now (the freed time is taken up at once), on the
       // freshest news of the others' plans.
       if (without.first?.at !== s.tick || without.first.id === c.id) continue;
+      // Nor for a syncsum child while another child is planned and not started: started ahead
+      // of it, it takes that child's quality (a syncsum counts only the children that start
+      // with its first), which its own worth does not count.
+      if (this.aheadOfPlannedSibling(without.first.id)) continue;
       if (!givesWay(withIt, without.value, qualityProfile(a.quality).v)) continue;
       e.priority = PRIORITY.low;
       return [c.id];
