@@ -216,6 +216,15 @@ export class OpportunisticScheduler {
    * with another child scheduled, the syncsum's release (as `breaksSync`: past it, a start goes
    * ahead of the others' or after them). Unbounded elsewhere.
    */
+  /** Whether method `id` is a child of a syncsum another child of which is planned, unstarted. */
+  private aheadOfPlannedSibling(id: string): boolean {
+    const parent = this.view.parent.get(id);
+    if (parent === undefined || !this.isSyncsumChild(id)) return false;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && k.s === undefined && !k.final && k.cur.p > 0) return true;
+    return false;
+  }
+
   /** Whether method `id` is a child of a syncsum. */
   private isSyncsumChild(id: string): boolean {
     const parent = this.view.parent.get(id);
@@ -292,9 +301,12 @@ export class OpportunisticScheduler {
    * a method of little worth that leaves no room, later, for surer or more valuable ones. What
    * an enables source still waits on (its worth lies off its path to the root; a source that
    * another child scheduled or done will make accrue does not wait on it), installs and methods
-   * overdue are kept; a method is weighed up to its planned start, which is when work released
-   * only then competes for its time. Returns the methods that gave way (one at a time; a
-   * synchronized one must then leave its group).
+   * overdue are kept. A method due at this very tick may still give way: work released at its
+   * planned start could not be taken up at once before, so this is the first tick the choice can
+   * be made (a member of a synchronized start due now is kept: the others start with it now; so
+   * is a method under a min while another child is planned: its owner starts on the plan now,
+   * too late to hear that its work would go for nothing). Returns the methods that gave way (one
+   * at a time; a synchronized one must then leave its group).
    */
   rechoose(): string[] {
     const s = this.state;
@@ -305,9 +317,7 @@ export class OpportunisticScheduler {
     for (const c of pending) {
       const e = s.schedule.get(c.id);
       if (e?.origin !== "initial" || c.earliest < s.tick || s.enablingNeeds(c.id)) continue;
-      // At its planned start, a method under a min is kept while another child is planned:
-      // its owner starts on the plan now, too late to hear that its work would go for nothing.
-      if (c.earliest === s.tick && this.minSiblingPlanned(c.id)) continue;
+      if (c.earliest === s.tick && (c.sync || this.minSiblingPlanned(c.id))) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
       const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);
@@ -322,6 +332,10 @@ export class OpportunisticScheduler {
       // Decided only when it matters now (the freed time is taken up at once), on the
       // freshest news of the others' plans.
       if (without.first?.at !== s.tick || without.first.id === c.id) continue;
+      // Nor for a syncsum child while another child is planned and not started: started ahead
+      // of it, it takes that child's quality (a syncsum counts only the children that start
+      // with its first), which its own worth does not count.
+      if (this.aheadOfPlannedSibling(without.first.id)) continue;
       if (!givesWay(withIt, without.value, qualityProfile(a.quality).v)) continue;
       e.priority = PRIORITY.low;
       return [c.id];

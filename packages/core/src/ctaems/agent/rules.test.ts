@@ -353,6 +353,97 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   });
 });
 
+describe("re-choice at the planned tick, of work released at that very tick", () => {
+  // a's "a1" (10 ticks, by 30) is planned at 8; "b1" (7 ticks, worth 10, by 18), planned by no
+  // one, is released at 8 too. Before 8 the freed time could not be taken up at once; at 8, a
+  // cheap "a1" still gives way, and runs after "b1" (it still ends by its deadline).
+  const run = (a1Worth: number) => {
+    const index = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      act("a1", "a", 10, a1Worth, { deadlineTicks: 30 }),
+      act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 18 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs: TickOutput[] = [];
+    const agent = new SchedulerAgentCsc(setup);
+    for (let tick = 0; tick <= 16; tick++) {
+      const events =
+        tick === 15
+          ? [
+              {
+                kind: "completed" as const,
+                activityId: "b1",
+                startTicks: 8,
+                endTicks: 15,
+                quality: 10,
+              },
+            ]
+          : [];
+      outs.push(agent.step({ tick, events, inbox: [] }));
+    }
+    return outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start] as const] : []));
+  };
+
+  it("a planned method worth little gives way when it is due", () => {
+    expect(run(2)).toEqual([
+      [8, "b1"],
+      [15, "a1"],
+    ]);
+  });
+
+  it("a planned method worth more than what it shuts out is kept", () => {
+    expect(run(20)).toEqual([[8, "a1"]]);
+  });
+});
+
+describe("re-choice does not free time for a syncsum child ahead of another one planned", () => {
+  // a's "a1" (10 ticks, worth 2, by 30) is planned at 8; its "s1" (7 ticks, worth 10, by 20: not
+  // after "a1"), a child of the syncsum "S", is released at 8, where b plans "s2" (b tells a
+  // whether it does). A
+  // syncsum counts only the children that start with its first: "s1" started alone at 8 takes
+  // "s2"'s quality if b starts later, which the worth of "s1" does not count.
+  const run = (s2Planned: boolean) => {
+    const index = build([
+      task("root", "sum", ["A", "S"]),
+      task("A", "max", ["a1"]),
+      task("S", "syncsum", ["s1", "s2"]),
+      act("a1", "a", 10, 2, { deadlineTicks: 30 }),
+      act("s1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 20 }),
+      act("s2", "b", 7, 10, { releaseTicks: 8, deadlineTicks: 20 }),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([["a", "a1", 8], ...(s2Planned ? [["b", "s2", 8] as [string, string, number]] : [])]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const p = s2Planned ? 1 : 0;
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "S",
+        children: [{ id: "s2", p, v: 10, pp: 1, pv: 10, busy: s2Planned ? 7 : 0 }],
+      },
+    } as PeerMessage;
+    const outs = drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]]));
+    return outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start] as const] : []));
+  };
+
+  it("with the other child planned, the planned method is kept", () => {
+    expect(run(true)).toEqual([[8, "a1"]]);
+  });
+
+  it("with no other child planned, the planned method gives way", () => {
+    expect(run(false)).toEqual([[8, "s1"]]);
+  });
+});
+
 describe("an install weighed against the agent's own unscheduled work", () => {
   // "x" (worth 5) is installed on a to start at 2; a's own "o" (6 ticks, by 10) is planned by
   // no one and could run now.
