@@ -82,6 +82,8 @@ interface Transaction {
   readonly urgent: boolean;
   /** Proposed unasked (`proact`): a refusal says the owner is busier than planned, no more. */
   readonly proactive?: boolean;
+  /** Per install: methods of other agents dropped once its owner took it (`alsoDrops`). */
+  readonly drops?: ReadonlyMap<string, readonly { owner: string; activityId: string }[]>;
 }
 
 /** Ticks an install commits its owner to, and the method it is for. */
@@ -103,6 +105,10 @@ interface Candidate {
   readonly vouched?: boolean;
   /** The install elsewhere its owner would be taken off (a late repair's offers only). */
   readonly displaces?: { readonly method: string; readonly node: string; readonly loss: number };
+  /** Scheduled methods of its owner the install replaces (a proactive swap's). */
+  readonly replaces?: readonly string[];
+  /** Scheduled methods of other agents dropped once the install is taken. */
+  readonly alsoDrops?: readonly { readonly owner: string; readonly activityId: string }[];
 }
 
 interface Job {
@@ -254,6 +260,16 @@ export class DeliberativeScheduler implements CtaemsAgent {
           this.uncommit(agent, method);
           out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
         }
+      // A swap taken: the methods of other agents that earn nothing without what it replaced
+      // are dropped, freeing their owners.
+      if (withdrawn.length === 0)
+        for (const agent of done.accepted)
+          for (const method of done.methods.get(agent) ?? [])
+            for (const d of done.drops?.get(method) ?? [])
+              out.push({
+                to: d.owner,
+                body: { type: "cancel", lock: done.lock, activity: d.activityId },
+              });
       for (const agent of done.refused)
         for (const method of done.methods.get(agent) ?? []) {
           this.installed.delete(method);
@@ -324,8 +340,14 @@ export class DeliberativeScheduler implements CtaemsAgent {
         owner: p.owner,
         window: [p.earliest, p.latest],
         now: NOTHING,
-        // Not one that takes over a method under way: its owner weighs that one as it runs.
-        ...(p.share >= VOUCH_SHARE && !p.takesOver ? { vouched: true } : {}),
+        // Not one that takes over a method under way: its owner weighs that one as it runs. A
+        // swap is vouched for once clearly better (`proactiveInstalls` proposes no other): its
+        // owner sees what it drops, not what the time freed and the method added earn elsewhere.
+        ...((p.share >= VOUCH_SHARE || (p.replaces?.length ?? 0) > 0) && !p.takesOver
+          ? { vouched: true }
+          : {}),
+        ...(p.replaces && p.replaces.length > 0 ? { replaces: p.replaces } : {}),
+        ...(p.alsoDrops && p.alsoDrops.length > 0 ? { alsoDrops: p.alsoDrops } : {}),
       };
       // Not escalated, so a refusal is not retried.
       picks.push({ c, job: { node: p.node, threshold: 1, children: [], attempt: MAX_ATTEMPTS } });
@@ -579,7 +601,9 @@ export class DeliberativeScheduler implements CtaemsAgent {
     const waiting = new Set<string>();
     const methods = new Map<string, string[]>();
     const jobOf = new Map<string, Job>();
+    const drops = new Map<string, readonly { owner: string; activityId: string }[]>();
     for (const { c, job } of picks) {
+      if (c.alsoDrops) drops.set(c.id, c.alsoDrops);
       const id = c.id;
       jobOf.set(id, job);
       const [earliest, latest] = c.window;
@@ -604,6 +628,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
         earliest,
         latest,
         ...(c.vouched ? { vouched: true } : {}),
+        ...(c.replaces ? { replaces: c.replaces } : {}),
       };
       out.push({ to: c.owner, body });
     }
@@ -619,6 +644,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
         atomic,
         accepted: [],
         urgent,
+        ...(drops.size > 0 ? { drops } : {}),
       });
   }
 }
