@@ -153,6 +153,93 @@ describe("proactive improvement of the initial schedule", () => {
     expect(simulate(index, plans, failed)).toBe(0);
   });
 
+  // A min of two methods worth 7 (both scheduled), a method worth 20 on the first's owner, and
+  // one worth 5 the second's owner could run if it were free: one agent cannot fit 20 besides
+  // its part of the min, and the min is worth nothing without it.
+  const minGroup = () =>
+    build([
+      task("root", "sum", ["M", "S", "T"]),
+      task("M", "min", ["m1", "m2"], { deadlineTicks: 40 }),
+      task("S", "sum", ["s1"], { deadlineTicks: 40 }),
+      task("T", "max", ["t1"], { deadlineTicks: 40 }),
+      act("m1", "a", 30, 7),
+      act("m2", "b", 30, 14),
+      act("s1", "a", 30, 20),
+      act("t1", "b", 30, 5),
+    ]);
+  const minPlan = () =>
+    plan([
+      ["a", "m1", 10],
+      ["b", "m2", 10],
+    ]);
+
+  it("swaps a min for a better method, dropping the min's other parts to free their owners", () => {
+    const installs = proactiveInstalls(minGroup(), minPlan(), { from: 4 });
+    expect(installs).toHaveLength(1);
+    const swap = installs[0];
+    // The min goes on both agents: one takes s1 or t1 in its part's place, the other is freed
+    // (and runs the other on its own).
+    const dropped = [
+      ...(swap?.replaces ?? []),
+      ...(swap?.alsoDrops ?? []).map((d) => d.activityId),
+    ];
+    expect(dropped.sort()).toEqual(["m1", "m2"]);
+    expect(swap?.replaces).toEqual([swap?.activityId === "s1" ? "m1" : "m2"]);
+    // 20 + 5 for the min's 7: an addition before m1 that pushed it out would earn 13 at most,
+    // with b still spending its time on m2.
+    expect(swap?.gain).toBe(18);
+  });
+
+  it("keeps a swap whose gain on the mean is within the sampling noise", () => {
+    const model = (quality: number | { value: number; probability: number }[]) =>
+      build([
+        task("root", "sum", ["X", "Y"]),
+        task("X", "max", ["x"], { deadlineTicks: 40 }),
+        task("Y", "max", ["y"], { deadlineTicks: 40 }),
+        act("x", "a", 30, 10),
+        act("y", "a", 30, quality),
+      ]);
+    const initial = plan([["a", "x", 10]]);
+    // 0 or 22: 11 on average against a sure 10, a gain of 10% that the draws cannot tell
+    // from noise.
+    const risky = [
+      { value: 0, probability: 0.5 },
+      { value: 22, probability: 0.5 },
+    ];
+    expect(proactiveInstalls(model(risky), initial, { from: 4 })).toEqual([]);
+    // A sure 11 is the same gain on the mean, beyond doubt.
+    const sure = proactiveInstalls(model(11), initial, { from: 4 });
+    expect(sure.map((i) => [i.activityId, i.replaces])).toEqual([["y", ["x"]]]);
+  });
+
+  it("swaps nothing that has started or must stay (an enables source)", () => {
+    // m1 starts before an install could reach a: the min keeps it, and m2 with it.
+    const started = plan([
+      ["a", "m1", 0],
+      ["b", "m2", 0],
+    ]);
+    expect(proactiveInstalls(minGroup(), started, { from: 4 }).filter((i) => i.replaces)).toEqual(
+      [],
+    );
+    const enabling = build(
+      [
+        task("root", "sum", ["X", "Y", "Z"]),
+        task("X", "max", ["x"], { deadlineTicks: 40 }),
+        task("Y", "max", ["y"], { deadlineTicks: 40 }),
+        task("Z", "max", ["z"]),
+        act("x", "a", 30, 1),
+        act("y", "a", 30, 20),
+        act("z", "b", 5, 1),
+      ],
+      [{ kind: "enables", from: "X", to: "Z" }],
+    );
+    const plans = plan([
+      ["a", "x", 10],
+      ["b", "z", 50],
+    ]);
+    expect(proactiveInstalls(enabling, plans, { from: 4 }).filter((i) => i.replaces)).toEqual([]);
+  });
+
   it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
     const index = unsure();
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, {
