@@ -334,6 +334,41 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     expect(step(d2, PROACTIVE_TICK + 2, [owner], [no])).toEqual([]);
   });
 
+  it("sends a min's missing children proposed together all or nothing, vouched for", () => {
+    const index = build([
+      task("root", "sum", ["M", "L1", "L2"]),
+      task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
+      task("L1", "max", ["la"], { deadlineTicks: 40 }),
+      task("L2", "max", ["lb"], { deadlineTicks: 40 }),
+      act("ma", "a", 30, 10),
+      act("mb", "b", 30, 10),
+      act("la", "a", 30, 2),
+      act("lb", "b", 30, 2),
+    ]);
+    const initial = plan([
+      ["a", "la", 10],
+      ["b", "lb", 10],
+    ]);
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial });
+    for (let t = 0; t < PROACTIVE_TICK; t++) step(d, t, [], []);
+    const sent = step(d, PROACTIVE_TICK, [], []);
+    expect(
+      sent.map((m) => {
+        const b = m.body as Extract<PeerBody, { type: "install" }>;
+        return [m.to, b.activity, b.lock, b.vouched];
+      }),
+    ).toEqual([
+      ["a", "ma", 1, true],
+      ["b", "mb", 1, true],
+    ]);
+    // b refuses: a's part is withdrawn.
+    const yes: PeerBody = { type: "installed", lock: 1, ok: true };
+    const no: PeerBody = { type: "installed", lock: 1, ok: false };
+    expect(step(d, PROACTIVE_TICK + 2, ["a", "b"], [yes, no])).toEqual([
+      { to: "a", body: { type: "cancel", lock: 1, activity: "ma" } },
+    ]);
+  });
+
   it("the owner of a swap drops the method it replaces, and gets it back if the swap is withdrawn", () => {
     // a plans x (worth 10) at 10; the scheduler swaps it for y (worth 2 on a's view).
     const index = build([

@@ -3,7 +3,7 @@ import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/m
 import type { Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agent.js";
-import { proactiveInstallsCached } from "./improve.js";
+import { type ProactiveInstall, proactiveInstallsCached } from "./improve.js";
 import { assignRepairs, type RepairOffer, withdrawalLoss } from "./joint-repair.js";
 import type { ChildReport, PeerBody } from "./messages.js";
 import {
@@ -143,6 +143,9 @@ export const PROACTIVE_TICK = 3;
  * the installs vouched for between 5% and 10% lowered their scenario's mean, against few above).
  */
 export const VOUCH_SHARE = 0.1;
+
+/** Whether every swap `proactiveInstalls` proposes is vouched for, whatever its share. */
+const VOUCH_SWAPS = true;
 
 /** Assignments a joint plan examines before it settles for the best found. */
 const JOINT_SEARCH_LIMIT = 200_000;
@@ -327,9 +330,11 @@ export class DeliberativeScheduler implements CtaemsAgent {
   private proact(t: Ticks, out: OutgoingMessage[]): void {
     if (!this.initial) return;
     const picks: { c: Candidate; job: Job }[] = [];
+    const found: ProactiveInstall[] = [];
     for (const p of proactiveInstallsCached(this.index, this.initial, { from: t + 1 })) {
       const child = this.index.nodes.get(p.activityId);
       if (child?.kind !== "activity" || !this.free(p.owner, p.earliest, p.earliest + 1)) continue;
+      found.push(p);
       const deadline = effectiveDeadline(this.index, p.activityId) ?? Number.POSITIVE_INFINITY;
       const qp = qualityProfile(child.quality);
       const prob = qp.p * probabilityAtMost(child.duration, deadline - p.earliest);
@@ -343,7 +348,8 @@ export class DeliberativeScheduler implements CtaemsAgent {
         // Not one that takes over a method under way: its owner weighs that one as it runs. A
         // swap is vouched for once clearly better (`proactiveInstalls` proposes no other): its
         // owner sees what it drops, not what the time freed and the method added earn elsewhere.
-        ...((p.share >= VOUCH_SHARE || (p.replaces?.length ?? 0) > 0) && !p.takesOver
+        ...((p.share >= VOUCH_SHARE || ((p.replaces?.length ?? 0) > 0 && VOUCH_SWAPS)) &&
+        !p.takesOver
           ? { vouched: true }
           : {}),
         ...(p.replaces && p.replaces.length > 0 ? { replaces: p.replaces } : {}),
@@ -352,10 +358,28 @@ export class DeliberativeScheduler implements CtaemsAgent {
       // Not escalated, so a refusal is not retried.
       picks.push({ c, job: { node: p.node, threshold: 1, children: [], attempt: MAX_ATTEMPTS } });
     }
-    const lock = this.nextLock;
-    this.install(picks, false, out);
-    const sent = this.transactions.get(lock);
-    if (sent) this.transactions.set(lock, { ...sent, proactive: true });
+    // The parts of a min's group go all or nothing, in a transaction of their own; a refusal
+    // withdraws the others.
+    const groups = new Map<number, { c: Candidate; job: Job }[]>();
+    const singles: { c: Candidate; job: Job }[] = [];
+    for (const [i, pick] of picks.entries()) {
+      const group = found[i]?.group;
+      if (group === undefined) singles.push(pick);
+      else
+        groups.set(group, [
+          ...(groups.get(group) ?? []),
+          { ...pick, c: { ...pick.c, vouched: true } },
+        ]);
+    }
+    for (const [atomic, batch] of [
+      [false, singles] as const,
+      ...[...groups.values()].map((g) => [true, g] as const),
+    ]) {
+      const lock = this.nextLock;
+      this.install(batch, atomic, out);
+      const sent = this.transactions.get(lock);
+      if (sent) this.transactions.set(lock, { ...sent, proactive: true });
+    }
   }
 
   /**

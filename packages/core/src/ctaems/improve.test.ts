@@ -190,6 +190,32 @@ describe("proactive improvement of the initial schedule", () => {
     expect(swap?.gain).toBe(18);
   });
 
+  it("adds the missing children of a min together, on several agents, all or nothing", () => {
+    const index = build([
+      task("root", "sum", ["M", "L1", "L2"]),
+      task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
+      task("L1", "max", ["la"], { deadlineTicks: 40 }),
+      task("L2", "max", ["lb"], { deadlineTicks: 40 }),
+      act("ma", "a", 30, 10),
+      act("mb", "b", 30, 10),
+      act("la", "a", 30, 2),
+      act("lb", "b", 30, 2),
+    ]);
+    const initial = plan([
+      ["a", "la", 10],
+      ["b", "lb", 10],
+    ]);
+    // Either alone costs its owner's filler for nothing; both earn 10 for the two fillers' 4.
+    const installs = proactiveInstalls(index, initial, { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([
+      ["ma", "a", 4],
+      ["mb", "b", 4],
+    ]);
+    expect(installs[0]?.group).toBeDefined();
+    expect(installs[1]?.group).toBe(installs[0]?.group);
+    expect(installs[0]?.gain).toBe(6);
+  });
+
   it("keeps a swap whose gain on the mean is within the sampling noise", () => {
     const model = (quality: number | { value: number; probability: number }[]) =>
       build([

@@ -26,6 +26,11 @@ export interface ProactiveInstall {
    * other children of a min): dropped too once the install is taken, freeing their owners.
    */
   readonly alsoDrops?: readonly { readonly owner: string; readonly activityId: string }[];
+  /**
+   * Part of a move that adds all the missing children of a min at once (each earns nothing
+   * alone): installs with the same number are all or nothing.
+   */
+  readonly group?: number;
 }
 
 export interface ImproveOptions {
@@ -126,6 +131,7 @@ export function proactiveInstalls(
   const screen = Math.min(o.screen, draws.length);
   let base = values(plans);
   const out: ProactiveInstall[] = [];
+  let groups = 0;
   const fixed = (id: string): boolean => {
     if (out.some((x) => x.activityId === id)) return true;
     const parent = index.parent.get(id);
@@ -170,7 +176,13 @@ export function proactiveInstalls(
     }
     return found;
   };
-  type Option = { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] };
+  type Option = {
+    install: ProactiveInstall;
+    plans: Map<string, Planned[]>;
+    v: number[];
+    /** The other installs of an all-or-nothing move. */
+    rest?: ProactiveInstall[];
+  };
   for (let round = 0; round < o.maxAdds; round++) {
     const baseMean = mean(base.slice(0, screen));
     const options: Option[] = [];
@@ -274,6 +286,52 @@ export function proactiveInstalls(
           }
         }
       }
+    // A min whose missing children would each earn nothing alone: all of them together, each at
+    // the first place its owner can start it (what that pushes out, the estimate drops).
+    if (replacing)
+      for (const node of index.model.nodes) {
+        if (node.kind !== "task" || node.qaf !== "min") continue;
+        const missing = node.children.filter((c) => !scheduled.has(c));
+        if (missing.length < 2) continue;
+        const candidate = new Map(plans);
+        const parts: ProactiveInstall[] = [];
+        for (const c of missing) {
+          const a = index.nodes.get(c);
+          const owner = a?.kind === "activity" ? a.resources[0] : undefined;
+          if (a?.kind !== "activity" || owner === undefined || expectedValue(a.quality) <= 0) break;
+          const list = candidate.get(owner) ?? [];
+          const deadline = effectiveDeadline(index, c) ?? Number.POSITIVE_INFINITY;
+          const latest = deadline - valueRange(a.duration).min;
+          const started = list.filter((x) => x.earliest < o.from).length;
+          for (let k = started; k <= list.length; k++) {
+            const prev = list[k - 1];
+            const earliest = Math.max(
+              prev ? prev.earliest + durations(prev.id) : 0,
+              effectiveRelease(index, c),
+              o.from,
+            );
+            if (earliest > latest || delays(list.slice(k), earliest + durations(c))) continue;
+            candidate.set(owner, [...list.slice(0, k), { id: c, earliest }, ...list.slice(k)]);
+            parts.push({
+              activityId: c,
+              owner,
+              earliest,
+              latest,
+              node: node.id,
+              gain: 0,
+              share: 0,
+              takesOver: false,
+              group: 0,
+            });
+            break;
+          }
+        }
+        const [first, ...rest] = parts;
+        if (!first || parts.length < missing.length) continue;
+        const v = values(candidate, 0, screen);
+        if (mean(v) - baseMean <= 0) continue;
+        options.push({ install: first, plans: candidate, v, rest });
+      }
     // The owner judges an install by what it earns against what it displaces in its own plan;
     // what the time it frees lets it start on its own later is beyond its sight, so a change
     // whose gain lies only there would be refused. The best change its owner's plan gains by
@@ -287,6 +345,11 @@ export function proactiveInstalls(
     );
     let best: Option | undefined;
     for (const option of options.slice(0, OWNER_CHECKS)) {
+      // All or nothing, vouched for: no one owner's plan weighs it.
+      if (option.rest) {
+        best = option;
+        break;
+      }
       const owner = option.install.owner;
       const alone =
         mean(values(option.plans, 0, screen, owner)) - mean(values(plans, 0, screen, owner));
@@ -301,8 +364,12 @@ export function proactiveInstalls(
     const gain = mean(diffs);
     // Clearly better: by a share of the expected quality, and beyond the sampling noise.
     if (gain < o.minGain * Math.max(1e-9, baseMean) || gain < 2 * standardError(diffs)) break;
-    out.push({ ...best.install, gain, share: gain / Math.max(1e-9, mean(base)) });
-    scheduled.add(best.install.activityId);
+    const share = gain / Math.max(1e-9, mean(base));
+    const group = best.rest ? { group: ++groups } : {};
+    for (const install of [best.install, ...(best.rest ?? [])]) {
+      out.push({ ...install, gain, share, ...group });
+      scheduled.add(install.activityId);
+    }
     for (const [k, v] of best.plans) plans.set(k, v);
     base = best.v;
   }

@@ -222,6 +222,10 @@ export class DeliberativeClient {
         preempts && s.running !== undefined && !this.cancelled.has(s.running)
           ? s.runningValue(s.running)
           : 0;
+      // What it replaces is given up: priced as what it was expected to earn.
+      for (const mid of replaces)
+        if (s.schedule.has(mid))
+          cost += Math.max(0, s.gain(mid, s.profiles.get(mid)?.cur ?? NOTHING));
       let worth = 0;
       const lowered: string[] = [];
       const order: [string, Entry | undefined][] = first
