@@ -266,14 +266,6 @@ describe("proactive improvement of the initial schedule", () => {
     expect(proactiveInstalls(enabling, plans, { from: 4 }).filter((i) => i.replaces)).toEqual([]);
   });
 
-  it("estimates that an owner does not improvise a method a swap dropped", () => {
-    const index = build([task("root", "sum", ["X"]), task("X", "max", ["x"]), act("x", "a", 5, 4)]);
-    const outcomes = new Map([["x", { d: 5, q: 4 }]]);
-    // Idle, a starts x on its own; dropped from its schedule, it does not.
-    expect(simulate(index, new Map(), outcomes)).toBe(4);
-    expect(simulate(index, new Map(), outcomes, undefined, new Set(["x"]))).toBe(0);
-  });
-
   it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
     const index = unsure();
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, {

@@ -127,12 +127,7 @@ export function proactiveInstalls(
     from = 0,
     to = draws.length,
     idle?: string,
-  ) => {
-    // Methods a swap dropped are not improvised again by their owners: they were dropped.
-    const kept = new Set([...p.values()].flatMap((l) => l.map((x) => x.id)));
-    const dropped = new Set([...planned].filter((id) => !kept.has(id)));
-    return draws.slice(from, to).map((d) => simulate(index, p, d, idle, dropped));
-  };
+  ) => draws.slice(from, to).map((d) => simulate(index, p, d, idle));
   const screen = Math.min(o.screen, draws.length);
   let base = values(plans);
   const out: ProactiveInstall[] = [];
@@ -452,8 +447,6 @@ export function simulate(
   outcomes: ReadonlyMap<string, { d: Ticks; q: number }>,
   /** An agent that starts nothing unscheduled (runs its sequence only). */
   idle?: string,
-  /** Methods no agent starts on its own (dropped from the schedule). */
-  dropped: ReadonlySet<string> = new Set(),
 ): number {
   const owners = new Set(plans.keys());
   for (const a of index.activities) if (a.resources[0] !== undefined) owners.add(a.resources[0]);
@@ -467,8 +460,7 @@ export function simulate(
   const spare = new Map<string, string[]>();
   for (const a of index.activities) {
     const owner = a.resources[0];
-    if (owner === undefined || pending.has(a.id) || dropped.has(a.id)) continue;
-    if (expectedValue(a.quality) <= 0) continue;
+    if (owner === undefined || pending.has(a.id) || expectedValue(a.quality) <= 0) continue;
     spare.set(owner, [...(spare.get(owner) ?? []), a.id]);
   }
   // When a node accrues quality: a tick, "never", or "pending" (it depends on what has not run).
