@@ -309,20 +309,24 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     });
     for (let t = 0; t < PROACTIVE_TICK; t++) step(d, t, [], []);
     const sent = step(d, PROACTIVE_TICK, [], []);
-    expect(sent).toHaveLength(1);
+    // s1 in m1's place on a, and t1 for b once freed of m2.
+    expect(sent.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
+      ["a", "s1"],
+      ["b", "t1"],
+    ]);
     const install = sent[0]?.body as Extract<PeerBody, { type: "install" }>;
-    const owner = sent[0]?.to ?? "";
-    const other = owner === "a" ? "b" : "a";
-    expect(install.replaces).toEqual([owner === "a" ? "m1" : "m2"]);
+    const owner = "a";
+    const other = "b";
+    expect(install.replaces).toEqual(["m1"]);
     // Its owner cannot see what the freed agent earns: the scheduler vouches for it.
     expect(install.vouched).toBe(true);
     // Nothing is dropped elsewhere until the owner took it.
     expect(step(d, PROACTIVE_TICK + 1, [], [])).toEqual([]);
     const ok: PeerBody = { type: "installed", lock: install.lock, ok: true };
-    expect(step(d, PROACTIVE_TICK + 2, [owner], [ok])).toEqual([
+    expect(step(d, PROACTIVE_TICK + 2, [owner, other], [ok, ok])).toEqual([
       {
         to: other,
-        body: { type: "cancel", lock: install.lock, activity: other === "a" ? "m1" : "m2" },
+        body: { type: "cancel", lock: install.lock, activity: "m2" },
       },
     ]);
     // Refused, nothing is dropped.
@@ -331,7 +335,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     });
     for (let t = 0; t <= PROACTIVE_TICK; t++) step(d2, t, [], []);
     const no: PeerBody = { type: "installed", lock: install.lock, ok: false };
-    expect(step(d2, PROACTIVE_TICK + 2, [owner], [no])).toEqual([]);
+    expect(step(d2, PROACTIVE_TICK + 2, [owner, other], [no, ok])).toEqual([]);
   });
 
   it("sends a min's missing children proposed together all or nothing, vouched for", () => {

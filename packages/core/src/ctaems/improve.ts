@@ -350,10 +350,16 @@ export function proactiveInstalls(
         best = option;
         break;
       }
-      const owner = option.install.owner;
-      const alone =
-        mean(values(option.plans, 0, screen, owner)) - mean(values(plans, 0, screen, owner));
-      if (alone > 0) {
+      // Nor may a swap rest on what an agent it frees would improvise (it may choose otherwise).
+      const owners = [
+        option.install.owner,
+        ...(option.install.alsoDrops ?? []).map((d) => d.owner),
+      ];
+      const alone = owners.every(
+        (owner) =>
+          mean(values(option.plans, 0, screen, owner)) - mean(values(plans, 0, screen, owner)) > 0,
+      );
+      if (alone) {
         best = option;
         break;
       }
