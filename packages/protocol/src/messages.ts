@@ -170,6 +170,7 @@ export const WirePeerBody = Type.Union([
       earliest: Ticks,
       latest: Ticks,
       vouched: Type.Optional(Type.Boolean()),
+      replaces: Type.Optional(Type.Array(NodeName)),
     },
     { additionalProperties: false },
   ),

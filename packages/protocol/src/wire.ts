@@ -158,10 +158,13 @@ export function toWirePeerBody(b: PeerBody): PeerBody_ {
         })),
         installed: b.installed.map((i) => ({ agent: i.agent, lock: i.lock, ok: i.ok })),
       };
+    case "install": {
+      const { replaces, ...rest } = b;
+      return replaces ? { ...rest, replaces: [...replaces] } : rest;
+    }
     case "enabler":
     case "ready":
     case "withdraw":
-    case "install":
     case "cancel":
     case "installed":
       return { ...b };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { act, build, plan, task } from "../test-support/ctaems-networks.js";
-import type { CtaemsAgent, TickInput } from "./agent.js";
-import { DeliberativeScheduler } from "./deliberative.js";
+import { type CtaemsAgent, SchedulerAgentCsc, type TickInput } from "./agent.js";
+import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { CtaemsWorld, runTrial, viewersOf } from "./engine.js";
 import {
   DELIBERATIVE_ADDRESS,
@@ -282,5 +282,158 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       ["a", "ya"],
       ["b", "xb"],
     ]);
+  });
+
+  // A min of two methods worth 7, and on its owners a method worth 20 (a) and one worth 5 (b):
+  // only dropping the min on both agents makes room for both.
+  const swapModel = () =>
+    build([
+      task("root", "sum", ["M", "S", "T"]),
+      task("M", "min", ["m1", "m2"], { deadlineTicks: 40 }),
+      task("S", "sum", ["s1"], { deadlineTicks: 40 }),
+      task("T", "max", ["t1"], { deadlineTicks: 40 }),
+      act("m1", "a", 30, 7),
+      act("m2", "b", 30, 14),
+      act("s1", "a", 30, 20),
+      act("t1", "b", 30, 5),
+    ]);
+  const swapPlan = () =>
+    plan([
+      ["a", "m1", 10],
+      ["b", "m2", 10],
+    ]);
+
+  it("a proactive swap names what its owner drops, and drops the min's other part once taken", () => {
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, swapModel(), {
+      initial: swapPlan(),
+    });
+    for (let t = 0; t < PROACTIVE_TICK; t++) step(d, t, [], []);
+    const sent = step(d, PROACTIVE_TICK, [], []);
+    // s1 in m1's place on a, and t1 for b once freed of m2.
+    expect(sent.map((m) => [m.to, (m.body as { activity?: string }).activity])).toEqual([
+      ["a", "s1"],
+      ["b", "t1"],
+    ]);
+    const install = sent[0]?.body as Extract<PeerBody, { type: "install" }>;
+    const owner = "a";
+    const other = "b";
+    expect(install.replaces).toEqual(["m1"]);
+    // Its owner cannot see what the freed agent earns: the scheduler vouches for it.
+    expect(install.vouched).toBe(true);
+    // Nothing is dropped elsewhere until the owner took it.
+    expect(step(d, PROACTIVE_TICK + 1, [], [])).toEqual([]);
+    const ok: PeerBody = { type: "installed", lock: install.lock, ok: true };
+    expect(step(d, PROACTIVE_TICK + 2, [owner, other], [ok, ok])).toEqual([
+      {
+        to: other,
+        body: { type: "cancel", lock: install.lock, activity: "m2" },
+      },
+    ]);
+    // Refused, nothing is dropped.
+    const d2 = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, swapModel(), {
+      initial: swapPlan(),
+    });
+    for (let t = 0; t <= PROACTIVE_TICK; t++) step(d2, t, [], []);
+    const no: PeerBody = { type: "installed", lock: install.lock, ok: false };
+    expect(step(d2, PROACTIVE_TICK + 2, [owner, other], [no, ok])).toEqual([]);
+  });
+
+  it("sends a min's missing children proposed together all or nothing, vouched for", () => {
+    const index = build([
+      task("root", "sum", ["M", "L1", "L2"]),
+      task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
+      task("L1", "max", ["la"], { deadlineTicks: 40 }),
+      task("L2", "max", ["lb"], { deadlineTicks: 40 }),
+      act("ma", "a", 30, 10),
+      act("mb", "b", 30, 10),
+      act("la", "a", 30, 2),
+      act("lb", "b", 30, 2),
+    ]);
+    const initial = plan([
+      ["a", "la", 10],
+      ["b", "lb", 10],
+    ]);
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial });
+    for (let t = 0; t < PROACTIVE_TICK; t++) step(d, t, [], []);
+    const sent = step(d, PROACTIVE_TICK, [], []);
+    expect(
+      sent.map((m) => {
+        const b = m.body as Extract<PeerBody, { type: "install" }>;
+        return [m.to, b.activity, b.lock, b.vouched];
+      }),
+    ).toEqual([
+      ["a", "ma", 1, true],
+      ["b", "mb", 1, true],
+    ]);
+    // b refuses: a's part is withdrawn.
+    const yes: PeerBody = { type: "installed", lock: 1, ok: true };
+    const no: PeerBody = { type: "installed", lock: 1, ok: false };
+    expect(step(d, PROACTIVE_TICK + 2, ["a", "b"], [yes, no])).toEqual([
+      { to: "a", body: { type: "cancel", lock: 1, activity: "ma" } },
+    ]);
+  });
+
+  it("the owner of a swap drops the method it replaces, and gets it back if the swap is withdrawn", () => {
+    // a plans x (worth 10) at 10; the scheduler swaps it for y (worth 2 on a's view).
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["x"], { deadlineTicks: 40 }),
+      task("Y", "max", ["y"], { deadlineTicks: 40 }),
+      act("x", "a", 30, 10),
+      act("y", "a", 30, 2),
+    ]);
+    const drive = (inbox: Map<number, PeerBody[]>, last = 10) => {
+      const setup = setupsFor(index, plan([["a", "x", 10]]), "consort").get("a");
+      if (!setup) throw new Error("no setup for a");
+      const agent = new SchedulerAgentCsc(setup);
+      const outs = [];
+      for (let tick = 0; tick <= last; tick++)
+        outs.push(
+          agent.step({
+            tick,
+            events: [],
+            inbox: (inbox.get(tick) ?? []).map((body, i) => ({
+              from: DELIBERATIVE_ADDRESS,
+              to: "a",
+              seq: i + 1,
+              body,
+            })),
+          }),
+        );
+      return {
+        started: outs.flatMap((o, tick) => (o.start ? [[tick, o.start]] : [])),
+        answers: outs
+          .flatMap((o) => o.messages)
+          .flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : [])),
+      };
+    };
+    const swap: PeerBody = {
+      type: "install",
+      lock: 1,
+      activity: "y",
+      earliest: 10,
+      latest: 10,
+      vouched: true,
+      replaces: ["x"],
+    };
+    expect(drive(new Map([[5, [swap]]]))).toEqual({ started: [[10, "y"]], answers: [true] });
+    // Withdrawn before it started, x has its place back.
+    const cancel: PeerBody = { type: "cancel", lock: 1, activity: "y" };
+    expect(
+      drive(
+        new Map([
+          [5, [swap]],
+          [7, [cancel]],
+        ]),
+      ),
+    ).toEqual({
+      started: [[10, "x"]],
+      answers: [true],
+    });
+    // A swap of a method that has started is refused: the plan it was made for has moved on.
+    expect(drive(new Map([[12, [{ ...swap, earliest: 12, latest: 12 }]]]), 14)).toEqual({
+      started: [[10, "x"]],
+      answers: [false],
+    });
   });
 });

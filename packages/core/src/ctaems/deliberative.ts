@@ -3,7 +3,7 @@ import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/m
 import type { Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 import type { CtaemsAgent, OutgoingMessage, TickInput, TickOutput } from "./agent.js";
-import { proactiveInstallsCached } from "./improve.js";
+import { type ProactiveInstall, proactiveInstallsCached } from "./improve.js";
 import { assignRepairs, type RepairOffer, withdrawalLoss } from "./joint-repair.js";
 import type { ChildReport, PeerBody } from "./messages.js";
 import {
@@ -82,6 +82,8 @@ interface Transaction {
   readonly urgent: boolean;
   /** Proposed unasked (`proact`): a refusal says the owner is busier than planned, no more. */
   readonly proactive?: boolean;
+  /** Per install: methods of other agents dropped once its owner took it (`alsoDrops`). */
+  readonly drops?: ReadonlyMap<string, readonly { owner: string; activityId: string }[]>;
 }
 
 /** Ticks an install commits its owner to, and the method it is for. */
@@ -103,6 +105,10 @@ interface Candidate {
   readonly vouched?: boolean;
   /** The install elsewhere its owner would be taken off (a late repair's offers only). */
   readonly displaces?: { readonly method: string; readonly node: string; readonly loss: number };
+  /** Scheduled methods of its owner the install replaces (a proactive swap's). */
+  readonly replaces?: readonly string[];
+  /** Scheduled methods of other agents dropped once the install is taken. */
+  readonly alsoDrops?: readonly { readonly owner: string; readonly activityId: string }[];
 }
 
 interface Job {
@@ -254,6 +260,16 @@ export class DeliberativeScheduler implements CtaemsAgent {
           this.uncommit(agent, method);
           out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
         }
+      // A swap taken: the methods of other agents that earn nothing without what it replaced
+      // are dropped, freeing their owners.
+      if (withdrawn.length === 0)
+        for (const agent of done.accepted)
+          for (const method of done.methods.get(agent) ?? [])
+            for (const d of done.drops?.get(method) ?? [])
+              out.push({
+                to: d.owner,
+                body: { type: "cancel", lock: done.lock, activity: d.activityId },
+              });
       for (const agent of done.refused)
         for (const method of done.methods.get(agent) ?? []) {
           this.installed.delete(method);
@@ -311,9 +327,11 @@ export class DeliberativeScheduler implements CtaemsAgent {
   private proact(t: Ticks, out: OutgoingMessage[]): void {
     if (!this.initial) return;
     const picks: { c: Candidate; job: Job }[] = [];
+    const found: ProactiveInstall[] = [];
     for (const p of proactiveInstallsCached(this.index, this.initial, { from: t + 1 })) {
       const child = this.index.nodes.get(p.activityId);
       if (child?.kind !== "activity" || !this.free(p.owner, p.earliest, p.earliest + 1)) continue;
+      found.push(p);
       const deadline = effectiveDeadline(this.index, p.activityId) ?? Number.POSITIVE_INFINITY;
       const qp = qualityProfile(child.quality);
       const prob = qp.p * probabilityAtMost(child.duration, deadline - p.earliest);
@@ -324,16 +342,42 @@ export class DeliberativeScheduler implements CtaemsAgent {
         owner: p.owner,
         window: [p.earliest, p.latest],
         now: NOTHING,
-        // Not one that takes over a method under way: its owner weighs that one as it runs.
-        ...(p.share >= VOUCH_SHARE && !p.takesOver ? { vouched: true } : {}),
+        // Not one that takes over a method under way: its owner weighs that one as it runs. A
+        // swap is vouched for whatever its share once clearly better (`proactiveInstalls`
+        // proposes no other): its owner sees what it drops, not what the time it frees and the
+        // method it adds earn elsewhere (on tuning seeds, vouching only from VOUCH_SHARE kept
+        // about a third less of the swaps' gain).
+        ...((p.share >= VOUCH_SHARE || (p.replaces?.length ?? 0) > 0) && !p.takesOver
+          ? { vouched: true }
+          : {}),
+        ...(p.replaces && p.replaces.length > 0 ? { replaces: p.replaces } : {}),
+        ...(p.alsoDrops && p.alsoDrops.length > 0 ? { alsoDrops: p.alsoDrops } : {}),
       };
       // Not escalated, so a refusal is not retried.
       picks.push({ c, job: { node: p.node, threshold: 1, children: [], attempt: MAX_ATTEMPTS } });
     }
-    const lock = this.nextLock;
-    this.install(picks, false, out);
-    const sent = this.transactions.get(lock);
-    if (sent) this.transactions.set(lock, { ...sent, proactive: true });
+    // The parts of a min's group go all or nothing, in a transaction of their own; a refusal
+    // withdraws the others.
+    const groups = new Map<number, { c: Candidate; job: Job }[]>();
+    const singles: { c: Candidate; job: Job }[] = [];
+    for (const [i, pick] of picks.entries()) {
+      const group = found[i]?.group;
+      if (group === undefined) singles.push(pick);
+      else
+        groups.set(group, [
+          ...(groups.get(group) ?? []),
+          { ...pick, c: { ...pick.c, vouched: true } },
+        ]);
+    }
+    for (const [atomic, batch] of [
+      [false, singles] as const,
+      ...[...groups.values()].map((g) => [true, g] as const),
+    ]) {
+      const lock = this.nextLock;
+      this.install(batch, atomic, out);
+      const sent = this.transactions.get(lock);
+      if (sent) this.transactions.set(lock, { ...sent, proactive: true });
+    }
   }
 
   /**
@@ -579,7 +623,9 @@ export class DeliberativeScheduler implements CtaemsAgent {
     const waiting = new Set<string>();
     const methods = new Map<string, string[]>();
     const jobOf = new Map<string, Job>();
+    const drops = new Map<string, readonly { owner: string; activityId: string }[]>();
     for (const { c, job } of picks) {
+      if (c.alsoDrops) drops.set(c.id, c.alsoDrops);
       const id = c.id;
       jobOf.set(id, job);
       const [earliest, latest] = c.window;
@@ -604,6 +650,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
         earliest,
         latest,
         ...(c.vouched ? { vouched: true } : {}),
+        ...(c.replaces ? { replaces: c.replaces } : {}),
       };
       out.push({ to: c.owner, body });
     }
@@ -619,6 +666,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
         atomic,
         accepted: [],
         urgent,
+        ...(drops.size > 0 ? { drops } : {}),
       });
   }
 }

@@ -153,6 +153,116 @@ describe("proactive improvement of the initial schedule", () => {
     expect(simulate(index, plans, failed)).toBe(0);
   });
 
+  // A min of two methods worth 7 (both scheduled), a method worth 20 on the first's owner, and
+  // one worth 5 the second's owner could run if it were free: one agent cannot fit 20 besides
+  // its part of the min, and the min is worth nothing without it.
+  const minGroup = () =>
+    build([
+      task("root", "sum", ["M", "S", "T"]),
+      task("M", "min", ["m1", "m2"], { deadlineTicks: 40 }),
+      task("S", "sum", ["s1"], { deadlineTicks: 40 }),
+      task("T", "max", ["t1"], { deadlineTicks: 40 }),
+      act("m1", "a", 30, 7),
+      act("m2", "b", 30, 14),
+      act("s1", "a", 30, 20),
+      act("t1", "b", 30, 5),
+    ]);
+  const minPlan = () =>
+    plan([
+      ["a", "m1", 10],
+      ["b", "m2", 10],
+    ]);
+
+  it("swaps a min for a better method, dropping the min's other parts to free their owners", () => {
+    const installs = proactiveInstalls(minGroup(), minPlan(), { from: 4 });
+    // s1 in m1's place, and m2 dropped: 20 for the min's 7 (an addition before m1 that pushed it
+    // out would earn as much, with b still spending its time on m2). t1 in m2's place would earn
+    // more only if a started s1 on its own once freed, which it may not: not proposed. Then b,
+    // freed, is given t1 (5).
+    expect(
+      installs.map((i) => [i.activityId, i.owner, i.earliest, i.replaces, i.alsoDrops, i.gain]),
+    ).toEqual([
+      ["s1", "a", 4, ["m1"], [{ owner: "b", activityId: "m2" }], 13],
+      ["t1", "b", 4, undefined, undefined, 5],
+    ]);
+  });
+
+  it("adds the missing children of a min together, on several agents, all or nothing", () => {
+    const index = build([
+      task("root", "sum", ["M", "L1", "L2"]),
+      task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
+      task("L1", "max", ["la"], { deadlineTicks: 40 }),
+      task("L2", "max", ["lb"], { deadlineTicks: 40 }),
+      act("ma", "a", 30, 10),
+      act("mb", "b", 30, 10),
+      act("la", "a", 30, 2),
+      act("lb", "b", 30, 2),
+    ]);
+    const initial = plan([
+      ["a", "la", 10],
+      ["b", "lb", 10],
+    ]);
+    // Either alone costs its owner's filler for nothing; both earn 10 for the two fillers' 4.
+    const installs = proactiveInstalls(index, initial, { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([
+      ["ma", "a", 4],
+      ["mb", "b", 4],
+    ]);
+    expect(installs[0]?.group).toBeDefined();
+    expect(installs[1]?.group).toBe(installs[0]?.group);
+    expect(installs[0]?.gain).toBe(6);
+  });
+
+  it("keeps a swap whose gain on the mean is within the sampling noise", () => {
+    const model = (quality: number | { value: number; probability: number }[]) =>
+      build([
+        task("root", "sum", ["X", "Y"]),
+        task("X", "max", ["x"], { deadlineTicks: 40 }),
+        task("Y", "max", ["y"], { deadlineTicks: 40 }),
+        act("x", "a", 30, 10),
+        act("y", "a", 30, quality),
+      ]);
+    const initial = plan([["a", "x", 10]]);
+    // 0 or 22: 11 on average against a sure 10, a gain of 10% that the draws cannot tell
+    // from noise.
+    const risky = [
+      { value: 0, probability: 0.5 },
+      { value: 22, probability: 0.5 },
+    ];
+    expect(proactiveInstalls(model(risky), initial, { from: 4 })).toEqual([]);
+    // A sure 11 is the same gain on the mean, beyond doubt.
+    const sure = proactiveInstalls(model(11), initial, { from: 4 });
+    expect(sure.map((i) => [i.activityId, i.replaces])).toEqual([["y", ["x"]]]);
+  });
+
+  it("swaps nothing that has started or must stay (an enables source)", () => {
+    // m1 starts before an install could reach a: the min keeps it, and m2 with it.
+    const started = plan([
+      ["a", "m1", 0],
+      ["b", "m2", 0],
+    ]);
+    expect(proactiveInstalls(minGroup(), started, { from: 4 }).filter((i) => i.replaces)).toEqual(
+      [],
+    );
+    const enabling = build(
+      [
+        task("root", "sum", ["X", "Y", "Z"]),
+        task("X", "max", ["x"], { deadlineTicks: 40 }),
+        task("Y", "max", ["y"], { deadlineTicks: 40 }),
+        task("Z", "max", ["z"]),
+        act("x", "a", 30, 1),
+        act("y", "a", 30, 20),
+        act("z", "b", 5, 1),
+      ],
+      [{ kind: "enables", from: "X", to: "Z" }],
+    );
+    const plans = plan([
+      ["a", "x", 10],
+      ["b", "z", 50],
+    ]);
+    expect(proactiveInstalls(enabling, plans, { from: 4 }).filter((i) => i.replaces)).toEqual([]);
+  });
+
   it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
     const index = unsure();
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, {

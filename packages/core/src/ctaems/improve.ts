@@ -19,6 +19,18 @@ export interface ProactiveInstall {
   readonly share: number;
   /** Whether it takes over the method its owner has under way when it arrives. */
   readonly takesOver: boolean;
+  /** Scheduled methods of its owner it replaces: the owner drops them when it takes it. */
+  readonly replaces?: readonly string[];
+  /**
+   * Scheduled methods of other agents that earn nothing once the replaced ones are gone (the
+   * other children of a min): dropped too once the install is taken, freeing their owners.
+   */
+  readonly alsoDrops?: readonly { readonly owner: string; readonly activityId: string }[];
+  /**
+   * Part of a move that adds all the missing children of a min at once (each earns nothing
+   * alone): installs with the same number are all or nothing.
+   */
+  readonly group?: number;
 }
 
 export interface ImproveOptions {
@@ -87,6 +99,13 @@ export function proactiveInstalls(
   for (const a of activities)
     if (!planned.has(a.id)) work += (1 + (load.get(a.resources[0] ?? "") ?? 0)) * activities.length;
   if (work > o.maxWork) return [];
+  // Replacements (a scheduled method swapped for an unscheduled one of the same owner) are
+  // tried when they fit in what the additions leave of the budget.
+  let swaps = 0;
+  for (const a of activities)
+    if (!planned.has(a.id) && expectedValue(a.quality) > 0)
+      swaps += (load.get(a.resources[0] ?? "") ?? 0) * activities.length;
+  const replacing = work + swaps <= o.maxWork;
   const rng = createRng(o.seed);
   const draws = Array.from({ length: o.samples }, () => {
     const m = new Map<string, { d: Ticks; q: number }>();
@@ -112,6 +131,7 @@ export function proactiveInstalls(
   const screen = Math.min(o.screen, draws.length);
   let base = values(plans);
   const out: ProactiveInstall[] = [];
+  let groups = 0;
   const fixed = (id: string): boolean => {
     if (out.some((x) => x.activityId === id)) return true;
     const parent = index.parent.get(id);
@@ -123,7 +143,46 @@ export function proactiveInstalls(
       if ((index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return true;
     return false;
   };
-  type Option = { install: ProactiveInstall; plans: Map<string, Planned[]>; v: number[] };
+  const durations = (id: string): number => {
+    const n = index.nodes.get(id);
+    return n?.kind === "activity" ? Math.ceil(expectedValue(n.duration)) : 0;
+  };
+  // An owner never lets an install delay a synchronized start, a method that enables
+  // something, or an earlier install: such a place would be refused.
+  const delays = (after: readonly Planned[], from: Ticks): boolean => {
+    let t = from;
+    for (const item of after) {
+      const at = Math.max(t, item.earliest);
+      if (at > item.earliest && fixed(item.id)) return true;
+      t = at + durations(item.id);
+    }
+    return false;
+  };
+  // The other scheduled children of a min a dropped method is under: they earn nothing without
+  // it, so they go too (undefined when one has started or must stay, and the drop is not made).
+  const minCompanions = (id: string): { owner: string; activityId: string }[] | undefined => {
+    const parent = index.parent.get(id);
+    const up = parent === undefined ? undefined : index.nodes.get(parent);
+    if (up?.kind !== "task" || up.qaf !== "min") return [];
+    const found: { owner: string; activityId: string }[] = [];
+    for (const c of up.children) {
+      if (c === id) continue;
+      for (const [owner, list] of plans) {
+        const item = list.find((x) => x.id === c);
+        if (!item) continue;
+        if (item.earliest < o.from || fixed(c)) return undefined;
+        found.push({ owner, activityId: c });
+      }
+    }
+    return found;
+  };
+  type Option = {
+    install: ProactiveInstall;
+    plans: Map<string, Planned[]>;
+    v: number[];
+    /** The other installs of an all-or-nothing move. */
+    rest?: ProactiveInstall[];
+  };
   for (let round = 0; round < o.maxAdds; round++) {
     const baseMean = mean(base.slice(0, screen));
     const options: Option[] = [];
@@ -134,10 +193,6 @@ export function proactiveInstalls(
       const latest = deadline - valueRange(a.duration).min;
       const release = effectiveRelease(index, a.id);
       const list = plans.get(owner) ?? [];
-      const durations = (id: string): number => {
-        const n = index.nodes.get(id);
-        return n?.kind === "activity" ? Math.ceil(expectedValue(n.duration)) : 0;
-      };
       // What is planned to start before an install can arrive has started: the install goes
       // after it, or takes over the one under way when it cannot wait for it to end (its owner
       // then gives that one up: worth it when it earns less, or nothing without a sibling the
@@ -153,16 +208,7 @@ export function proactiveInstalls(
           if (!running || running.earliest + durations(running.id) <= latest) continue;
           if (fixed(running.id)) continue;
         }
-        // An owner never lets an install delay a synchronized start, a method that enables
-        // something, or an earlier install: such a place would be refused.
-        let t = earliest + durations(a.id);
-        let delays = false;
-        for (const item of list.slice(k)) {
-          const at = Math.max(t, item.earliest);
-          if (at > item.earliest && fixed(item.id)) delays = true;
-          t = at + durations(item.id);
-        }
-        if (delays) continue;
+        if (delays(list.slice(k), earliest + durations(a.id))) continue;
         const next = [...list.slice(0, k), { id: a.id, earliest }, ...list.slice(k)];
         const candidate = new Map(plans);
         candidate.set(owner, next);
@@ -185,17 +231,135 @@ export function proactiveInstalls(
         });
       }
     }
+    if (replacing)
+      for (const [owner, list] of plans) {
+        const started = list.filter((x) => x.earliest < o.from).length;
+        for (let k = started; k < list.length; k++) {
+          const dropped = list[k];
+          if (!dropped || fixed(dropped.id)) continue;
+          const companions = minCompanions(dropped.id);
+          if (companions === undefined) continue;
+          for (const a of activities) {
+            if (a.resources[0] !== owner || scheduled.has(a.id) || expectedValue(a.quality) <= 0)
+              continue;
+            // A sibling under the same min needs the method it would replace.
+            if (index.parent.get(a.id) === index.parent.get(dropped.id)) continue;
+            const gone = new Set([dropped.id, ...companions.map((c) => c.activityId)]);
+            const rest = list.filter((x) => !gone.has(x.id));
+            const at = list.slice(0, k).filter((x) => !gone.has(x.id)).length;
+            const prev = rest[at - 1];
+            const deadline = effectiveDeadline(index, a.id) ?? Number.POSITIVE_INFINITY;
+            const latest = deadline - valueRange(a.duration).min;
+            const earliest = Math.max(
+              prev ? prev.earliest + durations(prev.id) : 0,
+              effectiveRelease(index, a.id),
+              o.from,
+            );
+            if (earliest > latest || delays(rest.slice(at), earliest + durations(a.id))) continue;
+            const candidate = new Map(plans);
+            candidate.set(owner, [...rest.slice(0, at), { id: a.id, earliest }, ...rest.slice(at)]);
+            for (const c of companions)
+              if (c.owner !== owner)
+                candidate.set(
+                  c.owner,
+                  (candidate.get(c.owner) ?? []).filter((x) => x.id !== c.activityId),
+                );
+            const v = values(candidate, 0, screen);
+            if (mean(v) - baseMean <= 0) continue;
+            const others = companions.filter((c) => c.owner !== owner);
+            options.push({
+              install: {
+                activityId: a.id,
+                owner,
+                earliest,
+                latest,
+                node: index.parent.get(a.id) ?? a.id,
+                gain: mean(v) - baseMean,
+                share: 0,
+                takesOver: false,
+                replaces: list.filter((x) => gone.has(x.id)).map((x) => x.id),
+                ...(others.length > 0 ? { alsoDrops: others } : {}),
+              },
+              plans: candidate,
+              v,
+            });
+          }
+        }
+      }
+    // A min whose missing children would each earn nothing alone: all of them together, each at
+    // the first place its owner can start it (what that pushes out, the estimate drops).
+    if (replacing)
+      for (const node of index.model.nodes) {
+        if (node.kind !== "task" || node.qaf !== "min") continue;
+        const missing = node.children.filter((c) => !scheduled.has(c));
+        if (missing.length < 2) continue;
+        const candidate = new Map(plans);
+        const parts: ProactiveInstall[] = [];
+        for (const c of missing) {
+          const a = index.nodes.get(c);
+          const owner = a?.kind === "activity" ? a.resources[0] : undefined;
+          if (a?.kind !== "activity" || owner === undefined || expectedValue(a.quality) <= 0) break;
+          const list = candidate.get(owner) ?? [];
+          const deadline = effectiveDeadline(index, c) ?? Number.POSITIVE_INFINITY;
+          const latest = deadline - valueRange(a.duration).min;
+          const started = list.filter((x) => x.earliest < o.from).length;
+          for (let k = started; k <= list.length; k++) {
+            const prev = list[k - 1];
+            const earliest = Math.max(
+              prev ? prev.earliest + durations(prev.id) : 0,
+              effectiveRelease(index, c),
+              o.from,
+            );
+            if (earliest > latest || delays(list.slice(k), earliest + durations(c))) continue;
+            candidate.set(owner, [...list.slice(0, k), { id: c, earliest }, ...list.slice(k)]);
+            parts.push({
+              activityId: c,
+              owner,
+              earliest,
+              latest,
+              node: node.id,
+              gain: 0,
+              share: 0,
+              takesOver: false,
+              group: 0,
+            });
+            break;
+          }
+        }
+        const [first, ...rest] = parts;
+        if (!first || parts.length < missing.length) continue;
+        const v = values(candidate, 0, screen);
+        if (mean(v) - baseMean <= 0) continue;
+        options.push({ install: first, plans: candidate, v, rest });
+      }
     // The owner judges an install by what it earns against what it displaces in its own plan;
     // what the time it frees lets it start on its own later is beyond its sight, so a change
     // whose gain lies only there would be refused. The best change its owner's plan gains by
     // (judged with that owner starting nothing unscheduled) is proposed.
-    options.sort((x, y) => mean(y.v) - mean(x.v));
+    // On a tie, a replacement before an addition that pushes the same method out: it says what
+    // its owner drops, so the owner frees that time instead of holding on to it.
+    options.sort(
+      (x, y) =>
+        mean(y.v) - mean(x.v) ||
+        (y.install.replaces?.length ?? 0) - (x.install.replaces?.length ?? 0),
+    );
     let best: Option | undefined;
     for (const option of options.slice(0, OWNER_CHECKS)) {
-      const owner = option.install.owner;
-      const alone =
-        mean(values(option.plans, 0, screen, owner)) - mean(values(plans, 0, screen, owner));
-      if (alone > 0) {
+      // All or nothing, vouched for: no one owner's plan weighs it.
+      if (option.rest) {
+        best = option;
+        break;
+      }
+      // Nor may a swap rest on what an agent it frees would improvise (it may choose otherwise).
+      const owners = [
+        option.install.owner,
+        ...(option.install.alsoDrops ?? []).map((d) => d.owner),
+      ];
+      const alone = owners.every(
+        (owner) =>
+          mean(values(option.plans, 0, screen, owner)) - mean(values(plans, 0, screen, owner)) > 0,
+      );
+      if (alone) {
         best = option;
         break;
       }
@@ -206,8 +370,12 @@ export function proactiveInstalls(
     const gain = mean(diffs);
     // Clearly better: by a share of the expected quality, and beyond the sampling noise.
     if (gain < o.minGain * Math.max(1e-9, baseMean) || gain < 2 * standardError(diffs)) break;
-    out.push({ ...best.install, gain, share: gain / Math.max(1e-9, mean(base)) });
-    scheduled.add(best.install.activityId);
+    const share = gain / Math.max(1e-9, mean(base));
+    const group = best.rest ? { group: ++groups } : {};
+    for (const install of [best.install, ...(best.rest ?? [])]) {
+      out.push({ ...install, gain, share, ...group });
+      scheduled.add(install.activityId);
+    }
     for (const [k, v] of best.plans) plans.set(k, v);
     base = best.v;
   }

@@ -62,10 +62,16 @@ export type PeerBody =
        * the owner takes it unless it cannot, even if its own view prices it lower.
        */
       readonly vouched?: boolean;
+      /**
+       * Scheduled methods of the owner the install replaces (a proactive swap): dropped from its
+       * schedule when it takes the install, given back if the install is withdrawn.
+       */
+      readonly replaces?: readonly string[];
     }
   /**
    * From the deliberative scheduler: an install of transaction `lock` is withdrawn (another
-   * owner refused its part of an all-or-nothing option).
+   * owner refused its part of an all-or-nothing option), or a scheduled method is dropped (it
+   * earns nothing once a swap of that transaction was taken).
    */
   | { readonly type: "cancel"; readonly lock: number; readonly activity: string }
   /** Answer to an install: whether the window was taken. */

@@ -35,6 +35,8 @@ export class DeliberativeClient {
   private readonly pendingInstalls: { lock: number; ok: boolean }[] = [];
   /** Per install taken: the scheduled methods it lowered (given back if it is withdrawn). */
   private readonly loweredFor = new Map<string, readonly (readonly [string, number])[]>();
+  /** Per install taken: the scheduled methods it replaced (given back if it is withdrawn). */
+  private readonly replacedFor = new Map<string, readonly (readonly [string, Entry])[]>();
   /** Installs withdrawn while already running: aborted at this tick. */
   private readonly cancelled = new Set<string>();
   private readonly escalatedAt = new Map<string, Ticks>();
@@ -62,14 +64,28 @@ export class DeliberativeClient {
 
   /** An install: checked now, answered at the start of the next tick. */
   onInstall(body: Extract<PeerBody, { type: "install" }>): void {
-    const ok = this.acceptInstall(body.activity, body.earliest, body.latest, body.vouched === true);
+    const ok = this.acceptInstall(
+      body.activity,
+      body.earliest,
+      body.latest,
+      body.vouched === true,
+      body.replaces ?? [],
+    );
     this.pendingInstalls.push({ lock: body.lock, ok });
   }
 
-  /** An install withdrawn: dropped (aborted if running), and what it lowered given back. */
+  /**
+   * An install withdrawn: dropped (aborted if running), and what it lowered or replaced given
+   * back. A scheduled method of another origin named is dropped if it has not started (a swap
+   * elsewhere left it earning nothing).
+   */
   onCancel(body: Extract<PeerBody, { type: "cancel" }>): void {
     const s = this.state;
     const e = s.schedule.get(body.activity);
+    if (e !== undefined && e.origin !== "deliberative") {
+      if (s.status.get(body.activity)?.state === "idle") s.schedule.delete(body.activity);
+      return;
+    }
     if (e?.origin !== "deliberative") return;
     if (s.running === body.activity) this.cancelled.add(body.activity);
     else if (s.status.get(body.activity)?.state !== "idle") return;
@@ -79,6 +95,20 @@ export class DeliberativeClient {
       if (low && s.status.get(mid)?.state === "idle") low.priority = priority;
     }
     this.loweredFor.delete(body.activity);
+    this.giveBack(body.activity);
+  }
+
+  /** Puts back in the schedule what install `id` replaced, where it has not started since. */
+  private giveBack(id: string): boolean {
+    const s = this.state;
+    let any = false;
+    for (const [mid, entry] of this.replacedFor.get(id) ?? [])
+      if (!s.schedule.has(mid) && s.status.get(mid)?.state === "idle") {
+        s.schedule.set(mid, entry);
+        any = true;
+      }
+    this.replacedFor.delete(id);
+    return any;
   }
 
   /**
@@ -96,6 +126,7 @@ export class DeliberativeClient {
       if (s.status.get(id)?.state !== "idle") {
         // Started: what it displaced stays as it is.
         this.loweredFor.delete(id);
+        this.replacedFor.delete(id);
         continue;
       }
       if (e !== undefined && e.priority > PRIORITY.low) continue;
@@ -108,6 +139,7 @@ export class DeliberativeClient {
         }
       }
       this.loweredFor.delete(id);
+      if (this.giveBack(id)) any = true;
     }
     return any;
   }
@@ -132,17 +164,28 @@ export class DeliberativeClient {
    * running method gives way when the install can wait no longer. Synchronized starts, earlier
    * installs and enables sources are never displaced.
    */
-  private acceptInstall(id: string, earliest: Ticks, latestAsked: Ticks, vouched = false): boolean {
+  private acceptInstall(
+    id: string,
+    earliest: Ticks,
+    latestAsked: Ticks,
+    vouched = false,
+    replaces: readonly string[] = [],
+  ): boolean {
     const s = this.state;
     const a = this.view.activity(id);
     if (!a || s.status.get(id)?.state !== "idle" || s.enablerFailed(id)) return false;
+    // A swap is for a plan that has not moved on: what it replaces has not started.
+    if (replaces.some((mid) => s.status.get(mid)?.state !== "idle")) return false;
     const latest = Math.min(latestAsked, this.view.latestStart(id));
     if (latest < s.tick) return false;
     const busyUntil = s.running !== undefined ? Math.ceil(s.tick + s.remaining(s.running)) : s.tick;
     const pending = [...s.schedule]
       .filter(
         ([mid, e]) =>
-          mid !== id && e.priority > PRIORITY.low && s.status.get(mid)?.state === "idle",
+          mid !== id &&
+          !replaces.includes(mid) &&
+          e.priority > PRIORITY.low &&
+          s.status.get(mid)?.state === "idle",
       )
       .sort(([, x], [, y]) => x.earliest - y.earliest);
     const profileAt = (mid: string, at: Ticks, last: Ticks): TwoPoint => {
@@ -179,6 +222,10 @@ export class DeliberativeClient {
         preempts && s.running !== undefined && !this.cancelled.has(s.running)
           ? s.runningValue(s.running)
           : 0;
+      // What it replaces is given up: priced as what it was expected to earn.
+      for (const mid of replaces)
+        if (s.schedule.has(mid))
+          cost += Math.max(0, s.gain(mid, s.profiles.get(mid)?.cur ?? NOTHING));
       let worth = 0;
       const lowered: string[] = [];
       const order: [string, Entry | undefined][] = first
@@ -248,6 +295,14 @@ export class DeliberativeClient {
       e.priority = PRIORITY.low;
     }
     this.loweredFor.set(id, lowered);
+    const replaced: [string, Entry][] = [];
+    for (const mid of replaces) {
+      const e = s.schedule.get(mid);
+      if (!e) continue;
+      replaced.push([mid, e]);
+      s.schedule.delete(mid);
+    }
+    this.replacedFor.set(id, replaced);
     const preempts = s.running !== undefined && busyUntil > latest;
     s.schedule.set(id, {
       earliest,
