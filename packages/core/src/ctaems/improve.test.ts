@@ -263,6 +263,63 @@ describe("proactive improvement of the initial schedule", () => {
     expect(proactiveInstalls(enabling, plans, { from: 4 }).filter((i) => i.replaces)).toEqual([]);
   });
 
+  it("places what follows a take-over after the install, and never swaps out the method given up", () => {
+    const index = build([
+      task("root", "sum", ["R", "X", "Y", "Z"]),
+      task("R", "max", ["r"], { deadlineTicks: 40 }),
+      task("X", "max", ["x"], { deadlineTicks: 50 }),
+      task("Y", "max", ["y"], { deadlineTicks: 100 }),
+      task("Z", "max", ["z"], { deadlineTicks: 100 }),
+      act("r", "a", 30, 7),
+      act("x", "a", 40, 20),
+      act("y", "a", 40, 10),
+      act("z", "a", 40, 1),
+    ]);
+    // x takes over r (it must start by 10), and a is busy with it until 44: y, in z's place,
+    // can start only then (not at 30, when r would have ended), and what it replaces is z, not
+    // r, which a aborts for x.
+    const installs = proactiveInstalls(
+      index,
+      plan([
+        ["a", "r", 0],
+        ["a", "z", 60],
+      ]),
+      { from: 4 },
+    );
+    expect(installs.map((i) => [i.activityId, i.earliest, i.takesOver, i.replaces])).toEqual([
+      ["x", 4, true, undefined],
+      ["y", 44, false, ["z"]],
+    ]);
+    // With w planned after r, x pushes it to 44 too: y can start at 49, not at w's planned 35
+    // plus its 5.
+    const pushed = build([
+      task("root", "sum", ["R", "X", "Y", "Z", "W"]),
+      task("R", "max", ["r"], { deadlineTicks: 40 }),
+      task("X", "max", ["x"], { deadlineTicks: 50 }),
+      task("Y", "max", ["y"], { deadlineTicks: 100 }),
+      task("Z", "max", ["z"], { deadlineTicks: 100 }),
+      task("W", "max", ["w"], { deadlineTicks: 60 }),
+      act("r", "a", 30, 7),
+      act("x", "a", 40, 20),
+      act("y", "a", 40, 10),
+      act("z", "a", 40, 1),
+      act("w", "a", 5, 3),
+    ]);
+    const later = proactiveInstalls(
+      pushed,
+      plan([
+        ["a", "r", 0],
+        ["a", "w", 35],
+        ["a", "z", 60],
+      ]),
+      { from: 4 },
+    );
+    expect(later.map((i) => [i.activityId, i.earliest, i.replaces])).toEqual([
+      ["x", 4, undefined],
+      ["y", 49, ["z"]],
+    ]);
+  });
+
   it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
     const index = unsure();
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, {

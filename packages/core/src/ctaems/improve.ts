@@ -71,6 +71,8 @@ const DEFAULTS = {
 interface Planned {
   readonly id: string;
   readonly earliest: Ticks;
+  /** Given up at this tick for an install that takes it over: it earns nothing. */
+  readonly until?: Ticks;
 }
 
 /**
@@ -158,6 +160,20 @@ export function proactiveInstalls(
     }
     return false;
   };
+  // When an owner is free again after running `before` in order, each method as early as its
+  // planned start, its release and the end of the one before allow, one that could no longer
+  // end in time skipped (as the estimate runs them): not the planned start of the last plus its
+  // duration, which misses that an install taking over a method under way pushes what follows.
+  const freeAfter = (before: readonly Planned[]): Ticks => {
+    let t = 0;
+    for (const item of before) {
+      const about = info(index, item.id);
+      const at = Math.max(t, item.earliest, about.release);
+      if (at > about.latest) continue;
+      t = item.until ?? at + durations(item.id);
+    }
+    return t;
+  };
   // The other scheduled children of a min a dropped method is under: they earn nothing without
   // it, so they go too (undefined when one has started or must stay, and the drop is not made).
   const minCompanions = (id: string): { owner: string; activityId: string }[] | undefined => {
@@ -199,17 +215,20 @@ export function proactiveInstalls(
       // install is displacing elsewhere).
       const started = list.filter((x) => x.earliest < o.from).length;
       for (let k = Math.max(0, started - 1); k <= list.length; k++) {
-        const prev = list[k - 1];
-        const after = prev ? prev.earliest + durations(prev.id) : 0;
-        const earliest = Math.max(after, release, o.from);
+        const earliest = Math.max(freeAfter(list.slice(0, k)), release, o.from);
         if (earliest > latest) continue;
         if (k < started) {
           const running = list[k];
-          if (!running || running.earliest + durations(running.id) <= latest) continue;
+          if (!running || running.until !== undefined) continue;
+          if (running.earliest + durations(running.id) <= latest) continue;
           if (fixed(running.id)) continue;
         }
-        if (delays(list.slice(k), earliest + durations(a.id))) continue;
-        const next = [...list.slice(0, k), { id: a.id, earliest }, ...list.slice(k)];
+        // A method taken over ends when the install starts (its owner was busy with it until
+        // then, and earns nothing of it).
+        const rest = k < started ? list.slice(k + 1) : list.slice(k);
+        if (delays(rest, earliest + durations(a.id))) continue;
+        const given = k < started && list[k] ? [{ ...(list[k] as Planned), until: earliest }] : [];
+        const next = [...list.slice(0, k), ...given, { id: a.id, earliest }, ...rest];
         const candidate = new Map(plans);
         candidate.set(owner, next);
         const v = values(candidate, 0, screen);
@@ -236,7 +255,8 @@ export function proactiveInstalls(
         const started = list.filter((x) => x.earliest < o.from).length;
         for (let k = started; k < list.length; k++) {
           const dropped = list[k];
-          if (!dropped || fixed(dropped.id)) continue;
+          // Not one that has started.
+          if (!dropped || dropped.earliest < o.from || fixed(dropped.id)) continue;
           const companions = minCompanions(dropped.id);
           if (companions === undefined) continue;
           for (const a of activities) {
@@ -247,11 +267,10 @@ export function proactiveInstalls(
             const gone = new Set([dropped.id, ...companions.map((c) => c.activityId)]);
             const rest = list.filter((x) => !gone.has(x.id));
             const at = list.slice(0, k).filter((x) => !gone.has(x.id)).length;
-            const prev = rest[at - 1];
             const deadline = effectiveDeadline(index, a.id) ?? Number.POSITIVE_INFINITY;
             const latest = deadline - valueRange(a.duration).min;
             const earliest = Math.max(
-              prev ? prev.earliest + durations(prev.id) : 0,
+              freeAfter(rest.slice(0, at)),
               effectiveRelease(index, a.id),
               o.from,
             );
@@ -304,9 +323,8 @@ export function proactiveInstalls(
           const latest = deadline - valueRange(a.duration).min;
           const started = list.filter((x) => x.earliest < o.from).length;
           for (let k = started; k <= list.length; k++) {
-            const prev = list[k - 1];
             const earliest = Math.max(
-              prev ? prev.earliest + durations(prev.id) : 0,
+              freeAfter(list.slice(0, k)),
               effectiveRelease(index, c),
               o.from,
             );
@@ -459,6 +477,9 @@ export function simulate(
   const queues = [...owners].map((agent) => ({
     agent,
     list: [...(plans.get(agent) ?? [])],
+    given: new Map(
+      (plans.get(agent) ?? []).flatMap((p) => (p.until === undefined ? [] : [[p.id, p.until]])),
+    ),
     free: 0,
   }));
   const runs = new Map<string, { start: Ticks; end: Ticks; q: number }>();
@@ -583,9 +604,10 @@ export function simulate(
     }
     const id = pick.id ?? pick.queue.list.shift()?.id;
     if (id === undefined) break;
+    const given = pick.id === undefined ? pick.queue.given.get(id) : undefined;
     const outcome = outcomes.get(id) ?? { d: 0, q: 0 };
-    const end = pick.at + outcome.d;
-    runs.set(id, { start: pick.at, end, q: outcome.q });
+    const end = given ?? pick.at + outcome.d;
+    runs.set(id, { start: pick.at, end, q: given === undefined ? outcome.q : 0 });
     pending.delete(id);
     known.clear();
     pick.queue.free = end;
