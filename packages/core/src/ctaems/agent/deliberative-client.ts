@@ -178,7 +178,14 @@ export class DeliberativeClient {
     if (replaces.some((mid) => s.status.get(mid)?.state !== "idle")) return false;
     const latest = Math.min(latestAsked, this.view.latestStart(id));
     if (latest < s.tick) return false;
-    const busyUntil = s.running !== undefined ? Math.ceil(s.tick + s.remaining(s.running)) : s.tick;
+    // A running method an install already taken will take over ends now, not when it would have
+    // (installs of one batch arrive together; the next is weighed after the first).
+    const overtaken = [...s.schedule].some(
+      ([mid, e]) =>
+        e.preempts === true && e.origin === "deliberative" && s.status.get(mid)?.state === "idle",
+    );
+    const busyUntil =
+      s.running !== undefined && !overtaken ? Math.ceil(s.tick + s.remaining(s.running)) : s.tick;
     const pending = [...s.schedule]
       .filter(
         ([mid, e]) =>
@@ -268,6 +275,9 @@ export class DeliberativeClient {
         const loss = s.gain(mid, s.profiles.get(mid)?.cur ?? NOTHING) - s.gain(mid, after);
         // Under "install first", one planned to start before it must give way.
         const givesWay = first && e.earliest < installStart;
+        // An earlier install is never displaced, even one whose profile is not yet computed (taken
+        // this tick, it looks as if it had nothing to lose).
+        if (e.origin === "deliberative" && (after.p <= 0 || givesWay)) return undefined;
         if (loss > 1e-9 || givesWay) {
           if (e.origin === "deliberative" || s.syncOf.has(mid) || this.view.enablesSomething(mid))
             return undefined;

@@ -1150,3 +1150,33 @@ describe("a commitment waiting on an enabler whose chance has fallen", () => {
     expect(starts(0.9)).toEqual([]);
   });
 });
+
+describe("installs of one batch on an agent whose running method the first takes over", () => {
+  // "src" (a's, 10 ticks, worth 5) runs from 0; at tick 4 "rival" (worth 20, by 10) is installed
+  // to start at 5, taking it over, and "next" (worth 15, by 13) to start at 9, after "rival".
+  it("weighs the second as if the method taken over ended now, and keeps the first", () => {
+    const index = build([
+      task("root", "sum", ["S", "R", "N"]),
+      task("S", "max", ["src"]),
+      task("R", "max", ["rival"]),
+      task("N", "max", ["next"]),
+      act("src", "a", 10, 5),
+      act("rival", "a", 4, 20, { deadlineTicks: 10 }),
+      act("next", "a", 4, 15, { deadlineTicks: 13 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "src", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      10,
+      new Map([[4, [install("a", "rival", 5), install("a", "next", 9)]]]),
+    );
+    // Not refused as if "src" ran on to 10 (nor "rival" lowered for it).
+    expect(installedAnswers(outs)).toEqual([true, true]);
+    expect(outs.map((o, t) => [t, o.start]).filter(([, s]) => s !== undefined)).toEqual([
+      [0, "src"],
+      [5, "rival"],
+      [9, "next"],
+    ]);
+  });
+});
