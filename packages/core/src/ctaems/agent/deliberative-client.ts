@@ -178,7 +178,12 @@ export class DeliberativeClient {
     if (replaces.some((mid) => s.status.get(mid)?.state !== "idle")) return false;
     const latest = Math.min(latestAsked, this.view.latestStart(id));
     if (latest < s.tick) return false;
-    const busyUntil = s.running !== undefined ? Math.ceil(s.tick + s.remaining(s.running)) : s.tick;
+    // An install taken earlier that takes over the running method frees the resource at its
+    // start: what follows is weighed from there, not from the running method's end.
+    let busyUntil = s.running !== undefined ? Math.ceil(s.tick + s.remaining(s.running)) : s.tick;
+    for (const [mid, e] of s.schedule)
+      if (e.preempts === true && mid !== id && s.status.get(mid)?.state === "idle")
+        busyUntil = Math.min(busyUntil, Math.max(s.tick, e.earliest));
     const pending = [...s.schedule]
       .filter(
         ([mid, e]) =>
