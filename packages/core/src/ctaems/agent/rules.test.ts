@@ -1180,3 +1180,50 @@ describe("installs of one batch on an agent whose running method the first takes
     ]);
   });
 });
+
+describe("two installs for one agent in the same tick, the first taking over the running method", () => {
+  // a runs "r" (40 ticks, worth 5); "x" (worth 30) must start by 10, so it takes over "r"; "y"
+  // (worth 20, due late) is to follow it at 16. Both arrive at tick 4.
+  const run = (both: boolean) => {
+    const index = build([
+      task("root", "sum", ["R", "X", "Y"]),
+      task("R", "max", ["r"]),
+      task("X", "max", ["x"]),
+      task("Y", "max", ["y"]),
+      act("r", "a", 40, 5),
+      act("x", "a", 10, 30, { deadlineTicks: 20 }),
+      act("y", "a", 5, 20, { deadlineTicks: 100 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const msg = (activity: string, at: number, lock: number): PeerMessage =>
+      ({
+        from: DELIBERATIVE_ADDRESS,
+        to: "a",
+        seq: lock,
+        body: { type: "install", lock, activity, earliest: at, latest: at },
+      }) as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      24,
+      new Map([[4, [msg("x", 5, 1), ...(both ? [msg("y", 16, 2)] : [])]]]),
+    );
+    return {
+      answers: installedAnswers(outs),
+      abort: outs.find((o) => o.abort !== undefined)?.abort,
+      starts: outs.flatMap((o, tick) => (o.start ? [`${o.start}@${tick}`] : [])),
+    };
+  };
+
+  it("the first alone takes over", () => {
+    expect(run(false)).toMatchObject({ answers: [true], abort: "r" });
+  });
+
+  it("the second is weighed with the resource free once the first takes over, and taken", () => {
+    expect(run(true)).toEqual({
+      answers: [true, true],
+      abort: "r",
+      starts: ["r@0", "x@5", "y@16"],
+    });
+  });
+});
