@@ -126,6 +126,68 @@ export class StateManager {
     return f;
   }
 
+  /**
+   * The probability that every enabler of `id` has accrued by tick `by`: a method that may only
+   * start once they have cannot wait for them past its latest start. A source's chance of
+   * accruing at all (`enablerFactor`) overrates one that will most likely accrue too late. What
+   * it sees of the source is used (the runs under way, where the scheduled ones can start at the
+   * earliest); a source it cannot see into keeps its chance of accruing at all.
+   */
+  enablerFactorBy(id: string, by: Ticks): number {
+    let f = 1;
+    for (const s of this.view.enablersOf.get(id) ?? []) {
+      const src = this.source(s);
+      if (src.at !== undefined) continue;
+      f *= Math.min(src.p, this.accrualBy(s, by) ?? src.p);
+    }
+    return f;
+  }
+
+  /**
+   * The chance that node `id` accrues quality by `by`, from what this agent knows of the
+   * methods under it (undefined where it sees none of them).
+   */
+  private accrualBy(id: string, by: Ticks, profile?: Profile, parent?: string): number | undefined {
+    const node = this.view.nodes.get(id);
+    const prof = profile ?? this.profiles.get(id);
+    if (prof?.acc !== undefined) return prof.acc <= by ? 1 : 0;
+    if (prof?.final) return 0;
+    if (!node) {
+      // A method of another agent's, seen only through its owner's reports: its expected end
+      // (from its start, or the earliest it could start) says whether it will be in time.
+      if (prof === undefined || profile === undefined) return undefined;
+      if (prof.cur.p <= 0) return 0;
+      // (`busy` is what is left of a run under way, the whole mean of one not started.)
+      // (Its window is its parent's: the method itself may be outside this agent's view.)
+      const release = this.view.release(parent ?? id);
+      const from = prof.s !== undefined ? this.tick : Math.max(this.tick, release);
+      return from + prof.busy <= by ? prof.cur.p : 0;
+    }
+    if (node.kind === "activity") {
+      if (prof === undefined || prof.cur.p <= 0) return prof === undefined ? undefined : 0;
+      const own = this.status.get(id);
+      const start =
+        own?.start ??
+        prof.s ??
+        Math.max(this.tick, this.view.release(id), this.schedule.get(id)?.earliest ?? 0);
+      const elapsed = Math.max(0, this.tick - start);
+      const limit = Math.min(by, this.view.deadline(id)) - start;
+      const p =
+        qualityProfile(node.quality).p * probabilityAtMostGiven(node.duration, limit, elapsed);
+      return Math.min(prof.cur.p, p);
+    }
+    const kids = this.childProfiles(id, this.profiles);
+    if (kids.size === 0) return undefined;
+    const chances: number[] = [];
+    for (const [cid, k] of kids) {
+      const c = this.accrualBy(cid, by, k, id);
+      if (c === undefined) return undefined;
+      chances.push(c);
+    }
+    if (node.qaf === "min") return chances.reduce((a, b) => a * b, 1);
+    return 1 - chances.reduce((a, b) => a * (1 - b), 1);
+  }
+
   // ---- profiles (CSC §3.1.3) --------------------------------------------------------------
 
   private methodProfile(id: string): Profile {
