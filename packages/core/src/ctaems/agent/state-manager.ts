@@ -144,6 +144,47 @@ export class StateManager {
   }
 
   /**
+   * When the last enabler of `id` not accrued yet is expected to accrue, at mean durations, from
+   * what this agent sees of the methods under it (undefined where it sees none of them, or
+   * expects none to).
+   */
+  enabledAt(id: string): Ticks | undefined {
+    let at: Ticks | undefined;
+    for (const s of this.view.enablersOf.get(id) ?? []) {
+      if (this.source(s).at !== undefined) continue;
+      const t = this.expectedAccrual(s);
+      if (t === undefined) return undefined;
+      at = Math.max(at ?? t, t);
+    }
+    return at;
+  }
+
+  /** When node `id` is expected to accrue (Infinity if nothing planned can make it). */
+  private expectedAccrual(id: string, profile?: Profile, parent?: string): Ticks | undefined {
+    const node = this.view.nodes.get(id);
+    const prof = profile ?? this.profiles.get(id);
+    if (prof?.acc !== undefined) return prof.acc;
+    if (prof?.final) return Number.POSITIVE_INFINITY;
+    if (node === undefined || node.kind === "activity") {
+      if (prof === undefined || (node === undefined && profile === undefined)) return undefined;
+      if (prof.cur.p <= 0) return Number.POSITIVE_INFINITY;
+      // (`busy` is what is left of a run under way, the whole mean of one not started.)
+      if (prof.s !== undefined) return this.tick + prof.busy;
+      const release = this.view.release(parent ?? id);
+      return Math.max(this.tick, release, this.schedule.get(id)?.earliest ?? 0) + prof.busy;
+    }
+    const kids = this.childProfiles(id, this.profiles);
+    if (kids.size === 0) return undefined;
+    const times: Ticks[] = [];
+    for (const [cid, k] of kids) {
+      const t = this.expectedAccrual(cid, k, id);
+      if (t === undefined) return undefined;
+      times.push(t);
+    }
+    return node.qaf === "min" ? Math.max(...times) : Math.min(...times);
+  }
+
+  /**
    * The chance that node `id` accrues quality by `by`, from what this agent knows of the
    * methods under it (undefined where it sees none of them).
    */
