@@ -1214,3 +1214,67 @@ describe("an install whose enabler will most likely accrue after its last start"
     expect(answers(0)).toEqual([true]);
   });
 });
+
+describe("an install that waits for its enabler pushes back what follows it", () => {
+  // a plans "y" (6 ticks, by 26, worth 10) at 20. "x" (4 ticks, by 40, worth 3) is enabled by
+  // "E", a max of b's "s" (10 ticks, scheduled) and a's "s2" (planned by no one), and is
+  // installed at 2 to start from 8. With "E" released at 10, "s" is expected to end at 20:
+  // "x" would start then and push "y" past its last start.
+  const answers = (release: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["Y", "E", "X"]),
+        task("Y", "max", ["y"]),
+        task("E", "max", ["s", "s2"], { releaseTicks: release }),
+        task("X", "max", ["x"]),
+        act("y", "a", 6, 10, { deadlineTicks: 26 }),
+        act("s", "b", 10, 5),
+        act("s2", "a", 10, 5),
+        act("x", "a", 4, 3, { deadlineTicks: 40 }),
+      ],
+      [{ kind: "enables", from: "E", to: "x" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y", 20],
+        ["b", "s", release],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "E",
+        children: [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }],
+      },
+    } as PeerMessage;
+    const installX = {
+      from: DELIBERATIVE_ADDRESS,
+      to: "a",
+      seq: 2,
+      body: { type: "install", lock: 1, activity: "x", earliest: 8, latest: 30 },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      4,
+      new Map([
+        [0, [report]],
+        [2, [installX]],
+      ]),
+    );
+    return installedAnswers(outs);
+  };
+
+  it("is refused when what it pushes back is worth more", () => {
+    expect(answers(10)).toEqual([false]);
+  });
+
+  it("is taken when its enabler is expected early enough", () => {
+    expect(answers(0)).toEqual([true]);
+  });
+});
