@@ -1278,3 +1278,60 @@ describe("an install that waits for its enabler pushes back what follows it", ()
     expect(answers(0)).toEqual([true]);
   });
 });
+
+describe("an install whose enabler its steward expects after the install's last start", () => {
+  // As above, but "E" holds only b's "s": a sees nothing under it, and knows of it what b's
+  // enabler notices say, with when b expects it to accrue.
+  const answers = (eta: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["Y", "E", "X"]),
+        task("Y", "max", ["y"]),
+        task("E", "max", ["s"]),
+        task("X", "max", ["x"]),
+        act("y", "a", 6, 4, { deadlineTicks: 20 }),
+        act("s", "b", 10, 5),
+        act("x", "a", 4, 20, { deadlineTicks: 20 }),
+      ],
+      [{ kind: "enables", from: "E", to: "x" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y", 14],
+        ["b", "s", eta - 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
+    } as PeerMessage;
+    const installX = {
+      from: DELIBERATIVE_ADDRESS,
+      to: "a",
+      seq: 2,
+      body: { type: "install", lock: 1, activity: "x", earliest: 12, latest: 16 },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      4,
+      new Map([
+        [0, [notice]],
+        [2, [installX]],
+      ]),
+    );
+    return installedAnswers(outs);
+  };
+
+  it("is refused", () => {
+    expect(answers(20)).toEqual([false]);
+  });
+
+  it("is taken when the enabler is expected in time", () => {
+    expect(answers(12)).toEqual([true]);
+  });
+});

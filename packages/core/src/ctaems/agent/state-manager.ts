@@ -54,7 +54,7 @@ export class StateManager {
   /** Remote enables sources, as their stewards announced them. */
   private readonly enablerState = new Map<
     string,
-    { at?: Ticks; failed?: boolean; p?: number; pp?: number }
+    { at?: Ticks; failed?: boolean; p?: number; pp?: number; eta?: Ticks }
   >();
   private readonly setup: AgentSetup;
   private readonly view: LocalView;
@@ -138,7 +138,10 @@ export class StateManager {
     for (const s of this.view.enablersOf.get(id) ?? []) {
       const src = this.source(s);
       if (src.at !== undefined) continue;
-      f *= Math.min(src.p, this.accrualBy(s, by) ?? src.p);
+      // A source it cannot see into: its steward's expected accrual says whether it is in time.
+      const eta = this.enablerState.get(s)?.eta;
+      const seen = this.accrualBy(s, by) ?? (eta !== undefined && eta > by ? 0 : src.p);
+      f *= Math.min(src.p, seen);
     }
     return f;
   }
@@ -152,15 +155,18 @@ export class StateManager {
     let at: Ticks | undefined;
     for (const s of this.view.enablersOf.get(id) ?? []) {
       if (this.source(s).at !== undefined) continue;
-      const t = this.expectedAccrual(s);
+      const t = this.expectedAccrual(s) ?? this.enablerState.get(s)?.eta;
       if (t === undefined) return undefined;
       at = Math.max(at ?? t, t);
     }
     return at;
   }
 
-  /** When node `id` is expected to accrue (Infinity if nothing planned can make it). */
-  private expectedAccrual(id: string, profile?: Profile, parent?: string): Ticks | undefined {
+  /**
+   * When node `id` is expected to accrue (Infinity if nothing planned can make it), from what
+   * this agent sees of the methods under it (undefined where it sees none of them).
+   */
+  expectedAccrual(id: string, profile?: Profile, parent?: string): Ticks | undefined {
     const node = this.view.nodes.get(id);
     const prof = profile ?? this.profiles.get(id);
     if (prof?.acc !== undefined) return prof.acc;
@@ -529,6 +535,7 @@ export class StateManager {
       ...(body.failed ? { failed: true } : {}),
       ...(body.p !== undefined ? { p: body.p } : {}),
       ...(body.pp !== undefined ? { pp: body.pp } : {}),
+      ...(body.eta !== undefined ? { eta: body.eta } : {}),
     });
   }
 
