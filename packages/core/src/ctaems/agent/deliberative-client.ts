@@ -203,7 +203,6 @@ export class DeliberativeClient {
     // them, or with the install first (taking over the running method if it must). What the
     // scheduled ones lose is their lost chance of ending in time; one that can no longer run
     // is displaced (downgraded), as is one that would have gone before the install.
-    const enabledAt = s.enabledAt(id);
     const simulate = (
       first: boolean,
     ): { worth: number; cost: number; lowered: string[] } | undefined => {
@@ -241,11 +240,8 @@ export class DeliberativeClient {
         const m = this.view.activity(mid);
         if (!m) continue;
         if (e === undefined) {
-          const free = Math.max(t, earliest, s.tick);
-          if (free > latest) return undefined;
-          // It starts once its enablers have accrued (no later than its last start): what
-          // comes after it is pushed back as far.
-          const at = Math.min(latest, Math.max(free, enabledAt ?? free));
+          const at = Math.max(t, earliest, s.tick);
+          if (at > latest) return undefined;
           installStart = at;
           worth = s.gain(id, profileAt(id, at, latest), "install");
           t = at + expectedValue(m.duration);

@@ -147,22 +147,6 @@ export class StateManager {
   }
 
   /**
-   * When the last enabler of `id` not accrued yet is expected to accrue, at mean durations, from
-   * what this agent sees of the methods under it (undefined where it sees none of them, or
-   * expects none to).
-   */
-  enabledAt(id: string): Ticks | undefined {
-    let at: Ticks | undefined;
-    for (const s of this.view.enablersOf.get(id) ?? []) {
-      if (this.source(s).at !== undefined) continue;
-      const t = this.expectedAccrual(s) ?? this.enablerState.get(s)?.eta;
-      if (t === undefined) return undefined;
-      at = Math.max(at ?? t, t);
-    }
-    return at;
-  }
-
-  /**
    * When node `id` is expected to accrue (Infinity if nothing planned can make it), from what
    * this agent sees of the methods under it (undefined where it sees none of them).
    */
