@@ -144,6 +144,7 @@ export const WirePeerBody = Type.Union([
       failed: Type.Optional(Type.Literal(true)),
       p: Type.Optional(Probability),
       pp: Type.Optional(Probability),
+      eta: Type.Optional(Ticks),
     },
     { additionalProperties: false },
   ),

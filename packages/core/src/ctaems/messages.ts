@@ -35,6 +35,8 @@ export type PeerBody =
       readonly p?: number;
       /** Its potential probability (if everything that could still be done for it were). */
       readonly pp?: number;
+      /** When it is expected to accrue (mean durations of what is planned), while it has not. */
+      readonly eta?: Ticks;
     }
   /** Execution controller: ready to start `activity` of synchronized group `group` since `at`. */
   | { readonly type: "ready"; readonly group: string; readonly at: Ticks }

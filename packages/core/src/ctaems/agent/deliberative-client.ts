@@ -199,10 +199,10 @@ export class DeliberativeClient {
       const m = this.view.activity(mid);
       if (!m || at > last) return NOTHING;
       const q = qualityProfile(m.quality);
-      const p =
-        q.p *
-        probabilityAtMost(m.duration, this.view.deadline(mid) - at) *
-        s.enablerFactor(mid, false);
+      // The install waits for its enablers no later than its last start: their chance of
+      // accruing by then is what it can count on.
+      const enabled = mid === id ? s.enablerFactorBy(mid, last) : s.enablerFactor(mid, false);
+      const p = q.p * probabilityAtMost(m.duration, this.view.deadline(mid) - at) * enabled;
       return p > 0 ? { p, v: q.v } : NOTHING;
     };
     // Runs the install and the scheduled methods in order (window sliding: each starts when

@@ -214,12 +214,18 @@ export class ExecutionController {
           ? ({ type: "enabler", node: sourceId, at: src.at } as const)
           : src.failed
             ? ({ type: "enabler", node: sourceId, failed: true } as const)
-            : ({ type: "enabler", node: sourceId, p, pp } as const);
+            : ({ type: "enabler", node: sourceId, p, pp, ...this.eta(sourceId) } as const);
       for (const to of watchers) {
         if (to === this.id) this.state.onEnabler(body);
         else out.push({ to, body });
       }
     }
+  }
+
+  /** When an enables source is expected to accrue, if anything planned can make it. */
+  private eta(sourceId: string): { eta?: number } {
+    const t = this.state.expectedAccrual(sourceId);
+    return t !== undefined && Number.isFinite(t) ? { eta: Math.ceil(t) } : {};
   }
 
   /** Initial schedule execution: each planned method at its time, or as soon after as idle. */

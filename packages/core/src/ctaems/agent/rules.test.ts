@@ -1227,3 +1227,124 @@ describe("two installs for one agent in the same tick, the first taking over the
     });
   });
 });
+
+describe("an install whose enabler will most likely accrue after its last start", () => {
+  // a plans "y" (6 ticks, by 20, worth 4) at 14. "x" (4 ticks, by 20, worth 20) is enabled by
+  // "E", a max of b's "s" (10 ticks, scheduled) and a's "s2" (planned by no one); "x" is
+  // installed at 2 to start from 12, which would push "y" past its deadline. With "E" released
+  // at 10, "s" ends at 20 at the earliest: "x" (last start 16) would wait for it in vain.
+  const answers = (release: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["Y", "E", "X"]),
+        task("Y", "max", ["y"]),
+        task("E", "max", ["s", "s2"], { releaseTicks: release }),
+        task("X", "max", ["x"]),
+        act("y", "a", 6, 4, { deadlineTicks: 20 }),
+        act("s", "b", 10, 5),
+        act("s2", "a", 10, 5),
+        act("x", "a", 4, 20, { deadlineTicks: 20 }),
+      ],
+      [{ kind: "enables", from: "E", to: "x" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y", 14],
+        ["b", "s", release],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "E",
+        children: [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }],
+      },
+    } as PeerMessage;
+    const installX = {
+      from: DELIBERATIVE_ADDRESS,
+      to: "a",
+      seq: 2,
+      body: { type: "install", lock: 1, activity: "x", earliest: 12, latest: 16 },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      4,
+      new Map([
+        [0, [report]],
+        [2, [installX]],
+      ]),
+    );
+    return installedAnswers(outs);
+  };
+
+  it("is refused: it would displace a method for nothing", () => {
+    expect(answers(10)).toEqual([false]);
+  });
+
+  it("is taken when the enabler can accrue in time", () => {
+    expect(answers(0)).toEqual([true]);
+  });
+});
+
+describe("an install whose enabler its steward expects after the install's last start", () => {
+  // As above, but "E" holds only b's "s": a sees nothing under it, and knows of it what b's
+  // enabler notices say, with when b expects it to accrue.
+  const answers = (eta: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["Y", "E", "X"]),
+        task("Y", "max", ["y"]),
+        task("E", "max", ["s"]),
+        task("X", "max", ["x"]),
+        act("y", "a", 6, 4, { deadlineTicks: 20 }),
+        act("s", "b", 10, 5),
+        act("x", "a", 4, 20, { deadlineTicks: 20 }),
+      ],
+      [{ kind: "enables", from: "E", to: "x" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y", 14],
+        ["b", "s", eta - 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
+    } as PeerMessage;
+    const installX = {
+      from: DELIBERATIVE_ADDRESS,
+      to: "a",
+      seq: 2,
+      body: { type: "install", lock: 1, activity: "x", earliest: 12, latest: 16 },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      4,
+      new Map([
+        [0, [notice]],
+        [2, [installX]],
+      ]),
+    );
+    return installedAnswers(outs);
+  };
+
+  it("is refused", () => {
+    expect(answers(20)).toEqual([false]);
+  });
+
+  it("is taken when the enabler is expected in time", () => {
+    expect(answers(12)).toEqual([true]);
+  });
+});

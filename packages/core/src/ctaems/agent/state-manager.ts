@@ -54,7 +54,7 @@ export class StateManager {
   /** Remote enables sources, as their stewards announced them. */
   private readonly enablerState = new Map<
     string,
-    { at?: Ticks; failed?: boolean; p?: number; pp?: number }
+    { at?: Ticks; failed?: boolean; p?: number; pp?: number; eta?: Ticks }
   >();
   private readonly setup: AgentSetup;
   private readonly view: LocalView;
@@ -124,6 +124,99 @@ export class StateManager {
       f *= src.at !== undefined ? 1 : potential ? src.pp : src.p;
     }
     return f;
+  }
+
+  /**
+   * The probability that every enabler of `id` has accrued by tick `by`: a method that may only
+   * start once they have cannot wait for them past its latest start. A source's chance of
+   * accruing at all (`enablerFactor`) overrates one that will most likely accrue too late. What
+   * it sees of the source is used (the runs under way, where the scheduled ones can start at the
+   * earliest); a source it cannot see into keeps its chance of accruing at all.
+   */
+  enablerFactorBy(id: string, by: Ticks): number {
+    let f = 1;
+    for (const s of this.view.enablersOf.get(id) ?? []) {
+      const src = this.source(s);
+      if (src.at !== undefined) continue;
+      // A source it cannot see into: its steward's expected accrual says whether it is in time.
+      const eta = this.enablerState.get(s)?.eta;
+      const seen = this.accrualBy(s, by) ?? (eta !== undefined && eta > by ? 0 : src.p);
+      f *= Math.min(src.p, seen);
+    }
+    return f;
+  }
+
+  /**
+   * When node `id` is expected to accrue (Infinity if nothing planned can make it), from what
+   * this agent sees of the methods under it (undefined where it sees none of them).
+   */
+  expectedAccrual(id: string, profile?: Profile, parent?: string): Ticks | undefined {
+    const node = this.view.nodes.get(id);
+    const prof = profile ?? this.profiles.get(id);
+    if (prof?.acc !== undefined) return prof.acc;
+    if (prof?.final) return Number.POSITIVE_INFINITY;
+    if (node === undefined || node.kind === "activity") {
+      if (prof === undefined || (node === undefined && profile === undefined)) return undefined;
+      if (prof.cur.p <= 0) return Number.POSITIVE_INFINITY;
+      // (`busy` is what is left of a run under way, the whole mean of one not started.)
+      if (prof.s !== undefined) return this.tick + prof.busy;
+      const release = this.view.release(parent ?? id);
+      return Math.max(this.tick, release, this.schedule.get(id)?.earliest ?? 0) + prof.busy;
+    }
+    const kids = this.childProfiles(id, this.profiles);
+    if (kids.size === 0) return undefined;
+    const times: Ticks[] = [];
+    for (const [cid, k] of kids) {
+      const t = this.expectedAccrual(cid, k, id);
+      if (t === undefined) return undefined;
+      times.push(t);
+    }
+    return node.qaf === "min" ? Math.max(...times) : Math.min(...times);
+  }
+
+  /**
+   * The chance that node `id` accrues quality by `by`, from what this agent knows of the
+   * methods under it (undefined where it sees none of them).
+   */
+  private accrualBy(id: string, by: Ticks, profile?: Profile, parent?: string): number | undefined {
+    const node = this.view.nodes.get(id);
+    const prof = profile ?? this.profiles.get(id);
+    if (prof?.acc !== undefined) return prof.acc <= by ? 1 : 0;
+    if (prof?.final) return 0;
+    if (!node) {
+      // A method of another agent's, seen only through its owner's reports: its expected end
+      // (from its start, or the earliest it could start) says whether it will be in time.
+      if (prof === undefined || profile === undefined) return undefined;
+      if (prof.cur.p <= 0) return 0;
+      // (`busy` is what is left of a run under way, the whole mean of one not started.)
+      // (Its window is its parent's: the method itself may be outside this agent's view.)
+      const release = this.view.release(parent ?? id);
+      const from = prof.s !== undefined ? this.tick : Math.max(this.tick, release);
+      return from + prof.busy <= by ? prof.cur.p : 0;
+    }
+    if (node.kind === "activity") {
+      if (prof === undefined || prof.cur.p <= 0) return prof === undefined ? undefined : 0;
+      const own = this.status.get(id);
+      const start =
+        own?.start ??
+        prof.s ??
+        Math.max(this.tick, this.view.release(id), this.schedule.get(id)?.earliest ?? 0);
+      const elapsed = Math.max(0, this.tick - start);
+      const limit = Math.min(by, this.view.deadline(id)) - start;
+      const p =
+        qualityProfile(node.quality).p * probabilityAtMostGiven(node.duration, limit, elapsed);
+      return Math.min(prof.cur.p, p);
+    }
+    const kids = this.childProfiles(id, this.profiles);
+    if (kids.size === 0) return undefined;
+    const chances: number[] = [];
+    for (const [cid, k] of kids) {
+      const c = this.accrualBy(cid, by, k, id);
+      if (c === undefined) return undefined;
+      chances.push(c);
+    }
+    if (node.qaf === "min") return chances.reduce((a, b) => a * b, 1);
+    return 1 - chances.reduce((a, b) => a * (1 - b), 1);
   }
 
   // ---- profiles (CSC §3.1.3) --------------------------------------------------------------
@@ -426,6 +519,7 @@ export class StateManager {
       ...(body.failed ? { failed: true } : {}),
       ...(body.p !== undefined ? { p: body.p } : {}),
       ...(body.pp !== undefined ? { pp: body.pp } : {}),
+      ...(body.eta !== undefined ? { eta: body.eta } : {}),
     });
   }
 
