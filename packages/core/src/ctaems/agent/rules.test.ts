@@ -20,12 +20,18 @@ function drive(
 const installedAnswers = (outs: TickOutput[]): boolean[] =>
   outs.flatMap((o) => o.messages).flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
 
-const install = (to: string, activity: string, at: number): PeerMessage =>
+/** An install of the deliberative scheduler: start `activity` in [at, latest], transaction `lock`. */
+const install = (
+  to: string,
+  activity: string,
+  at: number,
+  { latest = at, lock = 1 }: { latest?: number; lock?: number } = {},
+): PeerMessage =>
   ({
     from: DELIBERATIVE_ADDRESS,
     to,
-    seq: 1,
-    body: { type: "install", lock: 1, activity, earliest: at, latest: at },
+    seq: lock,
+    body: { type: "install", lock, activity, earliest: at, latest },
   }) as PeerMessage;
 
 describe("deliberative installs on the agent's side", () => {
@@ -1196,13 +1202,8 @@ describe("two installs for one agent in the same tick, the first taking over the
     ]);
     const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
-    const msg = (activity: string, at: number, lock: number): PeerMessage =>
-      ({
-        from: DELIBERATIVE_ADDRESS,
-        to: "a",
-        seq: lock,
-        body: { type: "install", lock, activity, earliest: at, latest: at },
-      }) as PeerMessage;
+    const msg = (activity: string, at: number, lock: number) =>
+      install("a", activity, at, { lock });
     const outs = drive(
       new SchedulerAgentCsc(setup),
       24,
@@ -1266,12 +1267,7 @@ describe("an install whose enabler will most likely accrue after its last start"
         children: [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }],
       },
     } as PeerMessage;
-    const installX = {
-      from: DELIBERATIVE_ADDRESS,
-      to: "a",
-      seq: 2,
-      body: { type: "install", lock: 1, activity: "x", earliest: 12, latest: 16 },
-    } as PeerMessage;
+    const installX = install("a", "x", 12, { latest: 16 });
     const outs = drive(
       new SchedulerAgentCsc(setup),
       4,
@@ -1323,12 +1319,7 @@ describe("an install whose enabler its steward expects after the install's last 
       seq: 1,
       body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
     } as PeerMessage;
-    const installX = {
-      from: DELIBERATIVE_ADDRESS,
-      to: "a",
-      seq: 2,
-      body: { type: "install", lock: 1, activity: "x", earliest: 12, latest: 16 },
-    } as PeerMessage;
+    const installX = install("a", "x", 12, { latest: 16 });
     const outs = drive(
       new SchedulerAgentCsc(setup),
       4,
