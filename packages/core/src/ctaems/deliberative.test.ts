@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { act, build, plan, task } from "../test-support/ctaems-networks.js";
+import { act, build, minSwapNetwork, plan, task } from "../test-support/ctaems-networks.js";
 import { type CtaemsAgent, SchedulerAgentCsc, type TickInput } from "./agent.js";
 import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { CtaemsWorld, runTrial, viewersOf } from "./engine.js";
@@ -284,24 +284,10 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
     ]);
   });
 
-  // A min of two methods worth 7, and on its owners a method worth 20 (a) and one worth 5 (b):
-  // only dropping the min on both agents makes room for both.
-  const swapModel = () =>
-    build([
-      task("root", "sum", ["M", "S", "T"]),
-      task("M", "min", ["m1", "m2"], { deadlineTicks: 40 }),
-      task("S", "sum", ["s1"], { deadlineTicks: 40 }),
-      task("T", "max", ["t1"], { deadlineTicks: 40 }),
-      act("m1", "a", 30, 7),
-      act("m2", "b", 30, 14),
-      act("s1", "a", 30, 20),
-      act("t1", "b", 30, 5),
-    ]);
-  const swapPlan = () =>
-    plan([
-      ["a", "m1", 10],
-      ["b", "m2", 10],
-    ]);
+  // The min on a and b, and s1 (a, 20) and t1 (b, 5) unplanned: only dropping the min on both
+  // agents makes room for both.
+  const swapModel = () => minSwapNetwork().index;
+  const swapPlan = () => minSwapNetwork().initial;
 
   it("a proactive swap names what its owner drops, and drops the min's other part once taken", () => {
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, swapModel(), {

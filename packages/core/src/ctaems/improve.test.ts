@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { act, build, plan, task } from "../test-support/ctaems-networks.js";
+import { act, build, minSwapNetwork, plan, task } from "../test-support/ctaems-networks.js";
 import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { DELIBERATIVE_ADDRESS } from "./experiment.js";
 import { proactiveInstalls, simulate } from "./improve.js";
@@ -156,22 +156,8 @@ describe("proactive improvement of the initial schedule", () => {
   // A min of two methods worth 7 (both scheduled), a method worth 20 on the first's owner, and
   // one worth 5 the second's owner could run if it were free: one agent cannot fit 20 besides
   // its part of the min, and the min is worth nothing without it.
-  const minGroup = () =>
-    build([
-      task("root", "sum", ["M", "S", "T"]),
-      task("M", "min", ["m1", "m2"], { deadlineTicks: 40 }),
-      task("S", "sum", ["s1"], { deadlineTicks: 40 }),
-      task("T", "max", ["t1"], { deadlineTicks: 40 }),
-      act("m1", "a", 30, 7),
-      act("m2", "b", 30, 14),
-      act("s1", "a", 30, 20),
-      act("t1", "b", 30, 5),
-    ]);
-  const minPlan = () =>
-    plan([
-      ["a", "m1", 10],
-      ["b", "m2", 10],
-    ]);
+  const minGroup = () => minSwapNetwork().index;
+  const minPlan = () => minSwapNetwork().initial;
 
   it("swaps a min for a better method, dropping the min's other parts to free their owners", () => {
     const installs = proactiveInstalls(minGroup(), minPlan(), { from: 4 });

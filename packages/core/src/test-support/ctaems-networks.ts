@@ -56,3 +56,25 @@ export const plan = (entries: [string, string, number][]): Schedule => {
     resources: [...by].map(([resourceId, activities]) => ({ resourceId, activities })),
   };
 };
+
+/**
+ * A min of two methods worth 7 and 14 (both planned at 10, on a and b), a method worth 20 on a
+ * and one worth 5 on b: one agent cannot fit its 20 besides its part of the min, and the min is
+ * worth nothing without it, so only dropping the min on both agents makes room for both.
+ */
+export const minSwapNetwork = (): { index: ModelIndex; initial: Schedule } => ({
+  index: build([
+    task("root", "sum", ["M", "S", "T"]),
+    task("M", "min", ["m1", "m2"], { deadlineTicks: 40 }),
+    task("S", "sum", ["s1"], { deadlineTicks: 40 }),
+    task("T", "max", ["t1"], { deadlineTicks: 40 }),
+    act("m1", "a", 30, 7),
+    act("m2", "b", 30, 14),
+    act("s1", "a", 30, 20),
+    act("t1", "b", 30, 5),
+  ]),
+  initial: plan([
+    ["a", "m1", 10],
+    ["b", "m2", 10],
+  ]),
+});
