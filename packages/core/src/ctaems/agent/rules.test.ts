@@ -3,6 +3,7 @@ import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
 import { DELIBERATIVE_ADDRESS, setupsFor } from "../experiment.js";
 import type { PeerMessage } from "../messages.js";
+import type { AgentSetup } from "../setup.js";
 
 /** Steps one agent alone through ticks 0..last, handing it `inbox` at the tick given. */
 function drive(
@@ -1229,6 +1230,19 @@ describe("two installs for one agent in the same tick, the first taking over the
   });
 });
 
+/** a's answer to "x" installed at tick 2 to start in [12, 16], after `heard` reached it at 0. */
+const answerToInstallOfX = (setup: AgentSetup, heard: PeerMessage): boolean[] =>
+  installedAnswers(
+    drive(
+      new SchedulerAgentCsc(setup),
+      4,
+      new Map([
+        [0, [heard]],
+        [2, [install("a", "x", 12, { latest: 16 })]],
+      ]),
+    ),
+  );
+
 describe("an install whose enabler will most likely accrue after its last start", () => {
   // a plans "y" (6 ticks, by 20, worth 4) at 14. "x" (4 ticks, by 20, worth 20) is enabled by
   // "E", a max of b's "s" (10 ticks, scheduled) and a's "s2" (planned by no one); "x" is
@@ -1267,16 +1281,7 @@ describe("an install whose enabler will most likely accrue after its last start"
         children: [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }],
       },
     } as PeerMessage;
-    const installX = install("a", "x", 12, { latest: 16 });
-    const outs = drive(
-      new SchedulerAgentCsc(setup),
-      4,
-      new Map([
-        [0, [report]],
-        [2, [installX]],
-      ]),
-    );
-    return installedAnswers(outs);
+    return answerToInstallOfX(setup, report);
   };
 
   it("is refused: it would displace a method for nothing", () => {
@@ -1319,16 +1324,7 @@ describe("an install whose enabler its steward expects after the install's last 
       seq: 1,
       body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
     } as PeerMessage;
-    const installX = install("a", "x", 12, { latest: 16 });
-    const outs = drive(
-      new SchedulerAgentCsc(setup),
-      4,
-      new Map([
-        [0, [notice]],
-        [2, [installX]],
-      ]),
-    );
-    return installedAnswers(outs);
+    return answerToInstallOfX(setup, notice);
   };
 
   it("is refused", () => {
