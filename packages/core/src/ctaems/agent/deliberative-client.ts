@@ -247,7 +247,10 @@ export class DeliberativeClient {
         const m = this.view.activity(mid);
         if (!m) continue;
         if (e === undefined) {
-          const at = Math.max(t, earliest, s.tick);
+          // It starts no earlier than its enablers are expected to have accrued: counted from
+          // its window's start, a method whose enabler comes late looks surer of ending by its
+          // deadline than it is.
+          const at = Math.max(t, earliest, s.tick, s.enabledFrom(id));
           if (at > latest) return undefined;
           installStart = at;
           worth = s.gain(id, profileAt(id, at, latest), "install");
