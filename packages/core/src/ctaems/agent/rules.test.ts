@@ -560,13 +560,14 @@ describe("an install weighed against the agent's own unscheduled work", () => {
 });
 
 describe("an opportunistic start under a syncsum with another child planned alone", () => {
-  // b plans "y2" alone (no synchronized group); a's "y1" could start from Y's release (5). b's
-  // report says whether "y2" is planned.
-  const run = (planned: boolean) => {
+  // b plans "y2" (worth 10) alone (no synchronized group) at 9; a's "y1" could start from Y's
+  // release (5). b's report says whether "y2" is planned. Started ahead of y2, y1 takes its
+  // quality away (a syncsum counts only the children that start with its first).
+  const run = (planned: boolean, y1Worth = 5) => {
     const index = build([
       task("root", "sum", ["Y"]),
       task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5 }),
-      act("y1", "a", 3, 5),
+      act("y1", "a", 3, y1Worth),
       act("y2", "b", 3, 10),
     ]);
     const setup = setupsFor(index, plan([["b", "y2", 9]]), "consort").get("a");
@@ -586,8 +587,16 @@ describe("an opportunistic start under a syncsum with another child planned alon
     );
   };
 
-  it("starts at the release (where a start planned as early as possible would be made too)", () => {
-    expect(run(true)).toEqual([[5, "y1"]]);
+  it("does not go ahead of it at the release when it is worth less", () => {
+    expect(run(true)).toEqual([]);
+  });
+
+  it("goes ahead of it at the release when it alone is worth more", () => {
+    expect(run(true, 20)).toEqual([[5, "y1"]]);
+  });
+
+  it("starts at the release once b no longer plans it", () => {
+    expect(run(false)).toEqual([[5, "y1"]]);
   });
 
   it("does not go ahead of it later", () => {
