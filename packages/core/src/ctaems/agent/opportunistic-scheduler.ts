@@ -330,12 +330,8 @@ export class OpportunisticScheduler {
       const freed = c.sync ? undefined : this.optionOf(c.id, true);
       const without = idlePlan(s.tick, rest, freed ? [...options, freed] : options);
       // Decided only when it matters now (the freed time is taken up at once), on the
-      // freshest news of the others' plans. Work that cannot start yet (an enabler not known
-      // to have accrued) is not taken up at once: valued as if it could, it is given a start
-      // its enabler may not allow, and a later start may cost it its deadline. The choice
-      // waits for the news.
+      // freshest news of the others' plans.
       if (without.first?.at !== s.tick || without.first.id === c.id) continue;
-      if (!this.controller.canStartNow(without.first.id)) continue;
       // Nor for a syncsum child while another child is planned and not started: started ahead
       // of it, it takes that child's quality (a syncsum counts only the children that start
       // with its first), which its own worth does not count.

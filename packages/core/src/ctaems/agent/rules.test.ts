@@ -1345,53 +1345,6 @@ describe("an install whose enabler its steward expects after the install's last 
   });
 });
 
-describe("re-choice for work whose enabler is not known to have accrued", () => {
-  // a plans "a1" (10 ticks, worth 2, by 18) at 8. "b1" (7 ticks, worth 10, by 16), planned by no
-  // one, waits on c's "S"; "c1" (7 ticks, worth 3, by 40) too. Freed, a1's time would go to b1
-  // first, which can start only once S has accrued: until a hears so, a1 is kept (and c1, which
-  // would end past a1's last start, waits), since b1 started later may miss its deadline.
-  const starts = (notice: Record<string, unknown>) => {
-    const index = build(
-      [
-        task("root", "sum", ["A", "B", "C", "S"]),
-        task("A", "max", ["a1"]),
-        task("B", "max", ["b1"]),
-        task("C", "max", ["c1"]),
-        task("S", "max", ["s1"]),
-        act("a1", "a", 10, 2, { deadlineTicks: 18 }),
-        act("b1", "a", 7, 10, { deadlineTicks: 16 }),
-        act("c1", "a", 7, 3, { releaseTicks: 2, deadlineTicks: 40 }),
-        act("s1", "c", 2, 5),
-      ],
-      [{ kind: "enables", from: "S", to: "B" }],
-    );
-    const setup = setupsFor(
-      index,
-      plan([
-        ["c", "s1", 0],
-        ["a", "a1", 8],
-      ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
-    const body = { type: "enabler", node: "S", ...notice };
-    return runAlone(
-      new SchedulerAgentCsc(setup),
-      9,
-      { a1: 10, b1: 7, c1: 7 },
-      new Map([[3, [{ from: "c", to: "a", seq: 1, body } as PeerMessage]]]),
-    );
-  };
-
-  it("keeps the planned method while the enabler is only likely", () => {
-    expect(starts({ p: 0.9, pp: 0.9 })).toEqual([[8, "a1"]]);
-  });
-
-  it("gives way once the enabler has accrued", () => {
-    expect(starts({ at: 2 })).toEqual([[4, "b1"]]);
-  });
-});
-
 describe("an install valued from when its enabler is expected, not from its window's start", () => {
   // a plans "y" (6 ticks, by 20, worth 9) at 14. "x" (4 or 8 ticks, by 20, worth 20) waits on b's
   // "E"; installed to start in [12, 16], it pushes "y" past its deadline. Started at 12 it is
