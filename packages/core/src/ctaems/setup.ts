@@ -1,4 +1,4 @@
-import { descendantActivities, type ModelIndex } from "../model/model-index.js";
+import { descendantActivities, effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import { type SubjectiveView, subjectiveView } from "../model/subjective-view.js";
 import type { Ticks } from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
@@ -77,8 +77,8 @@ export interface AgentSetup {
   readonly notify: Readonly<Record<string, readonly string[]>>;
   readonly syncGroups: readonly SyncGroup[];
   /**
-   * The synchronized starts other agents plan under a syncsum this agent also has children of:
-   * one of its own started ahead of them would take their quality away.
+   * The starts other agents plan under a syncsum this agent also has children of (synchronized
+   * or one agent's alone): one of its own started ahead of them would take their quality away.
    */
   readonly othersSyncGroups?: readonly SyncGroup[];
   /** How much it says (default `DEFAULT_POLICY`). */
@@ -166,6 +166,10 @@ export function buildSetups(
 
   // Synchronized groups: the planned children of a syncsum that share a planned start.
   const syncGroups: SyncGroup[] = [];
+  // Every planned start under a syncsum, one agent's alone included: another owner's child
+  // started ahead of it would leave it nothing to earn. (One agent's start at the syncsum's
+  // release is left out: a child started then joins it, as one planned as early as possible.)
+  const syncsumStarts: SyncGroup[] = [];
   for (const node of index.model.nodes) {
     if (node.kind !== "task" || node.qaf !== "syncsum") continue;
     const byStart = new Map<Ticks, { agentId: string; activityId: string }[]>();
@@ -177,9 +181,12 @@ export function buildSetups(
       list.push({ agentId: owner, activityId: c });
       byStart.set(start, list);
     }
-    for (const [, members] of byStart)
-      if (new Set(members.map((m) => m.agentId)).size > 1)
-        syncGroups.push({ id: node.id, members });
+    for (const [start, members] of byStart) {
+      const several = new Set(members.map((m) => m.agentId)).size > 1;
+      if (several || start > effectiveRelease(index, node.id))
+        syncsumStarts.push({ id: node.id, members });
+      if (several) syncGroups.push({ id: node.id, members });
+    }
   }
 
   // Enables: the steward of a source (least owner id under it) tells the target owners.
@@ -250,7 +257,7 @@ export function buildSetups(
   };
   const setups = new Map<string, AgentSetup>();
   for (const agentId of agents) {
-    const others = syncGroups.filter(
+    const others = syncsumStarts.filter(
       (g) => !g.members.some((m) => m.agentId === agentId) && ownerOfSyncsum(g, agentId),
     );
     const cell = cellOf(agentId);

@@ -247,7 +247,11 @@ export class DeliberativeClient {
         const m = this.view.activity(mid);
         if (!m) continue;
         if (e === undefined) {
-          const at = Math.max(t, earliest, s.tick);
+          // It starts no earlier than its enablers are expected to have accrued (or, if they
+          // are expected later, at its last start: their chance of accruing by then is counted
+          // apart): counted from its window's start, a method whose enabler comes late looks
+          // surer of ending by its deadline than it is.
+          const at = Math.max(t, earliest, s.tick, Math.min(s.enabledFrom(id), latest));
           if (at > latest) return undefined;
           installStart = at;
           worth = s.gain(id, profileAt(id, at, latest), "install");

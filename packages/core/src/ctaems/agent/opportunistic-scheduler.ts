@@ -1,6 +1,6 @@
 import { expectedValue } from "../../model/distribution.js";
 import type { ActivityNode, Ticks } from "../../model/types.js";
-import { NOTHING, probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
+import { expected, NOTHING, probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { ExecutionController } from "./execution-controller.js";
 import { type Commitment, idlePlan, idleValue, type LocalOption } from "./local-plan.js";
@@ -443,7 +443,8 @@ export class OpportunisticScheduler {
    * Whether starting method `id` now, unplanned, would spoil a syncsum above it: a syncsum counts
    * only the children that start at its first child's start, so a child started after another
    * one earns nothing, and one started ahead of a synchronized start other agents still plan
-   * there (or, past the release, of another child planned alone) takes their quality away. Its
+   * there (or, past the release, of another child planned alone) takes their quality away (it
+   * goes ahead of a start other agents plan only where it alone is expected to earn more). Its
    * importance is measured as under a sum, so it alone would start it.
    */
   private breaksSync(id: string): boolean {
@@ -460,14 +461,25 @@ export class OpportunisticScheduler {
       // later, and a start now goes ahead of it and takes its quality away.
       if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release) return true;
     }
-    return (this.setup.othersSyncGroups ?? []).some(
-      (g) =>
-        g.id === parent &&
-        g.members.every((m) => {
-          const k = kids.get(m.activityId);
-          return k === undefined || (k.s === undefined && !k.final);
-        }),
-    );
+    // A start other agents plan, not under way: started ahead of it, this one takes what it
+    // would earn, which is worth it only where this one alone is expected to earn more.
+    const mine = this.view.activity(id);
+    const own = mine ? expected(qualityProfile(mine.quality)) : 0;
+    return (this.setup.othersSyncGroups ?? []).some((g) => {
+      if (g.id !== parent) return false;
+      let theirs = 0;
+      for (const m of g.members) {
+        const k = kids.get(m.activityId);
+        if (k !== undefined && (k.s !== undefined || k.final)) return false;
+        const a = this.view.activity(m.activityId);
+        // As its owner last said (nothing, once it no longer plans it), else as the model has it.
+        const q = k !== undefined ? k.cur : a ? qualityProfile(a.quality) : undefined;
+        // What it would earn unknown: it is kept clear.
+        if (q === undefined) return true;
+        theirs += expected(q);
+      }
+      return theirs >= own;
+    });
   }
 
   /**

@@ -560,13 +560,14 @@ describe("an install weighed against the agent's own unscheduled work", () => {
 });
 
 describe("an opportunistic start under a syncsum with another child planned alone", () => {
-  // b plans "y2" alone (no synchronized group); a's "y1" could start from Y's release (5). b's
-  // report says whether "y2" is planned.
-  const run = (planned: boolean) => {
+  // b plans "y2" (worth 10) alone (no synchronized group) at 9; a's "y1" could start from Y's
+  // release (5). b's report says whether "y2" is planned. Started ahead of y2, y1 takes its
+  // quality away (a syncsum counts only the children that start with its first).
+  const run = (planned: boolean, y1Worth = 5) => {
     const index = build([
       task("root", "sum", ["Y"]),
       task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5 }),
-      act("y1", "a", 3, 5),
+      act("y1", "a", 3, y1Worth),
       act("y2", "b", 3, 10),
     ]);
     const setup = setupsFor(index, plan([["b", "y2", 9]]), "consort").get("a");
@@ -586,8 +587,16 @@ describe("an opportunistic start under a syncsum with another child planned alon
     );
   };
 
-  it("starts at the release (where a start planned as early as possible would be made too)", () => {
-    expect(run(true)).toEqual([[5, "y1"]]);
+  it("does not go ahead of it at the release when it is worth less", () => {
+    expect(run(true)).toEqual([]);
+  });
+
+  it("goes ahead of it at the release when it alone is worth more", () => {
+    expect(run(true, 20)).toEqual([[5, "y1"]]);
+  });
+
+  it("starts at the release once b no longer plans it", () => {
+    expect(run(false)).toEqual([[5, "y1"]]);
   });
 
   it("does not go ahead of it later", () => {
@@ -1333,5 +1342,59 @@ describe("an install whose enabler its steward expects after the install's last 
 
   it("is taken when the enabler is expected in time", () => {
     expect(answers(12)).toEqual([true]);
+  });
+});
+
+describe("an install valued from when its enabler is expected, not from its window's start", () => {
+  // a plans "y" (6 ticks, by 20, worth 9) at 14. "x" (4 or 8 ticks, by 20, worth 20) waits on b's
+  // "E"; installed to start in [12, 16], it pushes "y" past its deadline. Started at 12 it is
+  // sure to end in time (worth clearly more than "y"); started once b's notice that E accrued
+  // has reached a, at 16, only half the time (worth less than "y" is sure to earn).
+  const answers = (eta: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["Y", "E", "X"]),
+        task("Y", "max", ["y"]),
+        task("E", "max", ["s"]),
+        task("X", "max", ["x"]),
+        act("y", "a", 6, 9, { deadlineTicks: 20 }),
+        act("s", "b", 10, 5),
+        act(
+          "x",
+          "a",
+          [
+            { value: 4, probability: 0.5 },
+            { value: 8, probability: 0.5 },
+          ],
+          20,
+          { deadlineTicks: 20 },
+        ),
+      ],
+      [{ kind: "enables", from: "E", to: "x" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y", 14],
+        ["b", "s", eta - 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
+    } as PeerMessage;
+    return answerToInstallOfX(setup, notice);
+  };
+
+  it("is refused when the enabler is expected late in the window", () => {
+    expect(answers(15)).toEqual([false]);
+  });
+
+  it("is taken when the enabler is expected by the window's start", () => {
+    expect(answers(11)).toEqual([true]);
   });
 });

@@ -147,6 +147,26 @@ export class StateManager {
   }
 
   /**
+   * The tick from which method `id` can be expected to start as far as its enablers go: the
+   * latest expected accrual of those not yet accrued (as this agent sees it, or as the steward
+   * last said), a tick later for the news of a remote one. 0 where nothing is known. A method
+   * counted as starting before then is counted too likely to end by its deadline.
+   */
+  enabledFrom(id: string): Ticks {
+    let from = 0;
+    for (const src of this.view.enablersOf.get(id) ?? []) {
+      if (this.source(src).at !== undefined) continue;
+      const seen = this.expectedAccrual(src);
+      const t = seen ?? this.enablerState.get(src)?.eta;
+      if (t === undefined || !Number.isFinite(t)) continue;
+      // The news of a source it does not steward arrives a tick after the accrual.
+      const news = this.setup.notify[src] !== undefined ? 0 : 1;
+      from = Math.max(from, Math.ceil(t) + news);
+    }
+    return from;
+  }
+
+  /**
    * When node `id` is expected to accrue (Infinity if nothing planned can make it), from what
    * this agent sees of the methods under it (undefined where it sees none of them).
    */
