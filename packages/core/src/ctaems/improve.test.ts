@@ -11,33 +11,73 @@ const coin = [
 ];
 
 describe("proactive improvement of the initial schedule", () => {
-  // A max whose scheduled method fails half the time, and a sure alternative on an idle agent.
+  // A max whose scheduled method fails half the time, and a sure alternative on an agent whose
+  // own plan leaves it no gap for it (b1 must start by 8).
   const unsure = () =>
     build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
+      task("B", "max", ["b1"], { deadlineTicks: 38 }),
+      act("a1", "a", 10, coin),
+      act("a2", "b", 10, 8),
+      act("b1", "b", 30, 1),
+    ]);
+  const unsurePlan = () =>
+    plan([
+      ["a", "a1", 0],
+      ["b", "b1", 8],
+    ]);
+
+  it("adds a sure alternative under a max whose method may fail, in place of a lesser one", () => {
+    const installs = proactiveInstalls(unsure(), unsurePlan(), { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest, i.replaces])).toEqual([
+      ["a2", "b", 4, ["b1"]],
+    ]);
+    // max(a1, 8): 10 half the time, 8 otherwise (9), against 5 for a1 and 1 for b1.
+    expect(installs[0]?.gain).toBe(3);
+    expect(installs[0]?.latest).toBe(30);
+  });
+
+  it("adds no backup an idle agent would start on its own (as its scheduler does)", () => {
+    // b is idle: it starts a2 as a backup of a1, whose outcome it does not know yet.
+    const idle = build([
       task("root", "sum", ["A"]),
       task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
       act("a1", "a", 10, coin),
       act("a2", "b", 10, 8),
     ]);
-
-  it("adds a sure alternative on an idle agent under a max whose method may fail", () => {
-    const index = unsure();
-    const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
-    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "b", 4]]);
-    // max(a1, 8): 10 half the time, 8 otherwise, against 5 for a1 alone.
-    expect(installs[0]?.gain).toBeGreaterThan(3);
-    expect(installs[0]?.latest).toBe(30);
-  });
-
-  it("places an addition after what its owner starts before the install can reach it", () => {
-    const index = build([
+    expect(proactiveInstalls(idle, plan([["a", "a1", 0]]), { from: 4 })).toEqual([]);
+    const plans = new Map([["a", [{ id: "a1", earliest: 0 }]]]);
+    const draw = (q1: number) =>
+      new Map([
+        ["a1", { d: 10, q: q1 }],
+        ["a2", { d: 10, q: 8 }],
+      ]);
+    expect(simulate(idle, plans, draw(0))).toBe(8);
+    expect(simulate(idle, plans, draw(10))).toBe(10);
+    // Nor one its owner starts once the method before it has failed.
+    const same = build([
       task("root", "sum", ["A"]),
       task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
       act("a1", "a", 10, coin),
       act("a2", "a", 10, 8),
     ]);
-    const installs = proactiveInstalls(index, plan([["a", "a1", 0]]), { from: 4 });
-    expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([["a2", "a", 10]]);
+    expect(proactiveInstalls(same, plan([["a", "a1", 0]]), { from: 4 })).toEqual([]);
+    // A sure alternative that can only do worse is not started; a better one is.
+    const sure = (v: number) =>
+      build([
+        task("root", "sum", ["A"]),
+        task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
+        act("a1", "a", 10, 10),
+        act("a2", "b", 10, v),
+      ]);
+    const drawSure = (v: number) =>
+      new Map([
+        ["a1", { d: 10, q: 10 }],
+        ["a2", { d: 10, q: v }],
+      ]);
+    expect(simulate(sure(8), plans, drawSure(8))).toBe(10);
+    expect(simulate(sure(12), plans, drawSure(12))).toBe(12);
   });
 
   it("takes over the method under way when the install cannot wait for it to end", () => {
@@ -308,9 +348,7 @@ describe("proactive improvement of the initial schedule", () => {
 
   it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
     const index = unsure();
-    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, {
-      initial: plan([["a", "a1", 0]]),
-    });
+    const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial: unsurePlan() });
     for (let t = 0; t < PROACTIVE_TICK; t++)
       expect(d.step({ tick: t, events: [], inbox: [] }).messages).toEqual([]);
     const sent = d.step({ tick: PROACTIVE_TICK, events: [], inbox: [] }).messages;
@@ -323,8 +361,9 @@ describe("proactive improvement of the initial schedule", () => {
           activity: "a2",
           earliest: PROACTIVE_TICK + 1,
           latest: 30,
-          // It raises the expected quality by far more than VOUCH_SHARE.
+          // A swap: vouched for, and says what its owner drops.
           vouched: true,
+          replaces: ["b1"],
         },
       },
     ]);

@@ -3,7 +3,7 @@ import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/m
 import type { ActivityNode, Ticks } from "../model/types.js";
 import { createRng } from "../random.js";
 import type { Schedule } from "../schedule/types.js";
-import { valueRange } from "./profiles.js";
+import { qualityProfile, valueRange } from "./profiles.js";
 
 /** A method the coordinator asks its owner to add to its schedule, with its start window. */
 export interface ProactiveInstall {
@@ -425,6 +425,10 @@ interface NodeInfo {
   readonly longest: Ticks;
   /** Expected quality (a method's). */
   readonly worth: number;
+  /** Chance it earns nothing (a method's quality is zero). */
+  readonly fails: number;
+  /** Expected quality when it earns something. */
+  readonly value: number;
 }
 
 const infos = new WeakMap<ModelIndex, Map<string, NodeInfo>>();
@@ -450,6 +454,8 @@ function info(index: ModelIndex, id: string): NodeInfo {
       sources,
       longest: node?.kind === "activity" ? valueRange(node.duration).max : 0,
       worth: node?.kind === "activity" ? expectedValue(node.quality) : 0,
+      fails: node?.kind === "activity" ? 1 - qualityProfile(node.quality).p : 1,
+      value: node?.kind === "activity" ? qualityProfile(node.quality).v : 0,
     };
     byId.set(id, found);
   }
@@ -462,8 +468,9 @@ function info(index: ModelIndex, id: string): NodeInfo {
  * and its enables sources' accrual, and is skipped when it could no longer end in time (its
  * latest start passed) or a source can no longer accrue quality. In an idle gap an agent starts
  * on its own an unscheduled method that ends, at its longest, before its next scheduled one must
- * start (as its opportunistic scheduler would; the likeliest to earn most, not a second child of
- * a max that has one planned or run): an addition is worth only what it earns beyond that.
+ * start (as its opportunistic scheduler would; the likeliest to earn most, a second child of a
+ * max that has one planned or run counted at what it adds to theirs): an addition is worth only
+ * what it earns beyond that.
  */
 export function simulate(
   index: ModelIndex,
@@ -541,15 +548,36 @@ export function simulate(
       if (at >= before || at > about.latest || at + about.longest > bound) continue;
       const parent = index.parent.get(id);
       const up = parent === undefined ? undefined : index.nodes.get(parent);
-      if (
-        up?.kind === "task" &&
-        up.qaf === "max" &&
-        up.children.some((c) => c !== id && (pending.has(c) || runs.has(c)))
-      )
-        continue;
+      let worth = about.worth;
+      if (up?.kind === "task" && up.qaf === "max") {
+        // A second try under a max another child of which is planned or run: the agent starts
+        // it where it adds to what the others are likely to earn (a backup of one that may
+        // fail, or a better alternative), as its opportunistic scheduler would. Known by then,
+        // what another earned counts as it is.
+        let fails = 1;
+        let best = 0;
+        for (const c of up.children) {
+          if (c === id || !(pending.has(c) || runs.has(c))) continue;
+          const r = runs.get(c);
+          const earned = r !== undefined && r.q > 0 && r.end <= info(index, c).deadline;
+          if (r && r.end <= at) {
+            if (earned) {
+              fails = 0;
+              best = Math.max(best, r.q);
+            }
+          } else {
+            fails *= info(index, c).fails;
+            best = Math.max(best, info(index, c).value);
+          }
+        }
+        const mine = info(index, id);
+        const sure = 1 - mine.fails;
+        worth = sure * fails * mine.value + sure * (1 - fails) * Math.max(0, mine.value - best);
+        if (worth <= 1e-9) continue;
+      }
       if (!enabledBy(id, at)) continue;
-      if (!best || about.worth > best.worth || (about.worth === best.worth && at < best.at))
-        best = { id, at, worth: about.worth };
+      if (!best || worth > best.worth || (worth === best.worth && at < best.at))
+        best = { id, at, worth };
     }
     return best;
   };
