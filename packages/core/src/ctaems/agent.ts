@@ -120,6 +120,12 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     }
     if (csc) for (const msg of input.inbox) this.handle(msg);
     this.deliberative.answers(out);
+    // A synchronized method taken out of the schedule unstarted (replaced by a swap, dropped by
+    // a cancel) leaves its group: the other members would otherwise wait for it.
+    if (csc)
+      for (const id of [...s.syncOf.keys()])
+        if (!s.schedule.has(id) && s.status.get(id)?.state === "idle")
+          this.controller.withdraw(id, out);
 
     if (this.setup.mode === "initial") return this.controller.stepInitial();
 

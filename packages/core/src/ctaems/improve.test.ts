@@ -261,6 +261,30 @@ describe("proactive improvement of the initial schedule", () => {
     expect(sure.map((i) => [i.activityId, i.replaces])).toEqual([["y", ["x"]]]);
   });
 
+  it("swaps out a child of a syncsum (the others keep their common start), never delays one", () => {
+    // a's s1 and b's s2 start together at 5 (s1 must start by then); a's x, worth more than s1,
+    // must start by 4.
+    const index = build([
+      task("root", "sum", ["S", "X"]),
+      task("S", "syncsum", ["s1", "s2"], { deadlineTicks: 15 }),
+      task("X", "max", ["x"], { deadlineTicks: 14 }),
+      act("s1", "a", 10, 2),
+      act("s2", "b", 10, 5),
+      act("x", "a", 10, 8),
+    ]);
+    const installs = proactiveInstalls(
+      index,
+      plan([
+        ["a", "s1", 5],
+        ["b", "s2", 5],
+      ]),
+      { from: 4 },
+    );
+    expect(installs.map((i) => [i.activityId, i.earliest, i.replaces])).toEqual([["x", 4, ["s1"]]]);
+    // 8 for 2: s2 still starts at 5 and earns its 5.
+    expect(installs[0]?.gain).toBe(6);
+  });
+
   it("swaps nothing that has started or must stay (an enables source)", () => {
     // m1 starts before an install could reach a: the min keeps it, and m2 with it.
     const started = plan([

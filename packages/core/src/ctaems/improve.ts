@@ -134,10 +134,12 @@ export function proactiveInstalls(
   let base = values(plans);
   const out: ProactiveInstall[] = [];
   let groups = 0;
-  const fixed = (id: string): boolean => {
+  // A syncsum counts the children that start at its first start: one pushed later earns
+  // nothing, but one dropped leaves the others' common start as it was (`dropping`).
+  const fixed = (id: string, dropping = false): boolean => {
     if (out.some((x) => x.activityId === id)) return true;
     const parent = index.parent.get(id);
-    if (parent !== undefined) {
+    if (parent !== undefined && !dropping) {
       const up = index.nodes.get(parent);
       if (up?.kind === "task" && up.qaf === "syncsum") return true;
     }
@@ -221,7 +223,7 @@ export function proactiveInstalls(
           const running = list[k];
           if (!running || running.until !== undefined) continue;
           if (running.earliest + durations(running.id) <= latest) continue;
-          if (fixed(running.id)) continue;
+          if (fixed(running.id, true)) continue;
         }
         // A method taken over ends when the install starts (its owner was busy with it until
         // then, and earns nothing of it).
@@ -256,7 +258,7 @@ export function proactiveInstalls(
         for (let k = started; k < list.length; k++) {
           const dropped = list[k];
           // Not one that has started.
-          if (!dropped || dropped.earliest < o.from || fixed(dropped.id)) continue;
+          if (!dropped || dropped.earliest < o.from || fixed(dropped.id, true)) continue;
           const companions = minCompanions(dropped.id);
           if (companions === undefined) continue;
           for (const a of activities) {

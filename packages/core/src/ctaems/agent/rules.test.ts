@@ -187,6 +187,35 @@ describe("deliberative installs and synchronized starts", () => {
   it("the same install is taken where the later start costs nothing", () => {
     expect(run("sum")).toEqual([true]);
   });
+
+  it("a swap that replaces a synchronized method leaves its group, so the others do not wait", () => {
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["x"]),
+      task("Y", "syncsum", ["y1", "y2"]),
+      act("x", "a", 8, 20),
+      act("y1", "a", 3, 2),
+      act("y2", "b", 3, 2),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "y1", 10],
+        ["b", "y2", 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const swap = install("a", "x", 4);
+    if (swap.body.type === "install") Object.assign(swap.body, { vouched: true, replaces: ["y1"] });
+    const outs = drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [swap]]]));
+    expect(installedAnswers(outs)).toEqual([true]);
+    const withdrawn = outs
+      .flatMap((o) => o.messages)
+      .filter((m) => m.body.type === "withdraw")
+      .map((m) => [m.to, m.body.type === "withdraw" ? m.body.group : ""]);
+    expect(withdrawn).toEqual([["b", "Y"]]);
+  });
 });
 
 describe("opportunistic starts under a syncsum", () => {
