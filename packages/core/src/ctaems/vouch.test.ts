@@ -47,16 +47,37 @@ describe("a proactive install the scheduler vouches for", () => {
 
   it("is vouched for only when its estimated gain is a clear share of the expected quality", () => {
     // A sure 5 under a max beside a method worth 100 half the time: about 2.5 on 50, under
-    // VOUCH_SHARE (and above the estimate's least gain).
-    const small = build([
-      task("root", "sum", ["A"]),
-      task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
-      act("a1", "a", 10, [
-        { value: 0, probability: 0.5 },
-        { value: 100, probability: 0.5 },
-      ]),
-      act("a2", "b", 10, 5),
-    ]);
+    // VOUCH_SHARE (and above the estimate's least gain). b would not start it on its own: at
+    // its longest it would hold up b1 (worth 1, due at 15), which it does half the time; b1 is
+    // not swapped out, as its min's other part has started.
+    const network = (a1Worth: number) =>
+      build([
+        task("root", "sum", ["A", "B"]),
+        task("A", "max", ["a1", "a2"], { deadlineTicks: 25 }),
+        task("B", "min", ["b0", "b1"], { deadlineTicks: 25 }),
+        act("a1", "a", 10, [
+          { value: 0, probability: 0.5 },
+          { value: a1Worth, probability: 0.5 },
+        ]),
+        act(
+          "a2",
+          "b",
+          [
+            { value: 10, probability: 0.5 },
+            { value: 20, probability: 0.5 },
+          ],
+          5,
+        ),
+        act("b0", "c", 10, 1),
+        act("b1", "b", 10, 1),
+      ]);
+    const small = network(100);
+    const initial = () =>
+      plan([
+        ["a", "a1", 0],
+        ["b", "b1", 15],
+        ["c", "b0", 0],
+      ]);
     const sent = (ix: typeof small, initial: ReturnType<typeof plan>) => {
       const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, ix, { initial });
       for (let t = 0; t < PROACTIVE_TICK; t++) d.step({ tick: t, events: [], inbox: [] });
@@ -64,21 +85,12 @@ describe("a proactive install the scheduler vouches for", () => {
         .step({ tick: PROACTIVE_TICK, events: [], inbox: [] })
         .messages.flatMap((m) => (m.body.type === "install" ? [m.body] : []));
     };
-    const installs = sent(small, plan([["a", "a1", 0]]));
+    const installs = sent(small, initial());
     expect(installs.map((b) => b.activity)).toEqual(["a2"]);
     expect(installs[0]?.vouched).toBeUndefined();
-    // The same alternative beside a method worth 10 half the time is a clear gain (2.5 on 5).
-    const big = build([
-      task("root", "sum", ["A"]),
-      task("A", "max", ["a1", "a2"], { deadlineTicks: 40 }),
-      act("a1", "a", 10, [
-        { value: 0, probability: 0.5 },
-        { value: 10, probability: 0.5 },
-      ]),
-      act("a2", "b", 10, 5),
-    ]);
-    expect(2.5 / 5).toBeGreaterThan(VOUCH_SHARE);
-    expect(sent(big, plan([["a", "a1", 0]]))[0]?.vouched).toBe(true);
+    // The same alternative beside a method worth 10 half the time is a clear gain (2 on 6).
+    expect(2 / 6).toBeGreaterThan(VOUCH_SHARE);
+    expect(sent(network(10), initial())[0]?.vouched).toBe(true);
     // Nor one that takes over the method its owner has under way (its owner weighs that one as
     // it runs): b1 (20) in place of a1 (7), which started at 0 and would end after b1's last
     // start.
