@@ -53,10 +53,12 @@ describe("SelectiveBroadcast", () => {
     expect(s.report(before, [child("a", { p: 0.54 }), child("b")])).toBe(false);
     expect(s.report(before, [child("a", { p: 0.56 }), child("b")])).toBe(true);
   });
-  it("weighs the potential by 4ε of itself and values by ε of themselves", () => {
-    // 4 * 0.05 * 0.8 = 0.16
-    expect(s.report(before, [child("a", { pp: 0.7 }), child("b")])).toBe(false);
-    expect(s.report(before, [child("a", { pp: 0.6 }), child("b")])).toBe(true);
+  it("weighs the potential by ε, as the scheduled probability, and values by ε of themselves", () => {
+    expect(s.report(before, [child("a", { pp: 0.84 }), child("b")])).toBe(false);
+    expect(s.report(before, [child("a", { pp: 0.76 }), child("b")])).toBe(false);
+    // (A relative 4ε, 0.16 here, kept both of these back.)
+    expect(s.report(before, [child("a", { pp: 0.86 }), child("b")])).toBe(true);
+    expect(s.report(before, [child("a", { pp: 0.7 }), child("b")])).toBe(true);
     expect(s.report(before, [child("a", { v: 10.4 }), child("b")])).toBe(false);
     expect(s.report(before, [child("a", { pv: 11 }), child("b")])).toBe(true);
   });
