@@ -389,6 +389,41 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   });
 });
 
+describe("re-choice: a gamble does not displace a sure planned method for a small edge", () => {
+  // a's "a1" (10 ticks, by 18, a sure 10) is planned at 8; "b1" (7 ticks, released at 2, by 16),
+  // planned by no one, fits only if a1 gives way. b1 is expected to earn 15 either way: sure,
+  // or 30 at even odds. The gamble's edge (5) is less than half its spread (15).
+  const starts = (b1: "sure" | "gamble") => {
+    const quality =
+      b1 === "sure"
+        ? 15
+        : [
+            { value: 0, probability: 0.5 },
+            { value: 30, probability: 0.5 },
+          ];
+    const index = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      act("a1", "a", 10, 10, { deadlineTicks: 18 }),
+      act("b1", "a", 7, quality, { releaseTicks: 2, deadlineTicks: 16 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("the planned method gives way to surer work worth clearly more", () => {
+    expect(starts("sure")).toEqual([[4, "b1"]]);
+  });
+
+  it("the planned method is kept against a gamble of the same worth", () => {
+    expect(starts("gamble")).toEqual([[8, "a1"]]);
+  });
+});
+
 describe("re-choice at the planned tick, of work released at that very tick", () => {
   // a's "a1" (10 ticks, by 30) is planned at 8; "b1" (7 ticks, worth 10, by 18), planned by no
   // one, is released at 8 too. Before 8 the freed time could not be taken up at once; at 8, a
