@@ -28,8 +28,8 @@ export function givesWay(keep: number, instead: number, scale: number): boolean 
   return instead > 1.2 * keep + 0.01 * scale;
 }
 
-/** How many standard deviations of the difference a re-choice must clear (see `outweighs`). */
-export const RECHOICE_SPREAD = 0.5;
+/** Weight of a bet's spread against its worth, in a re-choice (see `outweighs`). */
+export const RECHOICE_RISK = 0.5;
 
 /** A bet on one outcome: its expected worth, and its chance of earning anything. */
 export interface Bet {
@@ -44,15 +44,17 @@ function spread(b: Bet): number {
 
 /**
  * Whether `instead` outweighs keeping to `keep` (a commitment the others plan around): it must
- * give way by `givesWay`, and its expected gain must also clear a share of the spread of the
- * difference. The model counts what it can (chances, deadlines, enablers), not how the others
- * react (a min's or a syncsum's members dropping theirs, backups no longer needed): a small
- * edge over a wide spread is mostly noise in what it leaves out, and a gamble lost on a sure
- * plan costs more than the edge gains.
+ * give way by `givesWay`, and also on the bets' worths less a share of their spreads (a
+ * risk-averse certainty equivalent). The model counts chances, deadlines and enablers, not how
+ * the others react once the plan is left (a min's or a syncsum's members dropping theirs,
+ * backups no longer needed): a small edge of a wide gamble over a surer plan is mostly noise in
+ * what it leaves out, while a surer choice over a wide plan is not held back.
  */
 export function outweighs(keep: Bet, instead: Bet, scale: number): boolean {
-  const margin = RECHOICE_SPREAD * Math.hypot(spread(keep), spread(instead));
-  return givesWay(keep.worth, instead.worth, scale) && instead.worth - keep.worth > margin;
+  return (
+    givesWay(keep.worth, instead.worth, scale) &&
+    instead.worth - RECHOICE_RISK * spread(instead) > keep.worth - RECHOICE_RISK * spread(keep)
+  );
 }
 
 /**

@@ -389,23 +389,22 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   });
 });
 
-describe("re-choice: a gamble does not displace a sure planned method for a small edge", () => {
-  // a's "a1" (10 ticks, by 18, a sure 10) is planned at 8; "b1" (7 ticks, released at 2, by 16),
-  // planned by no one, fits only if a1 gives way. b1 is expected to earn 15 either way: sure,
-  // or 30 at even odds. The gamble's edge (5) is less than half its spread (15).
-  const starts = (b1: "sure" | "gamble") => {
-    const quality =
-      b1 === "sure"
-        ? 15
-        : [
-            { value: 0, probability: 0.5 },
-            { value: 30, probability: 0.5 },
-          ];
+describe("re-choice weighs the spread of the planned method and of the work instead", () => {
+  // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (7 ticks, released at 2, by 16), planned
+  // by no one, fits only if a1 gives way. Each is sure, or a gamble at even odds of twice its
+  // expected worth (its spread equals that worth). Less half its spread, a gamble worth 15 is
+  // worth less than a sure 10, and a sure 13 more than a gamble worth 10.
+  const evens = (worth: number) => [
+    { value: 0, probability: 0.5 },
+    { value: 2 * worth, probability: 0.5 },
+  ];
+  const starts = (b1: "sure" | "gamble", a1: "sure" | "gamble" = "sure", b1Worth = 15) => {
+    const quality = b1 === "sure" ? b1Worth : evens(b1Worth);
     const index = build([
       task("root", "sum", ["A", "B"]),
       task("A", "max", ["a1"]),
       task("B", "max", ["b1"]),
-      act("a1", "a", 10, 10, { deadlineTicks: 18 }),
+      act("a1", "a", 10, a1 === "sure" ? 10 : evens(10), { deadlineTicks: 18 }),
       act("b1", "a", 7, quality, { releaseTicks: 2, deadlineTicks: 16 }),
     ]);
     const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
@@ -421,6 +420,10 @@ describe("re-choice: a gamble does not displace a sure planned method for a smal
 
   it("the planned method is kept against a gamble of the same worth", () => {
     expect(starts("gamble")).toEqual([[8, "a1"]]);
+  });
+
+  it("a planned gamble gives way to sure work worth a little more", () => {
+    expect(starts("sure", "gamble", 13)).toEqual([[4, "b1"]]);
   });
 });
 
