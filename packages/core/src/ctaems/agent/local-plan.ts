@@ -25,6 +25,8 @@ export interface LocalOption {
   readonly group?: string;
   /** Its importance-weighted value if started at `at`. */
   readonly value: (at: Ticks) => number;
+  /** Its chance of earning anything if started at `at` (1 where not given). */
+  readonly chance?: (at: Ticks) => number;
 }
 
 /**

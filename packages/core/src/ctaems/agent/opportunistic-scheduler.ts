@@ -28,6 +28,35 @@ export function givesWay(keep: number, instead: number, scale: number): boolean 
   return instead > 1.2 * keep + 0.01 * scale;
 }
 
+/** Weight of a bet's spread against its worth, in a re-choice (see `outweighs`). */
+export const RECHOICE_RISK = 0.5;
+
+/** A bet on one outcome: its expected worth, and its chance of earning anything. */
+export interface Bet {
+  readonly worth: number;
+  readonly p: number;
+}
+
+/** Standard deviation of a two-point bet's worth (it earns worth / p with probability p). */
+function spread(b: Bet): number {
+  return b.p > 0 && b.p < 1 ? b.worth * Math.sqrt((1 - b.p) / b.p) : 0;
+}
+
+/**
+ * Whether `instead` outweighs keeping to `keep` (a commitment the others plan around): it must
+ * give way by `givesWay`, and also on the bets' worths less a share of their spreads (a
+ * risk-averse certainty equivalent). The model counts chances, deadlines and enablers, not how
+ * the others react once the plan is left (a min's or a syncsum's members dropping theirs,
+ * backups no longer needed): a small edge of a wide gamble over a surer plan is mostly noise in
+ * what it leaves out, while a surer choice over a wide plan is not held back.
+ */
+export function outweighs(keep: Bet, instead: Bet, scale: number): boolean {
+  return (
+    givesWay(keep.worth, instead.worth, scale) &&
+    instead.worth - RECHOICE_RISK * spread(instead) > keep.worth - RECHOICE_RISK * spread(keep)
+  );
+}
+
 /**
  * Whether starting method `a` (due by `deadline`, with the resource needed again by `freeBy`,
  * earning nothing if started after `lastUseful`) at `until` rather than at `tick` costs it:
@@ -197,6 +226,9 @@ export class OpportunisticScheduler {
     if (g <= 1e-9) return undefined;
     const deadline = this.view.deadline(id);
     const lastSync = this.lastSyncStart(id);
+    // It starts no earlier than its enablers are expected to have accrued: valued from a start
+    // it cannot make, a method whose enabler comes late looks surer of its deadline than it is.
+    const enabledFrom = s.enabledFrom(id);
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     return {
@@ -206,7 +238,11 @@ export class OpportunisticScheduler {
       mean: expectedValue(a.duration),
       longest: valueRange(a.duration).max,
       ...(up?.kind === "task" && up.qaf === "max" && parent !== undefined ? { group: parent } : {}),
-      value: (at) => (at > lastSync ? 0 : g * probabilityAtMost(a.duration, deadline - at)),
+      value: (at) => {
+        const start = Math.max(at, enabledFrom);
+        return start > lastSync ? 0 : g * probabilityAtMost(a.duration, deadline - start);
+      },
+      chance: (at) => q.p * f * probabilityAtMost(a.duration, deadline - Math.max(at, enabledFrom)),
     };
   }
 
@@ -336,7 +372,11 @@ export class OpportunisticScheduler {
       // of it, it takes that child's quality (a syncsum counts only the children that start
       // with its first), which its own worth does not count.
       if (this.aheadOfPlannedSibling(without.first.id)) continue;
-      if (!givesWay(withIt, without.value, qualityProfile(a.quality).v)) continue;
+      const first = without.first;
+      const chosen = [...options, ...(freed ? [freed] : [])].find((o) => o.id === first.id);
+      const keepP = s.profiles.get(c.id)?.cur.p ?? 0;
+      const bet = { worth: without.value, p: chosen?.chance?.(first.at) ?? 1 };
+      if (!outweighs({ worth: withIt, p: keepP }, bet, qualityProfile(a.quality).v)) continue;
       e.priority = PRIORITY.low;
       return [c.id];
     }

@@ -389,6 +389,89 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
   });
 });
 
+describe("re-choice weighs the spread of the planned method and of the work instead", () => {
+  // a's "a1" (10 ticks, by 18) is planned at 8; "b1" (7 ticks, released at 2, by 16), planned
+  // by no one, fits only if a1 gives way. Each is sure, or a gamble at even odds of twice its
+  // expected worth (its spread equals that worth). Less half its spread, a gamble worth 15 is
+  // worth less than a sure 10, and a sure 13 more than a gamble worth 10.
+  const evens = (worth: number) => [
+    { value: 0, probability: 0.5 },
+    { value: 2 * worth, probability: 0.5 },
+  ];
+  const starts = (b1: "sure" | "gamble", a1: "sure" | "gamble" = "sure", b1Worth = 15) => {
+    const quality = b1 === "sure" ? b1Worth : evens(b1Worth);
+    const index = build([
+      task("root", "sum", ["A", "B"]),
+      task("A", "max", ["a1"]),
+      task("B", "max", ["b1"]),
+      act("a1", "a", 10, a1 === "sure" ? 10 : evens(10), { deadlineTicks: 18 }),
+      act("b1", "a", 7, quality, { releaseTicks: 2, deadlineTicks: 16 }),
+    ]);
+    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("the planned method gives way to surer work worth clearly more", () => {
+    expect(starts("sure")).toEqual([[4, "b1"]]);
+  });
+
+  it("the planned method is kept against a gamble of the same worth", () => {
+    expect(starts("gamble")).toEqual([[8, "a1"]]);
+  });
+
+  it("a planned gamble gives way to sure work worth a little more", () => {
+    expect(starts("sure", "gamble", 13)).toEqual([[4, "b1"]]);
+  });
+});
+
+describe("re-choice values work from the start its enabler allows", () => {
+  // a's "a1" (10 ticks, by 18, worth 10) is planned at 8. "b1" (7 ticks, by 16, worth 15) waits
+  // on b's "E", which b expects to accrue at `eta`; "c1" (6 ticks, worth 5) fits before a1 only
+  // if a1 gives way. Valued from tick 4, b1 is worth giving a1 up for; from the start E allows
+  // (its news a tick after `eta`) it would miss its deadline.
+  const starts = (eta: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["A", "B", "C", "E"]),
+        task("A", "max", ["a1"]),
+        task("B", "max", ["b1"]),
+        task("C", "max", ["c1"]),
+        task("E", "max", ["s"]),
+        act("a1", "a", 10, 10, { deadlineTicks: 18 }),
+        act("b1", "a", 7, 15, { releaseTicks: 2, deadlineTicks: 16 }),
+        act("c1", "a", 6, 5, { releaseTicks: 3, deadlineTicks: 30 }),
+        act("s", "b", 10, 5),
+      ],
+      [{ kind: "enables", from: "E", to: "b1" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "a1", 8],
+        ["b", "s", eta - 10],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const notice = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
+    } as PeerMessage;
+    return drive(new SchedulerAgentCsc(setup), 9, new Map([[1, [notice]]])).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("a planned method is kept for work whose enabler comes too late for it", () => {
+    expect(starts(10)).toEqual([[8, "a1"]]);
+  });
+});
+
 describe("re-choice at the planned tick, of work released at that very tick", () => {
   // a's "a1" (10 ticks, by 30) is planned at 8; "b1" (7 ticks, worth 10, by 18), planned by no
   // one, is released at 8 too. Before 8 the freed time could not be taken up at once; at 8, a
