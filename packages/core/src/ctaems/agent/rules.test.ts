@@ -1414,39 +1414,50 @@ describe("an install whose enabler will most likely accrue after its last start"
   });
 });
 
+/**
+ * a's answer to an install of "x" (by 20, worth 20, waiting on b's "E") that pushes its planned
+ * "y" (6 ticks, by 20, planned at 14) past its deadline, once b's enabler notice says it expects
+ * "E" to accrue at `eta`.
+ */
+const answerWithEnablerExpectedAt = (
+  eta: number,
+  yWorth: number,
+  xDuration: number | { value: number; probability: number }[],
+): boolean[] => {
+  const index = build(
+    [
+      task("root", "sum", ["Y", "E", "X"]),
+      task("Y", "max", ["y"]),
+      task("E", "max", ["s"]),
+      task("X", "max", ["x"]),
+      act("y", "a", 6, yWorth, { deadlineTicks: 20 }),
+      act("s", "b", 10, 5),
+      act("x", "a", xDuration, 20, { deadlineTicks: 20 }),
+    ],
+    [{ kind: "enables", from: "E", to: "x" }],
+  );
+  const setup = setupsFor(
+    index,
+    plan([
+      ["a", "y", 14],
+      ["b", "s", eta - 10],
+    ]),
+    "consort",
+  ).get("a");
+  if (!setup) throw new Error("no setup for a");
+  const notice = {
+    from: "b",
+    to: "a",
+    seq: 1,
+    body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
+  } as PeerMessage;
+  return answerToInstallOfX(setup, notice);
+};
+
 describe("an install whose enabler its steward expects after the install's last start", () => {
   // As above, but "E" holds only b's "s": a sees nothing under it, and knows of it what b's
   // enabler notices say, with when b expects it to accrue.
-  const answers = (eta: number) => {
-    const index = build(
-      [
-        task("root", "sum", ["Y", "E", "X"]),
-        task("Y", "max", ["y"]),
-        task("E", "max", ["s"]),
-        task("X", "max", ["x"]),
-        act("y", "a", 6, 4, { deadlineTicks: 20 }),
-        act("s", "b", 10, 5),
-        act("x", "a", 4, 20, { deadlineTicks: 20 }),
-      ],
-      [{ kind: "enables", from: "E", to: "x" }],
-    );
-    const setup = setupsFor(
-      index,
-      plan([
-        ["a", "y", 14],
-        ["b", "s", eta - 10],
-      ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
-    const notice = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
-    } as PeerMessage;
-    return answerToInstallOfX(setup, notice);
-  };
+  const answers = (eta: number) => answerWithEnablerExpectedAt(eta, 4, 4);
 
   it("is refused", () => {
     expect(answers(20)).toEqual([false]);
@@ -1462,45 +1473,11 @@ describe("an install valued from when its enabler is expected, not from its wind
   // "E"; installed to start in [12, 16], it pushes "y" past its deadline. Started at 12 it is
   // sure to end in time (worth clearly more than "y"); started once b's notice that E accrued
   // has reached a, at 16, only half the time (worth less than "y" is sure to earn).
-  const answers = (eta: number) => {
-    const index = build(
-      [
-        task("root", "sum", ["Y", "E", "X"]),
-        task("Y", "max", ["y"]),
-        task("E", "max", ["s"]),
-        task("X", "max", ["x"]),
-        act("y", "a", 6, 9, { deadlineTicks: 20 }),
-        act("s", "b", 10, 5),
-        act(
-          "x",
-          "a",
-          [
-            { value: 4, probability: 0.5 },
-            { value: 8, probability: 0.5 },
-          ],
-          20,
-          { deadlineTicks: 20 },
-        ),
-      ],
-      [{ kind: "enables", from: "E", to: "x" }],
-    );
-    const setup = setupsFor(
-      index,
-      plan([
-        ["a", "y", 14],
-        ["b", "s", eta - 10],
-      ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
-    const notice = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
-    } as PeerMessage;
-    return answerToInstallOfX(setup, notice);
-  };
+  const answers = (eta: number) =>
+    answerWithEnablerExpectedAt(eta, 9, [
+      { value: 4, probability: 0.5 },
+      { value: 8, probability: 0.5 },
+    ]);
 
   it("is refused when the enabler is expected late in the window", () => {
     expect(answers(15)).toEqual([false]);
