@@ -427,6 +427,33 @@ describe("re-choice weighs the spread of the planned method and of the work inst
   });
 });
 
+/**
+ * a's setup for `index`, with `planned` its one planned method and b's "s" planned to accrue at
+ * `eta`, and b's enabler notice for "E" saying it expects that.
+ */
+const hearingEnablerAt = (
+  index: ReturnType<typeof build>,
+  planned: readonly [string, number],
+  eta: number,
+): { setup: AgentSetup; notice: PeerMessage } => {
+  const setup = setupsFor(
+    index,
+    plan([
+      ["a", ...planned],
+      ["b", "s", eta - 10],
+    ]),
+    "consort",
+  ).get("a");
+  if (!setup) throw new Error("no setup for a");
+  const notice = {
+    from: "b",
+    to: "a",
+    seq: 1,
+    body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
+  } as PeerMessage;
+  return { setup, notice };
+};
+
 describe("re-choice values work from the start its enabler allows", () => {
   // a's "a1" (10 ticks, by 18, worth 10) is planned at 8. "b1" (7 ticks, by 16, worth 15) waits
   // on b's "E", which b expects to accrue at `eta`; "c1" (6 ticks, worth 5) fits before a1 only
@@ -447,21 +474,7 @@ describe("re-choice values work from the start its enabler allows", () => {
       ],
       [{ kind: "enables", from: "E", to: "b1" }],
     );
-    const setup = setupsFor(
-      index,
-      plan([
-        ["a", "a1", 8],
-        ["b", "s", eta - 10],
-      ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
-    const notice = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
-    } as PeerMessage;
+    const { setup, notice } = hearingEnablerAt(index, ["a1", 8], eta);
     return drive(new SchedulerAgentCsc(setup), 9, new Map([[1, [notice]]])).flatMap((o, tick) =>
       o.start !== undefined ? [[tick, o.start] as const] : [],
     );
@@ -1436,21 +1449,7 @@ const answerWithEnablerExpectedAt = (
     ],
     [{ kind: "enables", from: "E", to: "x" }],
   );
-  const setup = setupsFor(
-    index,
-    plan([
-      ["a", "y", 14],
-      ["b", "s", eta - 10],
-    ]),
-    "consort",
-  ).get("a");
-  if (!setup) throw new Error("no setup for a");
-  const notice = {
-    from: "b",
-    to: "a",
-    seq: 1,
-    body: { type: "enabler", node: "E", p: 1, pp: 1, eta },
-  } as PeerMessage;
+  const { setup, notice } = hearingEnablerAt(index, ["y", 14], eta);
   return answerToInstallOfX(setup, notice);
 };
 
