@@ -557,7 +557,7 @@ export function simulate(
         // fail, or a better alternative), as its opportunistic scheduler would. Known by then,
         // what another earned counts as it is.
         let fails = 1;
-        let best = 0;
+        let theirs = 0;
         for (const c of up.children) {
           if (c === id || !(pending.has(c) || runs.has(c))) continue;
           const r = runs.get(c);
@@ -565,16 +565,16 @@ export function simulate(
           if (r && r.end <= at) {
             if (earned) {
               fails = 0;
-              best = Math.max(best, r.q);
+              theirs = Math.max(theirs, r.q);
             }
           } else {
             fails *= info(index, c).fails;
-            best = Math.max(best, info(index, c).value);
+            theirs = Math.max(theirs, info(index, c).value);
           }
         }
         const mine = info(index, id);
         const sure = 1 - mine.fails;
-        worth = sure * fails * mine.value + sure * (1 - fails) * Math.max(0, mine.value - best);
+        worth = sure * fails * mine.value + sure * (1 - fails) * Math.max(0, mine.value - theirs);
         if (worth <= 1e-9) continue;
       }
       if (!enabledBy(id, at)) continue;

@@ -229,6 +229,8 @@ export class OpportunisticScheduler {
     // It starts no earlier than its enablers are expected to have accrued: valued from a start
     // it cannot make, a method whose enabler comes late looks surer of its deadline than it is.
     const enabledFrom = s.enabledFrom(id);
+    const onTime = (at: Ticks) =>
+      probabilityAtMost(a.duration, deadline - Math.max(at, enabledFrom));
     const parent = this.view.parent.get(id);
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     return {
@@ -238,11 +240,8 @@ export class OpportunisticScheduler {
       mean: expectedValue(a.duration),
       longest: valueRange(a.duration).max,
       ...(up?.kind === "task" && up.qaf === "max" && parent !== undefined ? { group: parent } : {}),
-      value: (at) => {
-        const start = Math.max(at, enabledFrom);
-        return start > lastSync ? 0 : g * probabilityAtMost(a.duration, deadline - start);
-      },
-      chance: (at) => q.p * f * probabilityAtMost(a.duration, deadline - Math.max(at, enabledFrom)),
+      value: (at) => (Math.max(at, enabledFrom) > lastSync ? 0 : g * onTime(at)),
+      chance: (at) => q.p * f * onTime(at),
     };
   }
 
@@ -373,7 +372,8 @@ export class OpportunisticScheduler {
       // with its first), which its own worth does not count.
       if (this.aheadOfPlannedSibling(without.first.id)) continue;
       const first = without.first;
-      const chosen = [...options, ...(freed ? [freed] : [])].find((o) => o.id === first.id);
+      const chosen =
+        options.find((o) => o.id === first.id) ?? (freed?.id === first.id ? freed : undefined);
       const keepP = s.profiles.get(c.id)?.cur.p ?? 0;
       const bet = { worth: without.value, p: chosen?.chance?.(first.at) ?? 1 };
       if (!outweighs({ worth: withIt, p: keepP }, bet, qualityProfile(a.quality).v)) continue;
