@@ -1486,3 +1486,39 @@ describe("an install valued from when its enabler is expected, not from its wind
     expect(answers(11)).toEqual([true]);
   });
 });
+
+describe("re-choice of an enables source whose target nothing is planned under", () => {
+  // As in the re-choice above (a's "a1", worth 2, shuts out "b1" and "c1"), but a1 is the only
+  // child of "A", which enables "T"; T's one method "t" is a's own, planned at 40 or not at all.
+  // With t planned, T waits on a1 and a1 is kept; with nothing planned under T, enabling it
+  // earns nothing as things are planned, and a1 gives way.
+  const starts = (tPlanned: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["A", "B", "C", "T"]),
+        task("A", "sum", ["a1"]),
+        task("B", "max", ["b1"]),
+        task("C", "max", ["c1"]),
+        task("T", "max", ["t"]),
+        act("a1", "a", 10, 2, { deadlineTicks: 18 }),
+        act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
+        act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
+        act("t", "a", 3, 10, { deadlineTicks: 60 }),
+      ],
+      [{ kind: "enables", from: "A", to: "T" }],
+    );
+    const planned: [string, string, number][] = [["a", "a1", 8]];
+    if (tPlanned) planned.push(["a", "t", 40]);
+    const setup = setupsFor(index, plan(planned), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    return runAlone(new SchedulerAgentCsc(setup), 9, { a1: 10, b1: 7, c1: 7 });
+  };
+
+  it("is kept while what it enables is planned", () => {
+    expect(starts(true)).toEqual([[8, "a1"]]);
+  });
+
+  it("gives way when nothing is planned under what it enables", () => {
+    expect(starts(false)).toEqual([[4, "b1"]]);
+  });
+});

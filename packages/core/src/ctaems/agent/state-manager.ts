@@ -444,11 +444,23 @@ export class StateManager {
   }
 
   /**
+   * Whether node `t`, seen by this agent, has nothing at or below it planned, running or done:
+   * enabling it earns nothing as things are planned (a target that merely could still run may
+   * have no owner free to run it, as with an enabler).
+   */
+  private plannedByNone(t: string): boolean {
+    const prof = this.profiles.get(t);
+    return (
+      this.view.nodes.has(t) && prof !== undefined && prof.acc === undefined && prof.cur.p <= 0
+    );
+  }
+
+  /**
    * Whether an enables source still waits on method `id`: a source at or above it has not
    * accrued yet, and cannot without it (every node between them is a min, or no other child of
    * it is scheduled or has accrued). What such a method enables is not on the path its
    * importance is measured on, so its importance alone undervalues it. A target whose other enablers are
-   * failed, or planned by no one, does not wait on it.
+   * failed, or planned by no one, does not wait on it; nor does one nothing is planned under.
    */
   enablingNeeds(id: string): boolean {
     let child = id;
@@ -463,7 +475,8 @@ export class StateManager {
             if (cid !== child && (k.acc !== undefined || k.cur.p > 0)) return false;
       }
       if (this.profiles.get(n)?.acc !== undefined) return false;
-      if (this.view.targetsOf(n).some((t) => this.enableable(t, n))) return true;
+      if (this.view.targetsOf(n).some((t) => this.enableable(t, n) && !this.plannedByNone(t)))
+        return true;
       child = n;
     }
     return false;
