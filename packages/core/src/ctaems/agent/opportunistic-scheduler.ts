@@ -493,18 +493,23 @@ export class OpportunisticScheduler {
     if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
     const kids = this.state.childProfiles(parent);
     const release = this.view.release(id);
+    const mine = this.view.activity(id);
+    const own = mine ? expected(qualityProfile(mine.quality)) : 0;
+    let ahead = 0;
     for (const [cid, k] of kids) {
       if (cid === id) continue;
       if (k.s !== undefined && k.s !== this.state.tick) return true;
       // Another child its owner plans alone (no synchronized group), not started: past the
       // release, where a start planned as early as possible would have been made, it is planned
       // later, and a start now goes ahead of it and takes its quality away.
-      if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release) return true;
+      if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release)
+        ahead += expected(k.cur);
     }
+    // Worth it only where this one alone is expected to earn more (its owner then gives it up:
+    // `Downgrader.syncMissed`).
+    if (ahead > 0 && ahead >= own) return true;
     // A start other agents plan, not under way: started ahead of it, this one takes what it
     // would earn, which is worth it only where this one alone is expected to earn more.
-    const mine = this.view.activity(id);
-    const own = mine ? expected(qualityProfile(mine.quality)) : 0;
     return (this.setup.othersSyncGroups ?? []).some((g) => {
       if (g.id !== parent) return false;
       let theirs = 0;

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
+import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
+import { setupsFor } from "../experiment.js";
+import type { PeerMessage } from "../messages.js";
+
+/**
+ * Y is a syncsum released at 0: it counts only the children that start with its first. b plans
+ * "y2" (worth 5) alone at 30, well past the release; a plans nothing and could start "y1" at
+ * once. b's report reaches a at tick 1.
+ */
+const network = (y1Worth: number) =>
+  build([
+    task("root", "sum", ["Y"]),
+    task("Y", "syncsum", ["y1", "y2"]),
+    act("y1", "a", 10, y1Worth),
+    act("y2", "b", 10, 5),
+  ]);
+
+const setupOf = (y1Worth: number, agent: "a" | "b") => {
+  const setup = setupsFor(network(y1Worth), plan([["b", "y2", 30]]), "consort").get(agent);
+  if (!setup) throw new Error(`no setup for ${agent}`);
+  return setup;
+};
+
+const report = (from: string, to: string, child: Record<string, unknown>): PeerMessage =>
+  ({
+    from,
+    to,
+    seq: 1,
+    body: { type: "report", node: "Y", children: [child] },
+  }) as PeerMessage;
+
+/** Steps one agent alone through ticks 0..last, handing it `inbox` at tick 1; its starts. */
+const starts = (agent: SchedulerAgentCsc, last: number, heard: PeerMessage): [number, string][] => {
+  const outs: TickOutput[] = [];
+  for (let tick = 0; tick <= last; tick++)
+    outs.push(agent.step({ tick, events: [], inbox: tick === 1 ? [heard] : [] }));
+  return outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start]] : []));
+};
+
+describe("an unplanned syncsum child and another agent's child planned alone, later", () => {
+  const planned = { id: "y2", p: 1, v: 5, pp: 1, pv: 5, busy: 10 };
+
+  it("goes ahead of it past the release when it alone is expected to earn more", () => {
+    // y1 (20) started now earns 20; kept clear for y2 (5) at 30, the syncsum earns 5.
+    const a = new SchedulerAgentCsc(setupOf(20, "a"));
+    expect(starts(a, 4, report("b", "a", planned))[0]).toEqual([1, "y1"]);
+  });
+
+  it("keeps clear of it when it alone is worth no more", () => {
+    const a = new SchedulerAgentCsc(setupOf(5, "a"));
+    expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
+  });
+
+  it("is followed by the other owner giving its planned child up", () => {
+    // a's y1 started at 1: y2 started at 30 would earn nothing, and b's time stays free.
+    const b = new SchedulerAgentCsc(setupOf(20, "b"));
+    const started = { id: "y1", p: 1, v: 20, pp: 1, pv: 20, busy: 9, s: 1 };
+    expect(starts(b, 40, report("a", "b", started))).toEqual([]);
+  });
+});
