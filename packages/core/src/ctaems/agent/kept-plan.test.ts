@@ -2,28 +2,36 @@ import { describe, expect, it } from "vitest";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
 import { setupsFor } from "../experiment.js";
-import type { PeerMessage } from "../messages.js";
+import type { ChildReport, PeerMessage } from "../messages.js";
 
 /**
  * Y is a syncsum released at 0: it counts only the children that start with its first. b plans
  * "y2" (worth 5) alone at 30, well past the release; a plans nothing and could start "y1" at
  * once. b's report reaches a at tick 1.
  */
-const network = (y1Worth: number) =>
+const network = (y1Worth: number, y1Long = 10) =>
   build([
     task("root", "sum", ["Y"]),
-    task("Y", "syncsum", ["y1", "y2"]),
-    act("y1", "a", 10, y1Worth),
+    task("Y", "syncsum", ["y1", "y2"], { deadlineTicks: 50 }),
+    act(
+      "y1",
+      "a",
+      [
+        { value: 10, probability: 0.2 },
+        { value: y1Long, probability: 0.8 },
+      ],
+      y1Worth,
+    ),
     act("y2", "b", 10, 5),
   ]);
 
-const setupOf = (y1Worth: number, agent: "a" | "b") => {
-  const setup = setupsFor(network(y1Worth), plan([["b", "y2", 30]]), "consort").get(agent);
+const setupOf = (y1Worth: number, agent: "a" | "b", y1Long = 10) => {
+  const setup = setupsFor(network(y1Worth, y1Long), plan([["b", "y2", 30]]), "consort").get(agent);
   if (!setup) throw new Error(`no setup for ${agent}`);
   return setup;
 };
 
-const report = (from: string, to: string, child: Record<string, unknown>): PeerMessage =>
+const report = (from: string, to: string, child: ChildReport): PeerMessage =>
   ({
     from,
     to,
@@ -50,6 +58,13 @@ describe("an unplanned syncsum child and another agent's child planned alone, la
 
   it("keeps clear of it when it alone is worth no more", () => {
     const a = new SchedulerAgentCsc(setupOf(5, "a"));
+    expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
+  });
+
+  it("keeps clear of it when it alone would likely end too late to earn more", () => {
+    // y1 (20) runs 60 ticks four times in five: started now, it ends by Y's deadline (50) only
+    // one time in five, and is expected to earn 4, less than y2's 5.
+    const a = new SchedulerAgentCsc(setupOf(20, "a", 60));
     expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
   });
 

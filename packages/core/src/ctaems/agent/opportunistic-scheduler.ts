@@ -505,9 +505,10 @@ export class OpportunisticScheduler {
       if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release)
         ahead += expected(k.cur);
     }
-    // Worth it only where this one alone is expected to earn more (its owner then gives it up:
-    // `Downgrader.syncMissed`).
-    if (ahead > 0 && ahead >= own) return true;
+    // Worth it only where this one alone, started now, is expected to earn more (its chance of
+    // ending by the deadline included); the other's owner then gives it up
+    // (`Downgrader.syncMissed`).
+    if (ahead > 0 && ahead >= expected(this.state.startProfile(id))) return true;
     // A start other agents plan, not under way: started ahead of it, this one takes what it
     // would earn, which is worth it only where this one alone is expected to earn more.
     return (this.setup.othersSyncGroups ?? []).some((g) => {
