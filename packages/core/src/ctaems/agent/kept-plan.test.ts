@@ -75,3 +75,22 @@ describe("an unplanned syncsum child and another agent's child planned alone, la
     expect(starts(b, 40, report("a", "b", started))).toEqual([]);
   });
 });
+
+describe("an unplanned syncsum child ranked against other work", () => {
+  it("is worth what it earns less what it takes from the later planned child", () => {
+    // y1 (20) goes ahead of b's y2 (10, planned at 30): the syncsum gains 10 by it, less than
+    // z (12, which must start at 1) earns. a starts z.
+    const index = build([
+      task("root", "sum", ["Y", "Z"]),
+      task("Y", "syncsum", ["y1", "y2"], { deadlineTicks: 50 }),
+      task("Z", "sum", ["z"], { releaseTicks: 1, deadlineTicks: 11 }),
+      act("y1", "a", 10, 20),
+      act("y2", "b", 10, 10),
+      act("z", "a", 10, 12),
+    ]);
+    const setup = setupsFor(index, plan([["b", "y2", 30]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const heard = report("b", "a", { id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 10 });
+    expect(starts(new SchedulerAgentCsc(setup), 4, heard)[0]).toEqual([1, "z"]);
+  });
+});
