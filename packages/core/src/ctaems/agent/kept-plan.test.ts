@@ -61,6 +61,12 @@ describe("an unplanned syncsum child and another agent's child planned alone, la
     expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
   });
 
+  it("keeps clear of it when it alone is worth only a little more", () => {
+    // 5.5 against 5: not clearly more (by a fifth), for a plan another agent holds to.
+    const a = new SchedulerAgentCsc(setupOf(5.5, "a"));
+    expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
+  });
+
   it("keeps clear of it when it alone would likely end too late to earn more", () => {
     // y1 (20) runs 60 ticks four times in five: started now, it ends by Y's deadline (50) only
     // one time in five, and is expected to earn 4, less than y2's 5.

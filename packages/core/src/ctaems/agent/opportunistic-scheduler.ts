@@ -528,12 +528,14 @@ export class OpportunisticScheduler {
     const kids = this.state.childProfiles(parent);
     for (const [cid, k] of kids)
       if (cid !== id && k.s !== undefined && k.s !== this.state.tick) return true;
-    // Past the release, going ahead of another child planned alone is worth it only where this
-    // one alone, started now, is expected to earn more (its chance of ending by the deadline
-    // included); the other's owner then gives it up (`Downgrader.syncMissed`).
-    const ahead = this.takenAhead(id);
-    if (ahead > 0 && ahead >= expected(this.state.startProfile(id))) return true;
+    // Past the release, going ahead of another child planned alone leaves that plan: worth it
+    // only where this one alone, started now, is expected to earn clearly more (`givesWay`; its
+    // chance of ending by the deadline included); the other's owner then gives it up
+    // (`Downgrader.syncMissed`).
     const mine = this.view.activity(id);
+    const ahead = this.takenAhead(id);
+    const scale = mine ? qualityProfile(mine.quality).v : 0;
+    if (ahead > 0 && !givesWay(ahead, expected(this.state.startProfile(id)), scale)) return true;
     const own = mine ? expected(qualityProfile(mine.quality)) : 0;
     // A start other agents plan, not under way: started ahead of it, this one takes what it
     // would earn, which is worth it only where this one alone is expected to earn more.
