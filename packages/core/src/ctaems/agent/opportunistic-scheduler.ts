@@ -1,6 +1,13 @@
 import { expectedValue } from "../../model/distribution.js";
 import type { ActivityNode, Ticks } from "../../model/types.js";
-import { expected, NOTHING, probabilityAtMost, qualityProfile, valueRange } from "../profiles.js";
+import {
+  expected,
+  NOTHING,
+  probabilityAtMost,
+  qualityProfile,
+  type TwoPoint,
+  valueRange,
+} from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { ExecutionController } from "./execution-controller.js";
 import { type Commitment, idlePlan, idleValue, type LocalOption } from "./local-plan.js";
@@ -163,7 +170,7 @@ export class OpportunisticScheduler {
         continue;
       const tp = s.startProfile(id);
       if (tp.p <= 0) continue;
-      const g = s.gain(id, tp);
+      const g = this.netOfAhead(id, s.gain(id, tp), tp);
       if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
     }
     return best;
@@ -480,6 +487,33 @@ export class OpportunisticScheduler {
   }
 
   /**
+   * What method `id`, a syncsum child started now, takes away from the other children planned
+   * alone (no synchronized group) and not started: past the release, where a start planned as
+   * early as possible would have been made, such a child is planned later, and a start now goes
+   * ahead of it and leaves it nothing (a syncsum counts only the children that start with its
+   * first). Their expected quality, as their owners last said; 0 elsewhere.
+   */
+  private takenAhead(id: string): number {
+    const parent = this.view.parent.get(id);
+    if (parent === undefined || !this.isSyncsumChild(id)) return 0;
+    if (this.state.tick <= this.view.release(id)) return 0;
+    let ahead = 0;
+    for (const [cid, k] of this.state.childProfiles(parent))
+      if (cid !== id && k.s === undefined && !k.final && k.cur.p > 0) ahead += expected(k.cur);
+    return ahead;
+  }
+
+  /**
+   * The worth `g` of starting method `id` now (profile `tp`), net of what it takes away from
+   * the children of its syncsum it goes ahead of (`takenAhead`), in the same proportion.
+   */
+  private netOfAhead(id: string, g: number, tp: TwoPoint): number {
+    const ahead = this.setup.mode === "csc" ? this.takenAhead(id) : 0;
+    const own = expected(tp);
+    return ahead > 0 && own > 0 ? g * Math.max(0, 1 - ahead / own) : g;
+  }
+
+  /**
    * Whether starting method `id` now, unplanned, would spoil a syncsum above it: a syncsum counts
    * only the children that start at its first child's start, so a child started after another
    * one earns nothing, and one started ahead of a synchronized start other agents still plan
@@ -492,19 +526,19 @@ export class OpportunisticScheduler {
     const up = parent === undefined ? undefined : this.view.nodes.get(parent);
     if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return false;
     const kids = this.state.childProfiles(parent);
-    const release = this.view.release(id);
-    for (const [cid, k] of kids) {
-      if (cid === id) continue;
-      if (k.s !== undefined && k.s !== this.state.tick) return true;
-      // Another child its owner plans alone (no synchronized group), not started: past the
-      // release, where a start planned as early as possible would have been made, it is planned
-      // later, and a start now goes ahead of it and takes its quality away.
-      if (k.s === undefined && !k.final && k.cur.p > 0 && this.state.tick > release) return true;
-    }
+    for (const [cid, k] of kids)
+      if (cid !== id && k.s !== undefined && k.s !== this.state.tick) return true;
+    // Past the release, going ahead of another child planned alone leaves that plan: worth it
+    // only where this one alone, started now, is expected to earn clearly more (`givesWay`; its
+    // chance of ending by the deadline included); the other's owner then gives it up
+    // (`Downgrader.syncMissed`).
+    const mine = this.view.activity(id);
+    const ahead = this.takenAhead(id);
+    const scale = mine ? qualityProfile(mine.quality).v : 0;
+    if (ahead > 0 && !givesWay(ahead, expected(this.state.startProfile(id)), scale)) return true;
+    const own = mine ? expected(qualityProfile(mine.quality)) : 0;
     // A start other agents plan, not under way: started ahead of it, this one takes what it
     // would earn, which is worth it only where this one alone is expected to earn more.
-    const mine = this.view.activity(id);
-    const own = mine ? expected(qualityProfile(mine.quality)) : 0;
     return (this.setup.othersSyncGroups ?? []).some((g) => {
       if (g.id !== parent) return false;
       let theirs = 0;
@@ -537,7 +571,8 @@ export class OpportunisticScheduler {
       // Like an opportunistic one, it must harm nothing still scheduled.
       const a = this.view.activity(id);
       if (!a || s.tick + valueRange(a.duration).max > freeBy || this.breaksSync(id)) continue;
-      const g = s.gain(id, s.startProfile(id));
+      const tp = s.startProfile(id);
+      const g = this.netOfAhead(id, s.gain(id, tp), tp);
       if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
     }
     return best;
