@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ActivityNode } from "../../model/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
 import { DELIBERATIVE_ADDRESS, setupsFor } from "../experiment.js";
@@ -990,26 +991,33 @@ describe("a scheduled child of a syncsum another child of which has started", ()
   });
 });
 
+/**
+ * The re-choice network (a's "a1", worth 2, shuts out "b1" and "c1"), with a1 a child of the sum
+ * "A", beside `siblings`, and A enabling "T", the max of method `t`.
+ */
+const enablingShutOut = (siblings: ActivityNode[], t: ActivityNode) =>
+  build(
+    [
+      task("root", "sum", ["A", "B", "C", "T"]),
+      task("A", "sum", ["a1", ...siblings.map((m) => m.id)]),
+      task("B", "max", ["b1"]),
+      task("C", "max", ["c1"]),
+      task("T", "max", [t.id]),
+      act("a1", "a", 10, 2, { deadlineTicks: 18 }),
+      ...siblings,
+      act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
+      act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
+      t,
+    ],
+    [{ kind: "enables", from: "A", to: "T" }],
+  );
+
 describe("re-choice of a method under an enables source another child makes accrue", () => {
   // As in the re-choice above (a's "a1", worth 2, shuts out "b1" and "c1"), but a1 is a child of
   // the sum "A", which enables c's "t"; b's "a2" under A is scheduled (b's report says so) or
   // not. With a2 scheduled, A accrues without a1, and a1 may give way; without, t waits on a1.
   const starts = (a2Scheduled: boolean) => {
-    const index = build(
-      [
-        task("root", "sum", ["A", "B", "C", "T"]),
-        task("A", "sum", ["a1", "a2"]),
-        task("B", "max", ["b1"]),
-        task("C", "max", ["c1"]),
-        task("T", "max", ["t"]),
-        act("a1", "a", 10, 2, { deadlineTicks: 18 }),
-        act("a2", "b", 3, 5),
-        act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
-        act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
-        act("t", "c", 3, 10),
-      ],
-      [{ kind: "enables", from: "A", to: "T" }],
-    );
+    const index = enablingShutOut([act("a2", "b", 3, 5)], act("t", "c", 3, 10));
     const setup = setupsFor(
       index,
       plan([
@@ -1493,20 +1501,7 @@ describe("re-choice of an enables source whose target nothing is planned under",
   // With t planned, T waits on a1 and a1 is kept; with nothing planned under T, enabling it
   // earns nothing as things are planned, and a1 gives way.
   const starts = (tPlanned: boolean) => {
-    const index = build(
-      [
-        task("root", "sum", ["A", "B", "C", "T"]),
-        task("A", "sum", ["a1"]),
-        task("B", "max", ["b1"]),
-        task("C", "max", ["c1"]),
-        task("T", "max", ["t"]),
-        act("a1", "a", 10, 2, { deadlineTicks: 18 }),
-        act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
-        act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
-        act("t", "a", 3, 10, { deadlineTicks: 60 }),
-      ],
-      [{ kind: "enables", from: "A", to: "T" }],
-    );
+    const index = enablingShutOut([], act("t", "a", 3, 10, { deadlineTicks: 60 }));
     const planned: [string, string, number][] = [["a", "a1", 8]];
     if (tPlanned) planned.push(["a", "t", 40]);
     const setup = setupsFor(index, plan(planned), "consort").get("a");
