@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { reachablePotential } from "./state-manager.js";
+import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
+import { setupsFor } from "../experiment.js";
+import { commsStrategy } from "./comms-policies.js";
+import { reachablePotential, StateManager } from "./state-manager.js";
 import type { Profile } from "./types.js";
+import { LocalView } from "./view.js";
 
 describe("reachablePotential", () => {
   const open: Profile = { cur: { p: 0, v: 0 }, pot: { p: 0.8, v: 10 }, busy: 0 };
@@ -13,5 +17,58 @@ describe("reachablePotential", () => {
     expect(reachablePotential(open, 20, 20).pot.p).toBe(0.8);
     const planned = { ...open, cur: { p: 0.8, v: 10 } };
     expect(reachablePotential(planned, 20, 25).pot.p).toBe(0.8);
+  });
+});
+
+describe("a neighbour's method under way, as reported", () => {
+  // E (a syncsum) enables "later"; "e1" is a's, "e2" is b's. b reports e2 running since 1 with
+  // 40 ticks left, at tick 2; its report is not sent again while its chance does not move.
+  const heardAt2 = () => {
+    const index = build(
+      [
+        task("root", "sum", ["E", "L"]),
+        task("E", "syncsum", ["e1", "e2"]),
+        task("L", "max", ["later"]),
+        act("e1", "a", 60, 5),
+        act("e2", "b", 41, 5),
+        act("later", "a", 5, 10),
+      ],
+      [{ kind: "enables", from: "E", to: "L" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "e1", 0],
+        ["b", "e2", 1],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const state = new StateManager(
+      setup,
+      new LocalView(setup.view),
+      commsStrategy(setup.policy, setup.agentId, setup.cell),
+    );
+    state.tick = 2;
+    state.onReport({
+      type: "report",
+      node: "E",
+      children: [{ id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 40, s: 1 }],
+    });
+    return state;
+  };
+
+  it("has run on since its report: it ends when it was expected to then", () => {
+    const state = heardAt2();
+    expect(state.expectedAccrual("E")).toBe(42);
+    state.tick = 12;
+    expect(state.expectedAccrual("E")).toBe(42);
+    expect(state.enabledFrom("later")).toBe(42);
+  });
+
+  it("is expected at any moment once it runs past its expected end", () => {
+    const state = heardAt2();
+    state.tick = 50;
+    expect(state.expectedAccrual("E")).toBe(50);
   });
 });

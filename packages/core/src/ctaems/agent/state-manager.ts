@@ -36,6 +36,9 @@ export interface SourceState {
  * (probabilities, CSC §3.1.3) and the importance of a method to the root, and shares the
  * profiles with the agents that share a node.
  */
+/** A neighbour's report of a child, and the tick it was heard. */
+type Heard = ChildReport & { readonly heard: Ticks };
+
 export class StateManager {
   tick: Ticks = 0;
   /** The own method running now. */
@@ -48,7 +51,7 @@ export class StateManager {
   /** Core nodes' profiles as of the last `recompute`. */
   profiles = new Map<string, Profile>();
   /** Per shared task: its children's profiles as their owners last reported them. */
-  private readonly remote = new Map<string, Map<string, ChildReport>>();
+  private readonly remote = new Map<string, Map<string, Heard>>();
   /** Per shared task: the children's profiles this agent last sent. */
   private readonly lastSent = new Map<string, ChildReport[]>();
   /** Remote enables sources, as their stewards announced them. */
@@ -293,7 +296,7 @@ export class StateManager {
         out.set(cid, {
           cur: { p: r.p, v: r.v },
           pot: { p: r.pp, v: r.pv },
-          busy: r.busy,
+          busy: this.busyNow(cid, r),
           ...(r.s !== undefined ? { s: r.s } : {}),
           ...(r.acc !== undefined ? { acc: r.acc } : {}),
           ...(r.final ? { final: true } : {}),
@@ -538,9 +541,20 @@ export class StateManager {
 
   /** A neighbour's profiles of the children of a task they share. */
   onReport(body: Extract<PeerBody, { type: "report" }>): void {
-    const reports = this.remote.get(body.node) ?? new Map<string, ChildReport>();
+    const reports = this.remote.get(body.node) ?? new Map<string, Heard>();
     this.remote.set(body.node, reports);
-    for (const r of body.children) reports.set(r.id, r);
+    for (const r of body.children) reports.set(r.id, { ...r, heard: this.tick });
+  }
+
+  /**
+   * What a reported child still spends now: a method under way has run since its report (a
+   * report is sent again only when its chance or worth moves, not as its run goes on), so what
+   * was left then is less by the ticks since. A task's (what is left of its runs and the whole
+   * of those not started) is kept as reported.
+   */
+  private busyNow(id: string, r: Heard): number {
+    if (r.s === undefined || r.final || this.view.nodes.get(id)?.kind === "task") return r.busy;
+    return Math.max(0, r.busy - (this.tick - r.heard));
   }
 
   /** A remote enables source's steward says where it stands. */
