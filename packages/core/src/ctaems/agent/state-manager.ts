@@ -28,6 +28,9 @@ export interface SourceState {
   pp: number;
 }
 
+/** A neighbour's report of a child, and the tick it was heard. */
+type Heard = ChildReport & { readonly heard: Ticks };
+
 /**
  * State manager (CSC §3.1.1): the agent's state of the run, and the information the reasoning
  * components act on. It holds the part of the current schedule this agent runs (CSC §3.1.2: each
@@ -36,9 +39,6 @@ export interface SourceState {
  * (probabilities, CSC §3.1.3) and the importance of a method to the root, and shares the
  * profiles with the agents that share a node.
  */
-/** A neighbour's report of a child, and the tick it was heard. */
-type Heard = ChildReport & { readonly heard: Ticks };
-
 export class StateManager {
   tick: Ticks = 0;
   /** The own method running now. */
