@@ -86,6 +86,11 @@ export class ExecutionController {
     if (group === undefined || this.setup.mode !== "csc") return true;
     const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
     const others = [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
+    // A start the initial schedule put on the run's first tick needs no readiness round, nor a
+    // word: every member was given the same start, and nothing can have held one back before it
+    // (waiting for the round cost the whole group a tick, and with it what a tick decides later).
+    const entry = this.state.schedule.get(id);
+    if (tick === 0 && entry?.origin === "initial" && entry.earliest === 0) return true;
     if (!this.myReady.has(group)) {
       this.myReady.set(group, tick);
       for (const to of others) out.push({ to, body: { type: "ready", group, at: tick } });

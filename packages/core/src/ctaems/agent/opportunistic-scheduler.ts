@@ -163,7 +163,16 @@ export class OpportunisticScheduler {
           this.isSyncsumChild(id) && s.tick <= release ? release : Number.POSITIVE_INFINITY,
         );
         const deadline = this.view.deadline(id);
-        if (!waitingCosts(a, deadline, freeBy, useful, s.tick, OPPORTUNISTIC_SETTLE_TICKS))
+        if (
+          !waitingCosts(
+            a,
+            deadline,
+            this.freeForNext(id, freeBy),
+            useful,
+            s.tick,
+            OPPORTUNISTIC_SETTLE_TICKS,
+          )
+        )
           continue;
       }
       if (this.setup.mode === "csc" && (this.breaksSync(id) || this.worthWaiting(id, a, freeBy)))
@@ -174,6 +183,22 @@ export class OpportunisticScheduler {
       if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
     }
     return best;
+  }
+
+  /**
+   * When the resource must be free again for method `id`, started now, to leave the agent's
+   * next chances whole: `freeBy`, or earlier the release of another of its options that `id`
+   * would end before at its longest (a syncsum child a later start would leave out, the next
+   * window's work). Waiting for profiles to settle may cost that release, not only a deadline.
+   */
+  private freeForNext(id: string, freeBy: Ticks): Ticks {
+    const a = this.view.activity(id);
+    if (!a) return freeBy;
+    const end = this.state.tick + valueRange(a.duration).max;
+    let bound = freeBy;
+    for (const o of this.options(id))
+      if (o.release > this.state.tick && o.release >= end) bound = Math.min(bound, o.release);
+    return bound;
   }
 
   /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ActivityNode } from "../../model/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
-import { DELIBERATIVE_ADDRESS, setupsFor } from "../experiment.js";
+import { DELIBERATIVE_ADDRESS, runStrategy, setupsFor } from "../experiment.js";
 import type { PeerMessage } from "../messages.js";
 import type { AgentSetup } from "../setup.js";
 
@@ -216,6 +216,63 @@ describe("deliberative installs and synchronized starts", () => {
       .filter((m) => m.body.type === "withdraw")
       .map((m) => [m.to, m.body.type === "withdraw" ? m.body.group : ""]);
     expect(withdrawn).toEqual([["b", "Y"]]);
+  });
+});
+
+describe("a synchronized start on the run's first tick", () => {
+  // a's "y1" and b's "y2", children of the syncsum "Y", are planned together; "z" (a's, after
+  // "y1") must end by its deadline, which a start one tick late misses.
+  const run = (at: number) => {
+    const index = build([
+      task("root", "sum", ["Y", "Z"]),
+      task("Y", "syncsum", ["y1", "y2"]),
+      task("Z", "max", ["z"], { deadlineTicks: at + 8 }),
+      act("y1", "a", 4, 3),
+      act("y2", "b", 4, 5),
+      act("z", "a", 4, 10),
+    ]);
+    const initial = plan([
+      ["a", "y1", at],
+      ["a", "z", at + 4],
+      ["b", "y2", at],
+    ]);
+    const r = runStrategy(index, initial, "consort", 1, { deliberative: false });
+    const starts = Object.fromEntries(r.executed.map((e) => [e.activityId, e.startTicks]));
+    return { starts, quality: r.rootQuality };
+  };
+
+  it("starts on tick 0 without a readiness round: every member was given that start", () => {
+    expect(run(0)).toEqual({ starts: { y1: 0, y2: 0, z: 4 }, quality: 18 });
+  });
+
+  it("a start planned later still waits for every member's word, sent a tick ahead", () => {
+    expect(run(6).starts).toEqual({ y1: 6, y2: 6, z: 10 });
+  });
+});
+
+describe("improvising while profiles settle", () => {
+  // a has nothing planned: "b" (10 ticks, worth 5) could start at once, and "s" (5 ticks, worth
+  // 8) is released at 10 and due by 15. Waiting the settling ticks before "b" would push "s"
+  // past its deadline; with "s" released later, the wait costs nothing.
+  const run = (release: number) => {
+    const index = build([
+      task("root", "sum", ["B", "S"]),
+      task("B", "sum", ["b"]),
+      task("S", "sum", ["s"], { releaseTicks: release, deadlineTicks: release + 5 }),
+      act("b", "a", 10, 5),
+      act("s", "a", 5, 8),
+    ]);
+    const r = runStrategy(index, plan([]), "consort", 1, { deliberative: false });
+    const starts = Object.fromEntries(r.executed.map((e) => [e.activityId, e.startTicks]));
+    return { starts, quality: r.rootQuality };
+  };
+
+  it("starts at once a method that waiting would make end after another one's release", () => {
+    expect(run(10)).toEqual({ starts: { b: 0, s: 10 }, quality: 13 });
+  });
+
+  it("waits the settling ticks where the next release leaves room", () => {
+    expect(run(20)).toEqual({ starts: { b: 2, s: 20 }, quality: 13 });
   });
 });
 
