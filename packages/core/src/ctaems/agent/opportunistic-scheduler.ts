@@ -145,7 +145,8 @@ export class OpportunisticScheduler {
   bestOpportunity(): Opportunity | undefined {
     const s = this.state;
     // Until profiles have travelled the tree, an agent knows too little to improvise, unless
-    // waiting would cost the method its chance of ending by its deadline.
+    // waiting would cost the method its chance of ending by its deadline, or the agent the
+    // release of its next option (`freeForNext`).
     const settling = this.setup.mode === "csc" && s.tick < OPPORTUNISTIC_SETTLE_TICKS;
     const freeBy = this.freeBy();
     let best: Opportunity | undefined;
@@ -167,7 +168,7 @@ export class OpportunisticScheduler {
           !waitingCosts(
             a,
             deadline,
-            this.freeForNext(id, freeBy),
+            this.freeForNext(id, a, freeBy),
             useful,
             s.tick,
             OPPORTUNISTIC_SETTLE_TICKS,
@@ -186,14 +187,12 @@ export class OpportunisticScheduler {
   }
 
   /**
-   * When the resource must be free again for method `id`, started now, to leave the agent's
+   * When the resource must be free again for method `id` (`a`), started now, to leave the agent's
    * next chances whole: `freeBy`, or earlier the release of another of its options that `id`
    * would end before at its longest (a syncsum child a later start would leave out, the next
    * window's work). Waiting for profiles to settle may cost that release, not only a deadline.
    */
-  private freeForNext(id: string, freeBy: Ticks): Ticks {
-    const a = this.view.activity(id);
-    if (!a) return freeBy;
+  private freeForNext(id: string, a: ActivityNode, freeBy: Ticks): Ticks {
     const end = this.state.tick + valueRange(a.duration).max;
     let bound = freeBy;
     for (const o of this.options(id))
