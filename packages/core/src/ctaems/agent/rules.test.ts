@@ -219,6 +219,13 @@ describe("deliberative installs and synchronized starts", () => {
   });
 });
 
+/** A whole run of the agents alone (no deliberative scheduler): each method's start, and quality. */
+function startsOf(index: ReturnType<typeof build>, initial: ReturnType<typeof plan>) {
+  const r = runStrategy(index, initial, "consort", 1, { deliberative: false });
+  const starts = Object.fromEntries(r.executed.map((e) => [e.activityId, e.startTicks]));
+  return { starts, quality: r.rootQuality };
+}
+
 describe("a synchronized start on the run's first tick", () => {
   // a's "y1" and b's "y2", children of the syncsum "Y", are planned together; "z" (a's, after
   // "y1") must end by its deadline, which a start one tick late misses.
@@ -236,9 +243,7 @@ describe("a synchronized start on the run's first tick", () => {
       ["a", "z", at + 4],
       ["b", "y2", at],
     ]);
-    const r = runStrategy(index, initial, "consort", 1, { deliberative: false });
-    const starts = Object.fromEntries(r.executed.map((e) => [e.activityId, e.startTicks]));
-    return { starts, quality: r.rootQuality };
+    return startsOf(index, initial);
   };
 
   it("starts on tick 0 without a readiness round: every member was given that start", () => {
@@ -262,9 +267,7 @@ describe("improvising while profiles settle", () => {
       act("b", "a", 10, 5),
       act("s", "a", 5, 8),
     ]);
-    const r = runStrategy(index, plan([]), "consort", 1, { deliberative: false });
-    const starts = Object.fromEntries(r.executed.map((e) => [e.activityId, e.startTicks]));
-    return { starts, quality: r.rootQuality };
+    return startsOf(index, plan([]));
   };
 
   it("starts at once a method that waiting would make end after another one's release", () => {
