@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { act, build, minSwapNetwork, plan, task } from "../test-support/ctaems-networks.js";
 import { type CtaemsAgent, SchedulerAgentCsc, type TickInput } from "./agent.js";
-import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
+import { chooseOption, DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { CtaemsWorld, runTrial, viewersOf } from "./engine.js";
 import {
   DELIBERATIVE_ADDRESS,
@@ -201,6 +201,46 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       ["b", "xb"],
     ]);
     expect(d.stats).toMatchObject({ installs: 2, refused: 1 });
+  });
+
+  it("under a max, takes a dearer method that gives more quality per tick than the cheapest", () => {
+    // xa is the cheapest; xb costs a tick more and is worth twice as much; xc costs twice as
+    // much for barely more than xa.
+    const sent = (xb: [number, number]) => {
+      const index = build([
+        task("root", "sum", ["X"]),
+        task("X", "max", ["xa", "xb"], { deadlineTicks: 60 }),
+        act("xa", "a", 10, 8),
+        act("xb", "b", ...xb),
+      ]);
+      const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
+      return step(d, 5, ["a"], [escalation("X", [idle("xa"), idle("xb")])]).map((m) => [
+        m.to,
+        (m.body as { activity?: string }).activity,
+      ]);
+    };
+    expect(sent([11, 16])).toEqual([["b", "xb"]]);
+    expect(sent([20, 9])).toEqual([["a", "xa"]]);
+  });
+
+  it("chooses the cheapest option that reaches the bar unless a dearer one earns more per tick", () => {
+    const o = (methods: string, p: number, busy: number, ev: number) => ({
+      methods: [methods],
+      p,
+      busy,
+      ev,
+    });
+    const cheap = o("a", 0.9, 10, 9);
+    const richer = o("b", 0.9, 12, 14);
+    const slower = o("c", 0.95, 30, 15);
+    const unlikely = o("d", 0.3, 11, 20);
+    expect(chooseOption([cheap, richer, slower], 0.8)).toBe(richer);
+    expect(chooseOption([cheap, slower], 0.8)).toBe(cheap);
+    // Not as likely as the bar asks: not taken, however rich.
+    expect(chooseOption([cheap, unlikely], 0.8)).toBe(cheap);
+    // Nothing reaches the bar: the likeliest.
+    expect(chooseOption([cheap, slower], 0.99)).toBe(slower);
+    expect(chooseOption([], 0.5)).toBeUndefined();
   });
 
   it("plans the gaps under maxes queued together so that each gets an agent", () => {

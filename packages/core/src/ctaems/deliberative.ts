@@ -22,12 +22,15 @@ export interface DeliberativeOption {
   readonly p: number;
   /** Expected resource ticks the option spends. */
   readonly busy: number;
+  /** The node's expected quality with the option added. */
+  readonly ev: number;
 }
 
 /**
  * The Pareto frontier of options (CSC §3.2.2): subsets of up to `maxSize` candidate methods,
- * each scored by the node's resulting probability (children combined by the node's QAF) and its
- * busy cost; an option survives if no other is at least as likely for at most the cost.
+ * each scored by the node's resulting probability (children combined by the node's QAF), its
+ * busy cost and the node's expected quality; an option survives if no other is at least as
+ * likely and as good for at most the cost.
  */
 export function paretoOptions(
   qaf: Parameters<typeof combine>[0],
@@ -40,10 +43,11 @@ export function paretoOptions(
     if (chosen.length > 0) {
       // A candidate left out stays as it is now (under a min, it still counts).
       const rest = candidates.filter((c) => !chosen.includes(c)).map((c) => c.now ?? NOTHING);
-      const p = combine(qaf, [...current, ...rest, ...chosen.map((c) => c.tp)]).p;
+      const got = combine(qaf, [...current, ...rest, ...chosen.map((c) => c.tp)]);
       options.push({
         methods: chosen.map((c) => c.id),
-        p,
+        p: got.p,
+        ev: got.p * got.v,
         busy: chosen.reduce((s, c) => s + c.busy, 0),
       });
     }
@@ -58,10 +62,40 @@ export function paretoOptions(
     .filter(
       (o) =>
         !options.some(
-          (x) => x !== o && x.p >= o.p && x.busy <= o.busy && (x.p > o.p || x.busy < o.busy),
+          (x) =>
+            x !== o &&
+            x.p >= o.p &&
+            x.busy <= o.busy &&
+            x.ev >= o.ev - 1e-9 &&
+            (x.p > o.p || x.busy < o.busy || x.ev > o.ev + 1e-9),
         ),
     )
     .sort((a, b) => a.busy - b.busy || b.p - a.p);
+}
+
+/**
+ * The option to install. CSC §3.2.2 takes the cheapest that reaches the node's bar (else the
+ * likeliest): busy ticks stand for what the owners could do elsewhere. But under a max, the
+ * cheapest may be a method of much lower quality than one barely dearer. So a dearer option,
+ * as likely as the bar asks (or as the cheapest), is taken when it gives more expected quality
+ * per resource tick than the cheapest does: the best such.
+ */
+export function chooseOption(
+  frontier: readonly DeliberativeOption[],
+  threshold: number,
+): DeliberativeOption | undefined {
+  const likeliest = frontier.reduce<DeliberativeOption | undefined>(
+    (best, o) => (!best || o.p > best.p || (o.p === best.p && o.busy < best.busy) ? o : best),
+    undefined,
+  );
+  const base = frontier.find((o) => o.p >= threshold) ?? likeliest;
+  if (!base) return undefined;
+  const bar = Math.min(threshold, base.p);
+  const rate = (o: DeliberativeOption): number => o.ev / Math.max(1, o.busy);
+  let choice = base;
+  for (const o of frontier)
+    if (o.p >= bar && o.ev > choice.ev + 1e-9 && rate(o) >= rate(base)) choice = o;
+  return choice;
 }
 
 interface Transaction {
@@ -551,7 +585,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
       node.qaf === "min" ? Math.max(2, node.children.length) : 2,
     );
     const now = combine(node.qaf, [...current, ...candidates.map((c) => c.now)]).p;
-    const choice = frontier.find((o) => o.p >= job.threshold) ?? frontier[frontier.length - 1];
+    const choice = chooseOption(frontier, job.threshold);
     // Nothing to install unless it makes the node clearly more likely to succeed.
     if (!choice || choice.p < now + 0.05) return;
     const picks = choice.methods
