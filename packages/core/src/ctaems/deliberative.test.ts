@@ -204,8 +204,8 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
   });
 
   it("under a max, takes a dearer method that gives more quality per tick than the cheapest", () => {
-    // xa is the cheapest; xb costs a tick more and is worth twice as much; xc costs twice as
-    // much for barely more than xa.
+    // xa is the cheapest. An xb that costs a tick more and is worth twice as much is taken; one
+    // that costs twice as much for barely more than xa is not.
     const sent = (xb: [number, number]) => {
       const index = build([
         task("root", "sum", ["X"]),
