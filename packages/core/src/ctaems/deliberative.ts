@@ -84,11 +84,18 @@ export function chooseOption(
   frontier: readonly DeliberativeOption[],
   threshold: number,
 ): DeliberativeOption | undefined {
-  const likeliest = frontier.reduce<DeliberativeOption | undefined>(
-    (best, o) => (!best || o.p > best.p || (o.p === best.p && o.busy < best.busy) ? o : best),
-    undefined,
-  );
-  const base = frontier.find((o) => o.p >= threshold) ?? likeliest;
+  // Of two options, the cheaper (of equal cost, the likelier); of two, the likelier.
+  const cheaper = (a: DeliberativeOption, b: DeliberativeOption) =>
+    a.busy < b.busy || (a.busy === b.busy && a.p > b.p) ? a : b;
+  const likelier = (a: DeliberativeOption, b: DeliberativeOption) =>
+    a.p > b.p || (a.p === b.p && a.busy < b.busy) ? a : b;
+  const reaching = frontier.filter((o) => o.p >= threshold);
+  const base =
+    reaching.length > 0
+      ? reaching.reduce(cheaper)
+      : frontier.length > 0
+        ? frontier.reduce(likelier)
+        : undefined;
   if (!base) return undefined;
   const bar = Math.min(threshold, base.p);
   const rate = (o: DeliberativeOption): number => o.ev / Math.max(1, o.busy);
