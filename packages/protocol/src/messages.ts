@@ -122,6 +122,7 @@ export const WireChildReport = Type.Object(
     pv: Quality,
     busy: Type.Number({ minimum: 0 }),
     s: Type.Optional(Ticks),
+    e: Type.Optional(Ticks),
     acc: Type.Optional(Ticks),
     final: Type.Optional(Type.Literal(true)),
   },

@@ -131,6 +131,12 @@ describe("C-TAEMS bodies", () => {
       children: [{ ...child, final: true }],
     });
   });
+  it("keep a method's planned start", () => {
+    const planned = { id: "m1", p: 0.5, v: 2, pp: 0.9, pv: 3, busy: 4, e: 30 };
+    const wire = toWirePeerBody({ type: "report", node: "t", children: [planned] });
+    expect(Value.Check(WirePeerBody, wire)).toBe(true);
+    expect(fromWirePeerBody(wire)).toEqual({ type: "report", node: "t", children: [planned] });
+  });
   it("send the world's events", () => {
     for (const e of [
       { kind: "completed", activityId: "m1", startTicks: 1, endTicks: 4, quality: 2 },

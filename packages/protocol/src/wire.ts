@@ -134,6 +134,7 @@ function toWireChildReport(c: ChildReport): ChildReport_ {
     pv: c.pv,
     busy: c.busy,
     ...(c.s !== undefined ? { s: c.s } : {}),
+    ...(c.e !== undefined ? { e: c.e } : {}),
     ...(c.acc !== undefined ? { acc: c.acc } : {}),
     // The wire says only `final: true`; "not final" is its absence.
     ...(c.final ? { final: true as const } : {}),

@@ -285,7 +285,7 @@ describe("proactive improvement of the initial schedule", () => {
     expect(installs[0]?.gain).toBe(6);
   });
 
-  it("swaps nothing that has started or must stay (an enables source)", () => {
+  it("swaps nothing that has started", () => {
     // m1 starts before an install could reach a: the min keeps it, and m2 with it.
     const started = plan([
       ["a", "m1", 0],
@@ -294,23 +294,34 @@ describe("proactive improvement of the initial schedule", () => {
     expect(proactiveInstalls(minGroup(), started, { from: 4 }).filter((i) => i.replaces)).toEqual(
       [],
     );
-    const enabling = build(
-      [
-        task("root", "sum", ["X", "Y", "Z"]),
-        task("X", "max", ["x"], { deadlineTicks: 40 }),
-        task("Y", "max", ["y"], { deadlineTicks: 40 }),
-        task("Z", "max", ["z"]),
-        act("x", "a", 30, 1),
-        act("y", "a", 30, 20),
-        act("z", "b", 5, 1),
-      ],
-      [{ kind: "enables", from: "X", to: "Z" }],
-    );
+  });
+
+  it("swaps an enables source out only for more than it earns and enables", () => {
+    // x (a's, worth 1) enables z (b's, worth `enabled`); y (a's, worth 20) fits only in x's
+    // place. Without x, z earns nothing: its owner is left to other work.
+    const enabling = (enabled: number) =>
+      build(
+        [
+          task("root", "sum", ["X", "Y", "Z"]),
+          task("X", "max", ["x"], { deadlineTicks: 40 }),
+          task("Y", "max", ["y"], { deadlineTicks: 40 }),
+          task("Z", "max", ["z"]),
+          act("x", "a", 30, 1),
+          act("y", "a", 30, 20),
+          act("z", "b", 5, enabled),
+        ],
+        [{ kind: "enables", from: "X", to: "Z" }],
+      );
     const plans = plan([
       ["a", "x", 10],
       ["b", "z", 50],
     ]);
-    expect(proactiveInstalls(enabling, plans, { from: 4 }).filter((i) => i.replaces)).toEqual([]);
+    const swaps = (enabled: number) =>
+      proactiveInstalls(enabling(enabled), plans, { from: 4 })
+        .filter((i) => i.replaces)
+        .map((i) => [i.activityId, i.replaces, i.gain]);
+    expect(swaps(1)).toEqual([["y", ["x"], 18]]);
+    expect(swaps(30)).toEqual([]);
   });
 
   it("places what follows a take-over after the install, and never swaps out the method given up", () => {

@@ -135,14 +135,18 @@ export function proactiveInstalls(
   const out: ProactiveInstall[] = [];
   let groups = 0;
   // A syncsum counts the children that start at its first start: one pushed later earns
-  // nothing, but one dropped leaves the others' common start as it was (`dropping`).
-  const fixed = (id: string, dropping = false): boolean => {
+  // nothing, but one dropped leaves the others' common start as it was (`dropping`). A method
+  // that enables something is neither pushed nor taken over; it may be replaced (`swapped`):
+  // the estimate then drops what can no longer be enabled, and the owners of what it drops
+  // take up other work, as they would.
+  const fixed = (id: string, dropping = false, swapped = false): boolean => {
     if (out.some((x) => x.activityId === id)) return true;
     const parent = index.parent.get(id);
     if (parent !== undefined && !dropping) {
       const up = index.nodes.get(parent);
       if (up?.kind === "task" && up.qaf === "syncsum") return true;
     }
+    if (swapped) return false;
     for (let n: string | undefined = id; n !== undefined; n = index.parent.get(n))
       if ((index.linksFrom.get(n) ?? []).some((l) => l.kind === "enables")) return true;
     return false;
@@ -258,7 +262,7 @@ export function proactiveInstalls(
         for (let k = started; k < list.length; k++) {
           const dropped = list[k];
           // Not one that has started.
-          if (!dropped || dropped.earliest < o.from || fixed(dropped.id, true)) continue;
+          if (!dropped || dropped.earliest < o.from || fixed(dropped.id, true, true)) continue;
           const companions = minCompanions(dropped.id);
           if (companions === undefined) continue;
           for (const a of activities) {

@@ -15,6 +15,12 @@ export interface ChildReport {
   readonly busy: number;
   /** Start tick, once a method (or the earliest method of a task) started. */
   readonly s?: Ticks;
+  /**
+   * A method scheduled and not started: the earliest its owner plans to start it. Without it,
+   * the others could only count it from its window's release, and would expect what it enables
+   * too early.
+   */
+  readonly e?: Ticks;
   /** Tick at which it accrued positive quality, once it has. */
   readonly acc?: Ticks;
   /** True once its final quality is known (then `p` is 0 or 1). */

@@ -162,7 +162,9 @@ export class DeliberativeClient {
    * decides: the install is taken only if its importance clearly exceeds that of everything it
    * displaces; displaced scheduled methods are downgraded (kept, at low priority), a displaced
    * running method gives way when the install can wait no longer. Synchronized starts, earlier
-   * installs and enables sources are never displaced.
+   * installs and enables sources are never displaced. An install that can earn nothing in its
+   * window (its enablers are not expected in time) is refused, even at no cost: taken, it would
+   * hold the resource for nothing; vouched, the scheduler's estimate stands.
    */
   private acceptInstall(
     id: string,
@@ -295,6 +297,7 @@ export class DeliberativeClient {
     const options = [simulate(false), simulate(true)].filter(
       (o): o is NonNullable<typeof o> =>
         o !== undefined &&
+        (vouched || o.worth > 1e-9) &&
         (o.cost <= 1e-9 ||
           // A vouched install is priced by the scheduler, which sees more than this agent.
           (this.setup.mode === "csc" && (vouched || o.worth > 1.2 * o.cost + 1e-9))),

@@ -1577,3 +1577,56 @@ describe("re-choice of an enables source whose target nothing is planned under",
     expect(starts(false)).toEqual([[4, "b1"]]);
   });
 });
+
+describe("an install whose enabler is planned too late for its window", () => {
+  // "x" (a's, 5 ticks, worth 10) is enabled by E, a sum whose only live child is b's "e2",
+  // which b reports planned at 30 for 10 ticks (a's own "e1" is released only at 100). An
+  // install of "x" to start by 15 can earn nothing: E is not expected before 40.
+  const answers = (latest: number, planned?: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["E", "L"]),
+        task("E", "sum", ["e1", "e2"]),
+        task("L", "max", ["x"]),
+        act("e1", "a", 10, 5, { releaseTicks: 100 }),
+        act("e2", "b", 10, 5),
+        act("x", "a", 5, 10),
+      ],
+      [{ kind: "enables", from: "E", to: "L" }],
+    );
+    const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const e2 = { id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 10 };
+    const report = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "E",
+        children: [planned === undefined ? e2 : { ...e2, e: planned }],
+      },
+    } as PeerMessage;
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      5,
+      new Map([
+        [1, [report]],
+        [3, [install("a", "x", 4, { latest })]],
+      ]),
+    );
+    return installedAnswers(outs);
+  };
+
+  it("is refused, though taking it would displace nothing", () => {
+    expect(answers(15, 30)).toEqual([false]);
+  });
+
+  it("is taken when its window reaches past the enabler's expected accrual", () => {
+    expect(answers(45, 30)).toEqual([true]);
+  });
+
+  it("is taken when the enabler's owner does not say when it plans it (counted from its release)", () => {
+    expect(answers(15)).toEqual([true]);
+  });
+});

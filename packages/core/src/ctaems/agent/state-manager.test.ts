@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { setupsFor } from "../experiment.js";
 import { commsStrategy } from "./comms-policies.js";
-import { reachablePotential, StateManager } from "./state-manager.js";
+import { reachablePotential, reportOf, StateManager } from "./state-manager.js";
 import type { Profile } from "./types.js";
 import { LocalView } from "./view.js";
 
@@ -70,5 +70,85 @@ describe("a neighbour's method under way, as reported", () => {
     const state = heardAt2();
     state.tick = 50;
     expect(state.expectedAccrual("E")).toBe(50);
+  });
+});
+
+describe("a neighbour's method scheduled and not started, as reported", () => {
+  // E (a sum) enables "later"; "e1" is a's and unscheduled, "e2" is b's, planned at 30 with a
+  // mean of 10 ticks. What E enables can start no earlier than e2's planned end.
+  const heard = (planned: number | undefined) => {
+    const index = build(
+      [
+        task("root", "sum", ["E", "L"]),
+        task("E", "sum", ["e1", "e2"]),
+        task("L", "max", ["later"]),
+        act("e1", "a", 10, 5),
+        act("e2", "b", 10, 5),
+        act("later", "a", 5, 10),
+      ],
+      [{ kind: "enables", from: "E", to: "L" }],
+    );
+    const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("a");
+    if (!setup) throw new Error("no setup for a");
+    const state = new StateManager(
+      setup,
+      new LocalView(setup.view),
+      commsStrategy(setup.policy, setup.agentId, setup.cell),
+    );
+    state.tick = 2;
+    state.onReport({
+      type: "report",
+      node: "E",
+      children: [
+        {
+          id: "e2",
+          p: 1,
+          v: 5,
+          pp: 1,
+          pv: 5,
+          busy: 10,
+          ...(planned !== undefined ? { e: planned } : {}),
+        },
+      ],
+    });
+    state.recompute();
+    return state;
+  };
+
+  it("is expected to end after its planned start, not after its window opens", () => {
+    const state = heard(30);
+    expect(state.expectedAccrual("E")).toBe(40);
+    // (a stewards E: it hears of nothing a tick late.)
+    expect(state.enabledFrom("later")).toBe(40);
+    // Not in time for a method that must start by 20; in time for one that may wait to 45.
+    expect(state.enablerFactorBy("later", 20)).toBe(0);
+    expect(state.enablerFactorBy("later", 45)).toBe(1);
+  });
+
+  it("without a planned start (an older peer) is counted from its window's release", () => {
+    const state = heard(undefined);
+    expect(state.expectedAccrual("E")).toBe(12);
+    expect(state.enablerFactorBy("later", 20)).toBe(1);
+  });
+
+  it("its owner reports the planned start until it starts", () => {
+    const index = build(
+      [task("root", "sum", ["E"]), task("E", "sum", ["e2"]), act("e2", "b", 10, 5)],
+      [],
+    );
+    const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("b");
+    if (!setup) throw new Error("no setup for b");
+    const state = new StateManager(
+      setup,
+      new LocalView(setup.view),
+      commsStrategy(setup.policy, setup.agentId, setup.cell),
+    );
+    state.tick = 2;
+    state.recompute();
+    const report = reportOf(
+      "e2",
+      state.profiles.get("e2") ?? { cur: { p: 0, v: 0 }, pot: { p: 0, v: 0 }, busy: 0 },
+    );
+    expect(report.e).toBe(30);
   });
 });

@@ -184,7 +184,8 @@ export class StateManager {
       // (`busy` is what is left of a run under way, the whole mean of one not started.)
       if (prof.s !== undefined) return this.tick + prof.busy;
       const release = this.view.release(parent ?? id);
-      return Math.max(this.tick, release, this.schedule.get(id)?.earliest ?? 0) + prof.busy;
+      const planned = this.schedule.get(id)?.earliest ?? prof.e ?? 0;
+      return Math.max(this.tick, release, planned) + prof.busy;
     }
     const kids = this.childProfiles(id, this.profiles);
     if (kids.size === 0) return undefined;
@@ -208,13 +209,14 @@ export class StateManager {
     if (prof?.final) return 0;
     if (!node) {
       // A method of another agent's, seen only through its owner's reports: its expected end
-      // (from its start, or the earliest it could start) says whether it will be in time.
+      // (from its start, or the earliest its owner plans to start it) says whether it will be
+      // in time.
       if (prof === undefined || profile === undefined) return undefined;
       if (prof.cur.p <= 0) return 0;
       // (`busy` is what is left of a run under way, the whole mean of one not started.)
       // (Its window is its parent's: the method itself may be outside this agent's view.)
       const release = this.view.release(parent ?? id);
-      const from = prof.s !== undefined ? this.tick : Math.max(this.tick, release);
+      const from = prof.s !== undefined ? this.tick : Math.max(this.tick, release, prof.e ?? 0);
       return from + prof.busy <= by ? prof.cur.p : 0;
     }
     if (node.kind === "activity") {
@@ -278,9 +280,11 @@ export class StateManager {
     const entry = this.schedule.get(id);
     if (!entry || expired || entry.priority <= PRIORITY.low)
       return { cur: NOTHING, pot, busy: 0, ...(expired ? { final: true } : {}) };
-    const est = Math.max(t, entry.earliest, this.view.release(id));
+    const planned = Math.max(entry.earliest, this.view.release(id));
+    const est = Math.max(t, planned);
     const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
-    return { cur: p > 0 ? { p, v: qp.v } : NOTHING, pot, busy: meanD };
+    if (p <= 0) return { cur: NOTHING, pot, busy: meanD };
+    return { cur: { p, v: qp.v }, pot, busy: meanD, e: planned };
   }
 
   /** Profiles of a task's children: own computations for core children, reports for the rest. */
@@ -298,6 +302,7 @@ export class StateManager {
           pot: { p: r.pp, v: r.pv },
           busy: this.busyNow(cid, r),
           ...(r.s !== undefined ? { s: r.s } : {}),
+          ...(r.e !== undefined && r.s === undefined ? { e: r.e } : {}),
           ...(r.acc !== undefined ? { acc: r.acc } : {}),
           ...(r.final ? { final: true } : {}),
         });
@@ -627,6 +632,7 @@ export function reportOf(id: string, p: Profile): ChildReport {
     pv: r3(p.pot.v),
     busy: r3(p.busy),
     ...(p.s !== undefined ? { s: p.s } : {}),
+    ...(p.e !== undefined && p.s === undefined ? { e: p.e } : {}),
     ...(p.acc !== undefined ? { acc: p.acc } : {}),
     ...(p.final ? { final: true } : {}),
   };

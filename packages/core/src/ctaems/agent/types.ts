@@ -74,13 +74,16 @@ export interface OwnState {
 
 /**
  * A node's profile (CSC §3.1.3): its scheduled and potential two-point profiles, the resource
- * time the schedule still spends on it, its start, when it accrued, and whether it is settled.
+ * time the schedule still spends on it, its start (or, for a method scheduled and not started,
+ * its planned start), when it accrued, and whether it is settled.
  */
 export interface Profile {
   cur: TwoPoint;
   pot: TwoPoint;
   busy: number;
   s?: Ticks;
+  /** A method scheduled and not started: the earliest its owner plans to start it. */
+  e?: Ticks;
   acc?: Ticks;
   final?: boolean;
 }
