@@ -3,7 +3,7 @@ import type { ActivityNode } from "../../model/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
 import { DELIBERATIVE_ADDRESS, runStrategy, setupsFor } from "../experiment.js";
-import type { PeerMessage } from "../messages.js";
+import type { ChildReport, PeerMessage } from "../messages.js";
 import type { AgentSetup } from "../setup.js";
 
 /** Steps one agent alone through ticks 0..last, handing it `inbox` at the tick given. */
@@ -35,6 +35,14 @@ const install = (
     seq: lock,
     body: { type: "install", lock, activity, earliest: at, latest },
   }) as PeerMessage;
+
+/** A neighbour's report to "a" of `node`'s children, as its profiles would say. */
+const reportTo = (from: string, node: string, children: ChildReport[]): PeerMessage => ({
+  from,
+  to: "a",
+  seq: 1,
+  body: { type: "report", node, children },
+});
 
 describe("deliberative installs on the agent's side", () => {
   // "src" (a's, 10 ticks) enables "later" (b's, worth 30); "rival" is worth more than "src" on
@@ -120,16 +128,9 @@ describe("a running enables source with an alternative nobody runs", () => {
     ).get("a");
     if (!setup) throw new Error("no setup for a");
     const p = altScheduled ? 1 : 0;
-    const report = {
-      from: "c",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "S",
-        children: [{ id: "alt", p, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 }],
-      },
-    } as PeerMessage;
+    const report = reportTo("c", "S", [
+      { id: "alt", p, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 },
+    ]);
     const outs = drive(
       new SchedulerAgentCsc(setup),
       6,
@@ -329,16 +330,9 @@ describe("an install under a min takes over a running method only with its sibli
     const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
     const p = siblingScheduled ? 1 : 0;
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "M",
-        children: [{ id: "y", p, v: 20, pp: 1, pv: 20, busy: siblingScheduled ? 3 : 0 }],
-      },
-    } as PeerMessage;
+    const report = reportTo("b", "M", [
+      { id: "y", p, v: 20, pp: 1, pv: 20, busy: siblingScheduled ? 3 : 0 },
+    ]);
     const outs = drive(
       new SchedulerAgentCsc(setup),
       6,
@@ -433,16 +427,7 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
       "consort",
     ).get("a");
     if (!setup) throw new Error("no setup for a");
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "M",
-        children: [{ id: "n", p: 1, v: 10, pp: 1, pv: 10, busy: 10 }],
-      },
-    } as PeerMessage;
+    const report = reportTo("b", "M", [{ id: "n", p: 1, v: 10, pp: 1, pv: 10, busy: 10 }]);
     const outs = drive(new SchedulerAgentCsc(setup), 9, new Map([[1, [report]]]));
     expect(outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start]] : []))).toEqual([
       [8, "m"],
@@ -614,16 +599,9 @@ describe("re-choice does not free time for a syncsum child ahead of another one 
     ).get("a");
     if (!setup) throw new Error("no setup for a");
     const p = s2Planned ? 1 : 0;
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "S",
-        children: [{ id: "s2", p, v: 10, pp: 1, pv: 10, busy: s2Planned ? 7 : 0 }],
-      },
-    } as PeerMessage;
+    const report = reportTo("b", "S", [
+      { id: "s2", p, v: 10, pp: 1, pv: 10, busy: s2Planned ? 7 : 0 },
+    ]);
     const outs = drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]]));
     return outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start] as const] : []));
   };
@@ -678,18 +656,9 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
       if (!setup) throw new Error("no setup for a");
       // b's report of "O": "p" scheduled (or not), as b's profiles would say.
-      const report = {
-        from: "b",
-        to: "a",
-        seq: 1,
-        body: {
-          type: "report",
-          node: "O",
-          children: [
-            { id: "p", p: pScheduled ? 0.5 : 0, v: 20, pp: 1, pv: 20, busy: pScheduled ? 6 : 0 },
-          ],
-        },
-      } as PeerMessage;
+      const report = reportTo("b", "O", [
+        { id: "p", p: pScheduled ? 0.5 : 0, v: 20, pp: 1, pv: 20, busy: pScheduled ? 6 : 0 },
+      ]);
       const outs = drive(
         new SchedulerAgentCsc(setup),
         3,
@@ -719,16 +688,9 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
       if (!setup) throw new Error("no setup for a");
       const p = pScheduled ? 0.5 : 0;
-      const report = {
-        from: "b",
-        to: "a",
-        seq: 1,
-        body: {
-          type: "report",
-          node: "O",
-          children: [{ id: "p", p, v: 10, pp: 1, pv: 10, busy: pScheduled ? 6 : 0 }],
-        },
-      } as PeerMessage;
+      const report = reportTo("b", "O", [
+        { id: "p", p, v: 10, pp: 1, pv: 10, busy: pScheduled ? 6 : 0 },
+      ]);
       const outs = drive(
         new SchedulerAgentCsc(setup),
         3,
@@ -758,16 +720,9 @@ describe("an opportunistic start under a syncsum with another child planned alon
     ]);
     const setup = setupsFor(index, plan([["b", "y2", 9]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "Y",
-        children: [{ id: "y2", p: planned ? 1 : 0, v: 10, pp: 1, pv: 10, busy: planned ? 3 : 0 }],
-      },
-    } as PeerMessage;
+    const report = reportTo("b", "Y", [
+      { id: "y2", p: planned ? 1 : 0, v: 10, pp: 1, pv: 10, busy: planned ? 3 : 0 },
+    ]);
     return drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]])).flatMap((o, tick) =>
       o.start !== undefined ? [[tick, o.start] as const] : [],
     );
@@ -1028,18 +983,8 @@ describe("a scheduled child of a syncsum another child of which has started", ()
     ).get("a");
     if (!setup) throw new Error("no setup for a");
     const y2 = { id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 3, ...(y2Started ? { s: 3 } : {}) };
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: { type: "report", node: "Y", children: [y2] },
-    };
-    return runAlone(
-      new SchedulerAgentCsc(setup),
-      8,
-      { y1: 3 },
-      new Map([[4, [report as PeerMessage]]]),
-    );
+    const report = reportTo("b", "Y", [y2]);
+    return runAlone(new SchedulerAgentCsc(setup), 8, { y1: 3 }, new Map([[4, [report]]]));
   };
 
   it("is not started", () => {
@@ -1088,17 +1033,12 @@ describe("re-choice of a method under an enables source another child makes accr
     ).get("a");
     if (!setup) throw new Error("no setup for a");
     const a2 = { id: "a2", p: a2Scheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: a2Scheduled ? 3 : 0 };
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: { type: "report", node: "A", children: [a2] },
-    };
+    const report = reportTo("b", "A", [a2]);
     return runAlone(
       new SchedulerAgentCsc(setup),
       9,
       { a1: 10, b1: 7, c1: 7 },
-      new Map([[1, [report as PeerMessage]]]),
+      new Map([[1, [report]]]),
     );
   };
 
@@ -1138,18 +1078,8 @@ describe("an unplanned child of a syncsum as an option of the agent's idle gaps"
     ).get("a");
     if (!setup) throw new Error("no setup for a");
     const y2 = { id: "y2", p: 1, v: 6, pp: 1, pv: 6, busy: 7 };
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: { type: "report", node: "Y", children: [y2] },
-    };
-    return runAlone(
-      new SchedulerAgentCsc(setup),
-      21,
-      { k1: 10, o: 19 },
-      new Map([[1, [report as PeerMessage]]]),
-    );
+    const report = reportTo("b", "Y", [y2]);
+    return runAlone(new SchedulerAgentCsc(setup), 21, { k1: 10, o: 19 }, new Map([[1, [report]]]));
   };
 
   it("is worth nothing past the syncsum's release", () => {
@@ -1473,16 +1403,7 @@ describe("an install whose enabler will most likely accrue after its last start"
       "consort",
     ).get("a");
     if (!setup) throw new Error("no setup for a");
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "E",
-        children: [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }],
-      },
-    } as PeerMessage;
+    const report = reportTo("b", "E", [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }]);
     return answerToInstallOfX(setup, report);
   };
 
@@ -1597,16 +1518,7 @@ describe("an install whose enabler is planned too late for its window", () => {
     const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
     const e2 = { id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 10 };
-    const report = {
-      from: "b",
-      to: "a",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "E",
-        children: [planned === undefined ? e2 : { ...e2, e: planned }],
-      },
-    } as PeerMessage;
+    const report = reportTo("b", "E", [planned === undefined ? e2 : { ...e2, e: planned }]);
     const outs = drive(
       new SchedulerAgentCsc(setup),
       5,

@@ -1,10 +1,34 @@
 import { describe, expect, it } from "vitest";
+import type { Qaf } from "../../model/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { setupsFor } from "../experiment.js";
+import type { AgentSetup } from "../setup.js";
 import { commsStrategy } from "./comms-policies.js";
 import { reachablePotential, reportOf, StateManager } from "./state-manager.js";
 import type { Profile } from "./types.js";
 import { LocalView } from "./view.js";
+
+/** The state manager of the agent `setup` is for. */
+const stateOf = (setup: AgentSetup): StateManager =>
+  new StateManager(
+    setup,
+    new LocalView(setup.view),
+    commsStrategy(setup.policy, setup.agentId, setup.cell),
+  );
+
+/** E (of `qaf`) over a's "e1" and b's "e2", worth 5 each, enables L, a's "later" (worth 10). */
+const enabling = (qaf: Qaf, e1: number, e2: number) =>
+  build(
+    [
+      task("root", "sum", ["E", "L"]),
+      task("E", qaf, ["e1", "e2"]),
+      task("L", "max", ["later"]),
+      act("e1", "a", e1, 5),
+      act("e2", "b", e2, 5),
+      act("later", "a", 5, 10),
+    ],
+    [{ kind: "enables", from: "E", to: "L" }],
+  );
 
 describe("reachablePotential", () => {
   const open: Profile = { cur: { p: 0, v: 0 }, pot: { p: 0.8, v: 10 }, busy: 0 };
@@ -24,17 +48,7 @@ describe("a neighbour's method under way, as reported", () => {
   // E (a syncsum) enables "later"; "e1" is a's, "e2" is b's. b reports e2 running since 1 with
   // 40 ticks left, at tick 2; its report is not sent again while its chance does not move.
   const heardAt2 = () => {
-    const index = build(
-      [
-        task("root", "sum", ["E", "L"]),
-        task("E", "syncsum", ["e1", "e2"]),
-        task("L", "max", ["later"]),
-        act("e1", "a", 60, 5),
-        act("e2", "b", 41, 5),
-        act("later", "a", 5, 10),
-      ],
-      [{ kind: "enables", from: "E", to: "L" }],
-    );
+    const index = enabling("syncsum", 60, 41);
     const setup = setupsFor(
       index,
       plan([
@@ -44,11 +58,7 @@ describe("a neighbour's method under way, as reported", () => {
       "consort",
     ).get("a");
     if (!setup) throw new Error("no setup for a");
-    const state = new StateManager(
-      setup,
-      new LocalView(setup.view),
-      commsStrategy(setup.policy, setup.agentId, setup.cell),
-    );
+    const state = stateOf(setup);
     state.tick = 2;
     state.onReport({
       type: "report",
@@ -77,24 +87,10 @@ describe("a neighbour's method scheduled and not started, as reported", () => {
   // E (a sum) enables "later"; "e1" is a's and unscheduled, "e2" is b's, planned at 30 with a
   // mean of 10 ticks. What E enables can start no earlier than e2's planned end.
   const heard = (planned: number | undefined) => {
-    const index = build(
-      [
-        task("root", "sum", ["E", "L"]),
-        task("E", "sum", ["e1", "e2"]),
-        task("L", "max", ["later"]),
-        act("e1", "a", 10, 5),
-        act("e2", "b", 10, 5),
-        act("later", "a", 5, 10),
-      ],
-      [{ kind: "enables", from: "E", to: "L" }],
-    );
+    const index = enabling("sum", 10, 10);
     const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("a");
     if (!setup) throw new Error("no setup for a");
-    const state = new StateManager(
-      setup,
-      new LocalView(setup.view),
-      commsStrategy(setup.policy, setup.agentId, setup.cell),
-    );
+    const state = stateOf(setup);
     state.tick = 2;
     state.onReport({
       type: "report",
@@ -138,11 +134,7 @@ describe("a neighbour's method scheduled and not started, as reported", () => {
     );
     const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("b");
     if (!setup) throw new Error("no setup for b");
-    const state = new StateManager(
-      setup,
-      new LocalView(setup.view),
-      commsStrategy(setup.policy, setup.agentId, setup.cell),
-    );
+    const state = stateOf(setup);
     state.tick = 2;
     state.recompute();
     const report = reportOf(
