@@ -302,7 +302,7 @@ export class StateManager {
           pot: { p: r.pp, v: r.pv },
           busy: this.busyNow(cid, r),
           ...(r.s !== undefined ? { s: r.s } : {}),
-          ...(r.e !== undefined && r.s === undefined ? { e: r.e } : {}),
+          ...(r.e !== undefined ? { e: r.e } : {}),
           ...(r.acc !== undefined ? { acc: r.acc } : {}),
           ...(r.final ? { final: true } : {}),
         });
@@ -632,7 +632,7 @@ export function reportOf(id: string, p: Profile): ChildReport {
     pv: r3(p.pot.v),
     busy: r3(p.busy),
     ...(p.s !== undefined ? { s: p.s } : {}),
-    ...(p.e !== undefined && p.s === undefined ? { e: p.e } : {}),
+    ...(p.e !== undefined ? { e: p.e } : {}),
     ...(p.acc !== undefined ? { acc: p.acc } : {}),
     ...(p.final ? { final: true } : {}),
   };
