@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
+import type { ModelIndex } from "../../model/model-index.js";
 import type { Qaf } from "../../model/types.js";
+import type { Schedule } from "../../schedule/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { setupsFor } from "../experiment.js";
+import type { ChildReport } from "../messages.js";
 import type { AgentSetup } from "../setup.js";
 import { commsStrategy } from "./comms-policies.js";
 import { reachablePotential, reportOf, StateManager } from "./state-manager.js";
@@ -30,6 +33,16 @@ const enabling = (qaf: Qaf, e1: number, e2: number) =>
     [{ kind: "enables", from: "E", to: "L" }],
   );
 
+/** Agent a's state at tick 2, having heard b's report of "e2" (a child of E). */
+const aHearsOfE2 = (index: ModelIndex, schedule: Schedule, e2: ChildReport): StateManager => {
+  const setup = setupsFor(index, schedule, "consort").get("a");
+  if (!setup) throw new Error("no setup for a");
+  const state = stateOf(setup);
+  state.tick = 2;
+  state.onReport({ type: "report", node: "E", children: [e2] });
+  return state;
+};
+
 describe("reachablePotential", () => {
   const open: Profile = { cur: { p: 0, v: 0 }, pot: { p: 0.8, v: 10 }, busy: 0 };
 
@@ -47,26 +60,15 @@ describe("reachablePotential", () => {
 describe("a neighbour's method under way, as reported", () => {
   // E (a syncsum) enables "later"; "e1" is a's, "e2" is b's. b reports e2 running since 1 with
   // 40 ticks left, at tick 2; its report is not sent again while its chance does not move.
-  const heardAt2 = () => {
-    const index = enabling("syncsum", 60, 41);
-    const setup = setupsFor(
-      index,
+  const heardAt2 = () =>
+    aHearsOfE2(
+      enabling("syncsum", 60, 41),
       plan([
         ["a", "e1", 0],
         ["b", "e2", 1],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
-    const state = stateOf(setup);
-    state.tick = 2;
-    state.onReport({
-      type: "report",
-      node: "E",
-      children: [{ id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 40, s: 1 }],
-    });
-    return state;
-  };
+      { id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 40, s: 1 },
+    );
 
   it("has run on since its report: it ends when it was expected to then", () => {
     const state = heardAt2();
@@ -87,26 +89,12 @@ describe("a neighbour's method scheduled and not started, as reported", () => {
   // E (a sum) enables "later"; "e1" is a's and unscheduled, "e2" is b's, planned at 30 with a
   // mean of 10 ticks. What E enables can start no earlier than e2's planned end.
   const heard = (planned: number | undefined) => {
-    const index = enabling("sum", 10, 10);
-    const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
-    const state = stateOf(setup);
-    state.tick = 2;
-    state.onReport({
-      type: "report",
-      node: "E",
-      children: [
-        {
-          id: "e2",
-          p: 1,
-          v: 5,
-          pp: 1,
-          pv: 5,
-          busy: 10,
-          ...(planned !== undefined ? { e: planned } : {}),
-        },
-      ],
-    });
+    const e2 = { id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 10 };
+    const state = aHearsOfE2(
+      enabling("sum", 10, 10),
+      plan([["b", "e2", 30]]),
+      planned === undefined ? e2 : { ...e2, e: planned },
+    );
     state.recompute();
     return state;
   };
