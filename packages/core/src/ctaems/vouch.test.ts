@@ -6,17 +6,20 @@ import { DELIBERATIVE_ADDRESS, setupsFor } from "./experiment.js";
 import type { PeerMessage } from "./messages.js";
 
 describe("a proactive install the scheduler vouches for", () => {
-  // x (5) at 2 pushes keep (10) past its deadline: on its own view a loses 10 for 5.
-  const index = () =>
+  // x (5) at 2 pushes keep (10) past its deadline: on its own view a loses 10 for 5. With
+  // `running`, keep is planned from 0 and under way when x arrives.
+  const index = (running = false) =>
     build([
       task("root", "sum", ["A", "B"]),
-      task("A", "max", ["keep"], { releaseTicks: 2, deadlineTicks: 15 }),
+      task("A", "max", ["keep"], { releaseTicks: running ? 0 : 2, deadlineTicks: 15 }),
       task("B", "max", ["x"], { releaseTicks: 2, deadlineTicks: 12 }),
       act("keep", "a", 10, 10),
       act("x", "a", 10, 5),
     ]);
-  const answer = (vouched: boolean): boolean | undefined => {
-    const setup = setupsFor(index(), plan([["a", "keep", 2]]), "consort").get("a");
+  const answer = (vouched: boolean, running = false): boolean | undefined => {
+    const setup = setupsFor(index(running), plan([["a", "keep", running ? 0 : 2]]), "consort").get(
+      "a",
+    );
     if (!setup) throw new Error("no setup for a");
     const agent = new SchedulerAgentCsc(setup);
     const install: PeerMessage = {
@@ -43,6 +46,11 @@ describe("a proactive install the scheduler vouches for", () => {
   it("is refused by an owner that prices it below what it displaces, unless vouched for", () => {
     expect(answer(false)).toBe(false);
     expect(answer(true)).toBe(true);
+  });
+
+  it("is weighed by its owner all the same where it would take over a method under way", () => {
+    // The scheduler vouched for the plan it saw: the abort it needs is the owner's to weigh.
+    expect(answer(true, true)).toBe(false);
   });
 
   it("is vouched for only when its estimated gain is a clear share of the expected quality", () => {

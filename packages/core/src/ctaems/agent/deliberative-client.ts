@@ -162,9 +162,10 @@ export class DeliberativeClient {
    * decides: the install is taken only if its importance clearly exceeds that of everything it
    * displaces; displaced scheduled methods are downgraded (kept, at low priority), a displaced
    * running method gives way when the install can wait no longer. Synchronized starts, earlier
-   * installs and enables sources are never displaced. An install that can earn nothing in its
-   * window (its enablers are not expected in time) is refused, even at no cost: taken, it would
-   * hold the resource for nothing; vouched, the scheduler's estimate stands.
+   * installs and enables sources what they enable still needs are never displaced. An install
+   * that can earn nothing in its window (its enablers are not expected in time) is refused, even
+   * at no cost: taken, it would hold the resource for nothing; vouched, the scheduler's estimate
+   * stands, unless it would take over a running method.
    */
   private acceptInstall(
     id: string,
@@ -214,7 +215,7 @@ export class DeliberativeClient {
     // is displaced (downgraded), as is one that would have gone before the install.
     const simulate = (
       first: boolean,
-    ): { worth: number; cost: number; lowered: string[] } | undefined => {
+    ): { worth: number; cost: number; lowered: string[]; preempts: boolean } | undefined => {
       const preempts = first && busyUntil > latest;
       if (!first && busyUntil > latest) return undefined;
       // A running method an enables source still needs is not displaced: what it enables lies
@@ -285,22 +286,30 @@ export class DeliberativeClient {
         // this tick, it looks as if it had nothing to lose).
         if (e.origin === "deliberative" && (after.p <= 0 || givesWay)) return undefined;
         if (loss > 1e-9 || givesWay) {
-          if (e.origin === "deliberative" || s.syncOf.has(mid) || this.view.enablesSomething(mid))
+          // A method that loses is priced at its loss, unless it is another install, a member of
+          // a synchronized start, or an enables source what it enables still needs (no other way
+          // to the source: `enablingNeeds`, ordered as other owners decide this tick too), whose
+          // loss reaches past it.
+          if (e.origin === "deliberative" || s.syncOf.has(mid) || s.enablingNeeds(mid, true))
             return undefined;
           cost += Math.max(0, loss);
         }
         if (after.p <= 0 || givesWay) lowered.push(mid);
         if (after.p > 0) t = at + expectedValue(m.duration);
       }
-      return { worth, cost, lowered };
+      return { worth, cost, lowered, preempts };
     };
+    // A vouched install is priced by the scheduler, which sees more than this agent, though not
+    // a method this agent took up since that plan: taking over a running one is weighed here, as
+    // the abort it needs would be (an install accepted and then never started would stand in
+    // the others' plans until its window closed).
+    const trusted = (o: { preempts: boolean }) => vouched && !o.preempts;
     const options = [simulate(false), simulate(true)].filter(
       (o): o is NonNullable<typeof o> =>
         o !== undefined &&
-        (vouched || o.worth > 1e-9) &&
+        (trusted(o) || o.worth > 1e-9) &&
         (o.cost <= 1e-9 ||
-          // A vouched install is priced by the scheduler, which sees more than this agent.
-          (this.setup.mode === "csc" && (vouched || o.worth > 1.2 * o.cost + 1e-9))),
+          (this.setup.mode === "csc" && (trusted(o) || o.worth > 1.2 * o.cost + 1e-9))),
     );
     const choice = options.sort((x, y) => y.worth - y.cost - (x.worth - x.cost))[0];
     if (!choice) return false;

@@ -1542,3 +1542,68 @@ describe("an install whose enabler is planned too late for its window", () => {
     expect(answers(15)).toEqual([true]);
   });
 });
+
+describe("an install pushing back a planned enables source", () => {
+  // m plans "src" (10 ticks, worth 5, due by 20) at 10; "S" enables b's "later". The install of
+  // "rival" (8 ticks, worth 20, released at 5) at 5 would push "src" past its last start. The
+  // owner of "alt", a second way to "S", reports whether it has it scheduled: "n" comes after
+  // m in the order of agent ids (m is the steward of "S"), "k" before it.
+  const run = (altScheduled: boolean, altOwner = "n") => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "R", "later"]),
+        task("S", "sum", ["src", "alt"]),
+        task("R", "max", ["rival"]),
+        act("src", "m", 10, 5, { deadlineTicks: 20 }),
+        act("alt", altOwner, 10, 5),
+        act("rival", "m", 8, 20, { releaseTicks: 5, deadlineTicks: 13 }),
+        act("later", "b", 3, 30),
+      ],
+      [{ kind: "enables", from: "S", to: "later" }],
+    );
+    const setup = setupsFor(
+      index,
+      plan([
+        ["m", "src", 10],
+        ["b", "later", 25],
+      ]),
+      "consort",
+    ).get("m");
+    if (!setup) throw new Error("no setup for m");
+    const report: PeerMessage = {
+      from: altOwner,
+      to: "m",
+      seq: 1,
+      body: {
+        type: "report",
+        node: "S",
+        children: [
+          { id: "alt", p: altScheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 },
+        ],
+      },
+    };
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      6,
+      new Map([
+        [1, [report]],
+        [4, [install("m", "rival", 5)]],
+      ]),
+    );
+    return installedAnswers(outs);
+  };
+
+  it("is refused while the source's other way is scheduled by no one", () => {
+    expect(run(false)).toEqual([false]);
+  });
+
+  it("is taken, priced at what the source loses, when its other way is scheduled", () => {
+    expect(run(true)).toEqual([true]);
+  });
+
+  it("is refused when the other way is only scheduled, by an owner ordered before this one", () => {
+    // That owner may be giving it up in this very tick, counting on this agent's "src": of
+    // the two, only the steward counts on the other's plan.
+    expect(run(true, "k")).toEqual([false]);
+  });
+});

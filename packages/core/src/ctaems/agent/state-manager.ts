@@ -469,8 +469,14 @@ export class StateManager {
    * it is scheduled or has accrued). What such a method enables is not on the path its
    * importance is measured on, so its importance alone undervalues it. A target whose other enablers are
    * failed, or planned by no one, does not wait on it; nor does one nothing is planned under.
+   *
+   * With `ordered`, for a planned method its owner may give up in the tick it decides: another
+   * child that is only scheduled is a way around it only for the agent first in the order of
+   * agent ids among the task's sharers (its steward). Two owners weighing installs of one batch
+   * in the same tick, each counting on the other's method, would otherwise both give theirs up;
+   * the order lets one of them only. A child under way or accrued is a way around for anyone.
    */
-  enablingNeeds(id: string): boolean {
+  enablingNeeds(id: string, ordered = false): boolean {
     let child = id;
     for (let n: string | undefined = id; n !== undefined; n = this.view.parent.get(n)) {
       if (n !== id) {
@@ -480,7 +486,8 @@ export class StateManager {
         // one that merely could still run (its potential) may have no owner free to run it.
         if (node.qaf !== "min")
           for (const [cid, k] of this.childProfiles(n, this.profiles))
-            if (cid !== child && (k.acc !== undefined || k.cur.p > 0)) return false;
+            if (cid !== child && (k.acc !== undefined || this.wayAround(n, k, ordered)))
+              return false;
       }
       if (this.profiles.get(n)?.acc !== undefined) return false;
       if (this.view.targetsOf(n).some((t) => this.enableable(t, n) && !this.plannedByNone(t)))
@@ -488,6 +495,16 @@ export class StateManager {
       child = n;
     }
     return false;
+  }
+
+  /**
+   * Whether a child of task `n` (profile `k`), not accrued, is a way around a sibling
+   * (`enablingNeeds`).
+   */
+  private wayAround(n: string, k: Profile, ordered: boolean): boolean {
+    if (!ordered) return k.cur.p > 0;
+    if (k.s !== undefined && !k.final) return true;
+    return k.cur.p > 0 && (this.setup.sharers[n] ?? []).every((o) => o > this.setup.agentId);
   }
 
   /**
