@@ -36,10 +36,10 @@ const install = (
     body: { type: "install", lock, activity, earliest: at, latest },
   }) as PeerMessage;
 
-/** A neighbour's report to "a" of `node`'s children, as its profiles would say. */
-const reportTo = (from: string, node: string, children: ChildReport[]): PeerMessage => ({
+/** A neighbour's report to `to` ("a" unless said) of `node`'s children, as its profiles would say. */
+const reportTo = (from: string, node: string, children: ChildReport[], to = "a"): PeerMessage => ({
   from,
-  to: "a",
+  to,
   seq: 1,
   body: { type: "report", node, children },
 });
@@ -1570,18 +1570,12 @@ describe("an install pushing back a planned enables source", () => {
       "consort",
     ).get("m");
     if (!setup) throw new Error("no setup for m");
-    const report: PeerMessage = {
-      from: altOwner,
-      to: "m",
-      seq: 1,
-      body: {
-        type: "report",
-        node: "S",
-        children: [
-          { id: "alt", p: altScheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 },
-        ],
-      },
-    };
+    const report = reportTo(
+      altOwner,
+      "S",
+      [{ id: "alt", p: altScheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 }],
+      "m",
+    );
     const outs = drive(
       new SchedulerAgentCsc(setup),
       6,
