@@ -504,7 +504,7 @@ export class StateManager {
   private wayAround(n: string, k: Profile, ordered: boolean): boolean {
     if (!ordered) return k.cur.p > 0;
     if (k.s !== undefined && !k.final) return true;
-    return k.cur.p > 0 && (this.setup.sharers[n] ?? []).every((o) => o > this.setup.agentId);
+    return k.cur.p > 0 && this.comesFirst(n);
   }
 
   /**
@@ -594,8 +594,12 @@ export class StateManager {
 
   /** Whether this agent relays a task's children to the other owners. */
   private isSteward(taskId: string): boolean {
-    const others = this.setup.sharers[taskId] ?? [];
-    return others.length > 0 && others.every((o) => o > this.setup.agentId);
+    return (this.setup.sharers[taskId]?.length ?? 0) > 0 && this.comesFirst(taskId);
+  }
+
+  /** Whether this agent comes first, by agent id, among the owners sharing a task. */
+  private comesFirst(taskId: string): boolean {
+    return (this.setup.sharers[taskId] ?? []).every((o) => o > this.setup.agentId);
   }
 
   /**
