@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ModelIndex } from "../../model/model-index.js";
 import type { ActivityNode } from "../../model/types.js";
+import type { Schedule } from "../../schedule/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
 import { DELIBERATIVE_ADDRESS, runStrategy, setupsFor } from "../experiment.js";
@@ -22,6 +24,13 @@ function drive(
 const installedAnswers = (outs: TickOutput[]): boolean[] =>
   outs.flatMap((o) => o.messages).flatMap((m) => (m.body.type === "installed" ? [m.body.ok] : []));
 
+/** Agent `agent`'s setup under Consort with the initial schedule `initial`. */
+function setupOf(index: ModelIndex, initial: Schedule, agent: string): AgentSetup {
+  const setup = setupsFor(index, initial, "consort").get(agent);
+  if (!setup) throw new Error(`no setup for ${agent}`);
+  return setup;
+}
+
 /** An install of the deliberative scheduler: start `activity` in [at, latest], transaction `lock`. */
 const install = (
   to: string,
@@ -36,7 +45,7 @@ const install = (
     body: { type: "install", lock, activity, earliest: at, latest },
   }) as PeerMessage;
 
-/** A neighbour's report to `to` ("a" unless said) of `node`'s children, as its profiles would say. */
+/** A neighbour's report to `to` (default "a") of `node`'s children, as its profiles say. */
 const reportTo = (from: string, node: string, children: ChildReport[], to = "a"): PeerMessage => ({
   from,
   to,
@@ -67,16 +76,14 @@ describe("deliberative installs on the agent's side", () => {
     );
   const run = (enables: boolean, unplanned = false) => {
     const index = network(enables, unplanned);
-    const setups = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "src", 0],
         ["b", "later", 12],
       ]),
-      "consort",
+      "a",
     );
-    const setup = setups.get("a");
-    if (!setup) throw new Error("no setup for a");
     const agent = new SchedulerAgentCsc(setup);
     return drive(agent, 6, new Map([[4, [install("a", "rival", 5)]]]));
   };
@@ -118,15 +125,14 @@ describe("a running enables source with an alternative nobody runs", () => {
       ],
       [{ kind: "enables", from: "S", to: "later" }],
     );
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "src", 0],
         ["b", "later", 12],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const p = altScheduled ? 1 : 0;
     const report = reportTo("c", "S", [
       { id: "alt", p, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 },
@@ -168,16 +174,14 @@ describe("deliberative installs and synchronized starts", () => {
       act("y1", "a", 3, 2),
       act("y2", "b", 3, 2),
     ]);
-    const setups = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "y1", 10],
         ["b", "y2", 10],
       ]),
-      "consort",
+      "a",
     );
-    const setup = setups.get("a");
-    if (!setup) throw new Error("no setup for a");
     const outs = drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [install("a", "x", 4)]]]));
     return installedAnswers(outs);
   };
@@ -199,15 +203,14 @@ describe("deliberative installs and synchronized starts", () => {
       act("y1", "a", 3, 2),
       act("y2", "b", 3, 2),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "y1", 10],
         ["b", "y2", 10],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const swap = install("a", "x", 4);
     if (swap.body.type === "install") Object.assign(swap.body, { vouched: true, replaces: ["y1"] });
     const outs = drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [swap]]]));
@@ -291,15 +294,14 @@ describe("opportunistic starts under a syncsum", () => {
       act("y2", "b", 3, 10),
       act("y3", "c", 3, 10),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["b", "y2", 10],
         ["c", "y3", 10],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     return { setup, outs: drive(new SchedulerAgentCsc(setup), 6) };
   };
 
@@ -327,8 +329,7 @@ describe("an install under a min takes over a running method only with its sibli
       act("x", "a", 4, 20, { deadlineTicks: 10 }),
       act("y", "b", 3, 20),
     ]);
-    const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "r", 0]]), "a");
     const p = siblingScheduled ? 1 : 0;
     const report = reportTo("b", "M", [
       { id: "y", p, v: 20, pp: 1, pv: 20, busy: siblingScheduled ? 3 : 0 },
@@ -370,8 +371,7 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
       act("b1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 16 }),
       act("c1", "a", 7, 10, { releaseTicks: 2, deadlineTicks: 28 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "a1", 8]]), "a");
     return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
       o.start !== undefined ? [[tick, o.start] as const] : [],
     );
@@ -396,8 +396,7 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
         act("a1", "a", 10, a1Worth, { deadlineTicks: 18 }),
         act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 16 }),
       ]);
-      const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
-      if (!setup) throw new Error("no setup for a");
+      const setup = setupOf(index, plan([["a", "a1", 8]]), "a");
       return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
         o.start !== undefined ? [[tick, o.start] as const] : [],
       );
@@ -418,15 +417,14 @@ describe("re-choice: a method of the initial schedule gives way to clearly bette
       act("n", "b", 10, 10, { deadlineTicks: 18 }),
       act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 16 }),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "m", 8],
         ["b", "n", 8],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const report = reportTo("b", "M", [{ id: "n", p: 1, v: 10, pp: 1, pv: 10, busy: 10 }]);
     const outs = drive(new SchedulerAgentCsc(setup), 9, new Map([[1, [report]]]));
     expect(outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start]] : []))).toEqual([
@@ -453,8 +451,7 @@ describe("re-choice weighs the spread of the planned method and of the work inst
       act("a1", "a", 10, a1 === "sure" ? 10 : evens(10), { deadlineTicks: 18 }),
       act("b1", "a", 7, quality, { releaseTicks: 2, deadlineTicks: 16 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "a1", 8]]), "a");
     return drive(new SchedulerAgentCsc(setup), 9).flatMap((o, tick) =>
       o.start !== undefined ? [[tick, o.start] as const] : [],
     );
@@ -482,15 +479,14 @@ const hearingEnablerAt = (
   planned: readonly [string, number],
   eta: number,
 ): { setup: AgentSetup; notice: PeerMessage } => {
-  const setup = setupsFor(
+  const setup = setupOf(
     index,
     plan([
       ["a", ...planned],
       ["b", "s", eta - 10],
     ]),
-    "consort",
-  ).get("a");
-  if (!setup) throw new Error("no setup for a");
+    "a",
+  );
   const notice = {
     from: "b",
     to: "a",
@@ -543,8 +539,7 @@ describe("re-choice at the planned tick, of work released at that very tick", ()
       act("a1", "a", 10, a1Worth, { deadlineTicks: 30 }),
       act("b1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 18 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "a1", 8]]), "a");
     const outs: TickOutput[] = [];
     const agent = new SchedulerAgentCsc(setup);
     for (let tick = 0; tick <= 16; tick++) {
@@ -592,12 +587,11 @@ describe("re-choice does not free time for a syncsum child ahead of another one 
       act("s1", "a", 7, 10, { releaseTicks: 8, deadlineTicks: 20 }),
       act("s2", "b", 7, 10, { releaseTicks: 8, deadlineTicks: 20 }),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([["a", "a1", 8], ...(s2Planned ? [["b", "s2", 8] as [string, string, number]] : [])]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const p = s2Planned ? 1 : 0;
     const report = reportTo("b", "S", [
       { id: "s2", p, v: 10, pp: 1, pv: 10, busy: s2Planned ? 7 : 0 },
@@ -626,8 +620,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       act("x", "a", 6, 5),
       act("o", "a", 6, ownWorth, { deadlineTicks: 10 }),
     ]);
-    const setup = setupsFor(index, plan([]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([]), "a");
     const outs = drive(new SchedulerAgentCsc(setup), 3, new Map([[1, [install("a", "x", 2)]]]));
     return installedAnswers(outs);
   };
@@ -653,8 +646,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       act("p", "b", 6, 20, { deadlineTicks: 10 }),
     ]);
     const backup = (pScheduled: boolean) => {
-      const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
-      if (!setup) throw new Error("no setup for a");
+      const setup = setupOf(index, plan(pScheduled ? [["b", "p", 0]] : []), "a");
       // b's report of "O": "p" scheduled (or not), as b's profiles would say.
       const report = reportTo("b", "O", [
         { id: "p", p: pScheduled ? 0.5 : 0, v: 20, pp: 1, pv: 20, busy: pScheduled ? 6 : 0 },
@@ -685,8 +677,7 @@ describe("an install weighed against the agent's own unscheduled work", () => {
       act("p", "b", 6, 10, { deadlineTicks: 10 }),
     ]);
     const answers = (pScheduled: boolean) => {
-      const setup = setupsFor(index, plan(pScheduled ? [["b", "p", 0]] : []), "consort").get("a");
-      if (!setup) throw new Error("no setup for a");
+      const setup = setupOf(index, plan(pScheduled ? [["b", "p", 0]] : []), "a");
       const p = pScheduled ? 0.5 : 0;
       const report = reportTo("b", "O", [
         { id: "p", p, v: 10, pp: 1, pv: 10, busy: pScheduled ? 6 : 0 },
@@ -718,8 +709,7 @@ describe("an opportunistic start under a syncsum with another child planned alon
       act("y1", "a", 3, y1Worth),
       act("y2", "b", 3, 10),
     ]);
-    const setup = setupsFor(index, plan([["b", "y2", 9]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["b", "y2", 9]]), "a");
     const report = reportTo("b", "Y", [
       { id: "y2", p: planned ? 1 : 0, v: 10, pp: 1, pv: 10, busy: planned ? 3 : 0 },
     ]);
@@ -750,15 +740,14 @@ describe("an opportunistic start under a syncsum with another child planned alon
       act("y2", "b", 3, 10),
       act("z", "a", 7, 1),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "z", 0],
         ["b", "y2", 9],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const report = (p: number) =>
       ({
         from: "b",
@@ -843,8 +832,7 @@ describe("opportunistic starts while profiles settle", () => {
         { deadlineTicks: deadline },
       ),
     ]);
-    const setup = setupsFor(index, plan([]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([]), "a");
     return runAlone(new SchedulerAgentCsc(setup), 3, { t: 8 })[0];
   };
 
@@ -864,8 +852,7 @@ describe("opportunistic starts while profiles settle", () => {
       act("y1", "a", 5, 10),
       act("y2", "b", 5, 10),
     ]);
-    const setup = setupsFor(index, plan([["b", "y2", 0]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["b", "y2", 0]]), "a");
     expect(runAlone(new SchedulerAgentCsc(setup), 3, { y1: 5 })).toEqual([[0, "y1"]]);
   });
 
@@ -878,8 +865,7 @@ describe("opportunistic starts while profiles settle", () => {
       act("t", "a", 6, 10, { deadlineTicks: 30 }),
       act("k", "a", 2, 10, { deadlineTicks: 8 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "k", 6]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "k", 6]]), "a");
     expect(runAlone(new SchedulerAgentCsc(setup), 8, { t: 6, k: 2 })).toEqual([
       [0, "t"],
       [6, "k"],
@@ -911,8 +897,7 @@ describe("a downgraded method competes with unscheduled ones on its worth", () =
       ),
       act("z", "a", 8, 1, { releaseTicks: 9 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "a1", 8]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "a1", 8]]), "a");
     return runAlone(new SchedulerAgentCsc(setup), 30, { a1: 10, b1: 6, z: 8 });
   };
 
@@ -939,15 +924,14 @@ describe("re-choice with a member of a synchronized start", () => {
       act("y2", "b", 5, 10),
       act("o", "a", 7, 5, { releaseTicks: 2, deadlineTicks: 12 }),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "y1", 8],
         ["b", "y2", 8],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     // b says it is ready a tick ahead, as it would.
     const ready = { from: "b", to: "a", seq: 1, body: { type: "ready", group: "Y", at: 7 } };
     return runAlone(
@@ -973,15 +957,14 @@ describe("a scheduled child of a syncsum another child of which has started", ()
       act("y1", "a", 3, 5),
       act("y2", "b", 3, 10),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "y1", 6],
         ["b", "y2", 3],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const y2 = { id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 3, ...(y2Started ? { s: 3 } : {}) };
     const report = reportTo("b", "Y", [y2]);
     return runAlone(new SchedulerAgentCsc(setup), 8, { y1: 3 }, new Map([[4, [report]]]));
@@ -1023,15 +1006,14 @@ describe("re-choice of a method under an enables source another child makes accr
   // not. With a2 scheduled, A accrues without a1, and a1 may give way; without, t waits on a1.
   const starts = (a2Scheduled: boolean) => {
     const index = enablingShutOut([act("a2", "b", 3, 5)], act("t", "c", 3, 10));
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "a1", 8],
         ["b", "a2", 0],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const a2 = { id: "a2", p: a2Scheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: a2Scheduled ? 3 : 0 };
     const report = reportTo("b", "A", [a2]);
     return runAlone(
@@ -1068,15 +1050,14 @@ describe("an unplanned child of a syncsum as an option of the agent's idle gaps"
       act("y1", "a", 7, 6, { deadlineTicks: 35 }),
       act("y2", "b", 7, 6),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "k1", 20],
         ["b", "y2", 15],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const y2 = { id: "y2", p: 1, v: 6, pp: 1, pv: 6, busy: 7 };
     const report = reportTo("b", "Y", [y2]);
     return runAlone(new SchedulerAgentCsc(setup), 21, { k1: 10, o: 19 }, new Map([[1, [report]]]));
@@ -1103,8 +1084,7 @@ describe("an install given up unstarted", () => {
       act("x2", "b", 6, 30),
       act("z", "a", 6, 1, { releaseTicks: 6 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "m1", 10]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "m1", 10]]), "a");
     const x2 = (done: boolean) => ({
       id: "x2",
       p: done ? 1 : 0.5,
@@ -1155,15 +1135,14 @@ describe("an install given up unstarted once a method it displaced is already du
       act("x2", "b", 6, 30),
       act("z", "a", 7, 1, { releaseTicks: 4 }),
     ]);
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "d", 3],
         ["a", "f", 10],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const x2 = (done: boolean) => ({
       id: "x2",
       p: done ? 1 : 0.5,
@@ -1219,16 +1198,15 @@ describe("readiness for a synchronized start, announced a tick ahead", () => {
       ],
       [{ kind: "enables", from: "S", to: "Y" }],
     );
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["c", "s1", 0],
         ["a", "y1", 6],
         ["b", "y2", 6],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const notice = { from: "c", to: "a", seq: 1, body: { type: "enabler", node: "S", at: 2 } };
     const outs = drive(
       new SchedulerAgentCsc(setup),
@@ -1263,15 +1241,14 @@ describe("a commitment waiting on an enabler whose chance has fallen", () => {
       ],
       [{ kind: "enables", from: "S", to: "X" }],
     );
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["c", "s1", 0],
         ["a", "x", 5],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const notice = { from: "c", to: "a", seq: 1, body: { type: "enabler", node: "S", p, pp: p } };
     return runAlone(
       new SchedulerAgentCsc(setup),
@@ -1303,8 +1280,7 @@ describe("installs of one batch on an agent whose running method the first takes
       act("rival", "a", 4, 20, { deadlineTicks: 10 }),
       act("next", "a", 4, 15, { deadlineTicks: 13 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "src", 0]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "src", 0]]), "a");
     const outs = drive(
       new SchedulerAgentCsc(setup),
       10,
@@ -1333,8 +1309,7 @@ describe("two installs for one agent in the same tick, the first taking over the
       act("x", "a", 10, 30, { deadlineTicks: 20 }),
       act("y", "a", 5, 20, { deadlineTicks: 100 }),
     ]);
-    const setup = setupsFor(index, plan([["a", "r", 0]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["a", "r", 0]]), "a");
     const msg = (activity: string, at: number, lock: number) =>
       install("a", activity, at, { lock });
     const outs = drive(
@@ -1394,15 +1369,14 @@ describe("an install whose enabler will most likely accrue after its last start"
       ],
       [{ kind: "enables", from: "E", to: "x" }],
     );
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["a", "y", 14],
         ["b", "s", release],
       ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
+      "a",
+    );
     const report = reportTo("b", "E", [{ id: "s", p: 1, v: 5, pp: 1, pv: 5, busy: 10 }]);
     return answerToInstallOfX(setup, report);
   };
@@ -1485,8 +1459,7 @@ describe("re-choice of an enables source whose target nothing is planned under",
     const index = enablingShutOut([], act("t", "a", 3, 10, { deadlineTicks: 60 }));
     const planned: [string, string, number][] = [["a", "a1", 8]];
     if (tPlanned) planned.push(["a", "t", 40]);
-    const setup = setupsFor(index, plan(planned), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan(planned), "a");
     return runAlone(new SchedulerAgentCsc(setup), 9, { a1: 10, b1: 7, c1: 7 });
   };
 
@@ -1515,8 +1488,7 @@ describe("an install whose enabler is planned too late for its window", () => {
       ],
       [{ kind: "enables", from: "E", to: "L" }],
     );
-    const setup = setupsFor(index, plan([["b", "e2", 30]]), "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
+    const setup = setupOf(index, plan([["b", "e2", 30]]), "a");
     const e2 = { id: "e2", p: 1, v: 5, pp: 1, pv: 5, busy: 10 };
     const report = reportTo("b", "E", [planned === undefined ? e2 : { ...e2, e: planned }]);
     const outs = drive(
@@ -1561,15 +1533,14 @@ describe("an install pushing back a planned enables source", () => {
       ],
       [{ kind: "enables", from: "S", to: "later" }],
     );
-    const setup = setupsFor(
+    const setup = setupOf(
       index,
       plan([
         ["m", "src", 10],
         ["b", "later", 25],
       ]),
-      "consort",
-    ).get("m");
-    if (!setup) throw new Error("no setup for m");
+      "m",
+    );
     const report = reportTo(
       altOwner,
       "S",

@@ -467,8 +467,9 @@ export class StateManager {
    * Whether an enables source still waits on method `id`: a source at or above it has not
    * accrued yet, and cannot without it (every node between them is a min, or no other child of
    * it is scheduled or has accrued). What such a method enables is not on the path its
-   * importance is measured on, so its importance alone undervalues it. A target whose other enablers are
-   * failed, or planned by no one, does not wait on it; nor does one nothing is planned under.
+   * importance is measured on, so its importance alone undervalues it. A target whose other
+   * enablers are failed, or planned by no one, does not wait on it; nor does one nothing is
+   * planned under.
    *
    * With `ordered`, for a planned method its owner may give up in the tick it decides: another
    * child that is only scheduled is a way around it only for the agent first in the order of
