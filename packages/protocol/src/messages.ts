@@ -181,7 +181,12 @@ export const WirePeerBody = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
-    { type: Type.Literal("installed"), lock: Lock, ok: Type.Boolean() },
+    {
+      type: Type.Literal("installed"),
+      lock: Lock,
+      ok: Type.Boolean(),
+      activity: Type.Optional(NodeName),
+    },
     { additionalProperties: false },
   ),
   Type.Object(
@@ -195,7 +200,10 @@ export const WirePeerBody = Type.Union([
         { maxItems: 10_000 },
       ),
       installed: Type.Array(
-        Type.Object({ agent: Id, lock: Lock, ok: Type.Boolean() }, { additionalProperties: false }),
+        Type.Object(
+          { agent: Id, lock: Lock, ok: Type.Boolean(), activity: Type.Optional(NodeName) },
+          { additionalProperties: false },
+        ),
         { maxItems: 10_000 },
       ),
     },

@@ -131,6 +131,18 @@ describe("C-TAEMS bodies", () => {
       children: [{ ...child, final: true }],
     });
   });
+  it("keep the method an answer to an install names, alone and in a cell's summary", () => {
+    const named: PeerBody = { type: "installed", lock: 1, ok: false, activity: "m1" };
+    expect(fromWirePeerBody(toWirePeerBody(named))).toEqual(named);
+    const summary: PeerBody = {
+      type: "summary",
+      escalations: [],
+      installed: [{ agent: "a1", lock: 1, ok: true, activity: "m1" }],
+    };
+    const wire = toWirePeerBody(summary);
+    expect(Value.Check(WirePeerBody, wire)).toBe(true);
+    expect(fromWirePeerBody(wire)).toEqual(summary);
+  });
   it("keep a method's planned start", () => {
     const planned = { id: "m1", p: 0.5, v: 2, pp: 0.9, pv: 3, busy: 4, e: 30 };
     const wire = toWirePeerBody({ type: "report", node: "t", children: [planned] });

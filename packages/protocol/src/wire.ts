@@ -157,7 +157,12 @@ export function toWirePeerBody(b: PeerBody): PeerBody_ {
           threshold: e.threshold,
           children: e.children.map(toWireChildReport),
         })),
-        installed: b.installed.map((i) => ({ agent: i.agent, lock: i.lock, ok: i.ok })),
+        installed: b.installed.map((i) => ({
+          agent: i.agent,
+          lock: i.lock,
+          ok: i.ok,
+          ...(i.activity !== undefined ? { activity: i.activity } : {}),
+        })),
       };
     case "install": {
       const { replaces, ...rest } = b;

@@ -108,7 +108,9 @@ export function chooseOption(
 interface Transaction {
   readonly lock: number;
   readonly node: string;
+  /** Methods whose owners have not answered yet. */
   readonly waiting: Set<string>;
+  /** Methods refused, and taken. */
   readonly refused: string[];
   /** Owner → the methods installed on it in this transaction. */
   readonly methods: ReadonlyMap<string, readonly string[]>;
@@ -119,6 +121,11 @@ interface Transaction {
   /** All or nothing (a min needs every child): a refusal withdraws the parts taken. */
   readonly atomic: boolean;
   readonly accepted: string[];
+  /**
+   * Per install: the installs of this transaction it rests on; taken, it is withdrawn if one of
+   * them is refused (`ProactiveInstall.needs`).
+   */
+  readonly needs?: ReadonlyMap<string, readonly string[]>;
   /** A late repair's: sent without waiting for the lock (see `step`). */
   readonly urgent: boolean;
   /** Proposed unasked (`proact`): a refusal says the owner is busier than planned, no more. */
@@ -150,6 +157,8 @@ interface Candidate {
   readonly replaces?: readonly string[];
   /** Scheduled methods of other agents dropped once the install is taken. */
   readonly alsoDrops?: readonly { readonly owner: string; readonly activityId: string }[];
+  /** Installs of the same transaction it rests on: withdrawn if one is refused. */
+  readonly needs?: readonly string[];
 }
 
 interface Job {
@@ -175,15 +184,8 @@ const JOINT_LEAD = 1;
  */
 export const PROACTIVE_TICK = 3;
 
-/**
- * Share of the schedule's estimated expected quality from which the scheduler vouches for a
- * proactive install: its owner takes it even if its own view prices it lower. The owner's
- * importance follows the path to the root alone, and misses what the method enables and what
- * the time it frees lets others do; the estimate misses how agents improvise, so a small gain
- * may be an artefact of it, and is left to the owner's judgement (on tuning seeds, a third of
- * the installs vouched for between 5% and 10% lowered their scenario's mean, against few above).
- */
-export const VOUCH_SHARE = 0.1;
+/** The share from which a proactive addition is vouched for (see `improve.ts`). */
+export { VOUCH_SHARE } from "./improve.js";
 
 /** Assignments a joint plan examines before it settles for the best found. */
 const JOINT_SEARCH_LIMIT = 200_000;
@@ -268,24 +270,28 @@ export class DeliberativeScheduler implements CtaemsAgent {
           attempt: 0,
         });
     };
-    const answered = (agent: string, lock: number, ok: boolean): void => {
+    // An answer names its method; one that does not stands for all of its owner's.
+    const answered = (agent: string, lock: number, ok: boolean, activity?: string): void => {
       const x = this.transactions.get(lock);
       if (!x) return;
-      x.waiting.delete(agent);
-      if (ok && !x.accepted.includes(agent)) x.accepted.push(agent);
-      if (!ok) {
-        x.refused.push(agent);
-        this.stats.refused++;
+      const mine = x.methods.get(agent) ?? [];
+      for (const method of activity === undefined ? mine : mine.filter((m) => m === activity)) {
+        if (!x.waiting.delete(method)) continue;
+        if (ok) x.accepted.push(method);
+        else {
+          x.refused.push(method);
+          this.stats.refused++;
+        }
       }
     };
     for (const msg of input.inbox) {
       const body = msg.body;
       if (body.type === "escalate") escalate(body);
-      else if (body.type === "installed") answered(msg.from, body.lock, body.ok);
+      else if (body.type === "installed") answered(msg.from, body.lock, body.ok, body.activity);
       else if (body.type === "summary") {
         // A cell leader's summary: its members' escalations and answers, as if each came alone.
         for (const e of body.escalations) escalate(e);
-        for (const a of body.installed) answered(a.agent, a.lock, a.ok);
+        for (const a of body.installed) answered(a.agent, a.lock, a.ok, a.activity);
       }
     }
     for (const done of [...this.transactions.values()]) {
@@ -293,34 +299,43 @@ export class DeliberativeScheduler implements CtaemsAgent {
       this.transactions.delete(done.lock);
       // Feasibility is the owners' to judge: a refused method is taken off the options, its
       // window given back, and the next option tried (a bounded number of times).
-      // An all-or-nothing option with a refusal: the parts taken are withdrawn too.
-      const withdrawn = done.atomic && done.refused.length > 0 ? done.accepted : [];
-      for (const agent of withdrawn)
-        for (const method of done.methods.get(agent) ?? []) {
-          this.installed.delete(method);
-          this.uncommit(agent, method);
-          out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
-        }
+      const ownerOf = new Map<string, string>();
+      for (const [agent, list] of done.methods) for (const m of list) ownerOf.set(m, agent);
+      // An all-or-nothing option with a refusal: the parts taken are withdrawn too; elsewhere,
+      // those taken that rest on one refused (and on those, in turn).
+      const withdrawn = new Set(done.atomic && done.refused.length > 0 ? done.accepted : []);
+      const lost = (m: string) => done.refused.includes(m) || withdrawn.has(m);
+      for (let more = true; more; ) {
+        more = false;
+        for (const m of done.accepted)
+          if (!withdrawn.has(m) && (done.needs?.get(m) ?? []).some(lost)) {
+            withdrawn.add(m);
+            more = true;
+          }
+      }
+      for (const method of withdrawn) {
+        const agent = ownerOf.get(method) ?? "";
+        this.installed.delete(method);
+        this.uncommit(agent, method);
+        out.push({ to: agent, body: { type: "cancel", lock: done.lock, activity: method } });
+      }
       // A swap taken: the methods of other agents that earn nothing without what it replaced
       // are dropped, freeing their owners.
-      if (withdrawn.length === 0)
-        for (const agent of done.accepted)
-          for (const method of done.methods.get(agent) ?? [])
-            for (const d of done.drops?.get(method) ?? [])
-              out.push({
-                to: d.owner,
-                body: { type: "cancel", lock: done.lock, activity: d.activityId },
-              });
-      for (const agent of done.refused)
-        for (const method of done.methods.get(agent) ?? []) {
-          this.installed.delete(method);
-          if (!done.proactive) this.refusedMethods.add(method);
-          this.uncommit(agent, method);
-        }
+      for (const method of done.accepted) {
+        if (withdrawn.has(method)) continue;
+        for (const d of done.drops?.get(method) ?? [])
+          out.push({
+            to: d.owner,
+            body: { type: "cancel", lock: done.lock, activity: d.activityId },
+          });
+      }
+      for (const method of done.refused) {
+        this.installed.delete(method);
+        if (!done.proactive) this.refusedMethods.add(method);
+        this.uncommit(ownerOf.get(method) ?? "", method);
+      }
       const retry = new Set<Job>();
-      for (const agent of done.refused)
-        for (const method of done.methods.get(agent) ?? [])
-          retry.add(done.jobOf?.get(method) ?? done.job);
+      for (const method of done.refused) retry.add(done.jobOf?.get(method) ?? done.job);
       for (const job of retry)
         if (job.attempt + 1 < MAX_ATTEMPTS)
           this.queue.unshift({ ...job, attempt: job.attempt + 1 });
@@ -384,13 +399,11 @@ export class DeliberativeScheduler implements CtaemsAgent {
         window: [p.earliest, p.latest],
         now: NOTHING,
         // Not one that takes over a method under way: its owner weighs that one as it runs. A
-        // swap is vouched for whatever its share once clearly better (`proactiveInstalls`
-        // proposes no other): its owner sees what it drops, not what the time it frees and the
-        // method it adds earn elsewhere (on tuning seeds, vouching only from VOUCH_SHARE kept
-        // about a third less of the swaps' gain).
-        ...((p.share >= VOUCH_SHARE || (p.replaces?.length ?? 0) > 0) && !p.takesOver
-          ? { vouched: true }
-          : {}),
+        // swap is vouched for whatever its share once clearly better (its owner sees what it
+        // drops, not what the time it frees and the method it adds earn elsewhere; on tuning
+        // seeds, vouching only from VOUCH_SHARE kept about a third less of the swaps' gain).
+        ...(p.vouched ? { vouched: true } : {}),
+        ...(p.needs && p.needs.length > 0 ? { needs: p.needs } : {}),
         ...(p.replaces && p.replaces.length > 0 ? { replaces: p.replaces } : {}),
         ...(p.alsoDrops && p.alsoDrops.length > 0 ? { alsoDrops: p.alsoDrops } : {}),
       };
@@ -410,14 +423,22 @@ export class DeliberativeScheduler implements CtaemsAgent {
           { ...pick, c: { ...pick.c, vouched: true } },
         ]);
     }
+    // One that rests on an install not sent (its owner's window is taken) is not sent either.
+    let sent = singles;
+    for (let dropped = true; dropped; ) {
+      const ids = new Set(sent.map((x) => x.c.id));
+      const next = sent.filter((x) => (x.c.needs ?? []).every((n) => ids.has(n)));
+      dropped = next.length < sent.length;
+      sent = next;
+    }
     for (const [atomic, batch] of [
-      [false, singles] as const,
+      [false, sent] as const,
       ...[...groups.values()].map((g) => [true, g] as const),
     ]) {
       const lock = this.nextLock;
       this.install(batch, atomic, out);
-      const sent = this.transactions.get(lock);
-      if (sent) this.transactions.set(lock, { ...sent, proactive: true });
+      const made = this.transactions.get(lock);
+      if (made) this.transactions.set(lock, { ...made, proactive: true });
     }
   }
 
@@ -665,6 +686,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
     const methods = new Map<string, string[]>();
     const jobOf = new Map<string, Job>();
     const drops = new Map<string, readonly { owner: string; activityId: string }[]>();
+    const needs = new Map<string, readonly string[]>();
     for (const { c, job } of picks) {
       if (c.alsoDrops) drops.set(c.id, c.alsoDrops);
       const id = c.id;
@@ -681,8 +703,9 @@ export class DeliberativeScheduler implements CtaemsAgent {
       list.push({ from: earliest, to: earliest + Math.ceil(c.busy), method: id });
       this.committed.set(c.owner, list);
       this.installed.set(id, c.tp);
-      waiting.add(c.owner);
+      waiting.add(id);
       methods.set(c.owner, [...(methods.get(c.owner) ?? []), id]);
+      if (c.needs && c.needs.length > 0) needs.set(id, c.needs);
       this.stats.installs++;
       const body: PeerBody = {
         type: "install",
@@ -708,6 +731,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
         accepted: [],
         urgent,
         ...(drops.size > 0 ? { drops } : {}),
+        ...(needs.size > 0 ? { needs } : {}),
       });
   }
 }

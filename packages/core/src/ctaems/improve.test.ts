@@ -381,6 +381,79 @@ describe("proactive improvement of the initial schedule", () => {
     ]);
   });
 
+  it("names the take-over a swap rests on, and withdraws the swap when the take-over is refused", () => {
+    // x (a's, worth 20) must start by 10: it takes over r, a's alternative under R. Without r,
+    // y (b's, worth 6) is worth swapping in for w (worth 2); with r (worth 7), it adds nothing.
+    const index = build([
+      task("root", "sum", ["R", "X", "W"]),
+      task("R", "max", ["r", "y"], { deadlineTicks: 40 }),
+      task("X", "max", ["x"], { deadlineTicks: 50 }),
+      task("W", "max", ["w"], { deadlineTicks: 40 }),
+      act("r", "a", 30, 7),
+      act("x", "a", 40, 20),
+      act("y", "b", 30, 6),
+      act("w", "b", 30, 2),
+    ]);
+    const initial = plan([
+      ["a", "r", 0],
+      ["b", "w", 5],
+    ]);
+    const installs = proactiveInstalls(index, initial, { from: 4 });
+    expect(
+      installs.map((i) => [i.activityId, i.takesOver, i.replaces, i.vouched, i.needs]),
+    ).toEqual([
+      ["x", true, undefined, false, undefined],
+      ["y", false, ["w"], true, ["x"]],
+    ]);
+    // The same swap, with r out of the plan from the start, stands on its own.
+    const alone = proactiveInstalls(index, plan([["b", "w", 5]]), { from: 4 });
+    const y = alone.find((i) => i.activityId === "y");
+    expect(y).toMatchObject({ replaces: ["w"], vouched: true });
+    expect(y?.needs).toBeUndefined();
+    // Sent in one transaction; the answers name their method.
+    const after = (answers: { from: string; ok: boolean; activity?: string }[]) => {
+      const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial });
+      for (let t = 0; t < PROACTIVE_TICK; t++) d.step({ tick: t, events: [], inbox: [] });
+      const sent = d.step({ tick: PROACTIVE_TICK, events: [], inbox: [] }).messages;
+      const lock = sent[0]?.body.type === "install" ? sent[0].body.lock : -1;
+      expect(sent.map((m) => [m.to, m.body.type === "install" ? m.body.lock : -1])).toEqual([
+        ["a", lock],
+        ["b", lock],
+      ]);
+      const inbox = answers.map(({ from, ok, activity }, seq) => ({
+        from,
+        to: DELIBERATIVE_ADDRESS,
+        seq,
+        body: { type: "installed" as const, lock, ok, ...(activity ? { activity } : {}) },
+      }));
+      return d
+        .step({ tick: PROACTIVE_TICK + 2, events: [], inbox })
+        .messages.filter((m) => m.body.type === "cancel")
+        .map((m) => [m.to, m.body.type === "cancel" ? m.body.activity : ""]);
+    };
+    // a refuses x: y, which b took, is withdrawn.
+    expect(
+      after([
+        { from: "a", ok: false, activity: "x" },
+        { from: "b", ok: true, activity: "y" },
+      ]),
+    ).toEqual([["b", "y"]]);
+    // An answer that names no method stands for all its owner's.
+    expect(
+      after([
+        { from: "a", ok: false },
+        { from: "b", ok: true },
+      ]),
+    ).toEqual([["b", "y"]]);
+    // a takes x: y stands, whatever else is refused.
+    expect(
+      after([
+        { from: "a", ok: true, activity: "x" },
+        { from: "b", ok: true, activity: "y" },
+      ]),
+    ).toEqual([]);
+  });
+
   it("is sent by the deliberative scheduler, unasked, at its tick, to the owner", () => {
     const index = unsure();
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial: unsurePlan() });

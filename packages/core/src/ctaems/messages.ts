@@ -82,8 +82,16 @@ export type PeerBody =
    * earns nothing once a swap of that transaction was taken).
    */
   | { readonly type: "cancel"; readonly lock: number; readonly activity: string }
-  /** Answer to an install: whether the window was taken. */
-  | { readonly type: "installed"; readonly lock: number; readonly ok: boolean }
+  /**
+   * Answer to an install: whether the window was taken, and for which method (a transaction may
+   * give one owner several; an answer without it stands for all of them).
+   */
+  | {
+      readonly type: "installed";
+      readonly lock: number;
+      readonly ok: boolean;
+      readonly activity?: string;
+    }
   /**
    * Hierarchical clustering: a cell leader's one message to the coordinator for a tick, carrying
    * what its cell's members escalated and answered since its last one.
@@ -100,6 +108,7 @@ export type PeerBody =
         readonly agent: string;
         readonly lock: number;
         readonly ok: boolean;
+        readonly activity?: string;
       }[];
     };
 

@@ -179,7 +179,8 @@ export class Cells extends Wrapping {
     threshold: number;
     children: ChildReport[];
   }[] = [];
-  private readonly installed: { agent: string; lock: number; ok: boolean }[] = [];
+  private readonly installed: { agent: string; lock: number; ok: boolean; activity?: string }[] =
+    [];
 
   /** `cell`: every member, in leadership order; `self`: this agent, one of them. */
   constructor(inner: CommsStrategy, self: string, cell: readonly string[], name = inner.name) {
@@ -207,7 +208,12 @@ export class Cells extends Wrapping {
         children: [...body.children],
       });
     else if (body.type === "installed")
-      this.installed.push({ agent: from, lock: body.lock, ok: body.ok });
+      this.installed.push({
+        agent: from,
+        lock: body.lock,
+        ok: body.ok,
+        ...(body.activity !== undefined ? { activity: body.activity } : {}),
+      });
   }
 
   /** The leader's summary of what it gathered since its last one (a member sends none). */

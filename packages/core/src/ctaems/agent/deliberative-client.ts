@@ -32,7 +32,7 @@ const ESCALATION_SETTLE_TICKS = 4;
  */
 export class DeliberativeClient {
   /** Answers to installs, sent at the start of the next tick. */
-  private readonly pendingInstalls: { lock: number; ok: boolean }[] = [];
+  private readonly pendingInstalls: { lock: number; ok: boolean; activity: string }[] = [];
   /** Per install taken: the scheduled methods it lowered (given back if it is withdrawn). */
   private readonly loweredFor = new Map<string, readonly (readonly [string, number])[]>();
   /** Per install taken: the scheduled methods it replaced (given back if it is withdrawn). */
@@ -71,7 +71,7 @@ export class DeliberativeClient {
       body.vouched === true,
       body.replaces ?? [],
     );
-    this.pendingInstalls.push({ lock: body.lock, ok });
+    this.pendingInstalls.push({ lock: body.lock, ok, activity: body.activity });
   }
 
   /**
@@ -152,7 +152,10 @@ export class DeliberativeClient {
   /** Sends the answers to the installs of the previous tick. */
   answers(out: OutgoingMessage[]): void {
     for (const ans of this.pendingInstalls.splice(0))
-      this.comms.toCoordinator({ type: "installed", lock: ans.lock, ok: ans.ok }, out);
+      this.comms.toCoordinator(
+        { type: "installed", lock: ans.lock, ok: ans.ok, activity: ans.activity },
+        out,
+      );
   }
 
   /**
