@@ -555,6 +555,7 @@ export function proactiveInstalls(
       } else {
         const over = (rests: readonly number[]) =>
           gains(values(applyUnits(kept, rests)), values(applyUnits(kept, [...rests, u])), share);
+        // The fewest it is still clearly better with; all of them where none is enough.
         let rests = [...unsure];
         if (over(rests))
           for (const r of [...unsure].reverse()) {
