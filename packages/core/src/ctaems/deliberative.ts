@@ -184,9 +184,6 @@ const JOINT_LEAD = 1;
  */
 export const PROACTIVE_TICK = 3;
 
-/** The share from which a proactive addition is vouched for (see `improve.ts`). */
-export { VOUCH_SHARE } from "./improve.js";
-
 /** Assignments a joint plan examines before it settles for the best found. */
 const JOINT_SEARCH_LIMIT = 200_000;
 
@@ -417,11 +414,7 @@ export class DeliberativeScheduler implements CtaemsAgent {
     for (const [i, pick] of picks.entries()) {
       const group = found[i]?.group;
       if (group === undefined) singles.push(pick);
-      else
-        groups.set(group, [
-          ...(groups.get(group) ?? []),
-          { ...pick, c: { ...pick.c, vouched: true } },
-        ]);
+      else groups.set(group, [...(groups.get(group) ?? []), pick]);
     }
     // One that rests on an install not sent (its owner's window is taken) is not sent either.
     let sent = singles;

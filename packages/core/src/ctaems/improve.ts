@@ -70,14 +70,14 @@ interface Move {
 function applyMove(
   plans: ReadonlyMap<string, readonly Planned[]>,
   m: Move,
-): Map<string, Planned[]> {
-  const next = new Map([...plans].map(([k, v]) => [k, [...v]]));
+): Map<string, readonly Planned[]> {
+  const next = new Map(plans);
   for (const r of m.removes)
     next.set(
       r.owner,
       (next.get(r.owner) ?? []).filter((x) => x.id !== r.id),
     );
-  const list = next.get(m.owner) ?? [];
+  const list = [...(next.get(m.owner) ?? [])];
   if (m.over !== undefined) {
     const i = list.findIndex((x) => x.id === m.over);
     const was = list[i];
@@ -510,12 +510,12 @@ export function proactiveInstalls(
   // better only with it would then stand against its owner's judgement for nothing. Such an
   // install names the fewest of the take-overs it rests on (`needs`): taken, it is withdrawn if
   // one of them is refused. An all-or-nothing move goes in a transaction of its own, and stands.
-  const gains = (from: readonly number[], to: readonly number[], share: number, strict = true) => {
-    const diffs = to.map((x, i) => x - (from[i] ?? 0));
-    const gain = mean(diffs);
-    return strict
-      ? gain >= 2 * standardError(diffs) && gain >= share * Math.max(1e-9, mean(from))
-      : gain > 0;
+  const diffs = (from: readonly number[], to: readonly number[]) =>
+    to.map((x, i) => x - (from[i] ?? 0));
+  // Clearly better: by a share of the expected quality, and beyond the sampling noise.
+  const clearly = (from: readonly number[], to: readonly number[], share: number) => {
+    const d = diffs(from, to);
+    return mean(d) >= 2 * standardError(d) && mean(d) >= share * Math.max(1e-9, mean(from));
   };
   const applyUnits = (
     plans0: ReadonlyMap<string, readonly Planned[]>,
@@ -549,12 +549,12 @@ export function proactiveInstalls(
       const share = swap ? o.minGain : VOUCH_SHARE;
       const alone = values(applyUnits(kept, [u]));
       // Not worse without the installs it may rest on: it stands on its own.
-      if (gains(keptValues, alone, share, false)) {
+      if (mean(diffs(keptValues, alone)) > 0) {
         kept = applyUnits(kept, [u]);
         keptValues = alone;
       } else {
         const over = (rests: readonly number[]) =>
-          gains(values(applyUnits(kept, rests)), values(applyUnits(kept, [...rests, u])), share);
+          clearly(values(applyUnits(kept, rests)), values(applyUnits(kept, [...rests, u])), share);
         // The fewest it is still clearly better with; all of them where none is enough.
         let rests = [...unsure];
         if (over(rests))

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { act, build, plan, task } from "../test-support/ctaems-networks.js";
 import { SchedulerAgentCsc } from "./agent.js";
-import { DeliberativeScheduler, PROACTIVE_TICK, VOUCH_SHARE } from "./deliberative.js";
+import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { DELIBERATIVE_ADDRESS, setupsFor } from "./experiment.js";
+import { VOUCH_SHARE } from "./improve.js";
 import type { PeerMessage } from "./messages.js";
 
 describe("a proactive install the scheduler vouches for", () => {
