@@ -12,6 +12,7 @@ import {
   type Schedule,
   type Strategy,
   type StrategyOptions,
+  scheduleFor,
   setupsFor,
   sortInbox,
   type TrafficCount,
@@ -247,7 +248,13 @@ export class CscCoordinator {
   setups(strategy: Strategy): ReadonlyMap<string, AgentSetup> {
     let s = this.setupCache.get(strategy);
     if (!s) {
-      s = setupsFor(this.index, this.initial, strategy, this.options.strategyOptions ?? {});
+      const opts = this.options.strategyOptions ?? {};
+      s = setupsFor(
+        this.index,
+        scheduleFor(this.index, this.initial, strategy, opts),
+        strategy,
+        opts,
+      );
       this.setupCache.set(strategy, s);
     }
     return s;
@@ -425,7 +432,9 @@ export class CscCoordinator {
     const world = this.newWorld(strategy, key, options.changes ?? []);
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
-      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, { initial: this.initial })
+      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, {
+          initial: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
+        })
       : undefined;
     const traffic = emptyTraffic();
     let bytes = 0;
@@ -624,7 +633,9 @@ export class CscCoordinator {
     const world = this.newWorld(strategy, key, options.changes ?? []);
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
-      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, { initial: this.initial })
+      ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, {
+          initial: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
+        })
       : undefined;
     const run: WallRun = {
       trial,

@@ -10,6 +10,7 @@ import {
   indexModel,
   runStrategy,
   SchedulerAgentCsc,
+  scheduleFor,
   setupsFor,
   sortInbox,
   trialKey,
@@ -303,7 +304,9 @@ describe("a C-TAEMS agent", () => {
   it("killed with SIGKILL mid-run and restarted, loses and repeats nothing", async () => {
     const master = await TestClockMaster.start("crash");
     const strategy = "consort" as const;
-    const setups = setupsFor(index, scenario.initial, strategy);
+    // The schedule its coordinator hands out, as in the run it is checked against.
+    const schedule = scheduleFor(index, scenario.initial, strategy);
+    const setups = setupsFor(index, schedule, strategy);
     const agents = [...setups.keys()].sort();
     // The victim: an agent that talks (it has initial work), alone in its process; the others
     // hosted together in a second process, each with its own identity.
@@ -335,7 +338,7 @@ describe("a C-TAEMS agent", () => {
         const at = new Set([3 + trial, 9 + trial * 3, 17]);
         const remote = await master.run(
           index,
-          scenario.initial,
+          schedule,
           setups,
           strategy,
           trial,

@@ -35,6 +35,22 @@ function step(d: DeliberativeScheduler, tick: number, from: string[], bodies: Pe
   return d.step(input).messages;
 }
 
+/**
+ * A Consort run of agents given exactly `schedule`, with the coordinator's scheduler: the run-time
+ * repairs alone (`runStrategy` first makes the changes the scheduler vouches for before the run).
+ */
+function runGiven(index: Parameters<typeof setupsFor>[0], schedule: ReturnType<typeof plan>) {
+  const setups = setupsFor(index, schedule, "consort");
+  const world = new CtaemsWorld(
+    index,
+    1,
+    viewersOf(setups.values()),
+    [],
+    lastPlannedStart(schedule),
+  );
+  return runTrial(world, participantsFor(index, setups, schedule));
+}
+
 describe("deliberative scheduler (CSC §3.2.2)", () => {
   // A min whose two methods nobody planned, and two fillers the initial schedule holds.
   const minModel = (deadline: number) =>
@@ -101,14 +117,12 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       act("la", "a", 20, 2, { deadlineTicks: 40 }),
       act("big", "b", 35, 50, { deadlineTicks: 40 }),
     ]);
-    const r = runStrategy(
+    const r = runGiven(
       index,
       plan([
         ["a", "la", 10],
         ["b", "big", 0],
       ]),
-      "consort",
-      1,
     );
     // a may run its part in the idle time before its own method (it counts on b's part of an
     // open min); b never gives up the method worth far more, and a's own method runs as planned.
@@ -130,16 +144,23 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
       ]);
     const initial = plan([["a", "low", 0]]);
     // Worth more than what is left of the running method: it gives way.
-    const taken = runStrategy(model(2), initial, "consort", 1);
+    const taken = runGiven(model(2), initial);
     expect(taken.executed.find((e) => e.activityId === "xa")?.quality).toBe(9);
     expect(taken.rootQuality).toBe(9);
     expect(runStrategy(model(2), initial, "consort", 1, { deliberative: false }).rootQuality).toBe(
       2,
     );
     // Worth less: refused, the planned method runs on.
-    const kept = runStrategy(model(50), initial, "consort", 1);
+    const kept = runGiven(model(50), initial);
     expect(kept.executed.some((e) => e.activityId === "xa")).toBe(false);
     expect(kept.rootQuality).toBe(50);
+    // Known before the run, xa goes first in the schedule a is given, and low still runs after.
+    const released = runStrategy(model(2), initial, "consort", 1);
+    expect(released.executed.map((e) => [e.activityId, e.startTicks])).toEqual([
+      ["xa", 0],
+      ["low", 10],
+    ]);
+    expect(released.rootQuality).toBe(11);
   });
 
   it("a node that can no longer help the root is not escalated", () => {

@@ -223,9 +223,10 @@ export class DeliberativeScheduler implements CtaemsAgent {
   private proactiveDone = false;
 
   /**
-   * @param options.initial the initial schedule the agents run: given, the scheduler proposes at
+   * @param options.initial the schedule the agents run (`scheduleFor`: the initial one with the
+   * changes made before the run, `releasedSchedule`): given, the scheduler proposes at
    * `PROACTIVE_TICK` the methods that make it likelier to earn more (`proactiveInstalls`), though
-   * nobody escalated anything.
+   * nobody escalated anything; its owners weigh them.
    */
   constructor(id: string, index: ModelIndex, options: { initial?: Schedule } = {}) {
     this.id = id;

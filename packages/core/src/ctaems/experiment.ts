@@ -10,6 +10,7 @@ import {
   type TrialResult,
   viewersOf,
 } from "./engine.js";
+import { releasedSchedule } from "./improve.js";
 import { type AgentMode, type AgentSetup, buildSetups, type CommsPolicy } from "./setup.js";
 
 /** The strategies a C-TAEMS benchmark compares (CSC §4 and §5). */
@@ -29,6 +30,22 @@ export interface StrategyOptions {
 }
 
 const modeOf = (s: Strategy): AgentMode => (s === "consort" ? "csc" : s);
+
+/**
+ * The schedule a strategy's agents are given: Consort's coordinator hands out the initial
+ * schedule with the changes its deliberative scheduler makes before the run
+ * (`releasedSchedule`); the other strategies, and Consort without that scheduler, run it as it is.
+ */
+export function scheduleFor(
+  index: ModelIndex,
+  initial: Schedule,
+  strategy: Strategy,
+  options: StrategyOptions = {},
+): Schedule {
+  return strategy === "consort" && options.deliberative !== false
+    ? releasedSchedule(index, initial)
+    : initial;
+}
 
 /** Per-agent setups of a strategy: what each agent process is given before a run. */
 export function setupsFor(
@@ -66,7 +83,8 @@ export function runStrategy(
   trialKey: number,
   options: StrategyOptions = {},
 ): TrialResult {
-  const setups = setupsFor(index, initial, strategy, options);
+  const schedule = scheduleFor(index, initial, strategy, options);
+  const setups = setupsFor(index, schedule, strategy, options);
   const world = new CtaemsWorld(
     index,
     trialKey,
@@ -74,7 +92,7 @@ export function runStrategy(
     options.changes ?? [],
     lastPlannedStart(initial),
   );
-  return runTrial(world, participantsFor(index, setups, initial), {
+  return runTrial(world, participantsFor(index, setups, schedule), {
     ...(options.departures ? { departures: options.departures } : {}),
     ...(options.measure ? { measure: options.measure } : {}),
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { act, build, minSwapNetwork, plan, task } from "../test-support/ctaems-networks.js";
 import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
-import { DELIBERATIVE_ADDRESS } from "./experiment.js";
-import { proactiveInstalls, simulate } from "./improve.js";
+import { DELIBERATIVE_ADDRESS, runStrategy } from "./experiment.js";
+import { proactiveInstalls, releasedSchedule, simulate } from "./improve.js";
 
 /** Worth 10 half the time, nothing otherwise. */
 const coin = [
@@ -481,5 +481,70 @@ describe("proactive improvement of the initial schedule", () => {
     const bare = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index);
     for (let t = 0; t <= PROACTIVE_TICK; t++)
       expect(bare.step({ tick: t, events: [], inbox: [] }).messages).toEqual([]);
+  });
+});
+
+describe("the schedule released before the run", () => {
+  // a's planned s1 (worth 5) keeps it from u1 (worth 20) in the same stretch; S enables T, and
+  // idle c can cover S with s2 (worth 4).
+  const handOver = () =>
+    build(
+      [
+        task("root", "sum", ["S", "T", "U"]),
+        task("S", "max", ["s1", "s2"], { deadlineTicks: 20 }),
+        task("T", "max", ["t1"], { deadlineTicks: 60 }),
+        task("U", "sum", ["u1"], { deadlineTicks: 20 }),
+        act("s1", "a", 15, 5),
+        act("s2", "c", 15, 4),
+        act("t1", "b", 10, 10),
+        act("u1", "a", 15, 20),
+      ],
+      [{ kind: "enables", from: "S", to: "T" }],
+    );
+  const handOverPlan = () =>
+    plan([
+      ["a", "s1", 0],
+      ["b", "t1", 20],
+    ]);
+
+  it("makes before the run a swap of a method planned at tick 0", () => {
+    const index = handOver();
+    const initial = handOverPlan();
+    // Once the run is under way, s1 has started and enables T: it is never taken over.
+    expect(proactiveInstalls(index, initial, { from: PROACTIVE_TICK + 1 })).toEqual([]);
+    // Before it, a swaps s1 for u1, and c is given s2 so that T can still be enabled.
+    const released = releasedSchedule(index, initial);
+    expect(
+      released.resources.map((r) => [
+        r.resourceId,
+        r.activities.map((a) => [a.activityId, a.startTicks]),
+      ]),
+    ).toEqual([
+      ["a", [["u1", 0]]],
+      ["b", [["t1", 20]]],
+      ["c", [["s2", 0]]],
+    ]);
+    expect(released.version).toBe(initial.version + 1);
+    // Remembered: every trial of a scenario gets the same schedule.
+    expect(releasedSchedule(index, initial)).toBe(released);
+    // The agents run it: a starts u1 at once, c covers S, and T still earns (BOS keeps s1).
+    const run = runStrategy(index, initial, "consort", 1);
+    expect(run.executed.find((e) => e.activityId === "u1")?.startTicks).toBe(0);
+    expect(run.executed.some((e) => e.activityId === "s1")).toBe(false);
+    expect(run.rootQuality).toBe(34);
+    expect(runStrategy(index, initial, "bos", 1).rootQuality).toBe(15);
+    // Without the coordinator's scheduler the agents run the initial schedule.
+    const alone = runStrategy(index, initial, "consort", 1, { deliberative: false });
+    expect(alone.executed.find((e) => e.activityId === "s1")?.startTicks).toBe(0);
+  });
+
+  it("hands out the initial schedule itself when it vouches for no change", () => {
+    const index = handOver();
+    const best = plan([
+      ["a", "u1", 0],
+      ["c", "s2", 0],
+      ["b", "t1", 20],
+    ]);
+    expect(releasedSchedule(index, best)).toBe(best);
   });
 });

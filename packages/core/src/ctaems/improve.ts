@@ -2,7 +2,7 @@ import { expectedValue, sample } from "../model/distribution.js";
 import { effectiveDeadline, effectiveRelease, type ModelIndex } from "../model/model-index.js";
 import type { ActivityNode, Ticks } from "../model/types.js";
 import { createRng } from "../random.js";
-import type { Schedule } from "../schedule/types.js";
+import type { Schedule, ScheduledActivity } from "../schedule/types.js";
 import { qualityProfile, valueRange } from "./profiles.js";
 
 /** A method the coordinator asks its owner to add to its schedule, with its start window. */
@@ -152,15 +152,34 @@ export function proactiveInstalls(
   initial: Schedule,
   options: ImproveOptions = {},
 ): ProactiveInstall[] {
+  return improvement(index, initial, options).installs;
+}
+
+/**
+ * What `proactiveInstalls` finds: the installs, and the plans made of the initial schedule and
+ * the changes the scheduler vouches for that stand on their own (none resting on a change an
+ * owner may refuse), with the estimate's gain of those plans over the initial schedule, per
+ * sampled outcome set.
+ */
+function improvement(
+  index: ModelIndex,
+  initial: Schedule,
+  options: ImproveOptions,
+): {
+  installs: ProactiveInstall[];
+  kept: ReadonlyMap<string, readonly Planned[]>;
+  gains: readonly number[];
+} {
   const o = { ...DEFAULTS, ...options };
   const activities = index.activities.filter((a) => a.resources[0] !== undefined);
-  if (activities.length === 0) return [];
+  const none = { installs: [], kept: new Map(), gains: [] };
+  if (activities.length === 0) return none;
   const planned = new Set(initial.resources.flatMap((r) => r.activities.map((a) => a.activityId)));
   const load = new Map(initial.resources.map((r) => [r.resourceId, r.activities.length]));
   let work = 0;
   for (const a of activities)
     if (!planned.has(a.id)) work += (1 + (load.get(a.resources[0] ?? "") ?? 0)) * activities.length;
-  if (work > o.maxWork) return [];
+  if (work > o.maxWork) return none;
   // Replacements (a scheduled method swapped for an unscheduled one of the same owner) are
   // tried when they fit in what the additions leave of the budget.
   let swaps = 0;
@@ -569,7 +588,7 @@ export function proactiveInstalls(
     for (const install of unit.installs)
       out.push({ ...install, vouched: all || vouched, ...(needs.length > 0 ? { needs } : {}) });
   });
-  return out;
+  return { installs: out, kept, gains: diffs(values(start), keptValues) };
 }
 
 /** Best-ranked changes checked against what their owner's plan alone gains, per round. */
@@ -873,4 +892,53 @@ export function proactiveInstallsCached(
     byOptions.set(key, found);
   }
   return found;
+}
+
+const released = new WeakMap<ModelIndex, WeakMap<Schedule, Schedule>>();
+
+/**
+ * The schedule the coordinator hands its agents before a run: `initial` with the improvements
+ * it would vouch for made in it (`proactiveInstalls` from tick 0: replacements, the missing
+ * children of a min together, additions worth at least `VOUCH_SHARE` of the estimate). Proposed
+ * once the run is under way, a change of what starts at tick 0 would have to take over a method
+ * already started, and one that enables something is never taken over; made before, it costs
+ * nothing. What it does not vouch for is still proposed to its owners once the run is under way.
+ * The same schedule when nothing is vouched for, or when the changes together are not clearly
+ * better on the estimate. Remembered per model index and schedule; pure.
+ */
+export function releasedSchedule(index: ModelIndex, initial: Schedule): Schedule {
+  let bySchedule = released.get(index);
+  if (!bySchedule) {
+    bySchedule = new WeakMap();
+    released.set(index, bySchedule);
+  }
+  let found = bySchedule.get(initial);
+  if (!found) {
+    found = release(index, initial);
+    bySchedule.set(initial, found);
+  }
+  return found;
+}
+
+function release(index: ModelIndex, initial: Schedule): Schedule {
+  const { kept, gains } = improvement(index, initial, { from: 0 });
+  // Clearly better together, as each was when it was chosen.
+  if (kept.size === 0 || !(mean(gains) > 0 && mean(gains) >= 2 * standardError(gains)))
+    return initial;
+  // Each method planned where its sequence lets it start (one pushed back by a change, later;
+  // one pushed past its latest start, as the estimate skips it, out).
+  const resources = [...kept].map(([resourceId, list]) => {
+    let t = 0;
+    const activities: ScheduledActivity[] = [];
+    for (const item of list) {
+      const about = info(index, item.id);
+      const at = Math.max(t, item.earliest, about.release);
+      if (at > about.latest) continue;
+      activities.push({ activityId: item.id, startTicks: at });
+      const n = index.nodes.get(item.id);
+      t = at + (n?.kind === "activity" ? Math.ceil(expectedValue(n.duration)) : 0);
+    }
+    return { resourceId, activities };
+  });
+  return { version: initial.version + 1, resources };
 }

@@ -143,8 +143,16 @@ export class ExecutionController {
       if (e.earliest > s.tick || !this.canStartNow(id)) continue;
       ready.push([id, e]);
     }
+    // A synchronized start planned for now goes first: later, it would break its group (a
+    // syncsum counts only the children that start with its first), while what is planned with
+    // it can still wait (an install taken for the same tick was weighed as starting after it).
+    const syncNow = (id: string, e: Entry) => s.syncOf.has(id) && e.earliest === s.tick;
     ready.sort(
-      ([a, x], [b, y]) => y.priority - x.priority || x.earliest - y.earliest || (a < b ? -1 : 1),
+      ([a, x], [b, y]) =>
+        Number(syncNow(b, y)) - Number(syncNow(a, x)) ||
+        y.priority - x.priority ||
+        x.earliest - y.earliest ||
+        (a < b ? -1 : 1),
     );
     for (const [id] of ready) if (this.syncReady(id, out)) return id;
     // Announce readiness a tick ahead for a synchronized start due next tick, so that every

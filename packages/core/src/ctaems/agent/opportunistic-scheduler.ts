@@ -512,7 +512,7 @@ export class OpportunisticScheduler {
 
   /**
    * What method `id`, a syncsum child started now, takes away from the other children planned
-   * alone (no synchronized group) and not started: past the release, where a start planned as
+   * (not to start now) and not started: past the release, where a start planned as
    * early as possible would have been made, such a child is planned later, and a start now goes
    * ahead of it and leaves it nothing (a syncsum counts only the children that start with its
    * first). Their expected quality, as their owners last said; 0 elsewhere.
@@ -522,8 +522,10 @@ export class OpportunisticScheduler {
     if (parent === undefined || !this.isSyncsumChild(id)) return 0;
     if (this.state.tick <= this.view.release(id)) return 0;
     let ahead = 0;
+    // One planned to start now starts with it: it is joined, not gone ahead of.
     for (const [cid, k] of this.state.childProfiles(parent))
-      if (cid !== id && k.s === undefined && !k.final && k.cur.p > 0) ahead += expected(k.cur);
+      if (cid !== id && k.s === undefined && !k.final && k.cur.p > 0 && k.e !== this.state.tick)
+        ahead += expected(k.cur);
     return ahead;
   }
 
@@ -565,6 +567,8 @@ export class OpportunisticScheduler {
     // would earn, which is worth it only where this one alone is expected to earn more.
     return (this.setup.othersSyncGroups ?? []).some((g) => {
       if (g.id !== parent) return false;
+      // Planned to start now, it is joined, not gone ahead of.
+      if (g.members.every((m) => kids.get(m.activityId)?.e === this.state.tick)) return false;
       let theirs = 0;
       for (const m of g.members) {
         const k = kids.get(m.activityId);

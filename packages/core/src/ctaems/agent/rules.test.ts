@@ -3,8 +3,15 @@ import type { ModelIndex } from "../../model/model-index.js";
 import type { ActivityNode } from "../../model/types.js";
 import type { Schedule } from "../../schedule/types.js";
 import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
-import { SchedulerAgentCsc, type TickOutput } from "../agent.js";
-import { DELIBERATIVE_ADDRESS, runStrategy, setupsFor } from "../experiment.js";
+import { type CtaemsAgent, SchedulerAgentCsc, type TickInput, type TickOutput } from "../agent.js";
+import { CtaemsWorld, runTrial, viewersOf } from "../engine.js";
+import {
+  DELIBERATIVE_ADDRESS,
+  lastPlannedStart,
+  participantsFor,
+  runStrategy,
+  setupsFor,
+} from "../experiment.js";
 import type { ChildReport, PeerMessage } from "../messages.js";
 import type { AgentSetup } from "../setup.js";
 
@@ -194,6 +201,47 @@ describe("deliberative installs and synchronized starts", () => {
     expect(run("sum")).toEqual([true]);
   });
 
+  it("an install taken for a synchronized start's tick starts after it, not in its place", () => {
+    // x (a's, worth 20) can start from 10, when a's y1 starts with b's y2: taken at tick 1, to
+    // start in [10, 20], it was weighed as going after y1, and goes after it.
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "max", ["x"], { releaseTicks: 10, deadlineTicks: 30 }),
+      task("Y", "syncsum", ["y1", "y2"]),
+      act("x", "a", 8, 20),
+      act("y1", "a", 3, 2),
+      act("y2", "b", 3, 2),
+    ]);
+    const initial = plan([
+      ["a", "y1", 10],
+      ["b", "y2", 10],
+    ]);
+    const setups = setupsFor(index, initial, "consort");
+    const sent = install("a", "x", 10, { latest: 20 });
+    const agents: CtaemsAgent[] = [
+      ...participantsFor(index, setups).map((p) => ({
+        id: p.id,
+        step: (input: TickInput) =>
+          p.step(
+            p.id === "a" && input.tick === 1 ? { ...input, inbox: [...input.inbox, sent] } : input,
+          ),
+      })),
+      // The coordinator's scheduler, silent: the install above is its only word.
+      { id: DELIBERATIVE_ADDRESS, step: () => ({ messages: [] }) },
+    ];
+    const world = new CtaemsWorld(
+      index,
+      1,
+      viewersOf(setups.values()),
+      [],
+      lastPlannedStart(initial),
+    );
+    const r = runTrial(world, agents);
+    const starts = Object.fromEntries(r.executed.map((e) => [e.activityId, e.startTicks]));
+    expect(starts).toEqual({ y1: 10, y2: 10, x: 13 });
+    expect(r.rootQuality).toBe(24);
+  });
+
   it("a swap that replaces a synchronized method leaves its group, so the others do not wait", () => {
     const index = build([
       task("root", "sum", ["X", "Y"]),
@@ -315,6 +363,25 @@ describe("opportunistic starts under a syncsum", () => {
     const { setup, outs } = run("sum");
     expect(setup.othersSyncGroups).toBeUndefined();
     expect(outs.some((o) => o.start === "y1")).toBe(true);
+  });
+
+  it("an agent outside a planned synchronized start joins it at its tick", () => {
+    // Started with the others, y1 goes ahead of no one: the syncsum counts all three.
+    const { starts, quality } = startsOf(
+      build([
+        task("root", "sum", ["Y"]),
+        task("Y", "syncsum", ["y1", "y2", "y3"]),
+        act("y1", "a", 3, 5),
+        act("y2", "b", 3, 10),
+        act("y3", "c", 3, 10),
+      ]),
+      plan([
+        ["b", "y2", 10],
+        ["c", "y3", 10],
+      ]),
+    );
+    expect(starts).toEqual({ y1: 10, y2: 10, y3: 10 });
+    expect(quality).toBe(25);
   });
 });
 
