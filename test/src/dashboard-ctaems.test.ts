@@ -111,32 +111,37 @@ describe.skipIf(!haveChromium)(
       expect(second).toBeGreaterThan(first);
       expect(await page.textContent("#quality")).toMatch(/root quality \d+/);
 
-      // A repair in the timeline: what was installed where, after whose escalation; and a fall.
+      // A repair in the timeline: what the deliberative scheduler planned where before the run
+      // (the schedule the agents were given: the backups of the two jobs that open the network,
+      // on rovers idle in the initial schedule), and a fall.
       await page.waitForFunction(
         () =>
-          /installed \S+ on rover\d, to start in \[\d+, \d+\], under \S+/.test(
+          /before the run, planned \S+ on rover\d at \d+, under \S+/.test(
             (document.getElementById("timeline") as unknown as { textContent: string }).textContent,
           ),
         undefined,
         { timeout: 40_000 },
       );
-      // ... and its owner's answer.
+      // A fall in a node's probability: an agent's escalation, or the disruption it reported. (On
+      // this seed the backups planned before the run leave nothing to escalate.)
       await page.waitForFunction(
         () =>
-          /\[deliberative\]: rover\d took \S+/.test(
+          /escalation: rover\d escalated \S+: its probability [\d.]+ fell below|disruption: probability fell/.test(
             (document.getElementById("timeline") as unknown as { textContent: string }).textContent,
           ),
         undefined,
         { timeout: 40_000 },
       );
       const timeline = (await page.textContent("#timeline")) ?? "";
-      // A fall in a node's probability: an agent's escalation, or the disruption it reported. (The
-      // deliberative scheduler also installs unasked from the start, so on this seed the repair
-      // above may come before any escalation, and none may be needed.)
+      expect(timeline).toMatch(
+        /\[deliberative\]: before the run, planned scout-backup on rover2 at 0, under scout/,
+      );
+      expect(timeline).toMatch(
+        /\[deliberative\]: before the run, planned drill-backup on rover4 at 0, under drill/,
+      );
       expect(timeline).toMatch(
         /escalation: rover\d escalated \S+: its probability [\d.]+ fell below|disruption: probability fell/,
       );
-      expect(timeline).toMatch(/\[deliberative\]: installed/);
 
       // Read-only: no operator controls on a C-TAEMS run.
       expect(await page.isVisible("#controls")).toBe(false);

@@ -131,6 +131,11 @@ export type CscEvent =
       readonly strategy: Strategy;
       readonly world: CtaemsWorld;
       readonly initial: Schedule;
+      /**
+       * The schedule the agents were given: `initial` with the changes the deliberative
+       * scheduler made before the run (`scheduleFor`); `initial` itself when it made none.
+       */
+      readonly schedule: Schedule;
       readonly agents: readonly string[];
     }
   | { readonly kind: "tick"; readonly tick: number; readonly world: CtaemsWorld }
@@ -456,7 +461,15 @@ export class CscCoordinator {
       lapStart = now;
     };
     lap("worldMs"); // building the world
-    this.emit({ kind: "trial", trial, strategy, world, initial: this.initial, agents });
+    this.emit({
+      kind: "trial",
+      trial,
+      strategy,
+      world,
+      initial: this.initial,
+      schedule: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
+      agents,
+    });
     await this.sendSetups(strategy, trial);
     lap("publishMs");
     let t = 0;
@@ -654,7 +667,15 @@ export class CscCoordinator {
     const controlBytesBefore = controlBytesNow();
     const stepsBefore = stats.received.get("csc-step")?.messages ?? 0;
     const sections = { worldMs: 0, deliberativeMs: 0, publishMs: 0, waitMs: 0, answersMs: 0 };
-    this.emit({ kind: "trial", trial, strategy, world, initial: this.initial, agents });
+    this.emit({
+      kind: "trial",
+      trial,
+      strategy,
+      world,
+      initial: this.initial,
+      schedule: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
+      agents,
+    });
     await this.sendSetups(strategy, trial);
     this.wall = run;
     const limit = options.maxTicks ?? world.horizon + 1000;

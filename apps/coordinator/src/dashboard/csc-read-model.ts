@@ -4,6 +4,7 @@ import {
   type ModelIndex,
   type PeerBody,
   probabilityDrops,
+  type Schedule,
   type TreeNodeView,
   type TreeView,
   taskTreeView,
@@ -155,7 +156,8 @@ export class CscDashboardReadModel {
         this.trial = e.trial;
         this.tick = 0;
         this.agentIds = [...e.agents];
-        this.planFrom(e.initial);
+        this.planFrom(e.schedule);
+        this.released(e.initial, e.schedule);
         this.installs.clear();
         this.locks.clear();
         this.history = [];
@@ -256,6 +258,56 @@ export class CscDashboardReadModel {
     const why = `${from} escalated ${e.node}: its probability ${e.p.toFixed(2)} fell below ${e.threshold.toFixed(2)}`;
     this.escalatedBy.set(e.node, why);
     this.note({ atTicks: tick, kind: "escalation", text: why, trigger: e.node, resourceId: from });
+  }
+
+  /**
+   * What the deliberative scheduler changed in the initial schedule before the run (the
+   * schedule the agents were given, `scheduleFor`): each method it planned, and each it took out.
+   */
+  private released(initial: Schedule, given: Schedule): void {
+    if (given === initial) return;
+    const startsOf = (s: Schedule) =>
+      new Map(
+        s.resources.flatMap((r) =>
+          r.activities.map(
+            (a) => [a.activityId, { agent: r.resourceId, at: a.startTicks }] as const,
+          ),
+        ),
+      );
+    const before = startsOf(initial);
+    const after = startsOf(given);
+    for (const [id, { agent, at }] of after) {
+      if (before.has(id)) continue;
+      this.counts.installs++;
+      const node = this.index.parent.get(id) ?? id;
+      this.repairs.push({
+        atTicks: 0,
+        trigger: "before the run",
+        strategy: `deliberative: ${id} on ${agent}`,
+        version: given.version,
+        latencyMs: 0,
+        affectedAgents: 1,
+      });
+      this.note({
+        atTicks: 0,
+        kind: "repair",
+        strategy: "deliberative",
+        text: `before the run, planned ${id} on ${agent} at ${at ?? 0}, under ${node}`,
+        trigger: node,
+        version: given.version,
+        resourceId: agent,
+      });
+    }
+    for (const [id, { agent }] of before)
+      if (!after.has(id))
+        this.note({
+          atTicks: 0,
+          kind: "repair",
+          strategy: "deliberative",
+          text: `before the run, took ${id} out of ${agent}'s plan`,
+          version: given.version,
+          resourceId: agent,
+        });
   }
 
   private fromScheduler(tick: number, to: string, body: PeerBody): void {

@@ -131,7 +131,7 @@ export function cscCoordinatorMetrics(
   });
   const repairs = new Counter({
     name: "consort_repairs_total",
-    help: "Methods the deliberative scheduler installed on an agent.",
+    help: "Methods the deliberative scheduler installed on an agent (planned before the run, or at run time).",
     labelNames: ["strategy"],
     registers: [registry],
   });
@@ -154,7 +154,16 @@ export function cscCoordinatorMetrics(
   });
   const stop = coordinator.onEvent((e) => {
     if (e.kind === "agent") online.set(e.agentId, e.online);
-    else if (e.kind === "trial" || e.kind === "tick") world = e.world;
+    else if (e.kind === "trial") {
+      world = e.world;
+      // Methods planned before the run, in the schedule the agents were given.
+      const before = new Set(
+        e.initial.resources.flatMap((r) => r.activities.map((a) => a.activityId)),
+      );
+      for (const r of e.schedule.resources)
+        for (const a of r.activities)
+          if (!before.has(a.activityId)) repairs.inc({ strategy: "deliberative" });
+    } else if (e.kind === "tick") world = e.world;
     else if (e.kind === "scheduler-out" && e.body.type === "install")
       repairs.inc({ strategy: "deliberative" });
     else if (e.kind === "scheduler-in") {
