@@ -123,7 +123,7 @@ const DEFAULTS = {
   seed: 0x5eed,
   maxAdds: 4,
   from: 1,
-  minGain: 0.02,
+  minGain: 0.01,
   maxWork: 3000,
 } as const;
 
