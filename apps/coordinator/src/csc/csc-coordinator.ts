@@ -253,16 +253,34 @@ export class CscCoordinator {
   setups(strategy: Strategy): ReadonlyMap<string, AgentSetup> {
     let s = this.setupCache.get(strategy);
     if (!s) {
-      const opts = this.options.strategyOptions ?? {};
       s = setupsFor(
         this.index,
-        scheduleFor(this.index, this.initial, strategy, opts),
+        this.scheduleOf(strategy),
         strategy,
-        opts,
+        this.options.strategyOptions ?? {},
       );
       this.setupCache.set(strategy, s);
     }
     return s;
+  }
+
+  /**
+   * The schedule a strategy's agents are given (`scheduleFor`: under Consort, the initial one with
+   * the changes its deliberative scheduler made before the run).
+   */
+  scheduleOf(strategy: Strategy): Schedule {
+    return scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions);
+  }
+
+  /** Tells the listeners that a trial starts, with the schedule its agents were given. */
+  private emitTrial(
+    trial: number,
+    strategy: Strategy,
+    world: CtaemsWorld,
+    agents: readonly string[],
+  ): void {
+    const schedule = this.scheduleOf(strategy);
+    this.emit({ kind: "trial", trial, strategy, world, initial: this.initial, schedule, agents });
   }
 
   /** The agents of a strategy's runs, in id order. */
@@ -438,7 +456,7 @@ export class CscCoordinator {
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
       ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, {
-          initial: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
+          initial: this.scheduleOf(strategy),
         })
       : undefined;
     const traffic = emptyTraffic();
@@ -461,15 +479,7 @@ export class CscCoordinator {
       lapStart = now;
     };
     lap("worldMs"); // building the world
-    this.emit({
-      kind: "trial",
-      trial,
-      strategy,
-      world,
-      initial: this.initial,
-      schedule: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
-      agents,
-    });
+    this.emitTrial(trial, strategy, world, agents);
     await this.sendSetups(strategy, trial);
     lap("publishMs");
     let t = 0;
@@ -647,7 +657,7 @@ export class CscCoordinator {
     const agents = [...setups.keys()].sort();
     const deliberative = [...setups.values()].some((s) => s.deliberative !== undefined)
       ? new DeliberativeScheduler(DELIBERATIVE_ADDRESS, this.index, {
-          initial: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
+          initial: this.scheduleOf(strategy),
         })
       : undefined;
     const run: WallRun = {
@@ -667,15 +677,7 @@ export class CscCoordinator {
     const controlBytesBefore = controlBytesNow();
     const stepsBefore = stats.received.get("csc-step")?.messages ?? 0;
     const sections = { worldMs: 0, deliberativeMs: 0, publishMs: 0, waitMs: 0, answersMs: 0 };
-    this.emit({
-      kind: "trial",
-      trial,
-      strategy,
-      world,
-      initial: this.initial,
-      schedule: scheduleFor(this.index, this.initial, strategy, this.options.strategyOptions),
-      agents,
-    });
+    this.emitTrial(trial, strategy, world, agents);
     await this.sendSetups(strategy, trial);
     this.wall = run;
     const limit = options.maxTicks ?? world.horizon + 1000;
