@@ -545,7 +545,8 @@ function improvement(
       plans0,
     );
   let kept: ReadonlyMap<string, readonly Planned[]> = start;
-  let keptValues: readonly number[] = values(kept);
+  const startValues = values(start);
+  let keptValues: readonly number[] = startValues;
   // Take-overs and the installs resting on them: outside `kept`, as their owners may refuse them.
   const unsure: number[] = [];
   units.forEach((unit, u) => {
@@ -588,7 +589,7 @@ function improvement(
     for (const install of unit.installs)
       out.push({ ...install, vouched: all || vouched, ...(needs.length > 0 ? { needs } : {}) });
   });
-  return { installs: out, kept, gains: diffs(values(start), keptValues) };
+  return { installs: out, kept, gains: diffs(startValues, keptValues) };
 }
 
 /** Best-ranked changes checked against what their owner's plan alone gains, per round. */
