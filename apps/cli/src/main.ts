@@ -712,6 +712,12 @@ function program(result: { code: number }): Command {
       "only these scenarios (comma-separated names, e.g. backup-w1,backup-w5)",
     )
     .option(
+      "--confirm <n>",
+      "re-run every loss beyond 2% of BOS over n trials (BOS and Consort) and say whether it holds; 0 re-runs nothing",
+      integer("--confirm", 0),
+      0,
+    )
+    .option(
       "--out <file>",
       "results file whose C-TAEMS section is rewritten (e.g. bench/RESULTS.md)",
     )
@@ -725,6 +731,7 @@ function program(result: { code: number }): Command {
         posLimit: number;
         distributed: boolean;
         only?: string;
+        confirm: number;
         out?: string;
         json: boolean;
       }) => {

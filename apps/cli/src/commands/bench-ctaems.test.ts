@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   benchSeeds,
+  confirmation,
+  lossesBeyondMargin,
   meanCi,
   pairedDifference,
   type ScenarioRow,
@@ -62,6 +64,35 @@ describe("bench ctaems seeds", () => {
   });
 });
 
+describe("bench ctaems confirmation of losses", () => {
+  const row = (name: string, bos: number, consort: number): ScenarioRow =>
+    ({
+      name,
+      seed: 1,
+      trials: 2,
+      bos: { mean: bos, ci: 0 },
+      consort: { mean: consort, ci: 0 },
+      consortOverBos: pairedDifference([consort, consort], [bos, bos]),
+    }) as unknown as ScenarioRow;
+
+  it("re-runs only losses beyond 2% of BOS, worst first", () => {
+    const rows = [row("win", 10, 12), row("small", 100, 98.5), row("a", 100, 97), row("b", 10, 8)];
+    expect(lossesBeyondMargin(rows).map((r) => r.name)).toEqual(["b", "a"]);
+    expect(lossesBeyondMargin([row("edge", 100, 98)])).toEqual([]);
+  });
+
+  it("a loss holds when the longer run's mean is still beyond the margin", () => {
+    const noise = confirmation("n", 3, [10, 12, 9, 11], [10, 10, 10, 10]);
+    expect(noise).toMatchObject({ name: "n", seed: 3, trials: 4, bos: 10, consort: 10.5 });
+    expect(noise.differencePct).toBeCloseTo(5, 10);
+    expect(noise.holds).toBe(false);
+    const real = confirmation("r", 3, [9, 9.5, 9.8, 9.6], [10, 10, 10, 10]);
+    expect(real.differencePct).toBeCloseTo(-5.25, 10);
+    expect(real.holds).toBe(true);
+    expect(real.difference.significant).toBe(true);
+  });
+});
+
 const consort = fileURLToPath(new URL("../../bin/consort.js", import.meta.url));
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [consort, ...args], { encoding: "utf8", timeout: 300_000 });
@@ -95,6 +126,49 @@ describe("consort bench ctaems", () => {
     expect(row.distributed.bytesPerAgent).toBeGreaterThan(0);
     expect(row.consort).toBeGreaterThan(row.initial);
     expect(row.messages).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("--confirm re-runs each loss beyond 2% on the bench's own trials, extended", () => {
+    // Over 8 trials Consort loses 8% to BOS here; over more trials it does not.
+    const args = [
+      "bench",
+      "ctaems",
+      "--suite",
+      "random",
+      "--seed",
+      "15",
+      "--only",
+      "random-nle-low-fail-high-ov2,random-nle-low-fail-low-ov1",
+      "--trials",
+      "8",
+      "--pos-limit",
+      "0",
+      "--json",
+    ];
+    const same = cli(...args, "--confirm", "8");
+    expect(same.status, same.stderr).toBe(0);
+    const report = JSON.parse(same.stdout);
+    const losing = report.scenarios.filter(
+      (s: { bos: number; consort: number }) => s.consort < 0.98 * s.bos,
+    );
+    expect(losing.length, "pick a scenario Consort loses beyond 2% over 8 trials").toBe(1);
+    const [c] = report.perSeed[0].confirmations;
+    expect(report.confirm).toEqual({ trials: 8, lossesBeyondMargin: 1, holding: 1 });
+    // The same 8 trials again: the confirming run reproduces the bench's own figures.
+    expect(c.name).toBe(losing[0].name);
+    expect(c.bos).toBeCloseTo(losing[0].bos, 10);
+    expect(c.consort).toBeCloseTo(losing[0].consort, 10);
+    expect(c.holds).toBe(true);
+    const longer = JSON.parse(cli(...args, "--confirm", "64").stdout);
+    const [d] = longer.perSeed[0].confirmations;
+    expect(d.trials).toBe(64);
+    expect(d.holds).toBe(d.differencePct < -2);
+    expect(d.bos).not.toBeCloseTo(c.bos, 5);
+    const fewer = cli(...args, "--confirm", "4");
+    expect(fewer.status).toBe(64);
+    expect(fewer.stderr.trim()).toBe(
+      "consort: --confirm 4: a loss is confirmed over more trials than the bench ran, not fewer (--trials 8)",
+    );
   }, 300_000);
 
   it("--only that matches nothing stops with one line", () => {

@@ -34,7 +34,15 @@ export interface BenchCtaemsFlags {
   readonly posLimit: number;
   readonly out?: string;
   readonly json: boolean;
+  /**
+   * Trials to re-run each scenario with (BOS and Consort only) whose Consort mean is more than
+   * LOSS_MARGIN below BOS's; 0 re-runs nothing. Trial seeds extend the bench's own.
+   */
+  readonly confirm?: number;
 }
+
+/** A loss counts against Consort when its mean is more than this fraction below BOS's. */
+export const LOSS_MARGIN = 0.02;
 
 /** Mean with a 95% confidence half-width (normal approximation, sample standard deviation). */
 export function meanCi(values: readonly number[]): { mean: number; ci: number } {
@@ -114,6 +122,63 @@ export function summarize(rows: readonly ScenarioRow[]): SeedSummary {
     worstLoss: [...lossRows].sort((a, b) => lossPct(b) - lossPct(a)).map((r) => r.name),
     consortOverPos: ratios.length > 0 ? ratios.reduce((a, b) => a + b, 0) / ratios.length : null,
   };
+}
+
+/** The rows whose Consort mean is more than LOSS_MARGIN of BOS's mean below it, worst first. */
+export function lossesBeyondMargin(rows: readonly ScenarioRow[]): ScenarioRow[] {
+  const pct = (r: ScenarioRow) => -r.consortOverBos.mean / Math.max(1e-9, r.bos.mean);
+  return rows.filter((r) => pct(r) > LOSS_MARGIN).sort((a, b) => pct(b) - pct(a));
+}
+
+/** A loss beyond the margin, re-run over more trials to tell a real loss from trial noise. */
+export interface Confirmation {
+  readonly name: string;
+  readonly seed: number;
+  readonly trials: number;
+  readonly bos: number;
+  readonly consort: number;
+  /** Consort − BOS, paired over the confirming trials. */
+  readonly difference: ReturnType<typeof pairedDifference>;
+  /** Consort − BOS as a percentage of BOS's mean over the confirming trials. */
+  readonly differencePct: number;
+  /** The loss is still beyond the margin over the confirming trials. */
+  readonly holds: boolean;
+}
+
+/** Judges a loss re-run over more trials: it holds when its mean is still beyond the margin. */
+export function confirmation(
+  name: string,
+  seed: number,
+  consort: readonly number[],
+  bos: readonly number[],
+): Confirmation {
+  const difference = pairedDifference(consort, bos);
+  const bosMean = meanCi(bos).mean;
+  const differencePct = (100 * difference.mean) / Math.max(1e-9, bosMean);
+  return {
+    name,
+    seed,
+    trials: consort.length,
+    bos: bosMean,
+    consort: meanCi(consort).mean,
+    difference,
+    differencePct,
+    holds: differencePct < -100 * LOSS_MARGIN,
+  };
+}
+
+/** Re-runs one scenario's BOS and Consort over `trials` trials (the bench's own trial seeds, extended). */
+function confirmScenario(scenario: CtaemsScenario, seed: number, trials: number): Confirmation {
+  const index = indexModel(scenario.model);
+  if (!index.ok) throw new CliError(`scenario ${scenario.name}: not a valid model`, EXIT.software);
+  const consort: number[] = [];
+  const bos: number[] = [];
+  for (const trialSeed of trialSeeds(seed, trials)) {
+    const key = trialKey(createRng(trialSeed));
+    bos.push(runStrategy(index.value, scenario.initial, "bos", key).rootQuality);
+    consort.push(runStrategy(index.value, scenario.initial, "consort", key).rootQuality);
+  }
+  return confirmation(scenario.name, seed, consort, bos);
 }
 
 export interface ScenarioRow {
@@ -268,8 +333,18 @@ export async function benchCtaemsCommand(
       `--only: no ${flags.suite} scenario is named ${unknown.map((n) => `"${n}"`).join(", ")} (they are named like ${first[0]?.name})`,
       EXIT.usage,
     );
+  if ((flags.confirm ?? 0) > 0 && (flags.confirm ?? 0) < flags.trials)
+    throw new CliError(
+      `--confirm ${flags.confirm}: a loss is confirmed over more trials than the bench ran, not fewer (--trials ${flags.trials})`,
+      EXIT.usage,
+    );
   const solver = flags.posLimit > 0 ? createHighsSolver() : undefined;
-  const perSeed: { seed: number; rows: ScenarioRow[]; summary: SeedSummary }[] = [];
+  const perSeed: {
+    seed: number;
+    rows: ScenarioRow[];
+    summary: SeedSummary;
+    confirmations: Confirmation[];
+  }[] = [];
   for (const seed of seeds) {
     const suite = suiteOf(seed);
     const scenarios = names === undefined ? suite : suite.filter((s) => names.includes(s.name));
@@ -281,7 +356,17 @@ export async function benchCtaemsCommand(
         `seed ${seed} ${row.name}: initial ${f(row.initial)}, BOS ${f(row.bos)}, Consort ${f(row.consort)}, POS ${f(row.pos)}, ${row.seconds.toFixed(1)} s\n`,
       );
     }
-    perSeed.push({ seed, rows, summary: summarize(rows) });
+    const confirmed = (flags.confirm ?? 0) > 0 ? lossesBeyondMargin(rows) : [];
+    const confirmations = confirmed.map((row) => {
+      const scenario = scenarios.find((s) => s.name === row.name);
+      if (!scenario) throw new CliError(`scenario ${row.name} vanished`, EXIT.software);
+      const c = confirmScenario(scenario, seed, flags.confirm ?? 0);
+      err.write(
+        `seed ${seed} ${c.name}: over ${c.trials} trials BOS ${c.bos.toFixed(2)}, Consort ${c.consort.toFixed(2)} (${c.differencePct.toFixed(1)}%), the loss ${c.holds ? "holds" : "does not hold"}\n`,
+      );
+      return c;
+    });
+    perSeed.push({ seed, rows, summary: summarize(rows), confirmations });
   }
   const all = perSeed.flatMap((p) => p.rows);
   const pooled = summarize(all);
@@ -291,22 +376,41 @@ export async function benchCtaemsCommand(
       : flags.seed !== undefined
         ? ` --seed ${flags.seed}`
         : "";
-  const command = `consort bench ctaems --suite ${flags.suite} --trials ${flags.trials}${seedFlag}${flags.posLimit !== 60 ? ` --pos-limit ${flags.posLimit}` : ""}${flags.only !== undefined ? ` --only ${flags.only}` : ""}${flags.distributed ? " --distributed" : ""}`;
+  const command = `consort bench ctaems --suite ${flags.suite} --trials ${flags.trials}${seedFlag}${flags.posLimit !== 60 ? ` --pos-limit ${flags.posLimit}` : ""}${flags.only !== undefined ? ` --only ${flags.only}` : ""}${flags.distributed ? " --distributed" : ""}${(flags.confirm ?? 0) > 0 ? ` --confirm ${flags.confirm}` : ""}`;
+  const confirming = (flags.confirm ?? 0) > 0;
+  const allConfirmations = perSeed.flatMap((p) => p.confirmations);
+  const holding = (cs: readonly Confirmation[]) => cs.filter((c) => c.holds).length;
   const dist = all.flatMap((r) => (r.distributed ? [r.distributed] : []));
   const identical = dist.reduce((n, d) => n + d.identical, 0);
   const distRuns = dist.reduce((n, d) => n + d.runs, 0);
   const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(0)}%`;
+  const margin = `${(100 * LOSS_MARGIN).toFixed(0)}%`;
   const seedTable = [
-    "| seed | scenarios | wins over BOS | ties | losses | worst loss (% of BOS) | Consort / POS |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    `| seed | scenarios | wins over BOS | ties | losses | worst loss (% of BOS) | Consort / POS |${confirming ? ` losses beyond ${margin} | of which hold over ${flags.confirm} trials |` : ""}`,
+    `|---|---:|---:|---:|---:|---:|---:|${confirming ? "---:|---:|" : ""}`,
     ...[
-      ...perSeed.map((p) => ({ label: String(p.seed), s: p.summary })),
-      { label: "pooled", s: pooled },
+      ...perSeed.map((p) => ({ label: String(p.seed), s: p.summary, c: p.confirmations })),
+      { label: "pooled", s: pooled, c: allConfirmations },
     ].map(
-      ({ label, s }) =>
-        `| ${label} | ${s.scenarios} | ${s.wins} (${pct(s.wins, s.scenarios)}) | ${s.ties} | ${s.losses} | ${s.worstLossPct.toFixed(1)}%${s.worstLoss[0] ? ` (${s.worstLoss[0]})` : ""} | ${s.consortOverPos === null ? "–" : s.consortOverPos.toFixed(3)} |`,
+      ({ label, s, c }) =>
+        `| ${label} | ${s.scenarios} | ${s.wins} (${pct(s.wins, s.scenarios)}) | ${s.ties} | ${s.losses} | ${s.worstLossPct.toFixed(1)}%${s.worstLoss[0] ? ` (${s.worstLoss[0]})` : ""} | ${s.consortOverPos === null ? "–" : s.consortOverPos.toFixed(3)} |${confirming ? ` ${c.length} | ${holding(c)} |` : ""}`,
     ),
   ].join("\n");
+  const confirmTable = confirming
+    ? [
+        "",
+        `Every loss beyond ${margin} of BOS's mean, run again over ${flags.confirm} trials (the bench's trials and more, BOS and Consort only): it holds when Consort's mean is still more than ${margin} below BOS's.`,
+        "",
+        `| seed | scenario | BOS over ${flags.trials} | Consort over ${flags.trials} | BOS over ${flags.confirm} | Consort over ${flags.confirm} | Consort − BOS (paired, 95%) | the loss |`,
+        "|---:|---|---:|---:|---:|---:|---:|---|",
+        ...perSeed.flatMap((p) =>
+          p.confirmations.map((c) => {
+            const row = p.rows.find((r) => r.name === c.name);
+            return `| ${c.seed} | ${c.name} | ${row?.bos.mean.toFixed(2)} | ${row?.consort.mean.toFixed(2)} | ${c.bos.toFixed(2)} | ${c.consort.toFixed(2)} | ${c.difference.mean.toFixed(2)} ± ${c.difference.ci.toFixed(2)} (${c.differencePct.toFixed(1)}%) | ${c.holds ? "holds" : "does not hold"} |`;
+          }),
+        ),
+      ].join("\n")
+    : "";
   const scenarioTable = (rows: readonly ScenarioRow[]) =>
     [
       `| scenario | initial | BOS | Consort | POS | Consort − BOS (paired, 95%) | significant | Consort / POS | messages per agent |${flags.distributed ? " KiB per agent | Consort trial wall ms (median) | identical to in-process |" : ""}`,
@@ -336,6 +440,7 @@ export async function benchCtaemsCommand(
     summary,
     "",
     seedTable,
+    ...(confirming ? [confirmTable] : []),
     ...perSeed.flatMap((p) => ["", `### Seed ${p.seed}`, "", scenarioTable(p.rows)]),
   ].join("\n");
   if (flags.out)
@@ -379,7 +484,20 @@ export async function benchCtaemsCommand(
         losses: pooled.losses,
         worstLossPct: pooled.worstLossPct,
         consortOverPos: pooled.consortOverPos,
-        perSeed: perSeed.map((p) => ({ seed: p.seed, ...p.summary })),
+        perSeed: perSeed.map((p) => ({
+          seed: p.seed,
+          ...p.summary,
+          ...(confirming ? { confirmations: p.confirmations } : {}),
+        })),
+        ...(confirming
+          ? {
+              confirm: {
+                trials: flags.confirm,
+                lossesBeyondMargin: allConfirmations.length,
+                holding: holding(allConfirmations),
+              },
+            }
+          : {}),
         ...(flags.distributed ? { distributed: { identical, runs: distRuns } } : {}),
         scenarios: all.map(scenarioJson),
       })}\n`,
