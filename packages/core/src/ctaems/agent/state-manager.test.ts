@@ -132,3 +132,44 @@ describe("a neighbour's method scheduled and not started, as reported", () => {
     expect(report.e).toBe(30);
   });
 });
+
+describe("a scheduled method behind the running one", () => {
+  // a runs "x" (30 ticks, from 0); "y" (10 ticks, by 35) is scheduled from 5, as an install
+  // taken while "x" runs would be. It cannot start before "x" ends, at 30.
+  const atTick5 = (deadline: number, preempts = false) => {
+    const index = build([
+      task("root", "sum", ["X", "Y"]),
+      task("X", "sum", ["x"]),
+      task("Y", "sum", ["y"], { deadlineTicks: deadline }),
+      act("x", "a", 30, 5),
+      act("y", "a", 10, 5),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "x", 0],
+        ["a", "y", 5],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const state = stateOf(setup);
+    state.running = "x";
+    state.status.set("x", { state: "running", start: 0 });
+    const y = state.schedule.get("y");
+    if (!y) throw new Error("y is not scheduled");
+    if (preempts) state.schedule.set("y", { ...y, preempts: true });
+    state.tick = 5;
+    state.recompute();
+    return state.profiles.get("y")?.cur.p;
+  };
+
+  it("is counted from the running method's end, not from its planned start", () => {
+    expect(atTick5(35)).toBe(0);
+    expect(atTick5(40)).toBe(1);
+  });
+
+  it("unless it is to take the running method over", () => {
+    expect(atTick5(35, true)).toBe(1);
+  });
+});

@@ -281,7 +281,13 @@ export class StateManager {
     if (!entry || expired || entry.priority <= PRIORITY.low)
       return { cur: NOTHING, pot, busy: 0, ...(expired ? { final: true } : {}) };
     const planned = Math.max(entry.earliest, this.view.release(id));
-    const est = Math.max(t, planned);
+    // It cannot start while another method runs (unless it is to take that one over): a
+    // method planned to start before the running one ends starts when it does.
+    const freeAt =
+      this.running !== undefined && this.running !== id && entry.preempts !== true
+        ? Math.ceil(t + this.remaining(this.running))
+        : t;
+    const est = Math.max(t, planned, freeAt);
     const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
     if (p <= 0) return { cur: NOTHING, pot, busy: meanD };
     return { cur: { p, v: qp.v }, pot, busy: meanD, e: planned };
