@@ -8,7 +8,7 @@ import type { ChildReport } from "../messages.js";
 import type { AgentSetup } from "../setup.js";
 import { commsStrategy } from "./comms-policies.js";
 import { reachablePotential, reportOf, StateManager } from "./state-manager.js";
-import type { Profile } from "./types.js";
+import { PRIORITY, type Profile } from "./types.js";
 import { LocalView } from "./view.js";
 
 /** The state manager of the agent `setup` is for. */
@@ -167,6 +167,41 @@ describe("a scheduled method behind the running one", () => {
   it("is counted from the running method's end, not from its planned start", () => {
     expect(atTick5(35)).toBe(0);
     expect(atTick5(40)).toBe(1);
+  });
+
+  it("and after what is scheduled before it on the same resource", () => {
+    const index = build([
+      task("root", "sum", ["X", "Y", "Z"]),
+      task("X", "sum", ["x"]),
+      task("Y", "sum", ["y"]),
+      task("Z", "sum", ["z"], { deadlineTicks: 48 }),
+      act("x", "a", 30, 5),
+      act("y", "a", 10, 5),
+      act("z", "a", 10, 5),
+    ]);
+    const setup = setupsFor(
+      index,
+      plan([
+        ["a", "x", 0],
+        ["a", "y", 5],
+        ["a", "z", 15],
+      ]),
+      "consort",
+    ).get("a");
+    if (!setup) throw new Error("no setup for a");
+    const state = stateOf(setup);
+    state.running = "x";
+    state.status.set("x", { state: "running", start: 0 });
+    state.tick = 5;
+    state.recompute();
+    // y starts at 30, z after it at 40: it ends at 50, past its deadline.
+    expect(state.profiles.get("y")?.cur.p).toBe(1);
+    expect(state.profiles.get("z")?.cur.p).toBe(0);
+    // Once y is given up (downgraded), z follows x at once.
+    const y = state.schedule.get("y");
+    if (y) state.schedule.set("y", { ...y, priority: PRIORITY.low });
+    state.recompute();
+    expect(state.profiles.get("z")?.cur.p).toBe(1);
   });
 
   it("unless it is to take the running method over", () => {

@@ -1,3 +1,4 @@
+import { expectedValue } from "../../model/distribution.js";
 import type { TaskNode, Ticks } from "../../model/types.js";
 import type { ChildReport, PeerBody } from "../messages.js";
 import {
@@ -50,6 +51,8 @@ export class StateManager {
   readonly syncOf = new Map<string, string>();
   /** Core nodes' profiles as of the last `recompute`. */
   profiles = new Map<string, Profile>();
+  /** When the scheduled methods not started are expected to start, as of the last `recompute`. */
+  private queued = new Map<string, Ticks>();
   /** Per shared task: its children's profiles as their owners last reported them. */
   private readonly remote = new Map<string, Map<string, Heard>>();
   /** Per shared task: the children's profiles this agent last sent. */
@@ -281,13 +284,7 @@ export class StateManager {
     if (!entry || expired || entry.priority <= PRIORITY.low)
       return { cur: NOTHING, pot, busy: 0, ...(expired ? { final: true } : {}) };
     const planned = Math.max(entry.earliest, this.view.release(id));
-    // It cannot start while another method runs (unless it is to take that one over): a
-    // method planned to start before the running one ends starts when it does.
-    const freeAt =
-      this.running !== undefined && this.running !== id && entry.preempts !== true
-        ? Math.ceil(t + this.remaining(this.running))
-        : t;
-    const est = Math.max(t, planned, freeAt);
+    const est = Math.max(t, planned, this.queued.get(id) ?? t);
     const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
     if (p <= 0) return { cur: NOTHING, pot, busy: meanD };
     return { cur: { p, v: qp.v }, pot, busy: meanD, e: planned };
@@ -357,8 +354,33 @@ export class StateManager {
     };
   }
 
+  /**
+   * When each scheduled method not started can start, run in order of planned start after the
+   * running method (window sliding, expected durations): one planned before the resource is
+   * free starts when it is. An install that takes the running method over starts when planned.
+   */
+  private queueStarts(): Map<string, Ticks> {
+    const t = this.tick;
+    let free = this.running !== undefined ? Math.ceil(t + this.remaining(this.running)) : t;
+    const out = new Map<string, Ticks>();
+    const queue = [...this.schedule]
+      .filter(([id, e]) => e.priority > PRIORITY.low && this.status.get(id)?.state === "idle")
+      .sort(
+        ([a, x], [b, y]) => x.earliest - y.earliest || y.priority - x.priority || (a < b ? -1 : 1),
+      );
+    for (const [id, e] of queue) {
+      const a = this.view.activity(id);
+      if (!a) continue;
+      const start = Math.max(t, e.earliest, this.view.release(id), e.preempts === true ? t : free);
+      out.set(id, start);
+      free = Math.max(free, start + expectedValue(a.duration));
+    }
+    return out;
+  }
+
   /** Recomputes every core node's profile, bottom-up. */
   recompute(): void {
+    this.queued = this.queueStarts();
     const profiles = new Map<string, Profile>();
     for (const id of this.view.order) {
       const node = this.view.nodes.get(id);
