@@ -31,6 +31,18 @@ describe("bench ctaems statistics", () => {
   });
 });
 
+/** A scenario row of two equal trials, with the fields the summaries read. */
+const row = (name: string, bos: number, consort: number, pos?: number): ScenarioRow =>
+  ({
+    name,
+    seed: 1,
+    trials: 2,
+    bos: { mean: bos, ci: 0 },
+    consort: { mean: consort, ci: 0 },
+    consortOverBos: pairedDifference([consort, consort], [bos, bos]),
+    ...(pos ? { consortOverPos: consort / pos } : {}),
+  }) as unknown as ScenarioRow;
+
 describe("bench ctaems seeds", () => {
   it("several seeds by default; --seed picks one, --seeds a list", () => {
     expect(benchSeeds({})).toEqual([1, 2, 3]);
@@ -40,16 +52,6 @@ describe("bench ctaems seeds", () => {
   });
 
   it("summarizes wins, ties, losses, the worst loss and Consort / POS", () => {
-    const row = (name: string, bos: number, consort: number, pos?: number): ScenarioRow =>
-      ({
-        name,
-        seed: 1,
-        trials: 2,
-        bos: { mean: bos, ci: 0 },
-        consort: { mean: consort, ci: 0 },
-        consortOverBos: pairedDifference([consort, consort], [bos, bos]),
-        ...(pos ? { consortOverPos: consort / pos } : {}),
-      }) as unknown as ScenarioRow;
     const s = summarize([
       row("a", 10, 12, 12),
       row("b", 10, 10, 20),
@@ -65,16 +67,6 @@ describe("bench ctaems seeds", () => {
 });
 
 describe("bench ctaems confirmation of losses", () => {
-  const row = (name: string, bos: number, consort: number): ScenarioRow =>
-    ({
-      name,
-      seed: 1,
-      trials: 2,
-      bos: { mean: bos, ci: 0 },
-      consort: { mean: consort, ci: 0 },
-      consortOverBos: pairedDifference([consort, consort], [bos, bos]),
-    }) as unknown as ScenarioRow;
-
   it("re-runs only losses beyond 2% of BOS, worst first", () => {
     const rows = [row("win", 10, 12), row("small", 100, 98.5), row("a", 100, 97), row("b", 10, 8)];
     expect(lossesBeyondMargin(rows).map((r) => r.name)).toEqual(["b", "a"]);

@@ -134,77 +134,68 @@ describe("a neighbour's method scheduled and not started, as reported", () => {
 });
 
 describe("a scheduled method behind the running one", () => {
-  // a runs "x" (30 ticks, from 0); "y" (10 ticks, by 35) is scheduled from 5, as an install
-  // taken while "x" runs would be. It cannot start before "x" ends, at 30.
-  const atTick5 = (deadline: number, preempts = false) => {
+  /**
+   * Agent a at tick 5, running "x" (30 ticks, from 0), with methods of 10 ticks scheduled after
+   * it: [id, planned start, its task's deadline]. Each is alone under a task of its own.
+   */
+  const runningX = (rest: [string, number, number?][]): StateManager => {
     const index = build([
-      task("root", "sum", ["X", "Y"]),
+      task("root", "sum", ["X", ...rest.map(([id]) => id.toUpperCase())]),
       task("X", "sum", ["x"]),
-      task("Y", "sum", ["y"], { deadlineTicks: deadline }),
+      ...rest.map(([id, , deadline]) =>
+        task(
+          id.toUpperCase(),
+          "sum",
+          [id],
+          deadline === undefined ? {} : { deadlineTicks: deadline },
+        ),
+      ),
       act("x", "a", 30, 5),
-      act("y", "a", 10, 5),
+      ...rest.map(([id]) => act(id, "a", 10, 5)),
     ]);
-    const setup = setupsFor(
-      index,
-      plan([
-        ["a", "x", 0],
-        ["a", "y", 5],
-      ]),
-      "consort",
-    ).get("a");
+    const schedule = plan([
+      ["a", "x", 0],
+      ...rest.map(([id, at]): [string, string, number] => ["a", id, at]),
+    ]);
+    const setup = setupsFor(index, schedule, "consort").get("a");
     if (!setup) throw new Error("no setup for a");
     const state = stateOf(setup);
     state.running = "x";
     state.status.set("x", { state: "running", start: 0 });
-    const y = state.schedule.get("y");
-    if (!y) throw new Error("y is not scheduled");
-    if (preempts) state.schedule.set("y", { ...y, preempts: true });
     state.tick = 5;
     state.recompute();
-    return state.profiles.get("y")?.cur.p;
+    return state;
   };
+  const p = (state: StateManager, id: string) => state.profiles.get(id)?.cur.p;
 
+  // "y" (by its deadline) is scheduled from 5, as an install taken while "x" runs would be. It
+  // cannot start before "x" ends, at 30.
   it("is counted from the running method's end, not from its planned start", () => {
-    expect(atTick5(35)).toBe(0);
-    expect(atTick5(40)).toBe(1);
+    expect(p(runningX([["y", 5, 35]]), "y")).toBe(0);
+    expect(p(runningX([["y", 5, 40]]), "y")).toBe(1);
   });
 
   it("and after what is scheduled before it on the same resource", () => {
-    const index = build([
-      task("root", "sum", ["X", "Y", "Z"]),
-      task("X", "sum", ["x"]),
-      task("Y", "sum", ["y"]),
-      task("Z", "sum", ["z"], { deadlineTicks: 48 }),
-      act("x", "a", 30, 5),
-      act("y", "a", 10, 5),
-      act("z", "a", 10, 5),
+    const state = runningX([
+      ["y", 5],
+      ["z", 15, 48],
     ]);
-    const setup = setupsFor(
-      index,
-      plan([
-        ["a", "x", 0],
-        ["a", "y", 5],
-        ["a", "z", 15],
-      ]),
-      "consort",
-    ).get("a");
-    if (!setup) throw new Error("no setup for a");
-    const state = stateOf(setup);
-    state.running = "x";
-    state.status.set("x", { state: "running", start: 0 });
-    state.tick = 5;
-    state.recompute();
     // y starts at 30, z after it at 40: it ends at 50, past its deadline.
-    expect(state.profiles.get("y")?.cur.p).toBe(1);
-    expect(state.profiles.get("z")?.cur.p).toBe(0);
+    expect(p(state, "y")).toBe(1);
+    expect(p(state, "z")).toBe(0);
     // Once y is given up (downgraded), z follows x at once.
     const y = state.schedule.get("y");
     if (y) state.schedule.set("y", { ...y, priority: PRIORITY.low });
     state.recompute();
-    expect(state.profiles.get("z")?.cur.p).toBe(1);
+    expect(p(state, "z")).toBe(1);
   });
 
   it("unless it is to take the running method over", () => {
-    expect(atTick5(35, true)).toBe(1);
+    const state = runningX([["y", 5, 35]]);
+    const y = state.schedule.get("y");
+    if (!y) throw new Error("y is not scheduled");
+    state.schedule.set("y", { ...y, preempts: true });
+    state.recompute();
+    expect(p(state, "y")).toBe(1);
   });
 });
