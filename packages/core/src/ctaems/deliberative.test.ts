@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { act, build, minSwapNetwork, plan, task } from "../test-support/ctaems-networks.js";
+import {
+  act,
+  build,
+  minPairNetwork,
+  minSwapNetwork,
+  plan,
+  task,
+} from "../test-support/ctaems-networks.js";
 import { type CtaemsAgent, SchedulerAgentCsc, type TickInput } from "./agent.js";
 import { chooseOption, DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { CtaemsWorld, runTrial, viewersOf } from "./engine.js";
@@ -386,20 +393,7 @@ describe("deliberative scheduler (CSC §3.2.2)", () => {
   });
 
   it("sends a min's missing children proposed together all or nothing, vouched for", () => {
-    const index = build([
-      task("root", "sum", ["M", "L1", "L2"]),
-      task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
-      task("L1", "max", ["la"], { deadlineTicks: 40 }),
-      task("L2", "max", ["lb"], { deadlineTicks: 40 }),
-      act("ma", "a", 30, 10),
-      act("mb", "b", 30, 10),
-      act("la", "a", 30, 2),
-      act("lb", "b", 30, 2),
-    ]);
-    const initial = plan([
-      ["a", "la", 10],
-      ["b", "lb", 10],
-    ]);
+    const { index, initial } = minPairNetwork();
     const d = new DeliberativeScheduler(DELIBERATIVE_ADDRESS, index, { initial });
     for (let t = 0; t < PROACTIVE_TICK; t++) step(d, t, [], []);
     const sent = step(d, PROACTIVE_TICK, [], []);

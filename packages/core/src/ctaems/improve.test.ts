@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { act, build, minSwapNetwork, plan, task } from "../test-support/ctaems-networks.js";
+import {
+  act,
+  build,
+  minPairNetwork,
+  minSwapNetwork,
+  plan,
+  task,
+} from "../test-support/ctaems-networks.js";
 import { DeliberativeScheduler, PROACTIVE_TICK } from "./deliberative.js";
 import { DELIBERATIVE_ADDRESS, runStrategy } from "./experiment.js";
 import { proactiveInstalls, releasedSchedule, simulate } from "./improve.js";
@@ -214,20 +221,7 @@ describe("proactive improvement of the initial schedule", () => {
   });
 
   it("adds the missing children of a min together, on several agents, all or nothing", () => {
-    const index = build([
-      task("root", "sum", ["M", "L1", "L2"]),
-      task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
-      task("L1", "max", ["la"], { deadlineTicks: 40 }),
-      task("L2", "max", ["lb"], { deadlineTicks: 40 }),
-      act("ma", "a", 30, 10),
-      act("mb", "b", 30, 10),
-      act("la", "a", 30, 2),
-      act("lb", "b", 30, 2),
-    ]);
-    const initial = plan([
-      ["a", "la", 10],
-      ["b", "lb", 10],
-    ]);
+    const { index, initial } = minPairNetwork();
     // Either alone costs its owner's filler for nothing; both earn 10 for the two fillers' 4.
     const installs = proactiveInstalls(index, initial, { from: 4 });
     expect(installs.map((i) => [i.activityId, i.owner, i.earliest])).toEqual([

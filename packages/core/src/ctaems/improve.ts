@@ -865,6 +865,26 @@ function rootQuality(
   return visit(index.model.root).q;
 }
 
+/** What `make` gives, remembered in `store` per model index and schedule. */
+function remembered<T>(
+  store: WeakMap<ModelIndex, WeakMap<Schedule, T>>,
+  index: ModelIndex,
+  schedule: Schedule,
+  make: () => T,
+): T {
+  let bySchedule = store.get(index);
+  if (!bySchedule) {
+    bySchedule = new WeakMap();
+    store.set(index, bySchedule);
+  }
+  let found = bySchedule.get(schedule);
+  if (found === undefined) {
+    found = make();
+    bySchedule.set(schedule, found);
+  }
+  return found;
+}
+
 const cache = new WeakMap<ModelIndex, WeakMap<Schedule, Map<string, ProactiveInstall[]>>>();
 
 /**
@@ -876,16 +896,7 @@ export function proactiveInstallsCached(
   initial: Schedule,
   options: ImproveOptions = {},
 ): ProactiveInstall[] {
-  let bySchedule = cache.get(index);
-  if (!bySchedule) {
-    bySchedule = new WeakMap();
-    cache.set(index, bySchedule);
-  }
-  let byOptions = bySchedule.get(initial);
-  if (!byOptions) {
-    byOptions = new Map();
-    bySchedule.set(initial, byOptions);
-  }
+  const byOptions = remembered(cache, index, initial, () => new Map<string, ProactiveInstall[]>());
   const key = JSON.stringify(options);
   let found = byOptions.get(key);
   if (!found) {
@@ -908,17 +919,7 @@ const released = new WeakMap<ModelIndex, WeakMap<Schedule, Schedule>>();
  * better on the estimate. Remembered per model index and schedule; pure.
  */
 export function releasedSchedule(index: ModelIndex, initial: Schedule): Schedule {
-  let bySchedule = released.get(index);
-  if (!bySchedule) {
-    bySchedule = new WeakMap();
-    released.set(index, bySchedule);
-  }
-  let found = bySchedule.get(initial);
-  if (!found) {
-    found = release(index, initial);
-    bySchedule.set(initial, found);
-  }
-  return found;
+  return remembered(released, index, initial, () => release(index, initial));
 }
 
 function release(index: ModelIndex, initial: Schedule): Schedule {

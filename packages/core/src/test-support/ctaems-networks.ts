@@ -78,3 +78,25 @@ export const minSwapNetwork = (): { index: ModelIndex; initial: Schedule } => ({
     ["b", "m2", 10],
   ]),
 });
+
+/**
+ * A min of two methods worth 10 each (on a and b, neither planned) beside a filler worth 2 on
+ * each agent, planned at 10: either child alone costs its owner's filler for nothing; both earn
+ * 10 for the two fillers' 4.
+ */
+export const minPairNetwork = (): { index: ModelIndex; initial: Schedule } => ({
+  index: build([
+    task("root", "sum", ["M", "L1", "L2"]),
+    task("M", "min", ["ma", "mb"], { deadlineTicks: 40 }),
+    task("L1", "max", ["la"], { deadlineTicks: 40 }),
+    task("L2", "max", ["lb"], { deadlineTicks: 40 }),
+    act("ma", "a", 30, 10),
+    act("mb", "b", 30, 10),
+    act("la", "a", 30, 2),
+    act("lb", "b", 30, 2),
+  ]),
+  initial: plan([
+    ["a", "la", 10],
+    ["b", "lb", 10],
+  ]),
+});
