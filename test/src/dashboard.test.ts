@@ -249,8 +249,10 @@ describe.skipIf(!haveChromium)("consort fleet --http in headless Chromium", () =
         executed: document.querySelectorAll("#gantt rect.executed").length,
       }));
     await painted(page);
-    const first = await state(page);
+    // The shot before the state, as above: a repaint between them cannot make the later shot
+    // show what the first already did.
     const shot1 = await page.screenshot();
+    const first = await state(page);
     await page.waitForFunction(
       (before) =>
         document.querySelectorAll("#gantt rect.executed").length > before.executed &&
