@@ -67,20 +67,25 @@ const done = (resourceId: string, startTicks: number, endTicks: number): Reporte
 describe("the execution monitor", () => {
   it("freezes what is done where it ran, and what has surely started, for a repair now", () => {
     const executed = new Map([["j.o0", done("m1", 0, 3)]]);
-    // At 3: j.o1 was planned at 2 and its predecessor is done, so it has started; k.o0 (at 4) not.
-    expect(frozenSlots(index, installed, executed, [], 3)).toEqual([
+    // At 4: j.o1, planned at 2, started when its predecessor ended, at 3; so did t.o0, which
+    // waits for j.o0 through its task. k.o0, planned at 4 behind j.o1 on m2, has not started.
+    expect(frozenSlots(index, installed, executed, [], 4)).toEqual([
       { activityId: "j.o0", resourceId: "m1", startTicks: 0, durationTicks: 3 },
-      { activityId: "j.o1", resourceId: "m2", startTicks: 2, durationTicks: 2 },
-      { activityId: "t.o0", resourceId: "m1b", startTicks: 2, durationTicks: 2 },
+      { activityId: "j.o1", resourceId: "m2", startTicks: 3, durationTicks: 2 },
+      { activityId: "t.o0", resourceId: "m1b", startTicks: 3, durationTicks: 2 },
     ]);
-    // Its predecessor not done: j.o1 cannot have started, whatever the plan said; nor can t.o0,
-    // whose enabler points at its task (an agent waits for links into its ancestors too).
-    expect(frozenSlots(index, installed, new Map(), [], 3).map((s) => s.activityId)).toEqual([
-      "j.o0",
-    ]);
+    // At 3 they start now, not before: a repair may still place them.
+    const ids = (now: number, done = executed) =>
+      frozenSlots(index, installed, done, [], now).map((s) => s.activityId);
+    expect(ids(3)).toEqual(["j.o0"]);
+    // Its predecessor not done: j.o1 cannot have started, whatever the plan said.
+    expect(ids(3, new Map())).toEqual(["j.o0"]);
+    // An overrun ahead: at 6, j.o1 (planned to end at 4, under way since 3) has not reported.
+    // k.o0, planned at 4 behind it on m2, waits and is not frozen at the plan's stale start.
+    expect(ids(6)).toEqual(["j.o0", "j.o1", "t.o0"]);
     // A resource that is down now keeps nothing it had planned.
     const down = [{ resourceId: "m2", fromTicks: 1, untilTicks: 9 }];
-    expect(frozenSlots(index, installed, executed, down, 3).map((s) => s.activityId)).toEqual([
+    expect(frozenSlots(index, installed, executed, down, 4).map((s) => s.activityId)).toEqual([
       "j.o0",
       "t.o0",
     ]);

@@ -19,8 +19,12 @@ export interface ReportedCompletion {
 
 /**
  * What a repair at `nowTicks` must keep: completed operations where they really ran, and those
- * that have surely started (planned before now, every predecessor done, on a resource that is
- * not down now).
+ * that have surely started. An operation has surely started when it was planned before now,
+ * every predecessor is done, its resource is not down now, and everything planned before it on
+ * its resource is done (a resource runs one operation at a time, in its schedule's order): it
+ * started when the last of those ended, or at its planned start if that is later. One held back
+ * by an overrun ahead of it has not started, whatever the plan said, and is not frozen at the
+ * plan's stale time.
  */
 export function frozenSlots(
   index: ModelIndex,
@@ -44,18 +48,31 @@ export function frozenSlots(
       (u) => u.resourceId === r.resourceId && u.fromTicks <= nowTicks && nowTicks < u.untilTicks,
     );
     if (down) continue;
-    for (const a of r.activities) {
-      if (executed.has(a.activityId) || a.startTicks === undefined || a.startTicks >= nowTicks)
+    const planned = r.activities
+      .filter((a) => a.startTicks !== undefined)
+      .sort((x, y) => (x.startTicks ?? 0) - (y.startTicks ?? 0));
+    // When the resource was free of what it had done before: the first operation not done is
+    // the only one that can be under way.
+    let freeAt = 0;
+    for (const a of planned) {
+      const done = executed.get(a.activityId);
+      if (done) {
+        freeAt = Math.max(freeAt, done.endTicks);
         continue;
+      }
       // Links into a task (a network's enables, a job's `after`) bind its activities too.
-      const predecessorsDone = (predecessors.get(a.activityId) ?? []).every((p) => executed.has(p));
-      if (predecessorsDone)
-        out.push({
-          activityId: a.activityId,
-          resourceId: r.resourceId,
-          startTicks: a.startTicks,
-          durationTicks: a.durationTicks ?? 0,
-        });
+      const ends = (predecessors.get(a.activityId) ?? []).map((p) => executed.get(p)?.endTicks);
+      if (ends.every((end): end is Ticks => end !== undefined)) {
+        const startTicks = Math.max(a.startTicks ?? 0, freeAt, ...ends);
+        if (startTicks < nowTicks)
+          out.push({
+            activityId: a.activityId,
+            resourceId: r.resourceId,
+            startTicks,
+            durationTicks: a.durationTicks ?? 0,
+          });
+      }
+      break;
     }
   }
   return out;
