@@ -78,7 +78,8 @@ describe("the execution monitor", () => {
     const ids = (now: number, done = executed) =>
       frozenSlots(index, installed, done, [], now).map((s) => s.activityId);
     expect(ids(3)).toEqual(["j.o0"]);
-    // Its predecessor not done: j.o1 cannot have started, whatever the plan said.
+    // Its predecessor not done: j.o1 cannot have started, whatever the plan said; nor can t.o0,
+    // whose enabler points at its task (an agent waits for links into its ancestors too).
     expect(ids(3, new Map())).toEqual(["j.o0"]);
     // An overrun ahead: at 6, j.o1 (planned to end at 4, under way since 3) has not reported.
     // k.o0, planned at 4 behind it on m2, waits and is not frozen at the plan's stale start.
