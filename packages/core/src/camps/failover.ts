@@ -25,17 +25,13 @@ export function operationsToReassign(
 ): { readonly reassign: readonly string[]; readonly keep: readonly string[] } {
   const mine = installed?.resources.find((r) => r.resourceId === lostResourceId);
   if (!mine) return { reassign: [], keep: [] };
-  // An agent runs its sequence in order, one operation at a time: of what is not done, only the
-  // first in that order can be running (if its time has come and its predecessors are done).
-  const frozen = new Set(
+  // What may be running: of what is not done, only the first in its sequence, if its time has
+  // come and its predecessors are done (`frozenSlots`).
+  const mayHaveStarted = new Set(
     frozenSlots(index, installed, executed, [], nowTicks)
       .filter((s) => s.resourceId === lostResourceId && !executed.has(s.activityId))
       .map((s) => s.activityId),
   );
-  const first = [...mine.activities]
-    .filter((a) => !executed.has(a.activityId))
-    .sort((a, b) => (a.startTicks ?? 0) - (b.startTicks ?? 0))[0];
-  const mayHaveStarted = new Set(first && frozen.has(first.activityId) ? [first.activityId] : []);
   const alternatives = new Map(index.activities.map((a) => [a.id, a.resources.length > 1]));
   const reassign: string[] = [];
   const keep: string[] = [];
