@@ -284,7 +284,8 @@ function figures(sent: Tally, received: Tally): Record<string, TrafficFigure> {
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   let trafficFigures: FleetReport["coordinatorTraffic"];
   // Logs go to stderr: stdout may carry the run's one JSON object.
-  const logger = options.logger ?? pino({ level: "warn" }, pino.destination(2));
+  const logger =
+    options.logger ?? pino({ level: process.env.CONSORT_LOG_LEVEL ?? "warn" }, pino.destination(2));
   const started = performance.now();
   const model = options.model;
   mustIndex(model); // refuse an invalid model before starting any process

@@ -221,19 +221,19 @@ export class DeliberativeClient {
     ): { worth: number; cost: number; lowered: string[]; preempts: boolean } | undefined => {
       const preempts = first && busyUntil > latest;
       if (!first && busyUntil > latest) return undefined;
-      // A running method an enables source still needs is not displaced: what it enables lies
-      // outside the path its importance is measured on, and would be lost with it.
-      if (preempts && s.running !== undefined && s.enablingNeeds(s.running)) return undefined;
-      // Nor for an install under a min whose other children are not all scheduled, under way or
+      // An install under a min whose other children are not all scheduled, under way or
       // done: its worth rests on siblings that may never run (installed with it all or nothing,
       // and refused by their owners, the install is withdrawn), while the running method's is
       // at hand.
       if (preempts && s.running !== undefined && this.restsOnUnplanned(id)) return undefined;
       let t = preempts ? s.tick : busyUntil;
       // A running method whose install was withdrawn is given up anyway: it costs nothing.
+      // Else it costs what it was expected to earn, and what it would enable (which lies off
+      // the path its importance is measured on).
       let cost =
         preempts && s.running !== undefined && !this.cancelled.has(s.running)
-          ? s.runningValue(s.running)
+          ? s.runningValue(s.running) +
+            s.enablingGain(s.running, s.profiles.get(s.running)?.cur ?? NOTHING, "commitment")
           : 0;
       // What it replaces is given up: priced as what it was expected to earn.
       for (const mid of replaces)
@@ -289,13 +289,21 @@ export class DeliberativeClient {
         // this tick, it looks as if it had nothing to lose).
         if (e.origin === "deliberative" && (after.p <= 0 || givesWay)) return undefined;
         if (loss > 1e-9 || givesWay) {
-          // A method that loses is priced at its loss, unless it is another install, a member of
-          // a synchronized start, or an enables source what it enables still needs (no other way
-          // to the source: `enablingNeeds`, ordered as other owners decide this tick too), whose
-          // loss reaches past it.
-          if (e.origin === "deliberative" || s.syncOf.has(mid) || s.enablingNeeds(mid, true))
+          // A method that loses is priced at its loss and at what it would enable (lost with
+          // it where it gives way, by its lost chance else), unless it is another install, a
+          // member of a synchronized start, or an enables source whose only way around is
+          // another owner's plan, ordered before this one (`enablingNeeds`): that owner may be
+          // giving it up in this very tick, counting on this one.
+          if (
+            e.origin === "deliberative" ||
+            s.syncOf.has(mid) ||
+            (s.enablingNeeds(mid, true) && !s.enablingNeeds(mid))
+          )
             return undefined;
-          cost += Math.max(0, loss);
+          const before = s.profiles.get(mid)?.cur ?? NOTHING;
+          const lost = s.enablingGain(mid, before, "commitment");
+          const kept = after.p <= 0 || givesWay ? 0 : s.enablingGain(mid, after, "commitment");
+          cost += Math.max(0, loss) + (Number.isFinite(lost) ? Math.max(0, lost - kept) : lost);
         }
         if (after.p <= 0 || givesWay) lowered.push(mid);
         if (after.p > 0) t = at + expectedValue(m.duration);

@@ -252,8 +252,11 @@ export class OpportunisticScheduler {
     // What enables it counts as far as it is planned: an enabler nobody runs enables nothing.
     const f = s.enablerFactor(id, false);
     if (q.p * f <= 0) return undefined;
-    // Its worth as things are planned: under a min, a sibling nobody runs makes it worthless.
-    const g = s.gain(id, { p: q.p * f, v: q.v }, "planned");
+    // Its worth as things are planned: under a min, a sibling nobody runs makes it worthless;
+    // what it would enable counts too.
+    const g =
+      s.gain(id, { p: q.p * f, v: q.v }, "planned") +
+      s.enablingGain(id, { p: q.p * f, v: q.v }, "option");
     if (g <= 1e-9) return undefined;
     const deadline = this.view.deadline(id);
     const lastSync = this.lastSyncStart(id);
@@ -364,10 +367,9 @@ export class OpportunisticScheduler {
    * initial schedule gives way (is downgraded) when the agent's own unscheduled work that the
    * freed time lets it take up is clearly worth more than the method and the idle gaps around
    * it. The initial schedule was fixed before anything ran; keeping to it can hold an agent on
-   * a method of little worth that leaves no room, later, for surer or more valuable ones. What
-   * an enables source still waits on (its worth lies off its path to the root; a source that
-   * another child scheduled or done will make accrue does not wait on it), installs and methods
-   * overdue are kept. A method due at this very tick may still give way: work released at its
+   * a method of little worth that leaves no room, later, for surer or more valuable ones. The
+   * method's worth counts what it enables (`enablingGain`: an enables source is kept while what
+   * it enables is worth keeping it for); installs and methods overdue are kept. A method due at this very tick may still give way: work released at its
    * planned start could not be taken up at once before, so this is the first tick the choice can
    * be made (a member of a synchronized start due now is kept: the others start with it now; so
    * is a method under a min while another child is planned: its owner starts on the plan now,
@@ -382,11 +384,12 @@ export class OpportunisticScheduler {
     const pending = this.commitments();
     for (const c of pending) {
       const e = s.schedule.get(c.id);
-      if (e?.origin !== "initial" || c.earliest < s.tick || s.enablingNeeds(c.id)) continue;
+      if (e?.origin !== "initial" || c.earliest < s.tick) continue;
       if (c.earliest === s.tick && (c.sync || this.minSiblingPlanned(c.id))) continue;
       const a = this.view.activity(c.id);
       if (!a) continue;
-      const keep = s.gain(c.id, s.profiles.get(c.id)?.cur ?? NOTHING);
+      const cur = s.profiles.get(c.id)?.cur ?? NOTHING;
+      const keep = s.gain(c.id, cur) + s.enablingGain(c.id, cur, "commitment");
       const options = this.options();
       const withIt = keep + idleValue(s.tick, pending, options);
       const rest = pending.filter((x) => x.id !== c.id);
@@ -421,7 +424,8 @@ export class OpportunisticScheduler {
    * (is downgraded, and may still run later at low priority) when that work is clearly worth
    * more than the commitment at the enabler's present chance: an enabler whose chance has
    * fallen may never come, and the wait would then have cost both. Only when nothing else
-   * scheduled can start now; synchronized starts and what an enables source waits on are kept.
+   * scheduled can start now; synchronized starts are kept, and a commitment's worth counts what
+   * it enables.
    */
   private stalled(): string | undefined {
     const s = this.state;
@@ -435,9 +439,10 @@ export class OpportunisticScheduler {
     for (const id of due) {
       const e = s.schedule.get(id);
       const a = this.view.activity(id);
-      if (!e || !a || s.syncOf.has(id) || s.enablerFailed(id) || s.enablingNeeds(id)) continue;
+      if (!e || !a || s.syncOf.has(id) || s.enablerFailed(id)) continue;
       if (this.controller.enabled(id) || this.view.latestStart(id) < s.tick) continue;
-      const keep = s.gain(id, s.profiles.get(id)?.cur ?? NOTHING);
+      const cur = s.profiles.get(id)?.cur ?? NOTHING;
+      const keep = s.gain(id, cur) + s.enablingGain(id, cur, "commitment");
       const priority = e.priority;
       e.priority = PRIORITY.low;
       const low = this.downgradedStart();

@@ -1639,3 +1639,103 @@ describe("an install pushing back a planned enables source", () => {
     expect(run(true, "k")).toEqual([false]);
   });
 });
+
+describe("a running enables source weighed with what it enables", () => {
+  // a runs "src" (10 ticks, worth 5), the only way to "S", which enables b's "later"; b reports
+  // later planned, sure, worth `laterWorth`. An install of "rival" (worth 20, by 6) takes over
+  // src only where it is clearly worth more than src and what src enables together.
+  const answers = (laterWorth: number) => {
+    const index = build(
+      [
+        task("root", "sum", ["S", "R", "later"]),
+        task("S", "max", ["src"]),
+        task("R", "max", ["rival"]),
+        act("src", "a", 10, 5),
+        act("rival", "a", 4, 20, { deadlineTicks: 10 }),
+        act("later", "b", 3, laterWorth),
+      ],
+      [{ kind: "enables", from: "S", to: "later" }],
+    );
+    const setup = setupOf(
+      index,
+      plan([
+        ["a", "src", 0],
+        ["b", "later", 12],
+      ]),
+      "a",
+    );
+    const report = reportTo("b", "root", [
+      { id: "later", p: 1, v: laterWorth, pp: 1, pv: laterWorth, busy: 3, e: 12 },
+    ]);
+    const outs = drive(
+      new SchedulerAgentCsc(setup),
+      6,
+      new Map([
+        [1, [report]],
+        [4, [install("a", "rival", 5)]],
+      ]),
+    );
+    return {
+      answers: installedAnswers(outs),
+      abort: outs.find((o) => o.abort !== undefined)?.abort,
+    };
+  };
+
+  it("is kept when what it enables is worth much", () => {
+    expect(answers(30)).toEqual({ answers: [false], abort: undefined });
+  });
+
+  it("gives way when the install is worth clearly more than both", () => {
+    expect(answers(4)).toEqual({ answers: [true], abort: "src" });
+  });
+});
+
+describe("re-choice counts what a backup would enable", () => {
+  // a plans "a1" (10 ticks, worth 10, by 18) at 8. "s2" (7 ticks, worth 4, released at 2, by
+  // 16), planned by no one, is a's backup of b's "s1" (an even chance, as b reports) under the
+  // max "S". With `enables`, S enables c's "T", which c reports planned, worth 40 when enabled.
+  // As a backup alone s2 is worth little and a1 is kept; raising S's chance of enabling T, it
+  // is worth more than a1, which gives way once the profiles have settled.
+  const starts = (enables: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["A", "S", "T"]),
+        task("A", "max", ["a1"]),
+        task("S", "max", ["s1", "s2"]),
+        task("T", "max", ["t"]),
+        act("a1", "a", 10, 10, { deadlineTicks: 18 }),
+        act("s1", "b", 5, [
+          { value: 0, probability: 0.5 },
+          { value: 4, probability: 0.5 },
+        ]),
+        act("s2", "a", 7, 4, { releaseTicks: 2, deadlineTicks: 16 }),
+        act("t", "c", 3, 40),
+      ],
+      enables ? [{ kind: "enables", from: "S", to: "T" }] : [],
+    );
+    const setup = setupOf(
+      index,
+      plan([
+        ["a", "a1", 8],
+        ["b", "s1", 0],
+        ["c", "t", 20],
+      ]),
+      "a",
+    );
+    const reports = [
+      reportTo("b", "S", [{ id: "s1", p: 0.5, v: 4, pp: 0.5, pv: 4, busy: 5, s: 0 }]),
+      ...(enables
+        ? [reportTo("c", "root", [{ id: "T", p: 0.5, v: 40, pp: 0.5, pv: 40, busy: 3, e: 20 }])]
+        : []),
+    ];
+    return runAlone(new SchedulerAgentCsc(setup), 9, { a1: 10, s2: 7 }, new Map([[1, reports]]));
+  };
+
+  it("a backup worth little leaves the planned method in place", () => {
+    expect(starts(false)).toEqual([[8, "a1"]]);
+  });
+
+  it("a backup that raises an enabler's chance takes the planned method's place", () => {
+    expect(starts(true)).toEqual([[4, "s2"]]);
+  });
+});

@@ -407,16 +407,18 @@ export class StateManager {
    * one evaluation of the path from `id` to the root. With `potential`, every other node takes
    * its potential profile (what could still be achieved); with "planned", every other node its
    * scheduled one (what is planned, siblings under a min included). Siblings in `exclude` are
-   * left out of the direct parent.
+   * left out of the direct parent. `onPath` sees the profile of each node on the path.
    */
   private rootValue(
     id: string,
     tp: TwoPoint,
     potential: boolean | "downgrade" | "install" | "planned",
     exclude?: ReadonlySet<string>,
+    onPath?: (node: string, profile: TwoPoint) => void,
   ): number {
     let child = id;
     let value = tp;
+    onPath?.(id, tp);
     for (let n = this.view.parent.get(id); n !== undefined; n = this.view.parent.get(n)) {
       const node = this.view.nodes.get(n);
       if (node?.kind !== "task") break;
@@ -446,9 +448,73 @@ export class StateManager {
         else list.push(potential === true ? k.pot : k.cur);
       }
       value = combine(node.qaf, list);
+      onPath?.(n, value);
       child = n;
     }
     return expected(value);
+  }
+
+  /**
+   * What method `id` succeeding with profile `tp` adds through the enables links on its path,
+   * which its importance (`gain`) leaves out: for each node on the path (the method or an
+   * ancestor) that enables a target this agent sees, the rise in that node's chance of accruing
+   * times the target's worth to the root once enabled (its worth over the node's chance). A
+   * target whose other enablers are lost, or that has accrued or closed, adds nothing.
+   *
+   * As a `commitment` (a planned or running method weighed against giving it up), siblings count
+   * as in `gain`; a target of others' that nothing is planned under yet counts at what could
+   * still be made of it (the team's repairs and idle time take up what an enabler makes
+   * possible: an enables source given up for it is lost for good), its other enablers at their
+   * present chances; one not heard of yet keeps the method (it may be worth anything). As an
+   * `option` (work the agent might take up), everything counts as planned: a target only as far
+   * as work under it is planned, one not heard of as nothing.
+   */
+  enablingGain(id: string, tp: TwoPoint, as: "commitment" | "option"): number {
+    const option = as === "option";
+    const potential = option ? "planned" : false;
+    const withIt = new Map<string, number>();
+    const without = new Map<string, number>();
+    this.rootValue(id, tp, potential, undefined, (n, v) => withIt.set(n, v.p));
+    this.rootValue(id, NOTHING, potential, undefined, (n, v) => without.set(n, v.p));
+    let total = 0;
+    for (const [n, pw] of withIt) {
+      const rise = pw - (without.get(n) ?? 0);
+      if (rise <= 1e-9) continue;
+      const now = this.source(n);
+      if (now.at !== undefined || now.failed) continue;
+      for (const t of this.view.targetsOf(n)) {
+        if (!this.enableable(t, n)) continue;
+        const own = this.profiles.get(t);
+        const prof = own ?? this.reportedProfile(t);
+        if (!prof) {
+          if (!option) return Number.POSITIVE_INFINITY;
+          continue;
+        }
+        if (prof.final || prof.acc !== undefined) continue;
+        // The agent's own targets count as it plans them.
+        const planned = option || own !== undefined || prof.cur.p > 0;
+        const tt = planned ? prof.cur : prof.pot;
+        if (tt.p <= 0) continue;
+        const worth = this.rootValue(t, tt, potential) - this.rootValue(t, NOTHING, potential);
+        // A potential counts the target's other enablers at their potentials too.
+        let others = 1;
+        if (!planned)
+          for (const o of this.view.sourcesOf(t)) {
+            if (o === n) continue;
+            const st = this.source(o);
+            if (st.at === undefined) others *= Math.min(1, st.p / Math.max(st.pp, 0.05));
+          }
+        const chance = planned ? now.p : now.pp;
+        total += (rise * worth * others) / Math.max(chance, without.get(n) ?? 0, 0.05);
+      }
+    }
+    return total;
+  }
+
+  /** The profile of node `id` as its parent's sharers last reported it, if any. */
+  private reportedProfile(id: string): Profile | undefined {
+    const parent = this.view.parent.get(id);
+    return parent === undefined ? undefined : this.childProfiles(parent).get(id);
   }
 
   /**
