@@ -229,12 +229,18 @@ export class DeliberativeClient {
       let t = preempts ? s.tick : busyUntil;
       // A running method whose install was withdrawn is given up anyway: it costs nothing.
       // Else it costs what it was expected to earn, and what it would enable (which lies off
-      // the path its importance is measured on).
-      let cost =
-        preempts && s.running !== undefined && !this.cancelled.has(s.running)
-          ? s.runningValue(s.running) +
-            s.enablingGain(s.running, s.profiles.get(s.running)?.cur ?? NOTHING, "commitment")
-          : 0;
+      // the path its importance is measured on); one that enables what the agent has not heard
+      // of yet is not given up.
+      let cost = 0;
+      if (preempts && s.running !== undefined && !this.cancelled.has(s.running)) {
+        const enabling = s.enablingGain(
+          s.running,
+          s.profiles.get(s.running)?.cur ?? NOTHING,
+          "commitment",
+        );
+        if (!Number.isFinite(enabling)) return undefined;
+        cost = s.runningValue(s.running) + enabling;
+      }
       // What it replaces is given up: priced as what it was expected to earn.
       for (const mid of replaces)
         if (s.schedule.has(mid))
@@ -302,8 +308,9 @@ export class DeliberativeClient {
             return undefined;
           const before = s.profiles.get(mid)?.cur ?? NOTHING;
           const lost = s.enablingGain(mid, before, "commitment");
+          if (!Number.isFinite(lost)) return undefined;
           const kept = after.p <= 0 || givesWay ? 0 : s.enablingGain(mid, after, "commitment");
-          cost += Math.max(0, loss) + (Number.isFinite(lost) ? Math.max(0, lost - kept) : lost);
+          cost += Math.max(0, loss) + Math.max(0, lost - Math.min(kept, lost));
         }
         if (after.p <= 0 || givesWay) lowered.push(mid);
         if (after.p > 0) t = at + expectedValue(m.duration);
