@@ -117,46 +117,77 @@ describe("deliberative installs on the agent's side", () => {
   });
 });
 
+/**
+ * a runs "src" (10 ticks, worth 5) under the max "S", which enables b's "later" (planned at 12,
+ * worth `laterWorth`); at 4 the deliberative scheduler installs a's "rival" (worth 20, by 6),
+ * which would take src's place. With `alt`, c's "alt" is a second way to S, and c reports it
+ * scheduled or not; with `laterReported`, b reports later planned and sure. Returns a's answers
+ * to the install and what it aborted.
+ */
+function rivalOverRunningSource({
+  alt,
+  laterWorth = 30,
+  laterReported = false,
+}: {
+  alt?: "scheduled" | "unscheduled";
+  laterWorth?: number;
+  laterReported?: boolean;
+}) {
+  const index = build(
+    [
+      task("root", "sum", ["S", "R", "later"]),
+      task("S", "max", alt ? ["src", "alt"] : ["src"]),
+      task("R", "max", ["rival"]),
+      act("src", "a", 10, 5),
+      ...(alt ? [act("alt", "c", 10, 5)] : []),
+      act("rival", "a", 4, 20, { deadlineTicks: 10 }),
+      act("later", "b", 3, laterWorth),
+    ],
+    [{ kind: "enables", from: "S", to: "later" }],
+  );
+  const setup = setupOf(
+    index,
+    plan([
+      ["a", "src", 0],
+      ["b", "later", 12],
+    ]),
+    "a",
+  );
+  const scheduled = alt === "scheduled";
+  const reports = [
+    ...(alt
+      ? [
+          reportTo("c", "S", [
+            { id: "alt", p: scheduled ? 1 : 0, v: 5, pp: 1, pv: 5, busy: scheduled ? 10 : 0 },
+          ]),
+        ]
+      : []),
+    ...(laterReported
+      ? [
+          reportTo("b", "root", [
+            { id: "later", p: 1, v: laterWorth, pp: 1, pv: laterWorth, busy: 3, e: 12 },
+          ]),
+        ]
+      : []),
+  ];
+  const outs = drive(
+    new SchedulerAgentCsc(setup),
+    6,
+    new Map([
+      [1, reports],
+      [4, [install("a", "rival", 5)]],
+    ]),
+  );
+  return {
+    answers: installedAnswers(outs),
+    abort: outs.find((o) => o.abort !== undefined)?.abort,
+  };
+}
+
 describe("a running enables source with an alternative nobody runs", () => {
   // As above, with "alt" (c's) a second way to "S": c reports whether it has it scheduled.
-  const run = (altScheduled: boolean) => {
-    const index = build(
-      [
-        task("root", "sum", ["S", "R", "later"]),
-        task("S", "max", ["src", "alt"]),
-        task("R", "max", ["rival"]),
-        act("src", "a", 10, 5),
-        act("alt", "c", 10, 5),
-        act("rival", "a", 4, 20, { deadlineTicks: 10 }),
-        act("later", "b", 3, 30),
-      ],
-      [{ kind: "enables", from: "S", to: "later" }],
-    );
-    const setup = setupOf(
-      index,
-      plan([
-        ["a", "src", 0],
-        ["b", "later", 12],
-      ]),
-      "a",
-    );
-    const p = altScheduled ? 1 : 0;
-    const report = reportTo("c", "S", [
-      { id: "alt", p, v: 5, pp: 1, pv: 5, busy: altScheduled ? 10 : 0 },
-    ]);
-    const outs = drive(
-      new SchedulerAgentCsc(setup),
-      6,
-      new Map([
-        [1, [report]],
-        [4, [install("a", "rival", 5)]],
-      ]),
-    );
-    return {
-      answers: installedAnswers(outs),
-      abort: outs.find((o) => o.abort !== undefined)?.abort,
-    };
-  };
+  const run = (altScheduled: boolean) =>
+    rivalOverRunningSource({ alt: altScheduled ? "scheduled" : "unscheduled" });
 
   it("is not displaced when the alternative could run but nobody has it scheduled", () => {
     // Its owner may have no time for it: only what is scheduled or done is a way around.
@@ -1641,45 +1672,11 @@ describe("an install pushing back a planned enables source", () => {
 });
 
 describe("a running enables source weighed with what it enables", () => {
-  // a runs "src" (10 ticks, worth 5), the only way to "S", which enables b's "later"; b reports
-  // later planned, sure, worth `laterWorth`. An install of "rival" (worth 20, by 6) takes over
-  // src only where it is clearly worth more than src and what src enables together.
-  const answers = (laterWorth: number) => {
-    const index = build(
-      [
-        task("root", "sum", ["S", "R", "later"]),
-        task("S", "max", ["src"]),
-        task("R", "max", ["rival"]),
-        act("src", "a", 10, 5),
-        act("rival", "a", 4, 20, { deadlineTicks: 10 }),
-        act("later", "b", 3, laterWorth),
-      ],
-      [{ kind: "enables", from: "S", to: "later" }],
-    );
-    const setup = setupOf(
-      index,
-      plan([
-        ["a", "src", 0],
-        ["b", "later", 12],
-      ]),
-      "a",
-    );
-    const report = reportTo("b", "root", [
-      { id: "later", p: 1, v: laterWorth, pp: 1, pv: laterWorth, busy: 3, e: 12 },
-    ]);
-    const outs = drive(
-      new SchedulerAgentCsc(setup),
-      6,
-      new Map([
-        [1, [report]],
-        [4, [install("a", "rival", 5)]],
-      ]),
-    );
-    return {
-      answers: installedAnswers(outs),
-      abort: outs.find((o) => o.abort !== undefined)?.abort,
-    };
-  };
+  // a runs "src", the only way to "S", which enables b's "later"; b reports later planned, sure,
+  // worth `laterWorth`. The install of "rival" (worth 20) takes over src only where it is
+  // clearly worth more than src and what src enables together.
+  const answers = (laterWorth: number) =>
+    rivalOverRunningSource({ laterWorth, laterReported: true });
 
   it("is kept when what it enables is worth much", () => {
     expect(answers(30)).toEqual({ answers: [false], abort: undefined });
