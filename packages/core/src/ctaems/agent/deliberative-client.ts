@@ -308,6 +308,7 @@ export class DeliberativeClient {
             return undefined;
           const before = s.profiles.get(mid)?.cur ?? NOTHING;
           const lost = s.enablingGain(mid, before, "commitment");
+          // One that enables what the agent has not heard of yet is kept.
           if (!Number.isFinite(lost)) return undefined;
           const kept = after.p <= 0 || givesWay ? 0 : s.enablingGain(mid, after, "commitment");
           cost += Math.max(0, loss) + Math.max(0, lost - Math.min(kept, lost));

@@ -369,12 +369,13 @@ export class OpportunisticScheduler {
    * it. The initial schedule was fixed before anything ran; keeping to it can hold an agent on
    * a method of little worth that leaves no room, later, for surer or more valuable ones. The
    * method's worth counts what it enables (`enablingGain`: an enables source is kept while what
-   * it enables is worth keeping it for); installs and methods overdue are kept. A method due at this very tick may still give way: work released at its
-   * planned start could not be taken up at once before, so this is the first tick the choice can
-   * be made (a member of a synchronized start due now is kept: the others start with it now; so
-   * is a method under a min while another child is planned: its owner starts on the plan now,
-   * too late to hear that its work would go for nothing). Returns the methods that gave way (one
-   * at a time; a synchronized one must then leave its group).
+   * it enables is worth keeping it for); installs and methods overdue are kept. A method due at
+   * this very tick may still give way: work released at its planned start could not be taken up
+   * at once before, so this is the first tick the choice can be made (a member of a synchronized
+   * start due now is kept: the others start with it now; so is a method under a min while another
+   * child is planned: its owner starts on the plan now, too late to hear that its work would go
+   * for nothing). Returns the methods that gave way (one at a time; a synchronized one must then
+   * leave its group).
    */
   rechoose(): string[] {
     const s = this.state;
