@@ -270,11 +270,13 @@ export class SerialEnvironment extends DeviceEnvironment {
     const { path } = this.settings;
     if (!port) return Promise.reject(new DeviceError("device-disconnected", path));
     return new Promise((resolve, reject) =>
-      port.write(formatAgentLine(line), (error) =>
-        error
-          ? reject(new DeviceError("device-disconnected", `${path}: ${errorText(error)}`))
-          : resolve(),
-      ),
+      port.write(formatAgentLine(line), (error) => {
+        if (!error) return resolve();
+        // A line that cannot be written to is gone, though the port may not have said so yet:
+        // lost at once, so that nothing more is sent on it and the reconnection starts now.
+        this.lost(port, errorText(error));
+        reject(new DeviceError("device-disconnected", `${path}: ${errorText(error)}`));
+      }),
     );
   }
 
