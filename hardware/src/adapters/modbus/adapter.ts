@@ -192,8 +192,13 @@ export class ModbusEnvironment extends DeviceEnvironment {
           "device-timeout",
           `${host}:${port}: no answer in ${this.settings.timeoutMs} ms`,
         );
-      if (this.client !== client || errno === "ECONNREFUSED" || !client.isOpen)
+      if (this.client !== client || errno === "ECONNREFUSED" || !client.isOpen) {
+        // A connection a request cannot go out on is gone, though its socket may not have said
+        // so yet: lost at once, so that the next start does not go out on it and the
+        // reconnection starts now (as the serial adapter does with a line it cannot write).
+        this.lost(client, errorText(error));
         throw new DeviceError("device-disconnected", `${host}:${port}: ${errorText(error)}`);
+      }
       void run;
       throw new DeviceError("device-rejected", `${host}:${port}: ${errorText(error)}`);
     }
