@@ -150,7 +150,7 @@ export const WirePeerBody = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
-    { type: Type.Literal("ready"), group: NodeName, at: Ticks },
+    { type: Type.Literal("ready"), group: NodeName, at: Ticks, by: Type.Optional(Ticks) },
     { additionalProperties: false },
   ),
   Type.Object({ type: Type.Literal("withdraw"), group: NodeName }, { additionalProperties: false }),

@@ -195,13 +195,20 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     // has to be worth more than what this one brings by now. Earlier installs stay.
     const install = entry?.origin !== "deliberative" ? this.controller.urgentInstall() : undefined;
     const urgent = install !== undefined && s.gain(install, s.startProfile(install)) > 1.2 * value;
-    // An alternative is worth an abort only if it cannot wait until this method ends.
+    // An alternative is worth an abort only if it cannot wait until this method ends, and only
+    // for what it is worth as things are planned: an abort cannot be undone, and a sibling under
+    // a min that nobody has planned yet (counted at what it could still be made) may never run.
     const pressing = alt !== undefined && this.view.latestStart(alt.id) < s.tick + s.remaining(id);
+    const clearly = (worth: number) => worth > 1.2 * value + 0.01 * scale;
     return (
       value <= 1e-9 ||
       urgent ||
       this.deliberative.takeCancelled(id) ||
-      (opportunistic && alt !== undefined && pressing && alt.gain > 1.2 * value + 0.01 * scale)
+      (opportunistic &&
+        alt !== undefined &&
+        pressing &&
+        clearly(alt.gain) &&
+        clearly(s.gain(alt.id, s.startProfile(alt.id), "planned")))
     );
   }
 }

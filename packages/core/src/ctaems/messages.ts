@@ -44,8 +44,11 @@ export type PeerBody =
       /** When it is expected to accrue (mean durations of what is planned), while it has not. */
       readonly eta?: Ticks;
     }
-  /** Execution controller: ready to start `activity` of synchronized group `group` since `at`. */
-  | { readonly type: "ready"; readonly group: string; readonly at: Ticks }
+  /**
+   * Execution controller: ready to start its method of synchronized group `group` since `at`;
+   * waiting for the others past `by` would cost that method part of its chance of ending in time.
+   */
+  | { readonly type: "ready"; readonly group: string; readonly at: Ticks; readonly by?: Ticks }
   /** Execution controller: leaves a synchronized group (its method was dropped). */
   | { readonly type: "withdraw"; readonly group: string }
   /** To the deliberative scheduler: `node`'s scheduled probability fell below its threshold. */

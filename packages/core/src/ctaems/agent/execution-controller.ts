@@ -16,6 +16,8 @@ import type { LocalView } from "./view.js";
 export class ExecutionController {
   /** Per synchronized group: when each other member said it was ready, or that it withdrew. */
   private readonly readies = new Map<string, Map<string, Ticks | "withdrawn">>();
+  /** Per synchronized group: the `by` of each member that said it was ready, this one's too. */
+  private readonly limits = new Map<string, Map<string, Ticks>>();
   /** Per synchronized group: when this agent said it was ready. */
   private readonly myReady = new Map<string, Ticks>();
   /** Per enables source this agent stewards: what it last announced. */
@@ -91,15 +93,45 @@ export class ExecutionController {
     // (waiting for the round cost the whole group a tick, and with it what a tick decides later).
     const entry = this.state.schedule.get(id);
     if (tick === 0 && entry?.origin === "initial" && entry.earliest === 0) return true;
-    if (!this.myReady.has(group)) {
-      this.myReady.set(group, tick);
-      for (const to of others) out.push({ to, body: { type: "ready", group, at: tick } });
-    }
+    if (!this.myReady.has(group)) this.announceReady(group, id, others, out);
     const seen = this.readies.get(group);
+    const since = this.myReady.get(group) ?? tick;
     // Everyone else is ready (or withdrew), or waiting longer would miss the method's window.
     // Start once everyone has heard everyone: all others ready, and our own "ready" delivered.
-    const allReady = others.every((a) => seen?.has(a)) && (this.myReady.get(group) ?? tick) < tick;
-    return allReady || tick >= this.view.latestStart(id);
+    const allReady = others.every((a) => seen?.has(a)) && since < tick;
+    // Those ready wait for the others no longer than the first of them can without losing part
+    // of its method's chance of ending in time: each has heard every other's limit, so they
+    // start together, and a member still busy elsewhere does not cost them their window.
+    // (Waiting to the last start the shortest duration allows left the ready members' methods
+    // little chance, and a syncsum only what starts with its first.)
+    const limits = this.limits.get(group);
+    const heard = others.filter((a) => typeof seen?.get(a) === "number");
+    let limit = limits?.get(this.id) ?? Number.POSITIVE_INFINITY;
+    for (const a of heard) limit = Math.min(limit, limits?.get(a) ?? Number.POSITIVE_INFINITY);
+    const overdue = heard.length > 0 && since < tick && tick >= limit;
+    return allReady || overdue || tick >= this.view.latestStart(id);
+  }
+
+  /** Tells the other members of `group` that this agent is ready to start `id`, and by when. */
+  private announceReady(
+    group: string,
+    id: string,
+    others: readonly string[],
+    out: OutgoingMessage[],
+  ): void {
+    const tick = this.state.tick;
+    const by = this.view.safeStart(id);
+    this.myReady.set(group, tick);
+    this.limitOf(group).set(this.id, by);
+    // Without a deadline it can wait for ever, and says no limit.
+    const limit = Number.isFinite(by) ? { by } : {};
+    for (const to of others) out.push({ to, body: { type: "ready", group, at: tick, ...limit } });
+  }
+
+  private limitOf(group: string): Map<string, Ticks> {
+    const g = this.limits.get(group) ?? new Map<string, Ticks>();
+    this.limits.set(group, g);
+    return g;
   }
 
   /** Leaves the synchronized group of a dropped method, telling its other members. */
@@ -117,6 +149,7 @@ export class ExecutionController {
     const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
     this.readies.set(body.group, g);
     g.set(from, body.at);
+    if (body.by !== undefined) this.limitOf(body.group).set(from, body.by);
   }
 
   /** A member of a synchronized group dropped its method. */
@@ -167,10 +200,9 @@ export class ExecutionController {
         if (e.earliest !== s.tick + 1 || s.status.get(id)?.state !== "idle") continue;
         if (!this.enabled(id)) continue;
         if (this.nextCommitment()?.earliest !== e.earliest) continue;
-        this.myReady.set(group, s.tick);
         const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
-        for (const to of new Set(members.map((m) => m.agentId)))
-          if (to !== this.id) out.push({ to, body: { type: "ready", group, at: s.tick } });
+        const others = [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
+        this.announceReady(group, id, others, out);
       }
     return undefined;
   }

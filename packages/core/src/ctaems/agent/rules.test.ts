@@ -1045,6 +1045,95 @@ describe("re-choice with a member of a synchronized start", () => {
   });
 });
 
+describe("an opportunistic method under way and a pressing alternative under a min", () => {
+  // a has nothing planned and takes up "b1" (20 ticks, due at 20, worth 10) at 0. At 5 "m1"
+  // (worth 30, from 5, due at 10) can start, now or never; it is under the min "M" with c's "m2",
+  // which c reports planned or only possible (nobody has planned it).
+  const outs = (m2Planned: boolean) => {
+    const index = build([
+      task("root", "sum", ["B", "M"]),
+      task("B", "max", ["b1"]),
+      task("M", "min", ["m1", "m2"]),
+      act("b1", "a", 20, 10, { deadlineTicks: 20 }),
+      act("m1", "a", 5, 30, { releaseTicks: 5, deadlineTicks: 10 }),
+      act("m2", "c", 5, 30),
+    ]);
+    const setup = setupOf(index, plan([]), "a");
+    const m2 = {
+      id: "m2",
+      p: m2Planned ? 1 : 0,
+      v: m2Planned ? 30 : 0,
+      pp: 1,
+      pv: 30,
+      busy: m2Planned ? 5 : 0,
+    };
+    return drive(new SchedulerAgentCsc(setup), 6, new Map([[2, [reportTo("c", "M", [m2])]]]));
+  };
+
+  it("is taken up first", () => {
+    expect(outs(false)[0]?.start).toBe("b1");
+  });
+
+  it("gives way to it when the min's other child is planned", () => {
+    expect(outs(true)[5]).toMatchObject({ abort: "b1", start: "m1" });
+  });
+
+  it("is kept when nobody has planned the min's other child: an abort cannot be undone", () => {
+    expect(outs(false).some((o) => o.abort !== undefined)).toBe(false);
+  });
+});
+
+describe("members of a synchronized start waiting for one still busy", () => {
+  // a's "y1", b's "y2" and c's "y3" start together at 10 under the syncsum "Y" (due at 20); c
+  // never says it is ready. b says it is ready a tick ahead and can wait until 18. y1 takes 5 or
+  // 9 ticks (`uncertain`) or always 5: it can start as late as 15, but with all its chance only
+  // until 11 when it may take 9.
+  const starts = (uncertain: boolean) => {
+    const y1 = uncertain
+      ? [
+          { value: 5, probability: 0.5 },
+          { value: 9, probability: 0.5 },
+        ]
+      : 5;
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2", "y3"], { deadlineTicks: 20 }),
+      act("y1", "a", y1, 10),
+      act("y2", "b", 2, 10),
+      act("y3", "c", 2, 10),
+    ]);
+    const setup = setupOf(
+      index,
+      plan([
+        ["a", "y1", 10],
+        ["b", "y2", 10],
+        ["c", "y3", 10],
+      ]),
+      "a",
+    );
+    const ready = {
+      from: "b",
+      to: "a",
+      seq: 1,
+      body: { type: "ready", group: "Y", at: 9, by: 18 },
+    };
+    return runAlone(
+      new SchedulerAgentCsc(setup),
+      16,
+      { y1: 5 },
+      new Map([[10, [ready as PeerMessage]]]),
+    );
+  };
+
+  it("start without it once waiting would cost one of them part of its chance", () => {
+    expect(starts(true)).toEqual([[11, "y1"]]);
+  });
+
+  it("wait for it while waiting costs them nothing", () => {
+    expect(starts(false)).toEqual([[15, "y1"]]);
+  });
+});
+
 describe("a scheduled child of a syncsum another child of which has started", () => {
   // a plans "y1" at 6; b's "y2" started at 3 (b's report says so, or not): a syncsum counts only
   // the children that start with its first, so y1 started at 6 would earn nothing.

@@ -78,6 +78,13 @@ export class LocalView {
     return this.deadline(id) - valueRange(a.duration).min;
   }
 
+  /** The last start from which the method meets its deadline whatever its duration. */
+  safeStart(id: string): Ticks {
+    const a = this.activity(id);
+    if (!a) return -1;
+    return this.deadline(id) - valueRange(a.duration).max;
+  }
+
   /** Whether a node is, or lies under, the source of an enables link this agent sees. */
   enablesSomething(id: string): boolean {
     for (let n: string | undefined = id; n !== undefined; n = this.parent.get(n))
