@@ -6,6 +6,13 @@ import type { StateManager } from "./state-manager.js";
 import { type Entry, type OutgoingMessage, PRIORITY, type TickOutput } from "./types.js";
 import type { LocalView } from "./view.js";
 
+/** What a member of a synchronized group said with its readiness. */
+interface Readiness {
+  readonly at: Ticks;
+  /** The last start its method can wait for without losing chance (none said: no limit). */
+  readonly by?: Ticks;
+}
+
 /**
  * Execution controller (CSC §3.1.4): runs the schedule. Its distributed window-sliding scheduler
  * delays a scheduled method until its enabling conditions are met, remote ones included (the
@@ -14,10 +21,11 @@ import type { LocalView } from "./view.js";
  * together.
  */
 export class ExecutionController {
-  /** Per synchronized group: when each other member said it was ready, or that it withdrew. */
-  private readonly readies = new Map<string, Map<string, Ticks | "withdrawn">>();
-  /** Per synchronized group: the `by` of each member that said it was ready, this one's too. */
-  private readonly limits = new Map<string, Map<string, Ticks>>();
+  /**
+   * Per synchronized group: when each other member said it was ready (and until when it can
+   * wait, if it said), or that it withdrew.
+   */
+  private readonly readies = new Map<string, Map<string, Readiness | "withdrawn">>();
   /** Per synchronized group: when this agent said it was ready. */
   private readonly myReady = new Map<string, Ticks>();
   /** Per enables source this agent stewards: what it last announced. */
@@ -86,14 +94,13 @@ export class ExecutionController {
     const tick = this.state.tick;
     const group = this.state.syncOf.get(id);
     if (group === undefined || this.setup.mode !== "csc") return true;
-    const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
-    const others = [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
+    const others = this.othersIn(group);
     // A start the initial schedule put on the run's first tick needs no readiness round, nor a
     // word: every member was given the same start, and nothing can have held one back before it
     // (waiting for the round cost the whole group a tick, and with it what a tick decides later).
     const entry = this.state.schedule.get(id);
     if (tick === 0 && entry?.origin === "initial" && entry.earliest === 0) return true;
-    if (!this.myReady.has(group)) this.announceReady(group, id, others, out);
+    if (!this.myReady.has(group)) this.announceReady(group, id, out);
     const seen = this.readies.get(group);
     const since = this.myReady.get(group) ?? tick;
     // Everyone else is ready (or withdrew), or waiting longer would miss the method's window.
@@ -104,34 +111,32 @@ export class ExecutionController {
     // start together, and a member still busy elsewhere does not cost them their window.
     // (Waiting to the last start the shortest duration allows left the ready members' methods
     // little chance, and a syncsum only what starts with its first.)
-    const limits = this.limits.get(group);
-    const heard = others.filter((a) => typeof seen?.get(a) === "number");
-    let limit = limits?.get(this.id) ?? Number.POSITIVE_INFINITY;
-    for (const a of heard) limit = Math.min(limit, limits?.get(a) ?? Number.POSITIVE_INFINITY);
-    const overdue = heard.length > 0 && since < tick && tick >= limit;
+    let heard = 0;
+    let limit = this.view.safeStart(id);
+    for (const said of seen?.values() ?? [])
+      if (said !== "withdrawn") {
+        heard++;
+        limit = Math.min(limit, said.by ?? Number.POSITIVE_INFINITY);
+      }
+    const overdue = heard > 0 && since < tick && tick >= limit;
     return allReady || overdue || tick >= this.view.latestStart(id);
   }
 
+  /** The other members of synchronized group `group`. */
+  private othersIn(group: string): string[] {
+    const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
+    return [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
+  }
+
   /** Tells the other members of `group` that this agent is ready to start `id`, and by when. */
-  private announceReady(
-    group: string,
-    id: string,
-    others: readonly string[],
-    out: OutgoingMessage[],
-  ): void {
+  private announceReady(group: string, id: string, out: OutgoingMessage[]): void {
     const tick = this.state.tick;
     const by = this.view.safeStart(id);
     this.myReady.set(group, tick);
-    this.limitOf(group).set(this.id, by);
     // Without a deadline it can wait for ever, and says no limit.
     const limit = Number.isFinite(by) ? { by } : {};
-    for (const to of others) out.push({ to, body: { type: "ready", group, at: tick, ...limit } });
-  }
-
-  private limitOf(group: string): Map<string, Ticks> {
-    const g = this.limits.get(group) ?? new Map<string, Ticks>();
-    this.limits.set(group, g);
-    return g;
+    for (const to of this.othersIn(group))
+      out.push({ to, body: { type: "ready", group, at: tick, ...limit } });
   }
 
   /** Leaves the synchronized group of a dropped method, telling its other members. */
@@ -146,15 +151,14 @@ export class ExecutionController {
 
   /** A member of a synchronized group is ready to start. */
   onReady(from: string, body: Extract<PeerBody, { type: "ready" }>): void {
-    const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
+    const g = this.readies.get(body.group) ?? new Map<string, Readiness | "withdrawn">();
     this.readies.set(body.group, g);
-    g.set(from, body.at);
-    if (body.by !== undefined) this.limitOf(body.group).set(from, body.by);
+    g.set(from, body.by === undefined ? { at: body.at } : { at: body.at, by: body.by });
   }
 
   /** A member of a synchronized group dropped its method. */
   onWithdraw(from: string, body: Extract<PeerBody, { type: "withdraw" }>): void {
-    const g = this.readies.get(body.group) ?? new Map<string, Ticks | "withdrawn">();
+    const g = this.readies.get(body.group) ?? new Map<string, Readiness | "withdrawn">();
     this.readies.set(body.group, g);
     g.set(from, "withdrawn");
   }
@@ -200,9 +204,7 @@ export class ExecutionController {
         if (e.earliest !== s.tick + 1 || s.status.get(id)?.state !== "idle") continue;
         if (!this.enabled(id)) continue;
         if (this.nextCommitment()?.earliest !== e.earliest) continue;
-        const members = this.setup.syncGroups.find((g) => g.id === group)?.members ?? [];
-        const others = [...new Set(members.map((m) => m.agentId))].filter((a) => a !== this.id);
-        this.announceReady(group, id, others, out);
+        this.announceReady(group, id, out);
       }
     return undefined;
   }
