@@ -16,7 +16,8 @@ export interface ChildReport {
   /** Start tick, once a method (or the earliest method of a task) started. */
   readonly s?: Ticks;
   /**
-   * A method scheduled and not started: the earliest its owner plans to start it. Without it,
+   * A method scheduled and not started: the earliest its owner plans to start it (its planned
+   * start, or the expected end of the work ahead of it where that runs past it). Without it,
    * the others could only count it from its window's release, and would expect what it enables
    * too early.
    */

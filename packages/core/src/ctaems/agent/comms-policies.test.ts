@@ -62,10 +62,13 @@ describe("SelectiveBroadcast", () => {
     expect(s.report(before, [child("a", { v: 10.4 }), child("b")])).toBe(false);
     expect(s.report(before, [child("a", { pv: 11 }), child("b")])).toBe(true);
   });
-  it("reports any crossing of zero, change of state, or of the children", () => {
+  it("reports any crossing of zero, change of state, of the planned start, or of the children", () => {
     const low = [child("a", { p: 0.01 })];
     expect(s.report(low, [child("a", { p: 0 })])).toBe(true);
     expect(s.report(before, [child("a", { s: 3 }), child("b")])).toBe(true);
+    const planned = [child("a", { e: 36 }), child("b")];
+    expect(s.report(planned, [child("a", { e: 36 }), child("b")])).toBe(false);
+    expect(s.report(planned, [child("a", { e: 47 }), child("b")])).toBe(true);
     expect(s.report(before, [child("a", { acc: 9 }), child("b")])).toBe(true);
     expect(s.report(before, [child("a", { final: true }), child("b")])).toBe(true);
     expect(s.report(before, [child("a")])).toBe(true);

@@ -95,8 +95,8 @@ export class SelectiveBroadcast extends AlwaysBroadcast {
 
 /**
  * Whether a profile moved enough to be worth a message: the scheduled or the potential
- * probability by more than ε, a value by ε of itself, or anything crossing zero or changing
- * state. The potential weighs as much as the scheduled probability: under a min, a receiver
+ * probability by more than ε, a value by ε of itself, anything crossing zero or changing
+ * state, or the start its owner plans (others time their starts and what it enables by it). The potential weighs as much as the scheduled probability: under a min, a receiver
  * values its own methods against what each open sibling can still achieve (its potential), so a
  * stale potential misprices them. (A looser 4ε of itself let a sibling's potential lag by up to
  * 0.08 at ε = 0.02; on the job shop that flipped which operation an idle machine took up, and
@@ -112,6 +112,7 @@ export function moved(a: ChildReport, b: ChildReport, eps: number): boolean {
     Math.abs(a.v - b.v) > eps * Math.max(a.v, b.v) ||
     Math.abs(a.pv - b.pv) > eps * Math.max(a.pv, b.pv) ||
     a.s !== b.s ||
+    a.e !== b.e ||
     a.acc !== b.acc ||
     a.final !== b.final
   );

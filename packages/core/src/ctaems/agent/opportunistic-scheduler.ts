@@ -518,19 +518,34 @@ export class OpportunisticScheduler {
 
   /**
    * What method `id`, a syncsum child started now, takes away from the other children planned
-   * (not to start now) and not started: past the release, where a start planned as
-   * early as possible would have been made, such a child is planned later, and a start now goes
-   * ahead of it and leaves it nothing (a syncsum counts only the children that start with its
-   * first). Their expected quality, as their owners last said; 0 elsewhere.
+   * (not to start now) and not started: a start now goes ahead of such a child and leaves it
+   * nothing (a syncsum counts only the children that start with its first). Past the release,
+   * where a start planned as early as possible would have been made, any such child is planned
+   * later; up to it, one whose owner said it starts later (after the work ahead of it, say).
+   * Their expected quality, as their owners last said; 0 elsewhere.
    */
   private takenAhead(id: string): number {
     const parent = this.view.parent.get(id);
     if (parent === undefined || !this.isSyncsumChild(id)) return 0;
-    if (this.state.tick <= this.view.release(id)) return 0;
+    const t = this.state.tick;
+    const early = t <= this.view.release(id);
+    const kids = this.state.childProfiles(parent);
+    // Another child starting now goes ahead of the later ones anyway: joined, it takes nothing.
+    for (const [cid, k] of kids)
+      if (cid !== id && (k.s === t || (k.s === undefined && k.cur.p > 0 && k.e === t))) return 0;
     let ahead = 0;
-    // One planned to start now starts with it: it is joined, not gone ahead of.
-    for (const [cid, k] of this.state.childProfiles(parent))
-      if (cid !== id && k.s === undefined && !k.final && k.cur.p > 0 && k.e !== this.state.tick)
+    // Up to the release, only one its owner said it starts at a tick this one could not wait
+    // for (past its last safe start) is gone ahead of: one it could join, the others expect it
+    // to start with at the release, as they plan theirs.
+    const latest = this.view.safeStart(id);
+    for (const [cid, k] of kids)
+      if (
+        cid !== id &&
+        k.s === undefined &&
+        !k.final &&
+        k.cur.p > 0 &&
+        (!early || (k.e !== undefined && k.e > latest))
+      )
         ahead += expected(k.cur);
     return ahead;
   }

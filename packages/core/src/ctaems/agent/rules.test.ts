@@ -1825,3 +1825,54 @@ describe("re-choice counts what a backup would enable", () => {
     expect(starts(true)).toEqual([[4, "s2"]]);
   });
 });
+
+describe("an opportunistic start under a syncsum, at the release, with another child planned later", () => {
+  // b was given "y2" (worth 10) after the schedule was made and says when it can start it: at
+  // \`e\`, after its own work. a's "y1" (3 ticks) could start at Y's release (5); Y is due at 9,
+  // so y1 cannot wait past 6. Started at the release, y1 goes ahead of y2 unless y2 starts then
+  // too (a syncsum counts only the children that start with its first).
+  const run = (e: number, y1Worth = 5) => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 5, deadlineTicks: 9 }),
+      act("y1", "a", 3, y1Worth),
+      act("y2", "b", 3, 10),
+    ]);
+    const setup = setupOf(index, plan([]), "a");
+    const report = reportTo("b", "Y", [{ id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 3, e }]);
+    return drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]])).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("does not go ahead of one it cannot wait for when it is worth less", () => {
+    expect(run(7)).toEqual([]);
+  });
+
+  it("goes ahead of it when it alone is worth more", () => {
+    expect(run(7, 20)).toEqual([[5, "y1"]]);
+  });
+
+  it("starts with it when b starts it at the release", () => {
+    expect(run(5)).toEqual([[5, "y1"]]);
+  });
+
+  it("joins a child starting at the release, whatever is planned later: that start goes ahead of it anyway", () => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2", "y3"], { releaseTicks: 5, deadlineTicks: 9 }),
+      act("y1", "a", 3, 5),
+      act("y2", "b", 3, 5),
+      act("y3", "c", 3, 10),
+    ]);
+    const setup = setupOf(index, plan([]), "a");
+    const report = reportTo("b", "Y", [
+      { id: "y2", p: 1, v: 5, pp: 1, pv: 5, busy: 3, e: 5 },
+      { id: "y3", p: 1, v: 10, pp: 1, pv: 10, busy: 3, e: 7 },
+    ]);
+    const starts = drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [report]]])).flatMap(
+      (o, tick) => (o.start !== undefined ? [[tick, o.start] as const] : []),
+    );
+    expect(starts).toEqual([[5, "y1"]]);
+  });
+});

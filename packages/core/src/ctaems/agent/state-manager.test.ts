@@ -190,6 +190,31 @@ describe("a scheduled method behind the running one", () => {
     expect(p(state, "z")).toBe(1);
   });
 
+  it("its owner reports the start the running method and the queue allow, not the planned one", () => {
+    const state = runningX([
+      ["y", 5],
+      ["z", 15],
+      ["w", 60],
+    ]);
+    const e = (id: string) => state.profiles.get(id)?.e;
+    // y follows x (ends at 30), z follows y; w's planned start is later than both.
+    expect(e("y")).toBe(30);
+    expect(e("z")).toBe(40);
+    expect(e("w")).toBe(60);
+  });
+
+  it("a synchronized start goes first at its tick, as the controller starts it", () => {
+    const state = runningX([
+      ["y", 40],
+      ["z", 40],
+    ]);
+    state.syncOf.set("z", "Z");
+    state.recompute();
+    const e = (id: string) => state.profiles.get(id)?.e;
+    expect(e("z")).toBe(40);
+    expect(e("y")).toBe(50);
+  });
+
   it("unless it is to take the running method over", () => {
     const state = runningX([["y", 5, 35]]);
     const y = state.schedule.get("y");

@@ -287,7 +287,15 @@ export class StateManager {
     const est = Math.max(t, planned, this.queued.get(id) ?? t);
     const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
     if (p <= 0) return { cur: NOTHING, pot, busy: meanD };
-    return { cur: { p, v: qp.v }, pot, busy: meanD, e: planned };
+    // The start its owner plans: its plan's, or, where the work ahead of it is expected to run
+    // past that, the expected end of that work.
+    const queued = this.queued.get(id) ?? t;
+    return {
+      cur: { p, v: qp.v },
+      pot,
+      busy: meanD,
+      e: queued > t ? Math.max(planned, Math.ceil(queued)) : planned,
+    };
   }
 
   /** Profiles of a task's children: own computations for core children, reports for the rest. */
@@ -366,7 +374,12 @@ export class StateManager {
     const queue = [...this.schedule]
       .filter(([id, e]) => e.priority > PRIORITY.low && this.status.get(id)?.state === "idle")
       .sort(
-        ([a, x], [b, y]) => x.earliest - y.earliest || y.priority - x.priority || (a < b ? -1 : 1),
+        // A synchronized start goes first at its tick, as the controller starts it.
+        ([a, x], [b, y]) =>
+          x.earliest - y.earliest ||
+          Number(this.syncOf.has(b)) - Number(this.syncOf.has(a)) ||
+          y.priority - x.priority ||
+          (a < b ? -1 : 1),
       );
     for (const [id, e] of queue) {
       const a = this.view.activity(id);

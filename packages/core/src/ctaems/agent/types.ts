@@ -82,7 +82,10 @@ export interface Profile {
   pot: TwoPoint;
   busy: number;
   s?: Ticks;
-  /** A method scheduled and not started: the earliest its owner plans to start it. */
+  /**
+   * A method scheduled and not started: the earliest its owner plans to start it (its planned
+   * start, or the expected end of the work ahead of it where that runs past it).
+   */
   e?: Ticks;
   acc?: Ticks;
   final?: boolean;
