@@ -578,11 +578,14 @@ export class OpportunisticScheduler {
     // Past the release, going ahead of another child planned alone leaves that plan: worth it
     // only where this one alone, started now, is expected to earn clearly more (`givesWay`; its
     // chance of ending by the deadline included); the other's owner then gives it up
-    // (`Downgrader.syncMissed`).
+    // (`Downgrader.syncMissed`). At the release nothing has started yet, and the other child
+    // cannot be waited for (`takenAhead`): of the two, the one expected to earn more goes.
     const mine = this.view.activity(id);
     const ahead = this.takenAhead(id);
     const scale = mine ? qualityProfile(mine.quality).v : 0;
-    if (ahead > 0 && !givesWay(ahead, expected(this.state.startProfile(id)), scale)) return true;
+    const now = expected(this.state.startProfile(id));
+    const atRelease = this.state.tick <= this.view.release(id);
+    if (ahead > 0 && (atRelease ? now <= ahead : !givesWay(ahead, now, scale))) return true;
     const own = mine ? expected(qualityProfile(mine.quality)) : 0;
     // A start other agents plan, not under way: started ahead of it, this one takes what it
     // would earn, which is worth it only where this one alone is expected to earn more.

@@ -1853,6 +1853,10 @@ describe("an opportunistic start under a syncsum, at the release, with another c
     expect(run(7, 20)).toEqual([[5, "y1"]]);
   });
 
+  it("goes ahead of it when worth more by any margin: nothing has started, so no plan is left", () => {
+    expect(run(7, 11)).toEqual([[5, "y1"]]);
+  });
+
   it("starts with it when b starts it at the release", () => {
     expect(run(5)).toEqual([[5, "y1"]]);
   });
