@@ -96,7 +96,8 @@ export class SelectiveBroadcast extends AlwaysBroadcast {
 /**
  * Whether a profile moved enough to be worth a message: the scheduled or the potential
  * probability by more than ε, a value by ε of itself, anything crossing zero or changing
- * state, or the start its owner plans (others time their starts and what it enables by it). The potential weighs as much as the scheduled probability: under a min, a receiver
+ * state, or the start its owner plans (others time their starts and what it enables by it).
+ * The potential weighs as much as the scheduled probability: under a min, a receiver
  * values its own methods against what each open sibling can still achieve (its potential), so a
  * stale potential misprices them. (A looser 4ε of itself let a sibling's potential lag by up to
  * 0.08 at ε = 0.02; on the job shop that flipped which operation an idle machine took up, and

@@ -1828,7 +1828,7 @@ describe("re-choice counts what a backup would enable", () => {
 
 describe("an opportunistic start under a syncsum, at the release, with another child planned later", () => {
   // b was given "y2" (worth 10) after the schedule was made and says when it can start it: at
-  // \`e\`, after its own work. a's "y1" (3 ticks) could start at Y's release (5); Y is due at 9,
+  // `e`, after its own work. a's "y1" (3 ticks) could start at Y's release (5); Y is due at 9,
   // so y1 cannot wait past 6. Started at the release, y1 goes ahead of y2 unless y2 starts then
   // too (a syncsum counts only the children that start with its first).
   const run = (e: number, y1Worth = 5) => {
