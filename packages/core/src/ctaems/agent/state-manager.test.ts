@@ -203,6 +203,16 @@ describe("a scheduled method behind the running one", () => {
     expect(e("w")).toBe(60);
   });
 
+  it("is expected to accrue after the queue ahead of it, as an enables source's notice says", () => {
+    const state = runningX([
+      ["y", 5],
+      ["z", 15],
+    ]);
+    // z starts at 40 (after x, then y) and runs 10 ticks: not at 15 + 10.
+    expect(state.expectedAccrual("y")).toBe(40);
+    expect(state.expectedAccrual("z")).toBe(50);
+  });
+
   it("a synchronized start goes first at its tick, as the controller starts it", () => {
     const state = runningX([
       ["y", 40],

@@ -187,7 +187,8 @@ export class StateManager {
       // (`busy` is what is left of a run under way, the whole mean of one not started.)
       if (prof.s !== undefined) return this.tick + prof.busy;
       const release = this.view.release(parent ?? id);
-      const planned = this.schedule.get(id)?.earliest ?? prof.e ?? 0;
+      // Its owner's planned start, as it will be: after the work queued ahead of it (`e`).
+      const planned = prof.e ?? this.schedule.get(id)?.earliest ?? 0;
       return Math.max(this.tick, release, planned) + prof.busy;
     }
     const kids = this.childProfiles(id, this.profiles);
@@ -228,7 +229,12 @@ export class StateManager {
       const start =
         own?.start ??
         prof.s ??
-        Math.max(this.tick, this.view.release(id), this.schedule.get(id)?.earliest ?? 0);
+        Math.max(
+          this.tick,
+          this.view.release(id),
+          this.schedule.get(id)?.earliest ?? 0,
+          this.queued.get(id) ?? 0,
+        );
       const elapsed = Math.max(0, this.tick - start);
       const limit = Math.min(by, this.view.deadline(id)) - start;
       const p =
