@@ -226,15 +226,7 @@ export class StateManager {
     if (node.kind === "activity") {
       if (prof === undefined || prof.cur.p <= 0) return prof === undefined ? undefined : 0;
       const own = this.status.get(id);
-      const start =
-        own?.start ??
-        prof.s ??
-        Math.max(
-          this.tick,
-          this.view.release(id),
-          this.schedule.get(id)?.earliest ?? 0,
-          this.queued.get(id) ?? 0,
-        );
+      const start = own?.start ?? prof.s ?? this.queuedStart(id);
       const elapsed = Math.max(0, this.tick - start);
       const limit = Math.min(by, this.view.deadline(id)) - start;
       const p =
@@ -290,8 +282,10 @@ export class StateManager {
     if (!entry || expired || entry.priority <= PRIORITY.low)
       return { cur: NOTHING, pot, busy: 0, ...(expired ? { final: true } : {}) };
     const planned = Math.max(entry.earliest, this.view.release(id));
-    const est = Math.max(t, planned, this.queued.get(id) ?? t);
-    const p = qp.p * probabilityAtMost(a.duration, deadline - est) * this.enablerFactor(id, false);
+    const p =
+      qp.p *
+      probabilityAtMost(a.duration, deadline - this.queuedStart(id)) *
+      this.enablerFactor(id, false);
     if (p <= 0) return { cur: NOTHING, pot, busy: meanD };
     // The start its owner plans: its plan's, or, where the work ahead of it is expected to run
     // past that, the expected end of that work.
@@ -395,6 +389,19 @@ export class StateManager {
       free = Math.max(free, start + expectedValue(a.duration));
     }
     return out;
+  }
+
+  /**
+   * When this agent's method `id`, not started, is expected to start: no earlier than now, its
+   * release and its planned start, and after the work queued ahead of it (`queueStarts`).
+   */
+  private queuedStart(id: string): Ticks {
+    return Math.max(
+      this.tick,
+      this.view.release(id),
+      this.schedule.get(id)?.earliest ?? 0,
+      this.queued.get(id) ?? 0,
+    );
   }
 
   /** Recomputes every core node's profile, bottom-up. */
