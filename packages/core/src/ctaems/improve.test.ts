@@ -40,9 +40,33 @@ describe("proactive improvement of the initial schedule", () => {
     expect(installs.map((i) => [i.activityId, i.owner, i.earliest, i.replaces])).toEqual([
       ["a2", "b", 4, ["b1"]],
     ]);
-    // max(a1, 8): 10 half the time, 8 otherwise (9), against 5 for a1 and 1 for b1.
-    expect(installs[0]?.gain).toBe(3);
+    // max(a1, 8): 10 half the time, 8 otherwise (9), against 5 for a1 and 1 for b1: 3 on
+    // average, estimated on the scheduler's sampled outcomes (a1 earns 10 in 29 of 64).
+    expect(installs[0]?.gain).toBe(3.375);
     expect(installs[0]?.latest).toBe(30);
+  });
+
+  it("tells a gain of a third of its spread from noise (on enough samples)", () => {
+    // c1 earns 20 at even odds (10 on average, spread 10) in place of a sure 7: a true gain of
+    // 3. On 32 sampled outcome sets its two standard errors are about 3.5, and it is dropped.
+    const index = build([
+      task("root", "sum", ["B", "C"]),
+      task("B", "max", ["b1"], { deadlineTicks: 38 }),
+      task("C", "max", ["c1"], { deadlineTicks: 40 }),
+      act("b1", "b", 30, 7),
+      act("c1", "b", 30, [
+        { value: 0, probability: 0.5 },
+        { value: 20, probability: 0.5 },
+      ]),
+    ]);
+    const s = plan([["b", "b1", 8]]);
+    const installs = proactiveInstalls(index, s, { from: 4 });
+    expect(installs.map((i) => [i.activityId, i.owner, i.earliest, i.replaces])).toEqual([
+      ["c1", "b", 4, ["b1"]],
+    ]);
+    expect(installs[0]?.gain).toBeGreaterThan(2);
+    expect(installs[0]?.gain).toBeLessThan(4);
+    expect(proactiveInstalls(index, s, { from: 4, samples: 32, screen: 12 })).toEqual([]);
   });
 
   it("adds no backup an idle agent would start on its own (as its scheduler does)", () => {

@@ -117,9 +117,12 @@ export interface ImproveOptions {
   readonly maxWork?: number;
 }
 
+// 64 sampled outcome sets tell a gain of a third of its spread from noise (two standard errors),
+// which 32 do not; screening candidates on 24 ranks them more surely than on 12. Each doubling
+// costs the estimate before the run about 1.3 to 1.6 times its time.
 const DEFAULTS = {
-  samples: 32,
-  screen: 12,
+  samples: 64,
+  screen: 24,
   seed: 0x5eed,
   maxAdds: 4,
   from: 1,
