@@ -118,8 +118,8 @@ export interface ImproveOptions {
 }
 
 // 64 sampled outcome sets tell a gain of a third of its spread from noise (two standard errors),
-// which 32 do not; screening candidates on 24 ranks them more surely than on 12. Each doubling
-// costs the estimate before the run about 1.3 to 1.6 times its time.
+// which 32 do not; screening candidates on 24 ranks them more surely than on 12. Together they
+// take the estimate before a run about 1.8 times as long as 32 and 12 did (`bench/RESULTS.md`).
 const DEFAULTS = {
   samples: 64,
   screen: 24,
