@@ -200,8 +200,19 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     // a min that nobody has planned yet (counted at what it could still be made) may never run.
     const pressing = alt !== undefined && this.view.latestStart(alt.id) < s.tick + s.remaining(id);
     const clearly = (worth: number) => worth > 1.2 * value + 0.01 * scale;
+    // A method worth nothing by its quality still runs on where it is the first to make an
+    // enables source accrue and the agent has nothing else to do until it ends: given up, it
+    // earns nothing more and its targets wait for the work ahead of it.
+    const worthless =
+      value <= 1e-9 &&
+      !(
+        alt === undefined &&
+        (this.controller.nextCommitment()?.earliest ?? Number.POSITIVE_INFINITY) >=
+          s.tick + s.remaining(id) &&
+        s.hastensEnabling(id)
+      );
     return (
-      value <= 1e-9 ||
+      worthless ||
       urgent ||
       this.deliberative.takeCancelled(id) ||
       (opportunistic &&

@@ -79,7 +79,7 @@ export class ExecutionController {
   }
 
   /** The next scheduled (not downgraded) method still to run, other than `except`. */
-  private nextCommitment(except?: string): Entry | undefined {
+  nextCommitment(except?: string): Entry | undefined {
     let next: Entry | undefined;
     for (const [id, e] of this.state.schedule) {
       if (id === except || e.priority <= PRIORITY.low) continue;

@@ -1880,3 +1880,47 @@ describe("an opportunistic start under a syncsum, at the release, with another c
     expect(starts).toEqual([[5, "y1"]]);
   });
 });
+
+describe("a running method worth nothing by its quality that makes its enables source accrue sooner", () => {
+  // Under the max "M", b's sure "m0" (30 ticks, worth 20) started with a's "m1" (10 ticks, worth
+  // 5) and is ahead of it: once a hears of it, "m1" adds nothing to "M"'s quality. With `enables`,
+  // "M" enables c's "later" (5 ticks, worth 30, due by 35): "m1" run to its end enables it at 10;
+  // the work ahead of it, only at 30, too late for "later" to end in time.
+  const run = (enables: boolean) => {
+    const index = build(
+      [
+        task("root", "sum", ["M", "L"]),
+        task("M", "max", ["m0", "m1"]),
+        task("L", "max", ["later"]),
+        act("m0", "b", 30, 20),
+        act("m1", "a", 10, 5),
+        act("later", "c", 5, 30, { deadlineTicks: 35 }),
+      ],
+      enables ? [{ kind: "enables", from: "M", to: "L" }] : [],
+    );
+    const initial = plan([
+      ["a", "m1", 0],
+      ["b", "m0", 0],
+      ["c", "later", 11],
+    ]);
+    const setups = setupsFor(index, initial, "consort", { deliberative: false });
+    const world = new CtaemsWorld(index, 1, viewersOf(setups.values()), [], 11);
+    return runTrial(world, participantsFor(index, setups));
+  };
+  const ran = (r: ReturnType<typeof run>, id: string) =>
+    r.executed.find((e) => e.activityId === id);
+
+  it("runs on when its agent has nothing else to do, and the target earns", () => {
+    const r = run(true);
+    expect(ran(r, "m1")).toMatchObject({ startTicks: 0, endTicks: 10, quality: 5 });
+    expect(ran(r, "later")?.startTicks).toBeLessThanOrEqual(12);
+    expect(r.rootQuality).toBe(50);
+  });
+
+  it("is given up where it hastens nothing", () => {
+    const r = run(false);
+    expect(ran(r, "m1")?.quality).toBe(0);
+    expect(ran(r, "m1")?.endTicks).toBeLessThan(10);
+    expect(r.rootQuality).toBe(50);
+  });
+});

@@ -638,6 +638,34 @@ export class StateManager {
     return false;
   }
 
+  /**
+   * Whether the running method `id`, worth nothing by its quality (a sibling ahead of it will
+   * earn as much), makes an enables source at or above it accrue sooner than the rest of the
+   * work under that source would: a target still waiting on the source may then start sooner.
+   * Only through max and sum tasks, where the first child to accrue makes the task accrue.
+   */
+  hastensEnabling(id: string): boolean {
+    const end = this.tick + this.remaining(id);
+    let child = id;
+    for (let n = this.view.parent.get(id); n !== undefined; n = this.view.parent.get(n)) {
+      const node = this.view.nodes.get(n);
+      if (node?.kind !== "task" || (node.qaf !== "max" && node.qaf !== "sum")) return false;
+      if (this.profiles.get(n)?.acc !== undefined) return false;
+      for (const [cid, k] of this.childProfiles(n, this.profiles)) {
+        if (cid === child) continue;
+        const t = this.expectedAccrual(cid, k, n);
+        if (t === undefined || t <= end) return false;
+      }
+      const waiting = (t: string) => {
+        const prof = this.profiles.get(t) ?? this.reportedProfile(t);
+        return prof?.acc === undefined && prof?.final !== true && this.enableable(t, n);
+      };
+      if (this.view.targetsOf(n).some((t) => waiting(t) && !this.plannedByNone(t))) return true;
+      child = n;
+    }
+    return false;
+  }
+
   /** Expected ticks until the running method `id` ends, given how long it has run. */
   remaining(id: string): number {
     const a = this.view.activity(id);
