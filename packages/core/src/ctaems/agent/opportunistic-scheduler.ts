@@ -584,7 +584,10 @@ export class OpportunisticScheduler {
     const ahead = this.takenAhead(id);
     const scale = mine ? qualityProfile(mine.quality).v : 0;
     const now = expected(this.state.startProfile(id));
-    const atRelease = this.state.tick <= this.view.release(id);
+    // The choice at the release is still open a tick later, when the others' plans have been
+    // heard, and at the start of a run until the agent may improvise: no child has started.
+    const atRelease =
+      this.state.tick <= Math.max(this.view.release(id) + 1, OPPORTUNISTIC_SETTLE_TICKS);
     if (ahead > 0 && (atRelease ? now <= ahead : !givesWay(ahead, now, scale))) return true;
     const own = mine ? expected(qualityProfile(mine.quality)) : 0;
     // A start other agents plan, not under way: started ahead of it, this one takes what it

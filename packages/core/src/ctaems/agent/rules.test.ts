@@ -1881,6 +1881,34 @@ describe("an opportunistic start under a syncsum, at the release, with another c
   });
 });
 
+describe("an opportunistic start under a syncsum released at the run's start, with another child planned later", () => {
+  // b plans "y2" (3 ticks, worth 10) at 6; a's "y1" (6 ticks) cannot wait for it: Y is due at 10.
+  // At tick 0 a has not heard what y2 is worth, and keeps clear; b's report comes at 1. Nothing
+  // has started by then: the choice is still the one at the release, where the child expected to
+  // earn more goes.
+  const run = (y1Worth: number) => {
+    const index = build([
+      task("root", "sum", ["Y"]),
+      task("Y", "syncsum", ["y1", "y2"], { releaseTicks: 0, deadlineTicks: 10 }),
+      act("y1", "a", 6, y1Worth),
+      act("y2", "b", 3, 10),
+    ]);
+    const setup = setupOf(index, plan([["b", "y2", 6]]), "a");
+    const report = reportTo("b", "Y", [{ id: "y2", p: 1, v: 10, pp: 1, pv: 10, busy: 3, e: 6 }]);
+    return drive(new SchedulerAgentCsc(setup), 5, new Map([[1, [report]]])).flatMap((o, tick) =>
+      o.start !== undefined ? [[tick, o.start] as const] : [],
+    );
+  };
+
+  it("goes ahead of it when worth more by any margin, once it has heard of it", () => {
+    expect(run(11)).toEqual([[1, "y1"]]);
+  });
+
+  it("keeps clear of it when worth less", () => {
+    expect(run(9)).toEqual([]);
+  });
+});
+
 describe("a running method worth nothing by its quality that makes its enables source accrue sooner", () => {
   // Under the max "M", b's sure "m0" (30 ticks, worth 20) started with a's "m1" (10 ticks, worth
   // 5) and is ahead of it: once a hears of it, "m1" adds nothing to "M"'s quality. With `enables`,
