@@ -61,10 +61,41 @@ describe("an unplanned syncsum child and another agent's child planned alone, la
     expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
   });
 
-  it("keeps clear of it when it alone is worth only a little more", () => {
-    // 5.5 against 5: not clearly more (by a fifth), for a plan another agent holds to.
+  it("keeps clear of it past the release when it alone is worth only a little more", () => {
+    // a runs its planned "z" (5 ticks) first: its choice falls at 5, past the release. 5.5
+    // against 5 is not clearly more (by a fifth), for a plan another agent holds to; 20 is.
+    const busy = (y1Worth: number) => {
+      const index = build([
+        task("root", "sum", ["Y", "Z"]),
+        task("Y", "syncsum", ["y1", "y2"], { deadlineTicks: 50 }),
+        act("y1", "a", 10, y1Worth),
+        act("y2", "b", 10, 5),
+        task("Z", "sum", ["z"]),
+        act("z", "a", 5, 1),
+      ]);
+      const setup = setupsFor(
+        index,
+        plan([
+          ["a", "z", 0],
+          ["b", "y2", 30],
+        ]),
+        "consort",
+      ).get("a");
+      if (!setup) throw new Error("no setup for a");
+      return starts(new SchedulerAgentCsc(setup), 8, report("b", "a", planned));
+    };
+    expect(busy(5.5)).toEqual([[0, "z"]]);
+    expect(busy(20)).toEqual([
+      [0, "z"],
+      [5, "y1"],
+    ]);
+  });
+
+  it("goes ahead of it when worth more by any margin while its choice is still the one at the release", () => {
+    // At 1, when b's plan is first heard, nothing has started: of the two, the one expected to
+    // earn more goes.
     const a = new SchedulerAgentCsc(setupOf(5.5, "a"));
-    expect(starts(a, 4, report("b", "a", planned))).toEqual([]);
+    expect(starts(a, 4, report("b", "a", planned))).toEqual([[1, "y1"]]);
   });
 
   it("keeps clear of it when it alone would likely end too late to earn more", () => {
