@@ -54,7 +54,9 @@ export class StateManager {
   /** Core nodes' profiles as of the last `recompute`. */
   profiles = new Map<string, Profile>();
   /** `profiles` as the others are told them (`sharedProfiles`). */
-  private shared = new Map<string, Profile>();
+  private shared: Map<string, Profile> | undefined;
+  /** Per node, whether it or a task above it is an enables target (`enabledFromAbove`). */
+  private readonly enabledAbove = new Map<string, boolean>();
   /** When the scheduled methods not started are expected to start, as of the last `recompute`. */
   private queued = new Map<string, Ticks>();
   /** Per shared task: its children's profiles as their owners last reported them. */
@@ -465,15 +467,16 @@ export class StateManager {
       else profiles.set(id, this.taskProfile(node, this.childProfiles(id, profiles)));
     }
     this.profiles = profiles;
-    this.shared = this.sharedProfiles(profiles);
+    this.shared = undefined;
   }
 
   /**
-   * The profiles as the others are told them: an own method not planned, that its owner has no
-   * room for (`hasRoom`), could be made something of only by giving planned work up, so its
-   * potential goes as nothing, and so do the tasks above it as far as it counts in theirs. A
-   * sibling under a min stakes its worth on a potential, and a target on its enablers'; they
-   * would otherwise count on methods that will not run.
+   * The profiles of enables targets and the nodes under them as the others are told them
+   * (`told`): an own method not planned, that its owner has no room for (`hasRoom`) beside
+   * planned work worth as much, could be made something of only by giving that work up, so its
+   * potential goes as nothing, and so do the tasks above it as far as it counts in theirs. An
+   * enabler counts on a target nothing is planned under at its potential; it would otherwise
+   * count on methods that will not run.
    */
   private sharedProfiles(profiles: Map<string, Profile>): Map<string, Profile> {
     if (this.setup.mode !== "csc") return profiles;
@@ -487,6 +490,8 @@ export class StateManager {
       if (node.kind === "activity") {
         if (p.cur.p > 0 || p.final || p.pot.p <= 0 || this.status.get(id)?.state !== "idle")
           continue;
+        // Only an enables target is told with the room its owners have (`told`).
+        if (!this.enabledFromAbove(id)) continue;
         pending ??= this.commitments();
         const others = pending.filter((c) => c.id !== id);
         if (this.hasRoom(id, others)) continue;
@@ -826,7 +831,10 @@ export class StateManager {
    * in its window (`reachablePotential`).
    */
   private told(id: string, p: Profile): Profile {
-    if (this.enabledFromAbove(id)) return this.shared.get(id) ?? p;
+    if (this.enabledFromAbove(id)) {
+      this.shared ??= this.sharedProfiles(this.profiles);
+      return this.shared.get(id) ?? p;
+    }
     const st = this.status.get(id);
     if (st?.state !== "idle" || this.running === undefined || this.setup.mode !== "csc") return p;
     const freeAt = Math.ceil(this.tick + this.remaining(this.running));
@@ -835,9 +843,14 @@ export class StateManager {
 
   /** Whether node `id` or a task above it is the target of an enables link. */
   private enabledFromAbove(id: string): boolean {
-    for (let n: string | undefined = id; n !== undefined; n = this.view.parent.get(n))
-      if (this.view.sourcesOf(n).length > 0) return true;
-    return false;
+    let known = this.enabledAbove.get(id);
+    if (known === undefined) {
+      known = false;
+      for (let n: string | undefined = id; n !== undefined; n = this.view.parent.get(n))
+        if (this.view.sourcesOf(n).length > 0) known = true;
+      this.enabledAbove.set(id, known);
+    }
+    return known;
   }
 
   /** A neighbour's profiles of the children of a task they share. */
