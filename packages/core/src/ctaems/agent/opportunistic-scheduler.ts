@@ -205,7 +205,24 @@ export class OpportunisticScheduler {
    * sees them, leaving out `except`.
    */
   commitments(except?: string): Commitment[] {
-    return this.state.commitments(except);
+    const s = this.state;
+    const out: Commitment[] = [];
+    for (const [id, e] of s.schedule) {
+      if (id === except || e.priority <= PRIORITY.low || s.status.get(id)?.state !== "idle")
+        continue;
+      const a = this.view.activity(id);
+      if (!a) continue;
+      out.push({
+        id,
+        earliest: Math.max(e.earliest, this.view.release(id)),
+        latest: Math.min(e.latest, this.view.latestStart(id)),
+        deadline: this.view.deadline(id),
+        mean: expectedValue(a.duration),
+        longest: valueRange(a.duration).max,
+        ...(s.syncOf.has(id) ? { sync: true } : {}),
+      });
+    }
+    return out;
   }
 
   /**

@@ -8,7 +8,7 @@ import type { ChildReport } from "../messages.js";
 import type { AgentSetup } from "../setup.js";
 import { commsStrategy } from "./comms-policies.js";
 import { reachablePotential, reportOf, StateManager } from "./state-manager.js";
-import { type OutgoingMessage, PRIORITY, type Profile } from "./types.js";
+import { PRIORITY, type Profile } from "./types.js";
 import { LocalView } from "./view.js";
 
 /** The state manager of the agent `setup` is for. */
@@ -54,78 +54,6 @@ describe("reachablePotential", () => {
     expect(reachablePotential(open, 20, 20).pot.p).toBe(0.8);
     const planned = { ...open, cur: { p: 0.8, v: 10 } };
     expect(reachablePotential(planned, 20, 25).pot.p).toBe(0.8);
-  });
-});
-
-describe("what an owner reports of an enables target it has not planned", () => {
-  // W (a sum, shared by a and b) over X (a max of a's "open" and "open2") and Y (b's "y").
-  // With `enabled`, b's "e" enables X. a's "planned" (30 ticks, worth `worth`) is planned at `at`;
-  // "open" and "open2" (10 ticks each) are not planned and must end by `deadline`.
-  const reported = (
-    at: number,
-    deadline: number,
-    { running = false, enabled = true, worth = 20 } = {},
-  ) => {
-    const index = build(
-      [
-        task("root", "sum", ["W", "P", "E"]),
-        task("W", "sum", ["X", "Y"]),
-        task("X", "max", ["open", "open2"]),
-        task("Y", "max", ["y"]),
-        task("P", "max", ["planned"]),
-        task("E", "max", ["e"]),
-        act("open", "a", 10, 8, { deadlineTicks: deadline }),
-        act("open2", "a", 10, 6, { deadlineTicks: deadline }),
-        act("planned", "a", 30, worth),
-        act("y", "b", 10, 5),
-        act("e", "b", 1, 1),
-      ],
-      enabled ? [{ kind: "enables", from: "E", to: "X" }] : [],
-    );
-    const schedule = plan([
-      ["a", "planned", at],
-      ["b", "e", 0],
-      ["b", "y", 1],
-    ]);
-    const setup = setupsFor(index, schedule, "consort").get("a");
-    if (!setup) throw new Error("no setup for a");
-    const state = stateOf(setup);
-    state.tick = 1;
-    state.onEnabler({ type: "enabler", node: "E", at: 1 });
-    if (running) {
-      state.running = "planned";
-      state.status.set("planned", { state: "running", start: 0 });
-    }
-    state.recompute();
-    const out: OutgoingMessage[] = [];
-    state.reports(out);
-    const x = out
-      .flatMap((m) => (m.body.type === "report" && m.body.node === "W" ? m.body.children : []))
-      .find((c) => c.id === "X");
-    if (!x) throw new Error("a reported nothing of X");
-    return x;
-  };
-
-  it("could achieve nothing where planned work fills its owner's time to its last start", () => {
-    // "planned" runs 0..30; "open" must start by 15.
-    expect(reported(0, 25).pp).toBe(0);
-    expect(reported(0, 25, { running: true }).pp).toBe(0);
-  });
-
-  it("keeps its potential where there is room for it after the planned work, or before it", () => {
-    // After "planned" (from 30, ending by 50), or in the gap before "planned" starts at 40.
-    expect(reported(0, 50).pp).toBe(1);
-    expect(reported(40, 25).pp).toBe(1);
-    expect(reported(40, 25).pv).toBe(8);
-  });
-
-  it("keeps its potential where the planned work is worth less: it would give way to it", () => {
-    // "open" is worth 8; "planned", worth 5, does not hold it off.
-    expect(reported(0, 25, { worth: 5 }).pp).toBe(1);
-  });
-
-  it("a node no enables link reaches keeps what could be made of it by choosing it", () => {
-    expect(reported(0, 25, { enabled: false }).pp).toBe(1);
   });
 });
 

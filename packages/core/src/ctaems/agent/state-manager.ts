@@ -9,11 +9,9 @@ import {
   probabilityAtMostGiven,
   qualityProfile,
   type TwoPoint,
-  valueRange,
 } from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { CommsStrategy } from "./comms-policies.js";
-import { type Commitment, idlePlan } from "./local-plan.js";
 import {
   type Entry,
   type OutgoingMessage,
@@ -53,10 +51,6 @@ export class StateManager {
   readonly syncOf = new Map<string, string>();
   /** Core nodes' profiles as of the last `recompute`. */
   profiles = new Map<string, Profile>();
-  /** `profiles` as the others are told them (`sharedProfiles`). */
-  private shared: Map<string, Profile> | undefined;
-  /** Per node, whether it or a task above it is an enables target (`enabledFromAbove`). */
-  private readonly enabledAbove = new Map<string, boolean>();
   /** When the scheduled methods not started are expected to start, as of the last `recompute`. */
   private queued = new Map<string, Ticks>();
   /** Per shared task: its children's profiles as their owners last reported them. */
@@ -398,52 +392,6 @@ export class StateManager {
   }
 
   /**
-   * The agent's pending commitments (scheduled, not downgraded, not started), as a local plan
-   * sees them, leaving out `except`.
-   */
-  commitments(except?: string): Commitment[] {
-    const out: Commitment[] = [];
-    for (const [id, e] of this.schedule) {
-      if (id === except || e.priority <= PRIORITY.low || this.status.get(id)?.state !== "idle")
-        continue;
-      const a = this.view.activity(id);
-      if (!a) continue;
-      out.push({
-        id,
-        earliest: Math.max(e.earliest, this.view.release(id)),
-        latest: Math.min(e.latest, this.view.latestStart(id)),
-        deadline: this.view.deadline(id),
-        mean: expectedValue(a.duration),
-        longest: valueRange(a.duration).max,
-        ...(this.syncOf.has(id) ? { sync: true } : {}),
-      });
-    }
-    return out;
-  }
-
-  /**
-   * Whether the agent has room for its unplanned method `id` before the method's last safe
-   * start: after the running method, in a gap its commitments leave (it ends, at its longest,
-   * before they need the resource). A method with no room can be made something of only by
-   * giving planned work up.
-   */
-  private hasRoom(id: string, pending: readonly Commitment[]): boolean {
-    const a = this.view.activity(id);
-    if (!a) return false;
-    const free =
-      this.running !== undefined ? Math.ceil(this.tick + this.remaining(this.running)) : this.tick;
-    const option = {
-      id,
-      release: this.view.release(id),
-      latest: this.view.latestStart(id),
-      mean: expectedValue(a.duration),
-      longest: valueRange(a.duration).max,
-      value: () => 1,
-    };
-    return idlePlan(free, pending, [option]).first !== undefined;
-  }
-
-  /**
    * When this agent's method `id`, not started, is expected to start: no earlier than now, its
    * release and its planned start, and after the work queued ahead of it (`queueStarts`).
    */
@@ -467,55 +415,6 @@ export class StateManager {
       else profiles.set(id, this.taskProfile(node, this.childProfiles(id, profiles)));
     }
     this.profiles = profiles;
-    this.shared = undefined;
-  }
-
-  /**
-   * The profiles of enables targets and the nodes under them as the others are told them
-   * (`told`): an own method not planned, that its owner has no room for (`hasRoom`) beside
-   * planned work worth as much, could be made something of only by giving that work up, so its
-   * potential goes as nothing, and so do the tasks above it as far as it counts in theirs. An
-   * enabler counts on a target nothing is planned under at its potential; it would otherwise
-   * count on methods that will not run.
-   */
-  private sharedProfiles(profiles: Map<string, Profile>): Map<string, Profile> {
-    if (this.setup.mode !== "csc") return profiles;
-    let pending: Commitment[] | undefined;
-    const worths = new Map<string, number>();
-    let shared: Map<string, Profile> | undefined;
-    for (const id of this.view.order) {
-      const node = this.view.nodes.get(id);
-      const p = profiles.get(id);
-      if (!node || !p) continue;
-      if (node.kind === "activity") {
-        if (p.cur.p > 0 || p.final || p.pot.p <= 0 || this.status.get(id)?.state !== "idle")
-          continue;
-        // Only an enables target is told with the room its owners have (`told`).
-        if (!this.enabledFromAbove(id)) continue;
-        pending ??= this.commitments();
-        const others = pending.filter((c) => c.id !== id);
-        if (this.hasRoom(id, others)) continue;
-        // Only work worth as much holds the method off: worth less, it would give way to it.
-        const mine = this.worth(id, p.pot);
-        const held = others.filter((c) => {
-          let w = worths.get(c.id);
-          if (w === undefined) {
-            w = this.worth(c.id, profiles.get(c.id)?.cur ?? NOTHING);
-            worths.set(c.id, w);
-          }
-          return w >= mine;
-        });
-        if (this.hasRoom(id, held)) continue;
-        shared ??= new Map(profiles);
-        shared.set(id, { ...p, pot: NOTHING });
-      } else if (shared) shared.set(id, this.taskProfile(node, this.childProfiles(id, shared)));
-    }
-    return shared ?? profiles;
-  }
-
-  /** What method `id` succeeding with profile `tp` is worth: its importance and what it enables. */
-  private worth(id: string, tp: TwoPoint): number {
-    return this.gain(id, tp) + this.enablingGain(id, tp, "commitment");
   }
 
   /** The probability of success if `id` started now. */
@@ -797,7 +696,7 @@ export class StateManager {
 
   /**
    * What the running method adds through the enables links on its path (`enablingGain`),
-   * counting only siblings ahead of it, as `runningValue` does.
+   * counting only the siblings ahead of it, as `runningValue` does.
    */
   runningEnabling(id: string): number {
     const prof = this.profiles.get(id);
@@ -805,14 +704,16 @@ export class StateManager {
     return this.enablingGain(id, prof.cur, "commitment", this.behind(id));
   }
 
-  /** The running method's siblings that give way to it: not started, or started after it. */
+  /**
+   * The siblings that give way to the running method `id`: those not yet started, or started
+   * after it (at the same tick, the later by id). Under a min none does: every one is needed.
+   */
   private behind(id: string): Set<string> | undefined {
     const parent = this.view.parent.get(id);
     if (parent === undefined) return undefined;
-    const start = this.status.get(id)?.start ?? this.tick;
-    // Under a min no sibling gives way: every one is needed.
     const node = this.view.nodes.get(parent);
     if (node?.kind === "task" && node.qaf === "min") return undefined;
+    const start = this.status.get(id)?.start ?? this.tick;
     const behind = new Set<string>();
     for (const [cid, k] of this.childProfiles(parent, this.profiles)) {
       if (cid === id || k.final) continue;
@@ -823,34 +724,12 @@ export class StateManager {
 
   // ---- sharing (CSC §3.1.1) ---------------------------------------------------------------
 
-  /**
-   * Profile `p` of node `id` as the others are told it. An enables target's potential is what its
-   * owners have room for (`sharedProfiles`): its enablers count on it being taken up in their
-   * idle time. Elsewhere a potential is what could be made of a node by choosing it: an own
-   * method only loses it once its owner, busy with the running method, can no longer start it
-   * in its window (`reachablePotential`).
-   */
-  private told(id: string, p: Profile): Profile {
-    if (this.enabledFromAbove(id)) {
-      this.shared ??= this.sharedProfiles(this.profiles);
-      return this.shared.get(id) ?? p;
-    }
+  /** Profile `p` of node `id` as reported: an own method is adjusted by `reachablePotential`. */
+  private reachable(id: string, p: Profile): Profile {
     const st = this.status.get(id);
     if (st?.state !== "idle" || this.running === undefined || this.setup.mode !== "csc") return p;
     const freeAt = Math.ceil(this.tick + this.remaining(this.running));
     return reachablePotential(p, this.view.latestStart(id), freeAt);
-  }
-
-  /** Whether node `id` or a task above it is the target of an enables link. */
-  private enabledFromAbove(id: string): boolean {
-    let known = this.enabledAbove.get(id);
-    if (known === undefined) {
-      known = false;
-      for (let n: string | undefined = id; n !== undefined; n = this.view.parent.get(n))
-        if (this.view.sourcesOf(n).length > 0) known = true;
-      this.enabledAbove.set(id, known);
-    }
-    return known;
   }
 
   /** A neighbour's profiles of the children of a task they share. */
@@ -909,11 +788,11 @@ export class StateManager {
       const now: ChildReport[] = [];
       if (sharers.length > 1 || this.isSteward(taskId))
         for (const [c, p] of this.childProfiles(taskId, this.profiles))
-          now.push(reportOf(c, this.told(c, p)));
+          now.push(reportOf(c, this.reachable(c, p)));
       else
         for (const c of node.children) {
           const p = this.profiles.get(c);
-          if (this.view.core.has(c) && p) now.push(reportOf(c, this.told(c, p)));
+          if (this.view.core.has(c) && p) now.push(reportOf(c, this.reachable(c, p)));
         }
       now.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (!this.comms.report(this.lastSent.get(taskId), now)) continue;
@@ -922,6 +801,16 @@ export class StateManager {
         out.push({ to, body: { type: "report", node: taskId, children: now } });
     }
   }
+}
+
+/**
+ * What the others are told an own method could still achieve (its potential): nothing once
+ * its owner, busy with another method to the expected end of it, can no longer start it in its
+ * window. A sibling under a min stakes its worth on it, and would otherwise count on a method
+ * its owner has no time for.
+ */
+export function reachablePotential(p: Profile, latestStart: Ticks, freeAt: Ticks): Profile {
+  return freeAt > latestStart && p.cur.p <= 0 && !p.final ? { ...p, pot: NOTHING } : p;
 }
 
 /** A profile as it travels (rounded to three decimals). */
@@ -939,14 +828,4 @@ export function reportOf(id: string, p: Profile): ChildReport {
     ...(p.acc !== undefined ? { acc: p.acc } : {}),
     ...(p.final ? { final: true } : {}),
   };
-}
-
-/**
- * What the others are told an own method could still achieve (its potential): nothing once
- * its owner, busy with another method to the expected end of it, can no longer start it in its
- * window. A sibling under a min stakes its worth on it, and would otherwise count on a method
- * its owner has no time for.
- */
-export function reachablePotential(p: Profile, latestStart: Ticks, freeAt: Ticks): Profile {
-  return freeAt > latestStart && p.cur.p <= 0 && !p.final ? { ...p, pot: NOTHING } : p;
 }
