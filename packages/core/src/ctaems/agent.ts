@@ -199,13 +199,11 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     // for what it is worth as things are planned: an abort cannot be undone, and a sibling under
     // a min that nobody has planned yet (counted at what it could still be made) may never run.
     const pressing = alt !== undefined && this.view.latestStart(alt.id) < s.tick + s.remaining(id);
-    // What it enables counts too (with the siblings behind it giving way, as its value counts
-    // them): their owners give those up for it, so given up, it may leave its targets nothing.
-    let kept: number | undefined;
-    const clearly = (worth: number) => {
-      kept ??= value + s.runningEnabling(id);
-      return worth > 1.2 * kept + 0.01 * scale;
-    };
+    const clearly = (worth: number, kept = value) => worth > 1.2 * kept + 0.01 * scale;
+    // The alternative's worth counts what it enables; so does this method's, under a max
+    // (`runningEnabling`): the owners of the siblings behind it give those up for it, so given
+    // up, it may leave its targets nothing.
+    const enablesMore = (worth: number) => clearly(worth, value + s.runningEnabling(id));
     // A method worth nothing by its quality still runs on where it is the first to make an
     // enables source accrue and the agent has nothing else to do until it ends: given up, it
     // earns nothing more and its targets wait for the work ahead of it.
@@ -224,7 +222,7 @@ export class SchedulerAgentCsc implements CtaemsAgent {
       (opportunistic &&
         alt !== undefined &&
         pressing &&
-        clearly(alt.gain) &&
+        enablesMore(alt.gain) &&
         clearly(s.gain(alt.id, s.startProfile(alt.id), "planned")))
     );
   }

@@ -1954,37 +1954,43 @@ describe("a running method worth nothing by its quality that makes its enables s
 });
 
 describe("an opportunistic method under way, weighed against a better opportunity", () => {
-  // Under the max "M" (which enables c's "later", worth 30), a's "x" (worth 5, not planned)
-  // starts at 2 with b's planned "y" (worth 4): "x" is ahead of it, so b gives "y" up. At 3,
-  // a's "z" (worth 8) is released and must start by 5, before "x" ends.
+  // Under the max "M", which enables "later" (c's, planned at 14, worth 30), a's "x" (worth 5,
+  // not planned) starts at 2 with b's planned "y" (worth 4): "x" is ahead of it, and b, with
+  // "w" to start at 5, gives "y" up. At 3 a's "z" (worth 8) is released and must start by 5,
+  // before "x" ends. a hears of "later" as the other owner under "L" (its "l2", worth 1, is
+  // released only at 30).
   const run = () => {
     const index = build(
       [
-        task("root", "sum", ["M", "Z", "L"]),
+        task("root", "sum", ["M", "Z", "L", "W"]),
         task("M", "max", ["x", "y"]),
         task("Z", "max", ["z"]),
-        task("L", "max", ["later"]),
+        task("L", "max", ["later", "l2"]),
+        task("W", "max", ["w"]),
         act("x", "a", 10, 5),
         act("y", "b", 10, 4),
         act("z", "a", 5, 8, { releaseTicks: 3, deadlineTicks: 10 }),
         act("later", "c", 5, 30, { deadlineTicks: 40 }),
+        act("l2", "a", 1, 1, { releaseTicks: 30 }),
+        act("w", "b", 5, 3),
       ],
       [{ kind: "enables", from: "M", to: "L" }],
     );
     const initial = plan([
       ["b", "y", 2],
-      ["c", "later", 12],
+      ["b", "w", 5],
+      ["c", "later", 14],
     ]);
     const setups = setupsFor(index, initial, "consort", { deliberative: false });
-    const world = new CtaemsWorld(index, 1, viewersOf(setups.values()), [], 12);
+    const world = new CtaemsWorld(index, 1, viewersOf(setups.values()), [], 14);
     return runTrial(world, participantsFor(index, setups));
   };
 
   it("runs on for what it enables, which the sibling behind it leaves to it", () => {
     const r = run();
-    const x = r.executed.find((e) => e.activityId === "x");
-    expect(x).toMatchObject({ startTicks: 2, endTicks: 12, quality: 5 });
-    expect(r.executed.find((e) => e.activityId === "later")?.quality).toBe(30);
-    expect(r.rootQuality).toBe(35);
+    const ran = (id: string) => r.executed.find((e) => e.activityId === id);
+    expect(ran("y")?.quality).toBe(0);
+    expect(ran("x")).toMatchObject({ startTicks: 2, endTicks: 12, quality: 5 });
+    expect(ran("later")?.quality).toBe(30);
   });
 });
