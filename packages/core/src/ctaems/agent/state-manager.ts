@@ -695,21 +695,23 @@ export class StateManager {
   }
 
   /**
-   * What the running method, a child of a max, adds through the enables links on its path
-   * (`enablingGain`): the siblings behind it (`behind`) worth no more than it give way to it, so
-   * the max may have nothing else; targets count as far as work is planned under them, as an
-   * opportunity's worth counts them. 0 under other tasks.
+   * What the running method, a child of a max and ahead of every sibling not done, adds through
+   * the enables links on its path (`enablingGain`): the siblings behind it (`behind`) worth no
+   * more than it give way to it, so the max may have nothing else; targets count as far as work
+   * is planned under them, as an opportunity's worth counts them. 0 elsewhere.
    */
   runningEnabling(id: string): number {
     const prof = this.profiles.get(id);
     const parent = this.view.parent.get(id);
     const node = parent === undefined ? undefined : this.view.nodes.get(parent);
     if (!prof || node?.kind !== "task" || node.qaf !== "max" || parent === undefined) return 0;
-    // Of the siblings behind it, those worth no more than it, which it leaves nothing.
     const kids = this.childProfiles(parent, this.profiles);
+    const behind = this.behind(id) ?? new Set<string>();
+    // A backup of a sibling ahead of it is weighed on its quality alone, as before.
+    for (const [cid, k] of kids) if (cid !== id && !k.final && !behind.has(cid)) return 0;
+    // Of the siblings behind it, those worth no more than it, which it leaves nothing.
     const givingWay = new Set<string>();
-    for (const cid of this.behind(id) ?? [])
-      if ((kids.get(cid)?.cur.v ?? 0) <= prof.cur.v) givingWay.add(cid);
+    for (const cid of behind) if ((kids.get(cid)?.cur.v ?? 0) <= prof.cur.v) givingWay.add(cid);
     return this.enablingGain(id, prof.cur, "option", givingWay);
   }
 
