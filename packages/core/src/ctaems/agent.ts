@@ -200,9 +200,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     // a min that nobody has planned yet (counted at what it could still be made) may never run.
     const pressing = alt !== undefined && this.view.latestStart(alt.id) < s.tick + s.remaining(id);
     const clearly = (worth: number, kept = value) => worth > 1.2 * kept + 0.01 * scale;
-    // The alternative's worth counts what it enables; so does this method's, under a max
-    // (`runningEnabling`): the owners of the siblings behind it give those up for it, so given
-    // up, it may leave its targets nothing.
+    // The alternative's worth counts what it enables; so does this method's, when it is a child
+    // of a max ahead of every sibling not done (`runningEnabling`): the owners of the siblings
+    // behind it give those up for it, so given up, it may leave its targets nothing.
     const enablesMore = (worth: number) => clearly(worth, value + s.runningEnabling(id));
     // A method worth nothing by its quality still runs on where it is the first to make an
     // enables source accrue and the agent has nothing else to do until it ends: given up, it
