@@ -76,6 +76,7 @@ export const AgentSetupSchema = Type.Object({
       }),
     ),
   ),
+  syncsumOwners: Type.Optional(Type.Record(Type.String(), Id)),
   policy: Type.Optional(
     Type.Object({
       name: Type.String(),

@@ -81,6 +81,11 @@ export interface AgentSetup {
    * or one agent's alone): one of its own started ahead of them would take their quality away.
    */
   readonly othersSyncGroups?: readonly SyncGroup[];
+  /**
+   * The other agents' children of the syncsums this agent has children of, each with its owner:
+   * whom to meet for a synchronized start planned since the initial schedule (an install).
+   */
+  readonly syncsumOwners?: Readonly<Record<string, string>>;
   /** How much it says (default `DEFAULT_POLICY`). */
   readonly policy?: CommsPolicy;
   /** Its cell, when the policy forms cells: every member, in leadership order. */
@@ -262,6 +267,15 @@ export function buildSetups(
     );
     const cell = cellOf(agentId);
     const view = subjectiveView(index, agentId);
+    const syncsumOwners: Record<string, string> = {};
+    for (const node of index.model.nodes) {
+      if (node.kind !== "task" || node.qaf !== "syncsum") continue;
+      if (!node.children.some((c) => ownerOf(c) === agentId)) continue;
+      for (const c of node.children) {
+        const owner = ownerOf(c);
+        if (owner !== undefined && owner !== agentId) syncsumOwners[c] = owner;
+      }
+    }
     const sharers: Record<string, string[]> = {};
     const watch: Record<string, number> = {};
     for (const node of view.nodes) {
@@ -289,6 +303,7 @@ export function buildSetups(
       notify: notifyByAgent.get(agentId) ?? {},
       syncGroups: syncGroupsOf.get(agentId) ?? [],
       ...(others.length > 0 ? { othersSyncGroups: others } : {}),
+      ...(Object.keys(syncsumOwners).length > 0 ? { syncsumOwners } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
       ...(cell ? { cell } : {}),
       ...(options.deliberative !== undefined

@@ -1,5 +1,6 @@
 import type { Ticks } from "../../model/types.js";
 import type { PeerBody } from "../messages.js";
+import { expected, NOTHING, probabilityAtMost } from "../profiles.js";
 import type { AgentSetup } from "../setup.js";
 import type { CommsStrategy } from "./comms-policies.js";
 import type { StateManager } from "./state-manager.js";
@@ -92,15 +93,22 @@ export class ExecutionController {
   /** Whether a synchronized method may start now; records and announces readiness. */
   private syncReady(id: string, out: OutgoingMessage[]): boolean {
     const tick = this.state.tick;
-    const group = this.state.syncOf.get(id);
-    if (group === undefined || this.setup.mode !== "csc") return true;
-    const others = this.othersIn(group);
+    if (this.setup.mode !== "csc") return true;
+    const planned = this.state.syncOf.get(id);
+    // A syncsum child in no group of the initial schedule (an install, or a start planned apart
+    // from the others') meets the other children planned under its syncsum the same way, in a
+    // group named after the syncsum (`partnersOf`).
+    const partners = planned === undefined ? this.partnersOf(id) : [];
+    if (partners.length > 0 && this.waitingCosts(id, partners)) return true;
+    const group = planned ?? (partners.length > 0 ? this.view.parent.get(id) : undefined);
+    if (group === undefined) return true;
+    const others = planned !== undefined ? this.othersIn(planned) : partners;
     // A start the initial schedule put on the run's first tick needs no readiness round, nor a
     // word: every member was given the same start, and nothing can have held one back before it
     // (waiting for the round cost the whole group a tick, and with it what a tick decides later).
     const entry = this.state.schedule.get(id);
     if (tick === 0 && entry?.origin === "initial" && entry.earliest === 0) return true;
-    if (!this.myReady.has(group)) this.announceReady(group, id, out);
+    if (!this.myReady.has(group)) this.announceReady(group, id, others, out);
     const seen = this.readies.get(group);
     const since = this.myReady.get(group) ?? tick;
     // Everyone else is ready (or withdrew), or waiting longer would miss the method's window.
@@ -118,8 +126,74 @@ export class ExecutionController {
         heard++;
         limit = Math.min(limit, said.by ?? Number.POSITIVE_INFINITY);
       }
-    const overdue = heard > 0 && since < tick && tick >= limit;
+    // Partners met since need not say they are ready at all (one may be held back by an
+    // enabler): past its own limit, this one goes alone.
+    const overdue = (heard > 0 || planned === undefined) && since < tick && tick >= limit;
     return allReady || overdue || tick >= this.view.latestStart(id);
+  }
+
+  /**
+   * The owners of the other children of method `id`'s syncsum that they plan and have not
+   * started, each expected to start (as its owner last said) by `id`'s last safe start: a
+   * syncsum counts only the children that start with its first, so `id` started now, ahead of
+   * them, would leave them nothing, and started with them, both earn. None where `id` is no
+   * syncsum child, or the initial schedule synchronized several agents' starts under it (they
+   * keep to their group).
+   */
+  private partnersOf(id: string): string[] {
+    const parent = this.view.parent.get(id);
+    const up = parent === undefined ? undefined : this.view.nodes.get(parent);
+    if (parent === undefined || up?.kind !== "task" || up.qaf !== "syncsum") return [];
+    const grouped = (g: { id: string; members: readonly { agentId: string }[] }) =>
+      g.id === parent && new Set(g.members.map((m) => m.agentId)).size > 1;
+    if ([...this.setup.syncGroups, ...(this.setup.othersSyncGroups ?? [])].some(grouped)) return [];
+    const by = this.view.safeStart(id);
+    const met = this.myReady.has(parent);
+    const heard = this.readies.get(parent);
+    const owners = new Set<string>();
+    for (const [cid, k] of this.state.childProfiles(parent)) {
+      if (cid === id || k.s !== undefined || k.final || k.cur.p <= 0) continue;
+      if (k.e === undefined || k.e > by) continue;
+      const owner = this.setup.syncsumOwners?.[cid];
+      if (owner === undefined || owner === this.id) continue;
+      // One expected to start now starts with this one without a word; once either has said
+      // it is ready, they start on each other's word.
+      if (k.e > this.state.tick || met || heard?.has(owner)) owners.add(owner);
+    }
+    return [...owners].sort();
+  }
+
+  /**
+   * Whether waiting for partners (`partnersOf`) to start method `id` with them costs the agent's
+   * next commitment more than their children would earn: pushed back to when the last of them
+   * is expected to start (the tick after it said it is ready), `id` is less likely to end before
+   * that commitment's last start. Started now, alone, it leaves their children nothing.
+   */
+  private waitingCosts(id: string, partners: readonly string[]): boolean {
+    const s = this.state;
+    const parent = this.view.parent.get(id);
+    const a = this.view.activity(id);
+    if (parent === undefined || a === undefined) return false;
+    let theirs = 0;
+    let at = s.tick;
+    const heard = this.readies.get(parent);
+    for (const [cid, k] of s.childProfiles(parent)) {
+      const owner = this.setup.syncsumOwners?.[cid];
+      if (cid === id || owner === undefined || !partners.includes(owner)) continue;
+      if (k.s !== undefined || k.final || k.cur.p <= 0) continue;
+      theirs += expected(k.cur);
+      const said = heard?.get(owner);
+      at = Math.max(at, said !== undefined && said !== "withdrawn" ? s.tick + 1 : (k.e ?? s.tick));
+    }
+    let next: string | undefined;
+    for (const [mid, e] of s.schedule)
+      if (mid !== id && e.priority > PRIORITY.low && s.status.get(mid)?.state === "idle")
+        if (next === undefined || e.earliest < (s.schedule.get(next)?.earliest ?? 0)) next = mid;
+    const entry = next === undefined ? undefined : s.schedule.get(next);
+    if (next === undefined || entry === undefined) return false;
+    const room = (from: Ticks) => probabilityAtMost(a.duration, entry.latest - from);
+    const lost = s.gain(next, s.profiles.get(next)?.cur ?? NOTHING) * (room(s.tick) - room(at));
+    return lost > theirs;
   }
 
   /** The other members of synchronized group `group`. */
@@ -129,14 +203,18 @@ export class ExecutionController {
   }
 
   /** Tells the other members of `group` that this agent is ready to start `id`, and by when. */
-  private announceReady(group: string, id: string, out: OutgoingMessage[]): void {
+  private announceReady(
+    group: string,
+    id: string,
+    others: readonly string[],
+    out: OutgoingMessage[],
+  ): void {
     const tick = this.state.tick;
     const by = this.view.safeStart(id);
     this.myReady.set(group, tick);
     // Without a deadline it can wait for ever, and says no limit.
     const limit = Number.isFinite(by) ? { by } : {};
-    for (const to of this.othersIn(group))
-      out.push({ to, body: { type: "ready", group, at: tick, ...limit } });
+    for (const to of others) out.push({ to, body: { type: "ready", group, at: tick, ...limit } });
   }
 
   /** Leaves the synchronized group of a dropped method, telling its other members. */
@@ -204,7 +282,7 @@ export class ExecutionController {
         if (e.earliest !== s.tick + 1 || s.status.get(id)?.state !== "idle") continue;
         if (!this.enabled(id)) continue;
         if (this.nextCommitment()?.earliest !== e.earliest) continue;
-        this.announceReady(group, id, out);
+        this.announceReady(group, id, this.othersIn(group), out);
       }
     return undefined;
   }

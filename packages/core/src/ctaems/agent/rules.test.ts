@@ -1994,3 +1994,39 @@ describe("an opportunistic method under way, weighed against a better opportunit
     expect(ran("later")?.quality).toBe(30);
   });
 });
+
+describe("a syncsum child planned apart from another agent's, later", () => {
+  // Under the syncsum "Y" (it counts only the children that start with its first), a has "y1"
+  // planned at 2, b "y2" at 6, after its "w": no start the two share, so no group of the initial
+  // schedule. Started at 2, "y1" would leave "y2" nothing.
+  const run = () => {
+    const index = build([
+      task("root", "sum", ["Y", "W"]),
+      task("Y", "syncsum", ["y1", "y2"], { deadlineTicks: 40 }),
+      task("W", "max", ["w"]),
+      act("y1", "a", 5, 10),
+      act("y2", "b", 5, 10),
+      act("w", "b", 6, 3),
+    ]);
+    const initial = plan([
+      ["a", "y1", 2],
+      ["b", "w", 0],
+      ["b", "y2", 6],
+    ]);
+    const setups = setupsFor(index, initial, "consort", { deliberative: false });
+    const world = new CtaemsWorld(index, 1, viewersOf(setups.values()), [], 6);
+    return { setups, result: runTrial(world, participantsFor(index, setups)) };
+  };
+
+  it("waits for it, and the two start together once each has heard the other is ready", () => {
+    const { setups, result } = run();
+    expect(setups.get("a")?.syncGroups).toEqual([]);
+    expect(setups.get("a")?.syncsumOwners).toEqual({ y2: "b" });
+    const ran = (id: string) => result.executed.find((e) => e.activityId === id);
+    expect(ran("w")?.quality).toBe(3);
+    const y1 = ran("y1");
+    expect(y1?.startTicks).toBeGreaterThan(6);
+    expect(ran("y2")?.startTicks).toBe(y1?.startTicks);
+    expect(result.rootQuality).toBe(23);
+  });
+});
