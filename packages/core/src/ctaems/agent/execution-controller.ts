@@ -81,11 +81,16 @@ export class ExecutionController {
 
   /** The next scheduled (not downgraded) method still to run, other than `except`. */
   nextCommitment(except?: string): Entry | undefined {
-    let next: Entry | undefined;
+    return this.nextCommitted(except)?.[1];
+  }
+
+  /** `nextCommitment`, with its method's id. */
+  private nextCommitted(except?: string): [string, Entry] | undefined {
+    let next: [string, Entry] | undefined;
     for (const [id, e] of this.state.schedule) {
       if (id === except || e.priority <= PRIORITY.low) continue;
       if (this.state.status.get(id)?.state !== "idle") continue;
-      if (!next || e.earliest < next.earliest) next = e;
+      if (!next || e.earliest < next[1].earliest) next = [id, e];
     }
     return next;
   }
@@ -185,12 +190,9 @@ export class ExecutionController {
       const said = heard?.get(owner);
       at = Math.max(at, said !== undefined && said !== "withdrawn" ? s.tick + 1 : (k.e ?? s.tick));
     }
-    let next: string | undefined;
-    for (const [mid, e] of s.schedule)
-      if (mid !== id && e.priority > PRIORITY.low && s.status.get(mid)?.state === "idle")
-        if (next === undefined || e.earliest < (s.schedule.get(next)?.earliest ?? 0)) next = mid;
-    const entry = next === undefined ? undefined : s.schedule.get(next);
-    if (next === undefined || entry === undefined) return false;
+    const found = this.nextCommitted(id);
+    if (found === undefined) return false;
+    const [next, entry] = found;
     const room = (from: Ticks) => probabilityAtMost(a.duration, entry.latest - from);
     const lost = s.gain(next, s.profiles.get(next)?.cur ?? NOTHING) * (room(s.tick) - room(at));
     return lost > theirs;
