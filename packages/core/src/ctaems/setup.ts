@@ -260,6 +260,20 @@ export function buildSetups(
     const node = index.nodes.get(g.id);
     return node?.kind === "task" && node.children.some((c) => ownerOf(c) === agentId);
   };
+  // Per agent, the other agents' children of the syncsums it has children of, with their owners.
+  const syncsumOwnersOf = new Map<string, Record<string, string>>();
+  for (const node of index.model.nodes) {
+    if (node.kind !== "task" || node.qaf !== "syncsum") continue;
+    for (const agentId of new Set(node.children.map(ownerOf))) {
+      if (agentId === undefined) continue;
+      const known = syncsumOwnersOf.get(agentId) ?? {};
+      for (const c of node.children) {
+        const owner = ownerOf(c);
+        if (owner !== undefined && owner !== agentId) known[c] = owner;
+      }
+      syncsumOwnersOf.set(agentId, known);
+    }
+  }
   const setups = new Map<string, AgentSetup>();
   for (const agentId of agents) {
     const others = syncsumStarts.filter(
@@ -267,15 +281,7 @@ export function buildSetups(
     );
     const cell = cellOf(agentId);
     const view = subjectiveView(index, agentId);
-    const syncsumOwners: Record<string, string> = {};
-    for (const node of index.model.nodes) {
-      if (node.kind !== "task" || node.qaf !== "syncsum") continue;
-      if (!node.children.some((c) => ownerOf(c) === agentId)) continue;
-      for (const c of node.children) {
-        const owner = ownerOf(c);
-        if (owner !== undefined && owner !== agentId) syncsumOwners[c] = owner;
-      }
-    }
+    const syncsumOwners = syncsumOwnersOf.get(agentId) ?? {};
     const sharers: Record<string, string[]> = {};
     const watch: Record<string, number> = {};
     for (const node of view.nodes) {
