@@ -187,7 +187,9 @@ export class SchedulerAgentCsc implements CtaemsAgent {
     const s = this.state;
     const entry = s.schedule.get(id);
     const value = s.runningValue(id);
-    const alt = this.opportunistic.bestOpportunity();
+    // The alternative must leave room for what is scheduled without counting on when its
+    // enablers are expected: an abort cannot be undone.
+    const alt = this.opportunistic.bestOpportunity(true);
     const opportunistic = !entry || entry.origin === "opportunistic";
     const a = this.view.activity(id);
     const scale = a ? qualityProfile(a.quality).v : 1;

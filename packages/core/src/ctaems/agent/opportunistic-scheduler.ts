@@ -114,9 +114,11 @@ export class OpportunisticScheduler {
   /**
    * The last tick by which the resource must be free again so that no scheduled method is
    * harmed: each must still be able to start in time to end by its deadline at its longest
-   * duration, in order, and a synchronized one must start when planned.
+   * duration, in order, and a synchronized one must start when planned. Unless `sure`, one that
+   * waits on its enablers needs the resource no earlier than they are expected to accrue; `sure`
+   * is for an abort, which cannot be undone: it does not count on an expected time.
    */
-  private freeBy(): Ticks {
+  private freeBy(sure = false): Ticks {
     const s = this.state;
     const pending = [...s.schedule]
       .filter(([id, e]) => e.priority > PRIORITY.low && s.status.get(id)?.state === "idle")
@@ -130,9 +132,13 @@ export class OpportunisticScheduler {
       const a = this.view.activity(id);
       if (!a) continue;
       const longest = valueRange(a.duration).max;
+      // It cannot start before its enablers are expected to have accrued: the resource is not
+      // needed before then.
+      const from =
+        this.setup.mode === "csc" && !sure ? Math.max(e.earliest, s.enabledFrom(id)) : e.earliest;
       const latest = s.syncOf.has(id)
         ? e.earliest
-        : Math.max(e.earliest, Math.min(this.view.deadline(id), bound) - longest);
+        : Math.max(from, Math.min(this.view.deadline(id), bound) - longest);
       bound = latest;
     }
     return bound;
@@ -140,15 +146,15 @@ export class OpportunisticScheduler {
 
   /**
    * The best unscheduled method to start in this idle gap: it must end before the next scheduled
-   * method's last start, and must not break a synchronized start.
+   * method's last start (`freeBy`, `sure` as there), and must not break a synchronized start.
    */
-  bestOpportunity(): Opportunity | undefined {
+  bestOpportunity(sure = false): Opportunity | undefined {
     const s = this.state;
     // Until profiles have travelled the tree, an agent knows too little to improvise, unless
     // waiting would cost the method its chance of ending by its deadline, or the agent the
     // release of its next option (`freeForNext`).
     const settling = this.setup.mode === "csc" && s.tick < OPPORTUNISTIC_SETTLE_TICKS;
-    const freeBy = this.freeBy();
+    const freeBy = this.freeBy(sure);
     let best: Opportunity | undefined;
     for (const id of this.view.own) {
       if (s.schedule.has(id) || s.syncOf.has(id) || !this.controller.canStartNow(id)) continue;
