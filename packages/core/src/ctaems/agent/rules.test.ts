@@ -626,58 +626,24 @@ describe("re-choice values work from the start its enabler allows", () => {
 });
 
 describe("an opportunistic start before a scheduled method that waits on its enabler", () => {
-  // a's "m" (8 or 12 ticks, by 60, worth 5) is planned at 20 and waits on b's "E"; "o" (45
-  // ticks, worth 10) is released at 5. At its longest m must start by 48, and o started at 5
-  // would end at 50. Where E is expected to accrue at 49 (its news at 50), m cannot start before
-  // 50 anyway: o costs it nothing. Where E is expected at 30, o would push m past its last
-  // safe start.
-  const firstStart = (eta: number) => {
+  // a's "m" (8 or 12 ticks, by `mDeadline`, worth 5) is planned at 20 and waits on b's "E"; "o"
+  // (45 ticks, worth 10) is released at 5. With `busy`, a is at work from 2 on its own choice
+  // "r" (30 ticks, worth 4), and o must start by 7 (its deadline is 52). Returns a's starts and
+  // aborts, E expected at `eta`.
+  const run = ({
+    eta,
+    mDeadline = 60,
+    busy = false,
+  }: {
+    eta: number;
+    mDeadline?: number;
+    busy?: boolean;
+  }) => {
     const index = build(
       [
-        task("root", "sum", ["M", "O", "E"]),
+        task("root", "sum", ["M", "O", "E", ...(busy ? ["R"] : [])]),
         task("M", "max", ["m"]),
         task("O", "max", ["o"]),
-        task("E", "max", ["s"]),
-        act(
-          "m",
-          "a",
-          [
-            { value: 8, probability: 0.5 },
-            { value: 12, probability: 0.5 },
-          ],
-          5,
-          { deadlineTicks: 60 },
-        ),
-        act("o", "a", 45, 10, { releaseTicks: 5 }),
-        act("s", "b", 10, 5),
-      ],
-      [{ kind: "enables", from: "E", to: "m" }],
-    );
-    const { setup, notice } = hearingEnablerAt(index, ["m", 20], eta);
-    return drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [notice]]])).flatMap((o, tick) =>
-      o.start !== undefined ? [[tick, o.start] as const] : [],
-    )[0];
-  };
-
-  it("takes the gap up to the enabler's expected accrual", () => {
-    expect(firstStart(49)).toEqual([5, "o"]);
-  });
-
-  it("keeps the gap to the method's last safe start where the enabler comes earlier", () => {
-    expect(firstStart(30)).toBeUndefined();
-  });
-
-  // As above, with E expected at 49, and a at work from 2 on its own choice "r" (30 ticks,
-  // worth 4); "o" (worth 10) must now start by 7 to end by its deadline 52. Aborting r for o
-  // would rest on E's expected time: an abort cannot be undone, and is not made on it. Where
-  // m's own deadline (100) leaves room, o is worth the abort.
-  const aborted = (mDeadline: number) => {
-    const index = build(
-      [
-        task("root", "sum", ["M", "O", "R", "E"]),
-        task("M", "max", ["m"]),
-        task("O", "max", ["o"]),
-        task("R", "max", ["r"]),
         task("E", "max", ["s"]),
         act(
           "m",
@@ -689,26 +655,45 @@ describe("an opportunistic start before a scheduled method that waits on its ena
           5,
           { deadlineTicks: mDeadline },
         ),
-        act("o", "a", 45, 10, { releaseTicks: 5, deadlineTicks: 52 }),
-        act("r", "a", 30, 4, { releaseTicks: 2 }),
+        act("o", "a", 45, 10, { releaseTicks: 5, ...(busy ? { deadlineTicks: 52 } : {}) }),
         act("s", "b", 10, 5),
+        ...(busy ? [task("R", "max", ["r"]), act("r", "a", 30, 4, { releaseTicks: 2 })] : []),
       ],
       [{ kind: "enables", from: "E", to: "m" }],
     );
-    const { setup, notice } = hearingEnablerAt(index, ["m", 20], 49);
+    const { setup, notice } = hearingEnablerAt(index, ["m", 20], eta);
     const outs = drive(new SchedulerAgentCsc(setup), 8, new Map([[1, [notice]]]));
     return {
-      first: outs.find((o) => o.start !== undefined)?.start,
+      starts: outs.flatMap((o, tick) => (o.start !== undefined ? [[tick, o.start] as const] : [])),
       abort: outs.find((o) => o.abort !== undefined)?.abort,
     };
   };
 
+  // At its longest m must start by 48, and o started at 5 would end at 50. Where E is expected
+  // to accrue at 49 (its news at 50), m cannot start before 50 anyway: o costs it nothing.
+  // Where E is expected at 30, o would push m past its last safe start.
+  it("takes the gap up to the enabler's expected accrual", () => {
+    expect(run({ eta: 49 }).starts[0]).toEqual([5, "o"]);
+  });
+
+  it("keeps the gap to the method's last safe start where the enabler comes earlier", () => {
+    expect(run({ eta: 30 }).starts).toEqual([]);
+  });
+
+  // Aborting r for o would rest on E's expected time: an abort cannot be undone, and is not
+  // made on it. Where m's own deadline (100) leaves room, o is worth the abort.
   it("an abort does not count on the enabler's expected accrual", () => {
-    expect(aborted(60)).toEqual({ first: "r", abort: undefined });
+    expect(run({ eta: 49, busy: true })).toEqual({ starts: [[2, "r"]], abort: undefined });
   });
 
   it("the same abort is made where the scheduled method leaves room without it", () => {
-    expect(aborted(100)).toEqual({ first: "r", abort: "r" });
+    expect(run({ eta: 49, mDeadline: 100, busy: true })).toEqual({
+      starts: [
+        [2, "r"],
+        [5, "o"],
+      ],
+      abort: "r",
+    });
   });
 });
 
