@@ -1,7 +1,15 @@
 /** Small hand-built C-TAEMS networks for tests: methods, tasks, an indexed model, a plan. */
 import { fixed } from "../model/distribution.js";
 import { indexModel, type ModelIndex } from "../model/model-index.js";
-import type { ActivityNode, Link, ModelNode, Qaf, TaskModel, TaskNode } from "../model/types.js";
+import type {
+  ActivityNode,
+  Distribution,
+  Link,
+  ModelNode,
+  Qaf,
+  TaskModel,
+  TaskNode,
+} from "../model/types.js";
 import type { Schedule } from "../schedule/types.js";
 
 /** A method of `owner`; a number is a fixed duration or quality. */
@@ -19,6 +27,12 @@ export const act = (
   quality: typeof quality === "number" ? fixed(quality) : quality,
   ...extra,
 });
+
+/** Two values, each with probability one half (a duration or quality). */
+export const evenly = (a: number, b: number): Distribution => [
+  { value: a, probability: 0.5 },
+  { value: b, probability: 0.5 },
+];
 
 export const task = (
   id: string,

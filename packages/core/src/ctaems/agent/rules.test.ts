@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ModelIndex } from "../../model/model-index.js";
 import type { ActivityNode } from "../../model/types.js";
 import type { Schedule } from "../../schedule/types.js";
-import { act, build, plan, task } from "../../test-support/ctaems-networks.js";
+import { act, build, evenly, plan, task } from "../../test-support/ctaems-networks.js";
 import { type CtaemsAgent, SchedulerAgentCsc, type TickInput, type TickOutput } from "../agent.js";
 import { CtaemsWorld, runTrial, viewersOf } from "../engine.js";
 import {
@@ -536,10 +536,7 @@ describe("re-choice weighs the spread of the planned method and of the work inst
   // by no one, fits only if a1 gives way. Each is sure, or a gamble at even odds of twice its
   // expected worth (its spread equals that worth). Less half its spread, a gamble worth 15 is
   // worth less than a sure 10, and a sure 13 more than a gamble worth 10.
-  const evens = (worth: number) => [
-    { value: 0, probability: 0.5 },
-    { value: 2 * worth, probability: 0.5 },
-  ];
+  const evens = (worth: number) => evenly(0, 2 * worth);
   const starts = (b1: "sure" | "gamble", a1: "sure" | "gamble" = "sure", b1Worth = 15) => {
     const quality = b1 === "sure" ? b1Worth : evens(b1Worth);
     const index = build([
@@ -645,16 +642,7 @@ describe("an opportunistic start before a scheduled method that waits on its ena
         task("M", "max", ["m"]),
         task("O", "max", ["o"]),
         task("E", "max", ["s"]),
-        act(
-          "m",
-          "a",
-          [
-            { value: 8, probability: 0.5 },
-            { value: 12, probability: 0.5 },
-          ],
-          5,
-          { deadlineTicks: mDeadline },
-        ),
+        act("m", "a", evenly(8, 12), 5, { deadlineTicks: mDeadline }),
         act("o", "a", 45, 10, { releaseTicks: 5, ...(busy ? { deadlineTicks: 52 } : {}) }),
         act("s", "b", 10, 5),
         ...(busy ? [task("R", "max", ["r"]), act("r", "a", 30, 4, { releaseTicks: 2 })] : []),
@@ -991,16 +979,7 @@ describe("opportunistic starts while profiles settle", () => {
     const index = build([
       task("root", "sum", ["T"]),
       task("T", "max", ["t"]),
-      act(
-        "t",
-        "a",
-        [
-          { value: 5, probability: 0.5 },
-          { value: 8, probability: 0.5 },
-        ],
-        10,
-        { deadlineTicks: deadline },
-      ),
+      act("t", "a", evenly(5, 8), 10, { deadlineTicks: deadline }),
     ]);
     const setup = setupOf(index, plan([]), "a");
     return runAlone(new SchedulerAgentCsc(setup), 3, { t: 8 })[0];
@@ -1055,16 +1034,7 @@ describe("a downgraded method competes with unscheduled ones on its worth", () =
       task("B", "max", ["b1"]),
       task("Z", "max", ["z"]),
       act("a1", "a", 10, 10, { deadlineTicks: 25 }),
-      act(
-        "b1",
-        "a",
-        [
-          { value: 6, probability: 0.5 },
-          { value: 14, probability: 0.5 },
-        ],
-        10,
-        { releaseTicks: 2, deadlineTicks: 25 },
-      ),
+      act("b1", "a", evenly(6, 14), 10, { releaseTicks: 2, deadlineTicks: 25 }),
       act("z", "a", 8, 1, { releaseTicks: 9 }),
     ]);
     const setup = setupOf(index, plan([["a", "a1", 8]]), "a");
@@ -1161,12 +1131,7 @@ describe("members of a synchronized start waiting for one still busy", () => {
   // 9 ticks (`uncertain`) or always 5: it can start as late as 15, but with all its chance only
   // until 11 when it may take 9.
   const starts = (uncertain: boolean) => {
-    const y1 = uncertain
-      ? [
-          { value: 5, probability: 0.5 },
-          { value: 9, probability: 0.5 },
-        ]
-      : 5;
+    const y1 = uncertain ? evenly(5, 9) : 5;
     const index = build([
       task("root", "sum", ["Y"]),
       task("Y", "syncsum", ["y1", "y2", "y3"], { deadlineTicks: 20 }),
@@ -1657,7 +1622,7 @@ describe("an install whose enabler will most likely accrue after its last start"
 const answerWithEnablerExpectedAt = (
   eta: number,
   yWorth: number,
-  xDuration: number | { value: number; probability: number }[],
+  xDuration: number | ActivityNode["duration"],
 ): boolean[] => {
   const index = build(
     [
@@ -1694,11 +1659,7 @@ describe("an install valued from when its enabler is expected, not from its wind
   // "E"; installed to start in [12, 16], it pushes "y" past its deadline. Started at 12 it is
   // sure to end in time (worth clearly more than "y"); started once b's notice that E accrued
   // has reached a, at 16, only half the time (worth less than "y" is sure to earn).
-  const answers = (eta: number) =>
-    answerWithEnablerExpectedAt(eta, 9, [
-      { value: 4, probability: 0.5 },
-      { value: 8, probability: 0.5 },
-    ]);
+  const answers = (eta: number) => answerWithEnablerExpectedAt(eta, 9, evenly(4, 8));
 
   it("is refused when the enabler is expected late in the window", () => {
     expect(answers(15)).toEqual([false]);
@@ -1862,10 +1823,7 @@ describe("re-choice counts what a backup would enable", () => {
         task("S", "max", ["s1", "s2"]),
         task("T", "max", ["t"]),
         act("a1", "a", 10, 10, { deadlineTicks: 18 }),
-        act("s1", "b", 5, [
-          { value: 0, probability: 0.5 },
-          { value: 4, probability: 0.5 },
-        ]),
+        act("s1", "b", 5, evenly(0, 4)),
         act("s2", "a", 7, 4, { releaseTicks: 2, deadlineTicks: 16 }),
         act("t", "c", 3, 40),
       ],
