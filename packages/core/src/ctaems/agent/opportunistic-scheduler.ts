@@ -186,7 +186,7 @@ export class OpportunisticScheduler {
         continue;
       const tp = s.startProfile(id);
       if (tp.p <= 0) continue;
-      const g = this.netOfAhead(id, s.gain(id, tp), tp);
+      const g = this.netOfAhead(id, s.gain(id, tp) + this.enabling(id, tp), tp);
       if (g > 1e-9 && (!best || g > best.gain + 1e-12)) best = { id, gain: g };
     }
     return best;
@@ -618,6 +618,17 @@ export class OpportunisticScheduler {
   }
 
   /**
+   * What method `id` started now with profile `tp` adds through what it enables, as things are
+   * planned (`StateManager.enablingGain` as an option). Nothing until profiles have travelled:
+   * before the others' plans are heard, an enables source looks like the only way to its
+   * targets. BOS's mode weighs a method's quality alone.
+   */
+  private enabling(id: string, tp: TwoPoint): number {
+    if (this.setup.mode !== "csc" || this.state.tick < OPPORTUNISTIC_SETTLE_TICKS) return 0;
+    return this.state.enablingGain(id, tp, "option");
+  }
+
+  /**
    * The downgraded method most worth starting now, with its worth (CSC §3.2.3: downgraded
    * methods stay in the schedule, as they may yet add quality).
    */
@@ -633,7 +644,7 @@ export class OpportunisticScheduler {
       const a = this.view.activity(id);
       if (!a || s.tick + valueRange(a.duration).max > freeBy || this.breaksSync(id)) continue;
       const tp = s.startProfile(id);
-      const g = this.netOfAhead(id, s.gain(id, tp), tp);
+      const g = this.netOfAhead(id, s.gain(id, tp) + this.enabling(id, tp), tp);
       if (g > 1e-9 && (!best || g > best.gain)) best = { id, gain: g };
     }
     return best;

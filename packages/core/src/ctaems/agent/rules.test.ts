@@ -622,6 +622,49 @@ describe("re-choice values work from the start its enabler allows", () => {
   });
 });
 
+describe("an opportunistic start counts what it enables", () => {
+  // a is idle from 0 and can run one of two 10-tick methods, each by 14: "e2" (worth 16), a
+  // backup under the max "E" of b's "e1" (under way, 50% sure, worth 20), or "o" (worth 10). "E"
+  // enables a's own "t" (worth 20, planned at 20). On its quality alone e2 adds 8 (e1 fails
+  // half the time) and o adds 10; e2 also makes t sure to be enabled.
+  const firstStart = (enables: boolean): string | undefined => {
+    const index = build(
+      [
+        task("root", "sum", ["E", "O", "T"]),
+        task("E", "max", ["e1", "e2"]),
+        task("O", "max", ["o"]),
+        task("T", "max", ["t"]),
+        act("e1", "b", 10, evenly(0, 20)),
+        act("e2", "a", 10, 16, { deadlineTicks: 14 }),
+        act("o", "a", 10, 10, { deadlineTicks: 14 }),
+        act("t", "a", 3, 20, { deadlineTicks: 40 }),
+      ],
+      enables ? [{ kind: "enables", from: "E", to: "T" }] : [],
+    );
+    const setup = setupOf(
+      index,
+      plan([
+        ["b", "e1", 0],
+        ["a", "t", 20],
+      ]),
+      "a",
+    );
+    const heard = reportTo("b", "E", [
+      { id: "e1", p: 0.5, v: 20, pp: 0.5, pv: 20, busy: 10, s: 0 },
+    ]);
+    const outs = drive(new SchedulerAgentCsc(setup), 4, new Map([[0, [heard]]]));
+    return outs.find((o) => o.start !== undefined)?.start;
+  };
+
+  it("takes up the backup of the enables source over work worth more on its own", () => {
+    expect(firstStart(true)).toBe("e2");
+  });
+
+  it("takes up the work worth more where nothing is enabled", () => {
+    expect(firstStart(false)).toBe("o");
+  });
+});
+
 describe("an opportunistic start before a scheduled method that waits on its enabler", () => {
   // a's "m" (8 or 12 ticks, by `mDeadline`, worth 5) is planned at 20 and waits on b's "E"; "o"
   // (45 ticks, worth 10) is released at 5. With `busy`, a is at work from 2 on its own choice
