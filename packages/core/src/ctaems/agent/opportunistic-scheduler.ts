@@ -21,7 +21,10 @@ const OPPORTUNISTIC_SETTLE_TICKS = 2;
 /** Ticks at the start of a run before a scheduled method may give way (`rechoose`). */
 const RECHOICE_SETTLE_TICKS = 4;
 
-/** A method worth starting now, and its importance-weighted value to the root. */
+/**
+ * A method worth starting now, and its worth: its importance-weighted value to the root, and in
+ * Consort's mode what it enables (`OpportunisticScheduler.enabling`).
+ */
 export interface Opportunity {
   readonly id: string;
   readonly gain: number;
